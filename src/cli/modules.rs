@@ -1,0 +1,261 @@
+//! `claude-comms modules list | show | validate | register | remove | consumers | schema`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::output::Output;
+use crate::config::LoadedConfig;
+use crate::descriptor::{Format, ModuleFilter, parse_descriptor};
+use crate::hub::Hub;
+
+#[derive(Debug, Subcommand)]
+pub enum ModulesCommand {
+    /// List known modules (and descriptor files that failed to load).
+    List {
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        capability: Option<String>,
+        #[arg(long = "data-type")]
+        data_type: Option<String>,
+        /// Free-text search.
+        #[arg(long)]
+        query: Option<String>,
+    },
+    /// Show one module's descriptor.
+    Show { name: String },
+    /// Check descriptor files without registering them; exit 1 if any is invalid.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Validate a descriptor file and save it in the user's descriptor folder.
+    Register { file: PathBuf },
+    /// Remove a registered descriptor from the user's folder.
+    Remove { name: String },
+    /// Modules that can consume what NAME produces.
+    Consumers {
+        name: String,
+        #[arg(long = "data-type")]
+        data_type: Option<String>,
+    },
+    /// Print the descriptor JSON Schema.
+    Schema,
+}
+
+pub fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
+    // Commands that only read files need no registry.
+    match cmd {
+        ModulesCommand::Validate { files } => return validate(&files, out),
+        ModulesCommand::Schema => {
+            out.line(crate::descriptor::descriptor_schema_text().trim_end())?;
+            return Ok(0);
+        }
+        _ => {}
+    }
+    let hub = Hub::open(config, None);
+    match cmd {
+        ModulesCommand::List {
+            tag,
+            capability,
+            data_type,
+            query,
+        } => {
+            let list = hub.list_modules(&ModuleFilter {
+                tag,
+                capability,
+                data_type,
+                query,
+            });
+            if out.json {
+                out.json(&list)?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .modules
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.name.clone(),
+                            m.version.clone(),
+                            m.origin.clone(),
+                            m.capabilities.join(","),
+                            m.description.clone(),
+                        ]
+                    })
+                    .collect();
+                out.table(
+                    &["NAME", "VERSION", "ORIGIN", "CAPABILITIES", "DESCRIPTION"],
+                    &rows,
+                )?;
+                for e in &list.load_errors {
+                    out.note(format!("load error: {e}"))?;
+                }
+                for w in &list.warnings {
+                    out.note(format!("warning: {w}"))?;
+                }
+                for o in &list.overrides {
+                    out.note(format!("override: {o}"))?;
+                }
+            }
+            Ok(0)
+        }
+        ModulesCommand::Show { name } => match hub.describe_module(&name) {
+            Ok(details) => {
+                if out.json {
+                    out.json(&details)?;
+                } else {
+                    let yaml = serde_saphyr::to_string(&details.descriptor)?;
+                    out.line(format!(
+                        "# {} ({}: {})",
+                        details.descriptor.name, details.origin, details.file
+                    ))?;
+                    if let Some(folder) = &details.folder {
+                        out.line(format!("# agent folder: {folder}"))?;
+                    }
+                    for r in &details.inbound_relationships {
+                        out.line(format!("# inbound: {r}"))?;
+                    }
+                    out.line(yaml.trim_end())?;
+                }
+                Ok(0)
+            }
+            Err(e) => {
+                out.note(format!("error: {e}"))?;
+                Ok(1)
+            }
+        },
+        ModulesCommand::Register { file } => {
+            let value = match read_descriptor_value(&file) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.note(format!("error: {e}"))?;
+                    return Ok(1);
+                }
+            };
+            match hub.register_module(&value) {
+                Ok(outcome) => {
+                    if out.json {
+                        out.json(&outcome)?;
+                    } else {
+                        out.line(format!("registered {} in {}", outcome.name, outcome.file))?;
+                        if let Some(old) = outcome.replaced_file {
+                            out.line(format!("it replaces {old}"))?;
+                        }
+                        for w in outcome.warnings {
+                            out.note(format!("warning: {w}"))?;
+                        }
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    // Name the file the operator gave, not the internal "descriptor".
+                    let text = e
+                        .to_string()
+                        .replace("descriptor: ", &format!("{}: ", file.display()));
+                    out.note(format!("error: {text}"))?;
+                    Ok(1)
+                }
+            }
+        }
+        ModulesCommand::Remove { name } => match hub.remove_module(&name) {
+            Ok(file) => {
+                if out.json {
+                    out.json(&json!({"removed": name, "file": file}))?;
+                } else {
+                    out.line(format!("removed {name} ({file})"))?;
+                }
+                Ok(0)
+            }
+            Err(e) => {
+                out.note(format!("error: {e}"))?;
+                Ok(1)
+            }
+        },
+        ModulesCommand::Consumers { name, data_type } => {
+            match hub.find_consumers(&name, data_type.as_deref()) {
+                Ok(list) => {
+                    if out.json {
+                        out.json(&list)?;
+                    } else {
+                        let rows: Vec<Vec<String>> = list
+                            .consumers
+                            .iter()
+                            .map(|c| {
+                                vec![
+                                    c.module.clone(),
+                                    c.data_types.join(","),
+                                    c.relationships.join("; "),
+                                ]
+                            })
+                            .collect();
+                        out.table(&["CONSUMER", "DATA TYPES", "RELATIONSHIPS"], &rows)?;
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    out.note(format!("error: {e}"))?;
+                    Ok(1)
+                }
+            }
+        }
+        ModulesCommand::Validate { .. } | ModulesCommand::Schema => unreachable!(),
+    }
+}
+
+/// Reads a descriptor file into a JSON value, naming the file in errors.
+fn read_descriptor_value(file: &std::path::Path) -> Result<serde_json::Value, String> {
+    let shown = file.display().to_string();
+    let format = Format::from_file_name(&shown)
+        .ok_or_else(|| format!("{shown}: not a .yaml, .yml or .json file"))?;
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    // Full validation first, so errors name this file and the field.
+    parse_descriptor(&shown, &text, format).map_err(|e| e.to_string())?;
+    match format {
+        Format::Json => serde_json::from_str(&text).map_err(|e| format!("{shown}: {e}")),
+        Format::Yaml => serde_saphyr::from_str(&text).map_err(|e| format!("{shown}: {e}")),
+    }
+}
+
+fn validate(files: &[PathBuf], out: &Output) -> anyhow::Result<i32> {
+    let mut results = Vec::new();
+    for file in files {
+        let shown = file.display().to_string();
+        let outcome = match Format::from_file_name(&shown) {
+            None => Err(format!("{shown}: not a .yaml, .yml or .json file")),
+            Some(format) => match std::fs::read_to_string(file) {
+                Err(e) => Err(format!("{shown}: cannot read: {e}")),
+                Ok(text) => parse_descriptor(&shown, &text, format)
+                    .map(|d| d.name)
+                    .map_err(|e| e.to_string()),
+            },
+        };
+        results.push((shown, outcome));
+    }
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    if out.json {
+        out.json(
+            &results
+                .iter()
+                .map(|(file, r)| match r {
+                    Ok(name) => json!({"file": file, "valid": true, "module": name}),
+                    Err(e) => json!({"file": file, "valid": false, "errors": e.lines().collect::<Vec<_>>()}),
+                })
+                .collect::<Vec<_>>(),
+        )?;
+    } else {
+        for (file, r) in &results {
+            match r {
+                Ok(name) => out.line(format!("ok    {file} (module {name})"))?,
+                Err(e) => {
+                    out.line(format!("FAIL  {file}"))?;
+                    for line in e.lines() {
+                        out.line(format!("      {line}"))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,497 @@
+//! Configuration: a TOML file, environment variables and command-line flags,
+//! merged in that order, remembering where each value came from so that
+//! `claude-comms config show` can tell an operator why a value is what it is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variable that puts all data and config under one folder.
+pub const HOME_ENV: &str = "CLAUDE_COMMS_HOME";
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "CLAUDE_COMMS_CONFIG";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("cannot find a home folder for claude-comms data; set {HOME_ENV}")]
+    NoHome,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The whole configuration. Unknown keys anywhere are an error that names them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` wins over it.
+    pub log_level: String,
+    /// Also write logs to this file (appended).
+    pub log_file: Option<String>,
+    /// Extra descriptor folders, read after the shipped and the user's ones.
+    pub descriptor_dirs: Vec<String>,
+    /// SQLite database file; defaults to `<data dir>/claude-comms.db`.
+    pub database: Option<String>,
+    /// Root folders of modules, overriding the descriptors' `path`.
+    pub module_paths: BTreeMap<String, String>,
+    pub context: ContextConfig,
+    pub instances: InstancesConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            // rmcp logs every message at info; its warnings are what operators need.
+            log_level: "info,rmcp=warn".into(),
+            log_file: None,
+            descriptor_dirs: Vec::new(),
+            database: None,
+            module_paths: BTreeMap::new(),
+            context: ContextConfig::default(),
+            instances: InstancesConfig::default(),
+        }
+    }
+}
+
+/// How prompts for the answering agent are built.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContextConfig {
+    /// Most tokens a rendered prompt may take (estimated at 4 bytes a token).
+    pub token_budget: usize,
+    /// Largest message a module may send, in bytes.
+    pub max_message_bytes: usize,
+    /// How many modules deep a chain of questions may go before it is refused.
+    pub hop_limit: u32,
+}
+
+impl Default for ContextConfig {
+    fn default() -> Self {
+        ContextConfig {
+            // Leaves most of a 200k-token window for the agent's own work.
+            token_budget: 24_000,
+            max_message_bytes: 100_000,
+            hop_limit: 3,
+        }
+    }
+}
+
+/// The backends that answer queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendKind {
+    /// A pool of `claude-code-mcp` children, a fresh `claude` per query.
+    ClaudeCodeMcp,
+    /// One persistent `claude` stream-json process per conversation.
+    ClaudeStream,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::ClaudeCodeMcp => "claude-code-mcp",
+            BackendKind::ClaudeStream => "claude-stream",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InstancesConfig {
+    /// Backend used when a request does not name one.
+    pub backend: BackendKind,
+    /// Seconds a query may take, from dispatch to reply.
+    pub request_timeout_s: u64,
+    /// Seconds between health checks of each child.
+    pub health_interval_s: u64,
+    /// Seconds an idle child is kept before it is stopped.
+    pub idle_timeout_s: u64,
+    /// Restarts within `crash_window_s` after which a child is left in crash-loop.
+    pub max_restarts: u32,
+    pub crash_window_s: u64,
+    pub claude_code_mcp: ClaudeCodeMcpConfig,
+    pub claude_stream: ClaudeStreamConfig,
+}
+
+impl Default for InstancesConfig {
+    fn default() -> Self {
+        InstancesConfig {
+            backend: BackendKind::ClaudeCodeMcp,
+            request_timeout_s: 600,
+            health_interval_s: 15,
+            idle_timeout_s: 600,
+            max_restarts: 5,
+            crash_window_s: 60,
+            claude_code_mcp: ClaudeCodeMcpConfig::default(),
+            claude_stream: ClaudeStreamConfig::default(),
+        }
+    }
+}
+
+/// The `claude-code-mcp` child (or a fork of it with other names).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaudeCodeMcpConfig {
+    pub command: String,
+    pub args: Vec<String>,
+    /// Added to the inherited environment of each child.
+    pub env: BTreeMap<String, String>,
+    /// The child's tool that runs a query, and its argument names.
+    pub tool_name: String,
+    pub prompt_arg: String,
+    pub workdir_arg: String,
+    /// Children started at once (0: start on first use) and at most.
+    pub pool_min: usize,
+    pub pool_max: usize,
+    /// Requests in flight on one child before new ones queue.
+    pub max_in_flight: usize,
+}
+
+impl Default for ClaudeCodeMcpConfig {
+    fn default() -> Self {
+        ClaudeCodeMcpConfig {
+            command: "npx".into(),
+            args: vec!["-y".into(), "@steipete/claude-code-mcp@1.10.12".into()],
+            env: BTreeMap::new(),
+            tool_name: "claude_code".into(),
+            prompt_arg: "prompt".into(),
+            workdir_arg: "workFolder".into(),
+            pool_min: 0,
+            pool_max: 2,
+            // Each call runs its own `claude` process in the child, so a few
+            // at once share one Node process well.
+            max_in_flight: 4,
+        }
+    }
+}
+
+/// Persistent `claude -p --input-format stream-json` processes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaudeStreamConfig {
+    pub command: String,
+    /// Extra arguments placed before ours (e.g. `--bare`).
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub model: Option<String>,
+    pub allowed_tools: Vec<String>,
+    pub permission_mode: Option<String>,
+    pub append_system_prompt: Option<String>,
+    /// Modules whose agents may run with `--dangerously-skip-permissions`.
+    pub skip_permissions_modules: Vec<String>,
+    /// Warm processes kept at most (each holds about 270 MB).
+    pub max_warm: usize,
+}
+
+impl Default for ClaudeStreamConfig {
+    fn default() -> Self {
+        ClaudeStreamConfig {
+            command: "claude".into(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            model: None,
+            allowed_tools: Vec::new(),
+            permission_mode: None,
+            append_system_prompt: None,
+            skip_permissions_modules: Vec::new(),
+            max_warm: 4,
+        }
+    }
+}
+
+/// Where claude-comms keeps its files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn user_descriptor_dir(&self) -> PathBuf {
+        self.data_dir.join("descriptors")
+    }
+
+    /// Where templates that override the built-in ones live.
+    pub fn template_dir(&self) -> PathBuf {
+        self.config_file
+            .parent()
+            .map(|p| p.join("templates"))
+            .unwrap_or_else(|| self.data_dir.join("templates"))
+    }
+}
+
+/// What the command line adds on top of the file and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub descriptor_dirs: Vec<PathBuf>,
+}
+
+/// The effective configuration and where each value came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub paths: Paths,
+    /// Dotted key -> "default", "file <path>", "env VAR" or "flag --x".
+    pub provenance: BTreeMap<String, String>,
+}
+
+impl LoadedConfig {
+    /// Reads the configuration as the process environment and `overrides` say.
+    pub fn load(overrides: &Overrides) -> Result<LoadedConfig, ConfigError> {
+        Self::load_with_env(overrides, |k| std::env::var(k).ok())
+    }
+
+    /// Like [`LoadedConfig::load`] with an explicit environment (for tests).
+    pub fn load_with_env(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<LoadedConfig, ConfigError> {
+        let home = env(HOME_ENV).filter(|h| !h.is_empty()).map(PathBuf::from);
+        let (config_dir, data_dir) = match &home {
+            Some(home) => (home.clone(), home.clone()),
+            None => {
+                let dirs = directories::ProjectDirs::from("", "", "claude-comms")
+                    .ok_or(ConfigError::NoHome)?;
+                (
+                    dirs.config_dir().to_path_buf(),
+                    dirs.data_dir().to_path_buf(),
+                )
+            }
+        };
+        let explicit = overrides
+            .config_file
+            .clone()
+            .map(|p| (p, "flag --config"))
+            .or_else(|| env(CONFIG_ENV).map(|p| (PathBuf::from(p), "env CLAUDE_COMMS_CONFIG")));
+        let config_file = explicit
+            .as_ref()
+            .map(|(p, _)| p.clone())
+            .unwrap_or_else(|| config_dir.join("config.toml"));
+
+        let mut provenance = BTreeMap::new();
+        let mut config = match std::fs::read_to_string(&config_file) {
+            Ok(text) => parse_file(&config_file, &text, &mut provenance)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+                Config::default()
+            }
+            Err(e) => {
+                return Err(ConfigError::File {
+                    path: config_file.display().to_string(),
+                    message: format!(
+                        "cannot read ({e}); named by {}",
+                        explicit.map(|(_, by)| by).unwrap_or("default location")
+                    ),
+                });
+            }
+        };
+
+        if let Some(filter) = env("RUST_LOG").filter(|v| !v.is_empty()) {
+            config.log_level = filter;
+            provenance.insert("log_level".into(), "env RUST_LOG".into());
+        }
+        if let Some(file) = env("CLAUDE_COMMS_LOG_FILE").filter(|v| !v.is_empty()) {
+            config.log_file = Some(file);
+            provenance.insert("log_file".into(), "env CLAUDE_COMMS_LOG_FILE".into());
+        }
+        if !overrides.descriptor_dirs.is_empty() {
+            config.descriptor_dirs.extend(
+                overrides
+                    .descriptor_dirs
+                    .iter()
+                    .map(|d| d.display().to_string()),
+            );
+            provenance.insert("descriptor_dirs".into(), "flag --descriptors".into());
+        }
+        validate(&config)?;
+        Ok(LoadedConfig {
+            config,
+            paths: Paths {
+                config_file,
+                data_dir,
+            },
+            provenance,
+        })
+    }
+
+    /// Every effective value as `(dotted key, value, source)`, sorted by key.
+    pub fn entries(&self) -> Vec<(String, serde_json::Value, String)> {
+        let value = serde_json::to_value(&self.config).expect("config serializes");
+        let mut flat = Vec::new();
+        flatten("", &value, &mut flat);
+        flat.into_iter()
+            .map(|(key, value)| {
+                let source = self.source_of(&key);
+                (key, value, source)
+            })
+            .collect()
+    }
+
+    fn source_of(&self, key: &str) -> String {
+        // A value set as a whole table (e.g. `[module_paths]`) covers its keys.
+        let mut probe = key;
+        loop {
+            if let Some(s) = self.provenance.get(probe) {
+                return s.clone();
+            }
+            match probe.rfind('.') {
+                Some(i) => probe = &probe[..i],
+                None => return "default".into(),
+            }
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        match &self.config.database {
+            Some(p) => crate::expand::expand_path(p).unwrap_or_else(|_| PathBuf::from(p)),
+            None => self.paths.data_dir.join("claude-comms.db"),
+        }
+    }
+
+    pub fn descriptor_sources(&self) -> crate::descriptor::DescriptorSources {
+        crate::descriptor::DescriptorSources {
+            user_dir: self.paths.user_descriptor_dir(),
+            extra_dirs: self
+                .config
+                .descriptor_dirs
+                .iter()
+                .map(|d| crate::expand::expand_path(d).unwrap_or_else(|_| PathBuf::from(d)))
+                .collect(),
+        }
+    }
+}
+
+fn parse_file(
+    path: &Path,
+    text: &str,
+    provenance: &mut BTreeMap<String, String>,
+) -> Result<Config, ConfigError> {
+    let err = |message: String| ConfigError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let table: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+    let config: Config = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+    let source = format!("file {}", path.display());
+    let value = serde_json::to_value(&table).map_err(|e| err(e.to_string()))?;
+    let mut keys = Vec::new();
+    flatten("", &value, &mut keys);
+    for (key, _) in keys {
+        provenance.insert(key, source.clone());
+    }
+    Ok(config)
+}
+
+fn validate(config: &Config) -> Result<(), ConfigError> {
+    let i = &config.instances;
+    if i.claude_code_mcp.pool_max == 0 || i.claude_code_mcp.pool_min > i.claude_code_mcp.pool_max {
+        return Err(ConfigError::Invalid(format!(
+            "instances.claude_code_mcp: pool_min ({}) must be at most pool_max ({}), and pool_max at least 1",
+            i.claude_code_mcp.pool_min, i.claude_code_mcp.pool_max
+        )));
+    }
+    if i.claude_code_mcp.max_in_flight == 0 {
+        return Err(ConfigError::Invalid(
+            "instances.claude_code_mcp.max_in_flight must be at least 1".into(),
+        ));
+    }
+    if config.context.token_budget < 1_000 {
+        return Err(ConfigError::Invalid(format!(
+            "context.token_budget: {} is too small to hold a prompt (at least 1000)",
+            config.context.token_budget
+        )));
+    }
+    for (name, path) in &config.module_paths {
+        crate::expand::expand_path(path)
+            .map_err(|e| ConfigError::Invalid(format!("module_paths.{name}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Flattens nested objects into dotted keys; arrays and scalars are leaves.
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with(home: &Path) -> impl Fn(&str) -> Option<String> + '_ {
+        move |k| (k == HOME_ENV).then(|| home.display().to_string())
+    }
+
+    #[test]
+    fn defaults_without_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded =
+            LoadedConfig::load_with_env(&Overrides::default(), env_with(dir.path())).unwrap();
+        assert_eq!(loaded.paths.data_dir, dir.path());
+        assert_eq!(loaded.config.context.hop_limit, 3);
+        let entries = loaded.entries();
+        let hop = entries
+            .iter()
+            .find(|(k, _, _)| k == "context.hop_limit")
+            .unwrap();
+        assert_eq!(hop.2, "default");
+    }
+
+    #[test]
+    fn file_values_and_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[context]\nhop_limit = 5\n[module_paths]\nmarker = \"/src/marker\"\n",
+        )
+        .unwrap();
+        let loaded =
+            LoadedConfig::load_with_env(&Overrides::default(), env_with(dir.path())).unwrap();
+        assert_eq!(loaded.config.context.hop_limit, 5);
+        let entries = loaded.entries();
+        let src = |key: &str| entries.iter().find(|(k, _, _)| k == key).unwrap().2.clone();
+        assert!(src("context.hop_limit").starts_with("file "));
+        assert!(src("module_paths.marker").starts_with("file "));
+        assert_eq!(src("context.token_budget"), "default");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[context]\nhop_limitt = 5\n",
+        )
+        .unwrap();
+        let err = LoadedConfig::load_with_env(&Overrides::default(), env_with(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hop_limitt"), "{err}");
+        assert!(err.contains("config.toml"), "{err}");
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = Overrides {
+            config_file: Some(dir.path().join("nope.toml")),
+            ..Default::default()
+        };
+        let err = LoadedConfig::load_with_env(&overrides, env_with(dir.path())).unwrap_err();
+        assert!(err.to_string().contains("nope.toml"), "{err}");
+        assert!(err.to_string().contains("--config"), "{err}");
+    }
+}

@@ -1,0 +1,20 @@
+//! Module descriptors: the model, parsing and validation, loading from the
+//! shipped/user/extra folders, and the registry that answers queries.
+
+mod load;
+mod model;
+mod registry;
+mod validate;
+
+pub use load::{
+    BUILTIN_DESCRIPTORS, DescriptorSources, LoadReport, LoadedDescriptor, Origin, Override,
+};
+pub use model::{
+    Capability, DataType, ModuleDescriptor, NAME_PATTERN, Relationship, RelationshipKind,
+    descriptor_schema, descriptor_schema_text,
+};
+pub use registry::{Consumer, ModuleFilter, Registered, Registry, RegistryError};
+pub use validate::{DescriptorError, Format, Problem, parse_descriptor, validate_value};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! Turning a file's text into a checked [`ModuleDescriptor`], with errors
+//! that name the file, the field path and the reason.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+use super::model::{ModuleDescriptor, descriptor_schema};
+
+/// One thing wrong with a descriptor, at a field path such as
+/// `capabilities[2].outputs[0]` (empty for the document as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every problem found in one descriptor source (a file, or a tool argument).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+pub struct DescriptorError {
+    /// Where the descriptor came from, e.g. `descriptors/marker.yaml`.
+    pub source_name: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for DescriptorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{}: {p}", self.source_name)?;
+        }
+        Ok(())
+    }
+}
+
+impl DescriptorError {
+    fn single(source_name: &str, path: &str, message: impl Into<String>) -> Self {
+        DescriptorError {
+            source_name: source_name.to_string(),
+            problems: vec![Problem {
+                path: path.to_string(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// The text formats a descriptor file can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+impl Format {
+    /// The format a file name implies, or `None` for files we do not read.
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Some(Format::Yaml)
+        } else if lower.ends_with(".json") {
+            Some(Format::Json)
+        } else {
+            None
+        }
+    }
+}
+
+/// Parses and fully validates one descriptor text.
+pub fn parse_descriptor(
+    source_name: &str,
+    text: &str,
+    format: Format,
+) -> Result<ModuleDescriptor, DescriptorError> {
+    let value: serde_json::Value = match format {
+        Format::Json => serde_json::from_str(text).map_err(|e| {
+            DescriptorError::single(
+                source_name,
+                "",
+                format!(
+                    "not valid JSON (line {}, column {}): {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?,
+        Format::Yaml => serde_saphyr::from_str(text).map_err(|e| {
+            DescriptorError::single(source_name, "", format!("not valid YAML: {e}"))
+        })?,
+    };
+    validate_value(source_name, &value)
+}
+
+/// Validates a descriptor given as a JSON value (a file's parsed contents, or
+/// the `descriptor` argument of the `register_module` tool).
+pub fn validate_value(
+    source_name: &str,
+    value: &serde_json::Value,
+) -> Result<ModuleDescriptor, DescriptorError> {
+    let mut problems: Vec<Problem> = schema_validator()
+        .iter_errors(value)
+        .map(|e| Problem {
+            path: field_path(e.instance_path().segments()),
+            message: e.to_string(),
+        })
+        .collect();
+    if !problems.is_empty() {
+        problems.sort_by(|a, b| a.path.cmp(&b.path));
+        problems.dedup();
+        return Err(DescriptorError {
+            source_name: source_name.to_string(),
+            problems,
+        });
+    }
+    let descriptor: ModuleDescriptor = serde_json::from_value(value.clone())
+        // The schema is generated from the type, so this only fails if the two disagree.
+        .map_err(|e| DescriptorError::single(source_name, "", e.to_string()))?;
+    problems = semantic_problems(&descriptor);
+    if problems.is_empty() {
+        Ok(descriptor)
+    } else {
+        Err(DescriptorError {
+            source_name: source_name.to_string(),
+            problems,
+        })
+    }
+}
+
+/// Rules a JSON Schema cannot express: uniqueness and cross references
+/// inside one descriptor.
+fn semantic_problems(d: &ModuleDescriptor) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut push = |path: String, message: String| problems.push(Problem { path, message });
+
+    let mut seen = HashSet::new();
+    for (i, t) in d.data_types.iter().enumerate() {
+        if !seen.insert(t.name.as_str()) {
+            push(
+                format!("data_types[{i}].name"),
+                format!("duplicate data type \"{}\"", t.name),
+            );
+        }
+        if let Some(schema) = &t.schema
+            && let Err(e) = jsonschema::validator_for(schema)
+        {
+            push(
+                format!("data_types[{i}].schema"),
+                format!("not a valid JSON Schema: {e}"),
+            );
+        }
+    }
+    let declared: HashSet<&str> = d.data_types.iter().map(|t| t.name.as_str()).collect();
+
+    let mut seen = HashSet::new();
+    for (i, c) in d.capabilities.iter().enumerate() {
+        if !seen.insert(c.name.as_str()) {
+            push(
+                format!("capabilities[{i}].name"),
+                format!("duplicate capability \"{}\"", c.name),
+            );
+        }
+        for (field, names) in [("inputs", &c.inputs), ("outputs", &c.outputs)] {
+            for (j, name) in names.iter().enumerate() {
+                if !declared.contains(name.as_str()) {
+                    push(
+                        format!("capabilities[{i}].{field}[{j}]"),
+                        format!("unknown data type \"{name}\" (declare it under data_types)"),
+                    );
+                }
+            }
+        }
+    }
+
+    for (i, r) in d.relationships.iter().enumerate() {
+        if r.module == d.name {
+            push(
+                format!("relationships[{i}].module"),
+                "a module cannot have a relationship with itself".to_string(),
+            );
+        }
+    }
+    problems
+}
+
+fn schema_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::validator_for(&descriptor_schema()).expect("the generated schema compiles")
+    })
+}
+
+/// `/capabilities/2/outputs/0` -> `capabilities[2].outputs[0]`.
+fn field_path<'a>(
+    segments: impl Iterator<Item = jsonschema::paths::LocationSegment<'a>>,
+) -> String {
+    use jsonschema::paths::LocationSegment;
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            LocationSegment::Index(i) => out.push_str(&format!("[{i}]")),
+            LocationSegment::Property(p) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&p);
+            }
+        }
+    }
+    out
+}

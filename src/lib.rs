@@ -1,0 +1,39 @@
+//! # claude-comms
+//!
+//! An MCP server that lets the modules of a software system (a PDF extractor,
+//! a graph-database service, ...) talk to each other through Claude agents.
+//!
+//! ```text
+//!  host (Claude Code / Desktop)          operator
+//!        │ JSON-RPC over stdio               │ claude-comms <command>
+//!        ▼                                   ▼
+//!   mcp::server ─────────────┐      cli ─────┘
+//!                            ▼      ▼
+//!                          hub::Hub  (the one library API)
+//!            ┌──────────────┼───────────────┬──────────────┐
+//!            ▼              ▼               ▼              ▼
+//!      descriptor::     context::       store::         instances::
+//!      Registry         prompt for      SQLite:         children that
+//!      (who is who)     the answerer    conversations   answer (claude-code-mcp,
+//!                                       and messages    claude stream-json)
+//! ```
+//!
+//! * [`descriptor`]: module descriptors (YAML/JSON, checked against the JSON
+//!   Schema in `schemas/`) and the registry that answers "who can consume what".
+//! * [`config`]: the TOML configuration and where each value came from.
+//! * [`hub`]: the operations both front ends call.
+//! * [`mcp`]: the MCP server (tools, resources) over a stdio transport that
+//!   answers malformed lines with proper JSON-RPC errors.
+//!
+//! Nothing in this crate writes to stdout except the MCP transport and the
+//! CLI's own output; logs go to stderr through `tracing`.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod config;
+pub mod descriptor;
+pub mod expand;
+pub mod hub;
+pub mod logging;
+pub mod mcp;

@@ -1,0 +1,72 @@
+//! The `claude-comms` binary: parse the command line, load the
+//! configuration, start logging, and hand over to the library.
+
+use clap::Parser;
+use claude_comms::cli::{Cli, Command};
+use claude_comms::config::LoadedConfig;
+use claude_comms::hub::Hub;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match LoadedConfig::load(&cli.overrides()) {
+        Ok(config) => config,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("claude-comms: {e}");
+            }
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // The CLI logs only warnings unless asked, so tables stay readable;
+    // `serve` logs at the configured level.
+    let serving = matches!(cli.command, Command::Serve { .. });
+    let default_level = if serving || config.provenance.contains_key("log_level") {
+        config.config.log_level.clone()
+    } else {
+        "warn".to_string()
+    };
+    let log_file = config
+        .config
+        .log_file
+        .as_ref()
+        .map(std::path::PathBuf::from);
+    if let Err(e) = claude_comms::logging::init(&default_level, log_file.as_deref()) {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("claude-comms: {e}");
+        }
+        return std::process::ExitCode::from(2);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { module } => {
+                let hub = Hub::open(config, module);
+                claude_comms::mcp::serve_stdio(hub).await.map(|()| 0)
+            }
+            _ => claude_comms::cli::run(cli, config).await,
+        }
+    });
+    match result {
+        Ok(code) => std::process::ExitCode::from(code as u8),
+        // A closed pipe (`claude-comms ... | head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e:#}");
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("claude-comms: {e:#}");
+            }
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The MCP face of claude-comms: a server handler whose tools, resources and
+//! prompts call [`crate::hub::Hub`], served over [`transport::StdioFrames`].
+
+mod resources;
+mod server;
+mod tools;
+pub mod transport;
+
+pub use server::{CommsServer, SERVER_INSTRUCTIONS, serve_stdio};

@@ -1,0 +1,171 @@
+//! The server handler: identity, instructions, capabilities, and the tool
+//! router assembled from the per-concern tool files.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+};
+use rmcp::{ServerHandler, ServiceExt, tool_handler};
+
+use super::transport::StdioFrames;
+use crate::hub::Hub;
+
+/// What the host is told at `initialize`, so its model knows when to use us.
+pub const SERVER_INSTRUCTIONS: &str = "claude-comms connects the modules (code bases) of a \
+software system through Claude agents. Use list_modules / describe_module / find_consumers to \
+learn which modules exist, what they do, which data they consume and produce, and how they \
+relate. Use send_message to ask another module a question: an agent working in that module's \
+folder answers, told who is asking and why, and the conversation is kept so follow-ups carry \
+the history. Modules are described by descriptors; register_module adds one. Resources \
+module://{name} hold each descriptor as JSON.";
+
+#[derive(Clone)]
+pub struct CommsServer {
+    hub: Arc<Hub>,
+    tool_router: ToolRouter<CommsServer>,
+    /// One compiled validator per tool input schema, built once at start.
+    argument_checks: Arc<HashMap<String, jsonschema::Validator>>,
+}
+
+impl CommsServer {
+    pub fn new(hub: Arc<Hub>) -> CommsServer {
+        let tool_router = Self::module_tools();
+        let argument_checks = tool_router
+            .list_all()
+            .into_iter()
+            .filter_map(|tool| {
+                let schema = serde_json::Value::Object(tool.input_schema.as_ref().clone());
+                match jsonschema::validator_for(&schema) {
+                    Ok(v) => Some((tool.name.to_string(), v)),
+                    Err(e) => {
+                        tracing::error!(tool = %tool.name, error = %e, "tool input schema does not compile");
+                        None
+                    }
+                }
+            })
+            .collect();
+        CommsServer {
+            hub,
+            tool_router,
+            argument_checks: Arc::new(argument_checks),
+        }
+    }
+
+    /// Checks a call's arguments against the tool's input schema, so that a
+    /// bad call is answered with the field and the reason (serde alone says
+    /// "invalid type" without naming the field).
+    fn argument_problems(&self, request: &CallToolRequestParams) -> Option<String> {
+        let validator = self.argument_checks.get(request.name.as_ref())?;
+        let arguments = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
+        let problems: Vec<String> = validator
+            .iter_errors(&arguments)
+            .map(|e| {
+                let path = e
+                    .instance_path()
+                    .as_str()
+                    .trim_start_matches('/')
+                    .replace('/', ".");
+                if path.is_empty() {
+                    format!("arguments: {e}")
+                } else {
+                    format!("argument `{path}`: {e}")
+                }
+            })
+            .collect();
+        (!problems.is_empty()).then(|| {
+            format!(
+                "invalid arguments for tool {}:\n{}",
+                request.name,
+                problems.join("\n")
+            )
+        })
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CommsServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        if !self.tool_router.has_route(&request.name) {
+            let known: Vec<String> = self
+                .tool_router
+                .list_all()
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            return Err(rmcp::ErrorData::invalid_params(
+                format!(
+                    "unknown tool \"{}\" (tools: {})",
+                    request.name,
+                    known.join(", ")
+                ),
+                None,
+            ));
+        }
+        if let Some(problem) = self.argument_problems(&request) {
+            return Ok(super::tools::failure(problem).into());
+        }
+        let call = ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_resources_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "claude-comms",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(SERVER_INSTRUCTIONS)
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<rmcp::model::PaginatedRequestParams>,
+        _ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
+        super::resources::list(&self.hub, request)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, rmcp::ErrorData> {
+        Ok(super::resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
+        super::resources::read(&self.hub, &request.uri).map(Into::into)
+    }
+}
+
+/// Serves MCP on stdin/stdout until stdin ends (or the host goes away).
+pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let transport = StdioFrames::spawn(stdin, tokio::io::stdout());
+    let service = CommsServer::new(hub).serve(transport).await?;
+    let reason = service.waiting().await?;
+    tracing::info!(?reason, "MCP session ended");
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! MCP tools, one file per concern. Each tool returns a short text for
+//! people and `structuredContent` matching its declared output schema.
+
+pub(crate) mod modules;
+
+use rmcp::ErrorData as McpError;
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde::Serialize;
+
+/// A successful result: human text plus the structured value.
+pub(crate) fn structured<T: Serialize>(
+    text: String,
+    value: &T,
+) -> Result<CallToolResult, McpError> {
+    let value = serde_json::to_value(value)
+        .map_err(|e| McpError::internal_error(format!("cannot serialize result: {e}"), None))?;
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(value);
+    Ok(result)
+}
+
+/// A tool-level failure (`isError: true`) whose text says what was wrong,
+/// so the calling model can correct itself; the server keeps serving.
+pub(crate) fn failure(message: impl std::fmt::Display) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.to_string())])
+}
