@@ -27,20 +27,16 @@ pub(crate) fn list(
                 .with_mime_type("application/json")
         })
         .collect();
-    let mut result = ListResourcesResult::default();
-    result.resources = resources;
-    Ok(result)
+    Ok(ListResourcesResult::with_all_items(resources))
 }
 
 pub(crate) fn templates() -> ListResourceTemplatesResult {
-    let mut result = ListResourceTemplatesResult::default();
-    result.resource_templates = vec![
+    ListResourceTemplatesResult::with_all_items(vec![
         ResourceTemplate::new(format!("{MODULE_SCHEME}{{name}}"), "module")
             .with_title("Module descriptor")
             .with_description("The descriptor of a module, as JSON")
             .with_mime_type("application/json"),
-    ];
-    result
+    ])
 }
 
 pub(crate) fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, McpError> {

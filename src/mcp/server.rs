@@ -23,6 +23,9 @@ folder answers, told who is asking and why, and the conversation is kept so foll
 the history. Modules are described by descriptors; register_module adds one. Resources \
 module://{name} hold each descriptor as JSON.";
 
+/// How long the last frames may take to reach stdout at exit.
+const WRITER_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct CommsServer {
     hub: Arc<Hub>,
@@ -163,9 +166,13 @@ impl ServerHandler for CommsServer {
 /// Serves MCP on stdin/stdout until stdin ends (or the host goes away).
 pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let transport = StdioFrames::spawn(stdin, tokio::io::stdout());
+    let (transport, written) = StdioFrames::spawn(stdin, tokio::io::stdout());
     let service = CommsServer::new(hub).serve(transport).await?;
     let reason = service.waiting().await?;
     tracing::info!(?reason, "MCP session ended");
+    // The session dropped its side of the transport: let the writer finish.
+    if tokio::time::timeout(WRITER_FLUSH_TIMEOUT, written).await.is_err() {
+        tracing::warn!("stdout did not take the last frames in time");
+    }
     Ok(())
 }

@@ -95,7 +95,10 @@ impl Unanswered {
 impl StdioFrames {
     /// Starts the reader and writer tasks on the given streams (stdin and
     /// stdout in `serve`; in-memory pipes in tests).
-    pub fn spawn<R, W>(reader: R, writer: W) -> StdioFrames
+    ///
+    /// The returned handle finishes once every frame has been written; await
+    /// it after the session ends so no answer is lost at exit.
+    pub fn spawn<R, W>(reader: R, writer: W) -> (StdioFrames, tokio::task::JoinHandle<()>)
     where
         R: AsyncBufRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
@@ -103,19 +106,15 @@ impl StdioFrames {
         let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let unanswered = Arc::new(Unanswered::default());
-        tokio::spawn(write_lines(writer, out_rx));
-        tokio::spawn(read_lines(
-            reader,
-            in_tx,
-            out_tx.clone(),
-            unanswered.clone(),
-        ));
-        StdioFrames {
+        let written = tokio::spawn(write_lines(writer, out_rx));
+        tokio::spawn(read_lines(reader, in_tx, out_tx.clone(), unanswered.clone()));
+        let frames = StdioFrames {
             incoming: in_rx,
             outgoing: out_tx,
             unanswered,
             drain_deadline: None,
-        }
+        };
+        (frames, written)
     }
 }
 
@@ -182,6 +181,7 @@ async fn write_lines<W: AsyncWrite + Unpin>(mut writer: W, mut lines: mpsc::Rece
             return;
         }
     }
+    let _ = writer.shutdown().await;
 }
 
 async fn read_lines<R: AsyncBufRead + Unpin>(
