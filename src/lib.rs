@@ -35,5 +35,6 @@ pub mod config;
 pub mod descriptor;
 pub mod expand;
 pub mod hub;
+pub mod instances;
 pub mod logging;
 pub mod mcp;

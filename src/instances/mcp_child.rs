@@ -1,0 +1,213 @@
+//! One `claude-code-mcp` child (or a fork of it): an MCP client session over
+//! the child's stdin/stdout. Many calls share it concurrently; JSON-RPC ids
+//! keep them apart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, ClientRequest, PingRequest};
+use rmcp::service::{RunningService, ServiceError};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Map, Value};
+
+use super::process::{ChildProcess, ExitInfo, Launch, StderrLog};
+use super::{InstanceError, STDERR_TAIL_IN_ERRORS};
+use crate::config::ClaudeCodeMcpConfig;
+
+/// How long a child may take to start and answer `initialize` + `tools/list`
+/// (npx may first have to unpack the package).
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a health `ping` may take.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct McpChild {
+    pub process: ChildProcess,
+    service: RunningService<RoleClient, ()>,
+    tool_name: String,
+    prompt_arg: String,
+    workdir_arg: String,
+    log: Arc<StderrLog>,
+}
+
+impl McpChild {
+    /// Starts the child, completes the MCP handshake and checks with
+    /// `tools/list` that the configured tool takes the configured arguments.
+    pub async fn start(
+        config: &ClaudeCodeMcpConfig,
+        extra_env: Vec<(String, String)>,
+        log: Arc<StderrLog>,
+    ) -> Result<McpChild, InstanceError> {
+        let mut env: Vec<(String, String)> = config.env.clone().into_iter().collect();
+        env.extend(extra_env);
+        let launch = Launch {
+            command: config.command.clone(),
+            args: config.args.clone(),
+            env,
+            cwd: None,
+        };
+        let mut process = ChildProcess::spawn(&launch, log.clone())
+            .map_err(|e| InstanceError::StartFailed(e.to_string()))?;
+        let stdout = process.stdout.take().expect("stdout is piped");
+        let stdin = process.stdin.take().expect("stdin is piped");
+        let started = tokio::time::timeout(START_TIMEOUT, async {
+            let service = ().serve((stdout, stdin)).await.map_err(|e| e.to_string())?;
+            let tools = service.list_all_tools().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((service, tools))
+        })
+        .await;
+        let failure = |why: String| {
+            let tail = log.tail(STDERR_TAIL_IN_ERRORS);
+            InstanceError::StartFailed(format!(
+                "`{} {}` did not start as an MCP server: {why}{}",
+                config.command,
+                config.args.join(" "),
+                tail_text(&tail)
+            ))
+        };
+        let (service, tools) = match started {
+            Ok(Ok(ok)) => ok,
+            Ok(Err(e)) => {
+                // Let the exit be recorded so the message can say how it ended.
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(500),
+                    process.exit_watch().wait_for(|e| e.is_some()),
+                )
+                .await;
+                let how = process
+                    .has_exited()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                process.stop().await;
+                return Err(failure(format!("{e}{how}")));
+            }
+            Err(_) => {
+                process.stop().await;
+                return Err(failure(format!(
+                    "no answer within {}s",
+                    START_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        let Some(tool) = tools.iter().find(|t| t.name == config.tool_name) else {
+            let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+            process.stop().await;
+            return Err(InstanceError::StartFailed(format!(
+                "the child has no tool \"{}\" (it offers: {}); set instances.claude_code_mcp.tool_name",
+                config.tool_name,
+                names.join(", ")
+            )));
+        };
+        let properties = tool
+            .input_schema
+            .get("properties")
+            .and_then(Value::as_object);
+        for arg in [&config.prompt_arg, &config.workdir_arg] {
+            if properties.is_some_and(|p| !p.contains_key(arg.as_str())) {
+                process.stop().await;
+                return Err(InstanceError::StartFailed(format!(
+                    "the child's tool \"{}\" has no argument \"{arg}\"; set instances.claude_code_mcp.prompt_arg / workdir_arg",
+                    config.tool_name
+                )));
+            }
+        }
+        Ok(McpChild {
+            process,
+            service,
+            tool_name: config.tool_name.clone(),
+            prompt_arg: config.prompt_arg.clone(),
+            workdir_arg: config.workdir_arg.clone(),
+            log,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.pid
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.process.has_exited().is_none() && !self.service.peer().is_transport_closed()
+    }
+
+    /// Runs one query. Dropping the returned future (timeout, cancel) makes
+    /// rmcp send `notifications/cancelled` to the child.
+    pub async fn call(
+        &self,
+        prompt: &str,
+        workdir: &std::path::Path,
+    ) -> Result<String, InstanceError> {
+        let mut arguments = Map::new();
+        arguments.insert(self.prompt_arg.clone(), Value::String(prompt.to_string()));
+        arguments.insert(
+            self.workdir_arg.clone(),
+            Value::String(workdir.display().to_string()),
+        );
+        let request = CallToolRequestParams::new(self.tool_name.clone()).with_arguments(arguments);
+        match self.service.peer().call_tool(request).await {
+            Ok(result) => {
+                let text = result
+                    .content
+                    .iter()
+                    .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if result.is_error == Some(true) {
+                    Err(InstanceError::ChildError(text))
+                } else {
+                    Ok(text)
+                }
+            }
+            Err(ServiceError::McpError(e)) => Err(InstanceError::ChildError(e.message.to_string())),
+            Err(e) => Err(self.died(e.to_string()).await),
+        }
+    }
+
+    /// A health check: the child must answer `ping` in time.
+    pub async fn ping(&self) -> Result<(), String> {
+        let ping = self
+            .service
+            .peer()
+            .send_request(ClientRequest::PingRequest(PingRequest::default()));
+        match tokio::time::timeout(PING_TIMEOUT, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("ping failed: {e}")),
+            Err(_) => Err(format!(
+                "no answer to ping within {}s",
+                PING_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    /// The error for a request whose child went away: how it ended and what
+    /// it last said on stderr.
+    async fn died(&self, transport_error: String) -> InstanceError {
+        let mut exit = self.process.exit_watch();
+        let _ =
+            tokio::time::timeout(Duration::from_millis(500), exit.wait_for(|e| e.is_some())).await;
+        let exit: Option<ExitInfo> = exit.borrow().clone();
+        InstanceError::ChildDied {
+            pid: self.process.pid,
+            exit: exit
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| transport_error.clone()),
+            stderr_tail: self.log.tail(STDERR_TAIL_IN_ERRORS),
+        }
+    }
+
+    pub async fn stop(self) {
+        let McpChild {
+            process, service, ..
+        } = self;
+        // Closing stdin first lets a well-behaved server exit on its own.
+        drop(service);
+        process.stop().await;
+    }
+}
+
+pub fn tail_text(tail: &[String]) -> String {
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; last stderr lines:\n{}", tail.join("\n"))
+    }
+}

@@ -1,0 +1,222 @@
+//! A child process in its own process group: spawned without a shell, its
+//! stderr kept in a ring buffer, its exit published, and its whole tree
+//! ended on stop (npx -> node -> claude would otherwise leave orphans).
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use process_wrap::tokio::{CommandWrap, ProcessGroup};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::{broadcast, watch};
+
+/// Lines of stderr kept per instance for `instance_status` and errors.
+pub const STDERR_LINES_KEPT: usize = 200;
+
+/// How long a child may take to exit after SIGTERM before it is killed.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// Something that happened to an instance, for `instances monitor`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstanceEvent {
+    pub instance_id: String,
+    pub at_ms: i64,
+    /// `stderr`, `state`, `request`, `exit`.
+    pub kind: String,
+    pub text: String,
+}
+
+/// Recent stderr lines and the event stream of one instance.
+pub struct StderrLog {
+    instance_id: String,
+    lines: Mutex<VecDeque<String>>,
+    events: broadcast::Sender<InstanceEvent>,
+}
+
+impl StderrLog {
+    pub fn new(instance_id: &str) -> Arc<StderrLog> {
+        let (events, _) = broadcast::channel(256);
+        Arc::new(StderrLog {
+            instance_id: instance_id.to_string(),
+            lines: Mutex::new(VecDeque::new()),
+            events,
+        })
+    }
+
+    pub fn push(&self, line: String) {
+        {
+            let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+            if lines.len() == STDERR_LINES_KEPT {
+                lines.pop_front();
+            }
+            lines.push_back(line.clone());
+        }
+        self.event("stderr", line);
+    }
+
+    pub fn event(&self, kind: &str, text: String) {
+        let _ = self.events.send(InstanceEvent {
+            instance_id: self.instance_id.clone(),
+            at_ms: crate::instances::now_ms(),
+            kind: kind.to_string(),
+            text,
+        });
+    }
+
+    pub fn tail(&self, n: usize) -> Vec<String> {
+        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines
+            .iter()
+            .skip(lines.len().saturating_sub(n))
+            .cloned()
+            .collect()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<InstanceEvent> {
+        self.events.subscribe()
+    }
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl std::fmt::Display for ExitInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.code, self.signal) {
+            (Some(code), _) => write!(f, "exit code {code}"),
+            (None, Some(sig)) => write!(f, "killed by signal {sig}"),
+            _ => f.write_str("exited"),
+        }
+    }
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<std::path::PathBuf>,
+}
+
+/// A running child and the handles to its stdio.
+pub struct ChildProcess {
+    pub pid: u32,
+    pub stdin: Option<ChildStdin>,
+    pub stdout: Option<ChildStdout>,
+    exit: watch::Receiver<Option<ExitInfo>>,
+}
+
+impl ChildProcess {
+    /// Starts `launch` in a new process group. stderr lines go to `log`.
+    pub fn spawn(launch: &Launch, log: Arc<StderrLog>) -> std::io::Result<ChildProcess> {
+        let mut command = tokio::process::Command::new(&launch.command);
+        command
+            .args(&launch.args)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(cwd) = &launch.cwd {
+            command.current_dir(cwd);
+        }
+        let mut wrapped = CommandWrap::from(command);
+        wrapped.wrap(ProcessGroup::leader());
+        let mut child = wrapped.spawn().map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot start `{}`: {e}", launch.command))
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let stdin = child.stdin().take();
+        let stdout = child.stdout().take();
+        if let Some(stderr) = child.stderr().take() {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    log.push(line);
+                }
+            });
+        }
+        let (exit_tx, exit_rx) = watch::channel(None);
+        tokio::spawn(async move {
+            // Waiting on the group also reaps every process of the tree: no zombies.
+            let info = match child.wait().await {
+                Ok(status) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    ExitInfo {
+                        code: status.code(),
+                        signal: status.signal(),
+                    }
+                }
+                Err(_) => ExitInfo {
+                    code: None,
+                    signal: None,
+                },
+            };
+            log.event("exit", info.to_string());
+            let _ = exit_tx.send(Some(info));
+        });
+        Ok(ChildProcess {
+            pid,
+            stdin,
+            stdout,
+            exit: exit_rx,
+        })
+    }
+
+    pub fn exit_watch(&self) -> watch::Receiver<Option<ExitInfo>> {
+        self.exit.clone()
+    }
+
+    pub fn has_exited(&self) -> Option<ExitInfo> {
+        self.exit.borrow().clone()
+    }
+
+    /// Ends the child's whole process group: SIGTERM, then SIGKILL after a
+    /// short grace. Returns once the group leader has been reaped.
+    pub async fn stop(&self) -> Option<ExitInfo> {
+        stop_group(self.pid, self.exit.clone()).await
+    }
+}
+
+/// Ends a process group and waits for its leader's exit to be published.
+pub async fn stop_group(pid: u32, mut exit: watch::Receiver<Option<ExitInfo>>) -> Option<ExitInfo> {
+    if let Some(info) = exit.borrow().clone() {
+        kill_group(pid, Signal::SIGKILL);
+        return Some(info);
+    }
+    kill_group(pid, Signal::SIGTERM);
+    let exited = tokio::time::timeout(TERM_GRACE, exit.wait_for(|e| e.is_some()))
+        .await
+        .is_ok();
+    // Grandchildren may ignore SIGTERM even when the leader exits: always finish with SIGKILL.
+    kill_group(pid, Signal::SIGKILL);
+    if !exited {
+        let _ = tokio::time::timeout(TERM_GRACE, exit.wait_for(|e| e.is_some())).await;
+    }
+    exit.borrow().clone()
+}
+
+fn kill_group(pid: u32, signal: Signal) {
+    if pid > 1 {
+        // ESRCH (already gone) is the normal case after the leader exited.
+        let _ = killpg(Pid::from_raw(pid as i32), signal);
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        // Never leave a tree behind, even on an unexpected drop path.
+        if self.exit.borrow().is_none() {
+            kill_group(self.pid, Signal::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! One persistent `claude -p --input-format stream-json --output-format
+//! stream-json --verbose` process: fed one user message per turn, read until
+//! its `result` line. Later turns skip the CLI's start-up (about 0.6 s).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{ChildStdin, ChildStdout};
+
+use super::process::{ChildProcess, Launch, StderrLog};
+use super::{InstanceError, STDERR_TAIL_IN_ERRORS};
+use crate::config::ClaudeStreamConfig;
+
+/// What a finished turn reports.
+#[derive(Debug, Clone)]
+pub struct TurnResult {
+    pub text: String,
+    pub session_id: Option<String>,
+    pub usage: Option<Value>,
+    pub cost_usd: Option<f64>,
+}
+
+pub struct StreamChild {
+    pub process: ChildProcess,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    log: Arc<StderrLog>,
+    /// The session this process holds (from its `init` or `result` lines).
+    pub session_id: Option<String>,
+    /// Turns answered by this process.
+    pub turns: u64,
+}
+
+/// The command line for a stream instance of `module`, resuming `resume` if given.
+pub fn launch_for(
+    config: &ClaudeStreamConfig,
+    module: &str,
+    workdir: &std::path::Path,
+    resume: Option<&str>,
+    extra_env: Vec<(String, String)>,
+) -> Launch {
+    let mut args = config.args.clone();
+    args.extend(
+        [
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ]
+        .map(String::from),
+    );
+    if let Some(model) = &config.model {
+        args.extend(["--model".into(), model.clone()]);
+    }
+    if !config.allowed_tools.is_empty() {
+        args.push("--allowedTools".into());
+        args.extend(config.allowed_tools.iter().cloned());
+    }
+    if let Some(mode) = &config.permission_mode {
+        args.extend(["--permission-mode".into(), mode.clone()]);
+    }
+    if let Some(prompt) = &config.append_system_prompt {
+        args.extend(["--append-system-prompt".into(), prompt.clone()]);
+    }
+    // Only where the operator said so for this very module.
+    if config.skip_permissions_modules.iter().any(|m| m == module) {
+        args.push("--dangerously-skip-permissions".into());
+    }
+    if let Some(session) = resume {
+        args.extend(["--resume".into(), session.to_string()]);
+    }
+    let mut env: Vec<(String, String)> = config.env.clone().into_iter().collect();
+    env.extend(extra_env);
+    Launch {
+        command: config.command.clone(),
+        args,
+        env,
+        cwd: Some(workdir.to_path_buf()),
+    }
+}
+
+impl StreamChild {
+    pub fn start(
+        launch: &Launch,
+        log: Arc<StderrLog>,
+        resume: Option<&str>,
+    ) -> Result<StreamChild, InstanceError> {
+        let mut process = ChildProcess::spawn(launch, log.clone())
+            .map_err(|e| InstanceError::StartFailed(e.to_string()))?;
+        let stdin = process.stdin.take().expect("stdin is piped");
+        let stdout = BufReader::new(process.stdout.take().expect("stdout is piped")).lines();
+        Ok(StreamChild {
+            process,
+            stdin,
+            stdout,
+            log,
+            session_id: resume.map(str::to_string),
+            turns: 0,
+        })
+    }
+
+    /// Sends one user message and reads until the turn's `result`.
+    /// `on_assistant` sees the text of each assistant event as it arrives.
+    pub async fn turn(
+        &mut self,
+        prompt: &str,
+        mut on_assistant: impl FnMut(&str),
+    ) -> Result<TurnResult, InstanceError> {
+        let line = json!({"type": "user", "message": {"role": "user", "content": prompt}});
+        let mut bytes = line.to_string().into_bytes();
+        bytes.push(b'\n');
+        if let Err(e) = self.stdin.write_all(&bytes).await {
+            return Err(self.died(format!("cannot write to claude: {e}")).await);
+        }
+        let _ = self.stdin.flush().await;
+        loop {
+            let line = match self.stdout.next_line().await {
+                Ok(Some(line)) => line,
+                Ok(None) => return Err(self.died("claude closed its output".into()).await),
+                Err(e) => return Err(self.died(format!("cannot read from claude: {e}")).await),
+            };
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                // Not a protocol line; keep it where an operator can see it.
+                self.log.push(format!("(stdout) {line}"));
+                continue;
+            };
+            if let Some(session) = event.get("session_id").and_then(Value::as_str) {
+                self.session_id = Some(session.to_string());
+            }
+            match event.get("type").and_then(Value::as_str) {
+                Some("assistant") => {
+                    let text = assistant_text(&event);
+                    if !text.is_empty() {
+                        on_assistant(&text);
+                    }
+                }
+                Some("result") => {
+                    self.turns += 1;
+                    let text = event
+                        .get("result")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    if event.get("is_error").and_then(Value::as_bool) == Some(true) {
+                        return Err(InstanceError::ChildError(if text.is_empty() {
+                            format!(
+                                "claude reported an error: {}",
+                                event
+                                    .get("subtype")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("unknown")
+                            )
+                        } else {
+                            text
+                        }));
+                    }
+                    return Ok(TurnResult {
+                        text,
+                        session_id: self.session_id.clone(),
+                        usage: event.get("usage").cloned(),
+                        cost_usd: event.get("total_cost_usd").and_then(Value::as_f64),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn died(&self, why: String) -> InstanceError {
+        let mut exit = self.process.exit_watch();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            exit.wait_for(|e| e.is_some()),
+        )
+        .await;
+        let exit = exit.borrow().clone();
+        InstanceError::ChildDied {
+            pid: self.process.pid,
+            exit: exit.map(|e| e.to_string()).unwrap_or(why),
+            stderr_tail: self.log.tail(STDERR_TAIL_IN_ERRORS),
+        }
+    }
+
+    pub async fn stop(self) {
+        let StreamChild { process, stdin, .. } = self;
+        drop(stdin);
+        process.stop().await;
+    }
+}
+
+fn assistant_text(event: &Value) -> String {
+    event
+        .pointer("/message/content")
+        .and_then(Value::as_array)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("")
+        })
+        .unwrap_or_default()
+}
