@@ -13,6 +13,7 @@ use crate::descriptor::{
     Consumer, LoadReport, ModuleDescriptor, ModuleFilter, Origin, Registered, Registry,
     RegistryError,
 };
+use crate::instances::InstanceManager;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -97,6 +98,7 @@ pub struct Hub {
     registry: RwLock<Registry>,
     /// The module the host of this process works in (`serve --module`).
     default_module: Option<String>,
+    instances: InstanceManager,
 }
 
 impl Hub {
@@ -107,15 +109,26 @@ impl Hub {
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
+        let instances = InstanceManager::new(config.config.instances.clone());
         Arc::new(Hub {
             config,
             registry: RwLock::new(registry),
             default_module,
+            instances,
         })
     }
 
     pub fn config(&self) -> &LoadedConfig {
         &self.config
+    }
+
+    pub fn instances(&self) -> &InstanceManager {
+        &self.instances
+    }
+
+    /// Stops every child process; called when the server shuts down.
+    pub async fn shutdown(&self) {
+        self.instances.shutdown().await;
     }
 
     pub fn default_module(&self) -> Option<&str> {

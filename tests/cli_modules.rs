@@ -15,7 +15,11 @@ fn run(home: &std::path::Path, args: &[&str]) -> Output {
 }
 
 fn stdout_json(output: &Output) -> Value {
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("--json prints JSON")
 }
 
@@ -53,15 +57,24 @@ fn list_show_register_remove() {
 
     let file = home.path().join("summarizer.yaml");
     std::fs::write(&file, SUMMARIZER).unwrap();
-    let registered = stdout_json(&run(home.path(), &["register-module", file.to_str().unwrap(), "--json"]));
+    let registered = stdout_json(&run(
+        home.path(),
+        &["register-module", file.to_str().unwrap(), "--json"],
+    ));
     assert_eq!(registered["name"], "summarizer");
 
-    let shown = stdout_json(&run(home.path(), &["modules", "show", "summarizer", "--json"]));
+    let shown = stdout_json(&run(
+        home.path(),
+        &["modules", "show", "summarizer", "--json"],
+    ));
     assert_eq!(shown["descriptor"]["capabilities"][0]["name"], "summarize");
     assert_eq!(shown["origin"], "user");
     assert_eq!(shown["folder"], "/tmp/summarizer");
 
-    let consumers = stdout_json(&run(home.path(), &["modules", "consumers", "marker", "--json"]));
+    let consumers = stdout_json(&run(
+        home.path(),
+        &["modules", "consumers", "marker", "--json"],
+    ));
     assert_eq!(consumers["consumers"].as_array().unwrap().len(), 2);
 
     let removed = run(home.path(), &["modules", "remove", "summarizer"]);
@@ -79,13 +92,28 @@ fn list_show_register_remove() {
 fn validate_names_file_field_and_value() {
     let home = tempfile::tempdir().unwrap();
     let bad = home.path().join("x.yaml");
-    std::fs::write(&bad, SUMMARIZER.replace("outputs: [summary]", "outputs: [pdf_blob]")).unwrap();
+    std::fs::write(
+        &bad,
+        SUMMARIZER.replace("outputs: [summary]", "outputs: [pdf_blob]"),
+    )
+    .unwrap();
     let good = home.path().join("good.yaml");
     std::fs::write(&good, SUMMARIZER).unwrap();
-    let out = run(home.path(), &["modules", "validate", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    let out = run(
+        home.path(),
+        &[
+            "modules",
+            "validate",
+            good.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains(&format!("ok    {}", good.display())), "{text}");
+    assert!(
+        text.contains(&format!("ok    {}", good.display())),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(
             "{}: capabilities[0].outputs[0]: unknown data type \"pdf_blob\"",
@@ -95,16 +123,27 @@ fn validate_names_file_field_and_value() {
     );
     // The shipped descriptors validate.
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/descriptors/marker.yaml");
-    assert!(run(home.path(), &["modules", "validate", shipped]).status.success());
+    assert!(
+        run(home.path(), &["modules", "validate", shipped])
+            .status
+            .success()
+    );
 }
 
 #[test]
 fn config_show_names_sources_and_rejects_unknown_keys() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join("config.toml"), "[context]\nhop_limit = 2\n").unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[context]\nhop_limit = 2\n",
+    )
+    .unwrap();
     let shown = stdout_json(&run(home.path(), &["config", "show", "--json"]));
     let values = shown["values"].as_array().unwrap();
-    let hop = values.iter().find(|v| v["key"] == "context.hop_limit").unwrap();
+    let hop = values
+        .iter()
+        .find(|v| v["key"] == "context.hop_limit")
+        .unwrap();
     assert_eq!(hop["value"], 2);
     assert!(hop["source"].as_str().unwrap().starts_with("file "));
 
@@ -112,5 +151,8 @@ fn config_show_names_sources_and_rejects_unknown_keys() {
     let out = run(home.path(), &["config", "show"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("colour") && err.contains("config.toml"), "{err}");
+    assert!(
+        err.contains("colour") && err.contains("config.toml"),
+        "{err}"
+    );
 }

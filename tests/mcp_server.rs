@@ -23,12 +23,28 @@ async fn host_sees_the_shipped_modules_with_structured_output() {
 
     let info = client.peer_info().unwrap();
     assert_eq!(info.server_info.as_ref().unwrap().name, "claude-comms");
-    assert!(info.instructions.as_deref().unwrap().contains("send_message"));
+    assert!(
+        info.instructions
+            .as_deref()
+            .unwrap()
+            .contains("send_message")
+    );
 
     let tools = client.list_all_tools().await.unwrap();
-    for name in ["list_modules", "describe_module", "register_module", "find_consumers"] {
-        let tool = tools.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name} listed"));
-        assert!(tool.output_schema.is_some(), "{name} declares an output schema");
+    for name in [
+        "list_modules",
+        "describe_module",
+        "register_module",
+        "find_consumers",
+    ] {
+        let tool = tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} listed"));
+        assert!(
+            tool.output_schema.is_some(),
+            "{name} declares an output schema"
+        );
         assert!(tool.description.as_deref().is_some_and(|d| !d.is_empty()));
     }
 
@@ -44,7 +60,10 @@ async fn host_sees_the_shipped_modules_with_structured_output() {
     assert!(jsonschema::is_valid(&schema, &structured));
 
     let filtered = call(&client, "list_modules", json!({"tag": "storage"})).await;
-    assert_eq!(names(filtered.structured_content.as_ref().unwrap()), vec!["arangodb"]);
+    assert_eq!(
+        names(filtered.structured_content.as_ref().unwrap()),
+        vec!["arangodb"]
+    );
 
     client.cancel().await.unwrap();
 }
@@ -55,7 +74,14 @@ async fn modules_are_readable_as_resources() {
     let client = connect(hub_in(home.path())).await;
     let resources = client.list_all_resources().await.unwrap();
     let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
-    assert_eq!(uris, vec!["module://arangodb", "module://claude_mcp", "module://marker"]);
+    assert_eq!(
+        uris,
+        vec![
+            "module://arangodb",
+            "module://claude_mcp",
+            "module://marker"
+        ]
+    );
     let templates = client.list_all_resource_templates().await.unwrap();
     assert_eq!(templates[0].uri_template, "module://{name}");
 
@@ -95,15 +121,26 @@ async fn a_registered_module_survives_a_restart() {
         "relationships": [{"module": "marker", "kind": "consumes_from", "description": "reads marker output"}],
         "tags": ["nlp"]
     });
-    let result = call(&client, "register_module", json!({"descriptor": descriptor})).await;
+    let result = call(
+        &client,
+        "register_module",
+        json!({"descriptor": descriptor}),
+    )
+    .await;
     assert_eq!(result.is_error, Some(false), "{}", text_of(&result));
-    assert_eq!(result.structured_content.as_ref().unwrap()["name"], "summarizer");
+    assert_eq!(
+        result.structured_content.as_ref().unwrap()["name"],
+        "summarizer"
+    );
     client.cancel().await.unwrap();
 
     // A new server on the same home: the module is still there.
     let client = connect(hub_in(home.path())).await;
     let listed = call(&client, "list_modules", json!({"tag": "nlp"})).await;
-    assert_eq!(names(listed.structured_content.as_ref().unwrap()), vec!["summarizer"]);
+    assert_eq!(
+        names(listed.structured_content.as_ref().unwrap()),
+        vec!["summarizer"]
+    );
     let consumers = call(&client, "find_consumers", json!({"module": "marker"})).await;
     let consumers = consumers.structured_content.unwrap();
     let consumer_names: Vec<&str> = consumers["consumers"]
@@ -135,7 +172,11 @@ async fn a_broken_descriptor_gets_a_precise_error_and_the_server_stays_up() {
 
     let bad_args = call(&client, "describe_module", json!({"name": 5})).await;
     assert_eq!(bad_args.is_error, Some(true));
-    assert!(text_of(&bad_args).contains("argument `name`"), "{}", text_of(&bad_args));
+    assert!(
+        text_of(&bad_args).contains("argument `name`"),
+        "{}",
+        text_of(&bad_args)
+    );
 
     let unknown = call(&client, "describe_module", json!({"name": "ghost"})).await;
     assert_eq!(unknown.is_error, Some(true));
@@ -144,6 +185,9 @@ async fn a_broken_descriptor_gets_a_precise_error_and_the_server_stays_up() {
     // Still serving.
     let ok = call(&client, "describe_module", json!({"name": "arangodb"})).await;
     assert_eq!(ok.is_error, Some(false));
-    assert_eq!(ok.structured_content.unwrap()["descriptor"]["name"], "arangodb");
+    assert_eq!(
+        ok.structured_content.unwrap()["descriptor"]["name"],
+        "arangodb"
+    );
     client.cancel().await.unwrap();
 }

@@ -27,7 +27,11 @@ impl Server {
             .expect("claude-comms starts");
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Server { child, stdin, stdout }
+        Server {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     fn send_raw(&mut self, line: &[u8]) {
@@ -46,7 +50,8 @@ impl Server {
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
         assert!(!line.is_empty(), "server closed stdout");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}"))
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}"))
     }
 
     fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
@@ -77,16 +82,40 @@ fn raw_json_rpc_session_with_bad_input() {
     let unknown_method = server.request(2, "modules/frobnicate", json!({}));
     assert_eq!(unknown_method["error"]["code"], -32601);
 
-    let unknown_tool = server.request(3, "tools/call", json!({"name": "frobnicate", "arguments": {}}));
+    let unknown_tool = server.request(
+        3,
+        "tools/call",
+        json!({"name": "frobnicate", "arguments": {}}),
+    );
     assert_eq!(unknown_tool["error"]["code"], -32602);
-    assert!(unknown_tool["error"]["message"].as_str().unwrap().contains("frobnicate"));
+    assert!(
+        unknown_tool["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("frobnicate")
+    );
 
-    let bad_args = server.request(4, "tools/call", json!({"name": "list_modules", "arguments": {"tag": 7}}));
+    let bad_args = server.request(
+        4,
+        "tools/call",
+        json!({"name": "list_modules", "arguments": {"tag": 7}}),
+    );
     assert_eq!(bad_args["result"]["isError"], true);
-    assert!(bad_args["result"]["content"][0]["text"].as_str().unwrap().contains("argument `tag`"));
+    assert!(
+        bad_args["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("argument `tag`")
+    );
 
-    let listed = server.request(5, "tools/call", json!({"name": "list_modules", "arguments": {}}));
-    let modules = listed["result"]["structuredContent"]["modules"].as_array().unwrap();
+    let listed = server.request(
+        5,
+        "tools/call",
+        json!({"name": "list_modules", "arguments": {}}),
+    );
+    let modules = listed["result"]["structuredContent"]["modules"]
+        .as_array()
+        .unwrap();
     assert_eq!(modules.len(), 3);
 
     let ping = server.request(6, "ping", json!({}));
@@ -110,7 +139,9 @@ fn requests_sent_just_before_end_of_stdin_are_still_answered() {
             "params": {"name": "describe_module", "arguments": {"name": "marker"}}}));
     }
     drop(server.stdin.take());
-    let mut ids: Vec<i64> = (0..11).map(|_| server.next()["id"].as_i64().unwrap()).collect();
+    let mut ids: Vec<i64> = (0..11)
+        .map(|_| server.next()["id"].as_i64().unwrap())
+        .collect();
     ids.sort();
     assert_eq!(ids, (1..12).collect::<Vec<_>>());
     assert!(server.child.wait().unwrap().success());

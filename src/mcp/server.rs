@@ -36,7 +36,7 @@ pub struct CommsServer {
 
 impl CommsServer {
     pub fn new(hub: Arc<Hub>) -> CommsServer {
-        let tool_router = Self::module_tools();
+        let tool_router = Self::module_tools() + Self::instance_tools();
         let argument_checks = tool_router
             .list_all()
             .into_iter()
@@ -167,12 +167,37 @@ impl ServerHandler for CommsServer {
 pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let (transport, written) = StdioFrames::spawn(stdin, tokio::io::stdout());
-    let service = CommsServer::new(hub).serve(transport).await?;
+    let service = CommsServer::new(hub.clone()).serve(transport).await?;
+    let cancel = service.cancellation_token();
+    // SIGINT/SIGTERM end the session like end of stdin does.
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("signal received; shutting down");
+        cancel.cancel();
+    });
     let reason = service.waiting().await?;
     tracing::info!(?reason, "MCP session ended");
+    hub.shutdown().await;
     // The session dropped its side of the transport: let the writer finish.
-    if tokio::time::timeout(WRITER_FLUSH_TIMEOUT, written).await.is_err() {
+    if tokio::time::timeout(WRITER_FLUSH_TIMEOUT, written)
+        .await
+        .is_err()
+    {
         tracing::warn!("stdout did not take the last frames in time");
     }
     Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
 }

@@ -107,7 +107,12 @@ impl StdioFrames {
         let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let unanswered = Arc::new(Unanswered::default());
         let written = tokio::spawn(write_lines(writer, out_rx));
-        tokio::spawn(read_lines(reader, in_tx, out_tx.clone(), unanswered.clone()));
+        tokio::spawn(read_lines(
+            reader,
+            in_tx,
+            out_tx.clone(),
+            unanswered.clone(),
+        ));
         let frames = StdioFrames {
             incoming: in_rx,
             outgoing: out_tx,

@@ -16,8 +16,10 @@ use rmcp::{RoleClient, ServiceExt};
 /// A configuration whose data and config live under `home` only.
 pub fn config_in(home: &Path) -> LoadedConfig {
     let home = home.display().to_string();
-    LoadedConfig::load_with_env(&Overrides::default(), |k| (k == HOME_ENV).then(|| home.clone()))
-        .expect("config loads")
+    LoadedConfig::load_with_env(&Overrides::default(), |k| {
+        (k == HOME_ENV).then(|| home.clone())
+    })
+    .expect("config loads")
 }
 
 pub fn hub_in(home: &Path) -> Arc<Hub> {
@@ -29,13 +31,19 @@ pub fn hub_in(home: &Path) -> Arc<Hub> {
 pub async fn connect(hub: Arc<Hub>) -> RunningService<RoleClient, ()> {
     let (client_side, server_side) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_side);
-    let (transport, _written) = StdioFrames::spawn(tokio::io::BufReader::new(server_read), server_write);
+    let (transport, _written) =
+        StdioFrames::spawn(tokio::io::BufReader::new(server_read), server_write);
     tokio::spawn(async move {
-        let service = CommsServer::new(hub).serve(transport).await.expect("server starts");
+        let service = CommsServer::new(hub)
+            .serve(transport)
+            .await
+            .expect("server starts");
         let _ = service.waiting().await;
     });
     let (client_read, client_write) = tokio::io::split(client_side);
-    ().serve((client_read, client_write)).await.expect("client connects")
+    ().serve((client_read, client_write))
+        .await
+        .expect("client connects")
 }
 
 pub async fn call(
@@ -43,7 +51,10 @@ pub async fn call(
     tool: &str,
     arguments: serde_json::Value,
 ) -> CallToolResult {
-    let arguments = arguments.as_object().cloned().expect("arguments are an object");
+    let arguments = arguments
+        .as_object()
+        .cloned()
+        .expect("arguments are an object");
     client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
         .await

@@ -1,0 +1,149 @@
+//! A stand-in for `claude-code-mcp`, used by the fast test tier and the
+//! benchmarks so that neither needs Node or the `claude` CLI.
+//!
+//! It speaks MCP over stdio and offers one tool shaped like the real one
+//! (`claude_code {prompt, workFolder?}`). The answer quotes the prompt and the
+//! working folder, so a test can see exactly what reached the child.
+//!
+//! Directives inside the prompt change its behaviour:
+//! - `[[delay:MS]]`  answer after MS milliseconds
+//! - `[[progress:N]]` send N progress notifications first (if the call has a token)
+//! - `[[crash]]`     print "crashing" on stderr and exit with code 3
+//! - `[[hang]]`      never answer
+//! - `[[error:TEXT]]` answer with a JSON-RPC error carrying TEXT (as the real
+//!   child does when the CLI fails)
+//! - `[[garbage]]`   write a line that is not JSON-RPC to stdout, then exit 4
+//!
+//! Environment switches:
+//! - `FAKE_CHILD_EXIT_AT_START=1` exit with code 2 before speaking MCP
+//! - `FAKE_CHILD_TOOL_NAME=NAME` offer the tool under another name
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
+    ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+
+struct FakeChild {
+    tool_name: String,
+}
+
+impl ServerHandler for FakeChild {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("fake_claude_code", "0.0.0"))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "prompt": {"type": "string"},
+                "workFolder": {"type": "string"}
+            },
+            "required": ["prompt"]
+        });
+        let serde_json::Value::Object(schema) = schema else {
+            unreachable!()
+        };
+        Ok(ListToolsResult::with_all_items(vec![Tool::new(
+            self.tool_name.clone(),
+            "Answers with the prompt it was given (test double of claude-code-mcp).",
+            Arc::new(schema),
+        )]))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if request.name != self.tool_name {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool {}", request.name),
+                None,
+            ));
+        }
+        let args = request.arguments.unwrap_or_default();
+        let prompt = args
+            .get("prompt")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| ErrorData::invalid_params("prompt is required", None))?
+            .to_string();
+        let folder = args
+            .get("workFolder")
+            .and_then(|v| v.as_str())
+            .unwrap_or("(none)")
+            .to_string();
+
+        if let Some(n) = directive(&prompt, "progress").and_then(|n| n.parse::<u32>().ok())
+            && let Some(token) = context.meta.get_progress_token()
+        {
+            for i in 1..=n {
+                let param = ProgressNotificationParam::new(token.clone(), f64::from(i))
+                    .with_total(f64::from(n))
+                    .with_message(format!("fake step {i}"));
+                let _ = context.peer.notify_progress(param).await;
+            }
+        }
+        if let Some(ms) = directive(&prompt, "delay").and_then(|n| n.parse::<u64>().ok()) {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                _ = context.ct.cancelled() => {
+                    return Err(ErrorData::internal_error("cancelled", None));
+                }
+            }
+        }
+        if prompt.contains("[[crash]]") {
+            eprintln!("crashing");
+            std::process::exit(3);
+        }
+        if prompt.contains("[[garbage]]") {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"this is not json-rpc\n");
+            let _ = out.flush();
+            eprintln!("wrote garbage");
+            std::process::exit(4);
+        }
+        if prompt.contains("[[hang]]") {
+            std::future::pending::<()>().await;
+        }
+        if let Some(text) = directive(&prompt, "error") {
+            return Err(ErrorData::internal_error(text.to_string(), None));
+        }
+        let text = format!("fake answer from {folder}: {prompt}");
+        Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+    }
+}
+
+/// The argument of `[[name:ARG]]` in `prompt`, if present.
+fn directive<'a>(prompt: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("[[{name}:");
+    let start = prompt.find(&open)? + open.len();
+    let end = prompt[start..].find("]]")? + start;
+    Some(&prompt[start..end])
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    if std::env::var_os("FAKE_CHILD_EXIT_AT_START").is_some() {
+        eprintln!("fake child: told to exit at start");
+        std::process::exit(2);
+    }
+    let tool_name = std::env::var("FAKE_CHILD_TOOL_NAME").unwrap_or_else(|_| "claude_code".into());
+    let service = FakeChild { tool_name }
+        .serve(rmcp::transport::stdio())
+        .await?;
+    service.waiting().await?;
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Finds the real children installed by scripts/install-real-children.sh and
+//! builds instance configs that run them offline against a [`ModelStub`].
+//!
+//! When they are missing a test is skipped, unless CLAUDE_COMMS_REQUIRE_REAL=1
+//! (set by scripts/test.sh, so CI and the README's test command) makes that a
+//! failure: the end-to-end tier can never be skipped silently.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use claude_comms::config::InstancesConfig;
+
+use super::model_stub::ModelStub;
+
+pub struct RealChildren {
+    pub claude: PathBuf,
+    pub claude_code_mcp: PathBuf,
+}
+
+impl RealChildren {
+    /// The installed children, or `None` (after saying why) when the test
+    /// may be skipped.
+    pub fn find() -> Option<RealChildren> {
+        let bin =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real-children/node_modules/.bin");
+        let found = RealChildren {
+            claude: bin.join("claude"),
+            claude_code_mcp: bin.join("claude-code-mcp"),
+        };
+        if found.claude.exists() && found.claude_code_mcp.exists() {
+            return Some(found);
+        }
+        let why = format!(
+            "the real children are not installed in {} (run scripts/install-real-children.sh)",
+            bin.display()
+        );
+        if std::env::var("CLAUDE_COMMS_REQUIRE_REAL").as_deref() == Ok("1") {
+            panic!("{why}; CLAUDE_COMMS_REQUIRE_REAL=1 forbids skipping the end-to-end tier");
+        }
+        eprintln!("skipped: {why}");
+        None
+    }
+
+    /// Instance settings that run both backends against `model`, with
+    /// `home` as the CLI's throw-away home.
+    pub fn instances_config(&self, model: &ModelStub, home: &Path) -> InstancesConfig {
+        let env: std::collections::BTreeMap<String, String> =
+            model.cli_env(home).into_iter().collect();
+        let mut config = InstancesConfig::default();
+        config.claude_code_mcp.command = self.claude_code_mcp.display().to_string();
+        config.claude_code_mcp.args = Vec::new();
+        config.claude_code_mcp.env = env.clone();
+        config
+            .claude_code_mcp
+            .env
+            .insert("CLAUDE_CLI_NAME".into(), self.claude.display().to_string());
+        config.claude_stream.command = self.claude.display().to_string();
+        config.claude_stream.env = env;
+        config
+    }
+}
