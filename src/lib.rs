@@ -32,9 +32,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod descriptor;
 pub mod expand;
 pub mod hub;
 pub mod instances;
 pub mod logging;
 pub mod mcp;
+pub mod store;

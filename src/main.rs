@@ -45,7 +45,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { module } => {
-                let hub = Hub::open(config, module);
+                let hub = Hub::open(config, module)?;
+                hub.announce().await?;
                 claude_comms::mcp::serve_stdio(hub).await.map(|()| 0)
             }
             _ => claude_comms::cli::run(cli, config).await,

@@ -3,6 +3,8 @@
 //! arguments and prints tables (or JSON with `--json`).
 
 mod config_cmd;
+mod conversations;
+mod instances;
 mod modules;
 mod output;
 
@@ -11,6 +13,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::{LoadedConfig, Overrides};
+use crate::hub::Hub;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +52,68 @@ pub enum Command {
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Ask a module something and print the answer (`send --from A --to B MESSAGE`).
+    Send(conversations::SendArgs),
+    /// List, show, search, export and archive stored conversations.
+    #[command(subcommand)]
+    Conversations(conversations::ConversationsCommand),
+    /// Print messages to or from a module as they land, from any server process.
+    Listen { module: String },
+    /// Background instances of every server sharing the database.
+    #[command(subcommand)]
+    Instances(instances::InstancesCommand),
+    /// Check node/npx, the child package, the `claude` CLI, the data dir and
+    /// the database, and say how to fix each problem.
+    Doctor {
+        /// Skip starting a claude-code-mcp child (which may download it first).
+        #[arg(long)]
+        no_start: bool,
+    },
+
+    // The seed's flat command names, kept so existing scripts keep working.
+    /// Same as `send`.
+    #[command(name = "query-module", hide = true)]
+    QueryModule(conversations::SendArgs),
+    /// Same as `conversations list`.
+    #[command(name = "list-conversations", hide = true)]
+    ListConversations {
+        #[arg(long)]
+        module: Option<String>,
+    },
+    /// Same as `send --conversation ID MESSAGE`.
+    #[command(name = "continue-conversation", hide = true)]
+    ContinueConversation {
+        id: String,
+        #[arg(required = true)]
+        message: Vec<String>,
+    },
+    /// Same as `conversations export`.
+    #[command(name = "export-conversation", hide = true)]
+    ExportConversation {
+        id: String,
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Same as `listen`.
+    #[command(name = "listen-module", hide = true)]
+    ListenModule { module: String },
+    /// Same as `instances start`.
+    #[command(name = "start-instance", hide = true)]
+    StartInstance {
+        #[arg(long)]
+        backend: Option<String>,
+    },
+    /// Same as `instances list`.
+    #[command(name = "list-instances", hide = true)]
+    ListInstances,
+    /// Same as `instances stop`.
+    #[command(name = "stop-instance", hide = true)]
+    StopInstance { id: String },
+    /// Same as `instances monitor`.
+    #[command(name = "monitor-instance", hide = true)]
+    MonitorInstance { id: String },
 }
 
 impl Cli {
@@ -62,13 +127,88 @@ impl Cli {
 
 /// Runs a command other than `serve`. Returns the process exit code.
 pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
+    use conversations::{ConversationsCommand, SendArgs};
+    use instances::InstancesCommand;
+
     let out = output::Output::new(cli.json);
-    match cli.command {
+    let command = match cli.command {
         Command::Serve { .. } => unreachable!("serve is started by main"),
-        Command::Modules(cmd) => modules::run(cmd, config, &out),
+        Command::Modules(cmd) => return modules::run(cmd, config, &out),
         Command::RegisterModule { file } => {
-            modules::run(modules::ModulesCommand::Register { file }, config, &out)
+            return modules::run(modules::ModulesCommand::Register { file }, config, &out);
         }
-        Command::Config(cmd) => config_cmd::run(cmd, &config, &out),
+        Command::Config(cmd) => return config_cmd::run(cmd, &config, &out),
+        // Seed names, mapped onto the commands they stand for.
+        Command::QueryModule(args) => Command::Send(args),
+        Command::ListConversations { module } => {
+            Command::Conversations(ConversationsCommand::List {
+                module,
+                status: None,
+                limit: 50,
+                cursor: None,
+            })
+        }
+        Command::ContinueConversation { id, message } => Command::Send(SendArgs {
+            from: None,
+            to: None,
+            conversation: Some(id),
+            timeout: None,
+            idempotency_key: None,
+            message,
+        }),
+        Command::ExportConversation { id, format, output } => {
+            Command::Conversations(ConversationsCommand::Export { id, format, output })
+        }
+        Command::ListenModule { module } => Command::Listen { module },
+        Command::StartInstance { backend } => {
+            let backend = match backend.as_deref().map(instances::parse_backend).transpose() {
+                Ok(b) => b,
+                Err(e) => {
+                    out.note(format!("error: --backend: {e}"))?;
+                    return Ok(2);
+                }
+            };
+            Command::Instances(InstancesCommand::Start { backend })
+        }
+        Command::ListInstances => Command::Instances(InstancesCommand::List),
+        Command::StopInstance { id } => Command::Instances(InstancesCommand::Stop { id }),
+        Command::MonitorInstance { id } => {
+            Command::Instances(InstancesCommand::Monitor { id, lines: 20 })
+        }
+        other => other,
+    };
+    let hub = Hub::open(config, None)?;
+    let code = match command {
+        Command::Send(args) => conversations::send(&hub, args, &out).await?,
+        Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
+        Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
+        Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,
+        Command::Doctor { no_start } => doctor(&hub, !no_start, &out).await?,
+        _ => unreachable!("every other command was handled above"),
+    };
+    Ok(code)
+}
+
+async fn doctor(hub: &Hub, start_child: bool, out: &output::Output) -> anyhow::Result<i32> {
+    use crate::hub::CheckStatus;
+    let checks = hub.doctor(start_child).await;
+    hub.shutdown().await;
+    if out.json {
+        out.json(&checks)?;
+    } else {
+        for c in &checks {
+            let mark = match c.status {
+                CheckStatus::Ok => "ok  ",
+                CheckStatus::Warning => "warn",
+                CheckStatus::Failed => "FAIL",
+            };
+            out.line(format!("[{mark}] {}: {}", c.name, c.detail))?;
+            if !c.fix.is_empty() {
+                out.line(format!("       fix: {}", c.fix))?;
+            }
+        }
     }
+    Ok(i32::from(
+        checks.iter().any(|c| c.status == CheckStatus::Failed),
+    ))
 }

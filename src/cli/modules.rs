@@ -55,7 +55,7 @@ pub fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> anyhow::R
         }
         _ => {}
     }
-    let hub = Hub::open(config, None);
+    let hub = Hub::open(config, None)?;
     match cmd {
         ModulesCommand::List {
             tag,

@@ -107,8 +107,9 @@ impl Instance {
         backend: BackendKind,
         module: Option<String>,
         conversation_id: Option<String>,
+        event_dir: Option<&std::path::Path>,
     ) -> Arc<Instance> {
-        let log = StderrLog::new(&id);
+        let log = StderrLog::new(&id, event_dir);
         Arc::new(Instance {
             id,
             backend,

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use instance::{InstanceState, InstanceStatus};
 pub use pool::InstanceManager;
-pub use process::InstanceEvent;
+pub use process::{InstanceEvent, journal_path};
 
 /// stderr lines quoted in an error about a dead child.
 pub const STDERR_TAIL_IN_ERRORS: usize = 10;

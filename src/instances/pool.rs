@@ -41,6 +41,8 @@ pub(super) struct Shared {
     pub shutdown: CancellationToken,
     next_id: AtomicU64,
     prefix: String,
+    /// Where instance event journals go (for `instances monitor`), if anywhere.
+    pub event_dir: Option<std::path::PathBuf>,
 }
 
 /// Cheap to clone; every clone drives the same children.
@@ -53,6 +55,15 @@ impl InstanceManager {
     /// Creates the manager and starts its supervisor. Children start on
     /// first use unless `pool_min` > 0.
     pub fn new(config: InstancesConfig) -> InstanceManager {
+        InstanceManager::with_event_dir(config, None)
+    }
+
+    /// Like [`InstanceManager::new`], and every instance journals its events
+    /// (state changes, stderr, requests) to `<event_dir>/<id>.jsonl`.
+    pub fn with_event_dir(
+        config: InstancesConfig,
+        event_dir: Option<std::path::PathBuf>,
+    ) -> InstanceManager {
         let prefix = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
         let manager = InstanceManager {
             shared: Arc::new(Shared {
@@ -61,6 +72,7 @@ impl InstanceManager {
                 shutdown: CancellationToken::new(),
                 next_id: AtomicU64::new(1),
                 prefix,
+                event_dir,
             }),
         };
         super::supervisor::spawn(manager.clone());
@@ -94,7 +106,13 @@ impl InstanceManager {
             BackendKind::ClaudeStream => "stream",
         };
         let id = format!("{kind}-{}-{n}", self.shared.prefix);
-        let instance = Instance::new(id.clone(), backend, module, conversation.clone());
+        let instance = Instance::new(
+            id.clone(),
+            backend,
+            module,
+            conversation.clone(),
+            self.shared.event_dir.as_deref(),
+        );
         let mut state = self.state();
         state.instances.insert(id.clone(), instance.clone());
         if let Some(c) = conversation {
@@ -256,7 +274,13 @@ impl InstanceManager {
             drop(mcp);
             let n = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
             let id = format!("mcp-{}-{n}", self.shared.prefix);
-            let instance = Instance::new(id.clone(), BackendKind::ClaudeCodeMcp, None, None);
+            let instance = Instance::new(
+                id.clone(),
+                BackendKind::ClaudeCodeMcp,
+                None,
+                None,
+                self.shared.event_dir.as_deref(),
+            );
             state.instances.insert(id, instance.clone());
             instance
         } else {

@@ -21,7 +21,7 @@ pub const STDERR_LINES_KEPT: usize = 200;
 const TERM_GRACE: Duration = Duration::from_secs(2);
 
 /// Something that happened to an instance, for `instances monitor`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InstanceEvent {
     pub instance_id: String,
     pub at_ms: i64,
@@ -30,21 +30,59 @@ pub struct InstanceEvent {
     pub text: String,
 }
 
-/// Recent stderr lines and the event stream of one instance.
+/// An event journal file is started afresh when it grows past this, so a
+/// chatty child cannot fill the disk.
+const JOURNAL_MAX_BYTES: u64 = 4 << 20;
+
+/// Recent stderr lines and the event stream of one instance. Events also
+/// go to a journal file (one JSON object per line) when the manager has an
+/// event folder, so `claude-comms instances monitor` in another process can
+/// follow them.
 pub struct StderrLog {
     instance_id: String,
     lines: Mutex<VecDeque<String>>,
     events: broadcast::Sender<InstanceEvent>,
+    journal: Mutex<Option<std::fs::File>>,
 }
 
 impl StderrLog {
-    pub fn new(instance_id: &str) -> Arc<StderrLog> {
+    pub fn new(instance_id: &str, event_dir: Option<&std::path::Path>) -> Arc<StderrLog> {
         let (events, _) = broadcast::channel(256);
+        let journal = event_dir.and_then(|dir| {
+            let path = journal_path(dir, instance_id);
+            let opened = std::fs::create_dir_all(dir).and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+            });
+            match opened {
+                Ok(file) => Some(file),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot open the instance event journal");
+                    None
+                }
+            }
+        });
         Arc::new(StderrLog {
             instance_id: instance_id.to_string(),
             lines: Mutex::new(VecDeque::new()),
             events,
+            journal: Mutex::new(journal),
         })
+    }
+
+    fn journal(&self, event: &InstanceEvent) {
+        use std::io::Write;
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(file) = journal.as_mut() else { return };
+        if file.metadata().is_ok_and(|m| m.len() > JOURNAL_MAX_BYTES) {
+            let _ = file.set_len(0);
+        }
+        if let Ok(mut line) = serde_json::to_vec(event) {
+            line.push(b'\n');
+            let _ = file.write_all(&line);
+        }
     }
 
     pub fn push(&self, line: String) {
@@ -59,12 +97,14 @@ impl StderrLog {
     }
 
     pub fn event(&self, kind: &str, text: String) {
-        let _ = self.events.send(InstanceEvent {
+        let event = InstanceEvent {
             instance_id: self.instance_id.clone(),
             at_ms: crate::instances::now_ms(),
             kind: kind.to_string(),
             text,
-        });
+        };
+        self.journal(&event);
+        let _ = self.events.send(event);
     }
 
     pub fn tail(&self, n: usize) -> Vec<String> {
@@ -79,6 +119,11 @@ impl StderrLog {
     pub fn subscribe(&self) -> broadcast::Receiver<InstanceEvent> {
         self.events.subscribe()
     }
+}
+
+/// Where the event journal of an instance is kept.
+pub fn journal_path(event_dir: &std::path::Path, instance_id: &str) -> std::path::PathBuf {
+    event_dir.join(format!("{instance_id}.jsonl"))
 }
 
 /// How a child ended.

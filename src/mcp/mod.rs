@@ -1,8 +1,10 @@
 //! The MCP face of claude-comms: a server handler whose tools, resources and
 //! prompts call [`crate::hub::Hub`], served over [`transport::StdioFrames`].
 
+mod prompts;
 mod resources;
 mod server;
+mod subscriptions;
 mod tools;
 pub mod transport;
 

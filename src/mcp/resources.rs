@@ -1,4 +1,7 @@
-//! Resources: `module://{name}` holds a module's descriptor as JSON.
+//! Resources: `module://{name}` holds a module's descriptor as JSON;
+//! `conversation://{id}` a conversation's transcript as Markdown (listed for
+//! the most recent conversations, readable for all, and subscribable: see
+//! [`super::subscriptions`]).
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
@@ -8,15 +11,21 @@ use rmcp::model::{
 use serde_json::json;
 
 use crate::hub::Hub;
+use crate::store::{ConversationFilter, ExportFormat};
 
 const MODULE_SCHEME: &str = "module://";
+pub(crate) const CONVERSATION_SCHEME: &str = "conversation://";
 
-pub(crate) fn list(
+/// Conversations listed as resources: the most recently active ones. Older
+/// ones stay readable through the template and `list_conversations`.
+const CONVERSATIONS_LISTED: usize = 100;
+
+pub(crate) async fn list(
     hub: &Hub,
     _request: Option<PaginatedRequestParams>,
 ) -> Result<ListResourcesResult, McpError> {
     // A registry holds tens of modules: one page is enough.
-    let resources = hub
+    let mut resources: Vec<Resource> = hub
         .list_modules(&Default::default())
         .modules
         .into_iter()
@@ -27,6 +36,28 @@ pub(crate) fn list(
                 .with_mime_type("application/json")
         })
         .collect();
+    let recent = hub
+        .list_conversations(ConversationFilter {
+            limit: CONVERSATIONS_LISTED,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    resources.extend(recent.conversations.into_iter().map(|c| {
+        let name = format!("{} -> {}", c.source, c.target);
+        Resource::new(format!("{CONVERSATION_SCHEME}{}", c.id), name)
+            .with_title(
+                c.title
+                    .clone()
+                    .unwrap_or_else(|| format!("{} asks {}", c.source, c.target)),
+            )
+            .with_description(format!(
+                "{} message(s), {}",
+                c.message_count,
+                c.status.as_str()
+            ))
+            .with_mime_type("text/markdown")
+    }));
     Ok(ListResourcesResult::with_all_items(resources))
 }
 
@@ -36,10 +67,25 @@ pub(crate) fn templates() -> ListResourceTemplatesResult {
             .with_title("Module descriptor")
             .with_description("The descriptor of a module, as JSON")
             .with_mime_type("application/json"),
+        ResourceTemplate::new(format!("{CONVERSATION_SCHEME}{{id}}"), "conversation")
+            .with_title("Conversation transcript")
+            .with_description("A conversation between two modules, as Markdown; subscribe to hear when a message lands")
+            .with_mime_type("text/markdown"),
     ])
 }
 
-pub(crate) fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, McpError> {
+pub(crate) async fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, McpError> {
+    if let Some(id) = uri.strip_prefix(CONVERSATION_SCHEME) {
+        return match hub.export_conversation(id, ExportFormat::Markdown).await {
+            Ok(text) => Ok(ReadResourceResult::new(vec![
+                ResourceContents::text(text, uri).with_mime_type("text/markdown"),
+            ])),
+            Err(e) => Err(McpError::resource_not_found(
+                e.to_string(),
+                Some(json!({"uri": uri})),
+            )),
+        };
+    }
     if let Some(name) = uri.strip_prefix(MODULE_SCHEME) {
         return match hub.describe_module(name) {
             Ok(details) => {
@@ -56,7 +102,9 @@ pub(crate) fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, McpError>
         };
     }
     Err(McpError::resource_not_found(
-        format!("unknown resource \"{uri}\": resources are module://{{name}}"),
+        format!(
+            "unknown resource \"{uri}\": resources are module://{{name}} and conversation://{{id}}"
+        ),
         Some(json!({"uri": uri})),
     ))
 }

@@ -11,6 +11,7 @@ use rmcp::model::{
 };
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
 
+use super::subscriptions::Subscriptions;
 use super::transport::StdioFrames;
 use crate::hub::Hub;
 
@@ -32,11 +33,13 @@ pub struct CommsServer {
     tool_router: ToolRouter<CommsServer>,
     /// One compiled validator per tool input schema, built once at start.
     argument_checks: Arc<HashMap<String, jsonschema::Validator>>,
+    subscriptions: Arc<Subscriptions>,
 }
 
 impl CommsServer {
     pub fn new(hub: Arc<Hub>) -> CommsServer {
-        let tool_router = Self::module_tools() + Self::instance_tools();
+        let tool_router =
+            Self::module_tools() + Self::conversation_tools() + Self::instance_tools();
         let argument_checks = tool_router
             .list_all()
             .into_iter()
@@ -55,6 +58,7 @@ impl CommsServer {
             hub,
             tool_router,
             argument_checks: Arc::new(argument_checks),
+            subscriptions: Arc::default(),
         }
     }
 
@@ -129,6 +133,8 @@ impl ServerHandler for CommsServer {
                 .enable_tools()
                 .enable_resources()
                 .enable_resources_list_changed()
+                .enable_resources_subscribe()
+                .enable_prompts()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -143,7 +149,7 @@ impl ServerHandler for CommsServer {
         request: Option<rmcp::model::PaginatedRequestParams>,
         _ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
-        super::resources::list(&self.hub, request)
+        super::resources::list(&self.hub, request).await
     }
 
     async fn list_resource_templates(
@@ -159,7 +165,49 @@ impl ServerHandler for CommsServer {
         request: rmcp::model::ReadResourceRequestParams,
         _ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
-        super::resources::read(&self.hub, &request.uri).map(Into::into)
+        super::resources::read(&self.hub, &request.uri)
+            .await
+            .map(Into::into)
+    }
+
+    // resources/subscribe is what hosts on protocol 2025-11-25 (Claude Code,
+    // the Python SDK) use; rmcp marks it legacy in favour of 2026-07-28's
+    // subscriptions/listen.
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: rmcp::model::SubscribeRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        self.subscriptions
+            .subscribe(&self.hub, context.peer, &request.uri)
+            .await
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: rmcp::model::UnsubscribeRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        self.subscriptions.unsubscribe(&request.uri);
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, rmcp::ErrorData> {
+        Ok(super::prompts::list())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, rmcp::ErrorData> {
+        super::prompts::get(&self.hub, &request.name, request.arguments.as_ref()).map(Into::into)
     }
 }
 

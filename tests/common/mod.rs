@@ -23,7 +23,7 @@ pub fn config_in(home: &Path) -> LoadedConfig {
 }
 
 pub fn hub_in(home: &Path) -> Arc<Hub> {
-    Hub::open(config_in(home), None)
+    Hub::open(config_in(home), None).expect("hub opens")
 }
 
 /// Serves `hub` over in-memory pipes through the same transport as `serve`,
@@ -68,4 +68,114 @@ pub fn text_of(result: &CallToolResult) -> String {
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A throw-away home whose config points the modules `marker`, `arangodb`
+/// and `claude_mcp` at folders inside it and answers with `instances_toml`
+/// (a TOML fragment for the `[instances...]` tables).
+pub fn home_with(instances_toml: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut config = String::from("[module_paths]\n");
+    for module in ["marker", "arangodb", "claude_mcp"] {
+        let folder = home.path().join("modules").join(module);
+        std::fs::create_dir_all(&folder).unwrap();
+        config.push_str(&format!("{module} = {:?}\n", folder.display().to_string()));
+    }
+    config.push_str(instances_toml);
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
+    home
+}
+
+/// Instance settings that answer with the in-repo fake child.
+pub fn fake_child_toml() -> String {
+    format!(
+        "[instances.claude_code_mcp]\ncommand = {:?}\nargs = []\n",
+        env!("CARGO_BIN_EXE_fake-mcp-child")
+    )
+}
+
+/// What a test client heard from the server besides answers.
+#[derive(Debug, Clone)]
+pub enum Heard {
+    Progress(rmcp::model::ProgressNotificationParam),
+    ResourceUpdated(String),
+}
+
+/// A client that forwards notifications to a channel.
+#[derive(Clone)]
+pub struct Listener(pub tokio::sync::mpsc::UnboundedSender<Heard>);
+
+impl rmcp::ClientHandler for Listener {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(Heard::Progress(params));
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(Heard::ResourceUpdated(params.uri));
+    }
+}
+
+/// Like [`connect`], with a client that reports notifications.
+pub async fn connect_listening(
+    hub: Arc<Hub>,
+) -> (
+    RunningService<RoleClient, Listener>,
+    tokio::sync::mpsc::UnboundedReceiver<Heard>,
+) {
+    let (client_side, server_side) = tokio::io::duplex(1 << 20);
+    let (server_read, server_write) = tokio::io::split(server_side);
+    let (transport, _written) =
+        StdioFrames::spawn(tokio::io::BufReader::new(server_read), server_write);
+    tokio::spawn(async move {
+        let service = CommsServer::new(hub)
+            .serve(transport)
+            .await
+            .expect("server starts");
+        let _ = service.waiting().await;
+    });
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (client_read, client_write) = tokio::io::split(client_side);
+    let client = Listener(tx)
+        .serve((client_read, client_write))
+        .await
+        .expect("client connects");
+    (client, rx)
+}
+
+/// Calls a tool on any client.
+pub async fn call_on<S: rmcp::Service<RoleClient>>(
+    client: &RunningService<RoleClient, S>,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> CallToolResult {
+    let arguments = arguments
+        .as_object()
+        .cloned()
+        .expect("arguments are an object");
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
+        .await
+        .expect("the call is answered")
+}
+
+/// The structured content of a successful call (panics with the text otherwise).
+pub fn ok_value(result: &CallToolResult) -> serde_json::Value {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "tool failed: {}",
+        text_of(result)
+    );
+    result
+        .structured_content
+        .clone()
+        .expect("structured content")
 }

@@ -2,6 +2,12 @@
 //! operation a host or an operator can ask for is a method here, so the two
 //! front ends never drift apart.
 
+mod conversations;
+mod doctor;
+mod instance_control;
+mod liveness;
+mod messaging;
+
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -9,11 +15,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LoadedConfig;
+use crate::context::{ContextEngine, ContextError};
 use crate::descriptor::{
     Consumer, LoadReport, ModuleDescriptor, ModuleFilter, Origin, Registered, Registry,
     RegistryError,
 };
 use crate::instances::InstanceManager;
+use crate::store::{Store, StoreError};
+
+pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
+pub use doctor::{Check, CheckStatus, find_program};
+pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
+pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
+pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -21,6 +35,20 @@ pub enum HubError {
     Registry(#[from] RegistryError),
     #[error("{0}")]
     BadRequest(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// The query was stored and dispatched but got no answer; the failure
+    /// is stored too.
+    #[error("{explanation}")]
+    QueryFailed {
+        explanation: String,
+        conversation_id: String,
+        message_id: String,
+    },
+    #[error("the database task failed: {0}")]
+    Internal(String),
 }
 
 /// One line of `list_modules`.
@@ -99,23 +127,82 @@ pub struct Hub {
     /// The module the host of this process works in (`serve --module`).
     default_module: Option<String>,
     instances: InstanceManager,
+    store: Arc<Store>,
+    context: ContextEngine,
+    /// This process's id in the database (owner of the queries it sends).
+    server_id: String,
+    /// Woken on every write of this process, so followers see it at once.
+    local_writes: tokio::sync::Notify,
+    /// Cancelled by [`Hub::shutdown`]; background tasks end with it.
+    stopping: tokio_util::sync::CancellationToken,
+    /// Set once this process is registered in the database; holds the
+    /// number of interrupted messages recovered then, until first asked.
+    announced: tokio::sync::OnceCell<std::sync::Mutex<usize>>,
 }
 
 impl Hub {
-    pub fn open(config: LoadedConfig, default_module: Option<String>) -> Arc<Hub> {
+    /// Loads the descriptors, opens the database and the context templates.
+    /// Child processes start only when a message needs them.
+    pub fn open(
+        config: LoadedConfig,
+        default_module: Option<String>,
+    ) -> Result<Arc<Hub>, HubError> {
         let registry = Registry::load(config.descriptor_sources());
         if let Some(m) = &default_module
             && registry.get(m).is_err()
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
-        let instances = InstanceManager::new(config.config.instances.clone());
-        Arc::new(Hub {
+        let store = Arc::new(Store::open(&config.database_path())?);
+        let template_dir = config.paths.template_dir();
+        let context = if template_dir.is_dir() {
+            ContextEngine::with_overrides(&config.config.context, &template_dir)?
+        } else {
+            ContextEngine::new(&config.config.context)
+        };
+        let instances = InstanceManager::with_event_dir(
+            config.config.instances.clone(),
+            Some(config.paths.data_dir.join("instances")),
+        );
+        Ok(Arc::new(Hub {
             config,
             registry: RwLock::new(registry),
             default_module,
             instances,
-        })
+            store,
+            context,
+            server_id: uuid::Uuid::new_v4().to_string(),
+            local_writes: tokio::sync::Notify::new(),
+            stopping: tokio_util::sync::CancellationToken::new(),
+            announced: tokio::sync::OnceCell::new(),
+        }))
+    }
+
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
+    pub fn context(&self) -> &ContextEngine {
+        &self.context
+    }
+
+    /// Runs a store operation on the blocking pool: SQLite calls may wait
+    /// for another process's write lock (busy timeout) and must not stall
+    /// the async workers that carry the protocol.
+    pub(crate) async fn db<T, F>(&self, op: F) -> Result<T, HubError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || op(&store))
+            .await
+            .map_err(|e| HubError::Internal(e.to_string()))?
+            .map_err(HubError::from)
+    }
+
+    fn messages_changed(&self) {
+        self.local_writes.notify_waiters();
     }
 
     pub fn config(&self) -> &LoadedConfig {
@@ -128,7 +215,15 @@ impl Hub {
 
     /// Stops every child process; called when the server shuts down.
     pub async fn shutdown(&self) {
+        self.stopping.cancel();
         self.instances.shutdown().await;
+        if !self.announced.initialized() {
+            return;
+        }
+        let id = self.server_id.clone();
+        if let Err(e) = self.db(move |s| s.unregister_server(&id)).await {
+            tracing::warn!(error = %e, "could not mark this server stopped in the database");
+        }
     }
 
     pub fn default_module(&self) -> Option<&str> {

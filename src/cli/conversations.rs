@@ -1,0 +1,292 @@
+//! `claude-comms send`, `conversations list | show | search | export | archive`
+//! and `listen MODULE`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use super::output::Output;
+use crate::hub::{Hub, SendRequest};
+use crate::store::{ConversationFilter, ExportFormat, Message};
+
+#[derive(Debug, Subcommand)]
+pub enum ConversationsCommand {
+    /// List conversations, most recently active first.
+    List {
+        /// Only conversations this module takes part in.
+        #[arg(long)]
+        module: Option<String>,
+        /// `active` or `archived`.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Continue after a previous page (its `next_cursor`).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show a conversation's messages.
+    Show {
+        id: String,
+        /// Only the latest N messages.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Full-text search over all messages.
+    Search {
+        query: String,
+        #[arg(long)]
+        module: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Export a conversation as json, jsonl or markdown.
+    Export {
+        id: String,
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Archive a conversation (readable, takes no new messages).
+    Archive { id: String },
+}
+
+/// Arguments of `send` (and its seed names).
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// The asking module.
+    #[arg(long = "from", env = "CLAUDE_COMMS_MODULE")]
+    pub from: Option<String>,
+    /// The module to ask (not needed with --conversation).
+    #[arg(long = "to")]
+    pub to: Option<String>,
+    /// Continue this conversation.
+    #[arg(long)]
+    pub conversation: Option<String>,
+    /// Seconds to wait for the answer, from dispatch.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Resending with the same key returns the first answer.
+    #[arg(long = "idempotency-key")]
+    pub idempotency_key: Option<String>,
+    /// The message.
+    #[arg(required = true)]
+    pub message: Vec<String>,
+}
+
+pub async fn send(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
+    let request = SendRequest {
+        source: args.from,
+        target: args.to,
+        message: args.message.join(" "),
+        conversation_id: args.conversation,
+        timeout_s: args.timeout,
+        idempotency_key: args.idempotency_key,
+        progress: None,
+        cancel: cancel_on_ctrl_c(),
+    };
+    let result = hub.send_message(request).await;
+    hub.shutdown().await;
+    match result {
+        Ok(outcome) => {
+            if out.json {
+                out.json(&outcome)?;
+            } else {
+                out.line(outcome.reply.trim_end())?;
+                out.note(format!(
+                    "({} answered {} in {} ms; conversation {})",
+                    outcome.target, outcome.source, outcome.duration_ms, outcome.conversation_id
+                ))?;
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            out.note(format!("error: {e}"))?;
+            Ok(1)
+        }
+    }
+}
+
+/// A token that fires on Ctrl-C, so an interrupted `send` cancels the work
+/// at the child and records the message as cancelled.
+fn cancel_on_ctrl_c() -> tokio_util::sync::CancellationToken {
+    let token = tokio_util::sync::CancellationToken::new();
+    let fire = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            fire.cancel();
+        }
+    });
+    token
+}
+
+pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::Result<i32> {
+    let result = match cmd {
+        ConversationsCommand::List {
+            module,
+            status,
+            limit,
+            cursor,
+        } => {
+            let status = match status.as_deref().map(str::parse).transpose() {
+                Ok(s) => s,
+                Err(e) => {
+                    out.note(format!("error: --status: {e}"))?;
+                    return Ok(2);
+                }
+            };
+            hub.list_conversations(ConversationFilter {
+                module,
+                status,
+                limit,
+                cursor,
+            })
+            .await
+            .map(|page| {
+                if out.json {
+                    return out.json(&page);
+                }
+                let rows: Vec<Vec<String>> = page
+                    .conversations
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.id.clone(),
+                            c.source.clone(),
+                            c.target.clone(),
+                            c.status.as_str().to_string(),
+                            c.message_count.to_string(),
+                            c.title.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                out.table(&["ID", "FROM", "TO", "STATUS", "MESSAGES", "TITLE"], &rows)?;
+                if let Some(next) = &page.next_cursor {
+                    out.note(format!("more: --cursor {next}"))?;
+                }
+                Ok(())
+            })
+        }
+        ConversationsCommand::Show { id, limit } => {
+            hub.get_conversation(&id, limit, None).await.map(|t| {
+                if out.json {
+                    return out.json(&t);
+                }
+                let c = &t.conversation;
+                out.line(format!(
+                    "conversation {} ({} asks {}, {})",
+                    c.id,
+                    c.source,
+                    c.target,
+                    c.status.as_str()
+                ))?;
+                for m in &t.messages {
+                    print_message(out, m)?;
+                }
+                Ok(())
+            })
+        }
+        ConversationsCommand::Search {
+            query,
+            module,
+            limit,
+        } => hub
+            .search_conversations(&query, module, limit)
+            .await
+            .map(|results| {
+                if out.json {
+                    return out.json(&results);
+                }
+                let rows: Vec<Vec<String>> = results
+                    .hits
+                    .iter()
+                    .map(|h| {
+                        vec![
+                            h.conversation_id.clone(),
+                            h.seq.to_string(),
+                            h.sender.clone(),
+                            h.role.as_str().to_string(),
+                            h.snippet.replace('\n', " "),
+                        ]
+                    })
+                    .collect();
+                out.table(&["CONVERSATION", "SEQ", "SENDER", "ROLE", "SNIPPET"], &rows)
+            }),
+        ConversationsCommand::Export { id, format, output } => {
+            let format: ExportFormat = match format.parse() {
+                Ok(f) => f,
+                Err(e) => {
+                    out.note(format!("error: --format: {e}"))?;
+                    return Ok(2);
+                }
+            };
+            hub.export_conversation(&id, format)
+                .await
+                .map(|text| match output {
+                    Some(path) => {
+                        std::fs::write(&path, &text)
+                            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                        out.note(format!("exported {id} to {}", path.display()))
+                    }
+                    None => out.line(text.trim_end()),
+                })
+        }
+        ConversationsCommand::Archive { id } => hub.archive_conversation(&id).await.map(|c| {
+            if out.json {
+                out.json(&c)
+            } else {
+                out.line(format!("archived {}", c.id))
+            }
+        }),
+    };
+    match result {
+        Ok(printed) => printed.map(|()| 0),
+        Err(e) => {
+            out.note(format!("error: {e}"))?;
+            Ok(1)
+        }
+    }
+}
+
+/// `listen MODULE`: prints messages to or from a module as they land, from
+/// any process sharing the database, until interrupted.
+pub async fn listen(hub: &Hub, module: &str, out: &Output) -> anyhow::Result<i32> {
+    if let Err(e) = hub.descriptor(module) {
+        out.note(format!("error: {e}"))?;
+        return Ok(1);
+    }
+    let mut cursor = hub.message_cursor().await?;
+    out.note(format!(
+        "listening for messages to or from {module} (Ctrl-C stops)"
+    ))?;
+    loop {
+        let (next, messages) = tokio::select! {
+            found = hub.follow_messages(cursor, Some(module.to_string()), Duration::from_secs(30)) => found?,
+            _ = tokio::signal::ctrl_c() => return Ok(0),
+        };
+        cursor = next;
+        for m in &messages {
+            if out.json {
+                // One object per line, so scripts can read it as a stream.
+                out.line(serde_json::to_string(m)?)?;
+            } else {
+                out.line(format!("[{}]", m.conversation_id))?;
+                print_message(out, m)?;
+            }
+        }
+    }
+}
+
+fn print_message(out: &Output, m: &Message) -> anyhow::Result<()> {
+    out.line(format!(
+        "\n#{} {} ({}, {}):",
+        m.seq,
+        m.sender,
+        m.role.as_str(),
+        m.status.as_str()
+    ))?;
+    out.line(m.content.trim_end())
+}

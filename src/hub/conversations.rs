@@ -1,0 +1,138 @@
+//! Reading and managing stored conversations: list, show, search, export,
+//! archive, and following new messages as they land (from any process).
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Hub, HubError};
+use crate::store::{
+    Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat, Message,
+    SearchHit,
+};
+
+/// How often a follower looks for messages written by other processes;
+/// writes of this process wake it at once.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(500);
+
+/// A conversation and (a window of) its messages.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationTranscript {
+    pub conversation: Conversation,
+    /// Ascending by `seq`.
+    pub messages: Vec<Message>,
+    /// True when older messages exist before the first one returned.
+    pub more_before: bool,
+}
+
+/// The result of a search.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SearchResults {
+    pub query: String,
+    pub hits: Vec<SearchHit>,
+}
+
+impl Hub {
+    pub async fn list_conversations(
+        &self,
+        filter: ConversationFilter,
+    ) -> Result<ConversationPage, HubError> {
+        self.db(move |s| s.list_conversations(&filter)).await
+    }
+
+    /// A conversation with its latest `limit` messages before `before`
+    /// (a sequence number), or all of them.
+    pub async fn get_conversation(
+        &self,
+        id: &str,
+        limit: Option<usize>,
+        before: Option<i64>,
+    ) -> Result<ConversationTranscript, HubError> {
+        let id = id.to_string();
+        self.db(move |s| {
+            let conversation = s.conversation(&id)?;
+            let messages = s.messages(&id, limit, before)?;
+            let more_before = messages.first().is_some_and(|m| m.seq > 1);
+            Ok(ConversationTranscript {
+                conversation,
+                messages,
+                more_before,
+            })
+        })
+        .await
+    }
+
+    pub async fn search_conversations(
+        &self,
+        query: &str,
+        module: Option<String>,
+        limit: usize,
+    ) -> Result<SearchResults, HubError> {
+        let text = query.to_string();
+        let hits = self
+            .db(move |s| s.search(&text, module.as_deref(), limit))
+            .await?;
+        Ok(SearchResults {
+            query: query.to_string(),
+            hits,
+        })
+    }
+
+    pub async fn export_conversation(
+        &self,
+        id: &str,
+        format: ExportFormat,
+    ) -> Result<String, HubError> {
+        let id = id.to_string();
+        self.db(move |s| s.export(&id, format)).await
+    }
+
+    pub async fn archive_conversation(&self, id: &str) -> Result<Conversation, HubError> {
+        let id = id.to_string();
+        let conversation = self
+            .db(move |s| s.set_conversation_status(&id, ConversationStatus::Archived))
+            .await?;
+        self.messages_changed();
+        Ok(conversation)
+    }
+
+    /// The cursor just past the newest stored message.
+    pub async fn message_cursor(&self) -> Result<i64, HubError> {
+        self.db(|s| s.latest_message_cursor()).await
+    }
+
+    /// Messages stored after `cursor` (to or from `module`, if given), by
+    /// any process sharing the database. Waits up to `max_wait` for the
+    /// first one; returns the messages with the cursor to continue from.
+    pub async fn follow_messages(
+        &self,
+        cursor: i64,
+        module: Option<String>,
+        max_wait: Duration,
+    ) -> Result<(i64, Vec<Message>), HubError> {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            // Register interest before reading, so a write in between is not missed.
+            let woken = self.local_writes.notified();
+            let found = {
+                let module = module.clone();
+                self.db(move |s| s.messages_after(cursor, module.as_deref(), 500))
+                    .await?
+            };
+            if let Some((last, _)) = found.last() {
+                let next = *last;
+                return Ok((next, found.into_iter().map(|(_, m)| m).collect()));
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok((cursor, Vec::new()));
+            }
+            let nap = FOLLOW_POLL.min(deadline - now);
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+}

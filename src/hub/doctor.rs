@@ -1,0 +1,265 @@
+//! `claude-comms doctor`: checks what claude-comms needs on this machine and
+//! says how to fix each problem.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Hub;
+use crate::config::BackendKind;
+
+/// How long a probed program may take to answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    Warning,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Check {
+    pub name: String,
+    pub status: CheckStatus,
+    pub detail: String,
+    /// What to do about it (empty when all is well).
+    pub fix: String,
+}
+
+impl Check {
+    fn new(
+        name: &str,
+        status: CheckStatus,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        Check {
+            name: name.to_string(),
+            status,
+            detail: detail.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl Hub {
+    /// Runs every check. `start_child` also starts a claude-code-mcp child
+    /// and checks its tool (slow the first time npx downloads it).
+    pub async fn doctor(&self, start_child: bool) -> Vec<Check> {
+        let config = &self.config().config;
+        let mut checks = Vec::new();
+
+        checks.push(match find_program("node") {
+            Some(node) => match probe(&node, &["--version"]).await {
+                Ok(v) => Check::new("node", CheckStatus::Ok, format!("{} ({v})", node.display()), ""),
+                Err(e) => Check::new("node", CheckStatus::Failed, e, "reinstall Node.js 20 or later"),
+            },
+            None => Check::new(
+                "node",
+                CheckStatus::Failed,
+                "node is not on PATH",
+                "install Node.js 20 or later (https://nodejs.org or your package manager); claude-code-mcp runs on it",
+            ),
+        });
+        let child = &config.instances.claude_code_mcp;
+        checks.push(match find_program(&child.command) {
+            Some(path) => Check::new(
+                "child command",
+                CheckStatus::Ok,
+                format!("{} {}", path.display(), child.args.join(" ")),
+                "",
+            ),
+            None => Check::new(
+                "child command",
+                CheckStatus::Failed,
+                format!("`{}` (instances.claude_code_mcp.command) is not on PATH", child.command),
+                if child.command == "npx" {
+                    "install Node.js (npx comes with npm), or set instances.claude_code_mcp.command to an installed claude-code-mcp".to_string()
+                } else {
+                    format!("install it or fix instances.claude_code_mcp.command (now `{}`)", child.command)
+                },
+            ),
+        });
+
+        let cli_name = child
+            .env
+            .get("CLAUDE_CLI_NAME")
+            .cloned()
+            .or_else(|| std::env::var("CLAUDE_CLI_NAME").ok())
+            .unwrap_or_else(|| config.instances.claude_stream.command.clone());
+        checks.push(match find_program(&cli_name) {
+            Some(path) => match probe(&path, &["--version"]).await {
+                Ok(v) => Check::new("claude CLI", CheckStatus::Ok, format!("{} ({v})", path.display()), ""),
+                Err(e) => Check::new("claude CLI", CheckStatus::Failed, e, "reinstall it: npm install -g @anthropic-ai/claude-code"),
+            },
+            None => Check::new(
+                "claude CLI",
+                CheckStatus::Failed,
+                format!("`{cli_name}` is not on PATH"),
+                "install it (npm install -g @anthropic-ai/claude-code) or set CLAUDE_CLI_NAME / instances.claude_stream.command to its absolute path",
+            ),
+        });
+        let logged_in = std::env::var_os("ANTHROPIC_API_KEY").is_some()
+            || std::env::var_os("CLAUDE_CODE_OAUTH_TOKEN").is_some()
+            || home().is_some_and(|h| {
+                h.join(".claude/.credentials.json").exists() || h.join(".claude.json").exists()
+            });
+        checks.push(if logged_in {
+            Check::new(
+                "claude login",
+                CheckStatus::Ok,
+                "credentials or an API key are present",
+                "",
+            )
+        } else {
+            Check::new(
+                "claude login",
+                CheckStatus::Warning,
+                "no ANTHROPIC_API_KEY and no ~/.claude credentials found",
+                "run `claude` once and log in, or set ANTHROPIC_API_KEY in instances.*.env",
+            )
+        });
+
+        let data_dir = &self.config().paths.data_dir;
+        let probe_file = data_dir.join(".doctor-write-test");
+        checks.push(
+            match std::fs::create_dir_all(data_dir)
+                .and_then(|()| std::fs::write(&probe_file, b"ok"))
+            {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&probe_file);
+                    Check::new(
+                        "data dir",
+                        CheckStatus::Ok,
+                        data_dir.display().to_string(),
+                        "",
+                    )
+                }
+                Err(e) => Check::new(
+                    "data dir",
+                    CheckStatus::Failed,
+                    format!("{}: {e}", data_dir.display()),
+                    "make it writable, or set CLAUDE_COMMS_HOME to a writable folder",
+                ),
+            },
+        );
+        checks.push(match self.message_cursor().await {
+            Ok(_) => Check::new("database", CheckStatus::Ok, self.config().database_path().display().to_string(), ""),
+            Err(e) => Check::new(
+                "database",
+                CheckStatus::Failed,
+                e.to_string(),
+                "if it says locked, another program holds a write lock: stop it, or move `database` in the config",
+            ),
+        });
+
+        let report = self.load_report();
+        checks.push(if report.errors.is_empty() {
+            Check::new(
+                "descriptors",
+                CheckStatus::Ok,
+                format!(
+                    "{} module(s) loaded",
+                    self.list_modules(&Default::default()).modules.len()
+                ),
+                "",
+            )
+        } else {
+            Check::new(
+                "descriptors",
+                CheckStatus::Warning,
+                report
+                    .errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                "fix the named files (`claude-comms modules validate FILE`)",
+            )
+        });
+        for m in self.list_modules(&Default::default()).modules {
+            match self.module_folder(&m.name) {
+                Ok(folder) if folder.is_dir() => {}
+                Ok(folder) => checks.push(Check::new(
+                    &format!("module {}", m.name),
+                    CheckStatus::Warning,
+                    format!(
+                        "its folder {} does not exist; it cannot be asked anything",
+                        folder.display()
+                    ),
+                    format!(
+                        "set module_paths.{} in {}",
+                        m.name,
+                        self.config().paths.config_file.display()
+                    ),
+                )),
+                Err(e) => checks.push(Check::new(
+                    &format!("module {}", m.name),
+                    CheckStatus::Warning,
+                    e.to_string(),
+                    format!("set module_paths.{} in the config", m.name),
+                )),
+            }
+        }
+
+        if start_child {
+            checks.push(match tokio::time::timeout(PROBE_TIMEOUT, self.instances().start(BackendKind::ClaudeCodeMcp)).await {
+                Ok(Ok(status)) => {
+                    let _ = self.instances().stop(&status.instance_id).await;
+                    Check::new("child start", CheckStatus::Ok, format!("a claude-code-mcp child started and offers `{}`", child.tool_name), "")
+                }
+                Ok(Err(e)) => Check::new("child start", CheckStatus::Failed, e.to_string(), "see the child's stderr above; `claude-comms instances monitor ID` follows a running one"),
+                Err(_) => Check::new("child start", CheckStatus::Failed, format!("no answer within {}s", PROBE_TIMEOUT.as_secs()), "the first npx run downloads the package: check network access to the npm registry"),
+            });
+        }
+        checks
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// Resolves a program the way a spawn without a shell does: a path as is,
+/// a bare name through PATH.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = Path::new(name);
+    if path.components().count() > 1 {
+        return path.is_file().then(|| path.to_path_buf());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+async fn probe(program: &Path, args: &[&str]) -> Result<String, String> {
+    let run = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(PROBE_TIMEOUT, run).await {
+        Ok(Ok(out)) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        Ok(Ok(out)) => Err(format!(
+            "{} {} failed ({}): {}",
+            program.display(),
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Ok(Err(e)) => Err(format!("{} cannot run: {e}", program.display())),
+        Err(_) => Err(format!(
+            "{} did not answer within {}s",
+            program.display(),
+            PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}

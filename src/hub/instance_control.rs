@@ -1,0 +1,167 @@
+//! Instances across processes: every server records its instances in the
+//! shared database (see [`super::liveness`]); an operator in another process
+//! lists them there and asks the owning server to stop, pause or resume one
+//! through a request row that the owner picks up within [`CONTROL_POLL`].
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::liveness::STALE_AFTER;
+use super::{Hub, HubError};
+use crate::store::InstanceRecord;
+
+/// How often a server looks for control requests addressed to it.
+pub const CONTROL_POLL: Duration = Duration::from_millis(250);
+
+/// How long an operator waits for the owning server to act.
+const CONTROL_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlAction {
+    Stop,
+    Pause,
+    Resume,
+}
+
+impl ControlAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlAction::Stop => "stop",
+            ControlAction::Pause => "pause",
+            ControlAction::Resume => "resume",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ControlAction> {
+        match s {
+            "stop" => Some(ControlAction::Stop),
+            "pause" => Some(ControlAction::Pause),
+            "resume" => Some(ControlAction::Resume),
+            _ => None,
+        }
+    }
+}
+
+/// One instance as any process sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InstanceRow {
+    pub server_id: String,
+    pub server_pid: u32,
+    pub hostname: String,
+    /// False when the owning server stopped or stopped beating.
+    pub server_alive: bool,
+    /// The module the owning server was started for.
+    pub server_module: Option<String>,
+    pub instance: InstanceRecord,
+}
+
+impl Hub {
+    /// The instances of every server that shares the database.
+    pub async fn all_instances(&self) -> Result<Vec<InstanceRow>, HubError> {
+        let stale = STALE_AFTER.as_millis() as i64;
+        let rows = self.db(move |s| s.list_instances(stale)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(server, instance)| InstanceRow {
+                server_id: server.record.id,
+                server_pid: server.record.pid,
+                hostname: server.record.hostname,
+                server_alive: server.alive,
+                server_module: server.record.module,
+                instance,
+            })
+            .collect())
+    }
+
+    /// Stops, pauses or resumes an instance of this or another server.
+    pub async fn control_instance(
+        &self,
+        id: &str,
+        action: ControlAction,
+    ) -> Result<String, HubError> {
+        if self.instances().status(id).is_ok() {
+            return self.control_local(id, action).await;
+        }
+        let row = self
+            .all_instances()
+            .await?
+            .into_iter()
+            .find(|r| r.instance.id == id)
+            .ok_or_else(|| {
+                HubError::BadRequest(format!(
+                    "unknown instance \"{id}\" (`claude-comms instances list` shows the ids)"
+                ))
+            })?;
+        if !row.server_alive {
+            return Err(HubError::BadRequest(format!(
+                "instance \"{id}\" belonged to server pid {} which is no longer running",
+                row.server_pid
+            )));
+        }
+        let request = {
+            let (server, instance) = (row.server_id.clone(), id.to_string());
+            self.db(move |s| s.request_control(&server, &instance, action.as_str()))
+                .await?
+        };
+        let deadline = tokio::time::Instant::now() + CONTROL_WAIT;
+        loop {
+            if let Some((ok, text)) = self.db(move |s| s.control_result(request)).await? {
+                return if ok {
+                    Ok(text)
+                } else {
+                    Err(HubError::BadRequest(text))
+                };
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(HubError::BadRequest(format!(
+                    "server pid {} did not act on the {} request within {}s",
+                    row.server_pid,
+                    action.as_str(),
+                    CONTROL_WAIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(CONTROL_POLL).await;
+        }
+    }
+
+    async fn control_local(&self, id: &str, action: ControlAction) -> Result<String, HubError> {
+        let manager = self.instances();
+        let status = match action {
+            ControlAction::Stop => manager.stop(id).await,
+            ControlAction::Pause => manager.pause(id),
+            ControlAction::Resume => manager.resume(id),
+        }
+        .map_err(|e| HubError::BadRequest(e.to_string()))?;
+        Ok(format!(
+            "{} is {}",
+            status.instance_id,
+            status.state.as_str()
+        ))
+    }
+
+    /// Carries out the control requests other processes addressed to this server.
+    pub(super) async fn serve_control_requests(&self) -> Result<(), HubError> {
+        let me = self.server_id().to_string();
+        let requests = self.db(move |s| s.take_control_requests(&me)).await?;
+        for request in requests {
+            let result = match ControlAction::parse(&request.action) {
+                Some(action) => self.control_local(&request.instance_id, action).await,
+                None => Err(HubError::BadRequest(format!(
+                    "unknown action \"{}\"",
+                    request.action
+                ))),
+            };
+            let (ok, text) = match result {
+                Ok(text) => (true, text),
+                Err(e) => (false, e.to_string()),
+            };
+            self.db(move |s| s.finish_control(request.id, ok, &text))
+                .await?;
+            self.beat().await?;
+        }
+        Ok(())
+    }
+}

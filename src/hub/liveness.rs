@@ -1,0 +1,108 @@
+//! This process as seen by other processes that share the database: a
+//! server row with a heartbeat and the list of its instances, so that
+//! `claude-comms instances list` in another terminal sees them, and so that
+//! a starting server can tell a dead server's pending messages (interrupted)
+//! from a live one's (still running).
+
+use std::time::Duration;
+
+use super::{Hub, HubError};
+use crate::instances::InstanceStatus;
+use crate::store::{InstanceRecord, ServerRecord};
+
+/// How often a server writes its heartbeat and instance list.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// A server whose heartbeat is older than this is dead, even if a process
+/// with its pid exists (pids are reused). Three missed beats.
+pub const STALE_AFTER: Duration = Duration::from_secs(15);
+
+impl Hub {
+    /// Announces this process in the database, marks what dead servers left
+    /// pending as interrupted, and keeps the heartbeat going until
+    /// [`Hub::shutdown`]. `serve` calls it at start; anything that sends a
+    /// message calls it first (only the first call does anything), so every
+    /// pending query has a live, beating owner.
+    pub async fn announce(self: &std::sync::Arc<Self>) -> Result<usize, HubError> {
+        let first = self
+            .announced
+            .get_or_try_init(|| self.announce_once())
+            .await?;
+        Ok(std::mem::take(
+            &mut *first.lock().unwrap_or_else(|e| e.into_inner()),
+        ))
+    }
+
+    async fn announce_once(
+        self: &std::sync::Arc<Self>,
+    ) -> Result<std::sync::Mutex<usize>, HubError> {
+        let record = ServerRecord {
+            id: self.server_id().to_string(),
+            pid: std::process::id(),
+            hostname: crate::store::this_hostname(),
+            started_at: crate::instances::now_ms(),
+            module: self.default_module().map(str::to_string),
+        };
+        let id = record.id.clone();
+        let stale = STALE_AFTER.as_millis() as i64;
+        let recovered = self
+            .db(move |s| {
+                s.register_server(&record)?;
+                s.recover_interrupted(&id, stale)
+            })
+            .await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "messages left pending by a stopped server were marked interrupted"
+            );
+            self.messages_changed();
+        }
+        let hub = std::sync::Arc::downgrade(self);
+        let stop = self.stopping.clone();
+        tokio::spawn(async move {
+            let mut next_beat = tokio::time::Instant::now() + HEARTBEAT_EVERY;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(super::CONTROL_POLL) => {}
+                }
+                let Some(hub) = hub.upgrade() else { return };
+                if let Err(e) = hub.serve_control_requests().await {
+                    tracing::warn!(error = %e, "could not serve instance control requests");
+                }
+                if tokio::time::Instant::now() >= next_beat {
+                    next_beat += HEARTBEAT_EVERY;
+                    if let Err(e) = hub.beat().await {
+                        tracing::warn!(error = %e, "could not write the heartbeat");
+                    }
+                }
+            }
+        });
+        Ok(std::sync::Mutex::new(recovered))
+    }
+
+    /// Writes the heartbeat with the current instance list.
+    pub async fn beat(&self) -> Result<(), HubError> {
+        let id = self.server_id().to_string();
+        let instances: Vec<InstanceRecord> =
+            self.instances().list().iter().map(record_of).collect();
+        self.db(move |s| s.heartbeat(&id, &instances)).await
+    }
+}
+
+fn record_of(s: &InstanceStatus) -> InstanceRecord {
+    InstanceRecord {
+        id: s.instance_id.clone(),
+        backend: s.backend.as_str().to_string(),
+        state: s.state.as_str().to_string(),
+        pid: s.pid,
+        module_pair: (!s.pairs.is_empty()).then(|| s.pairs.join(", ")),
+        started_at: None,
+        requests_served: s.requests_served as i64,
+        in_flight: s.in_flight as i64,
+        queued: s.queued as i64,
+        restarts: s.restarts as i64,
+        last_error: s.last_error.clone(),
+    }
+}

@@ -1,0 +1,153 @@
+//! Conversations: create, read, list (keyset pages), status, session.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde_json::Value;
+
+use super::model::{Conversation, ConversationFilter, ConversationPage, ConversationStatus};
+use super::{Result, Store, StoreError, now_ms};
+
+/// Largest page `list_conversations` returns.
+const MAX_PAGE: usize = 500;
+
+pub(super) const CONVERSATION_COLUMNS: &str = "id, source, target, title, status, created_at, updated_at, backend_session, metadata, message_count";
+
+pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
+    let status: String = row.get(4)?;
+    let metadata: String = row.get(8)?;
+    Ok(Conversation {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        target: row.get(2)?,
+        title: row.get(3)?,
+        status: status.parse().unwrap_or(ConversationStatus::Active),
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+        backend_session: row.get(7)?,
+        metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
+        message_count: row.get(9)?,
+    })
+}
+
+pub(super) fn load_conversation(conn: &rusqlite::Connection, id: &str) -> Result<Conversation> {
+    conn.query_row(
+        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
+        [id],
+        conversation_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::UnknownConversation(id.to_string()))
+}
+
+impl Store {
+    pub fn create_conversation(
+        &self,
+        source: &str,
+        target: &str,
+        title: Option<&str>,
+        metadata: Value,
+    ) -> Result<Conversation> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO conversations (id, source, target, title, status, created_at, updated_at, metadata)
+                 VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5, ?6)",
+                params![id, source, target, title, now, metadata.to_string()],
+            )?;
+            load_conversation(tx, &id)
+        })
+    }
+
+    pub fn conversation(&self, id: &str) -> Result<Conversation> {
+        self.read(|conn| load_conversation(conn, id))
+    }
+
+    /// Most recently active first; `next_cursor` continues after the last one.
+    pub fn list_conversations(&self, filter: &ConversationFilter) -> Result<ConversationPage> {
+        let limit = filter.limit.clamp(1, MAX_PAGE);
+        let after = filter.cursor.as_deref().map(decode_cursor).transpose()?;
+        let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE 1 = 1");
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(module) = &filter.module {
+            sql.push_str(" AND (source = ? OR target = ?)");
+            args.push(Box::new(module.clone()));
+            args.push(Box::new(module.clone()));
+        }
+        if let Some(status) = filter.status {
+            sql.push_str(" AND status = ?");
+            args.push(Box::new(status.as_str()));
+        }
+        if let Some((updated_at, id)) = after {
+            sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
+            args.push(Box::new(updated_at));
+            args.push(Box::new(updated_at));
+            args.push(Box::new(id));
+        }
+        sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
+        args.push(Box::new((limit + 1) as i64));
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let mut conversations = statement
+                .query_map(
+                    rusqlite::params_from_iter(args.iter().map(|a| a.as_ref())),
+                    conversation_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let next_cursor = if conversations.len() > limit {
+                conversations.truncate(limit);
+                conversations
+                    .last()
+                    .map(|c| encode_cursor(c.updated_at, &c.id))
+            } else {
+                None
+            };
+            Ok(ConversationPage {
+                conversations,
+                next_cursor,
+            })
+        })
+    }
+
+    pub fn set_conversation_status(
+        &self,
+        id: &str,
+        status: ConversationStatus,
+    ) -> Result<Conversation> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE conversations SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, status.as_str(), now_ms()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::UnknownConversation(id.to_string()));
+            }
+            load_conversation(tx, id)
+        })
+    }
+
+    pub fn set_backend_session(&self, id: &str, session: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE conversations SET backend_session = ?2 WHERE id = ?1",
+                params![id, session],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::UnknownConversation(id.to_string()));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Cursors are `<updated_at>.<id>`: opaque to callers, readable in logs.
+fn encode_cursor(updated_at: i64, id: &str) -> String {
+    format!("{updated_at}.{id}")
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
+    cursor
+        .split_once('.')
+        .and_then(|(t, id)| Some((t.parse().ok()?, id.to_string())))
+        .filter(|(_, id)| !id.is_empty())
+        .ok_or_else(|| StoreError::BadCursor(cursor.to_string()))
+}

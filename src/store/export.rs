@@ -1,0 +1,186 @@
+//! Exports of one conversation: JSON (one document), JSON Lines (one object
+//! per line, conversation first) and Markdown (for people).
+//!
+//! An export holds only what is stored about the conversation (its
+//! messages and metadata), never configuration or environment, so it
+//! carries no secrets that claude-comms knows of.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::model::{Conversation, Message};
+use super::{Result, Store, StoreError};
+
+/// Identifies our JSON exports, so a reader can tell them from other JSON.
+const FORMAT_NAME: &str = "claude-comms.conversation";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+impl ExportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Markdown => "markdown",
+        }
+    }
+}
+
+impl FromStr for ExportFormat {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "json" => Ok(ExportFormat::Json),
+            "jsonl" => Ok(ExportFormat::Jsonl),
+            "markdown" | "md" => Ok(ExportFormat::Markdown),
+            other => Err(StoreError::BadValue(format!(
+                "unknown export format \"{other}\" (one of: json, jsonl, markdown)"
+            ))),
+        }
+    }
+}
+
+/// A parsed JSON or JSON Lines export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedConversation {
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+}
+
+impl Store {
+    pub fn export(&self, id: &str, format: ExportFormat) -> Result<String> {
+        let conversation = self.conversation(id)?;
+        let messages = self.messages(id, None, None)?;
+        let to_text =
+            |v: &Value| serde_json::to_string(v).map_err(|e| StoreError::Export(e.to_string()));
+        match format {
+            ExportFormat::Json => serde_json::to_string_pretty(&json!({
+                "format": FORMAT_NAME,
+                "version": FORMAT_VERSION,
+                "conversation": conversation,
+                "messages": messages,
+            }))
+            .map_err(|e| StoreError::Export(e.to_string())),
+            ExportFormat::Jsonl => {
+                let mut lines = Vec::with_capacity(messages.len() + 1);
+                let mut head = serde_json::to_value(&conversation)
+                    .map_err(|e| StoreError::Export(e.to_string()))?;
+                head["type"] = json!("conversation");
+                head["format"] = json!(FORMAT_NAME);
+                head["version"] = json!(FORMAT_VERSION);
+                lines.push(to_text(&head)?);
+                for m in &messages {
+                    let mut line =
+                        serde_json::to_value(m).map_err(|e| StoreError::Export(e.to_string()))?;
+                    line["type"] = json!("message");
+                    lines.push(to_text(&line)?);
+                }
+                Ok(lines.join("\n") + "\n")
+            }
+            ExportFormat::Markdown => Ok(markdown(&conversation, &messages)),
+        }
+    }
+}
+
+/// Reads a JSON or JSON Lines export back.
+pub fn parse_export(text: &str) -> Result<ExportedConversation> {
+    let bad =
+        |e: &dyn std::fmt::Display| StoreError::Export(format!("not a claude-comms export: {e}"));
+    let trimmed = text.trim_start();
+    if let Ok(doc) = serde_json::from_str::<Value>(trimmed)
+        && doc.get("format").and_then(Value::as_str) == Some(FORMAT_NAME)
+    {
+        return Ok(ExportedConversation {
+            conversation: serde_json::from_value(doc["conversation"].clone())
+                .map_err(|e| bad(&e))?,
+            messages: serde_json::from_value(doc["messages"].clone()).map_err(|e| bad(&e))?,
+        });
+    }
+    let mut lines = trimmed.lines().filter(|l| !l.trim().is_empty());
+    let strip = |line: &str| -> Result<Value> {
+        let mut v: Value = serde_json::from_str(line).map_err(|e| bad(&e))?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("type");
+            o.remove("format");
+            o.remove("version");
+        }
+        Ok(v)
+    };
+    let head = lines.next().ok_or_else(|| bad(&"empty"))?;
+    let conversation = serde_json::from_value(strip(head)?).map_err(|e| bad(&e))?;
+    let messages = lines
+        .map(|l| serde_json::from_value(strip(l)?).map_err(|e| bad(&e)))
+        .collect::<Result<Vec<Message>>>()?;
+    Ok(ExportedConversation {
+        conversation,
+        messages,
+    })
+}
+
+fn markdown(c: &Conversation, messages: &[Message]) -> String {
+    let title = c
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} → {}", c.source, c.target));
+    let mut out = format!("# {title}\n\n");
+    out.push_str(&format!("- conversation: `{}`\n", c.id));
+    out.push_str(&format!("- asking module: {}\n", c.source));
+    out.push_str(&format!("- answering module: {}\n", c.target));
+    out.push_str(&format!("- status: {}\n", c.status.as_str()));
+    out.push_str(&format!("- created: {}\n", rfc3339(c.created_at)));
+    out.push_str(&format!("- messages: {}\n", messages.len()));
+    for m in messages {
+        out.push_str(&format!(
+            "\n## {}. {} ({}, {}) — {}\n\n",
+            m.seq,
+            m.sender,
+            m.role.as_str(),
+            m.status.as_str(),
+            rfc3339(m.created_at)
+        ));
+        let fence = "`".repeat(longest_backtick_run(&m.content).max(2) + 1);
+        out.push_str(&format!("{fence}text\n{}\n{fence}\n", m.content.trim_end()));
+    }
+    out
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
+pub(crate) fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date; Howard Hinnant's
+/// algorithm, exact for the proleptic Gregorian calendar.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}

@@ -1,0 +1,396 @@
+//! Messages: the query/reply life cycle, reading windows, following.
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::conversations::load_conversation;
+use super::model::{
+    BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
+};
+use super::{Result, Store, StoreError, now_ms};
+
+const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    message_at(row, 0)
+}
+
+/// Reads a message whose [`MESSAGE_COLUMNS`] start at column `o`.
+fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
+    let role: String = row.get(o + 4)?;
+    let status: String = row.get(o + 7)?;
+    let usage: Option<String> = row.get(o + 10)?;
+    let hop_chain: String = row.get(o + 14)?;
+    Ok(Message {
+        id: row.get(o)?,
+        conversation_id: row.get(o + 1)?,
+        seq: row.get(o + 2)?,
+        sender: row.get(o + 3)?,
+        role: role.parse().unwrap_or(Role::Note),
+        content: row.get(o + 5)?,
+        created_at: row.get(o + 6)?,
+        status: status.parse().unwrap_or(MessageStatus::Failed),
+        instance_id: row.get(o + 8)?,
+        duration_ms: row.get(o + 9)?,
+        usage: usage.and_then(|u| serde_json::from_str(&u).ok()),
+        cost_usd: row.get(o + 11)?,
+        template_version: row.get(o + 12)?,
+        idempotency_key: row.get(o + 13)?,
+        hop_chain: serde_json::from_str(&hop_chain).unwrap_or_default(),
+        context_note: row.get(o + 15)?,
+        error: row.get(o + 16)?,
+        reply_to: row.get(o + 17)?,
+        owner: row.get(o + 18)?,
+    })
+}
+
+fn load_message(conn: &rusqlite::Connection, id: &str) -> Result<Message> {
+    conn.query_row(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
+        [id],
+        message_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::UnknownMessage(id.to_string()))
+}
+
+/// The fields of a row to insert; the rest are NULL.
+struct Insert<'a> {
+    conversation_id: &'a str,
+    sender: &'a str,
+    role: Role,
+    content: &'a str,
+    status: MessageStatus,
+    idempotency_key: Option<&'a str>,
+    hop_chain: &'a [String],
+    owner: Option<&'a str>,
+    reply_to: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+/// Appends a row with the next sequence number and bumps the conversation.
+fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now_ms();
+    let seq: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1",
+        [row.conversation_id],
+        |r| r.get(0),
+    )?;
+    let hop_chain = serde_json::to_string(row.hop_chain).unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached(
+        "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        id,
+        row.conversation_id,
+        seq,
+        row.sender,
+        row.role.as_str(),
+        row.content,
+        now,
+        row.status.as_str(),
+        row.idempotency_key,
+        hop_chain,
+        row.owner,
+        row.reply_to,
+        row.error,
+    ])?;
+    tx.prepare_cached(
+        "UPDATE conversations SET updated_at = ?2, message_count = message_count + 1 WHERE id = ?1",
+    )?
+    .execute(params![row.conversation_id, now])?;
+    load_message(tx, &id)
+}
+
+impl Store {
+    /// Stores a query as pending, or finds the earlier one with the same
+    /// idempotency key (see [`BeginQuery`]).
+    pub fn begin_query(&self, q: &NewQuery) -> Result<BeginQuery> {
+        self.write(|tx| {
+            let conversation = load_conversation(tx, &q.conversation_id)?;
+            if let Some(key) = &q.idempotency_key {
+                let earlier: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM messages WHERE conversation_id = ?1 AND idempotency_key = ?2",
+                        params![q.conversation_id, key],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(id) = earlier {
+                    let query = load_message(tx, &id)?;
+                    let outcome = tx
+                        .query_row(
+                            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = ?1"),
+                            [&id],
+                            message_from_row,
+                        )
+                        .optional()?;
+                    return Ok(BeginQuery::Duplicate {
+                        query,
+                        outcome: outcome.map(Box::new),
+                    });
+                }
+            }
+            if conversation.status == ConversationStatus::Archived {
+                return Err(StoreError::Archived(conversation.id));
+            }
+            let mut query = insert(
+                tx,
+                Insert {
+                    conversation_id: &q.conversation_id,
+                    sender: &q.sender,
+                    role: Role::Query,
+                    content: &q.content,
+                    status: MessageStatus::Pending,
+                    idempotency_key: q.idempotency_key.as_deref(),
+                    hop_chain: &q.hop_chain,
+                    owner: Some(&q.owner),
+                    reply_to: None,
+                    error: None,
+                },
+            )?;
+            if q.template_version.is_some() || q.context_note.is_some() {
+                tx.execute(
+                    "UPDATE messages SET template_version = ?2, context_note = ?3 WHERE id = ?1",
+                    params![query.id, q.template_version, q.context_note],
+                )?;
+                query.template_version = q.template_version.clone();
+                query.context_note = q.context_note.clone();
+            }
+            Ok(BeginQuery::Fresh(query))
+        })
+    }
+
+    /// Records which template rendered a query and what it left out.
+    pub fn set_query_context(
+        &self,
+        query_id: &str,
+        template_version: &str,
+        context_note: Option<&str>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE messages SET template_version = ?2, context_note = ?3 WHERE id = ?1",
+                params![query_id, template_version, context_note],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::UnknownMessage(query_id.to_string()));
+            }
+            Ok(())
+        })
+    }
+
+    /// Stores a query's reply or failure and closes the query, in one
+    /// transaction. Returns the new reply or error row.
+    pub fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
+        self.write(|tx| {
+            let query = load_message(tx, query_id)?;
+            if query.status != MessageStatus::Pending {
+                return Err(StoreError::NotPending {
+                    id: query.id,
+                    status: query.status.as_str().to_string(),
+                });
+            }
+            let (row, query_status, instance_id, duration_ms, usage, cost) = match outcome {
+                Outcome::Reply {
+                    sender,
+                    content,
+                    instance_id,
+                    duration_ms,
+                    usage,
+                    cost_usd,
+                } => (
+                    Insert {
+                        conversation_id: &query.conversation_id,
+                        sender,
+                        role: Role::Reply,
+                        content,
+                        status: MessageStatus::Delivered,
+                        idempotency_key: None,
+                        hop_chain: &query.hop_chain,
+                        owner: None,
+                        reply_to: Some(query_id),
+                        error: None,
+                    },
+                    MessageStatus::Delivered,
+                    instance_id,
+                    *duration_ms,
+                    usage.as_ref(),
+                    *cost_usd,
+                ),
+                Outcome::Failed {
+                    sender,
+                    reason,
+                    status,
+                    instance_id,
+                    duration_ms,
+                } => (
+                    Insert {
+                        conversation_id: &query.conversation_id,
+                        sender,
+                        role: Role::Error,
+                        content: reason,
+                        status: MessageStatus::Delivered,
+                        idempotency_key: None,
+                        hop_chain: &query.hop_chain,
+                        owner: None,
+                        reply_to: Some(query_id),
+                        error: Some(reason),
+                    },
+                    *status,
+                    instance_id,
+                    *duration_ms,
+                    None,
+                    None,
+                ),
+            };
+            let usage_text = usage.map(|u| u.to_string());
+            let stored = insert(tx, row)?;
+            tx.prepare_cached(
+                "UPDATE messages SET instance_id = ?2, duration_ms = ?3, usage = ?4, cost_usd = ?5 WHERE id IN (?1, ?6)",
+            )?
+            .execute(params![
+                query_id,
+                instance_id,
+                duration_ms,
+                usage_text,
+                cost,
+                stored.id
+            ])?;
+            tx.prepare_cached("UPDATE messages SET status = ?2, error = COALESCE(?3, error) WHERE id = ?1")?
+                .execute(params![
+                    query_id,
+                    query_status.as_str(),
+                    stored.error
+                ])?;
+            load_message(tx, &stored.id)
+        })
+    }
+
+    /// A note (something said outside the query/reply cycle).
+    pub fn add_note(&self, conversation_id: &str, sender: &str, content: &str) -> Result<Message> {
+        self.write(|tx| {
+            load_conversation(tx, conversation_id)?;
+            insert(
+                tx,
+                Insert {
+                    conversation_id,
+                    sender,
+                    role: Role::Note,
+                    content,
+                    status: MessageStatus::Delivered,
+                    idempotency_key: None,
+                    hop_chain: &[],
+                    owner: None,
+                    reply_to: None,
+                    error: None,
+                },
+            )
+        })
+    }
+
+    pub fn message(&self, id: &str) -> Result<Message> {
+        self.read(|conn| load_message(conn, id))
+    }
+
+    /// The latest `limit` messages before sequence number `before_seq`
+    /// (all when `None`), in ascending order.
+    pub fn messages(
+        &self,
+        conversation_id: &str,
+        limit: Option<usize>,
+        before_seq: Option<i64>,
+    ) -> Result<Vec<Message>> {
+        self.read(|conn| {
+            load_conversation(conn, conversation_id)?;
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+            ))?;
+            let mut messages = statement
+                .query_map(
+                    params![
+                        conversation_id,
+                        before_seq.unwrap_or(i64::MAX),
+                        limit.map_or(-1, |l| l as i64)
+                    ],
+                    message_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            messages.reverse();
+            Ok(messages)
+        })
+    }
+
+    /// Messages stored after `cursor` (by any process), oldest first, each
+    /// with the cursor that follows it; optionally only conversations where
+    /// `module` is the source or the target.
+    pub fn messages_after(
+        &self,
+        cursor: i64,
+        module: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, Message)>> {
+        let columns = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT m.pos, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.pos > ?1 AND (?2 IS NULL OR c.source = ?2 OR c.target = ?2)
+                 ORDER BY m.pos LIMIT ?3"
+            ))?;
+            let rows = statement
+                .query_map(params![cursor, module, limit as i64], |row| {
+                    let pos: i64 = row.get(0)?;
+                    Ok((pos, message_at(row, 1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// The cursor of the newest message (0 when there is none).
+    pub fn latest_message_cursor(&self) -> Result<i64> {
+        self.read(|conn| {
+            Ok(
+                conn.query_row("SELECT COALESCE(MAX(pos), 0) FROM messages", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+    }
+
+    /// Marks as interrupted every pending query whose server is gone: not
+    /// `this_server`, and not alive by [`Store::list_servers`]'s rule.
+    /// Returns how many were marked.
+    pub fn recover_interrupted(&self, this_server: &str, stale_after_ms: i64) -> Result<usize> {
+        let live: Vec<String> = self
+            .list_servers(stale_after_ms)?
+            .into_iter()
+            .filter(|s| s.alive)
+            .map(|s| s.record.id)
+            .collect();
+        self.write(|tx| {
+            let pending: Vec<(String, Option<String>)> = tx
+                .prepare("SELECT id, owner FROM messages WHERE status = 'pending'")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut marked = 0;
+            for (id, owner) in pending {
+                let owner = owner.unwrap_or_default();
+                if owner == this_server || live.contains(&owner) {
+                    continue;
+                }
+                marked += tx.execute(
+                    "UPDATE messages SET status = 'interrupted', error = ?2 WHERE id = ?1 AND status = 'pending'",
+                    params![id, "the server that dispatched it stopped before an answer came back"],
+                )?;
+            }
+            Ok(marked)
+        })
+    }
+}

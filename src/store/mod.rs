@@ -1,0 +1,141 @@
+//! The store: every byte of SQL in claude-comms lives in this folder.
+//!
+//! One SQLite file (WAL mode, FTS5 for search) holds conversations, their
+//! messages, and the servers and instances of every process that shares it.
+//!
+//! Durability rules, which [`crate::hub`] relies on:
+//! * every write is one short `BEGIN IMMEDIATE` transaction, so several
+//!   server processes (one per host) can share the file: a writer waits for
+//!   the lock (busy timeout) instead of failing, and sequence numbers are
+//!   assigned inside the transaction, so two writers never take the same one;
+//! * `synchronous=FULL`: a message the caller was told about survives a
+//!   power cut, not only a crash of the process;
+//! * queries are stored `pending` before they are dispatched; after a crash
+//!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
+
+mod control;
+mod conversations;
+mod export;
+mod messages;
+mod model;
+mod schema;
+mod search;
+mod servers;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+pub use control::ControlRequest;
+pub use export::{ExportFormat, ExportedConversation, parse_export};
+pub use model::{
+    BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
+    InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
+    ServerRow,
+};
+pub use servers::this_hostname;
+
+/// How long a write waits for another process's lock before giving up.
+/// Writes are single-row transactions that take well under a millisecond,
+/// so five seconds means something is badly wrong, not merely busy.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error(
+        "the database has schema version {found}, newer than this claude-comms knows ({known}); upgrade claude-comms"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("unknown conversation \"{0}\"")]
+    UnknownConversation(String),
+    #[error("unknown message \"{0}\"")]
+    UnknownMessage(String),
+    #[error("conversation {0} is archived; start a new conversation")]
+    Archived(String),
+    #[error("message {id} is {status}, not pending; it cannot be finished again")]
+    NotPending { id: String, status: String },
+    #[error("bad cursor \"{0}\": pass the next_cursor of a previous page")]
+    BadCursor(String),
+    #[error("the search query is empty")]
+    EmptySearch,
+    #[error("{0}")]
+    BadValue(String),
+    #[error("export: {0}")]
+    Export(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_error = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_error)?;
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the connection leaves no transaction open
+        // (rusqlite rolls back on drop), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: the write lock is taken at
+    /// the start, so the transaction never fails halfway on a lock upgrade.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.conn())
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    crate::instances::now_ms()
+}

@@ -1,0 +1,234 @@
+//! The values the store reads and writes.
+
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::StoreError;
+
+/// Declares a string-backed enum with `as_str` and a `FromStr` whose error
+/// names the bad value and the allowed ones.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = StoreError;
+            fn from_str(s: &str) -> Result<Self, StoreError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(StoreError::BadValue(format!(
+                        "unknown {} \"{other}\" (one of: {})",
+                        stringify!($name).to_lowercase(),
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Whether a conversation takes new messages.
+    ConversationStatus { Active = "active", Archived = "archived" }
+);
+string_enum!(
+    /// What a message is.
+    Role { Query = "query", Reply = "reply", Error = "error", Note = "note" }
+);
+string_enum!(
+    /// Where a message is in its life.
+    MessageStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Interrupted = "interrupted",
+    }
+);
+
+/// A conversation between an asking (`source`) and an answering (`target`) module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Conversation {
+    pub id: String,
+    pub source: String,
+    pub target: String,
+    pub title: Option<String>,
+    pub status: ConversationStatus,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The Claude session of a stream instance, resumed after a restart.
+    pub backend_session: Option<String>,
+    pub metadata: Value,
+    pub message_count: i64,
+}
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    /// 1, 2, 3, ... within the conversation, without gaps.
+    pub seq: i64,
+    /// The module that said it.
+    pub sender: String,
+    pub role: Role,
+    pub content: String,
+    pub created_at: i64,
+    pub status: MessageStatus,
+    pub instance_id: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub usage: Option<Value>,
+    pub cost_usd: Option<f64>,
+    /// The context template (and its version) the query was rendered with.
+    pub template_version: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// The modules that led to this message, oldest first.
+    pub hop_chain: Vec<String>,
+    /// What the context engine left out to stay within the token budget.
+    pub context_note: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// For replies and errors: the query they answer.
+    pub reply_to: Option<String>,
+    /// For queries: the server process that dispatched it.
+    pub owner: Option<String>,
+}
+
+/// A query about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewQuery {
+    pub conversation_id: String,
+    pub sender: String,
+    pub content: String,
+    pub idempotency_key: Option<String>,
+    pub hop_chain: Vec<String>,
+    pub owner: String,
+    pub template_version: Option<String>,
+    pub context_note: Option<String>,
+}
+
+/// The result of [`super::Store::begin_query`].
+#[derive(Debug, Clone)]
+pub enum BeginQuery {
+    /// Stored now, pending.
+    Fresh(Message),
+    /// The idempotency key was used before: the first query, and its reply
+    /// or error if it has one. Nothing was written.
+    Duplicate {
+        query: Message,
+        outcome: Option<Box<Message>>,
+    },
+}
+
+/// How a dispatched query ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Reply {
+        sender: String,
+        content: String,
+        instance_id: Option<String>,
+        duration_ms: i64,
+        usage: Option<Value>,
+        cost_usd: Option<f64>,
+    },
+    Failed {
+        sender: String,
+        reason: String,
+        /// `Failed` or `Cancelled`.
+        status: MessageStatus,
+        instance_id: Option<String>,
+        duration_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationFilter {
+    /// Conversations where this module is the source or the target.
+    pub module: Option<String>,
+    pub status: Option<ConversationStatus>,
+    /// Clamped to 1..=500.
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl Default for ConversationFilter {
+    fn default() -> Self {
+        ConversationFilter {
+            module: None,
+            status: None,
+            limit: 50,
+            cursor: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationPage {
+    pub conversations: Vec<Conversation>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A message that matched a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SearchHit {
+    pub conversation_id: String,
+    pub message_id: String,
+    pub seq: i64,
+    pub role: Role,
+    pub sender: String,
+    pub source: String,
+    pub target: String,
+    /// The matching passage, matches in `[` `]`.
+    pub snippet: String,
+    pub created_at: i64,
+}
+
+/// A server process as it announces itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServerRecord {
+    pub id: String,
+    pub pid: u32,
+    pub hostname: String,
+    pub started_at: i64,
+    pub module: Option<String>,
+}
+
+/// A server process as others see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServerRow {
+    pub record: ServerRecord,
+    pub last_heartbeat: i64,
+    pub stopped: bool,
+    /// Not stopped, beating recently, and (on this host) its pid exists.
+    pub alive: bool,
+}
+
+/// An instance as its server last reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InstanceRecord {
+    pub id: String,
+    pub backend: String,
+    pub state: String,
+    pub pid: Option<u32>,
+    pub module_pair: Option<String>,
+    pub started_at: Option<i64>,
+    pub requests_served: i64,
+    pub in_flight: i64,
+    pub queued: i64,
+    pub restarts: i64,
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,127 @@
+//! Schema migrations: an ordered list of SQL scripts and a one-row version
+//! table. Applying them is idempotent; a database newer than the code is
+//! refused rather than misread.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::{Result, StoreError};
+
+/// Each entry moves the schema from version `i` to `i + 1`. Never edit a
+/// released entry; add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE conversations (
+    id              TEXT PRIMARY KEY,
+    source          TEXT NOT NULL,
+    target          TEXT NOT NULL,
+    title           TEXT,
+    status          TEXT NOT NULL DEFAULT 'active',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    backend_session TEXT,
+    metadata        TEXT NOT NULL DEFAULT '{}',
+    message_count   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_by_activity ON conversations (updated_at DESC, id DESC);
+CREATE INDEX conversations_by_source ON conversations (source, updated_at DESC, id DESC);
+CREATE INDEX conversations_by_target ON conversations (target, updated_at DESC, id DESC);
+
+CREATE TABLE messages (
+    pos              INTEGER PRIMARY KEY, -- global order; the cursor of followers
+    id               TEXT NOT NULL UNIQUE,
+    conversation_id  TEXT NOT NULL REFERENCES conversations (id),
+    seq              INTEGER NOT NULL,
+    sender           TEXT NOT NULL,
+    role             TEXT NOT NULL,
+    content          TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    instance_id      TEXT,
+    duration_ms      INTEGER,
+    usage            TEXT,
+    cost_usd         REAL,
+    template_version TEXT,
+    idempotency_key  TEXT,
+    hop_chain        TEXT NOT NULL DEFAULT '[]',
+    context_note     TEXT,
+    error            TEXT,
+    reply_to         TEXT,
+    owner            TEXT,
+    UNIQUE (conversation_id, seq)
+);
+CREATE UNIQUE INDEX messages_idempotency ON messages (conversation_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX messages_pending ON messages (status) WHERE status = 'pending';
+CREATE INDEX messages_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content, content = 'messages', content_rowid = 'pos'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.pos, old.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.pos, old.content);
+    INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
+END;
+
+CREATE TABLE servers (
+    id             TEXT PRIMARY KEY,
+    pid            INTEGER NOT NULL,
+    hostname       TEXT NOT NULL,
+    module         TEXT,
+    started_at     INTEGER NOT NULL,
+    last_heartbeat INTEGER NOT NULL,
+    stopped        INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE instances (
+    server_id       TEXT NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
+    id              TEXT NOT NULL,
+    record          TEXT NOT NULL,
+    PRIMARY KEY (server_id, id)
+);
+CREATE TABLE control_requests (
+    id          INTEGER PRIMARY KEY,
+    server_id   TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    taken_at    INTEGER,
+    done_at     INTEGER,
+    ok          INTEGER,
+    result      TEXT
+);
+CREATE INDEX control_open ON control_requests (server_id) WHERE taken_at IS NULL;
+"#];
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let found: Option<i64> = tx
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .optional()?;
+    let found = match found {
+        Some(v) => v,
+        None => {
+            tx.execute("INSERT INTO schema_version (version) VALUES (0)", [])?;
+            0
+        }
+    };
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, script) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(script)?;
+        tx.execute("UPDATE schema_version SET version = ?1", [i as i64 + 1])?;
+    }
+    tx.commit()?;
+    Ok(())
+}

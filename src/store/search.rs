@@ -1,0 +1,58 @@
+//! Full-text search over message contents (FTS5).
+
+use rusqlite::params;
+
+use super::model::{Role, SearchHit};
+use super::{Result, Store, StoreError};
+
+/// Turns what a person typed into an FTS5 query that cannot be a syntax
+/// error: every word becomes a quoted phrase, and all must match.
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.replace('"', ""))
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+impl Store {
+    /// Messages containing every word of `query`, best matches first.
+    pub fn search(
+        &self,
+        query: &str,
+        module: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let fts = fts_query(query).ok_or(StoreError::EmptySearch)?;
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT m.conversation_id, m.id, m.seq, m.role, m.sender, c.source, c.target,
+                        snippet(messages_fts, 0, '[', ']', '…', 16), m.created_at
+                 FROM messages_fts
+                 JOIN messages m ON m.pos = messages_fts.rowid
+                 JOIN conversations c ON c.id = m.conversation_id
+                 WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR c.source = ?2 OR c.target = ?2)
+                 ORDER BY bm25(messages_fts) LIMIT ?3",
+            )?;
+            let hits = statement
+                .query_map(params![fts, module, limit.clamp(1, 500) as i64], |r| {
+                    let role: String = r.get(3)?;
+                    Ok(SearchHit {
+                        conversation_id: r.get(0)?,
+                        message_id: r.get(1)?,
+                        seq: r.get(2)?,
+                        role: role.parse().unwrap_or(Role::Note),
+                        sender: r.get(4)?,
+                        source: r.get(5)?,
+                        target: r.get(6)?,
+                        snippet: r.get(7)?,
+                        created_at: r.get(8)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(hits)
+        })
+    }
+}

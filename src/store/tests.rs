@@ -1,0 +1,441 @@
+use serde_json::json;
+
+use super::*;
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db/test.db")).unwrap();
+    (dir, store)
+}
+
+fn query(conversation: &str, content: &str, key: Option<&str>, owner: &str) -> NewQuery {
+    NewQuery {
+        conversation_id: conversation.into(),
+        sender: "marker".into(),
+        content: content.into(),
+        idempotency_key: key.map(str::to_string),
+        hop_chain: vec!["marker".into(), "arangodb".into()],
+        owner: owner.into(),
+        template_version: None,
+        context_note: None,
+    }
+}
+
+fn fresh(b: BeginQuery) -> Message {
+    match b {
+        BeginQuery::Fresh(m) => m,
+        other => panic!("expected a fresh query, got {other:?}"),
+    }
+}
+
+fn reply(text: &str) -> Outcome {
+    Outcome::Reply {
+        sender: "arangodb".into(),
+        content: text.into(),
+        instance_id: Some("mcp-1".into()),
+        duration_ms: 12,
+        usage: Some(json!({"input_tokens": 3})),
+        cost_usd: Some(0.5),
+    }
+}
+
+#[test]
+fn a_query_and_its_reply_are_numbered_without_gaps() {
+    let (_dir, s) = store();
+    let c = s
+        .create_conversation("marker", "arangodb", Some("t"), json!({}))
+        .unwrap();
+    let q = fresh(s.begin_query(&query(&c.id, "where?", None, "srv")).unwrap());
+    assert_eq!((q.seq, q.status), (1, MessageStatus::Pending));
+    let r = s.finish_query(&q.id, &reply("here")).unwrap();
+    assert_eq!(
+        (r.seq, r.role, r.reply_to.as_deref()),
+        (2, Role::Reply, Some(q.id.as_str()))
+    );
+    let q = s.message(&q.id).unwrap();
+    assert_eq!(q.status, MessageStatus::Delivered);
+    assert_eq!(q.usage, Some(json!({"input_tokens": 3})));
+    assert_eq!(q.hop_chain, vec!["marker", "arangodb"]);
+    let err = s.finish_query(&q.id, &reply("again")).unwrap_err();
+    assert!(matches!(err, StoreError::NotPending { .. }), "{err}");
+    assert_eq!(s.conversation(&c.id).unwrap().message_count, 2);
+}
+
+#[test]
+fn a_repeated_idempotency_key_returns_the_first_outcome_and_writes_nothing() {
+    let (_dir, s) = store();
+    let c = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    let q = fresh(
+        s.begin_query(&query(&c.id, "once", Some("k"), "srv"))
+            .unwrap(),
+    );
+    match s
+        .begin_query(&query(&c.id, "once", Some("k"), "srv"))
+        .unwrap()
+    {
+        BeginQuery::Duplicate { query, outcome } => {
+            assert_eq!(query.id, q.id);
+            assert!(outcome.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = s.finish_query(&q.id, &reply("done")).unwrap();
+    match s
+        .begin_query(&query(&c.id, "once", Some("k"), "srv"))
+        .unwrap()
+    {
+        BeginQuery::Duplicate { outcome, .. } => assert_eq!(outcome.unwrap().id, r.id),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.messages(&c.id, None, None).unwrap().len(), 2);
+}
+
+#[test]
+fn failures_are_stored_with_their_reason_and_archived_conversations_refuse_queries() {
+    let (_dir, s) = store();
+    let c = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    let q = fresh(s.begin_query(&query(&c.id, "q", None, "srv")).unwrap());
+    let e = s
+        .finish_query(
+            &q.id,
+            &Outcome::Failed {
+                sender: "arangodb".into(),
+                reason: "child died (exit code 3)".into(),
+                status: MessageStatus::Failed,
+                instance_id: None,
+                duration_ms: 5,
+            },
+        )
+        .unwrap();
+    assert_eq!(e.role, Role::Error);
+    assert_eq!(s.message(&q.id).unwrap().status, MessageStatus::Failed);
+    assert_eq!(
+        s.message(&q.id).unwrap().error.as_deref(),
+        Some("child died (exit code 3)")
+    );
+    s.set_conversation_status(&c.id, ConversationStatus::Archived)
+        .unwrap();
+    let err = s.begin_query(&query(&c.id, "q2", None, "srv")).unwrap_err();
+    assert!(err.to_string().contains("archived"), "{err}");
+    let err = s.begin_query(&query("nope", "q", None, "srv")).unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[test]
+fn message_windows_and_conversation_pages() {
+    let (_dir, s) = store();
+    let c = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    for i in 0..5 {
+        let q = fresh(
+            s.begin_query(&query(&c.id, &format!("q{i}"), None, "srv"))
+                .unwrap(),
+        );
+        s.finish_query(&q.id, &reply(&format!("r{i}"))).unwrap();
+    }
+    let seqs = |v: Vec<Message>| v.iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(s.messages(&c.id, Some(3), None).unwrap()),
+        vec![8, 9, 10]
+    );
+    assert_eq!(
+        seqs(s.messages(&c.id, Some(3), Some(8)).unwrap()),
+        vec![5, 6, 7]
+    );
+    assert_eq!(seqs(s.messages(&c.id, None, Some(3)).unwrap()), vec![1, 2]);
+
+    let mut ids = vec![c.id.clone()];
+    for i in 0..11 {
+        let source = if i % 2 == 0 { "marker" } else { "claude_mcp" };
+        ids.push(
+            s.create_conversation(source, "arangodb", None, json!({}))
+                .unwrap()
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s
+            .list_conversations(&ConversationFilter {
+                limit: 5,
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        seen.extend(page.conversations.iter().map(|c| c.id.clone()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    ids.sort();
+    assert_eq!(seen, ids, "every conversation exactly once");
+    let markers = s
+        .list_conversations(&ConversationFilter {
+            module: Some("claude_mcp".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(markers.conversations.len(), 5);
+    let bad = s
+        .list_conversations(&ConversationFilter {
+            cursor: Some("garbage".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(bad.to_string().contains("garbage"));
+}
+
+#[test]
+fn search_finds_words_with_snippets_and_survives_odd_input() {
+    let (_dir, s) = store();
+    let c = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    let q = fresh(
+        s.begin_query(&query(
+            &c.id,
+            "Where do the extracted tables of a PDF go?",
+            None,
+            "srv",
+        ))
+        .unwrap(),
+    );
+    s.finish_query(&q.id, &reply("Tables go to the blocks collection."))
+        .unwrap();
+    let hits = s.search("tables", None, 10).unwrap();
+    assert_eq!(hits.len(), 2);
+    assert!(
+        hits.iter().any(|h| h.snippet.contains("[tables]")),
+        "{hits:?}"
+    );
+    assert_eq!(
+        s.search("blocks collection", Some("arangodb"), 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.search("tables", Some("claude_mcp"), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.search("\"foo AND (", None, 10).unwrap().is_empty());
+    assert!(matches!(
+        s.search("  ", None, 10),
+        Err(StoreError::EmptySearch)
+    ));
+}
+
+#[test]
+fn exports_round_trip_and_markdown_holds_every_message() {
+    let (_dir, s) = store();
+    let c = s
+        .create_conversation(
+            "marker",
+            "arangodb",
+            Some("Tables"),
+            json!({"backend": "claude-code-mcp"}),
+        )
+        .unwrap();
+    let q = fresh(
+        s.begin_query(&query(&c.id, "a ``` fence inside", None, "srv"))
+            .unwrap(),
+    );
+    s.finish_query(&q.id, &reply("answer ✓")).unwrap();
+    let stored = ExportedConversation {
+        conversation: s.conversation(&c.id).unwrap(),
+        messages: s.messages(&c.id, None, None).unwrap(),
+    };
+    for format in [ExportFormat::Json, ExportFormat::Jsonl] {
+        let text = s.export(&c.id, format).unwrap();
+        assert_eq!(parse_export(&text).unwrap(), stored, "{format:?}");
+    }
+    let md = s.export(&c.id, ExportFormat::Markdown).unwrap();
+    assert!(md.starts_with("# Tables"));
+    assert!(md.contains("a ``` fence inside") && md.contains("answer ✓"));
+    assert!(
+        md.contains("````text"),
+        "fence longer than the content's: {md}"
+    );
+    assert!(
+        "pdf"
+            .parse::<ExportFormat>()
+            .unwrap_err()
+            .to_string()
+            .contains("pdf")
+    );
+}
+
+#[test]
+fn rfc3339_dates() {
+    assert_eq!(export::rfc3339(0), "1970-01-01T00:00:00.000Z");
+    assert_eq!(export::rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
+    assert_eq!(
+        export::rfc3339(1_795_996_800_000),
+        "2026-11-30T00:00:00.000Z"
+    );
+}
+
+#[test]
+fn recovery_marks_only_dead_servers_pending_queries() {
+    let (_dir, s) = store();
+    let c = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    let host = this_hostname();
+    let live = ServerRecord {
+        id: "live".into(),
+        pid: std::process::id(),
+        hostname: host.clone(),
+        started_at: 1,
+        module: None,
+    };
+    let dead = ServerRecord {
+        id: "dead".into(),
+        pid: 0x7fff_fff0,
+        hostname: host,
+        started_at: 1,
+        module: None,
+    };
+    s.register_server(&live).unwrap();
+    s.register_server(&dead).unwrap();
+    let a = fresh(
+        s.begin_query(&query(&c.id, "of a live server", None, "live"))
+            .unwrap(),
+    );
+    let b = fresh(
+        s.begin_query(&query(&c.id, "of a dead server", None, "dead"))
+            .unwrap(),
+    );
+    let mine = fresh(s.begin_query(&query(&c.id, "mine", None, "me")).unwrap());
+    assert_eq!(s.recover_interrupted("me", 60_000).unwrap(), 1);
+    assert_eq!(s.message(&a.id).unwrap().status, MessageStatus::Pending);
+    assert_eq!(s.message(&b.id).unwrap().status, MessageStatus::Interrupted);
+    assert_eq!(s.message(&mine.id).unwrap().status, MessageStatus::Pending);
+    // A late answer to an interrupted query is refused, not silently stored.
+    assert!(s.finish_query(&b.id, &reply("late")).is_err());
+    // A stopped server is dead however fresh its heartbeat.
+    s.unregister_server("live").unwrap();
+    assert_eq!(s.recover_interrupted("me", 60_000).unwrap(), 1);
+}
+
+#[test]
+fn servers_list_their_instances_and_control_requests_round_trip() {
+    let (_dir, s) = store();
+    let me = ServerRecord {
+        id: "srv".into(),
+        pid: std::process::id(),
+        hostname: this_hostname(),
+        started_at: 1,
+        module: Some("marker".into()),
+    };
+    s.register_server(&me).unwrap();
+    let record = InstanceRecord {
+        id: "mcp-1".into(),
+        backend: "claude-code-mcp".into(),
+        state: "ready".into(),
+        pid: Some(42),
+        module_pair: Some("marker->arangodb".into()),
+        started_at: None,
+        requests_served: 3,
+        in_flight: 0,
+        queued: 0,
+        restarts: 0,
+        last_error: None,
+    };
+    s.heartbeat("srv", std::slice::from_ref(&record)).unwrap();
+    let listed = s.list_instances(60_000).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].0.alive);
+    assert_eq!(listed[0].1, record);
+
+    let id = s.request_control("srv", "mcp-1", "pause").unwrap();
+    assert_eq!(s.control_result(id).unwrap(), None);
+    let taken = s.take_control_requests("srv").unwrap();
+    assert_eq!(
+        taken,
+        vec![ControlRequest {
+            id,
+            instance_id: "mcp-1".into(),
+            action: "pause".into()
+        }]
+    );
+    assert!(s.take_control_requests("srv").unwrap().is_empty());
+    s.finish_control(id, true, "mcp-1 is paused").unwrap();
+    assert_eq!(
+        s.control_result(id).unwrap(),
+        Some((true, "mcp-1 is paused".into()))
+    );
+}
+
+#[test]
+fn reopening_keeps_data_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let id = {
+        let s = Store::open(&path).unwrap();
+        s.create_conversation("marker", "arangodb", None, json!({}))
+            .unwrap()
+            .id
+    };
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.conversation(&id).unwrap().source, "marker");
+    s.conn()
+        .execute("UPDATE schema_version SET version = 99", [])
+        .unwrap();
+    drop(s);
+    let err = Store::open(&path).err().expect("a newer schema is refused");
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+}
+
+#[test]
+fn two_handles_writing_at_once_lose_and_duplicate_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let id = Store::open(&path)
+        .unwrap()
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap()
+        .id;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (path, id) = (path.clone(), id.clone());
+            std::thread::spawn(move || {
+                let s = Store::open(&path).unwrap();
+                for i in 0..100 {
+                    let q = fresh(
+                        s.begin_query(&query(
+                            &id,
+                            &format!("t{t} q{i}"),
+                            Some(&format!("{t}-{i}")),
+                            "srv",
+                        ))
+                        .unwrap(),
+                    );
+                    s.finish_query(&q.id, &reply(&format!("t{t} r{i}")))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    let all = s.messages(&id, None, None).unwrap();
+    assert_eq!(all.len(), 800);
+    assert_eq!(
+        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=800).collect::<Vec<_>>()
+    );
+    assert_eq!(all.iter().filter(|m| m.role == Role::Query).count(), 400);
+    assert_eq!(s.conversation(&id).unwrap().message_count, 800);
+}
