@@ -150,7 +150,11 @@ impl McpChild {
                     .iter()
                     .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
                     .collect::<Vec<_>>()
-                    .join("\n");
+                    .join("\n")
+                    // claude-code-mcp passes on the CLI's stdout, which ends
+                    // with the newline `claude -p` prints after the answer.
+                    .trim_end()
+                    .to_string();
                 if result.is_error == Some(true) {
                     Err(InstanceError::ChildError(text))
                 } else {
