@@ -52,6 +52,10 @@ fn main() -> std::process::ExitCode {
             _ => claude_comms::cli::run(cli, config).await,
         }
     });
+    // Reading stdin occupies a blocking thread that only returns when stdin
+    // closes; after a signal it may never do so. Everything that matters
+    // (children stopped, frames written) is done by now: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(code) => std::process::ExitCode::from(code as u8),
         // A closed pipe (`claude-comms ... | head`) is not an error.

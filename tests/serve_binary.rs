@@ -2,65 +2,11 @@
 //! host does: malformed lines and bad calls get errors, serving goes on, and
 //! end of stdin ends the process cleanly.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+#[path = "support/serve_process.rs"]
+mod serve_process;
 
 use serde_json::{Value, json};
-
-struct Server {
-    child: std::process::Child,
-    stdin: Option<std::process::ChildStdin>,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Server {
-    fn start(home: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
-            .arg("serve")
-            .env("CLAUDE_COMMS_HOME", home)
-            .env_remove("CLAUDE_COMMS_CONFIG")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("claude-comms starts");
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Server {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn send_raw(&mut self, line: &[u8]) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(line).unwrap();
-        stdin.write_all(b"\n").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn send(&mut self, value: Value) {
-        self.send_raw(value.to_string().as_bytes());
-    }
-
-    /// Reads the next frame; every stdout line must be a JSON-RPC frame.
-    fn next(&mut self) -> Value {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        assert!(!line.is_empty(), "server closed stdout");
-        serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}"))
-    }
-
-    fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let reply = self.next();
-        assert_eq!(reply["id"], id, "{reply}");
-        reply
-    }
-}
+use serve_process::Server;
 
 #[test]
 fn raw_json_rpc_session_with_bad_input() {

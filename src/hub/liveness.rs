@@ -13,6 +13,9 @@ use crate::store::{InstanceRecord, ServerRecord};
 /// How often a server writes its heartbeat and instance list.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
+/// Shortest gap between beats prompted by changes (see [`Hub::beat_soon`]).
+pub const PROMPT_BEAT_GAP: Duration = Duration::from_secs(1);
+
 /// A server whose heartbeat is older than this is dead, even if a process
 /// with its pid exists (pids are reused). Three missed beats.
 pub const STALE_AFTER: Duration = Duration::from_secs(15);
@@ -82,8 +85,32 @@ impl Hub {
         Ok(std::sync::Mutex::new(recovered))
     }
 
+    /// Beats soon after the instance list changed (a send started a child,
+    /// say), at most once per [`PROMPT_BEAT_GAP`], so other processes see
+    /// instances without waiting for the next regular beat.
+    pub(super) fn beat_soon(self: &std::sync::Arc<Self>) {
+        if !self.announced.initialized() {
+            return;
+        }
+        let now = crate::instances::now_ms();
+        let last = self.last_beat_ms.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last < PROMPT_BEAT_GAP.as_millis() as i64 {
+            return;
+        }
+        let hub = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = hub.beat().await {
+                tracing::warn!(error = %e, "could not write the heartbeat");
+            }
+        });
+    }
+
     /// Writes the heartbeat with the current instance list.
     pub async fn beat(&self) -> Result<(), HubError> {
+        self.last_beat_ms.store(
+            crate::instances::now_ms(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let id = self.server_id().to_string();
         let instances: Vec<InstanceRecord> =
             self.instances().list().iter().map(record_of).collect();

@@ -211,6 +211,7 @@ impl Hub {
             }
         };
         let duration_ms = started.elapsed().as_millis() as i64;
+        self.beat_soon();
 
         match result {
             Ok(answer) => {

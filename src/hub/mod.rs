@@ -138,6 +138,8 @@ pub struct Hub {
     /// Set once this process is registered in the database; holds the
     /// number of interrupted messages recovered then, until first asked.
     announced: tokio::sync::OnceCell<std::sync::Mutex<usize>>,
+    /// When the heartbeat was last written (unix ms).
+    last_beat_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Hub {
@@ -175,6 +177,7 @@ impl Hub {
             local_writes: tokio::sync::Notify::new(),
             stopping: tokio_util::sync::CancellationToken::new(),
             announced: tokio::sync::OnceCell::new(),
+            last_beat_ms: std::sync::atomic::AtomicI64::new(0),
         }))
     }
 

@@ -59,6 +59,16 @@ pub struct StdioFrames {
     outgoing: mpsc::Sender<String>,
     unanswered: Arc<Unanswered>,
     drain_deadline: Option<tokio::time::Instant>,
+    /// Cancelled when the session closes or drops the transport: the reader
+    /// stops then, even though stdin is still open (after a signal), so the
+    /// writer can finish with the last frames.
+    closed: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for StdioFrames {
+    fn drop(&mut self) {
+        self.closed.cancel();
+    }
 }
 
 /// Ids of requests received but not yet answered.
@@ -106,18 +116,22 @@ impl StdioFrames {
         let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let unanswered = Arc::new(Unanswered::default());
+        let closed = tokio_util::sync::CancellationToken::new();
         let written = tokio::spawn(write_lines(writer, out_rx));
-        tokio::spawn(read_lines(
-            reader,
-            in_tx,
-            out_tx.clone(),
-            unanswered.clone(),
-        ));
+        let reading = read_lines(reader, in_tx, out_tx.clone(), unanswered.clone());
+        let stop_reading = closed.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = reading => {}
+                _ = stop_reading.cancelled() => {}
+            }
+        });
         let frames = StdioFrames {
             incoming: in_rx,
             outgoing: out_tx,
             unanswered,
             drain_deadline: None,
+            closed,
         };
         (frames, written)
     }
@@ -174,6 +188,7 @@ impl Transport<RoleServer> for StdioFrames {
 
     async fn close(&mut self) -> Result<(), Self::Error> {
         self.incoming.close();
+        self.closed.cancel();
         Ok(())
     }
 }
