@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the real children the end-to-end tier and the benchmarks drive:
-# claude-code-mcp and the `claude` CLI, at the versions pinned in
-# tests/real-children/package-lock.json, into tests/real-children/node_modules.
+# Installs what the end-to-end tier and the benchmarks drive: the real
+# children (claude-code-mcp and the `claude` CLI, pinned in
+# tests/real-children/package-lock.json) into tests/real-children/node_modules,
+# and the Python MCP SDK (pinned in tests/host/requirements.txt), a second
+# independent MCP client, into tests/real-children/.venv.
 # Nothing is installed globally and nothing outside the project is touched.
 set -euo pipefail
 cd "$(dirname "$0")/../tests/real-children"
@@ -15,11 +17,22 @@ done
 
 claude=node_modules/.bin/claude
 mcp=node_modules/.bin/claude-code-mcp
-if [[ -x $claude && -x $mcp ]] && "$claude" --version 2>/dev/null | grep -q "2.1.197"; then
-    exit 0 # Already installed at the pinned versions.
+if ! { [[ -x $claude && -x $mcp ]] && "$claude" --version 2>/dev/null | grep -q "2.1.197"; }; then
+    npm ci --no-audit --no-fund --loglevel=error
+    "$claude" --version >/dev/null
+    test -x "$mcp"
+    echo "install-real-children: installed $("$claude" --version) and claude-code-mcp into $(pwd)/node_modules" >&2
 fi
 
-npm ci --no-audit --no-fund --loglevel=error
-"$claude" --version >/dev/null
-test -x "$mcp"
-echo "install-real-children: installed $("$claude" --version) and claude-code-mcp into $(pwd)/node_modules" >&2
+requirements=../host/requirements.txt
+if ! { [[ -x .venv/bin/python ]] && cmp -s "$requirements" .venv/installed-requirements.txt; }; then
+    if ! command -v python3 >/dev/null; then
+        echo "install-real-children: 'python3' is not on PATH; install Python 3.10 or later" >&2
+        exit 1
+    fi
+    rm -rf .venv
+    python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" .venv/installed-requirements.txt
+    echo "install-real-children: installed the Python MCP SDK into $(pwd)/.venv" >&2
+fi

@@ -64,6 +64,7 @@ impl InstanceManager {
         config: InstancesConfig,
         event_dir: Option<std::path::PathBuf>,
     ) -> InstanceManager {
+        super::process::become_subreaper();
         let prefix = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
         let manager = InstanceManager {
             shared: Arc::new(Shared {

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use process_wrap::tokio::{CommandWrap, ProcessGroup};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{broadcast, watch};
@@ -158,6 +157,8 @@ pub struct ChildProcess {
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
     exit: watch::Receiver<Option<ExitInfo>>,
+    /// Becomes true once the rest of the child's group is gone too.
+    reaped: watch::Receiver<bool>,
 }
 
 impl ChildProcess {
@@ -173,15 +174,16 @@ impl ChildProcess {
         if let Some(cwd) = &launch.cwd {
             command.current_dir(cwd);
         }
-        let mut wrapped = CommandWrap::from(command);
-        wrapped.wrap(ProcessGroup::leader());
-        let mut child = wrapped.spawn().map_err(|e| {
+        // Its own process group, led by the child: the whole tree it starts
+        // can be signalled at once.
+        command.process_group(0);
+        let mut child = command.spawn().map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot start `{}`: {e}", launch.command))
         })?;
         let pid = child.id().unwrap_or(0);
-        let stdin = child.stdin().take();
-        let stdout = child.stdout().take();
-        if let Some(stderr) = child.stderr().take() {
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        if let Some(stderr) = child.stderr.take() {
             let log = log.clone();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
@@ -191,8 +193,8 @@ impl ChildProcess {
             });
         }
         let (exit_tx, exit_rx) = watch::channel(None);
+        let (reaped_tx, reaped_rx) = watch::channel(false);
         tokio::spawn(async move {
-            // Waiting on the group also reaps every process of the tree: no zombies.
             let info = match child.wait().await {
                 Ok(status) => {
                     use std::os::unix::process::ExitStatusExt;
@@ -208,12 +210,19 @@ impl ChildProcess {
             };
             log.event("exit", info.to_string());
             let _ = exit_tx.send(Some(info));
+            // Whatever the child left running in its group (a `claude` CLI
+            // mid-request under a killed claude-code-mcp) goes with it, and is
+            // reaped here (we are their subreaper): no orphans, no zombies.
+            kill_group(pid, Signal::SIGKILL);
+            reap_group(pid).await;
+            let _ = reaped_tx.send(true);
         });
         Ok(ChildProcess {
             pid,
             stdin,
             stdout,
             exit: exit_rx,
+            reaped: reaped_rx,
         })
     }
 
@@ -228,7 +237,10 @@ impl ChildProcess {
     /// Ends the child's whole process group: SIGTERM, then SIGKILL after a
     /// short grace. Returns once the group leader has been reaped.
     pub async fn stop(&self) -> Option<ExitInfo> {
-        stop_group(self.pid, self.exit.clone()).await
+        let info = stop_group(self.pid, self.exit.clone()).await;
+        let mut reaped = self.reaped.clone();
+        let _ = tokio::time::timeout(REAP_TIMEOUT, reaped.wait_for(|r| *r)).await;
+        info
     }
 }
 
@@ -248,6 +260,48 @@ pub async fn stop_group(pid: u32, mut exit: watch::Receiver<Option<ExitInfo>>) -
         let _ = tokio::time::timeout(TERM_GRACE, exit.wait_for(|e| e.is_some())).await;
     }
     exit.borrow().clone()
+}
+
+/// How long the leftovers of a dead child's group may take to be reaped.
+const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Makes this process the reaper of its orphaned descendants (Linux), so
+/// that the leftovers of a child that died are reparented to us, and
+/// [`reap_group`] can collect them instead of leaving zombies to an init
+/// that may not reap (containers often run without one).
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+                tracing::warn!(error = %e, "cannot become a child subreaper; orphans of dead children go to init");
+            }
+        });
+    }
+}
+
+/// Reaps the members of process group `pgid` that were reparented to us
+/// after its leader died. Waits only on that group, so the statuses of
+/// other children (which tokio collects) are never taken.
+async fn reap_group(pgid: u32) {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    if pgid <= 1 {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + REAP_TIMEOUT;
+    loop {
+        match waitpid(Pid::from_raw(-(pgid as i32)), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(_) => {}       // Reaped one; look for more.
+            Err(_) => return, // ECHILD: none of the group is ours (any more).
+        }
+    }
 }
 
 fn kill_group(pid: u32, signal: Signal) {

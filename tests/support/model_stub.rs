@@ -7,6 +7,9 @@
 //! Only what the CLI uses is implemented: `HEAD`/`GET` (200 `{}`), and
 //! `POST /v1/messages` with `stream: true`, answered as server-sent events
 //! (see ../shared/REFERENCE.md). One request per connection.
+//!
+//! A request whose last user text contains `[[stall:MS]]` is answered after
+//! MS milliseconds, so a test can catch a child mid-request.
 
 #![allow(dead_code)] // Each test binary uses a different part of it.
 
@@ -195,6 +198,9 @@ async fn serve_one(
 
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     recorded.lock().unwrap().push(request.clone());
+    if let Some(ms) = stall_ms(&request) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     let turn = script(&request);
     let model = request["model"]
         .as_str()
@@ -209,6 +215,13 @@ async fn serve_one(
     }
     stream.write_all(out.as_bytes()).await?;
     stream.shutdown().await
+}
+
+fn stall_ms(request: &Value) -> Option<u64> {
+    let text = last_user_text(request);
+    let start = text.find("[[stall:")? + "[[stall:".len();
+    let end = text[start..].find("]]")? + start;
+    text[start..end].parse().ok()
 }
 
 fn sse_events(model: &str, turn: &Turn) -> Vec<(&'static str, Value)> {

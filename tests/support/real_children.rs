@@ -42,6 +42,25 @@ impl RealChildren {
         None
     }
 
+    /// The `[instances...]` tables of a config file that run both backends
+    /// against `model` (for tests that start the `claude-comms` binary).
+    pub fn config_toml(&self, model: &ModelStub, home: &Path) -> String {
+        let config = self.instances_config(model, home);
+        let table = |env: &std::collections::BTreeMap<String, String>| {
+            env.iter()
+                .map(|(k, v)| format!("{k} = {v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "[instances.claude_code_mcp]\ncommand = {:?}\nargs = []\nenv = {{ {} }}\n\n[instances.claude_stream]\ncommand = {:?}\nenv = {{ {} }}\n",
+            config.claude_code_mcp.command,
+            table(&config.claude_code_mcp.env),
+            config.claude_stream.command,
+            table(&config.claude_stream.env),
+        )
+    }
+
     /// Instance settings that run both backends against `model`, with
     /// `home` as the CLI's throw-away home.
     pub fn instances_config(&self, model: &ModelStub, home: &Path) -> InstancesConfig {
