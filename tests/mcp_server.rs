@@ -191,3 +191,60 @@ async fn a_broken_descriptor_gets_a_precise_error_and_the_server_stays_up() {
     );
     client.cancel().await.unwrap();
 }
+
+/// Claude Code validates tool schemas strictly: a property whose schema is
+/// a bare `true` (what a `serde_json::Value` field derives) makes it drop
+/// every tool of the server. Every property schema must be an object.
+#[tokio::test]
+async fn every_tool_schema_property_is_an_object_schema() {
+    fn check(schema: &serde_json::Value, path: &str, bad: &mut Vec<String>) {
+        let Some(object) = schema.as_object() else {
+            return;
+        };
+        for key in ["properties", "$defs"] {
+            if let Some(map) = object.get(key).and_then(|m| m.as_object()) {
+                for (name, sub) in map {
+                    let here = format!("{path}.{key}.{name}");
+                    if sub.is_object() {
+                        check(sub, &here, bad);
+                    } else {
+                        bad.push(here);
+                    }
+                }
+            }
+        }
+        for key in ["items", "anyOf", "oneOf", "allOf"] {
+            match object.get(key) {
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .for_each(|s| check(s, &format!("{path}.{key}"), bad)),
+                Some(sub) => check(sub, &format!("{path}.{key}"), bad),
+                None => {}
+            }
+        }
+    }
+    let home = tempfile::tempdir().unwrap();
+    let client = common::connect(common::hub_in(home.path())).await;
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.len() >= 17);
+    let mut bad = Vec::new();
+    for tool in &tools {
+        check(
+            &serde_json::Value::Object((*tool.input_schema).clone()),
+            &format!("{}:input", tool.name),
+            &mut bad,
+        );
+        if let Some(out) = &tool.output_schema {
+            check(
+                &serde_json::Value::Object((**out).clone()),
+                &format!("{}:output", tool.name),
+                &mut bad,
+            );
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "property schemas that are not objects: {bad:?}"
+    );
+    client.cancel().await.unwrap();
+}

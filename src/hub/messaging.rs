@@ -58,6 +58,7 @@ pub struct SendOutcome {
     pub duration_ms: i64,
     /// Token usage as the backend reported it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::store::optional_object_schema")]
     pub usage: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,

@@ -32,6 +32,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use control::ControlRequest;
 pub use export::{ExportFormat, ExportedConversation, parse_export};
+pub(crate) use model::optional_object_schema;
 pub use model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
     InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,

@@ -8,6 +8,18 @@ use serde_json::Value;
 
 use super::StoreError;
 
+/// A JSON object of any shape. Spelled out because the derived schema of a
+/// `serde_json::Value` is `true`, which strict hosts (Claude Code) reject
+/// as a property schema.
+pub(crate) fn object_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object"})
+}
+
+/// Like [`object_schema`], or null.
+pub(crate) fn optional_object_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": ["object", "null"]})
+}
+
 /// Declares a string-backed enum with `as_str` and a `FromStr` whose error
 /// names the bad value and the allowed ones.
 macro_rules! string_enum {
@@ -71,6 +83,7 @@ pub struct Conversation {
     pub updated_at: i64,
     /// The Claude session of a stream instance, resumed after a restart.
     pub backend_session: Option<String>,
+    #[schemars(schema_with = "object_schema")]
     pub metadata: Value,
     pub message_count: i64,
 }
@@ -90,6 +103,7 @@ pub struct Message {
     pub status: MessageStatus,
     pub instance_id: Option<String>,
     pub duration_ms: Option<i64>,
+    #[schemars(schema_with = "optional_object_schema")]
     pub usage: Option<Value>,
     pub cost_usd: Option<f64>,
     /// The context template (and its version) the query was rendered with.
