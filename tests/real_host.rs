@@ -254,11 +254,6 @@ fn claude_code_as_host_calls_send_message() {
         ])
         .arg(&mcp_config)
         .args(["--allowedTools", TOOL])
-        .args(
-            std::env::var("DEBUG_CLAUDE_ARGS")
-                .map(|a| a.split(' ').map(String::from).collect::<Vec<_>>())
-                .unwrap_or_default(),
-        )
         .envs(model.cli_env(host_home.path()))
         .env_remove("CLAUDE_COMMS_HOME")
         .current_dir(host_home.path())
