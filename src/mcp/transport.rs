@@ -372,7 +372,23 @@ fn classify(line: Line) -> Frame {
             "Invalid Request: \"method\" must be a string".into(),
         );
     }
+    let params = object.get("params").cloned().unwrap_or(Value::Null);
     match serde_json::from_value::<RxJsonRpcMessage<RoleServer>>(value) {
+        // rmcp turns a standard method whose params do not fit into a
+        // "custom" request, which it then calls unknown; the truth is that
+        // the params are wrong, and the caller should hear which.
+        Ok(rmcp::model::JsonRpcMessage::Request(rmcp::model::JsonRpcRequest {
+            request: rmcp::model::ClientRequest::CustomRequest(custom),
+            ..
+        })) if KNOWN_METHODS.contains(&custom.method.as_str()) => error_frame(
+            reply_id,
+            -32602,
+            format!(
+                "Invalid params for {}: {}",
+                custom.method,
+                params_problem(&custom.method, params)
+            ),
+        ),
         Ok(message) => {
             let request_id = if method.is_some() { id } else { None };
             Frame::Message(Box::new(message), request_id)
@@ -383,6 +399,21 @@ fn classify(line: Line) -> Frame {
             Frame::Ignore
         }
         Err(e) => error_frame(reply_id, -32602, format!("Invalid params: {e}")),
+    }
+}
+
+/// Why `params` do not fit `method`, in serde's words.
+fn params_problem(method: &str, params: Value) -> String {
+    use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
+    let result = match method {
+        "tools/call" => serde_json::from_value::<CallToolRequestParams>(params).map(drop),
+        "resources/read" => serde_json::from_value::<ReadResourceRequestParams>(params).map(drop),
+        "prompts/get" => serde_json::from_value::<GetPromptRequestParams>(params).map(drop),
+        _ => return "they do not match the method's parameters".into(),
+    };
+    match result {
+        Err(e) => e.to_string(),
+        Ok(()) => "they do not match the method's parameters".into(),
     }
 }
 
