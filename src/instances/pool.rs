@@ -388,6 +388,8 @@ impl InstanceManager {
                 *instance.mcp.write().await = Some(child.clone());
                 instance.set_state(InstanceState::Ready);
                 super::supervisor::watch_mcp_exit(self.clone(), instance.clone(), child.clone());
+                // Requests may have queued while no instance could take them.
+                self.pump();
                 Ok(child)
             }
             Err(e) => {

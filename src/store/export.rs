@@ -95,8 +95,12 @@ pub fn parse_export(text: &str) -> Result<ExportedConversation> {
     let bad =
         |e: &dyn std::fmt::Display| StoreError::Export(format!("not a claude-comms export: {e}"));
     let trimmed = text.trim_start();
+    // The JSON form is one document holding "conversation"; a JSON Lines
+    // export of an empty conversation is one line too, but it is the
+    // conversation itself.
     if let Ok(doc) = serde_json::from_str::<Value>(trimmed)
         && doc.get("format").and_then(Value::as_str) == Some(FORMAT_NAME)
+        && doc.get("conversation").is_some()
     {
         return Ok(ExportedConversation {
             conversation: serde_json::from_value(doc["conversation"].clone())

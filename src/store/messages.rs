@@ -368,13 +368,14 @@ impl Store {
     /// `this_server`, and not alive by [`Store::list_servers`]'s rule.
     /// Returns how many were marked.
     pub fn recover_interrupted(&self, this_server: &str, stale_after_ms: i64) -> Result<usize> {
-        let live: Vec<String> = self
-            .list_servers(stale_after_ms)?
-            .into_iter()
-            .filter(|s| s.alive)
-            .map(|s| s.record.id)
-            .collect();
         self.write(|tx| {
+            // Read who is alive inside the write transaction: a server that
+            // registers and dispatches meanwhile cannot be judged dead.
+            let live: Vec<String> = super::servers::servers_in(tx, stale_after_ms)?
+                .into_iter()
+                .filter(|s| s.alive)
+                .map(|s| s.record.id)
+                .collect();
             let pending: Vec<(String, Option<String>)> = tx
                 .prepare("SELECT id, owner FROM messages WHERE status = 'pending'")?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

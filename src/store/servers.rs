@@ -25,6 +25,45 @@ fn pid_exists(pid: u32) -> bool {
     }
 }
 
+/// Every server, newest first, judged alive or not (see [`Store::list_servers`]).
+pub(super) fn servers_in(
+    conn: &rusqlite::Connection,
+    stale_after_ms: i64,
+) -> Result<Vec<ServerRow>> {
+    let host = this_hostname();
+    let now = now_ms();
+    let mut statement = conn.prepare_cached(
+        "SELECT id, pid, hostname, module, started_at, last_heartbeat, stopped FROM servers ORDER BY started_at DESC",
+    )?;
+    let rows = statement
+        .query_map([], |r| {
+            let record = ServerRecord {
+                id: r.get(0)?,
+                pid: r.get(1)?,
+                hostname: r.get(2)?,
+                module: r.get(3)?,
+                started_at: r.get(4)?,
+            };
+            let last_heartbeat: i64 = r.get(5)?;
+            let stopped: bool = r.get(6)?;
+            Ok((record, last_heartbeat, stopped))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(record, last_heartbeat, stopped)| {
+            let fresh = now - last_heartbeat <= stale_after_ms;
+            let here_and_running = record.hostname != host || pid_exists(record.pid);
+            ServerRow {
+                alive: !stopped && fresh && here_and_running,
+                record,
+                last_heartbeat,
+                stopped,
+            }
+        })
+        .collect())
+}
+
 impl Store {
     pub fn register_server(&self, s: &ServerRecord) -> Result<()> {
         self.write(|tx| {
@@ -68,40 +107,7 @@ impl Store {
     /// Every server, newest first. Alive means: not stopped, a heartbeat
     /// within `stale_after_ms`, and on this host a process with its pid.
     pub fn list_servers(&self, stale_after_ms: i64) -> Result<Vec<ServerRow>> {
-        let host = this_hostname();
-        let now = now_ms();
-        self.read(|conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT id, pid, hostname, module, started_at, last_heartbeat, stopped FROM servers ORDER BY started_at DESC",
-            )?;
-            let rows = statement
-                .query_map([], |r| {
-                    let record = ServerRecord {
-                        id: r.get(0)?,
-                        pid: r.get(1)?,
-                        hostname: r.get(2)?,
-                        module: r.get(3)?,
-                        started_at: r.get(4)?,
-                    };
-                    let last_heartbeat: i64 = r.get(5)?;
-                    let stopped: bool = r.get(6)?;
-                    Ok((record, last_heartbeat, stopped))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows
-                .into_iter()
-                .map(|(record, last_heartbeat, stopped)| {
-                    let fresh = now - last_heartbeat <= stale_after_ms;
-                    let here_and_running = record.hostname != host || pid_exists(record.pid);
-                    ServerRow {
-                        alive: !stopped && fresh && here_and_running,
-                        record,
-                        last_heartbeat,
-                        stopped,
-                    }
-                })
-                .collect())
-        })
+        self.read(|conn| servers_in(conn, stale_after_ms))
     }
 
     /// Every recorded instance with its server.

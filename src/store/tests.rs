@@ -258,6 +258,17 @@ fn exports_round_trip_and_markdown_holds_every_message() {
         let text = s.export(&c.id, format).unwrap();
         assert_eq!(parse_export(&text).unwrap(), stored, "{format:?}");
     }
+    // An empty conversation round-trips too (its JSON Lines export is one line).
+    let empty = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    for format in [ExportFormat::Json, ExportFormat::Jsonl] {
+        let parsed = parse_export(&s.export(&empty.id, format).unwrap()).unwrap();
+        assert_eq!(
+            (parsed.conversation, parsed.messages.len()),
+            (s.conversation(&empty.id).unwrap(), 0)
+        );
+    }
     let md = s.export(&c.id, ExportFormat::Markdown).unwrap();
     assert!(md.starts_with("# Tables"));
     assert!(md.contains("a ``` fence inside") && md.contains("answer ✓"));
@@ -322,6 +333,30 @@ fn recovery_marks_only_dead_servers_pending_queries() {
     assert_eq!(s.message(&mine.id).unwrap().status, MessageStatus::Pending);
     // A late answer to an interrupted query is refused, not silently stored.
     assert!(s.finish_query(&b.id, &reply("late")).is_err());
+    // A server whose heartbeat went stale is dead even if its pid exists.
+    let stale = ServerRecord {
+        id: "stale".into(),
+        pid: std::process::id(),
+        hostname: this_hostname(),
+        started_at: 1,
+        module: None,
+    };
+    s.register_server(&stale).unwrap();
+    let c2 = fresh(
+        s.begin_query(&query(&c.id, "of a stale server", None, "stale"))
+            .unwrap(),
+    );
+    s.conn()
+        .execute(
+            "UPDATE servers SET last_heartbeat = 0 WHERE id = 'stale'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(s.recover_interrupted("me", 60_000).unwrap(), 1);
+    assert_eq!(
+        s.message(&c2.id).unwrap().status,
+        MessageStatus::Interrupted
+    );
     // A stopped server is dead however fresh its heartbeat.
     s.unregister_server("live").unwrap();
     assert_eq!(s.recover_interrupted("me", 60_000).unwrap(), 1);

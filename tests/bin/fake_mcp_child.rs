@@ -13,6 +13,8 @@
 //! - `[[error:TEXT]]` answer with a JSON-RPC error carrying TEXT (as the real
 //!   child does when the CLI fails)
 //! - `[[garbage]]`   write a line that is not JSON-RPC to stdout, then exit 4
+//! - `[[brief]]`     answer with a short fixed text instead of quoting the
+//!   prompt (for long runs and benchmarks, where quoting would snowball)
 //!
 //! Environment switches:
 //! - `FAKE_CHILD_EXIT_AT_START=1` exit with code 2 before speaking MCP
@@ -121,7 +123,11 @@ impl ServerHandler for FakeChild {
         if let Some(text) = directive(&prompt, "error") {
             return Err(ErrorData::internal_error(text.to_string(), None));
         }
-        let text = format!("fake answer from {folder}: {prompt}");
+        let text = if prompt.contains("[[brief]]") {
+            format!("brief fake answer ({} prompt bytes)", prompt.len())
+        } else {
+            format!("fake answer from {folder}: {prompt}")
+        };
         Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
     }
 }
