@@ -5,14 +5,23 @@
 
 use super::templates::fnv1a;
 
-/// The opening of every marker; broken up wherever it occurs in fenced text.
+/// The opening of every marker. Fenced text never contains it.
 const MARKER: &str = "<<<";
-/// What it becomes inside fenced text (a zero-width space after the first `<`).
-const BROKEN_MARKER: &str = "<\u{200b}<<";
 
-/// Makes `text` safe to put between markers.
+/// Makes `text` safe to put between markers: a zero-width space goes
+/// between any two `<` in a row, so no run of them (however long) can form
+/// a marker. A single pass of replacing `<<<` would not do: `<<<<` would
+/// leave one behind.
 pub fn neutralise(text: &str) -> String {
-    text.replace(MARKER, BROKEN_MARKER)
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '<' && chars.peek() == Some(&'<') {
+            out.push('\u{200b}');
+        }
+    }
+    out
 }
 
 /// A short tag that differs between texts (and so between fences).
