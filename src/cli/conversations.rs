@@ -52,6 +52,8 @@ pub enum ConversationsCommand {
     },
     /// Archive a conversation (readable, takes no new messages).
     Archive { id: String },
+    /// Store a conversation exported as json or jsonl (e.g. from another machine).
+    Import { file: PathBuf },
 }
 
 /// Arguments of `send` (and its seed names).
@@ -233,6 +235,25 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                     }
                     None => out.line(text.trim_end()),
                 })
+        }
+        ConversationsCommand::Import { file } => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    out.note(format!("error: cannot read {}: {e}", file.display()))?;
+                    return Ok(1);
+                }
+            };
+            hub.import_conversation(text).await.map(|c| {
+                if out.json {
+                    out.json(&c)
+                } else {
+                    out.line(format!(
+                        "imported {} ({} asks {}, {} messages)",
+                        c.id, c.source, c.target, c.message_count
+                    ))
+                }
+            })
         }
         ConversationsCommand::Archive { id } => hub.archive_conversation(&id).await.map(|c| {
             if out.json {

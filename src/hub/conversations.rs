@@ -88,6 +88,15 @@ impl Hub {
         self.db(move |s| s.export(&id, format)).await
     }
 
+    /// Stores a JSON or JSON Lines export (from this or another database).
+    pub async fn import_conversation(&self, text: String) -> Result<Conversation, HubError> {
+        let conversation = self
+            .db(move |s| s.import(&crate::store::parse_export(&text)?))
+            .await?;
+        self.messages_changed();
+        Ok(conversation)
+    }
+
     pub async fn archive_conversation(&self, id: &str) -> Result<Conversation, HubError> {
         let id = id.to_string();
         let conversation = self

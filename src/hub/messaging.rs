@@ -113,28 +113,13 @@ impl Hub {
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
         let folder = self.existing_module_folder(&target)?;
 
-        let new_query = NewQuery {
-            conversation_id: conversation.id.clone(),
-            sender: source.clone(),
-            content: request.message.clone(),
-            idempotency_key: request.idempotency_key.clone(),
-            hop_chain: chain.clone(),
-            owner: self.server_id().to_string(),
-            template_version: None,
-            context_note: None,
-        };
-        let query = match self.db(move |s| s.begin_query(&new_query)).await? {
-            BeginQuery::Fresh(query) => query,
-            BeginQuery::Duplicate { query, outcome } => {
-                return self.earlier_outcome(&conversation, query, outcome.map(|b| *b));
-            }
-        };
-        self.messages_changed();
-
+        // The prompt is rendered before the query is stored, so the query and
+        // the template that rendered it are one write (each write is a disk
+        // sync). The history is what was stored before this message.
         let history: Vec<Turn> = self
             .db({
-                let (id, seq) = (conversation.id.clone(), query.seq);
-                move |s| s.messages(&id, None, Some(seq))
+                let id = conversation.id.clone();
+                move |s| s.messages(&id, None, None)
             })
             .await?
             .into_iter()
@@ -146,23 +131,21 @@ impl Hub {
                 .timeout_s
                 .unwrap_or(self.config().config.instances.request_timeout_s),
         );
-
         // Stream instances that hold (or can resume) the Claude session get
         // only the new turn; everything else gets the whole story.
         let mut resume = match backend {
             BackendKind::ClaudeStream => conversation.backend_session.clone(),
             BackendKind::ClaudeCodeMcp => None,
         };
-        let started = Instant::now();
-        let result = loop {
-            let kind = if resume.is_some() {
+        let render = |resume: bool| {
+            let kind = if resume {
                 PromptKind::NewTurn
             } else if history.is_empty() {
                 PromptKind::FirstQuery
             } else {
                 PromptKind::FollowUp
             };
-            let prompt = self.context().render_query(&QueryInput {
+            self.context().render_query(&QueryInput {
                 kind,
                 source: &source_descriptor,
                 target: &target_descriptor,
@@ -171,20 +154,31 @@ impl Hub {
                 history: &history,
                 message: &request.message,
                 hop_chain: &chain,
-            });
-            let prompt = match prompt {
-                Ok(p) => p,
-                Err(e) => break Err(QueryFailure::Refused(e.to_string())),
-            };
-            {
-                let (id, version, cut) = (
-                    query.id.clone(),
-                    prompt.template_version.clone(),
-                    prompt.cut.clone(),
-                );
-                self.db(move |s| s.set_query_context(&id, &version, cut.as_deref()))
-                    .await?;
+            })
+        };
+        let mut prompt = render(resume.is_some())
+            .map_err(|e| HubError::BadRequest(format!("argument `message`: {e}")))?;
+
+        let new_query = NewQuery {
+            conversation_id: conversation.id.clone(),
+            sender: source.clone(),
+            content: request.message.clone(),
+            idempotency_key: request.idempotency_key.clone(),
+            hop_chain: chain.clone(),
+            owner: self.server_id().to_string(),
+            template_version: Some(prompt.template_version.clone()),
+            context_note: prompt.cut.clone(),
+        };
+        let query = match self.db(move |s| s.begin_query(&new_query)).await? {
+            BeginQuery::Fresh(query) => query,
+            BeginQuery::Duplicate { query, outcome } => {
+                return self.earlier_outcome(&conversation, query, outcome.map(|b| *b));
             }
+        };
+        self.messages_changed();
+
+        let started = Instant::now();
+        let result = loop {
             let answer = self
                 .instances()
                 .query(Query {
@@ -192,7 +186,7 @@ impl Hub {
                     source: source.clone(),
                     target: target.clone(),
                     conversation_id: conversation.id.clone(),
-                    prompt: prompt.text,
+                    prompt: prompt.text.clone(),
                     workdir: folder.clone(),
                     timeout,
                     resume_session: resume.clone(),
@@ -206,6 +200,17 @@ impl Hub {
                 Err(InstanceError::SessionLost(session)) if resume.is_some() => {
                     tracing::warn!(conversation = %conversation.id, %session, "Claude session lost; re-sending the history");
                     resume = None;
+                    prompt = match render(false) {
+                        Ok(p) => p,
+                        Err(e) => break Err(QueryFailure::Refused(e.to_string())),
+                    };
+                    let (id, version, cut) = (
+                        query.id.clone(),
+                        prompt.template_version.clone(),
+                        prompt.cut.clone(),
+                    );
+                    self.db(move |s| s.set_query_context(&id, &version, cut.as_deref()))
+                        .await?;
                 }
                 Ok(answer) => break Ok(answer),
                 Err(e) => break Err(QueryFailure::Instance(e)),

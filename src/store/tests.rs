@@ -269,6 +269,14 @@ fn exports_round_trip_and_markdown_holds_every_message() {
             (s.conversation(&empty.id).unwrap(), 0)
         );
     }
+    // An export imports into another database as it was.
+    let (_other_dir, other) = store();
+    let imported = other
+        .import(&parse_export(&s.export(&c.id, ExportFormat::Jsonl).unwrap()).unwrap())
+        .unwrap();
+    assert_eq!(imported, stored.conversation);
+    assert_eq!(other.messages(&c.id, None, None).unwrap(), stored.messages);
+    assert!(other.import(&stored).is_err(), "importing twice is refused");
     let md = s.export(&c.id, ExportFormat::Markdown).unwrap();
     assert!(md.starts_with("# Tables"));
     assert!(md.contains("a ``` fence inside") && md.contains("answer ✓"));
