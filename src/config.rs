@@ -324,6 +324,11 @@ impl LoadedConfig {
         flat.into_iter()
             .map(|(key, value)| {
                 let source = self.source_of(&key);
+                let value = if is_secret_key(&key) {
+                    serde_json::Value::String("(hidden)".into())
+                } else {
+                    value
+                };
                 (key, value, source)
             })
             .collect()
@@ -494,4 +499,13 @@ mod tests {
         assert!(err.to_string().contains("nope.toml"), "{err}");
         assert!(err.to_string().contains("--config"), "{err}");
     }
+}
+
+/// Whether a config key holds a secret that must never be printed (an API
+/// key or token in a child's `env`, say).
+pub fn is_secret_key(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
+        .iter()
+        .any(|word| last.contains(word))
 }

@@ -135,10 +135,15 @@ fn config_show_names_sources_and_rejects_unknown_keys() {
     let home = tempfile::tempdir().unwrap();
     std::fs::write(
         home.path().join("config.toml"),
-        "[context]\nhop_limit = 2\n",
+        "[context]\nhop_limit = 2\n[instances.claude_code_mcp.env]\nANTHROPIC_API_KEY = \"sk-very-secret\"\n",
     )
     .unwrap();
-    let shown = stdout_json(&run(home.path(), &["config", "show", "--json"]));
+    let out = run(home.path(), &["config", "show", "--json"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("sk-very-secret"),
+        "secrets are never printed"
+    );
+    let shown = stdout_json(&out);
     let values = shown["values"].as_array().unwrap();
     let hop = values
         .iter()
