@@ -432,6 +432,15 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde
     }
 }
 
+/// Whether a config key holds a secret that must never be printed (an API
+/// key or token in a child's `env`, say).
+pub fn is_secret_key(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
+        .iter()
+        .any(|word| last.contains(word))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,13 +508,4 @@ mod tests {
         assert!(err.to_string().contains("nope.toml"), "{err}");
         assert!(err.to_string().contains("--config"), "{err}");
     }
-}
-
-/// Whether a config key holds a secret that must never be printed (an API
-/// key or token in a child's `env`, say).
-pub fn is_secret_key(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_uppercase();
-    ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
-        .iter()
-        .any(|word| last.contains(word))
 }

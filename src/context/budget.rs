@@ -46,13 +46,28 @@ fn whole(turn: &Turn) -> String {
 }
 
 fn summary(turn: &Turn) -> String {
-    let flat: String = turn
-        .content
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut line: String = flat.chars().take(SUMMARY_CHARS).collect();
-    if flat.chars().count() > SUMMARY_CHARS {
+    // The first SUMMARY_CHARS characters on one line, whitespace collapsed;
+    // only as much of the turn is read as that needs.
+    let mut line = String::with_capacity(SUMMARY_CHARS + 8);
+    let (mut kept, mut space, mut more) = (0, false, false);
+    for c in turn.content.trim_start().chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if kept == SUMMARY_CHARS {
+            more = true;
+            break;
+        }
+        if space {
+            line.push(' ');
+            kept += 1;
+            space = false;
+        }
+        line.push(c);
+        kept += 1;
+    }
+    if more {
         line.push('…');
     }
     format!(
@@ -88,29 +103,46 @@ fn assemble(dropped: usize, summaries: &[String], wholes: &[String]) -> String {
 /// Packs `history` (ascending) into at most `max_bytes`: the newest turns
 /// whole, older ones as one-line summaries, the oldest dropped with a marker.
 pub(super) fn pack(history: &[Turn], max_bytes: usize, budget_tokens: usize) -> PackedHistory {
-    let all_whole: Vec<String> = history.iter().map(whole).collect();
-    let full = assemble(0, &[], &all_whole);
-    if full.len() <= max_bytes {
+    // Fence turns newest first, only until it is clear they cannot all fit.
+    let mut fenced: Vec<String> = Vec::new();
+    let mut total = 0;
+    for turn in history.iter().rev() {
+        let text = whole(turn);
+        total += text.len();
+        fenced.push(text);
+        if total > max_bytes {
+            break;
+        }
+    }
+    if total <= max_bytes {
+        fenced.reverse();
         return PackedHistory {
-            text: full,
+            text: fenced.concat(),
             cut: None,
         };
     }
-    // Newest first: whole turns while they fit (leaving room for a marker
-    // and the summary fence), then summaries, then nothing.
+    // Not everything fits: whole turns up to a share of the room (leaving
+    // room for a marker and the summary fence), then one-line summaries,
+    // then nothing.
     let reserve = omitted(history.len()).len() + summaries_block(&[String::new()]).len();
     let whole_limit = max_bytes * WHOLE_TURNS_SHARE / 100;
     let mut used = reserve;
     let mut wholes = Vec::new();
     let mut summaries = Vec::new();
     let mut summarising = false;
-    for (turn, text) in history.iter().zip(&all_whole).rev() {
-        if !summarising && used + text.len() <= whole_limit {
-            used += text.len();
-            wholes.push(text.clone());
-            continue;
+    for (i, turn) in history.iter().rev().enumerate() {
+        if !summarising {
+            let text = match fenced.get_mut(i) {
+                Some(t) => std::mem::take(t),
+                None => whole(turn),
+            };
+            if used + text.len() <= whole_limit {
+                used += text.len();
+                wholes.push(text);
+                continue;
+            }
+            summarising = true;
         }
-        summarising = true;
         let line = summary(turn);
         if used + line.len() > max_bytes {
             break;

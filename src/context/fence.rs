@@ -12,7 +12,10 @@ const MARKER: &str = "<<<";
 /// between any two `<` in a row, so no run of them (however long) can form
 /// a marker. A single pass of replacing `<<<` would not do: `<<<<` would
 /// leave one behind.
-pub fn neutralise(text: &str) -> String {
+pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("<<") {
+        return std::borrow::Cow::Borrowed(text); // The common case, found at memchr speed.
+    }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -21,19 +24,33 @@ pub fn neutralise(text: &str) -> String {
             out.push('\u{200b}');
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
-/// A short tag that differs between texts (and so between fences).
+/// A short tag that differs between texts (and so between fences). It marks
+/// which closing marker belongs to which opening one; the safety of the fence
+/// comes from [`neutralise`], so the tag hashes only the length and the ends
+/// of the text, which keeps fencing long histories cheap.
 pub fn tag(text: &str) -> String {
-    format!("{:08x}", fnv1a(text.as_bytes()) as u32)
+    let bytes = text.as_bytes();
+    let head = &bytes[..bytes.len().min(64)];
+    let tail = &bytes[bytes.len().saturating_sub(64)..];
+    let mut key = Vec::with_capacity(head.len() + tail.len() + 8);
+    key.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    key.extend_from_slice(head);
+    key.extend_from_slice(tail);
+    format!("{:08x}", fnv1a(&key) as u32)
 }
 
 /// `text` between an opening marker that says what it is and a closing one.
 pub fn fence(label: &str, text: &str) -> String {
     let tag = tag(text);
-    format!(
-        "{MARKER}{label} {tag}>>>\n{}\n{MARKER}END {tag}>>>\n",
-        neutralise(text.trim_end())
-    )
+    let body = neutralise(text.trim_end());
+    let mut out = String::with_capacity(body.len() + label.len() + 40);
+    for part in [
+        MARKER, label, " ", &tag, ">>>\n", &body, "\n", MARKER, "END ", &tag, ">>>\n",
+    ] {
+        out.push_str(part);
+    }
+    out
 }
