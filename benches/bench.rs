@@ -369,6 +369,72 @@ async fn overhead_section() {
     direct.cancel().await.unwrap();
 }
 
+/// Where the overhead goes: the same messages through the library API in
+/// process (no MCP hop between host and claude-comms).
+async fn inproc_section() {
+    const N: usize = 1000;
+    let home = home_with(&fake_toml(2, 4));
+    let hub = hub_in(home.path());
+    let mut direct_cmd = tokio::process::Command::new(bin("fake"));
+    direct_cmd.kill_on_drop(true);
+    let direct = client_of(direct_cmd).await;
+    let folder = home.path().join("modules/arangodb").display().to_string();
+    call(
+        &direct,
+        "claude_code",
+        json!({"prompt": "[[brief]] warm", "workFolder": folder}),
+    )
+    .await;
+    let send = |id: Option<String>, message: String| {
+        let hub = hub.clone();
+        async move {
+            hub.send_message(SendRequest {
+                source: Some("marker".into()),
+                target: Some("arangodb".into()),
+                message,
+                conversation_id: id,
+                timeout_s: None,
+                idempotency_key: None,
+                progress: None,
+                cancel: Default::default(),
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let mut id = None;
+    let (mut direct_t, mut lib_t) = (Vec::new(), Vec::new());
+    for i in 0..N {
+        if i % 20 == 0 {
+            id = Some(send(None, "[[brief]] warm".into()).await.conversation_id);
+        }
+        let prompt = format!("[[brief]] message {i}");
+        direct_t.push(
+            timed(call(
+                &direct,
+                "claude_code",
+                json!({"prompt": prompt, "workFolder": folder}),
+            ))
+            .await
+            .0,
+        );
+        lib_t.push(timed(send(id.clone(), prompt)).await.0);
+    }
+    let (d, l) = (stats(direct_t), stats(lib_t));
+    figure(
+        "overhead, fake child: library call (no MCP hop) added at p50 / p99",
+        format!(
+            "{} / {}",
+            ms(l.median.saturating_sub(d.median)),
+            ms(l.p99.saturating_sub(d.p99))
+        ),
+        "-",
+        None,
+    );
+    hub.shutdown().await;
+    direct.cancel().await.unwrap();
+}
+
 async fn forwarding_section(real: &RealChildren) {
     const N: usize = 15;
     let model = ModelStub::start().await;
@@ -830,6 +896,7 @@ fn main() {
     }
     if run("overhead") {
         runtime.block_on(overhead_section());
+        runtime.block_on(inproc_section());
     }
     let real = RealChildren::find();
     if run("forwarding") || run("warm") {

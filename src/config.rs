@@ -34,6 +34,11 @@ pub struct Config {
     pub descriptor_dirs: Vec<String>,
     /// SQLite database file; defaults to `<data dir>/claude-comms.db`.
     pub database: Option<String>,
+    /// When a commit reaches the disk: `normal` (default; a committed message
+    /// survives any crash of claude-comms, a power cut may lose the last
+    /// moments) or `full` (also survives a power cut; each commit waits for
+    /// the disk, about 0.15 ms more per write here).
+    pub database_sync: DatabaseSync,
     /// Root folders of modules, overriding the descriptors' `path`.
     pub module_paths: BTreeMap<String, String>,
     pub context: ContextConfig,
@@ -48,11 +53,20 @@ impl Default for Config {
             log_file: None,
             descriptor_dirs: Vec::new(),
             database: None,
+            database_sync: DatabaseSync::Normal,
             module_paths: BTreeMap::new(),
             context: ContextConfig::default(),
             instances: InstancesConfig::default(),
         }
     }
+}
+
+/// SQLite's `synchronous` setting for the WAL journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseSync {
+    Normal,
+    Full,
 }
 
 /// How prompts for the answering agent are built.

@@ -104,7 +104,7 @@ impl Hub {
     ) -> Result<SendOutcome, HubError> {
         self.check_message(&request.message)?;
         self.announce().await?;
-        let conversation = self.conversation_for(&request).await?;
+        let (conversation, history) = self.conversation_for(&request).await?;
         let (source, target) = (conversation.source.clone(), conversation.target.clone());
         let source_descriptor = self.descriptor(&source)?;
         let target_descriptor = self.descriptor(&target)?;
@@ -116,15 +116,7 @@ impl Hub {
         // The prompt is rendered before the query is stored, so the query and
         // the template that rendered it are one write (each write is a disk
         // sync). The history is what was stored before this message.
-        let history: Vec<Turn> = self
-            .db({
-                let id = conversation.id.clone();
-                move |s| s.messages(&id, None, None)
-            })
-            .await?
-            .into_iter()
-            .map(turn_of)
-            .collect();
+        let history: Vec<Turn> = history.into_iter().map(turn_of).collect();
         let backend = backend_of(&conversation, self.config().config.instances.backend);
         let timeout = Duration::from_secs(
             request
@@ -313,26 +305,32 @@ impl Hub {
         Ok(source.to_string())
     }
 
-    /// The conversation a message belongs to, created when none is named.
-    async fn conversation_for(&self, request: &SendRequest) -> Result<Conversation, HubError> {
+    /// The conversation a message belongs to (created when none is named)
+    /// and what was said in it so far, read together.
+    async fn conversation_for(
+        &self,
+        request: &SendRequest,
+    ) -> Result<(Conversation, Vec<Message>), HubError> {
         let Some(id) = &request.conversation_id else {
             let target = request.target.clone().ok_or_else(|| {
                 HubError::BadRequest(
                     "argument `target`: name the module to ask, or give a conversation_id".into(),
                 )
             })?;
-            return self
+            let conversation = self
                 .create_conversation(NewConversationRequest {
                     source: request.source.clone(),
                     target,
                     title: Some(title_from(&request.message)),
                     backend: None,
                 })
-                .await;
+                .await?;
+            return Ok((conversation, Vec::new()));
         };
-        let conversation = {
+        let (conversation, history) = {
             let id = id.clone();
-            self.db(move |s| s.conversation(&id)).await?
+            self.db(move |s| Ok((s.conversation(&id)?, s.messages(&id, None, None)?)))
+                .await?
         };
         for (field, given, stored) in [
             ("source", &request.source, &conversation.source),
@@ -347,7 +345,7 @@ impl Hub {
                 )));
             }
         }
-        Ok(conversation)
+        Ok((conversation, history))
     }
 
     /// The answering module's folder, which must exist: claude-code-mcp

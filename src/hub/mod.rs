@@ -155,7 +155,10 @@ impl Hub {
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
-        let store = Arc::new(Store::open(&config.database_path())?);
+        let store = Arc::new(Store::open_with(
+            &config.database_path(),
+            config.config.database_sync,
+        )?);
         let template_dir = config.paths.template_dir();
         let context = if template_dir.is_dir() {
             ContextEngine::with_overrides(&config.config.context, &template_dir)?
