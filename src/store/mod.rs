@@ -17,6 +17,7 @@
 //! * queries are stored `pending` before they are dispatched; after a crash
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
+mod checkpoint;
 mod control;
 mod conversations;
 mod export;
@@ -82,9 +83,21 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Read-only connections beside the writer. In WAL mode readers never wait
+/// for the writer, so reads (histories, lists, searches) of concurrent
+/// senders go on while a message is being committed.
+const READERS: usize = 2;
+
+/// How often the background checkpointer folds the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 pub struct Store {
     path: PathBuf,
+    /// Stops the checkpointer thread when the store is dropped.
+    _checkpointer: Option<checkpoint::Checkpointer>,
+    /// The one connection that writes (SQLite allows one writer at a time).
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
 }
 
 impl Store {
@@ -118,10 +131,28 @@ impl Store {
             .map_err(open_error)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
+        // Checkpoints run on their own thread (see `checkpoint`), so a
+        // commit never waits for one.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(open_error)?;
         schema::migrate(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(BUSY_TIMEOUT)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(open_error)?;
         Ok(Store {
             path: path.to_path_buf(),
+            _checkpointer: checkpoint::Checkpointer::start(path, CHECKPOINT_EVERY),
             conn: Mutex::new(conn),
+            readers,
         })
     }
 
@@ -145,8 +176,15 @@ impl Store {
         Ok(value)
     }
 
+    /// Runs `f` on a free reader connection (or waits for the first one).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        f(&self.conn())
+        for reader in &self.readers {
+            if let Ok(conn) = reader.try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[0].lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn)
     }
 }
 

@@ -18,7 +18,12 @@ fn fts_query(text: &str) -> Option<String> {
 }
 
 impl Store {
-    /// Messages containing every word of `query`, best matches first.
+    /// Messages containing every word of `query`, newest first.
+    ///
+    /// Newest first, not by relevance: in a log of conversations the recent
+    /// match is usually the one wanted, and FTS5 can walk its index in rowid
+    /// order and stop at `limit`, where ranking would score every match (a
+    /// common word in a million messages took 0.4 s to rank).
     pub fn search(
         &self,
         query: &str,
@@ -34,7 +39,7 @@ impl Store {
                  JOIN messages m ON m.pos = messages_fts.rowid
                  JOIN conversations c ON c.id = m.conversation_id
                  WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR c.source = ?2 OR c.target = ?2)
-                 ORDER BY bm25(messages_fts) LIMIT ?3",
+                 ORDER BY messages_fts.rowid DESC LIMIT ?3",
             )?;
             let hits = statement
                 .query_map(params![fts, module, limit.clamp(1, 500) as i64], |r| {
