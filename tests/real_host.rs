@@ -205,8 +205,27 @@ fn the_python_sdk_drives_claude_comms() {
     assert!(seen["bad_text"].as_str().unwrap().contains("nosuch"));
 }
 
+/// How a test registers claude-comms with Claude Code.
+enum Setup {
+    /// `claude -p ... --mcp-config FILE` (the shape of `.mcp.json` and
+    /// Claude Desktop's config).
+    McpConfigFile,
+    /// `claude mcp add claude-comms -e ... -- claude-comms serve --module marker`,
+    /// as the README says.
+    McpAdd,
+}
+
 #[test]
 fn claude_code_as_host_calls_send_message() {
+    host_round_trip(Setup::McpConfigFile);
+}
+
+#[test]
+fn claude_mcp_add_as_in_the_readme_works() {
+    host_round_trip(Setup::McpAdd);
+}
+
+fn host_round_trip(setup: Setup) {
     let Some(real) = RealChildren::find() else {
         return;
     };
@@ -233,30 +252,58 @@ fn claude_code_as_host_calls_send_message() {
     });
     let home = home_for(&real, &model);
     let host_home = tempfile::tempdir().unwrap();
-    let mcp_config = host_home.path().join("mcp.json");
-    std::fs::write(
-        &mcp_config,
-        json!({"mcpServers": {"claude-comms": {
-            "command": env!("CARGO_BIN_EXE_claude-comms"),
-            "args": ["serve", "--module", "marker"],
-            "env": {"CLAUDE_COMMS_HOME": home.path(), "RUST_LOG": "warn"}
-        }}})
-        .to_string(),
-    )
-    .unwrap();
+    let project = host_home.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let mut extra_args: Vec<String> = Vec::new();
+    match setup {
+        Setup::McpConfigFile => {
+            let mcp_config = host_home.path().join("mcp.json");
+            std::fs::write(
+                &mcp_config,
+                json!({"mcpServers": {"claude-comms": {
+                    "command": env!("CARGO_BIN_EXE_claude-comms"),
+                    "args": ["serve", "--module", "marker"],
+                    "env": {"CLAUDE_COMMS_HOME": home.path(), "RUST_LOG": "warn"}
+                }}})
+                .to_string(),
+            )
+            .unwrap();
+            extra_args = vec!["--mcp-config".into(), mcp_config.display().to_string()];
+        }
+        Setup::McpAdd => {
+            let added = std::process::Command::new(&real.claude)
+                .args(["mcp", "add", "claude-comms", "-e"])
+                .arg(format!("CLAUDE_COMMS_HOME={}", home.path().display()))
+                .args([
+                    "--",
+                    env!("CARGO_BIN_EXE_claude-comms"),
+                    "serve",
+                    "--module",
+                    "marker",
+                ])
+                .envs(model.cli_env(host_home.path()))
+                .current_dir(&project)
+                .output()
+                .unwrap();
+            assert!(
+                added.status.success(),
+                "claude mcp add: {}",
+                String::from_utf8_lossy(&added.stderr)
+            );
+        }
+    }
     let out = std::process::Command::new(&real.claude)
         .args([
             "-p",
             "Ask arangodb how to store page blocks.",
             "--output-format",
             "json",
-            "--mcp-config",
         ])
-        .arg(&mcp_config)
+        .args(&extra_args)
         .args(["--allowedTools", TOOL])
         .envs(model.cli_env(host_home.path()))
         .env_remove("CLAUDE_COMMS_HOME")
-        .current_dir(host_home.path())
+        .current_dir(&project)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
