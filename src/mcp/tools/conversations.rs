@@ -276,7 +276,7 @@ impl CommsServer {
     }
 
     #[tool(
-        description = "Full-text search over all stored messages; returns matching messages with highlighted snippets and their conversation ids.",
+        description = "Full-text search over all stored messages (every word must occur); returns the newest matching messages first, with highlighted snippets and their conversation ids.",
         output_schema = schema_for_output::<SearchResults>(),
         annotations(read_only_hint = true)
     )]
