@@ -7,8 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Heard, call_on, connect, connect_listening, fake_child_toml, home_with, hub_in, ok_value,
-    text_of,
+    Heard, call, connect, connect_listening, fake_child_toml, home_with, hub_in, ok_value, text_of,
 };
 use serde_json::json;
 
@@ -18,7 +17,7 @@ async fn a_question_is_answered_in_the_target_folder_and_stored() {
     let hub = hub_in(home.path());
     let client = connect(hub.clone()).await;
 
-    let result = call_on(
+    let result = call(
         &client,
         "send_message",
         json!({"source": "marker", "target": "arangodb", "message": "Which collection holds extracted blocks?"}),
@@ -43,8 +42,7 @@ async fn a_question_is_answered_in_the_target_folder_and_stored() {
     );
 
     let id = sent["conversation_id"].as_str().unwrap();
-    let shown =
-        ok_value(&call_on(&client, "get_conversation", json!({"conversation_id": id})).await);
+    let shown = ok_value(&call(&client, "get_conversation", json!({"conversation_id": id})).await);
     let messages = shown["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0]["role"], "query");
@@ -70,7 +68,7 @@ async fn a_follow_up_carries_the_earlier_exchange_even_after_a_restart() {
         let hub = hub_in(home.path());
         let client = connect(hub.clone()).await;
         let first = ok_value(
-            &call_on(
+            &call(
                 &client,
                 "send_message",
                 json!({"source": "marker", "target": "arangodb", "message": "first question zebra"}),
@@ -85,7 +83,7 @@ async fn a_follow_up_carries_the_earlier_exchange_even_after_a_restart() {
     let hub = hub_in(home.path());
     let client = connect(hub.clone()).await;
     let second = ok_value(
-        &call_on(
+        &call(
             &client,
             "send_message",
             json!({"conversation_id": id, "message": "second question yak"}),
@@ -102,8 +100,7 @@ async fn a_follow_up_carries_the_earlier_exchange_even_after_a_restart() {
     assert!(first_q < second_q, "history comes before the new question");
     assert_eq!(second["source"], "marker");
     assert_eq!(second["target"], "arangodb");
-    let shown =
-        ok_value(&call_on(&client, "get_conversation", json!({"conversation_id": id})).await);
+    let shown = ok_value(&call(&client, "get_conversation", json!({"conversation_id": id})).await);
     let seqs: Vec<i64> = shown["messages"]
         .as_array()
         .unwrap()
@@ -127,10 +124,10 @@ async fn the_same_idempotency_key_never_sends_twice() {
     let hub = hub_in(home.path());
     let client = connect(hub.clone()).await;
     let args = json!({"source": "marker", "target": "arangodb", "message": "create the index", "idempotency_key": "k-1"});
-    let first = ok_value(&call_on(&client, "send_message", args.clone()).await);
+    let first = ok_value(&call(&client, "send_message", args.clone()).await);
     let mut again = args.clone();
     again["conversation_id"] = first["conversation_id"].clone();
-    let second = ok_value(&call_on(&client, "send_message", again).await);
+    let second = ok_value(&call(&client, "send_message", again).await);
     assert_eq!(second["duplicate"], true);
     assert_eq!(second["reply_id"], first["reply_id"]);
     assert_eq!(second["reply"], first["reply"]);
@@ -142,7 +139,7 @@ async fn the_same_idempotency_key_never_sends_twice() {
         .sum();
     assert_eq!(served, 1, "the child was asked once");
     let shown = ok_value(
-        &call_on(
+        &call(
             &client,
             "get_conversation",
             json!({"conversation_id": first["conversation_id"]}),
@@ -184,7 +181,7 @@ async fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
         ),
     ];
     for (args, expected) in cases {
-        let result = call_on(&client, "send_message", args.clone()).await;
+        let result = call(&client, "send_message", args.clone()).await;
         assert_eq!(result.is_error, Some(true), "{args}");
         let text = text_of(&result);
         assert!(
@@ -194,7 +191,7 @@ async fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
     }
     // Archived conversations take no new messages.
     let created = ok_value(
-        &call_on(
+        &call(
             &client,
             "create_conversation",
             json!({"source": "marker", "target": "arangodb"}),
@@ -203,14 +200,14 @@ async fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
     );
     let id = created["id"].as_str().unwrap();
     ok_value(
-        &call_on(
+        &call(
             &client,
             "archive_conversation",
             json!({"conversation_id": id}),
         )
         .await,
     );
-    let result = call_on(
+    let result = call(
         &client,
         "send_message",
         json!({"conversation_id": id, "message": "hi"}),
@@ -224,7 +221,7 @@ async fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
     );
     // And a normal call still works.
     ok_value(
-        &call_on(
+        &call(
             &client,
             "send_message",
             json!({"source": "marker", "target": "arangodb", "message": "still fine?"}),
@@ -240,7 +237,7 @@ async fn a_failed_query_is_stored_with_its_reason() {
     let home = home_with(&fake_child_toml());
     let hub = hub_in(home.path());
     let client = connect(hub.clone()).await;
-    let result = call_on(
+    let result = call(
         &client,
         "send_message",
         json!({"source": "marker", "target": "arangodb", "message": "[[error:the database is on fire]]"}),
@@ -250,14 +247,13 @@ async fn a_failed_query_is_stored_with_its_reason() {
     let text = text_of(&result);
     assert!(text.contains("the database is on fire"), "{text}");
     let listed =
-        ok_value(&call_on(&client, "list_conversations", json!({"module": "arangodb"})).await);
+        ok_value(&call(&client, "list_conversations", json!({"module": "arangodb"})).await);
     let id = listed["conversations"][0]["id"].as_str().unwrap();
     assert!(
         text.contains(id),
         "the error names the conversation to continue: {text}"
     );
-    let shown =
-        ok_value(&call_on(&client, "get_conversation", json!({"conversation_id": id})).await);
+    let shown = ok_value(&call(&client, "get_conversation", json!({"conversation_id": id})).await);
     let messages = shown["messages"].as_array().unwrap();
     assert_eq!(messages[0]["status"], "failed");
     assert_eq!(messages[1]["role"], "error");
@@ -276,18 +272,17 @@ async fn search_export_and_list_see_what_was_said() {
     let home = home_with(&fake_child_toml());
     let hub = hub_in(home.path());
     let client = connect(hub.clone()).await;
-    let sent = ok_value(&call_on(&client, "send_message", json!({"source": "marker", "target": "arangodb", "message": "where do quokka tables go?"})).await);
+    let sent = ok_value(&call(&client, "send_message", json!({"source": "marker", "target": "arangodb", "message": "where do quokka tables go?"})).await);
     let id = sent["conversation_id"].as_str().unwrap();
 
-    let found =
-        ok_value(&call_on(&client, "search_conversations", json!({"query": "quokka"})).await);
+    let found = ok_value(&call(&client, "search_conversations", json!({"query": "quokka"})).await);
     let hits = found["hits"].as_array().unwrap();
     assert!(!hits.is_empty());
     assert!(hits.iter().all(|h| h["conversation_id"] == id));
     assert!(hits[0]["snippet"].as_str().unwrap().contains("quokka"));
 
     let exported = ok_value(
-        &call_on(
+        &call(
             &client,
             "export_conversation",
             json!({"conversation_id": id, "format": "json"}),
@@ -296,14 +291,13 @@ async fn search_export_and_list_see_what_was_said() {
     );
     let doc: serde_json::Value =
         serde_json::from_str(exported["content"].as_str().unwrap()).unwrap();
-    let shown =
-        ok_value(&call_on(&client, "get_conversation", json!({"conversation_id": id})).await);
+    let shown = ok_value(&call(&client, "get_conversation", json!({"conversation_id": id})).await);
     assert_eq!(
         doc["messages"], shown["messages"],
         "the export holds the stored messages"
     );
     let md = ok_value(
-        &call_on(
+        &call(
             &client,
             "export_conversation",
             json!({"conversation_id": id, "format": "markdown"}),
@@ -316,7 +310,7 @@ async fn search_export_and_list_see_what_was_said() {
             .unwrap()
             .contains("where do quokka tables go?")
     );
-    let bad = call_on(
+    let bad = call(
         &client,
         "export_conversation",
         json!({"conversation_id": id, "format": "pdf"}),
@@ -325,8 +319,7 @@ async fn search_export_and_list_see_what_was_said() {
     assert_eq!(bad.is_error, Some(true));
     assert!(text_of(&bad).contains("pdf"));
 
-    let listed =
-        ok_value(&call_on(&client, "list_conversations", json!({"module": "marker"})).await);
+    let listed = ok_value(&call(&client, "list_conversations", json!({"module": "marker"})).await);
     assert_eq!(listed["conversations"][0]["id"], id);
     assert_eq!(listed["conversations"][0]["message_count"], 2);
     client.cancel().await.unwrap();
@@ -339,7 +332,7 @@ async fn subscribers_hear_when_a_message_lands_and_progress_is_reported() {
     let hub = hub_in(home.path());
     let (client, mut heard) = connect_listening(hub.clone()).await;
     let created = ok_value(
-        &call_on(
+        &call(
             &client,
             "create_conversation",
             json!({"source": "marker", "target": "arangodb"}),

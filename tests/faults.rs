@@ -9,7 +9,7 @@ mod serve_process;
 use std::collections::{BTreeMap, BTreeSet};
 
 use claude_comms::store::{MessageStatus, Role, Store};
-use common::{call_on, connect, fake_child_toml, home_with, hub_in, ok_value, text_of};
+use common::{call, connect, fake_child_toml, home_with, hub_in, ok_value, text_of};
 use serde_json::{Value, json};
 use serve_process::Server;
 
@@ -149,7 +149,7 @@ async fn a_child_that_writes_garbage_or_exits_gives_a_clear_error_and_the_pool_r
     let client = connect(hub.clone()).await;
     let send =
         |message: &str| json!({"source": "marker", "target": "arangodb", "message": message});
-    let garbage = call_on(&client, "send_message", send("[[garbage]]")).await;
+    let garbage = call(&client, "send_message", send("[[garbage]]")).await;
     assert_eq!(garbage.is_error, Some(true));
     let text = text_of(&garbage);
     assert!(
@@ -160,23 +160,23 @@ async fn a_child_that_writes_garbage_or_exits_gives_a_clear_error_and_the_pool_r
         text.contains("wrote garbage"),
         "the child's stderr is quoted: {text}"
     );
-    let crash = call_on(&client, "send_message", send("[[crash]]")).await;
+    let crash = call(&client, "send_message", send("[[crash]]")).await;
     assert!(
         text_of(&crash).contains("exit code 3"),
         "{}",
         text_of(&crash)
     );
-    let ok = ok_value(&call_on(&client, "send_message", send("fine again?")).await);
+    let ok = ok_value(&call(&client, "send_message", send("fine again?")).await);
     assert!(ok["reply"].as_str().unwrap().contains("fine again?"));
     let mut timeout = send("[[hang]]");
     timeout["timeout_s"] = json!(1);
-    let hung = call_on(&client, "send_message", timeout).await;
+    let hung = call(&client, "send_message", timeout).await;
     assert!(
         text_of(&hung).contains("timed out after 1s"),
         "{}",
         text_of(&hung)
     );
-    ok_value(&call_on(&client, "send_message", send("and again?")).await);
+    ok_value(&call(&client, "send_message", send("and again?")).await);
     let statuses: Vec<Value> = hub
         .instances()
         .list()

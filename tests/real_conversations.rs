@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use claude_comms::hub::Hub;
 use claude_comms::store::parse_export;
-use common::{call_on, connect, home_with, ok_value};
+use common::{call, connect, home_with, ok_value};
 use model_stub::{ModelStub, request_text};
 use real_children::RealChildren;
 use serde_json::json;
@@ -37,7 +37,7 @@ async fn two_turns_through_claude_code_mcp_with_a_restart_between() {
         let hub = real_hub(home.path(), &real, &model);
         let client = connect(hub.clone()).await;
         let first = ok_value(
-            &call_on(
+            &call(
                 &client,
                 "send_message",
                 json!({"source": "marker", "target": "arangodb", "message": "Which collection stores page blocks?", "idempotency_key": "q1"}),
@@ -65,7 +65,7 @@ async fn two_turns_through_claude_code_mcp_with_a_restart_between() {
     let client = connect(hub.clone()).await;
     let id = first["conversation_id"].as_str().unwrap();
     let second = ok_value(
-        &call_on(
+        &call(
             &client,
             "send_message",
             json!({"conversation_id": id, "message": "And where do their embeddings go?"}),
@@ -90,7 +90,7 @@ async fn two_turns_through_claude_code_mcp_with_a_restart_between() {
     // Resending turn 1's key returns its answer without asking the model again.
     let asked = model.requests().len();
     let again = ok_value(
-        &call_on(&client, "send_message", json!({"conversation_id": id, "message": "Which collection stores page blocks?", "idempotency_key": "q1"})).await,
+        &call(&client, "send_message", json!({"conversation_id": id, "message": "Which collection stores page blocks?", "idempotency_key": "q1"})).await,
     );
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["reply_id"], first["reply_id"]);
@@ -98,7 +98,7 @@ async fn two_turns_through_claude_code_mcp_with_a_restart_between() {
 
     // The export holds exactly what is stored.
     let exported = ok_value(
-        &call_on(
+        &call(
             &client,
             "export_conversation",
             json!({"conversation_id": id, "format": "jsonl"}),
@@ -124,7 +124,7 @@ async fn a_stream_conversation_sends_only_new_turns_and_resumes_after_a_restart(
         let hub = real_hub(home.path(), &real, &model);
         let client = connect(hub.clone()).await;
         let created = ok_value(
-            &call_on(
+            &call(
                 &client,
                 "create_conversation",
                 json!({"source": "marker", "target": "arangodb", "backend": "claude-stream"}),
@@ -134,7 +134,7 @@ async fn a_stream_conversation_sends_only_new_turns_and_resumes_after_a_restart(
         let id = created["id"].as_str().unwrap().to_string();
         for question in ["first stream question", "second stream question"] {
             let sent = ok_value(
-                &call_on(
+                &call(
                     &client,
                     "send_message",
                     json!({"conversation_id": id, "message": question}),
@@ -169,7 +169,7 @@ async fn a_stream_conversation_sends_only_new_turns_and_resumes_after_a_restart(
     let hub = real_hub(home.path(), &real, &model);
     let client = connect(hub.clone()).await;
     let third = ok_value(
-        &call_on(
+        &call(
             &client,
             "send_message",
             json!({"conversation_id": id, "message": "third stream question"}),
@@ -207,7 +207,7 @@ async fn two_servers_share_one_database_through_the_real_chain() {
     );
     let (ca, cb) = (connect(a.clone()).await, connect(b.clone()).await);
     let created = ok_value(
-        &call_on(
+        &call(
             &ca,
             "create_conversation",
             json!({"source": "marker", "target": "arangodb"}),

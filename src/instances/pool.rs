@@ -22,13 +22,16 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 type Pair = (String, String);
 
+/// What a queued request is given: an instance, or the reason none will come.
+type Grant = Result<Arc<Instance>, InstanceError>;
+
 #[derive(Default)]
 pub(super) struct PoolState {
     pub instances: BTreeMap<String, Arc<Instance>>,
     /// MCP backend: the instance each module pair sticks to.
     pub affinity: HashMap<Pair, String>,
     /// MCP backend: requests waiting for room, FIFO per pair.
-    pub queues: HashMap<Pair, VecDeque<oneshot::Sender<Arc<Instance>>>>,
+    pub queues: HashMap<Pair, VecDeque<oneshot::Sender<Grant>>>,
     /// Pairs with waiters, in the order they are next served.
     pub turn_order: VecDeque<Pair>,
     /// Stream backend: the instance of each conversation.
@@ -179,7 +182,7 @@ impl InstanceManager {
 
     async fn wait_for_grant(
         &self,
-        mut rx: oneshot::Receiver<Arc<Instance>>,
+        mut rx: oneshot::Receiver<Grant>,
         q: &Query,
         queued_at: Instant,
     ) -> Result<Arc<Instance>, InstanceError> {
@@ -188,7 +191,7 @@ impl InstanceManager {
         loop {
             tokio::select! {
                 granted = &mut rx => {
-                    return granted.map_err(|_| InstanceError::Unavailable("the server is shutting down".into()));
+                    return granted.unwrap_or_else(|_| Err(InstanceError::Unavailable("the server is shutting down".into())));
                 }
                 _ = q.cancel.cancelled() => return Err(InstanceError::Cancelled),
                 _ = ticker.tick() => report(q, format!("waiting in queue for {}: {}s", q.target, queued_at.elapsed().as_secs())),
@@ -204,31 +207,8 @@ impl InstanceManager {
         if queue_empty && let Some(instance) = self.try_place(&mut state, pair, max_in_flight) {
             return Ok(Placement::Now(instance));
         }
-        let usable = state
-            .instances
-            .values()
-            .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
-            .any(|i| i.book().state != InstanceState::CrashLoop);
-        let mcp_count = state
-            .instances
-            .values()
-            .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
-            .count();
-        if !usable && mcp_count >= self.shared.config.claude_code_mcp.pool_max {
-            let errors: Vec<String> = state
-                .instances
-                .values()
-                .filter_map(|i| {
-                    i.book()
-                        .last_error
-                        .clone()
-                        .map(|e| format!("{}: {e}", i.id))
-                })
-                .collect();
-            return Err(InstanceError::Unavailable(format!(
-                "every claude-code-mcp instance is in crash-loop ({}); fix the cause, then resume_instance",
-                errors.join("; ")
-            )));
+        if let Some(error) = self.pool_exhausted(&state) {
+            return Err(error);
         }
         let (tx, rx) = oneshot::channel();
         let queue = state.queues.entry(pair.clone()).or_default();
@@ -306,9 +286,48 @@ impl InstanceManager {
     }
 
     /// Gives freed room to waiting requests, one pair at a time in turn.
+    /// The error for requests when no claude-code-mcp instance can ever take
+    /// them: the pool is full and every instance is in crash-loop.
+    fn pool_exhausted(&self, state: &PoolState) -> Option<InstanceError> {
+        let mcp: Vec<&Arc<Instance>> = state
+            .instances
+            .values()
+            .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
+            .collect();
+        let usable = mcp
+            .iter()
+            .any(|i| i.book().state != InstanceState::CrashLoop);
+        if usable || mcp.len() < self.shared.config.claude_code_mcp.pool_max {
+            return None;
+        }
+        let errors: Vec<String> = mcp
+            .iter()
+            .filter_map(|i| {
+                i.book()
+                    .last_error
+                    .clone()
+                    .map(|e| format!("{}: {e}", i.id))
+            })
+            .collect();
+        Some(InstanceError::Unavailable(format!(
+            "every claude-code-mcp instance is in crash-loop ({}); fix the cause, then resume_instance",
+            errors.join("; ")
+        )))
+    }
+
     pub(super) fn pump(&self) {
         let max_in_flight = self.shared.config.claude_code_mcp.max_in_flight;
         let mut state = self.state();
+        // Waiters must not wait for instances that will never come back.
+        if let Some(error) = self.pool_exhausted(&state) {
+            for (_, queue) in state.queues.drain() {
+                for waiter in queue {
+                    let _ = waiter.send(Err(error.clone()));
+                }
+            }
+            state.turn_order.clear();
+            return;
+        }
         let mut idle_rounds = 0;
         while idle_rounds < state.turn_order.len() {
             let Some(pair) = state.turn_order.pop_front() else {
@@ -331,7 +350,7 @@ impl InstanceManager {
                         .get_mut(&pair)
                         .and_then(|q| q.pop_front())
                         .expect("queue has a waiter");
-                    if let Err(instance) = tx.send(instance) {
+                    if let Err(Ok(instance)) = tx.send(Ok(instance)) {
                         instance.book().in_flight -= 1;
                     }
                     idle_rounds = 0;
@@ -734,7 +753,7 @@ pub(super) async fn stop_shared_child(child: Arc<McpChild>) {
 
 enum Placement {
     Now(Arc<Instance>),
-    Wait(oneshot::Receiver<Arc<Instance>>, usize),
+    Wait(oneshot::Receiver<Grant>, usize),
 }
 
 /// A request's room on an MCP instance; freed (and given to the next

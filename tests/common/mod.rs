@@ -27,8 +27,11 @@ pub fn hub_in(home: &Path) -> Arc<Hub> {
 }
 
 /// Serves `hub` over in-memory pipes through the same transport as `serve`,
-/// and returns an rmcp client connected to it.
-pub async fn connect(hub: Arc<Hub>) -> RunningService<RoleClient, ()> {
+/// and connects `client` (any rmcp client handler) to it.
+pub async fn connect_with<C: rmcp::ClientHandler>(
+    hub: Arc<Hub>,
+    client: C,
+) -> RunningService<RoleClient, C> {
     let (client_side, server_side) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_side);
     let (transport, _written) =
@@ -41,24 +44,15 @@ pub async fn connect(hub: Arc<Hub>) -> RunningService<RoleClient, ()> {
         let _ = service.waiting().await;
     });
     let (client_read, client_write) = tokio::io::split(client_side);
-    ().serve((client_read, client_write))
+    client
+        .serve((client_read, client_write))
         .await
         .expect("client connects")
 }
 
-pub async fn call(
-    client: &RunningService<RoleClient, ()>,
-    tool: &str,
-    arguments: serde_json::Value,
-) -> CallToolResult {
-    let arguments = arguments
-        .as_object()
-        .cloned()
-        .expect("arguments are an object");
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
-        .await
-        .expect("the call is answered")
+/// An rmcp client with no handler of its own, connected to `hub`.
+pub async fn connect(hub: Arc<Hub>) -> RunningService<RoleClient, ()> {
+    connect_with(hub, ()).await
 }
 
 pub fn text_of(result: &CallToolResult) -> String {
@@ -130,28 +124,12 @@ pub async fn connect_listening(
     RunningService<RoleClient, Listener>,
     tokio::sync::mpsc::UnboundedReceiver<Heard>,
 ) {
-    let (client_side, server_side) = tokio::io::duplex(1 << 20);
-    let (server_read, server_write) = tokio::io::split(server_side);
-    let (transport, _written) =
-        StdioFrames::spawn(tokio::io::BufReader::new(server_read), server_write);
-    tokio::spawn(async move {
-        let service = CommsServer::new(hub)
-            .serve(transport)
-            .await
-            .expect("server starts");
-        let _ = service.waiting().await;
-    });
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (client_read, client_write) = tokio::io::split(client_side);
-    let client = Listener(tx)
-        .serve((client_read, client_write))
-        .await
-        .expect("client connects");
-    (client, rx)
+    (connect_with(hub, Listener(tx)).await, rx)
 }
 
-/// Calls a tool on any client.
-pub async fn call_on<S: rmcp::Service<RoleClient>>(
+/// Calls a tool and returns its result (tool errors included).
+pub async fn call<S: rmcp::Service<RoleClient>>(
     client: &RunningService<RoleClient, S>,
     tool: &str,
     arguments: serde_json::Value,
