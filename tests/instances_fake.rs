@@ -41,6 +41,19 @@ fn query(source: &str, target: &str, prompt: &str) -> Query {
     }
 }
 
+/// Yields until `condition` holds; fails the test (instead of hanging it)
+/// if it does not within 20 s.
+async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 fn process_exists(pid: u32) -> bool {
     // A zombie still has a /proc entry; it counts as left behind.
     std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -182,12 +195,16 @@ async fn cancelling_a_request_cancels_it() {
     let m = manager.clone();
     let running = tokio::spawn(async move { m.query(q).await });
     // Cancel once the request is at the child.
-    let status_id = loop {
-        if let Some(s) = manager.list().into_iter().find(|s| s.in_flight == 1) {
-            break s.instance_id;
-        }
-        tokio::task::yield_now().await;
-    };
+    until("the request is at the child", || {
+        manager.list().iter().any(|s| s.in_flight == 1)
+    })
+    .await;
+    let status_id = manager
+        .list()
+        .into_iter()
+        .find(|s| s.in_flight == 1)
+        .unwrap()
+        .instance_id;
     cancel.cancel();
     let err = tokio::time::timeout(Duration::from_secs(5), running)
         .await
@@ -259,16 +276,17 @@ async fn queued_pairs_are_served_in_turn() {
     for i in 0..5 {
         let (m, order) = (manager.clone(), order.clone());
         handles.push(tokio::spawn(async move {
-            m.query(query("a", "x", &format!("[[delay:30]] a{i}")))
+            m.query(query("a", "x", &format!("[[delay:150]] a{i}")))
                 .await
                 .unwrap();
             order.lock().unwrap().push(format!("a{i}"));
         }));
         tokio::task::yield_now().await;
     }
-    while manager.list()[0].queued < 4 {
-        tokio::task::yield_now().await;
-    }
+    until("pair a has four requests queued", || {
+        manager.list()[0].queued >= 4
+    })
+    .await;
     let (m, o) = (manager.clone(), order.clone());
     handles.push(tokio::spawn(async move {
         m.query(query("b", "x", "[[delay:30]] b0")).await.unwrap();
@@ -299,9 +317,10 @@ async fn a_paused_instance_takes_no_new_work_until_resumed() {
     );
     let m = manager.clone();
     let waiting = tokio::spawn(async move { m.query(query("marker", "arangodb", "two")).await });
-    while manager.status(&first.instance_id).unwrap().queued == 0 {
-        tokio::task::yield_now().await;
-    }
+    until("the request waits for the paused instance", || {
+        manager.status(&first.instance_id).unwrap().queued > 0
+    })
+    .await;
     assert_eq!(
         manager.status(&first.instance_id).unwrap().requests_served,
         1
@@ -334,9 +353,10 @@ async fn shutdown_leaves_no_process_behind() {
         m.query(query("marker", "arangodb", "[[delay:10000]] x"))
             .await
     });
-    while manager.list().iter().all(|s| s.in_flight == 0) {
-        tokio::task::yield_now().await;
-    }
+    until("a request is in flight", || {
+        manager.list().iter().any(|s| s.in_flight > 0)
+    })
+    .await;
     manager.shutdown().await;
     assert!(pending.await.unwrap().is_err());
     for pid in pids {
