@@ -93,8 +93,11 @@ impl Default for ContextConfig {
 }
 
 /// The backends that answer queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
+#[value(rename_all = "kebab-case")]
 pub enum BackendKind {
     /// A pool of `claude-code-mcp` children, a fresh `claude` per query.
     ClaudeCodeMcp,
@@ -108,6 +111,16 @@ impl BackendKind {
             BackendKind::ClaudeCodeMcp => "claude-code-mcp",
             BackendKind::ClaudeStream => "claude-stream",
         }
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<BackendKind, String> {
+        <BackendKind as clap::ValueEnum>::from_str(s, false).map_err(|_| {
+            format!("unknown backend \"{s}\" (backends: claude-code-mcp, claude-stream)")
+        })
     }
 }
 

@@ -39,4 +39,6 @@ pub mod hub;
 pub mod instances;
 pub mod logging;
 pub mod mcp;
+pub mod redact;
 pub mod store;
+pub mod time;

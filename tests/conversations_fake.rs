@@ -132,8 +132,7 @@ async fn the_same_idempotency_key_never_sends_twice() {
     assert_eq!(second["reply_id"], first["reply_id"]);
     assert_eq!(second["reply"], first["reply"]);
     let served: u64 = hub
-        .instances()
-        .list()
+        .local_instances()
         .iter()
         .map(|s| s.requests_served)
         .sum();

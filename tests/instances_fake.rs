@@ -35,7 +35,7 @@ fn query(source: &str, target: &str, prompt: &str) -> Query {
         workdir: PathBuf::from("/tmp"),
         timeout: Duration::from_secs(30),
         resume_session: None,
-        child_env: Vec::new(),
+        profile: Default::default(),
         progress: None,
         cancel: CancellationToken::new(),
     }

@@ -25,7 +25,7 @@ fn query(backend: BackendKind, workdir: &Path, conversation: &str, prompt: &str)
         workdir: workdir.to_path_buf(),
         timeout: Duration::from_secs(120),
         resume_session: None,
-        child_env: Vec::new(),
+        profile: Default::default(),
         progress: None,
         cancel: CancellationToken::new(),
     }

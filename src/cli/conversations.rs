@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Subcommand;
 
 use super::output::Output;
+use crate::hub::{ConversationFilter, ExportFormat, Message};
 use crate::hub::{Hub, SendRequest};
-use crate::store::{ConversationFilter, ExportFormat, Message};
 
 #[derive(Debug, Subcommand)]
 pub enum ConversationsCommand {

@@ -1,18 +1,11 @@
 //! `claude-comms instances list | start | stop ID | pause ID | resume ID | monitor ID`:
 //! the background instances of every server process sharing the database.
 
-use std::io::{BufRead, Seek};
-use std::time::Duration;
-
 use clap::Subcommand;
 
 use super::output::Output;
 use crate::config::BackendKind;
-use crate::hub::{ControlAction, Hub};
-use crate::instances::InstanceEvent;
-
-/// How often `monitor` looks for new lines in an instance's journal.
-const MONITOR_POLL: Duration = Duration::from_millis(200);
+use crate::hub::{ControlAction, Hub, InstanceEvent};
 
 #[derive(Debug, Subcommand)]
 pub enum InstancesCommand {
@@ -21,7 +14,7 @@ pub enum InstancesCommand {
     /// Start an instance in this process and keep it until Ctrl-C, printing its events.
     Start {
         /// `claude-code-mcp` (default) or `claude-stream`.
-        #[arg(long, value_parser = parse_backend)]
+        #[arg(long, value_enum)]
         backend: Option<BackendKind>,
     },
     /// Stop an instance (in whichever server runs it).
@@ -37,16 +30,6 @@ pub enum InstancesCommand {
         #[arg(long, default_value_t = 20)]
         lines: usize,
     },
-}
-
-pub(super) fn parse_backend(s: &str) -> Result<BackendKind, String> {
-    match s {
-        "claude-code-mcp" => Ok(BackendKind::ClaudeCodeMcp),
-        "claude-stream" => Ok(BackendKind::ClaudeStream),
-        other => Err(format!(
-            "unknown backend \"{other}\" (backends: claude-code-mcp, claude-stream)"
-        )),
-    }
 }
 
 pub async fn run(
@@ -101,9 +84,7 @@ pub async fn run(
             Ok(0)
         }
         InstancesCommand::Start { backend } => {
-            hub.announce().await?;
-            let backend = backend.unwrap_or(hub.config().config.instances.backend);
-            let status = match hub.instances().start(backend).await {
+            let status = match hub.start_instance(backend, None).await {
                 Ok(s) => s,
                 Err(e) => {
                     out.note(format!("error: {e}"))?;
@@ -111,7 +92,6 @@ pub async fn run(
                     return Ok(1);
                 }
             };
-            hub.beat().await?;
             if out.json {
                 out.json(&status)?;
             } else {
@@ -124,7 +104,7 @@ pub async fn run(
                         .unwrap_or_else(|| "-".into())
                 ))?;
             }
-            let mut events = hub.instances().subscribe(&status.instance_id)?;
+            let mut events = hub.subscribe_instance(&status.instance_id)?;
             loop {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => break,
@@ -160,49 +140,21 @@ async fn control(hub: &Hub, id: &str, action: ControlAction, out: &Output) -> an
 
 /// Prints the last `lines` events of an instance's journal, then follows it.
 async fn monitor(hub: &Hub, id: &str, lines: usize, out: &Output) -> anyhow::Result<i32> {
-    let path = crate::instances::journal_path(&hub.config().paths.data_dir.join("instances"), id);
-    let Ok(file) = std::fs::File::open(&path) else {
-        out.note(format!(
-            "error: no events for instance \"{id}\" (looked for {}); `claude-comms instances list` shows the ids",
-            path.display()
-        ))?;
-        return Ok(1);
-    };
-    let mut reader = std::io::BufReader::new(file);
-    let mut history = std::collections::VecDeque::new();
-    let mut line = String::new();
-    while reader.read_line(&mut line)? > 0 {
-        if history.len() == lines.max(1) {
-            history.pop_front();
+    let (recent, mut follower) = match hub.follow_instance_journal(id, lines).await {
+        Ok(found) => found,
+        Err(e) => {
+            out.note(format!("error: {e}"))?;
+            return Ok(1);
         }
-        history.push_back(std::mem::take(&mut line));
-    }
-    for l in history.iter().skip(usize::from(lines == 0)) {
-        print_journal_line(out, l)?;
+    };
+    for event in &recent {
+        print_event(out, event)?;
     }
     loop {
-        line.clear();
-        let before = reader.stream_position()?;
-        if reader.read_line(&mut line)? > 0 && line.ends_with('\n') {
-            print_journal_line(out, &line)?;
-            continue;
-        }
-        // A partly written line: read it again when it is complete.
-        reader.seek(std::io::SeekFrom::Start(before))?;
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() < before) {
-            reader.seek(std::io::SeekFrom::Start(0))?; // The journal was started afresh.
-        }
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(0),
-            _ = tokio::time::sleep(MONITOR_POLL) => {}
+            event = follower.next() => print_event(out, &event?)?,
         }
-    }
-}
-
-fn print_journal_line(out: &Output, line: &str) -> anyhow::Result<()> {
-    match serde_json::from_str::<InstanceEvent>(line) {
-        Ok(event) => print_event(out, &event),
-        Err(_) => Ok(()),
     }
 }
 

@@ -102,8 +102,8 @@ pub enum Command {
     /// Same as `instances start`.
     #[command(name = "start-instance", hide = true)]
     StartInstance {
-        #[arg(long)]
-        backend: Option<String>,
+        #[arg(long, value_enum)]
+        backend: Option<crate::config::BackendKind>,
     },
     /// Same as `instances list`.
     #[command(name = "list-instances", hide = true)]
@@ -161,13 +161,6 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         }
         Command::ListenModule { module } => Command::Listen { module },
         Command::StartInstance { backend } => {
-            let backend = match backend.as_deref().map(instances::parse_backend).transpose() {
-                Ok(b) => b,
-                Err(e) => {
-                    out.note(format!("error: --backend: {e}"))?;
-                    return Ok(2);
-                }
-            };
             Command::Instances(InstancesCommand::Start { backend })
         }
         Command::ListInstances => Command::Instances(InstancesCommand::List),

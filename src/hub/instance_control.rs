@@ -34,14 +34,20 @@ impl ControlAction {
             ControlAction::Resume => "resume",
         }
     }
+}
 
-    fn parse(s: &str) -> Option<ControlAction> {
-        match s {
-            "stop" => Some(ControlAction::Stop),
-            "pause" => Some(ControlAction::Pause),
-            "resume" => Some(ControlAction::Resume),
-            _ => None,
-        }
+impl std::str::FromStr for ControlAction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ControlAction, String> {
+        [
+            ControlAction::Stop,
+            ControlAction::Pause,
+            ControlAction::Resume,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+        .ok_or_else(|| format!("unknown action \"{s}\" (actions: stop, pause, resume)"))
     }
 }
 
@@ -128,13 +134,11 @@ impl Hub {
     }
 
     async fn control_local(&self, id: &str, action: ControlAction) -> Result<String, HubError> {
-        let manager = self.instances();
         let status = match action {
-            ControlAction::Stop => manager.stop(id).await,
-            ControlAction::Pause => manager.pause(id),
-            ControlAction::Resume => manager.resume(id),
-        }
-        .map_err(|e| HubError::BadRequest(e.to_string()))?;
+            ControlAction::Stop => self.stop_instance(id).await,
+            ControlAction::Pause => self.pause_instance(id).await,
+            ControlAction::Resume => self.resume_instance(id).await,
+        }?;
         Ok(format!(
             "{} is {}",
             status.instance_id,
@@ -147,12 +151,9 @@ impl Hub {
         let me = self.server_id().to_string();
         let requests = self.db(move |s| s.take_control_requests(&me)).await?;
         for request in requests {
-            let result = match ControlAction::parse(&request.action) {
-                Some(action) => self.control_local(&request.instance_id, action).await,
-                None => Err(HubError::BadRequest(format!(
-                    "unknown action \"{}\"",
-                    request.action
-                ))),
+            let result = match request.action.parse::<ControlAction>() {
+                Ok(action) => self.control_local(&request.instance_id, action).await,
+                Err(e) => Err(HubError::BadRequest(e)),
             };
             let (ok, text) = match result {
                 Ok(text) => (true, text),

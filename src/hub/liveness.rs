@@ -43,7 +43,7 @@ impl Hub {
             id: self.server_id().to_string(),
             pid: std::process::id(),
             hostname: crate::store::this_hostname(),
-            started_at: crate::instances::now_ms(),
+            started_at: crate::time::now_ms(),
             module: self.default_module().map(str::to_string),
         };
         let id = record.id.clone();
@@ -92,7 +92,7 @@ impl Hub {
         if !self.announced.initialized() {
             return;
         }
-        let now = crate::instances::now_ms();
+        let now = crate::time::now_ms();
         let last = self.last_beat_ms.load(std::sync::atomic::Ordering::Relaxed);
         if now - last < PROMPT_BEAT_GAP.as_millis() as i64 {
             return;
@@ -107,10 +107,8 @@ impl Hub {
 
     /// Writes the heartbeat with the current instance list.
     pub async fn beat(&self) -> Result<(), HubError> {
-        self.last_beat_ms.store(
-            crate::instances::now_ms(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.last_beat_ms
+            .store(crate::time::now_ms(), std::sync::atomic::Ordering::Relaxed);
         let id = self.server_id().to_string();
         let instances: Vec<InstanceRecord> =
             self.instances().list().iter().map(record_of).collect();

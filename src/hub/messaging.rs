@@ -182,7 +182,7 @@ impl Hub {
                     workdir: folder.clone(),
                     timeout,
                     resume_session: resume.clone(),
-                    child_env: HopContext::from_env().child_env(&chain),
+                    profile: self.child_profile(&chain),
                     progress: request.progress.clone(),
                     cancel: request.cancel.clone(),
                 })
@@ -409,15 +409,12 @@ enum QueryFailure {
 }
 
 fn backend_of(conversation: &Conversation, default: BackendKind) -> BackendKind {
-    match conversation
+    conversation
         .metadata
         .get("backend")
         .and_then(|b| b.as_str())
-    {
-        Some("claude-stream") => BackendKind::ClaudeStream,
-        Some("claude-code-mcp") => BackendKind::ClaudeCodeMcp,
-        _ => default,
-    }
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(default)
 }
 
 fn turn_of(message: Message) -> Turn {

@@ -5,9 +5,11 @@
 mod conversations;
 mod doctor;
 mod instance_control;
+mod instances;
 mod liveness;
 mod messaging;
 mod modules;
+mod profile;
 
 use std::sync::{Arc, RwLock};
 
@@ -20,7 +22,18 @@ use crate::store::{Store, StoreError};
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor::{Check, CheckStatus, find_program};
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
+pub use instances::{JOURNAL_POLL, JournalFollower};
 pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
+
+// The data types the faces (MCP, CLI) need, so they depend on the hub only.
+pub use crate::instances::{
+    InstanceError, InstanceEvent, InstanceState, InstanceStatus, PROGRESS_EVERY, Progress,
+    ProgressSink,
+};
+pub use crate::store::{
+    Conversation, ConversationFilter, ConversationPage, ExportFormat, InstanceRecord, Message,
+    MessageStatus, Role,
+};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,
@@ -36,6 +49,8 @@ pub enum HubError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Context(#[from] ContextError),
+    #[error(transparent)]
+    Instance(#[from] crate::instances::InstanceError),
     /// The query was stored and dispatched but got no answer; the failure
     /// is stored too.
     #[error("{explanation}")]
@@ -142,7 +157,8 @@ impl Hub {
         &self.config
     }
 
-    pub fn instances(&self) -> &InstanceManager {
+    /// The instance pool; faces go through the hub's instance methods.
+    pub(crate) fn instances(&self) -> &InstanceManager {
         &self.instances
     }
 
@@ -157,6 +173,11 @@ impl Hub {
         if let Err(e) = self.db(move |s| s.unregister_server(&id)).await {
             tracing::warn!(error = %e, "could not mark this server stopped in the database");
         }
+    }
+
+    /// Whether this process is registered in the database yet.
+    pub fn is_announced(&self) -> bool {
+        self.announced.initialized()
     }
 
     pub fn default_module(&self) -> Option<&str> {

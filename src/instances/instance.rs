@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::ChildProfile;
 use super::mcp_child::McpChild;
-use super::now_ms;
 use super::process::StderrLog;
 use super::stream_child::StreamChild;
 use crate::config::BackendKind;
+use crate::time::now_ms;
 
 /// Lifecycle of an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -91,6 +92,9 @@ pub(crate) struct Instance {
     pub backend: BackendKind,
     pub module: Option<String>,
     pub conversation_id: Option<String>,
+    /// What every child of this instance is started with beyond the
+    /// backend's config; only queries of the same profile are served here.
+    pub profile: ChildProfile,
     pub log: Arc<StderrLog>,
     pub book: Mutex<Book>,
     /// MCP backend: the current child; calls clone the Arc and release the lock.
@@ -107,14 +111,17 @@ impl Instance {
         backend: BackendKind,
         module: Option<String>,
         conversation_id: Option<String>,
+        profile: ChildProfile,
         event_dir: Option<&std::path::Path>,
+        redactor: Arc<crate::redact::Redactor>,
     ) -> Arc<Instance> {
-        let log = StderrLog::new(&id, event_dir);
+        let log = StderrLog::new(&id, event_dir, redactor);
         Arc::new(Instance {
             id,
             backend,
             module,
             conversation_id,
+            profile,
             log,
             book: Mutex::new(Book {
                 state: InstanceState::Starting,
@@ -164,6 +171,39 @@ impl Instance {
                     | InstanceState::Busy
                     | InstanceState::Stopped
             )
+    }
+
+    /// The current MCP child, if it is alive.
+    pub async fn live_mcp_child(&self) -> Option<Arc<McpChild>> {
+        self.mcp.read().await.clone().filter(|c| c.is_alive())
+    }
+
+    /// Counts one more request in flight, if there is room under `max`.
+    pub fn take_room(&self, max: usize) -> bool {
+        let mut book = self.book();
+        if book.in_flight >= max {
+            return false;
+        }
+        book.in_flight += 1;
+        book.last_used = Instant::now();
+        true
+    }
+
+    /// Undoes [`Instance::take_room`] for a request that never ran.
+    pub fn give_back_room(&self) {
+        let mut book = self.book();
+        book.in_flight = book.in_flight.saturating_sub(1);
+    }
+
+    /// A request that ran on this instance has ended, however it ended.
+    pub fn finish_request(&self) {
+        let mut book = self.book();
+        book.in_flight = book.in_flight.saturating_sub(1);
+        book.served += 1;
+        book.last_used = Instant::now();
+        if book.in_flight == 0 && book.state == InstanceState::Busy {
+            book.state = InstanceState::Ready;
+        }
     }
 
     /// Records a failure; true when too many happened within `window` (crash loop).

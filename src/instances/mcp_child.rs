@@ -10,8 +10,12 @@ use rmcp::service::{RunningService, ServiceError};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Map, Value};
 
+use tokio::io::AsyncWriteExt;
+use tokio_util::task::TaskTracker;
+
+use super::lines::{BoundedLines, Line};
 use super::process::{ChildProcess, ExitInfo, Launch, StderrLog};
-use super::{InstanceError, STDERR_TAIL_IN_ERRORS};
+use super::{ANSWER_LINE_MAX, InstanceError, STDERR_TAIL_IN_ERRORS};
 use crate::config::ClaudeCodeMcpConfig;
 
 /// How long a child may take to start and answer `initialize` + `tools/list`
@@ -37,6 +41,7 @@ impl McpChild {
         config: &ClaudeCodeMcpConfig,
         extra_env: Vec<(String, String)>,
         log: Arc<StderrLog>,
+        tasks: &TaskTracker,
     ) -> Result<McpChild, InstanceError> {
         let mut env: Vec<(String, String)> = config.env.clone().into_iter().collect();
         env.extend(extra_env);
@@ -46,10 +51,14 @@ impl McpChild {
             env,
             cwd: None,
         };
-        let mut process = ChildProcess::spawn(&launch, log.clone())
+        let mut process = ChildProcess::spawn(&launch, log.clone(), tasks)
             .map_err(|e| InstanceError::StartFailed(e.to_string()))?;
-        let stdout = process.stdout.take().expect("stdout is piped");
-        let stdin = process.stdin.take().expect("stdin is piped");
+        let (Some(stdout), Some(stdin)) = (process.stdout.take(), process.stdin.take()) else {
+            return Err(InstanceError::StartFailed(
+                "the child's stdin or stdout is not a pipe".into(),
+            ));
+        };
+        let stdout = guard_answers(stdout, log.clone(), tasks);
         let started = tokio::time::timeout(START_TIMEOUT, async {
             let service = ().serve((stdout, stdin)).await.map_err(|e| e.to_string())?;
             let tools = service.list_all_tools().await.map_err(|e| e.to_string())?;
@@ -208,10 +217,96 @@ impl McpChild {
     }
 }
 
+/// Passes the child's stdout on to the MCP client line by line, and turns a
+/// line over [`ANSWER_LINE_MAX`] (which the client would drop silently,
+/// leaving its caller waiting until the timeout) into an error answer for
+/// the request it answers, naming its size.
+fn guard_answers(
+    stdout: tokio::process::ChildStdout,
+    log: Arc<StderrLog>,
+    tasks: &TaskTracker,
+) -> tokio::io::DuplexStream {
+    /// Room between the guard and the client; a line larger than this is
+    /// written in pieces as the client reads.
+    const PIPE_BYTES: usize = 64 << 10;
+    let (mut to_client, client_side) = tokio::io::duplex(PIPE_BYTES);
+    tasks.spawn(async move {
+        let mut lines = BoundedLines::new(stdout, ANSWER_LINE_MAX);
+        while let Ok(Some(line)) = lines.next_line().await {
+            let text = match line {
+                Line::Whole(text) => text,
+                Line::Oversized { head, tail, len } => {
+                    let why = format!(
+                        "the child answered with a line of {len} bytes, over the limit of {ANSWER_LINE_MAX} bytes"
+                    );
+                    log.event("stdout", why.clone());
+                    match request_id_of(&head, &tail) {
+                        Some(id) => serde_json::json!({
+                            "jsonrpc": "2.0",
+                            "id": id,
+                            "error": {"code": -32603, "message": why},
+                        })
+                        .to_string(),
+                        None => continue,
+                    }
+                }
+            };
+            if to_client.write_all(text.as_bytes()).await.is_err()
+                || to_client.write_all(b"\n").await.is_err()
+            {
+                break;
+            }
+        }
+    });
+    client_side
+}
+
+/// The JSON-RPC id of a response whose whole text is too long to parse,
+/// from its first or last bytes (`{"jsonrpc":"2.0","id":7,...` or
+/// `...,"jsonrpc":"2.0","id":7}`, as JavaScript SDKs write it).
+fn request_id_of(head: &str, tail: &str) -> Option<Value> {
+    let value_after = |text: &str, at: usize| -> Option<Value> {
+        let rest = text[at + "\"id\":".len()..].trim_start();
+        let end = rest.find([',', '}']).unwrap_or(rest.len());
+        serde_json::from_str::<Value>(rest[..end].trim())
+            .ok()
+            .filter(|v| v.is_number() || v.is_string())
+    };
+    let tail_end = tail.trim_end();
+    if tail_end.ends_with('}')
+        && let Some(at) = tail_end.rfind("\"id\":")
+        && let Some(id) = value_after(tail_end, at)
+    {
+        return Some(id);
+    }
+    head.find("\"id\":").and_then(|at| value_after(head, at))
+}
+
 pub fn tail_text(tail: &[String]) -> String {
     if tail.is_empty() {
         String::new()
     } else {
         format!("; last stderr lines:\n{}", tail.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_of_an_oversized_answer_is_found_at_either_end() {
+        assert_eq!(
+            request_id_of(
+                r#"{"result":{"content":[{"text":"xxx"#,
+                r#"xxx"}]},"jsonrpc":"2.0","id":7}"#
+            ),
+            Some(serde_json::json!(7))
+        );
+        assert_eq!(
+            request_id_of(r#"{"jsonrpc":"2.0","id":"a-1","result":{"#, r#"xxxx"}]}}"#),
+            Some(serde_json::json!("a-1"))
+        );
+        assert_eq!(request_id_of("xxxx", "xxxx"), None);
     }
 }

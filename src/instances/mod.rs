@@ -6,16 +6,23 @@
 //! * `claude-stream`: one persistent `claude` stream-json process per
 //!   conversation, so later turns skip the CLI's start-up.
 //!
-//! Scheduling (see [`pool`]): a module pair sticks to one MCP instance while
-//! it is healthy; past the per-instance limit its requests wait in a FIFO
-//! queue of their own, and queues are served round-robin so no pair starves.
-//! Supervision (see [`supervisor`]): health pings, restart with exponential
-//! backoff, crash-loop after too many quick failures, idle reclaim.
+//! Layout: [`manager`] owns the instances and their tasks and mints ids;
+//! [`mcp_scheduler`] places claude-code-mcp queries (affinity per module
+//! pair, FIFO queue per pair, round-robin across pairs); [`stream_backend`]
+//! runs claude-stream turns; [`operations`] is what an operator can do;
+//! [`supervisor`] restarts, health-checks and reclaims, hearing about child
+//! exits over a channel; [`process`] is the one place a child process is
+//! spawned and stopped; [`limits`] is a query's deadline and progress.
 
 mod instance;
+mod limits;
+mod lines;
+mod manager;
 mod mcp_child;
-mod pool;
+mod mcp_scheduler;
+mod operations;
 mod process;
+mod stream_backend;
 mod stream_child;
 mod supervisor;
 
@@ -28,11 +35,17 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use instance::{InstanceState, InstanceStatus};
-pub use pool::InstanceManager;
+pub use limits::PROGRESS_EVERY;
+pub use manager::InstanceManager;
 pub use process::{InstanceEvent, journal_path};
 
 /// stderr lines quoted in an error about a dead child.
 pub const STDERR_TAIL_IN_ERRORS: usize = 10;
+
+/// Longest line a child may answer with (the MCP transport's own limit,
+/// which would otherwise drop the line silently and leave the caller
+/// waiting until its timeout).
+pub const ANSWER_LINE_MAX: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH;
 
 /// Why a query did not get an answer.
 #[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize, JsonSchema)]
@@ -49,9 +62,9 @@ pub enum InstanceError {
     #[error("the agent reported an error: {0}")]
     ChildError(String),
     #[error(
-        "timed out after {seconds}s (measured from dispatch); the work at the child was cancelled"
+        "timed out after {seconds}s ({during}; the deadline covers queueing, the child's start and the answer); the work at the child was cancelled"
     )]
-    Timeout { seconds: u64 },
+    Timeout { seconds: u64, during: String },
     #[error("cancelled by the caller; the work at the child was cancelled")]
     Cancelled,
     #[error("no instance can take the request: {0}")]
@@ -80,12 +93,13 @@ pub struct Query {
     pub prompt: String,
     /// The target module's folder: the agent works there.
     pub workdir: PathBuf,
-    /// Measured from dispatch to a child, not from queueing.
+    /// The whole time the caller waits: queueing, a child's start, the answer.
     pub timeout: Duration,
     /// Stream backend: the Claude session to resume when no process is warm.
     pub resume_session: Option<String>,
-    /// Environment for a child started for this query (hop count and chain).
-    pub child_env: Vec<(String, String)>,
+    /// What the child that serves this query must have been started with
+    /// (hop context, permission policy); see [`ChildProfile`].
+    pub profile: ChildProfile,
     pub progress: Option<ProgressSink>,
     pub cancel: CancellationToken,
 }
@@ -104,9 +118,15 @@ pub struct Answer {
     pub session_continued: bool,
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+/// Everything a child is started with beyond its backend's config: the
+/// loop guard's hop count and chain, the answering module's permission
+/// policy. A child serves only queries of the profile it was started with,
+/// so one pair's context never leaks into another's (a pre-started or
+/// restarted child keeps its profile).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ChildProfile {
+    /// Environment variables for the child.
+    pub env: Vec<(String, String)>,
+    /// Extra arguments for a `claude` stream-json process.
+    pub stream_args: Vec<String>,
 }

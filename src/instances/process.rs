@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{broadcast, watch};
+use tokio_util::task::TaskTracker;
+
+use super::lines::BoundedLines;
 
 /// Lines of stderr kept per instance for `instance_status` and errors.
 pub const STDERR_LINES_KEPT: usize = 200;
@@ -33,58 +35,48 @@ pub struct InstanceEvent {
 /// chatty child cannot fill the disk.
 const JOURNAL_MAX_BYTES: u64 = 4 << 20;
 
+/// Longest stderr line kept; a longer one keeps its head and its tail.
+pub const STDERR_LINE_MAX: usize = 8 << 10;
+
 /// Recent stderr lines and the event stream of one instance. Events also
 /// go to a journal file (one JSON object per line) when the manager has an
 /// event folder, so `claude-comms instances monitor` in another process can
-/// follow them.
+/// follow them. Secrets are redacted before anything is kept.
 pub struct StderrLog {
     instance_id: String,
     lines: Mutex<VecDeque<String>>,
     events: broadcast::Sender<InstanceEvent>,
-    journal: Mutex<Option<std::fs::File>>,
+    journal: Option<Arc<std::path::PathBuf>>,
+    redactor: Arc<crate::redact::Redactor>,
 }
 
 impl StderrLog {
-    pub fn new(instance_id: &str, event_dir: Option<&std::path::Path>) -> Arc<StderrLog> {
+    pub fn new(
+        instance_id: &str,
+        event_dir: Option<&std::path::Path>,
+        redactor: Arc<crate::redact::Redactor>,
+    ) -> Arc<StderrLog> {
         let (events, _) = broadcast::channel(256);
-        let journal = event_dir.and_then(|dir| {
-            let path = journal_path(dir, instance_id);
-            let opened = std::fs::create_dir_all(dir).and_then(|()| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-            });
-            match opened {
-                Ok(file) => Some(file),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot open the instance event journal");
-                    None
-                }
-            }
-        });
+        let journal = event_dir.map(|dir| Arc::new(journal_path(dir, instance_id)));
         Arc::new(StderrLog {
             instance_id: instance_id.to_string(),
             lines: Mutex::new(VecDeque::new()),
             events,
-            journal: Mutex::new(journal),
+            journal,
+            redactor,
         })
     }
 
     fn journal(&self, event: &InstanceEvent) {
-        use std::io::Write;
-        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(file) = journal.as_mut() else { return };
-        if file.metadata().is_ok_and(|m| m.len() > JOURNAL_MAX_BYTES) {
-            let _ = file.set_len(0);
-        }
+        let Some(path) = &self.journal else { return };
         if let Ok(mut line) = serde_json::to_vec(event) {
             line.push(b'\n');
-            let _ = file.write_all(&line);
+            journal_writer::append(path.clone(), line);
         }
     }
 
     pub fn push(&self, line: String) {
+        let line = self.redactor.redact(&line).into_owned();
         {
             let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
             if lines.len() == STDERR_LINES_KEPT {
@@ -96,9 +88,10 @@ impl StderrLog {
     }
 
     pub fn event(&self, kind: &str, text: String) {
+        let text = self.redactor.redact(&text).into_owned();
         let event = InstanceEvent {
             instance_id: self.instance_id.clone(),
-            at_ms: crate::instances::now_ms(),
+            at_ms: crate::time::now_ms(),
             kind: kind.to_string(),
             text,
         };
@@ -163,7 +156,11 @@ pub struct ChildProcess {
 
 impl ChildProcess {
     /// Starts `launch` in a new process group. stderr lines go to `log`.
-    pub fn spawn(launch: &Launch, log: Arc<StderrLog>) -> std::io::Result<ChildProcess> {
+    pub fn spawn(
+        launch: &Launch,
+        log: Arc<StderrLog>,
+        tasks: &TaskTracker,
+    ) -> std::io::Result<ChildProcess> {
         let mut command = tokio::process::Command::new(&launch.command);
         command
             .args(&launch.args)
@@ -185,16 +182,16 @@ impl ChildProcess {
         let stdout = child.stdout.take();
         if let Some(stderr) = child.stderr.take() {
             let log = log.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stderr).lines();
+            tasks.spawn(async move {
+                let mut lines = BoundedLines::new(stderr, STDERR_LINE_MAX);
                 while let Ok(Some(line)) = lines.next_line().await {
-                    log.push(line);
+                    log.push(line.into_text());
                 }
             });
         }
         let (exit_tx, exit_rx) = watch::channel(None);
         let (reaped_tx, reaped_rx) = watch::channel(false);
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let info = match child.wait().await {
                 Ok(status) => {
                     use std::os::unix::process::ExitStatusExt;
@@ -304,7 +301,7 @@ async fn reap_group(pgid: u32) {
     }
 }
 
-fn kill_group(pid: u32, signal: Signal) {
+pub(super) fn kill_group(pid: u32, signal: Signal) {
     if pid > 1 {
         // ESRCH (already gone) is the normal case after the leader exited.
         let _ = killpg(Pid::from_raw(pid as i32), signal);
@@ -316,6 +313,89 @@ impl Drop for ChildProcess {
         // Never leave a tree behind, even on an unexpected drop path.
         if self.exit.borrow().is_none() {
             kill_group(self.pid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// The one thread that writes every instance's event journal, so no async
+/// worker ever waits on the disk. Writes are best-effort: when the thread
+/// falls behind by [`journal_writer::BACKLOG`] events, newer ones are
+/// dropped from the journal (the live event stream still has them).
+mod journal_writer {
+    use std::collections::HashMap;
+    use std::io::Write;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::sync::OnceLock;
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+    use super::JOURNAL_MAX_BYTES;
+
+    /// Events waiting to be written, at most.
+    pub const BACKLOG: usize = 4096;
+    /// Journals kept open at once; past this the writer closes them all.
+    const OPEN_FILES: usize = 256;
+
+    type JournalLine = (Arc<PathBuf>, Vec<u8>);
+
+    fn sender() -> Option<&'static SyncSender<JournalLine>> {
+        static SENDER: OnceLock<Option<SyncSender<JournalLine>>> = OnceLock::new();
+        SENDER
+            .get_or_init(|| {
+                let (tx, rx) = sync_channel(BACKLOG);
+                std::thread::Builder::new()
+                    .name("instance-journals".into())
+                    .spawn(move || write_all(rx))
+                    .map_err(|e| tracing::warn!(error = %e, "cannot start the journal writer"))
+                    .ok()
+                    .map(|_| tx)
+            })
+            .as_ref()
+    }
+
+    pub fn append(path: Arc<PathBuf>, line: Vec<u8>) {
+        if let Some(tx) = sender() {
+            let _ = tx.try_send((path, line));
+        }
+    }
+
+    fn write_all(rx: Receiver<JournalLine>) {
+        let mut open: HashMap<Arc<PathBuf>, (std::fs::File, u64)> = HashMap::new();
+        while let Ok((path, line)) = rx.recv() {
+            if !open.contains_key(&path) {
+                if open.len() >= OPEN_FILES {
+                    open.clear();
+                }
+                let opened = path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| {
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(path.as_path())
+                    });
+                match opened {
+                    Ok(file) => {
+                        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                        open.insert(path.clone(), (file, len));
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot open the instance event journal");
+                        continue;
+                    }
+                }
+            }
+            let Some((file, len)) = open.get_mut(&path) else {
+                continue;
+            };
+            if *len > JOURNAL_MAX_BYTES {
+                let _ = file.set_len(0);
+                *len = 0;
+            }
+            if file.write_all(&line).is_ok() {
+                *len += line.len() as u64;
+            }
         }
     }
 }

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
+use tokio_util::task::TaskTracker;
 
+use super::lines::{BoundedLines, Line};
 use super::process::{ChildProcess, Launch, StderrLog};
-use super::{InstanceError, STDERR_TAIL_IN_ERRORS};
+use super::{ANSWER_LINE_MAX, ChildProfile, InstanceError, STDERR_TAIL_IN_ERRORS};
 use crate::config::ClaudeStreamConfig;
 
 /// What a finished turn reports.
@@ -24,8 +26,10 @@ pub struct TurnResult {
 pub struct StreamChild {
     pub process: ChildProcess,
     stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
+    stdout: BoundedLines<ChildStdout>,
     log: Arc<StderrLog>,
+    /// What this process was started with beyond the config.
+    pub profile: ChildProfile,
     /// The session this process holds (from its `init` or `result` lines).
     pub session_id: Option<String>,
     /// Turns answered by this process.
@@ -38,7 +42,7 @@ pub fn launch_for(
     module: &str,
     workdir: &std::path::Path,
     resume: Option<&str>,
-    extra_env: Vec<(String, String)>,
+    profile: &ChildProfile,
 ) -> Launch {
     let mut args = config.args.clone();
     args.extend(
@@ -69,11 +73,12 @@ pub fn launch_for(
     if config.skip_permissions_modules.iter().any(|m| m == module) {
         args.push("--dangerously-skip-permissions".into());
     }
+    args.extend(profile.stream_args.iter().cloned());
     if let Some(session) = resume {
         args.extend(["--resume".into(), session.to_string()]);
     }
     let mut env: Vec<(String, String)> = config.env.clone().into_iter().collect();
-    env.extend(extra_env);
+    env.extend(profile.env.iter().cloned());
     Launch {
         command: config.command.clone(),
         args,
@@ -87,16 +92,22 @@ impl StreamChild {
         launch: &Launch,
         log: Arc<StderrLog>,
         resume: Option<&str>,
+        profile: ChildProfile,
+        tasks: &TaskTracker,
     ) -> Result<StreamChild, InstanceError> {
-        let mut process = ChildProcess::spawn(launch, log.clone())
+        let mut process = ChildProcess::spawn(launch, log.clone(), tasks)
             .map_err(|e| InstanceError::StartFailed(e.to_string()))?;
-        let stdin = process.stdin.take().expect("stdin is piped");
-        let stdout = BufReader::new(process.stdout.take().expect("stdout is piped")).lines();
+        let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
+            return Err(InstanceError::StartFailed(
+                "the child's stdin or stdout is not a pipe".into(),
+            ));
+        };
         Ok(StreamChild {
             process,
             stdin,
-            stdout,
+            stdout: BoundedLines::new(stdout, ANSWER_LINE_MAX),
             log,
+            profile,
             session_id: resume.map(str::to_string),
             turns: 0,
         })
@@ -118,7 +129,12 @@ impl StreamChild {
         let _ = self.stdin.flush().await;
         loop {
             let line = match self.stdout.next_line().await {
-                Ok(Some(line)) => line,
+                Ok(Some(Line::Whole(line))) => line,
+                Ok(Some(Line::Oversized { len, .. })) => {
+                    return Err(InstanceError::ChildError(format!(
+                        "claude wrote a line of {len} bytes, over the limit of {ANSWER_LINE_MAX} bytes; the turn is abandoned"
+                    )));
+                }
                 Ok(None) => return Err(self.died("claude closed its output".into()).await),
                 Err(e) => return Err(self.died(format!("cannot read from claude: {e}")).await),
             };

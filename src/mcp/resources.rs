@@ -11,7 +11,7 @@ use rmcp::model::{
 use serde_json::json;
 
 use crate::hub::Hub;
-use crate::store::{ConversationFilter, ExportFormat};
+use crate::hub::{ConversationFilter, ExportFormat};
 
 const MODULE_SCHEME: &str = "module://";
 pub(crate) const CONVERSATION_SCHEME: &str = "conversation://";

@@ -188,6 +188,4 @@ impl Store {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    crate::instances::now_ms()
-}
+pub(crate) use crate::time::now_ms;

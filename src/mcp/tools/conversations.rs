@@ -15,12 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{failure, structured};
 use crate::config::BackendKind;
+use crate::hub::{Conversation, ConversationFilter, ConversationPage, ExportFormat};
 use crate::hub::{
     ConversationTranscript, NewConversationRequest, SearchResults, SendOutcome, SendRequest,
 };
-use crate::instances::{Progress, ProgressSink};
+use crate::hub::{Progress, ProgressSink};
 use crate::mcp::server::CommsServer;
-use crate::store::{Conversation, ConversationFilter, ConversationPage, ExportFormat};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -10,9 +10,9 @@ use rmcp::{ErrorData as McpError, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{failure, structured};
+use super::{failure, reply, structured};
 use crate::config::BackendKind;
-use crate::instances::InstanceStatus;
+use crate::hub::InstanceStatus;
 use crate::mcp::server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -28,10 +28,14 @@ pub struct StartInstanceArgs {
     /// Backend: `claude-code-mcp` (default) or `claude-stream`.
     #[serde(default)]
     pub backend: Option<BackendKind>,
-    /// Module the instance is meant for (informational for claude-code-mcp,
-    /// whose children serve every module).
+    /// Module the instance answers for. Its child is started with the
+    /// profile (hop context) of queries from `source` to this module, so it
+    /// serves that pair.
     #[serde(default)]
     pub module: Option<String>,
+    /// The asking module of that pair; defaults to this server's module.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// The instances of this server.
@@ -67,7 +71,7 @@ impl CommsServer {
         annotations(read_only_hint = true)
     )]
     async fn list_instances(&self) -> Result<CallToolResult, McpError> {
-        let instances = self.hub().instances().list();
+        let instances = self.hub().local_instances();
         let mut text = format!("{} instance(s)", instances.len());
         for s in &instances {
             let _ = write!(text, "\n- {}", describe(s));
@@ -83,18 +87,26 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<StartInstanceArgs>,
     ) -> Result<CallToolResult, McpError> {
-        if let Some(module) = &args.module
-            && let Err(e) = self.hub().descriptor(module)
-        {
-            return Ok(failure(e));
-        }
-        let backend = args
-            .backend
-            .unwrap_or(self.hub().config().config.instances.backend);
-        match self.hub().instances().start(backend).await {
-            Ok(s) => structured(format!("started {}", describe(&s)), &s),
-            Err(e) => Ok(failure(e)),
-        }
+        let pair = match (args.module, args.source) {
+            (Some(target), source) => {
+                match source.or_else(|| self.hub().default_module().map(str::to_string)) {
+                    Some(source) => Some((source, target)),
+                    None => {
+                        return Ok(failure(
+                            "argument `source`: name the asking module of the pair this instance serves (this server was not started with --module)",
+                        ));
+                    }
+                }
+            }
+            (None, Some(_)) => {
+                return Ok(failure(
+                    "argument `module`: give the answering module together with `source`",
+                ));
+            }
+            (None, None) => None,
+        };
+        let started = self.hub().start_instance(args.backend, pair).await;
+        reply(started, |s| format!("started {}", describe(s)))
     }
 
     #[tool(
@@ -105,10 +117,8 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        match self.hub().instances().stop(&args.instance_id).await {
-            Ok(s) => structured(format!("stopped {}", s.instance_id), &s),
-            Err(e) => Ok(failure(e)),
-        }
+        let stopped = self.hub().stop_instance(&args.instance_id).await;
+        reply(stopped, |s| format!("stopped {}", s.instance_id))
     }
 
     #[tool(
@@ -119,10 +129,8 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        match self.hub().instances().pause(&args.instance_id) {
-            Ok(s) => structured(format!("paused {}", describe(&s)), &s),
-            Err(e) => Ok(failure(e)),
-        }
+        let paused = self.hub().pause_instance(&args.instance_id).await;
+        reply(paused, |s| format!("paused {}", describe(s)))
     }
 
     #[tool(
@@ -133,10 +141,8 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        match self.hub().instances().resume(&args.instance_id) {
-            Ok(s) => structured(format!("resumed {}", describe(&s)), &s),
-            Err(e) => Ok(failure(e)),
-        }
+        let resumed = self.hub().resume_instance(&args.instance_id).await;
+        reply(resumed, |s| format!("resumed {}", describe(s)))
     }
 
     #[tool(
@@ -148,15 +154,12 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        match self.hub().instances().status(&args.instance_id) {
-            Ok(s) => {
-                let mut text = describe(&s);
-                if !s.stderr_tail.is_empty() {
-                    let _ = write!(text, "\nstderr:\n{}", s.stderr_tail.join("\n"));
-                }
-                structured(text, &s)
+        reply(self.hub().instance_status(&args.instance_id), |s| {
+            let mut text = describe(s);
+            if !s.stderr_tail.is_empty() {
+                let _ = write!(text, "\nstderr:\n{}", s.stderr_tail.join("\n"));
             }
-            Err(e) => Ok(failure(e)),
-        }
+            text
+        })
     }
 }

@@ -26,3 +26,15 @@ pub(crate) fn structured<T: Serialize>(
 pub(crate) fn failure(message: impl std::fmt::Display) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.to_string())])
 }
+
+/// The result of a tool whose work is one hub call: its value with a text
+/// made from it, or a tool-level failure saying what was wrong.
+pub(crate) fn reply<T: Serialize, E: std::fmt::Display>(
+    result: Result<T, E>,
+    text: impl FnOnce(&T) -> String,
+) -> Result<CallToolResult, McpError> {
+    match result {
+        Ok(value) => structured(text(&value), &value),
+        Err(e) => Ok(failure(e)),
+    }
+}

@@ -1,0 +1,175 @@
+//! Instances through the hub: every operation a face (MCP, CLI) may ask of
+//! background instances. Each change is followed by a heartbeat, so other
+//! processes see it at once; errors stay typed ([`HubError::Instance`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncSeekExt};
+
+use super::{Hub, HubError};
+use crate::config::BackendKind;
+use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus};
+
+/// How often a journal follower looks for new lines.
+pub const JOURNAL_POLL: Duration = Duration::from_millis(200);
+
+impl Hub {
+    /// This process's instances.
+    pub fn local_instances(&self) -> Vec<InstanceStatus> {
+        self.instances().list()
+    }
+
+    /// One instance of this process.
+    pub fn instance_status(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        Ok(self.instances().status(id)?)
+    }
+
+    /// Starts a claude-code-mcp instance now. With a `pair` (asking and
+    /// answering module) the child is started with that pair's profile, so
+    /// it serves that pair's queries; otherwise with this process's own.
+    pub async fn start_instance(
+        self: &Arc<Self>,
+        backend: Option<BackendKind>,
+        pair: Option<(String, String)>,
+    ) -> Result<InstanceStatus, HubError> {
+        let backend = backend.unwrap_or(self.config().config.instances.backend);
+        let profile = match &pair {
+            Some((source, target)) => {
+                self.descriptor(source)?;
+                self.descriptor(target)?;
+                self.profile_for_pair(source, target)?
+            }
+            None => ChildProfile::default(),
+        };
+        self.announce().await?;
+        let status = self.instances().start(backend, profile).await?;
+        self.beat().await?;
+        Ok(status)
+    }
+
+    /// Stops an instance of this process and its whole process tree.
+    pub async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instances().stop(id).await?;
+        self.beat_if_announced().await;
+        Ok(status)
+    }
+
+    /// Takes no new work on an instance of this process.
+    pub async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instances().pause(id)?;
+        self.beat_if_announced().await;
+        Ok(status)
+    }
+
+    /// Lets a paused (or crash-looping) instance of this process work again.
+    pub async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instances().resume(id)?;
+        self.beat_if_announced().await;
+        Ok(status)
+    }
+
+    /// The live events of an instance of this process.
+    pub fn subscribe_instance(
+        &self,
+        id: &str,
+    ) -> Result<tokio::sync::broadcast::Receiver<InstanceEvent>, HubError> {
+        Ok(self.instances().subscribe(id)?)
+    }
+
+    /// The last `history` events of any process's instance from its
+    /// journal, and a follower for the events after them.
+    pub async fn follow_instance_journal(
+        &self,
+        id: &str,
+        history: usize,
+    ) -> Result<(Vec<InstanceEvent>, JournalFollower), HubError> {
+        let path =
+            crate::instances::journal_path(&self.config().paths.data_dir.join("instances"), id);
+        let file = tokio::fs::File::open(&path).await.map_err(|_| {
+            HubError::BadRequest(format!(
+                "no events for instance \"{id}\" (looked for {}); `claude-comms instances list` shows the ids",
+                path.display()
+            ))
+        })?;
+        let mut reader = tokio::io::BufReader::new(file);
+        let mut recent = std::collections::VecDeque::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await.map_err(io_error)? == 0 {
+                break;
+            }
+            if let Ok(event) = serde_json::from_str::<InstanceEvent>(&line) {
+                if recent.len() == history {
+                    recent.pop_front();
+                }
+                if history > 0 {
+                    recent.push_back(event);
+                }
+            }
+        }
+        Ok((recent.into(), JournalFollower { path, reader }))
+    }
+
+    async fn beat_if_announced(&self) {
+        if self.is_announced()
+            && let Err(e) = self.beat().await
+        {
+            tracing::warn!(error = %e, "could not record the instance change in the database");
+        }
+    }
+
+    /// The profile of the children that answer `source` asking `target`.
+    fn profile_for_pair(&self, source: &str, target: &str) -> Result<ChildProfile, HubError> {
+        let chain = crate::context::HopContext::from_env()
+            .check(source, target, self.config().config.context.hop_limit)
+            .map_err(|e| HubError::BadRequest(e.to_string()))?;
+        Ok(self.child_profile(&chain))
+    }
+}
+
+/// Follows an instance's journal file, whichever process writes it.
+pub struct JournalFollower {
+    path: std::path::PathBuf,
+    reader: tokio::io::BufReader<tokio::fs::File>,
+}
+
+impl JournalFollower {
+    /// The next event; waits for one to be written.
+    pub async fn next(&mut self) -> Result<InstanceEvent, HubError> {
+        let mut line = String::new();
+        loop {
+            let before = self.reader.stream_position().await.map_err(io_error)?;
+            line.clear();
+            let read = self.reader.read_line(&mut line).await.map_err(io_error)?;
+            if read > 0 && line.ends_with('\n') {
+                if let Ok(event) = serde_json::from_str::<InstanceEvent>(&line) {
+                    return Ok(event);
+                }
+                continue;
+            }
+            // A partly written line: read it again when it is complete.
+            self.reader
+                .seek(std::io::SeekFrom::Start(before))
+                .await
+                .map_err(io_error)?;
+            let len = tokio::fs::metadata(&self.path)
+                .await
+                .map(|m| m.len())
+                .unwrap_or(0);
+            if len < before {
+                // The journal was started afresh.
+                self.reader
+                    .seek(std::io::SeekFrom::Start(0))
+                    .await
+                    .map_err(io_error)?;
+            }
+            tokio::time::sleep(JOURNAL_POLL).await;
+        }
+    }
+}
+
+fn io_error(e: std::io::Error) -> HubError {
+    HubError::Internal(format!("reading an instance journal: {e}"))
+}

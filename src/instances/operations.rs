@@ -1,0 +1,138 @@
+//! What an operator (through the hub) can do with instances: list them,
+//! read one's status, start, stop, pause and resume one, follow its events.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use super::instance::{Instance, InstanceState, InstanceStatus};
+use super::manager::{InstanceManager, Lane, PoolState};
+use super::process::InstanceEvent;
+use super::{ChildProfile, InstanceError};
+use crate::config::BackendKind;
+
+impl InstanceManager {
+    pub fn list(&self) -> Vec<InstanceStatus> {
+        let state = self.state();
+        state
+            .instances
+            .values()
+            .map(|i| status_of(&state, i))
+            .collect()
+    }
+
+    pub fn status(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
+        let state = self.state();
+        let instance = state
+            .instances
+            .get(id)
+            .ok_or_else(|| InstanceError::UnknownInstance(id.to_string()))?;
+        Ok(status_of(&state, instance))
+    }
+
+    fn get(&self, id: &str) -> Result<Arc<Instance>, InstanceError> {
+        self.state()
+            .instances
+            .get(id)
+            .cloned()
+            .ok_or_else(|| InstanceError::UnknownInstance(id.to_string()))
+    }
+
+    /// Starts a claude-code-mcp instance now, for queries of `profile`
+    /// (stream instances start with their conversation's first message).
+    pub async fn start(
+        &self,
+        backend: BackendKind,
+        profile: ChildProfile,
+    ) -> Result<InstanceStatus, InstanceError> {
+        if backend == BackendKind::ClaudeStream {
+            return Err(InstanceError::Unavailable(
+                "claude-stream instances belong to a conversation and start with its first message"
+                    .into(),
+            ));
+        }
+        let pool_max = self.shared.config.claude_code_mcp.pool_max;
+        let instance = {
+            let mut state = self.state();
+            let count = state
+                .instances
+                .values()
+                .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
+                .count();
+            if count >= pool_max {
+                return Err(InstanceError::Unavailable(format!(
+                    "the claude-code-mcp pool is full ({count} of pool_max {pool_max})"
+                )));
+            }
+            self.new_instance_locked(&mut state, BackendKind::ClaudeCodeMcp, None, None, profile)
+        };
+        self.ensure_mcp_child(&instance).await?;
+        self.status(&instance.id)
+    }
+
+    /// Stops an instance's child and removes the instance; requests in
+    /// flight on it fail with a clear error.
+    pub async fn stop(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
+        let instance = self.get(id)?;
+        instance.set_state(InstanceState::Stopping);
+        self.stop_child(&instance).await;
+        let status = self.status(id)?;
+        {
+            let mut state = self.state();
+            state.instances.remove(id);
+            state.affinity.retain(|_, v| v != id);
+            state.by_conversation.retain(|_, v| v != id);
+        }
+        // Lanes that stuck to it go elsewhere now.
+        self.pump();
+        Ok(status)
+    }
+
+    pub fn pause(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
+        let instance = self.get(id)?;
+        instance.book().paused = true;
+        instance.log.event("state", "paused".into());
+        self.status(id)
+    }
+
+    /// Resumes a paused instance; also lets a crash-looped one start again.
+    pub fn resume(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
+        let instance = self.get(id)?;
+        {
+            let mut book = instance.book();
+            book.paused = false;
+            book.failures.clear();
+            if book.state == InstanceState::CrashLoop {
+                book.state = InstanceState::Stopped;
+            }
+        }
+        instance.log.event("state", "resumed".into());
+        self.pump();
+        self.status(id)
+    }
+
+    /// The live events of an instance (state, stderr, requests).
+    pub fn subscribe(&self, id: &str) -> Result<broadcast::Receiver<InstanceEvent>, InstanceError> {
+        Ok(self.get(id)?.log.subscribe())
+    }
+}
+
+fn status_of(state: &PoolState, instance: &Arc<Instance>) -> InstanceStatus {
+    let lanes: Vec<&Lane> = state
+        .affinity
+        .iter()
+        .filter(|(_, id)| **id == instance.id)
+        .map(|(lane, _)| lane)
+        .collect();
+    let queued = lanes
+        .iter()
+        .map(|lane| state.queues.get(*lane).map_or(0, |q| q.len()))
+        .sum();
+    let mut names: Vec<String> = lanes
+        .iter()
+        .map(|lane| format!("{}->{}", lane.source, lane.target))
+        .collect();
+    names.sort();
+    names.dedup();
+    instance.status(queued, names)
+}

@@ -1,0 +1,212 @@
+//! The claude-stream backend: one persistent `claude` stream-json process
+//! per conversation, fed one user message per turn, so later turns skip the
+//! CLI's start-up. At most `max_warm` processes stay warm; the least
+//! recently used idle one is stopped and its conversation resumes with
+//! `--resume` next time. A process whose profile (hop context, permission
+//! policy) differs from the turn's is replaced, resuming the session.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::instance::{Instance, InstanceState};
+use super::limits::{PROGRESS_TEXT_CHARS, deadline_of, report, run_with_limits, truncate};
+use super::manager::InstanceManager;
+use super::stream_child::{StreamChild, launch_for};
+use super::supervisor::SupervisorEvent;
+use super::{Answer, InstanceError, Progress, Query};
+use crate::config::BackendKind;
+
+impl InstanceManager {
+    pub(super) async fn query_stream(&self, q: Query) -> Result<Answer, InstanceError> {
+        let deadline = deadline_of(&q, tokio::time::Instant::now());
+        let instance = self.stream_instance_for(&q);
+        if instance.book().state == InstanceState::CrashLoop {
+            return Err(InstanceError::Unavailable(format!(
+                "stream instance {} is in crash-loop (last error: {})",
+                instance.id,
+                instance.book().last_error.clone().unwrap_or_default()
+            )));
+        }
+        report(&q, format!("queued for {}'s persistent agent", q.target));
+        instance.book().in_flight += 1;
+        let _slot = StreamSlot(instance.clone());
+        let waiting = format!("waiting for {}'s persistent agent", q.target);
+        let mut guard = run_with_limits(
+            async { Ok::<_, InstanceError>(instance.stream.lock().await) },
+            &q,
+            deadline,
+            &waiting,
+        )
+        .await?;
+        instance.book().last_used = Instant::now();
+        let alive = guard
+            .as_ref()
+            .is_some_and(|c| c.process.has_exited().is_none() && c.profile == q.profile);
+        let mut continued = alive;
+        if !alive {
+            if let Some(old) = guard.take() {
+                instance.book().stopping_on_purpose = true;
+                old.stop().await;
+            }
+            let resume = instance
+                .book()
+                .session_id
+                .clone()
+                .or(q.resume_session.clone());
+            self.evict_for_room(&instance.id).await;
+            let module = instance.module.clone().unwrap_or_default();
+            let launch = launch_for(
+                &self.shared.config.claude_stream,
+                &module,
+                &q.workdir,
+                resume.as_deref(),
+                &q.profile,
+            );
+            instance.set_state(InstanceState::Starting);
+            match StreamChild::start(
+                &launch,
+                instance.log.clone(),
+                resume.as_deref(),
+                q.profile.clone(),
+                &self.shared.tasks,
+            ) {
+                Ok(child) => {
+                    {
+                        let mut book = instance.book();
+                        book.pid = Some(child.process.pid);
+                        book.stopping_on_purpose = false;
+                    }
+                    *guard = Some(child);
+                    continued = resume.is_some();
+                }
+                Err(e) => {
+                    self.tell_supervisor(SupervisorEvent::Failed {
+                        instance: instance.clone(),
+                        error: e.to_string(),
+                    });
+                    return Err(e);
+                }
+            }
+        }
+        let Some(child) = guard.as_mut() else {
+            return Err(InstanceError::Unavailable(format!(
+                "stream instance {} has no process",
+                instance.id
+            )));
+        };
+        instance.set_state(InstanceState::Busy);
+        report(&q, format!("dispatched to instance {}", instance.id));
+        let dispatched = Instant::now();
+        let first_turn_of_resume = child.turns == 0 && child.session_id.is_some();
+        let progress = q.progress.clone();
+        let turn = child.turn(&q.prompt, move |text| {
+            if let Some(p) = &progress {
+                p(Progress {
+                    message: format!("assistant: {}", truncate(text, PROGRESS_TEXT_CHARS)),
+                });
+            }
+        });
+        let doing = format!("waiting for {}'s agent", q.target);
+        let outcome = run_with_limits(turn, &q, deadline, &doing).await;
+        let duration_ms = dispatched.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(result) => {
+                {
+                    let mut book = instance.book();
+                    book.session_id = result.session_id.clone();
+                    book.served += 1;
+                }
+                instance.set_state(InstanceState::Ready);
+                report(&q, format!("answered in {duration_ms} ms"));
+                Ok(Answer {
+                    text: result.text,
+                    instance_id: instance.id.clone(),
+                    duration_ms,
+                    session_id: result.session_id,
+                    usage: result.usage,
+                    cost_usd: result.cost_usd,
+                    session_continued: continued,
+                })
+            }
+            Err(e) => {
+                // The turn was cut (timeout, cancel) or the process died:
+                // end the process; the next turn resumes the session.
+                if let Some(child) = guard.take() {
+                    instance.book().stopping_on_purpose = true;
+                    child.stop().await;
+                }
+                instance.book().pid = None;
+                instance.set_state(InstanceState::Stopped);
+                if matches!(e, InstanceError::ChildDied { .. }) {
+                    self.tell_supervisor(SupervisorEvent::Failed {
+                        instance: instance.clone(),
+                        error: e.to_string(),
+                    });
+                    if first_turn_of_resume {
+                        let lost = instance.book().session_id.take().unwrap_or_default();
+                        return Err(InstanceError::SessionLost(lost));
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn stream_instance_for(&self, q: &Query) -> Arc<Instance> {
+        let mut state = self.state();
+        if let Some(instance) = state
+            .by_conversation
+            .get(&q.conversation_id)
+            .and_then(|id| state.instances.get(id))
+        {
+            return instance.clone();
+        }
+        self.new_instance_locked(
+            &mut state,
+            BackendKind::ClaudeStream,
+            Some(q.target.clone()),
+            Some(q.conversation_id.clone()),
+            q.profile.clone(),
+        )
+    }
+
+    /// Keeps at most `max_warm` stream processes: stops the least recently
+    /// used idle one. Its conversation resumes with `--resume` next time.
+    async fn evict_for_room(&self, for_id: &str) {
+        let max_warm = self.shared.config.claude_stream.max_warm.max(1);
+        let victim = {
+            let state = self.state();
+            let warm: Vec<&Arc<Instance>> = state
+                .instances
+                .values()
+                .filter(|i| {
+                    i.backend == BackendKind::ClaudeStream
+                        && i.id != for_id
+                        && i.book().pid.is_some()
+                })
+                .collect();
+            if warm.len() < max_warm {
+                return;
+            }
+            warm.into_iter()
+                .filter(|i| i.book().in_flight == 0)
+                .min_by_key(|i| i.book().last_used)
+                .cloned()
+        };
+        if let Some(victim) = victim {
+            tracing::info!(instance = %victim.id, "evicting the least recently used stream instance");
+            self.stop_child(&victim).await;
+        }
+    }
+}
+
+/// A turn's claim on a stream instance, released however the turn ends.
+struct StreamSlot(Arc<Instance>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut book = self.0.book();
+        book.in_flight = book.in_flight.saturating_sub(1);
+        book.last_used = Instant::now();
+    }
+}
