@@ -829,6 +829,7 @@ fn store_section() {
                     duration_ms: 1,
                     usage: None,
                     cost_usd: None,
+                    backend_session: None,
                 },
             )
             .unwrap();

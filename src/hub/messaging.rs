@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::context::{HopContext, PromptKind, QueryInput, Turn, TurnRole};
-use crate::instances::{InstanceError, ProgressSink, Query};
-use crate::store::{BeginQuery, Conversation, Message, MessageStatus, NewQuery, Outcome, Role};
+use crate::instances::{Answer, InstanceError, ProgressSink, Query};
+use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
 
 /// Longest conversation title made from a first message, in characters.
 const TITLE_CHARS: usize = 80;
@@ -97,184 +97,158 @@ impl Hub {
     }
 
     /// Sends a message and waits for the answer (see the module docs for
-    /// what is stored when).
+    /// what is stored when): prepare and store the query, dispatch it, and
+    /// record the outcome. Once the query is stored, every path records an
+    /// outcome before returning.
     pub async fn send_message(
         self: &std::sync::Arc<Self>,
         request: SendRequest,
     ) -> Result<SendOutcome, HubError> {
+        let mut sending = match self.prepare(&request).await? {
+            Prepared::Fresh(sending) => sending,
+            Prepared::Duplicate(earlier) => return earlier,
+        };
+        let started = Instant::now();
+        let result = self.dispatch(&mut sending, &request).await;
+        let duration_ms = started.elapsed().as_millis() as i64;
+        self.beat_soon();
+        self.record_outcome(sending, result, duration_ms).await
+    }
+
+    /// Checks the request, finds (or creates) the conversation, renders the
+    /// prompt and stores the query as `pending`.
+    async fn prepare(
+        self: &std::sync::Arc<Self>,
+        request: &SendRequest,
+    ) -> Result<Prepared, HubError> {
         self.check_message(&request.message)?;
         self.announce().await?;
-        let (conversation, history) = self.conversation_for(&request).await?;
+        let (conversation, history) = self.conversation_for(request).await?;
         let (source, target) = (conversation.source.clone(), conversation.target.clone());
-        let source_descriptor = self.descriptor(&source)?;
-        let target_descriptor = self.descriptor(&target)?;
         let chain = HopContext::from_env()
             .check(&source, &target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
         let folder = self.existing_module_folder(&target)?;
-
+        let backend = backend_of(&conversation, self.config().config.instances.backend);
+        // Stream instances that hold (or can resume) the Claude session get
+        // only the new turn; everything else gets the whole story.
+        let resume = match backend {
+            BackendKind::ClaudeStream => conversation.backend_session.clone(),
+            BackendKind::ClaudeCodeMcp => None,
+        };
+        let mut sending = Sending {
+            history: history.into_iter().map(turn_of).collect(),
+            source_descriptor: self.descriptor(&source)?,
+            target_descriptor: self.descriptor(&target)?,
+            profile: self.child_profile(&chain),
+            chain,
+            folder,
+            backend,
+            resume,
+            prompt_text: String::new(),
+            query: None,
+            conversation,
+        };
         // The prompt is rendered before the query is stored, so the query and
         // the template that rendered it are one write (each write is a disk
         // sync). The history is what was stored before this message.
-        let history: Vec<Turn> = history.into_iter().map(turn_of).collect();
-        let backend = backend_of(&conversation, self.config().config.instances.backend);
+        let prompt = self
+            .render(&sending, &request.message, sending.resume.is_some())
+            .map_err(|e| HubError::BadRequest(format!("argument `message`: {e}")))?;
+        let new_query = NewQuery {
+            conversation_id: sending.conversation.id.clone(),
+            sender: source,
+            content: request.message.clone(),
+            idempotency_key: request.idempotency_key.clone(),
+            hop_chain: sending.chain.clone(),
+            owner: self.server_id().to_string(),
+            template_version: Some(prompt.template_version.clone()),
+            context_note: prompt.cut.clone(),
+        };
+        sending.prompt_text = prompt.text;
+        match self.db(move |s| s.begin_query(&new_query)).await? {
+            BeginQuery::Fresh(query) => {
+                self.messages_changed();
+                sending.query = Some(query);
+                Ok(Prepared::Fresh(Box::new(sending)))
+            }
+            BeginQuery::Duplicate { query, outcome } => Ok(Prepared::Duplicate(
+                self.earlier_outcome(&sending.conversation, query, outcome.map(|b| *b)),
+            )),
+        }
+    }
+
+    fn render(
+        &self,
+        sending: &Sending,
+        message: &str,
+        resume: bool,
+    ) -> Result<crate::context::RenderedPrompt, crate::context::ContextError> {
+        let kind = if resume {
+            PromptKind::NewTurn
+        } else if sending.history.is_empty() {
+            PromptKind::FirstQuery
+        } else {
+            PromptKind::FollowUp
+        };
+        self.context().render_query(&QueryInput {
+            kind,
+            source: &sending.source_descriptor,
+            target: &sending.target_descriptor,
+            target_folder: &sending.folder,
+            conversation_id: &sending.conversation.id,
+            history: &sending.history,
+            message,
+            hop_chain: &sending.chain,
+        })
+    }
+
+    /// Hands the stored query to an instance. A stream session that can no
+    /// longer be resumed is retried once with the whole history. Never
+    /// returns early: every failure becomes a [`QueryFailure`] to record.
+    async fn dispatch(
+        &self,
+        sending: &mut Sending,
+        request: &SendRequest,
+    ) -> Result<Answer, QueryFailure> {
         let timeout = Duration::from_secs(
             request
                 .timeout_s
                 .unwrap_or(self.config().config.instances.request_timeout_s),
         );
-        // Stream instances that hold (or can resume) the Claude session get
-        // only the new turn; everything else gets the whole story.
-        let mut resume = match backend {
-            BackendKind::ClaudeStream => conversation.backend_session.clone(),
-            BackendKind::ClaudeCodeMcp => None,
-        };
-        let render = |resume: bool| {
-            let kind = if resume {
-                PromptKind::NewTurn
-            } else if history.is_empty() {
-                PromptKind::FirstQuery
-            } else {
-                PromptKind::FollowUp
-            };
-            self.context().render_query(&QueryInput {
-                kind,
-                source: &source_descriptor,
-                target: &target_descriptor,
-                target_folder: &folder,
-                conversation_id: &conversation.id,
-                history: &history,
-                message: &request.message,
-                hop_chain: &chain,
-            })
-        };
-        let mut prompt = render(resume.is_some())
-            .map_err(|e| HubError::BadRequest(format!("argument `message`: {e}")))?;
-
-        let new_query = NewQuery {
-            conversation_id: conversation.id.clone(),
-            sender: source.clone(),
-            content: request.message.clone(),
-            idempotency_key: request.idempotency_key.clone(),
-            hop_chain: chain.clone(),
-            owner: self.server_id().to_string(),
-            template_version: Some(prompt.template_version.clone()),
-            context_note: prompt.cut.clone(),
-        };
-        let query = match self.db(move |s| s.begin_query(&new_query)).await? {
-            BeginQuery::Fresh(query) => query,
-            BeginQuery::Duplicate { query, outcome } => {
-                return self.earlier_outcome(&conversation, query, outcome.map(|b| *b));
-            }
-        };
-        self.messages_changed();
-
-        let started = Instant::now();
-        let result = loop {
+        loop {
             let answer = self
                 .instances()
                 .query(Query {
-                    backend,
-                    source: source.clone(),
-                    target: target.clone(),
-                    conversation_id: conversation.id.clone(),
-                    prompt: prompt.text.clone(),
-                    workdir: folder.clone(),
+                    backend: sending.backend,
+                    source: sending.conversation.source.clone(),
+                    target: sending.conversation.target.clone(),
+                    conversation_id: sending.conversation.id.clone(),
+                    prompt: sending.prompt_text.clone(),
+                    workdir: sending.folder.clone(),
                     timeout,
-                    resume_session: resume.clone(),
-                    profile: self.child_profile(&chain),
+                    resume_session: sending.resume.clone(),
+                    profile: sending.profile.clone(),
                     progress: request.progress.clone(),
                     cancel: request.cancel.clone(),
                 })
                 .await;
             match answer {
-                // The stored session is gone: start over with the whole history.
-                Err(InstanceError::SessionLost(session)) if resume.is_some() => {
-                    tracing::warn!(conversation = %conversation.id, %session, "Claude session lost; re-sending the history");
-                    resume = None;
-                    prompt = match render(false) {
-                        Ok(p) => p,
-                        Err(e) => break Err(QueryFailure::Refused(e.to_string())),
-                    };
-                    let (id, version, cut) = (
-                        query.id.clone(),
-                        prompt.template_version.clone(),
-                        prompt.cut.clone(),
-                    );
+                Err(InstanceError::SessionLost(session)) if sending.resume.is_some() => {
+                    tracing::warn!(conversation = %sending.conversation.id, %session, "Claude session lost; re-sending the history");
+                    sending.resume = None;
+                    let prompt = self
+                        .render(sending, &request.message, false)
+                        .map_err(|e| QueryFailure::Refused(e.to_string()))?;
+                    let id = sending.query_id().to_string();
+                    let (version, cut) = (prompt.template_version.clone(), prompt.cut.clone());
                     self.db(move |s| s.set_query_context(&id, &version, cut.as_deref()))
-                        .await?;
+                        .await
+                        .map_err(QueryFailure::Hub)?;
+                    sending.prompt_text = prompt.text;
                 }
-                Ok(answer) => break Ok(answer),
-                Err(e) => break Err(QueryFailure::Instance(e)),
-            }
-        };
-        let duration_ms = started.elapsed().as_millis() as i64;
-        self.beat_soon();
-
-        match result {
-            Ok(answer) => {
-                if backend == BackendKind::ClaudeStream
-                    && answer.session_id.is_some()
-                    && answer.session_id != conversation.backend_session
-                {
-                    let (id, session) = (conversation.id.clone(), answer.session_id.clone());
-                    self.db(move |s| s.set_backend_session(&id, session.as_deref()))
-                        .await?;
-                }
-                let outcome = Outcome::Reply {
-                    sender: target.clone(),
-                    content: answer.text.clone(),
-                    instance_id: Some(answer.instance_id.clone()),
-                    duration_ms,
-                    usage: answer.usage.clone(),
-                    cost_usd: answer.cost_usd,
-                };
-                let reply = {
-                    let id = query.id.clone();
-                    self.db(move |s| s.finish_query(&id, &outcome)).await?
-                };
-                self.messages_changed();
-                Ok(SendOutcome {
-                    conversation_id: conversation.id,
-                    message_id: query.id,
-                    reply_id: reply.id,
-                    reply: answer.text,
-                    source,
-                    target,
-                    instance_id: Some(answer.instance_id),
-                    duration_ms,
-                    usage: answer.usage,
-                    cost_usd: answer.cost_usd,
-                    duplicate: false,
-                })
-            }
-            Err(failure) => {
-                let (reason, status) = match &failure {
-                    QueryFailure::Instance(InstanceError::Cancelled) => {
-                        (failure.to_string(), MessageStatus::Cancelled)
-                    }
-                    _ => (failure.to_string(), MessageStatus::Failed),
-                };
-                let outcome = Outcome::Failed {
-                    sender: target.clone(),
-                    reason: reason.clone(),
-                    status,
-                    instance_id: None,
-                    duration_ms,
-                };
-                let id = query.id.clone();
-                self.db(move |s| s.finish_query(&id, &outcome)).await?;
-                self.messages_changed();
-                Err(HubError::QueryFailed {
-                    explanation: self.context().explain_error(
-                        &source,
-                        &target,
-                        &conversation.id,
-                        &reason,
-                    ),
-                    conversation_id: conversation.id,
-                    message_id: query.id,
-                })
+                Ok(answer) => return Ok(answer),
+                Err(e) => return Err(QueryFailure::Instance(e)),
             }
         }
     }
@@ -401,11 +375,43 @@ impl Hub {
 
 /// Why a dispatched query has no answer.
 #[derive(Debug, thiserror::Error)]
-enum QueryFailure {
+pub(super) enum QueryFailure {
     #[error("{0}")]
     Instance(InstanceError),
     #[error("the prompt could not be built: {0}")]
     Refused(String),
+    #[error("{0}")]
+    Hub(HubError),
+}
+
+/// A query on its way: what `prepare` worked out, for `dispatch` and
+/// `record_outcome`.
+pub(super) struct Sending {
+    pub conversation: Conversation,
+    pub history: Vec<Turn>,
+    pub source_descriptor: crate::descriptor::ModuleDescriptor,
+    pub target_descriptor: crate::descriptor::ModuleDescriptor,
+    pub chain: Vec<String>,
+    pub profile: crate::instances::ChildProfile,
+    pub folder: PathBuf,
+    pub backend: BackendKind,
+    /// The stream session the next turn resumes, if any.
+    pub resume: Option<String>,
+    pub prompt_text: String,
+    /// The stored query (set once stored).
+    pub query: Option<Message>,
+}
+
+impl Sending {
+    pub fn query_id(&self) -> &str {
+        self.query.as_ref().map_or("", |q| q.id.as_str())
+    }
+}
+
+enum Prepared {
+    Fresh(Box<Sending>),
+    /// A repeated idempotency key: the first call's outcome.
+    Duplicate(Result<SendOutcome, HubError>),
 }
 
 fn backend_of(conversation: &Conversation, default: BackendKind) -> BackendKind {

@@ -9,6 +9,7 @@ mod instances;
 mod liveness;
 mod messaging;
 mod modules;
+mod outcome;
 mod profile;
 
 use std::sync::{Arc, RwLock};

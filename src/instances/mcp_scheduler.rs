@@ -121,7 +121,20 @@ impl InstanceManager {
             .values()
             .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
             .collect();
-        let may_grow = mcp.len() < config.pool_max;
+        let mut may_grow = mcp.len() < config.pool_max;
+        let serves_profile = mcp
+            .iter()
+            .any(|i| i.profile == lane.profile && i.accepts_work());
+        drop(mcp);
+        if !may_grow && !serves_profile && self.retire_idle_child(state) {
+            // A full pool of other profiles gives way to one of this profile.
+            may_grow = true;
+        }
+        let mcp: Vec<&Arc<Instance>> = state
+            .instances
+            .values()
+            .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
+            .collect();
         let same_profile: Vec<Arc<Instance>> = mcp
             .iter()
             .filter(|i| i.profile == lane.profile && i.accepts_work())
@@ -146,6 +159,33 @@ impl InstanceManager {
         };
         state.affinity.insert(lane.clone(), chosen.id.clone());
         chosen.take_room(config.max_in_flight).then_some(chosen)
+    }
+
+    /// Removes one idle claude-code-mcp instance that no lane waits for
+    /// (its child is stopped in the background); false if there is none.
+    fn retire_idle_child(&self, state: &mut PoolState) -> bool {
+        let waited_for: Vec<&String> = state
+            .queues
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .filter_map(|(lane, _)| state.affinity.get(lane))
+            .collect();
+        let Some(victim) = state
+            .instances
+            .values()
+            .filter(|i| i.backend == BackendKind::ClaudeCodeMcp && i.book().in_flight == 0)
+            .filter(|i| !waited_for.contains(&&i.id))
+            .min_by_key(|i| i.book().last_used)
+            .cloned()
+        else {
+            return false;
+        };
+        state.instances.remove(&victim.id);
+        state.affinity.retain(|_, id| *id != victim.id);
+        victim.log.event("state", "retired: the pool is full and another profile needs room".into());
+        let manager = self.clone();
+        self.spawn_task(async move { manager.stop_child(&victim).await });
+        true
     }
 
     /// The error for requests when no claude-code-mcp instance can ever take

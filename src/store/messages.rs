@@ -200,7 +200,15 @@ impl Store {
                     duration_ms,
                     usage,
                     cost_usd,
-                } => (
+                    backend_session,
+                } => {
+                    if let Some(session) = backend_session {
+                        tx.prepare_cached(
+                            "UPDATE conversations SET backend_session = ?2 WHERE id = ?1",
+                        )?
+                        .execute(params![query.conversation_id, session])?;
+                    }
+                    (
                     Insert {
                         conversation_id: &query.conversation_id,
                         sender,
@@ -218,7 +226,8 @@ impl Store {
                     *duration_ms,
                     usage.as_ref(),
                     *cost_usd,
-                ),
+                )
+                }
                 Outcome::Failed {
                     sender,
                     reason,

@@ -157,6 +157,9 @@ pub enum Outcome {
         duration_ms: i64,
         usage: Option<Value>,
         cost_usd: Option<f64>,
+        /// The backend session the conversation continues in from now on
+        /// (stream backend); stored in the same transaction as the reply.
+        backend_session: Option<String>,
     },
     Failed {
         sender: String,

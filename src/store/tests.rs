@@ -36,6 +36,7 @@ fn reply(text: &str) -> Outcome {
         duration_ms: 12,
         usage: Some(json!({"input_tokens": 3})),
         cost_usd: Some(0.5),
+        backend_session: None,
     }
 }
 

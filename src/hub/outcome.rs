@@ -1,0 +1,141 @@
+//! Recording what became of a dispatched query. The rule this file keeps:
+//! once a query is stored, the reply or the failure is stored before
+//! `send_message` returns. A write that fails is tried again (bounded); a
+//! reply whose session bookkeeping cannot be written is still stored (the
+//! next turn then re-sends the history); only when nothing at all can be
+//! written does the caller get an error saying the query stays pending.
+
+use std::time::Duration;
+
+use super::messaging::{QueryFailure, SendOutcome, Sending};
+use super::{Hub, HubError};
+use crate::config::BackendKind;
+use crate::instances::{Answer, InstanceError};
+use crate::store::{Message, MessageStatus, Outcome};
+
+/// Attempts at writing one outcome, and the pause before each retry: a
+/// busy database (another process's long write) usually frees up quickly.
+const WRITE_RETRIES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
+
+impl Hub {
+    pub(super) async fn record_outcome(
+        &self,
+        sending: Box<Sending>,
+        result: Result<Answer, QueryFailure>,
+        duration_ms: i64,
+    ) -> Result<SendOutcome, HubError> {
+        let target = sending.conversation.target.clone();
+        let failure = match result {
+            Ok(answer) => match self.store_reply(&sending, &answer, duration_ms).await {
+                Ok(reply) => {
+                    self.messages_changed();
+                    return Ok(SendOutcome {
+                        conversation_id: sending.conversation.id.clone(),
+                        message_id: sending.query_id().to_string(),
+                        reply_id: reply.id,
+                        reply: answer.text,
+                        source: sending.conversation.source.clone(),
+                        target,
+                        instance_id: Some(answer.instance_id),
+                        duration_ms,
+                        usage: answer.usage,
+                        cost_usd: answer.cost_usd,
+                        duplicate: false,
+                    });
+                }
+                Err(e) => QueryFailure::Hub(HubError::Internal(format!(
+                    "the answer arrived but could not be stored: {e}"
+                ))),
+            },
+            Err(failure) => failure,
+        };
+        let status = match &failure {
+            QueryFailure::Instance(InstanceError::Cancelled) => MessageStatus::Cancelled,
+            _ => MessageStatus::Failed,
+        };
+        let reason = failure.to_string();
+        let outcome = Outcome::Failed {
+            sender: target.clone(),
+            reason: reason.clone(),
+            status,
+            instance_id: None,
+            duration_ms,
+        };
+        if let Err(e) = self.store_outcome(sending.query_id(), outcome).await {
+            tracing::error!(message = %sending.query_id(), error = %e, "the outcome of a query could not be stored");
+            return Err(HubError::Internal(format!(
+                "{reason}; and this outcome could not be stored ({e}): message {} stays pending until this server stops, then it is marked interrupted",
+                sending.query_id()
+            )));
+        }
+        self.messages_changed();
+        Err(HubError::QueryFailed {
+            explanation: self.context().explain_error(
+                &sending.conversation.source,
+                &target,
+                &sending.conversation.id,
+                &reason,
+            ),
+            conversation_id: sending.conversation.id.clone(),
+            message_id: sending.query_id().to_string(),
+        })
+    }
+
+    /// Stores the reply, with the stream session it continues in (in one
+    /// transaction). If that fails, the reply alone: the session is only an
+    /// optimisation, the answer is what the caller was promised.
+    async fn store_reply(
+        &self,
+        sending: &Sending,
+        answer: &Answer,
+        duration_ms: i64,
+    ) -> Result<Message, HubError> {
+        let new_session = (sending.backend == BackendKind::ClaudeStream
+            && answer.session_id.is_some()
+            && answer.session_id != sending.conversation.backend_session)
+            .then(|| answer.session_id.clone())
+            .flatten();
+        let reply = |backend_session: Option<String>| Outcome::Reply {
+            sender: sending.conversation.target.clone(),
+            content: answer.text.clone(),
+            instance_id: Some(answer.instance_id.clone()),
+            duration_ms,
+            usage: answer.usage.clone(),
+            cost_usd: answer.cost_usd,
+            backend_session,
+        };
+        let with_session = new_session.is_some();
+        match self
+            .store_outcome(sending.query_id(), reply(new_session))
+            .await
+        {
+            Err(e) if with_session => {
+                tracing::warn!(conversation = %sending.conversation.id, error = %e, "the stream session could not be stored with the reply; storing the reply alone (the next turn re-sends the history)");
+                self.store_outcome(sending.query_id(), reply(None)).await
+            }
+            stored => stored,
+        }
+    }
+
+    /// `finish_query`, tried again after a short pause when it fails.
+    async fn store_outcome(&self, query_id: &str, outcome: Outcome) -> Result<Message, HubError> {
+        let mut last = None;
+        for pause in std::iter::once(None).chain(WRITE_RETRIES.into_iter().map(Some)) {
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
+            let (id, outcome) = (query_id.to_string(), outcome.clone());
+            match self.db(move |s| s.finish_query(&id, &outcome)).await {
+                Ok(message) => return Ok(message),
+                // Someone else closed it (e.g. marked interrupted): final.
+                Err(HubError::Store(crate::store::StoreError::NotPending { id, status })) => {
+                    return Err(HubError::Internal(format!(
+                        "message {id} is already {status}"
+                    )));
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| HubError::Internal("no attempt was made".into())))
+    }
+}
