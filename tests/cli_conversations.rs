@@ -341,3 +341,41 @@ fn run_until(home: &Path, args: &[&str], wanted: &str) -> String {
     assert!(seen.contains(wanted), "never saw {wanted:?}: {seen}");
     seen
 }
+
+/// A asks B, B's agent asks A back through claude-comms, and so on: every
+/// hop runs on pre-started claude-code-mcp children (pool_min), and the
+/// chain ends at the hop limit with the whole chain named, instead of
+/// counting from 0 under a child that did not get the hop context.
+#[test]
+fn a_nested_ask_through_pre_started_children_ends_at_the_hop_limit() {
+    let home = common::home_with(&format!(
+        "{}pool_min = 1\n",
+        common::fake_child_toml()
+    ));
+    let out = cli(home.path())
+        .args([
+            "send",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            "[[pingpong:marker,arangodb]]",
+        ])
+        .env("FAKE_CHILD_COMMS", env!("CARGO_BIN_EXE_claude-comms"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(
+        text.matches(" asked ").count(),
+        3,
+        "hops 1 to 3 were answered, each asking once more: {text}"
+    );
+    assert!(
+        text.contains("hop 4 of a chain limited to 3"),
+        "the fourth hop is refused: {text}"
+    );
+    assert!(
+        text.contains("marker → arangodb → marker → arangodb → marker"),
+        "{text}"
+    );
+}

@@ -264,3 +264,60 @@ async fn two_servers_share_one_database_through_the_real_chain() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// Injected failure: the stream session cannot be written (a trigger makes
+/// every write of `backend_session` fail). The answer that arrived is still
+/// stored and returned; the next turn, with no session stored, re-sends the
+/// history instead of resuming.
+#[tokio::test]
+async fn a_reply_is_kept_when_its_stream_session_cannot_be_stored() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let model = ModelStub::start().await;
+    let home = home_with("");
+    let hub = real_hub(home.path(), &real, &model);
+    let db = rusqlite::Connection::open(hub.config().database_path()).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER injected_session_failure BEFORE UPDATE OF backend_session ON conversations
+         WHEN NEW.backend_session IS NOT NULL
+         BEGIN SELECT RAISE(ABORT, 'injected: session write fails'); END;",
+    )
+    .unwrap();
+    let client = connect(hub.clone()).await;
+    let created = ok_value(
+        &call(
+            &client,
+            "create_conversation",
+            json!({"source": "marker", "target": "arangodb", "backend": "claude-stream"}),
+        )
+        .await,
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+    let sent = ok_value(
+        &call(
+            &client,
+            "send_message",
+            json!({"conversation_id": id, "message": "the first question"}),
+        )
+        .await,
+    );
+    assert_eq!(sent["reply"], "stub model answer to: the first question");
+    let shown = hub.get_conversation(&id, None, None).await.unwrap();
+    assert_eq!(shown.messages.len(), 2, "query and reply are stored");
+    assert_eq!(shown.messages[1].content, "stub model answer to: the first question");
+    assert_eq!(shown.messages[0].status.as_str(), "delivered");
+    assert!(shown.conversation.backend_session.is_none());
+    // With no session stored, the next turn carries the history itself.
+    let second = ok_value(
+        &call(
+            &client,
+            "send_message",
+            json!({"conversation_id": id, "message": "the second question"}),
+        )
+        .await,
+    );
+    assert_eq!(second["reply"], "stub model answer to: the second question");
+    client.cancel().await.unwrap();
+    hub.shutdown().await;
+}

@@ -15,10 +15,18 @@
 //! - `[[garbage]]`   write a line that is not JSON-RPC to stdout, then exit 4
 //! - `[[brief]]`     answer with a short fixed text instead of quoting the
 //!   prompt (for long runs and benchmarks, where quoting would snowball)
+//! - `[[huge:BYTES]]` answer with a text of BYTES bytes (one long line)
+//! - `[[stderr:TEXT]]` write TEXT to stderr, then answer
+//! - `[[stderr-line:BYTES]]` write one stderr line of BYTES bytes ending in `TAIL`
+//! - `[[env]]`       answer with the loop guard's variables as the child sees them
+//! - `[[pingpong:A,B]]` ask the other of A and B (this child's module is its
+//!   working folder's name) the same question through `$FAKE_CHILD_COMMS send`,
+//!   with this child's environment, and answer with what that printed
 //!
 //! Environment switches:
 //! - `FAKE_CHILD_EXIT_AT_START=1` exit with code 2 before speaking MCP
 //! - `FAKE_CHILD_TOOL_NAME=NAME` offer the tool under another name
+//! - `FAKE_CHILD_HANG_AT_START=1` never answer `initialize`
 
 use std::io::Write;
 use std::sync::Arc;
@@ -123,12 +131,61 @@ impl ServerHandler for FakeChild {
         if let Some(text) = directive(&prompt, "error") {
             return Err(ErrorData::internal_error(text.to_string(), None));
         }
+        if let Some(text) = directive(&prompt, "stderr") {
+            eprintln!("{text}");
+        }
+        if let Some(n) = directive(&prompt, "stderr-line").and_then(|n| n.parse::<usize>().ok()) {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(&vec![b'e'; n]);
+            let _ = err.write_all(b"TAIL\n");
+        }
+        if let Some(n) = directive(&prompt, "huge").and_then(|n| n.parse::<usize>().ok()) {
+            return Ok(CallToolResult::success(vec![ContentBlock::text("x".repeat(n))]).into());
+        }
+        if prompt.contains("[[env]]") {
+            let var = |k: &str| std::env::var(k).unwrap_or_else(|_| "-".into());
+            let text = format!(
+                "env hop={} chain={}",
+                var("CLAUDE_COMMS_HOP"),
+                var("CLAUDE_COMMS_CHAIN")
+            );
+            return Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into());
+        }
+        if let Some(pair) = directive(&prompt, "pingpong") {
+            return Ok(CallToolResult::success(vec![ContentBlock::text(pingpong(pair, &folder).await)]).into());
+        }
         let text = if prompt.contains("[[brief]]") {
             format!("brief fake answer ({} prompt bytes)", prompt.len())
         } else {
             format!("fake answer from {folder}: {prompt}")
         };
         Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+    }
+}
+
+/// Asks the other module of `pair` the same pingpong question through the
+/// claude-comms CLI, as an answering agent with claude-comms as a tool would.
+async fn pingpong(pair: &str, folder: &str) -> String {
+    let me = std::path::Path::new(folder)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let other = pair.split(',').find(|m| *m != me).unwrap_or(&me).to_string();
+    let Ok(comms) = std::env::var("FAKE_CHILD_COMMS") else {
+        return "pingpong: FAKE_CHILD_COMMS is not set".into();
+    };
+    let out = tokio::process::Command::new(comms)
+        .args(["send", "--from", &me, "--to", &other, &format!("[[pingpong:{pair}]]")])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    match out {
+        Ok(out) => format!(
+            "{me} asked {other}: {} {}",
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => format!("pingpong: cannot run claude-comms: {e}"),
     }
 }
 
@@ -145,6 +202,10 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("FAKE_CHILD_EXIT_AT_START").is_some() {
         eprintln!("fake child: told to exit at start");
         std::process::exit(2);
+    }
+    if std::env::var_os("FAKE_CHILD_HANG_AT_START").is_some() {
+        eprintln!("fake child: told never to answer initialize");
+        std::future::pending::<()>().await;
     }
     let tool_name = std::env::var("FAKE_CHILD_TOOL_NAME").unwrap_or_else(|_| "claude_code".into());
     let service = FakeChild { tool_name }
