@@ -344,6 +344,10 @@ impl LoadedConfig {
     }
 
     /// Every effective value as `(dotted key, value, source)`, sorted by key.
+    #[expect(
+        clippy::expect_used,
+        reason = "the config is plain data (strings, numbers, maps): serializing it cannot fail"
+    )]
     pub fn entries(&self) -> Vec<(String, serde_json::Value, String)> {
         let value = serde_json::to_value(&self.config).expect("config serializes");
         let mut flat = Vec::new();

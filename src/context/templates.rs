@@ -140,6 +140,10 @@ impl Templates {
         Ok(templates)
     }
 
+    #[expect(
+        clippy::expect_used,
+        reason = "callers name templates from the built-in list, which the constructor loads whole"
+    )]
     pub fn get(&self, name: &str) -> &Template {
         self.by_name
             .get(name)

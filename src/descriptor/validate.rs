@@ -194,6 +194,10 @@ fn semantic_problems(d: &ModuleDescriptor) -> Vec<Problem> {
     problems
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "the generated schema is checked against the published one by a test; it always compiles"
+)]
 fn schema_validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {

@@ -106,7 +106,7 @@ impl Hub {
     ) -> Result<SendOutcome, HubError> {
         let mut sending = match self.prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
-            Prepared::Duplicate(earlier) => return earlier,
+            Prepared::Duplicate(earlier) => return *earlier,
         };
         let started = Instant::now();
         let result = self.dispatch(&mut sending, &request).await;
@@ -172,9 +172,9 @@ impl Hub {
                 sending.query = Some(query);
                 Ok(Prepared::Fresh(Box::new(sending)))
             }
-            BeginQuery::Duplicate { query, outcome } => Ok(Prepared::Duplicate(
+            BeginQuery::Duplicate { query, outcome } => Ok(Prepared::Duplicate(Box::new(
                 self.earlier_outcome(&sending.conversation, query, outcome.map(|b| *b)),
-            )),
+            ))),
         }
     }
 
@@ -411,7 +411,7 @@ impl Sending {
 enum Prepared {
     Fresh(Box<Sending>),
     /// A repeated idempotency key: the first call's outcome.
-    Duplicate(Result<SendOutcome, HubError>),
+    Duplicate(Box<Result<SendOutcome, HubError>>),
 }
 
 fn backend_of(conversation: &Conversation, default: BackendKind) -> BackendKind {
