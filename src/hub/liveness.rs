@@ -62,14 +62,10 @@ impl Hub {
             self.messages_changed();
         }
         let hub = std::sync::Arc::downgrade(self);
-        let stop = self.stopping.clone();
-        tokio::spawn(async move {
+        self.spawn_until_shutdown(async move {
             let mut next_beat = tokio::time::Instant::now() + HEARTBEAT_EVERY;
             loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(super::CONTROL_POLL) => {}
-                }
+                tokio::time::sleep(super::CONTROL_POLL).await;
                 let Some(hub) = hub.upgrade() else { return };
                 if let Err(e) = hub.serve_control_requests().await {
                     tracing::warn!(error = %e, "could not serve instance control requests");
@@ -98,7 +94,7 @@ impl Hub {
             return;
         }
         let hub = self.clone();
-        tokio::spawn(async move {
+        self.spawn_until_shutdown(async move {
             if let Err(e) = hub.beat().await {
                 tracing::warn!(error = %e, "could not write the heartbeat");
             }

@@ -64,6 +64,9 @@ pub enum HubError {
     Internal(String),
 }
 
+/// How long shutdown waits for background tasks after cancelling them.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub struct Hub {
     config: LoadedConfig,
     registry: RwLock<Registry>,
@@ -78,6 +81,9 @@ pub struct Hub {
     local_writes: tokio::sync::Notify,
     /// Cancelled by [`Hub::shutdown`]; background tasks end with it.
     stopping: tokio_util::sync::CancellationToken,
+    /// Every background task of the hub and its faces, so shutdown waits
+    /// for them (bounded) instead of leaving them to the runtime.
+    tasks: tokio_util::task::TaskTracker,
     /// Set once this process is registered in the database; holds the
     /// number of interrupted messages recovered then, until first asked.
     announced: tokio::sync::OnceCell<std::sync::Mutex<usize>>,
@@ -122,6 +128,7 @@ impl Hub {
             server_id: uuid::Uuid::new_v4().to_string(),
             local_writes: tokio::sync::Notify::new(),
             stopping: tokio_util::sync::CancellationToken::new(),
+            tasks: tokio_util::task::TaskTracker::new(),
             announced: tokio::sync::OnceCell::new(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
         }))
@@ -163,10 +170,36 @@ impl Hub {
         &self.instances
     }
 
-    /// Stops every child process; called when the server shuts down.
+    /// Starts a background task that runs until it ends or the hub shuts
+    /// down, whichever comes first; shutdown waits for it.
+    pub fn spawn_until_shutdown<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let stopping = self.stopping.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                _ = stopping.cancelled() => {}
+                _ = task => {}
+            }
+        });
+    }
+
+    /// Stops every child process and background task; called when the
+    /// server (or command) ends. Safe to call more than once.
     pub async fn shutdown(&self) {
         self.stopping.cancel();
         self.instances.shutdown().await;
+        self.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "some background tasks did not end within {}s of shutdown",
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
         if !self.announced.initialized() {
             return;
         }

@@ -14,7 +14,7 @@ use super::limits::{deadline_of, report, run_with_limits};
 use super::manager::{Grant, InstanceManager, Lane, PoolState};
 use super::mcp_child::McpChild;
 use super::supervisor::SupervisorEvent;
-use super::{Answer, InstanceError, Query};
+use super::{Answer, ChildProfile, InstanceError, Query};
 use crate::config::BackendKind;
 
 enum Placement {
@@ -122,11 +122,12 @@ impl InstanceManager {
             .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
             .collect();
         let mut may_grow = mcp.len() < config.pool_max;
-        let serves_profile = mcp
-            .iter()
-            .any(|i| i.profile == lane.profile && i.accepts_work());
+        // Any instance of this profile (even paused or crash-looping) is
+        // this lane's to wait for; only when none exists does another
+        // profile's idle child give way.
+        let has_profile = mcp.iter().any(|i| i.profile == lane.profile);
         drop(mcp);
-        if !may_grow && !serves_profile && self.retire_idle_child(state) {
+        if !may_grow && !has_profile && self.retire_idle_child(state, &lane.profile) {
             // A full pool of other profiles gives way to one of this profile.
             may_grow = true;
         }
@@ -161,9 +162,10 @@ impl InstanceManager {
         chosen.take_room(config.max_in_flight).then_some(chosen)
     }
 
-    /// Removes one idle claude-code-mcp instance that no lane waits for
-    /// (its child is stopped in the background); false if there is none.
-    fn retire_idle_child(&self, state: &mut PoolState) -> bool {
+    /// Removes one idle claude-code-mcp instance of another profile that no
+    /// lane waits for (its child is stopped in the background); false if
+    /// there is none.
+    fn retire_idle_child(&self, state: &mut PoolState, wanted: &ChildProfile) -> bool {
         let waited_for: Vec<&String> = state
             .queues
             .iter()
@@ -173,7 +175,11 @@ impl InstanceManager {
         let Some(victim) = state
             .instances
             .values()
-            .filter(|i| i.backend == BackendKind::ClaudeCodeMcp && i.book().in_flight == 0)
+            .filter(|i| i.backend == BackendKind::ClaudeCodeMcp && &i.profile != wanted)
+            .filter(|i| {
+                let book = i.book();
+                book.in_flight == 0 && !book.paused && book.state != InstanceState::CrashLoop
+            })
             .filter(|i| !waited_for.contains(&&i.id))
             .min_by_key(|i| i.book().last_used)
             .cloned()

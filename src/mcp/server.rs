@@ -215,16 +215,8 @@ impl ServerHandler for CommsServer {
 pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let (transport, written) = StdioFrames::spawn(stdin, tokio::io::stdout());
-    let service = CommsServer::new(hub.clone()).serve(transport).await?;
-    let cancel = service.cancellation_token();
-    // SIGINT/SIGTERM end the session like end of stdin does.
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("signal received; shutting down");
-        cancel.cancel();
-    });
-    let reason = service.waiting().await?;
-    tracing::info!(?reason, "MCP session ended");
+    let session = run_session(hub.clone(), transport).await;
+    // Whatever ended the session, the children and tasks are stopped.
     hub.shutdown().await;
     // The session dropped its side of the transport: let the writer finish.
     if tokio::time::timeout(WRITER_FLUSH_TIMEOUT, written)
@@ -233,6 +225,21 @@ pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
     {
         tracing::warn!("stdout did not take the last frames in time");
     }
+    session
+}
+
+/// The MCP session over `transport`, until the host ends it or a signal.
+async fn run_session(hub: Arc<Hub>, transport: StdioFrames) -> anyhow::Result<()> {
+    let service = CommsServer::new(hub.clone()).serve(transport).await?;
+    let cancel = service.cancellation_token();
+    // SIGINT/SIGTERM end the session like end of stdin does.
+    hub.spawn_until_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("signal received; shutting down");
+        cancel.cancel();
+    });
+    let reason = service.waiting().await?;
+    tracing::info!(?reason, "MCP session ended");
     Ok(())
 }
 

@@ -57,7 +57,7 @@ impl Subscriptions {
             !std::mem::replace(&mut *watching, true)
         };
         if start {
-            tokio::spawn(watch(self.clone(), hub.clone(), peer, cursor));
+            hub.spawn_until_shutdown(watch(self.clone(), hub.clone(), peer, cursor));
         }
         Ok(())
     }
