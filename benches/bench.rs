@@ -12,6 +12,8 @@
 //! 127.0.0.1, which answers at once, so what is measured is claude-comms and
 //! the CLI, not a model.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/support/model_stub.rs"]
 mod model_stub;
 #[path = "../tests/support/real_children.rs"]
@@ -21,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claude_comms::config::{ContextConfig, HOME_ENV, LoadedConfig, Overrides};
+use claude_comms::config::{ContextConfig, HOME_ENV};
 use claude_comms::context::{ContextEngine, PromptKind, QueryInput, Turn, TurnRole};
 use claude_comms::descriptor::{Format, ModuleDescriptor, parse_descriptor};
 use claude_comms::hub::{Hub, NewConversationRequest, SendRequest};
@@ -31,7 +33,6 @@ use claude_comms::store::{
 };
 use model_stub::ModelStub;
 use real_children::RealChildren;
-use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt};
@@ -140,17 +141,13 @@ fn bin(name: &str) -> &'static str {
     }
 }
 
-/// A home whose config maps the modules to folders and adds `extra` TOML.
+/// A home whose config maps the modules to folders and adds `extra` TOML,
+/// with two more descriptors for pairs beyond the shipped modules.
 fn home_with(extra: &str) -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    let mut config = String::from("[module_paths]\n");
-    for module in ["marker", "arangodb", "claude_mcp", "indexer", "summarizer"] {
-        let folder = home.path().join("modules").join(module);
-        std::fs::create_dir_all(&folder).unwrap();
-        config.push_str(&format!("{module} = {:?}\n", folder.display().to_string()));
-    }
-    config.push_str(extra);
-    std::fs::write(home.path().join("config.toml"), config).unwrap();
+    let home = common::home_with_modules(
+        &["marker", "arangodb", "claude_mcp", "indexer", "summarizer"],
+        extra,
+    );
     let descriptors = home.path().join("descriptors");
     std::fs::create_dir_all(&descriptors).unwrap();
     for (name, what) in [
@@ -173,14 +170,7 @@ fn fake_toml(pool_max: usize, max_in_flight: usize) -> String {
     )
 }
 
-fn hub_in(home: &Path) -> Arc<Hub> {
-    let home = home.display().to_string();
-    let config = LoadedConfig::load_with_env(&Overrides::default(), |k| {
-        (k == HOME_ENV).then(|| home.clone())
-    })
-    .unwrap();
-    Hub::open(config, None).unwrap()
-}
+use common::hub_in;
 
 /// An MCP client of a child process started from `command`.
 async fn client_of(command: tokio::process::Command) -> RunningService<RoleClient, ()> {
@@ -203,15 +193,7 @@ async fn serve_client(home: &Path) -> RunningService<RoleClient, ()> {
 }
 
 async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
-    let result = client
-        .call_tool(
-            CallToolRequestParams::new(tool.to_string())
-                .with_arguments(args.as_object().unwrap().clone()),
-        )
-        .await
-        .unwrap();
-    assert_ne!(result.is_error, Some(true), "{tool} failed: {result:?}");
-    result.structured_content.unwrap_or(Value::Null)
+    common::ok_value(&common::call(client, tool, args).await)
 }
 
 async fn timed<F: std::future::Future>(f: F) -> (Duration, F::Output) {

@@ -348,10 +348,7 @@ fn run_until(home: &Path, args: &[&str], wanted: &str) -> String {
 /// counting from 0 under a child that did not get the hop context.
 #[test]
 fn a_nested_ask_through_pre_started_children_ends_at_the_hop_limit() {
-    let home = common::home_with(&format!(
-        "{}pool_min = 1\n",
-        common::fake_child_toml()
-    ));
+    let home = common::home_with(&format!("{}pool_min = 1\n", common::fake_child_toml()));
     let out = cli(home.path())
         .args([
             "send",

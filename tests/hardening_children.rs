@@ -40,14 +40,24 @@ async fn an_answer_over_the_line_limit_fails_its_request_at_once() {
     let hub = hub_in(home.path());
     let client = connect(hub.clone()).await;
     let huge = claude_comms::instances::ANSWER_LINE_MAX + 1000;
-    let result = call(&client, "send_message", send(&format!("[[huge:{huge}]]"), 120)).await;
+    let result = call(
+        &client,
+        "send_message",
+        send(&format!("[[huge:{huge}]]"), 120),
+    )
+    .await;
     assert_eq!(result.is_error, Some(true));
     let text = text_of(&result);
     assert!(text.contains("over the limit of"), "{text}");
     assert!(!text.contains("timed out"), "{text}");
     // The child is still usable afterwards.
     let again = ok_value(&call(&client, "send_message", send("[[brief]] still there?", 60)).await);
-    assert!(again["reply"].as_str().unwrap().starts_with("brief fake answer"));
+    assert!(
+        again["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("brief fake answer")
+    );
     client.cancel().await.unwrap();
     hub.shutdown().await;
 }
@@ -65,7 +75,12 @@ async fn child_stderr_is_cut_per_line_and_stripped_of_configured_secrets() {
     let sent = ok_value(&call(&client, "send_message", send(&message, 60)).await);
     let instance_id = sent["instance_id"].as_str().unwrap().to_string();
     let status = ok_value(
-        &call(&client, "instance_status", json!({"instance_id": instance_id})).await,
+        &call(
+            &client,
+            "instance_status",
+            json!({"instance_id": instance_id}),
+        )
+        .await,
     );
     let tail: Vec<String> = status["stderr_tail"]
         .as_array()
@@ -99,7 +114,10 @@ async fn child_stderr_is_cut_per_line_and_stripped_of_configured_secrets() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    assert!(journal.contains("token [redacted] leaked"), "the journal has the line");
+    assert!(
+        journal.contains("token [redacted] leaked"),
+        "the journal has the line"
+    );
     assert!(!journal.contains(secret), "the journal holds no secret");
     assert!(!tail.concat().contains(secret));
     client.cancel().await.unwrap();
@@ -170,7 +188,8 @@ async fn when_no_outcome_can_be_stored_the_caller_is_told_and_the_next_start_rec
     assert!(text.contains("stays pending"), "{text}");
     client.cancel().await.unwrap();
     hub.shutdown().await;
-    db.execute_batch("DROP TRIGGER injected_outcome_failure").unwrap();
+    db.execute_batch("DROP TRIGGER injected_outcome_failure")
+        .unwrap();
     let next = hub_in(home.path());
     next.announce().await.unwrap();
     let status: String = db

@@ -188,7 +188,10 @@ impl InstanceManager {
         };
         state.instances.remove(&victim.id);
         state.affinity.retain(|_, id| *id != victim.id);
-        victim.log.event("state", "retired: the pool is full and another profile needs room".into());
+        victim.log.event(
+            "state",
+            "retired: the pool is full and another profile needs room".into(),
+        );
         let manager = self.clone();
         self.spawn_task(async move { manager.stop_child(&victim).await });
         true

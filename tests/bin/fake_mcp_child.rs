@@ -152,7 +152,10 @@ impl ServerHandler for FakeChild {
             return Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into());
         }
         if let Some(pair) = directive(&prompt, "pingpong") {
-            return Ok(CallToolResult::success(vec![ContentBlock::text(pingpong(pair, &folder).await)]).into());
+            return Ok(CallToolResult::success(vec![ContentBlock::text(
+                pingpong(pair, &folder).await,
+            )])
+            .into());
         }
         let text = if prompt.contains("[[brief]]") {
             format!("brief fake answer ({} prompt bytes)", prompt.len())
@@ -170,12 +173,23 @@ async fn pingpong(pair: &str, folder: &str) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let other = pair.split(',').find(|m| *m != me).unwrap_or(&me).to_string();
+    let other = pair
+        .split(',')
+        .find(|m| *m != me)
+        .unwrap_or(&me)
+        .to_string();
     let Ok(comms) = std::env::var("FAKE_CHILD_COMMS") else {
         return "pingpong: FAKE_CHILD_COMMS is not set".into();
     };
     let out = tokio::process::Command::new(comms)
-        .args(["send", "--from", &me, "--to", &other, &format!("[[pingpong:{pair}]]")])
+        .args([
+            "send",
+            "--from",
+            &me,
+            "--to",
+            &other,
+            &format!("[[pingpong:{pair}]]"),
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .await;

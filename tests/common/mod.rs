@@ -68,9 +68,15 @@ pub fn text_of(result: &CallToolResult) -> String {
 /// and `claude_mcp` at folders inside it and answers with `instances_toml`
 /// (a TOML fragment for the `[instances...]` tables).
 pub fn home_with(instances_toml: &str) -> tempfile::TempDir {
+    home_with_modules(&["marker", "arangodb", "claude_mcp"], instances_toml)
+}
+
+/// A throw-away home whose config points each of `modules` at a folder
+/// inside it, followed by `instances_toml`.
+pub fn home_with_modules(modules: &[&str], instances_toml: &str) -> tempfile::TempDir {
     let home = tempfile::tempdir().expect("temp dir");
     let mut config = String::from("[module_paths]\n");
-    for module in ["marker", "arangodb", "claude_mcp"] {
+    for module in modules {
         let folder = home.path().join("modules").join(module);
         std::fs::create_dir_all(&folder).unwrap();
         config.push_str(&format!("{module} = {:?}\n", folder.display().to_string()));

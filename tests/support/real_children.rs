@@ -1,8 +1,10 @@
 //! Finds the real children installed by scripts/install-real-children.sh and
 //! builds instance configs that run them offline against a [`ModelStub`].
 //!
-//! When they are missing a test is skipped, unless CLAUDE_COMMS_REQUIRE_REAL=1
-//! (set by scripts/test.sh, so CI and the README's test command) makes that a
+//! The end-to-end tests are `#[ignore]`d, so a bare `cargo test` reports
+//! them as ignored rather than passed; scripts/test.sh (the README's and
+//! CI's test command) runs them with `--include-ignored` and sets
+//! CLAUDE_COMMS_REQUIRE_REAL=1, which turns missing children into a
 //! failure: the end-to-end tier can never be skipped silently.
 
 #![allow(dead_code)]
