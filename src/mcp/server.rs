@@ -127,6 +127,20 @@ impl ServerHandler for CommsServer {
         self.tool_router.call(call).await
     }
 
+    /// Unknown methods reach here (rmcp routes every method it knows);
+    /// name the method so the host sees what it got wrong.
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, rmcp::ErrorData> {
+        Err(rmcp::ErrorData::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            format!("Method not found: {}", request.method),
+            None,
+        ))
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
@@ -214,8 +228,11 @@ impl ServerHandler for CommsServer {
 /// Serves MCP on stdin/stdout until stdin ends (or the host goes away).
 pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let (transport, written) = StdioFrames::spawn(stdin, tokio::io::stdout());
-    let service = CommsServer::new(hub.clone()).serve(transport).await?;
+    let server = CommsServer::new(hub.clone());
+    let versions = ServerHandler::supported_protocol_versions(&server).into_owned();
+    let (transport, written) =
+        StdioFrames::spawn_with_versions(stdin, tokio::io::stdout(), versions);
+    let service = server.serve(transport).await?;
     let cancel = service.cancellation_token();
     // SIGINT/SIGTERM end the session like end of stdin does.
     tokio::spawn(async move {
