@@ -21,6 +21,7 @@ mod checkpoint;
 mod control;
 mod conversations;
 mod export;
+pub mod limits;
 mod messages;
 mod model;
 mod schema;
@@ -28,6 +29,8 @@ mod search;
 mod servers;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_limits;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -77,6 +80,18 @@ pub enum StoreError {
     EmptySearch,
     #[error("{0}")]
     BadValue(String),
+    #[error("`{field}` is {len} bytes, over the limit of {limit} bytes")]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        limit: usize,
+    },
+    #[error("`{field}` is {value}; it must be between 1 and {max}")]
+    PageSize {
+        field: &'static str,
+        value: usize,
+        max: usize,
+    },
     #[error("export: {0}")]
     Export(String),
 }
