@@ -182,3 +182,46 @@ fn a_duplicate_in_flight_id_is_refused_and_the_first_answer_arrives() {
     assert!(reused["result"].is_object(), "{reused}");
     assert!(server.finish().success());
 }
+
+/// A data folder the user cannot write: the error names the path and says
+/// "permission denied", once, instead of SQLite's code 14 three times.
+#[test]
+fn an_unwritable_data_dir_is_named_with_permission_denied() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = outer.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // root may write anywhere: run as `nobody` then, as a user would be.
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    for args in [&["conversations", "list"][..], &["serve"][..]] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_claude-comms"));
+        command
+            .args(args)
+            .env("CLAUDE_COMMS_HOME", &data)
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .env("RUST_LOG", "off")
+            .stdin(std::process::Stdio::null());
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let db = data.join("claude-comms.db").display().to_string();
+        assert!(stderr.contains(&db), "{args:?}: {stderr}");
+        assert!(stderr.contains("permission denied"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("code 14"), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.matches("permission denied").count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?}: stdout carries only frames"
+        );
+    }
+}

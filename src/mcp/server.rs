@@ -44,7 +44,8 @@ impl CommsServer {
             .list_all()
             .into_iter()
             .filter_map(|tool| {
-                let schema = serde_json::Value::Object(tool.input_schema.as_ref().clone());
+                let mut schema = serde_json::Value::Object(tool.input_schema.as_ref().clone());
+                bound_integers(&mut schema);
                 match jsonschema::validator_for(&schema) {
                     Ok(v) => Some((tool.name.to_string(), v)),
                     Err(e) => {
@@ -222,6 +223,47 @@ impl ServerHandler for CommsServer {
         _context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, rmcp::ErrorData> {
         super::prompts::get(&self.hub, &request.name, request.arguments.as_ref()).map(Into::into)
+    }
+}
+
+/// Gives every integer in a schema the range of the Rust type behind it
+/// (schemars writes it as `format` only, which validators do not check),
+/// capped at 64 signed bits, what the store keeps. Without this a value
+/// such as 2^64 passed the schema and failed later in serde with a message
+/// that did not name the argument.
+fn bound_integers(schema: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    match schema {
+        Value::Object(object) => {
+            let is_integer = match object.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            if is_integer {
+                let (min, max): (i64, i64) = match object.get("format").and_then(Value::as_str) {
+                    Some("int8") => (i8::MIN.into(), i8::MAX.into()),
+                    Some("uint8") => (0, u8::MAX.into()),
+                    Some("int16") => (i16::MIN.into(), i16::MAX.into()),
+                    Some("uint16") => (0, u16::MAX.into()),
+                    Some("int32") => (i32::MIN.into(), i32::MAX.into()),
+                    Some("uint32") => (0, u32::MAX.into()),
+                    Some("uint" | "uint64" | "uint128") => (0, i64::MAX),
+                    _ => (i64::MIN, i64::MAX),
+                };
+                let current_min = object.get("minimum").and_then(Value::as_f64);
+                if current_min.is_none_or(|existing| existing < min as f64) {
+                    object.insert("minimum".into(), json!(min));
+                }
+                let current_max = object.get("maximum").and_then(Value::as_f64);
+                if current_max.is_none_or(|existing| existing > max as f64) {
+                    object.insert("maximum".into(), json!(max));
+                }
+            }
+            object.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
     }
 }
 
