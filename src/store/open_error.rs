@@ -36,18 +36,17 @@ pub(super) fn folder_reason(folder: &Path, error: &std::io::Error) -> String {
 }
 
 fn permission_problem(path: &Path, folder: &Path) -> Option<String> {
-    if path.exists() {
-        if let Err(e) = std::fs::OpenOptions::new()
+    if path.exists()
+        && let Err(e) = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
-            && e.kind() == ErrorKind::PermissionDenied
-        {
-            return Some(format!(
-                "permission denied: {} is not writable by this user",
-                path.display()
-            ));
-        }
+        && e.kind() == ErrorKind::PermissionDenied
+    {
+        return Some(format!(
+            "permission denied: {} is not writable by this user",
+            path.display()
+        ));
     }
     // SQLite creates the database and its -wal and -shm files beside it.
     let probe = folder.join(format!(".claude-comms-probe-{}", std::process::id()));

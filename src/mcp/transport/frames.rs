@@ -136,13 +136,17 @@ impl Classifier {
             );
         }
         let params = object.get("params").cloned().unwrap_or(Value::Null);
+        let checked_params = params.clone();
         let request = match serde_json::from_value::<RxJsonRpcMessage<RoleServer>>(object.into()) {
             Ok(JsonRpcMessage::Request(request)) => request,
             Ok(_) => return invalid_request(id, "not a request"),
-            Err(e) => return error_frame(id, -32602, format!("Invalid params: {e}")),
+            Err(e) => {
+                let why = super::params::problem(method, params).unwrap_or_else(|| e.to_string());
+                return error_frame(id, -32602, format!("Invalid params for {method}: {why}"));
+            }
         };
         if let ClientRequest::CustomRequest(custom) = &request.request
-            && let Some(problem) = super::params::problem(&custom.method, params)
+            && let Some(problem) = super::params::problem(&custom.method, checked_params)
         {
             return error_frame(
                 id,
