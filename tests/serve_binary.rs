@@ -2,6 +2,7 @@
 //! host does: malformed lines and bad calls get errors, serving goes on, and
 //! end of stdin ends the process cleanly.
 
+mod common;
 #[path = "support/serve_process.rs"]
 mod serve_process;
 
@@ -91,4 +92,136 @@ fn requests_sent_just_before_end_of_stdin_are_still_answered() {
     ids.sort();
     assert_eq!(ids, (1..12).collect::<Vec<_>>());
     assert!(server.child.wait().unwrap().success());
+}
+
+/// Hosts send things in the wrong order; none of it may end the session.
+#[test]
+fn notifications_and_responses_before_initialize_are_ignored() {
+    let home = tempfile::tempdir().unwrap();
+    let mut server = Server::start(home.path());
+    for early in [
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/no_such_thing", "params": {}}),
+        json!({"jsonrpc": "2.0", "id": 77, "result": {}}),
+        json!({"jsonrpc": "2.0", "id": 78, "error": {"code": -1, "message": "x"}}),
+    ] {
+        server.send(early);
+    }
+    // A request other than initialize or ping is refused, naming the cause.
+    let early = server.request(1, "tools/list", json!({}));
+    assert_eq!(early["error"]["code"], -32600, "{early}");
+    assert!(
+        early["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("initialize"),
+        "{early}"
+    );
+    let ping = server.request(2, "ping", json!({}));
+    assert!(ping["result"].is_object(), "{ping}");
+    let init = server.initialize();
+    assert_eq!(init["result"]["serverInfo"]["name"], "claude-comms");
+    let listed = server.request(3, "tools/list", json!({}));
+    assert!(listed["result"]["tools"].is_array(), "{listed}");
+    assert!(server.finish().success());
+}
+
+/// rmcp routes the methods it knows; the transport no longer answers
+/// -32601 for those of newer protocol revisions.
+#[test]
+fn methods_of_the_2026_revision_reach_rmcp() {
+    let home = tempfile::tempdir().unwrap();
+    let mut server = Server::start(home.path());
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
+    });
+    let discovered = server.request(1, "server/discover", json!({"_meta": meta.clone()}));
+    assert!(
+        discovered["result"]["supportedVersions"]
+            .to_string()
+            .contains("2026-07-28"),
+        "{discovered}"
+    );
+    server.initialize();
+    let again = server.request(2, "server/discover", json!({"_meta": meta}));
+    assert!(again["result"]["supportedVersions"].is_array(), "{again}");
+    assert!(server.finish().success());
+}
+
+/// Two requests in flight with one id: the second is refused (naming the
+/// id) and the first still gets its own answer.
+#[test]
+fn a_duplicate_in_flight_id_is_refused_and_the_first_answer_arrives() {
+    let home = common::home_with(&common::fake_child_toml());
+    let mut server = Server::start(home.path());
+    server.initialize();
+    let slow = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "send_message",
+        "arguments": {"source": "marker", "target": "arangodb", "message": "first [[delay:1500]]"}}});
+    server.send(slow);
+    server.send(
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "send_message",
+        "arguments": {"source": "marker", "target": "arangodb", "message": "second"}}}),
+    );
+    let refused = server.next();
+    assert_eq!(refused["id"], 5, "{refused}");
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("id 5") && message.contains("in flight"),
+        "{message}"
+    );
+    let first = server.next();
+    assert_eq!(first["id"], 5, "{first}");
+    assert_ne!(first["result"]["isError"], true, "{first}");
+    assert!(first["result"].to_string().contains("first"), "{first}");
+    // Once answered, the id may be used again.
+    let reused = server.request(5, "ping", json!({}));
+    assert!(reused["result"].is_object(), "{reused}");
+    assert!(server.finish().success());
+}
+
+/// A data folder the user cannot write: the error names the path and says
+/// "permission denied", once, instead of SQLite's code 14 three times.
+#[test]
+fn an_unwritable_data_dir_is_named_with_permission_denied() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = outer.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // root may write anywhere: run as `nobody` then, as a user would be.
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    for args in [&["conversations", "list"][..], &["serve"][..]] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_claude-comms"));
+        command
+            .args(args)
+            .env("CLAUDE_COMMS_HOME", &data)
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .env("RUST_LOG", "off")
+            .stdin(std::process::Stdio::null());
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let db = data.join("claude-comms.db").display().to_string();
+        assert!(stderr.contains(&db), "{args:?}: {stderr}");
+        assert!(stderr.contains("permission denied"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("code 14"), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.matches("permission denied").count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?}: stdout carries only frames"
+        );
+    }
 }

@@ -44,7 +44,8 @@ impl CommsServer {
             .list_all()
             .into_iter()
             .filter_map(|tool| {
-                let schema = serde_json::Value::Object(tool.input_schema.as_ref().clone());
+                let mut schema = serde_json::Value::Object(tool.input_schema.as_ref().clone());
+                bound_integers(&mut schema);
                 match jsonschema::validator_for(&schema) {
                     Ok(v) => Some((tool.name.to_string(), v)),
                     Err(e) => {
@@ -125,6 +126,20 @@ impl ServerHandler for CommsServer {
         }
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await
+    }
+
+    /// Unknown methods reach here (rmcp routes every method it knows);
+    /// name the method so the host sees what it got wrong.
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, rmcp::ErrorData> {
+        Err(rmcp::ErrorData::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            format!("Method not found: {}", request.method),
+            None,
+        ))
     }
 
     fn get_info(&self) -> ServerConfig {
@@ -211,11 +226,55 @@ impl ServerHandler for CommsServer {
     }
 }
 
+/// Gives every integer in a schema the range of the Rust type behind it
+/// (schemars writes it as `format` only, which validators do not check),
+/// capped at 64 signed bits, what the store keeps. Without this a value
+/// such as 2^64 passed the schema and failed later in serde with a message
+/// that did not name the argument.
+fn bound_integers(schema: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    match schema {
+        Value::Object(object) => {
+            let is_integer = match object.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            if is_integer {
+                let (min, max): (i64, i64) = match object.get("format").and_then(Value::as_str) {
+                    Some("int8") => (i8::MIN.into(), i8::MAX.into()),
+                    Some("uint8") => (0, u8::MAX.into()),
+                    Some("int16") => (i16::MIN.into(), i16::MAX.into()),
+                    Some("uint16") => (0, u16::MAX.into()),
+                    Some("int32") => (i32::MIN.into(), i32::MAX.into()),
+                    Some("uint32") => (0, u32::MAX.into()),
+                    Some("uint" | "uint64" | "uint128") => (0, i64::MAX),
+                    _ => (i64::MIN, i64::MAX),
+                };
+                let current_min = object.get("minimum").and_then(Value::as_f64);
+                if current_min.is_none_or(|existing| existing < min as f64) {
+                    object.insert("minimum".into(), json!(min));
+                }
+                let current_max = object.get("maximum").and_then(Value::as_f64);
+                if current_max.is_none_or(|existing| existing > max as f64) {
+                    object.insert("maximum".into(), json!(max));
+                }
+            }
+            object.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
 /// Serves MCP on stdin/stdout until stdin ends (or the host goes away).
 pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let (transport, written) = StdioFrames::spawn(stdin, tokio::io::stdout());
-    let session = run_session(hub.clone(), transport).await;
+    let server = CommsServer::new(hub.clone());
+    let versions = ServerHandler::supported_protocol_versions(&server).into_owned();
+    let (transport, written) =
+        StdioFrames::spawn_with_versions(stdin, tokio::io::stdout(), versions);
+    let session = run_session(hub.clone(), server, transport).await;
     // Whatever ended the session, the children and tasks are stopped.
     hub.shutdown().await;
     // The session dropped its side of the transport: let the writer finish.
@@ -229,8 +288,12 @@ pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
 }
 
 /// The MCP session over `transport`, until the host ends it or a signal.
-async fn run_session(hub: Arc<Hub>, transport: StdioFrames) -> anyhow::Result<()> {
-    let service = CommsServer::new(hub.clone()).serve(transport).await?;
+async fn run_session(
+    hub: Arc<Hub>,
+    server: CommsServer,
+    transport: StdioFrames,
+) -> anyhow::Result<()> {
+    let service = server.serve(transport).await?;
     let cancel = service.cancellation_token();
     // SIGINT/SIGTERM end the session like end of stdin does.
     hub.spawn_until_shutdown(async move {

@@ -15,6 +15,9 @@ pub struct ControlRequest {
 
 impl Store {
     pub fn request_control(&self, server_id: &str, instance_id: &str, action: &str) -> Result<i64> {
+        super::limits::check_name("server id", server_id)?;
+        super::limits::check_name("instance_id", instance_id)?;
+        super::limits::check_name("action", action)?;
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO control_requests (server_id, instance_id, action, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -57,6 +60,7 @@ impl Store {
     }
 
     pub fn finish_control(&self, id: i64, ok: bool, result: &str) -> Result<()> {
+        let result = super::limits::clip(result, super::limits::MAX_NOTE_BYTES);
         self.write(|tx| {
             tx.execute(
                 "UPDATE control_requests SET done_at = ?2, ok = ?3, result = ?4 WHERE id = ?1",

@@ -3,11 +3,9 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
+use super::limits::{self, MAX_CURSOR_BYTES, MAX_METADATA_BYTES, MAX_TITLE_BYTES};
 use super::model::{Conversation, ConversationFilter, ConversationPage, ConversationStatus};
 use super::{Result, Store, StoreError, now_ms};
-
-/// Largest page `list_conversations` returns.
-const MAX_PAGE: usize = 500;
 
 pub(super) const CONVERSATION_COLUMNS: &str = "id, source, target, title, status, created_at, updated_at, backend_session, metadata, message_count";
 
@@ -46,13 +44,18 @@ impl Store {
         title: Option<&str>,
         metadata: Value,
     ) -> Result<Conversation> {
+        limits::check_name("source", source)?;
+        limits::check_name("target", target)?;
+        limits::check_opt_len("title", title, MAX_TITLE_BYTES)?;
+        let metadata = metadata.to_string();
+        limits::check_len("metadata", &metadata, MAX_METADATA_BYTES)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO conversations (id, source, target, title, status, created_at, updated_at, metadata)
                  VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5, ?6)",
-                params![id, source, target, title, now, metadata.to_string()],
+                params![id, source, target, title, now, metadata],
             )?;
             load_conversation(tx, &id)
         })
@@ -64,7 +67,10 @@ impl Store {
 
     /// Most recently active first; `next_cursor` continues after the last one.
     pub fn list_conversations(&self, filter: &ConversationFilter) -> Result<ConversationPage> {
-        let limit = filter.limit.clamp(1, MAX_PAGE);
+        limits::check_page("limit", filter.limit)?;
+        let limit = filter.limit;
+        limits::check_opt_len("module", filter.module.as_deref(), limits::MAX_NAME_BYTES)?;
+        limits::check_opt_len("cursor", filter.cursor.as_deref(), MAX_CURSOR_BYTES)?;
         let after = filter.cursor.as_deref().map(decode_cursor).transpose()?;
         let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE 1 = 1");
         let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
@@ -126,6 +132,7 @@ impl Store {
     }
 
     pub fn set_backend_session(&self, id: &str, session: Option<&str>) -> Result<()> {
+        limits::check_opt_len("backend_session", session, limits::MAX_NAME_BYTES)?;
         self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE conversations SET backend_session = ?2 WHERE id = ?1",

@@ -195,6 +195,7 @@ impl Store {
     /// same id must not exist yet.
     pub fn import(&self, exported: &ExportedConversation) -> Result<Conversation> {
         let c = &exported.conversation;
+        check_imported(exported)?;
         self.write(|tx| {
             let exists: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
@@ -253,4 +254,46 @@ impl Store {
             super::conversations::load_conversation(tx, &c.id)
         })
     }
+}
+
+/// An import is a write like any other: the same limits apply to every
+/// stored field (message bodies excepted, as everywhere in the store).
+fn check_imported(exported: &ExportedConversation) -> Result<()> {
+    use super::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_METADATA_BYTES, MAX_NOTE_BYTES};
+    let c = &exported.conversation;
+    limits::check_name("id", &c.id)?;
+    limits::check_name("source", &c.source)?;
+    limits::check_name("target", &c.target)?;
+    limits::check_opt_len("title", c.title.as_deref(), limits::MAX_TITLE_BYTES)?;
+    limits::check_opt_len(
+        "backend_session",
+        c.backend_session.as_deref(),
+        limits::MAX_NAME_BYTES,
+    )?;
+    limits::check_len("metadata", &c.metadata.to_string(), MAX_METADATA_BYTES)?;
+    for m in &exported.messages {
+        limits::check_name("id", &m.id)?;
+        limits::check_name("sender", &m.sender)?;
+        limits::check_opt_len(
+            "instance_id",
+            m.instance_id.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
+        limits::check_opt_len(
+            "template_version",
+            m.template_version.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
+        limits::check_opt_len(
+            "idempotency_key",
+            m.idempotency_key.as_deref(),
+            MAX_IDEMPOTENCY_KEY_BYTES,
+        )?;
+        limits::check_opt_len("context_note", m.context_note.as_deref(), MAX_NOTE_BYTES)?;
+        limits::check_opt_len("error", m.error.as_deref(), MAX_NOTE_BYTES)?;
+        limits::check_opt_len("reply_to", m.reply_to.as_deref(), limits::MAX_NAME_BYTES)?;
+        limits::check_opt_len("owner", m.owner.as_deref(), limits::MAX_NAME_BYTES)?;
+        limits::check_hop_chain(&m.hop_chain)?;
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::conversations::load_conversation;
+use super::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_NOTE_BYTES, clip};
 use super::model::{
     BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
 };
@@ -107,6 +108,20 @@ impl Store {
     /// Stores a query as pending, or finds the earlier one with the same
     /// idempotency key (see [`BeginQuery`]).
     pub fn begin_query(&self, q: &NewQuery) -> Result<BeginQuery> {
+        limits::check_name("sender", &q.sender)?;
+        limits::check_name("owner", &q.owner)?;
+        limits::check_opt_len(
+            "idempotency_key",
+            q.idempotency_key.as_deref(),
+            MAX_IDEMPOTENCY_KEY_BYTES,
+        )?;
+        limits::check_opt_len(
+            "template_version",
+            q.template_version.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
+        limits::check_hop_chain(&q.hop_chain)?;
+        let context_note = q.context_note.as_deref().map(|n| clip(n, MAX_NOTE_BYTES));
         self.write(|tx| {
             let conversation = load_conversation(tx, &q.conversation_id)?;
             if let Some(key) = &q.idempotency_key {
@@ -153,10 +168,10 @@ impl Store {
             if q.template_version.is_some() || q.context_note.is_some() {
                 tx.execute(
                     "UPDATE messages SET template_version = ?2, context_note = ?3 WHERE id = ?1",
-                    params![query.id, q.template_version, q.context_note],
+                    params![query.id, q.template_version, context_note],
                 )?;
                 query.template_version = q.template_version.clone();
-                query.context_note = q.context_note.clone();
+                query.context_note = context_note.map(|n| n.into_owned());
             }
             Ok(BeginQuery::Fresh(query))
         })
@@ -169,6 +184,8 @@ impl Store {
         template_version: &str,
         context_note: Option<&str>,
     ) -> Result<()> {
+        limits::check_len("template_version", template_version, limits::MAX_NAME_BYTES)?;
+        let context_note = context_note.map(|n| clip(n, MAX_NOTE_BYTES));
         self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE messages SET template_version = ?2, context_note = ?3 WHERE id = ?1",
@@ -184,6 +201,12 @@ impl Store {
     /// Stores a query's reply or failure and closes the query, in one
     /// transaction. Returns the new reply or error row.
     pub fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
+        // A failure's reason may carry a child's output: clipped, never
+        // refused, so the outcome is always stored.
+        let clipped_reason = match outcome {
+            Outcome::Failed { reason, .. } => Some(clip(reason, MAX_NOTE_BYTES)),
+            Outcome::Reply { .. } => None,
+        };
         self.write(|tx| {
             let query = load_message(tx, query_id)?;
             if query.status != MessageStatus::Pending {
@@ -239,13 +262,13 @@ impl Store {
                         conversation_id: &query.conversation_id,
                         sender,
                         role: Role::Error,
-                        content: reason,
+                        content: clipped_reason.as_deref().unwrap_or(reason),
                         status: MessageStatus::Delivered,
                         idempotency_key: None,
                         hop_chain: &query.hop_chain,
                         owner: None,
                         reply_to: Some(query_id),
-                        error: Some(reason),
+                        error: Some(clipped_reason.as_deref().unwrap_or(reason)),
                     },
                     *status,
                     instance_id,
@@ -279,6 +302,8 @@ impl Store {
 
     /// A note (something said outside the query/reply cycle).
     pub fn add_note(&self, conversation_id: &str, sender: &str, content: &str) -> Result<Message> {
+        limits::check_name("sender", sender)?;
+        limits::check_len("note", content, MAX_NOTE_BYTES)?;
         self.write(|tx| {
             load_conversation(tx, conversation_id)?;
             insert(
@@ -311,6 +336,9 @@ impl Store {
         limit: Option<usize>,
         before_seq: Option<i64>,
     ) -> Result<Vec<Message>> {
+        if let Some(limit) = limit {
+            limits::check_page("limit", limit)?;
+        }
         self.read(|conn| {
             load_conversation(conn, conversation_id)?;
             let mut statement = conn.prepare_cached(&format!(
@@ -341,6 +369,8 @@ impl Store {
         module: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(i64, Message)>> {
+        limits::check_page("limit", limit)?;
+        limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
         let columns = MESSAGE_COLUMNS
             .split(", ")
             .map(|c| format!("m.{c}"))

@@ -21,13 +21,17 @@ mod checkpoint;
 mod control;
 mod conversations;
 mod export;
+pub mod limits;
 mod messages;
 mod model;
+mod open_error;
 mod schema;
 mod search;
 mod servers;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_limits;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -52,11 +56,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    #[error("cannot open the database {path}: {reason}")]
+    Open { path: String, reason: String },
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error(
@@ -77,6 +78,18 @@ pub enum StoreError {
     EmptySearch,
     #[error("{0}")]
     BadValue(String),
+    #[error("`{field}` is {len} bytes, over the limit of {limit} bytes")]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        limit: usize,
+    },
+    #[error("`{field}` is {value}; it must be between 1 and {max}")]
+    PageSize {
+        field: &'static str,
+        value: usize,
+        max: usize,
+    },
     #[error("export: {0}")]
     Export(String),
 }
@@ -109,14 +122,14 @@ impl Store {
 
     /// Like [`Store::open`], with the given commit durability.
     pub fn open_with(path: &Path, sync: crate::config::DatabaseSync) -> Result<Store> {
-        let open_error = |source| StoreError::Open {
+        let open_error = |source: rusqlite::Error| StoreError::Open {
             path: path.display().to_string(),
-            source,
+            reason: open_error::reason(path, &source),
         };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
                 path: path.display().to_string(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+                reason: open_error::folder_reason(parent, &e),
             })?;
         }
         let mut conn = Connection::open(path).map_err(open_error)?;
@@ -135,7 +148,10 @@ impl Store {
         // commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_error)?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            StoreError::Sql(source) => open_error(source),
+            other => other,
+        })?;
         let readers = (0..READERS)
             .map(|_| {
                 let reader = Connection::open_with_flags(

@@ -2,14 +2,19 @@
 
 use rusqlite::params;
 
+use super::limits::{self, MAX_SEARCH_QUERY_BYTES};
 use super::model::{Role, SearchHit};
 use super::{Result, Store, StoreError};
 
 /// Turns what a person typed into an FTS5 query that cannot be a syntax
 /// error: every word becomes a quoted phrase, and all must match.
+///
+/// Inside a quoted phrase FTS5 gives meaning only to `"` (dropped here) and
+/// to NUL, which ends its query text early ("unterminated string"); control
+/// characters are never part of a word, so they separate words like spaces.
 fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
-        .split_whitespace()
+        .split(|c: char| c.is_whitespace() || c.is_control())
         .map(|w| w.replace('"', ""))
         .filter(|w| !w.is_empty())
         .map(|w| format!("\"{w}\""))
@@ -30,6 +35,9 @@ impl Store {
         module: Option<&str>,
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
+        limits::check_len("query", query, MAX_SEARCH_QUERY_BYTES)?;
+        limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
+        limits::check_page("limit", limit)?;
         let fts = fts_query(query).ok_or(StoreError::EmptySearch)?;
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
@@ -42,7 +50,7 @@ impl Store {
                  ORDER BY messages_fts.rowid DESC LIMIT ?3",
             )?;
             let hits = statement
-                .query_map(params![fts, module, limit.clamp(1, 500) as i64], |r| {
+                .query_map(params![fts, module, limit as i64], |r| {
                     let role: String = r.get(3)?;
                     Ok(SearchHit {
                         conversation_id: r.get(0)?,

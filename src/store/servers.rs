@@ -5,7 +5,7 @@
 use rusqlite::params;
 
 use super::model::{InstanceRecord, ServerRecord, ServerRow};
-use super::{Result, Store, now_ms};
+use super::{Result, Store, limits, now_ms};
 
 /// This machine's name, to tell whether a server's pid can be checked here.
 pub fn this_hostname() -> String {
@@ -66,6 +66,9 @@ pub(super) fn servers_in(
 
 impl Store {
     pub fn register_server(&self, s: &ServerRecord) -> Result<()> {
+        limits::check_name("server id", &s.id)?;
+        limits::check_name("hostname", &s.hostname)?;
+        limits::check_opt_len("module", s.module.as_deref(), limits::MAX_NAME_BYTES)?;
         self.write(|tx| {
             tx.execute(
                 "INSERT OR REPLACE INTO servers (id, pid, hostname, module, started_at, last_heartbeat, stopped)
@@ -78,6 +81,17 @@ impl Store {
 
     /// Records that the server is alive, with its current instances.
     pub fn heartbeat(&self, server_id: &str, instances: &[InstanceRecord]) -> Result<()> {
+        // Product-written; an instance's last error may quote a child.
+        let instances: Vec<InstanceRecord> = instances
+            .iter()
+            .map(|i| InstanceRecord {
+                last_error: i
+                    .last_error
+                    .as_deref()
+                    .map(|e| limits::clip(e, limits::MAX_NOTE_BYTES).into_owned()),
+                ..i.clone()
+            })
+            .collect();
         self.write(|tx| {
             tx.execute(
                 "UPDATE servers SET last_heartbeat = ?2 WHERE id = ?1",
@@ -87,7 +101,7 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO instances (server_id, id, record) VALUES (?1, ?2, ?3)",
             )?;
-            for i in instances {
+            for i in &instances {
                 let record = serde_json::to_string(i).unwrap_or_else(|_| "{}".into());
                 insert.execute(params![server_id, i.id, record])?;
             }
