@@ -158,6 +158,12 @@ fn a_nested_send_past_the_hop_limit_is_refused_with_the_chain() {
         "{err}"
     );
     assert!(err.contains("limited to 3"), "{err}");
+    let listed = ok_json(&run(home.path(), &["--json", "conversations", "list"]));
+    assert_eq!(
+        listed["conversations"].as_array().map(Vec::len),
+        Some(0),
+        "a refused send leaves no empty conversation: {listed}"
+    );
     // One hop less is allowed, and the child inherits hop + 1 and the chain.
     let out = cli(home.path())
         .args([

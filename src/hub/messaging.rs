@@ -122,6 +122,27 @@ impl Hub {
         request: &SendRequest,
     ) -> Result<Prepared, HubError> {
         self.check_message(&request.message)?;
+        if let Some(key) = &request.idempotency_key
+            && key.len() > crate::store::limits::MAX_IDEMPOTENCY_KEY_BYTES
+        {
+            return Err(HubError::BadRequest(format!(
+                "argument `idempotency_key`: {} bytes is over the limit of {} bytes",
+                key.len(),
+                crate::store::limits::MAX_IDEMPOTENCY_KEY_BYTES
+            )));
+        }
+        if request.conversation_id.is_none() {
+            // A send that will be refused must not leave an empty
+            // conversation behind: check the pair before creating it.
+            let source = self.resolve_source(request.source.as_deref())?;
+            if let Some(target) = &request.target {
+                self.descriptor(target)?;
+                HopContext::from_env()
+                    .check(&source, target, self.config().config.context.hop_limit)
+                    .map_err(|e| HubError::BadRequest(e.to_string()))?;
+                self.existing_module_folder(target)?;
+            }
+        }
         self.announce().await?;
         let (conversation, history) = self.conversation_for(request).await?;
         let (source, target) = (conversation.source.clone(), conversation.target.clone());
