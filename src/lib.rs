@@ -21,7 +21,12 @@
 //! * [`descriptor`]: module descriptors (YAML/JSON, checked against the JSON
 //!   Schema in `schemas/`) and the registry that answers "who can consume what".
 //! * [`config`]: the TOML configuration and where each value came from.
-//! * [`hub`]: the operations both front ends call.
+//! * [`hub`]: the operations both front ends call; the only door to the
+//!   store and the instances (the faces import neither).
+//! * [`instances`]: every child process (scheduling, supervision, limits).
+//! * [`store`]: every SQL statement (SQLite now; kept free of SQLite-only
+//!   ideas in its API so another store can take its place).
+//! * [`redact`]: what never reaches a log, an error or an export.
 //! * [`mcp`]: the MCP server (tools, resources) over a stdio transport that
 //!   answers malformed lines with proper JSON-RPC errors.
 //!

@@ -1,8 +1,9 @@
 //! The instance manager: owns every instance and every task it starts,
 //! mints instance ids, and hands a query to the backend it names. The two
-//! backends live beside it ([`super::mcp_scheduler`], [`super::stream_backend`]),
-//! the operator's operations in [`super::operations`], supervision in
-//! [`super::supervisor`], which hears about child exits over a channel.
+//! backends live beside it (`mcp_scheduler.rs`, `stream_backend.rs`), the
+//! operator's operations in `operations.rs`, supervision in `supervisor.rs`,
+//! which hears about child exits over a channel. Those files add methods to
+//! [`InstanceManager`]; this one imports none of them but the supervisor.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
