@@ -97,7 +97,7 @@ pub async fn send(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> an
             if out.json {
                 out.json(&outcome)?;
             } else {
-                out.line(outcome.reply.trim_end())?;
+                out.line(outcome.reply.as_deref().unwrap_or("").trim_end())?;
                 out.note(format!(
                     "({} answered {} in {} ms; conversation {})",
                     outcome.target, outcome.source, outcome.duration_ms, outcome.conversation_id

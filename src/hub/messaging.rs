@@ -47,10 +47,15 @@ pub struct SendOutcome {
     pub conversation_id: String,
     /// The stored query.
     pub message_id: String,
-    /// The stored reply.
-    pub reply_id: String,
-    /// The answering agent's answer.
-    pub reply: String,
+    /// `delivered` (the answer is here), or `pending` for a query sent
+    /// with `wait: false` (collect it with `get_reply`).
+    pub status: String,
+    /// The stored reply (absent while pending).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_id: Option<String>,
+    /// The answering agent's answer (absent while pending).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
     pub source: String,
     pub target: String,
     /// The instance that answered.
@@ -117,7 +122,7 @@ impl Hub {
 
     /// Checks the request, finds (or creates) the conversation, renders the
     /// prompt and stores the query as `pending`.
-    async fn prepare(
+    pub(super) async fn prepare(
         self: &std::sync::Arc<Self>,
         request: &SendRequest,
     ) -> Result<Prepared, HubError> {
@@ -227,7 +232,7 @@ impl Hub {
     /// Hands the stored query to an instance. A stream session that can no
     /// longer be resumed is retried once with the whole history. Never
     /// returns early: every failure becomes a [`QueryFailure`] to record.
-    async fn dispatch(
+    pub(super) async fn dispatch(
         &self,
         sending: &mut Sending,
         request: &SendRequest,
@@ -367,8 +372,9 @@ impl Hub {
             Some(reply) if reply.role == Role::Reply => Ok(SendOutcome {
                 conversation_id: conversation.id.clone(),
                 message_id: query.id,
-                reply_id: reply.id,
-                reply: reply.content,
+                status: "delivered".into(),
+                reply_id: Some(reply.id),
+                reply: Some(reply.content),
                 source: conversation.source.clone(),
                 target: conversation.target.clone(),
                 instance_id: reply.instance_id,
@@ -429,7 +435,7 @@ impl Sending {
     }
 }
 
-enum Prepared {
+pub(super) enum Prepared {
     Fresh(Box<Sending>),
     /// A repeated idempotency key: the first call's outcome.
     Duplicate(Box<Result<SendOutcome, HubError>>),

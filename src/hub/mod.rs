@@ -6,6 +6,7 @@ mod conversations;
 mod doctor;
 mod instance_control;
 mod instances;
+mod jobs;
 mod liveness;
 mod messaging;
 mod modules;
@@ -24,6 +25,7 @@ pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor::{Check, CheckStatus, find_program};
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
 pub use instances::{JOURNAL_POLL, JournalFollower};
+pub use jobs::{JobStatus, MAX_WAIT};
 pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
 
 // The data types the faces (MCP, CLI) need, so they depend on the hub only.
@@ -84,6 +86,8 @@ pub struct Hub {
     /// Every background task of the hub and its faces, so shutdown waits
     /// for them (bounded) instead of leaving them to the runtime.
     tasks: tokio_util::task::TaskTracker,
+    /// Jobs this process carries, by query id, with the token that cancels each.
+    jobs: std::sync::Mutex<std::collections::HashMap<String, tokio_util::sync::CancellationToken>>,
     /// Set once this process is registered in the database; holds the
     /// number of interrupted messages recovered then, until first asked.
     announced: tokio::sync::OnceCell<std::sync::Mutex<usize>>,
@@ -129,6 +133,7 @@ impl Hub {
             local_writes: tokio::sync::Notify::new(),
             stopping: tokio_util::sync::CancellationToken::new(),
             tasks: tokio_util::task::TaskTracker::new(),
+            jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
             announced: tokio::sync::OnceCell::new(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
         }))
@@ -183,6 +188,29 @@ impl Hub {
                 _ = task => {}
             }
         });
+    }
+
+    /// Starts a job's task: shutdown waits for it (bounded) so its outcome
+    /// is recorded, as interrupted if the children were stopped under it.
+    pub(crate) fn spawn_job<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task);
+    }
+
+    pub(crate) fn jobs_in_flight(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, tokio_util::sync::CancellationToken>,
+    > {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.is_cancelled()
     }
 
     /// Stops every child process and background task; called when the

@@ -32,8 +32,9 @@ impl Hub {
                     return Ok(SendOutcome {
                         conversation_id: sending.conversation.id.clone(),
                         message_id: sending.query_id().to_string(),
-                        reply_id: reply.id,
-                        reply: answer.text,
+                        status: "delivered".into(),
+                        reply_id: Some(reply.id),
+                        reply: Some(answer.text),
                         source: sending.conversation.source.clone(),
                         target,
                         instance_id: Some(answer.instance_id),
@@ -49,11 +50,18 @@ impl Hub {
             },
             Err(failure) => failure,
         };
-        let status = match &failure {
-            QueryFailure::Instance(InstanceError::Cancelled) => MessageStatus::Cancelled,
-            _ => MessageStatus::Failed,
+        let (status, reason) = match &failure {
+            QueryFailure::Instance(InstanceError::Cancelled) => {
+                (MessageStatus::Cancelled, failure.to_string())
+            }
+            // The children were stopped under it: the work was interrupted,
+            // not refused; it is not replayed.
+            _ if self.is_stopping() => (
+                MessageStatus::Interrupted,
+                format!("this process stopped before the answer arrived ({failure})"),
+            ),
+            _ => (MessageStatus::Failed, failure.to_string()),
         };
-        let reason = failure.to_string();
         let outcome = Outcome::Failed {
             sender: target.clone(),
             reason: reason.clone(),

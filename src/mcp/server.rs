@@ -38,8 +38,10 @@ pub struct CommsServer {
 
 impl CommsServer {
     pub fn new(hub: Arc<Hub>) -> CommsServer {
-        let tool_router =
-            Self::module_tools() + Self::conversation_tools() + Self::instance_tools();
+        let tool_router = Self::module_tools()
+            + Self::conversation_tools()
+            + Self::instance_tools()
+            + Self::job_tools();
         let argument_checks = tool_router
             .list_all()
             .into_iter()

@@ -9,9 +9,9 @@ use super::model::{
 };
 use super::{Result, Store, StoreError, now_ms};
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner";
+pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner";
 
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_at(row, 0)
 }
 

@@ -21,6 +21,7 @@ mod checkpoint;
 mod control;
 mod conversations;
 mod export;
+mod jobs;
 pub mod limits;
 mod messages;
 mod model;
@@ -41,6 +42,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use control::ControlRequest;
 pub use export::{ExportFormat, ExportedConversation, parse_export};
+pub use jobs::{IdKind, MIN_ID_PREFIX};
 pub(crate) use model::optional_object_schema;
 pub use model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,

@@ -8,7 +8,8 @@ use super::{Result, StoreError};
 
 /// Each entry moves the schema from version `i` to `i + 1`. Never edit a
 /// released entry; add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE conversations (
     id              TEXT PRIMARY KEY,
     source          TEXT NOT NULL,
@@ -94,7 +95,12 @@ CREATE TABLE control_requests (
     result      TEXT
 );
 CREATE INDEX control_open ON control_requests (server_id) WHERE taken_at IS NULL;
-"#];
+"#,
+    // Jobs: the newest queries, for `jobs list`.
+    r#"
+CREATE INDEX messages_queries ON messages (created_at DESC, id DESC) WHERE role = 'query';
+"#,
+];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

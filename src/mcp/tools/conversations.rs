@@ -13,7 +13,7 @@ use rmcp::{ErrorData as McpError, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{failure, structured};
+use super::{failure, reply, structured};
 use crate::config::BackendKind;
 use crate::hub::{Conversation, ConversationFilter, ConversationPage, ExportFormat};
 use crate::hub::{
@@ -46,6 +46,11 @@ pub struct SendMessageArgs {
     /// the same key returns the first answer instead of asking again.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// `false`: store the question and return its `message_id` at once
+    /// (status `pending`); the server carries it to its end, and
+    /// `get_reply` collects the answer. Default `true`: wait for the answer.
+    #[serde(default)]
+    pub wait: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -149,16 +154,28 @@ impl CommsServer {
             conversation_id: args.conversation_id,
             timeout_s: args.timeout_s,
             idempotency_key: args.idempotency_key,
-            progress: progress_sink(&context),
+            progress: if args.wait == Some(false) {
+                None
+            } else {
+                progress_sink(&context)
+            },
             cancel: context.ct.clone(),
         };
+        if args.wait == Some(false) {
+            return reply(self.hub().send_detached(request).await, |o| {
+                format!(
+                    "sent to {} as job {} (conversation {}); collect the answer with get_reply",
+                    o.target, o.message_id, o.conversation_id
+                )
+            });
+        }
         match self.hub().send_message(request).await {
             Ok(outcome) => {
                 let text = self.hub().context().frame_reply(
                     &outcome.source,
                     &outcome.target,
                     &outcome.conversation_id,
-                    &outcome.reply,
+                    outcome.reply.as_deref().unwrap_or(""),
                 );
                 structured(text, &outcome)
             }

@@ -3,6 +3,7 @@
 
 pub(crate) mod conversations;
 pub(crate) mod instances;
+pub(crate) mod jobs;
 pub(crate) mod modules;
 
 use rmcp::ErrorData as McpError;

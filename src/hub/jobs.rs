@@ -1,0 +1,202 @@
+//! Jobs: a query sent without waiting. It is a stored message like any
+//! other, so its state and reply survive restarts; the process that sent it
+//! (the daemon, normally) carries it to its end after the caller has gone.
+//! A process that stops mid-job leaves it `interrupted`, never replayed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::messaging::{Prepared, SendOutcome, SendRequest};
+use super::{Hub, HubError};
+use crate::store::{IdKind, Message, MessageStatus, Role};
+
+/// Longest a caller may wait for a reply in one call.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// How often a waiter looks at the database for a reply written by another
+/// process (replies of this process wake it at once).
+const WAIT_POLL: Duration = Duration::from_millis(250);
+
+/// A job as `get_reply`, `jobs show` and `jobs list` report it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct JobStatus {
+    /// The stored query (the job's id).
+    pub message_id: String,
+    pub conversation_id: String,
+    /// The asking module.
+    pub source: String,
+    /// `pending`, `delivered`, `failed`, `cancelled` or `interrupted`.
+    pub status: String,
+    /// The question, as sent.
+    pub message: String,
+    /// The answer, once delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// Why there is no answer (failed, cancelled, interrupted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The instance that answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// Unix ms when the job was sent.
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+}
+
+impl JobStatus {
+    fn of(query: Message, outcome: Option<Message>) -> JobStatus {
+        let (reply, error, instance_id, duration_ms) = match outcome {
+            Some(m) if m.role == Role::Reply => {
+                (Some(m.content), None, m.instance_id, m.duration_ms)
+            }
+            Some(m) => (None, Some(m.content), m.instance_id, m.duration_ms),
+            None => (None, query.error.clone(), None, None),
+        };
+        JobStatus {
+            message_id: query.id,
+            conversation_id: query.conversation_id,
+            source: query.sender,
+            status: query.status.as_str().to_string(),
+            message: query.content,
+            reply,
+            error,
+            instance_id,
+            created_at: query.created_at,
+            duration_ms,
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.status == MessageStatus::Pending.as_str()
+    }
+}
+
+impl Hub {
+    /// Stores the query and returns at once (status `pending`); this process
+    /// carries the query to its end in the background.
+    pub async fn send_detached(
+        self: &Arc<Self>,
+        mut request: SendRequest,
+    ) -> Result<SendOutcome, HubError> {
+        // Nobody listens for progress; the caller's cancellation does not
+        // reach a job (`cancel_job` does).
+        request.progress = None;
+        let cancel = CancellationToken::new();
+        request.cancel = cancel.clone();
+        let sending = match self.prepare(&request).await? {
+            Prepared::Fresh(sending) => sending,
+            Prepared::Duplicate(earlier) => return *earlier,
+        };
+        let accepted = SendOutcome {
+            conversation_id: sending.conversation.id.clone(),
+            message_id: sending.query_id().to_string(),
+            status: MessageStatus::Pending.as_str().to_string(),
+            reply_id: None,
+            reply: None,
+            source: sending.conversation.source.clone(),
+            target: sending.conversation.target.clone(),
+            instance_id: None,
+            duration_ms: 0,
+            usage: None,
+            cost_usd: None,
+            duplicate: false,
+        };
+        let id = accepted.message_id.clone();
+        self.jobs_in_flight().insert(id.clone(), cancel);
+        let hub = self.clone();
+        self.spawn_job(async move {
+            let mut sending = sending;
+            let started = std::time::Instant::now();
+            let result = hub.dispatch(&mut sending, &request).await;
+            let duration_ms = started.elapsed().as_millis() as i64;
+            hub.beat_soon();
+            if let Err(e) = hub.record_outcome(sending, result, duration_ms).await {
+                tracing::info!(job = %id, error = %e, "job ended without an answer");
+            }
+            hub.jobs_in_flight().remove(&id);
+        });
+        Ok(accepted)
+    }
+
+    /// A job by its id (or an unambiguous prefix of 8+ characters).
+    pub async fn job(&self, id: &str) -> Result<JobStatus, HubError> {
+        let id = self.resolve_id(IdKind::Message, id).await?;
+        let (query, outcome) = self
+            .db(move |s| Ok((s.message(&id)?, s.outcome_of(&id)?)))
+            .await?;
+        if query.role != Role::Query {
+            return Err(HubError::BadRequest(format!(
+                "message {} is a {}, not a query: give the id of the question (the job)",
+                query.id,
+                query.role.as_str()
+            )));
+        }
+        Ok(JobStatus::of(query, outcome))
+    }
+
+    /// The job, once it is no longer pending or `wait` has passed.
+    pub async fn wait_job(&self, id: &str, wait: Duration) -> Result<JobStatus, HubError> {
+        let wait = wait.min(MAX_WAIT);
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut job = self.job(id).await?;
+        while job.is_pending() && tokio::time::Instant::now() < deadline {
+            let changed = self.local_writes.notified();
+            let nap = WAIT_POLL.min(deadline - tokio::time::Instant::now());
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+            job = self.job(&job.message_id).await?;
+        }
+        Ok(job)
+    }
+
+    /// The newest jobs (queries), newest first.
+    pub async fn list_jobs(
+        &self,
+        status: Option<MessageStatus>,
+        limit: usize,
+    ) -> Result<Vec<JobStatus>, HubError> {
+        let queries = self.db(move |s| s.recent_queries(status, limit)).await?;
+        let mut jobs = Vec::with_capacity(queries.len());
+        for query in queries {
+            let id = query.id.clone();
+            let outcome = self.db(move |s| s.outcome_of(&id)).await?;
+            jobs.push(JobStatus::of(query, outcome));
+        }
+        Ok(jobs)
+    }
+
+    /// Cancels a job this process is carrying: the work at the child is
+    /// cancelled and the job recorded `cancelled`.
+    pub async fn cancel_job(&self, id: &str) -> Result<JobStatus, HubError> {
+        let job = self.job(id).await?;
+        if !job.is_pending() {
+            return Err(HubError::BadRequest(format!(
+                "job {} is already {}; only a pending job can be cancelled",
+                job.message_id, job.status
+            )));
+        }
+        let token = self.jobs_in_flight().get(&job.message_id).cloned();
+        let Some(token) = token else {
+            return Err(HubError::BadRequest(format!(
+                "job {} is carried by another process (the daemon, or the host that sent it); cancel it there",
+                job.message_id
+            )));
+        };
+        token.cancel();
+        self.wait_job(&job.message_id, Duration::from_secs(10))
+            .await
+    }
+
+    /// The full id of a message or conversation from an id or a prefix.
+    pub async fn resolve_id(&self, kind: IdKind, id: &str) -> Result<String, HubError> {
+        let id = id.to_string();
+        self.db(move |s| s.resolve_id(kind, &id)).await
+    }
+}

@@ -1,0 +1,109 @@
+//! Jobs: a query sent without waiting is a stored message like any other;
+//! these are the reads that follow one to its end, and the lookup of ids by
+//! a prefix (what people type).
+
+use rusqlite::{OptionalExtension, params};
+
+use super::messages::{MESSAGE_COLUMNS, message_from_row};
+use super::model::{Message, MessageStatus};
+use super::{Result, Store, StoreError};
+
+/// Shortest id prefix accepted where an id is asked for.
+pub const MIN_ID_PREFIX: usize = 8;
+
+/// What kind of id a prefix stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Message,
+    Conversation,
+}
+
+impl IdKind {
+    fn table(self) -> &'static str {
+        match self {
+            IdKind::Message => "messages",
+            IdKind::Conversation => "conversations",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            IdKind::Message => "message",
+            IdKind::Conversation => "conversation",
+        }
+    }
+}
+
+impl Store {
+    /// The full id that `prefix` (8 characters or more) stands for; a full
+    /// id is returned as it is when it exists.
+    pub fn resolve_id(&self, kind: IdKind, prefix: &str) -> Result<String> {
+        let prefix = prefix.trim();
+        if prefix.len() < MIN_ID_PREFIX {
+            return Err(StoreError::BadValue(format!(
+                "{} id \"{prefix}\": give the whole id or at least {MIN_ID_PREFIX} of its first characters",
+                kind.noun()
+            )));
+        }
+        super::limits::check_len("id", prefix, super::limits::MAX_NAME_BYTES)?;
+        // A range, not LIKE: it uses the primary key, on any SQL database.
+        let upper = format!("{prefix}\u{10FFFF}");
+        let found: Vec<String> = self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT id FROM {} WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
+                kind.table()
+            ))?;
+            let rows = statement.query_map(params![prefix, upper], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })?;
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(match kind {
+                IdKind::Message => StoreError::UnknownMessage(prefix.to_string()),
+                IdKind::Conversation => StoreError::UnknownConversation(prefix.to_string()),
+            }),
+            _ => Err(StoreError::BadValue(format!(
+                "{} id \"{prefix}\" is ambiguous: it starts {} and {}; give more characters",
+                kind.noun(),
+                found[0],
+                found[1]
+            ))),
+        }
+    }
+
+    /// The reply (or error) that closed a query, if it is closed.
+    pub fn outcome_of(&self, query_id: &str) -> Result<Option<Message>> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = ?1 ORDER BY seq LIMIT 1"
+                    ),
+                    [query_id],
+                    message_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    /// The newest queries (jobs), newest first, optionally of one status.
+    pub fn recent_queries(
+        &self,
+        status: Option<MessageStatus>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        super::limits::check_page("limit", limit)?;
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE role = 'query' AND (?1 IS NULL OR status = ?1)
+                 ORDER BY created_at DESC, id DESC LIMIT ?2"
+            ))?;
+            let rows = statement.query_map(
+                params![status.map(|s| s.as_str()), limit as i64],
+                message_from_row,
+            )?;
+            Ok(rows.collect::<rusqlite::Result<Vec<Message>>>()?)
+        })
+    }
+}
