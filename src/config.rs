@@ -43,6 +43,11 @@ pub struct Config {
     pub module_paths: BTreeMap<String, String>,
     pub context: ContextConfig,
     pub instances: InstancesConfig,
+    /// Where the CLI and `serve` send their work: `auto` (a running hub
+    /// daemon, else start one), `embedded` (this process owns its children,
+    /// no daemon), or the path of a daemon's socket. `CLAUDE_COMMS_HUB` wins.
+    pub hub: String,
+    pub daemon: crate::daemon::DaemonConfig,
 }
 
 impl Default for Config {
@@ -57,6 +62,8 @@ impl Default for Config {
             module_paths: BTreeMap::new(),
             context: ContextConfig::default(),
             instances: InstancesConfig::default(),
+            hub: "auto".into(),
+            daemon: crate::daemon::DaemonConfig::default(),
         }
     }
 }
@@ -319,6 +326,10 @@ impl LoadedConfig {
             config.log_level = filter;
             provenance.insert("log_level".into(), "env RUST_LOG".into());
         }
+        if let Some(hub) = env(crate::daemon::HUB_ENV).filter(|v| !v.is_empty()) {
+            config.hub = hub;
+            provenance.insert("hub".into(), format!("env {}", crate::daemon::HUB_ENV));
+        }
         if let Some(file) = env("CLAUDE_COMMS_LOG_FILE").filter(|v| !v.is_empty()) {
             config.log_file = Some(file);
             provenance.insert("log_file".into(), "env CLAUDE_COMMS_LOG_FILE".into());
@@ -421,6 +432,7 @@ fn parse_file(
 }
 
 fn validate(config: &Config) -> Result<(), ConfigError> {
+    crate::daemon::HubPolicy::parse(&config.hub).map_err(ConfigError::Invalid)?;
     let i = &config.instances;
     if i.claude_code_mcp.pool_max == 0 || i.claude_code_mcp.pool_min > i.claude_code_mcp.pool_max {
         return Err(ConfigError::Invalid(format!(

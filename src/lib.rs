@@ -43,6 +43,7 @@
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod daemon;
 pub mod descriptor;
 pub mod expand;
 pub mod hub;

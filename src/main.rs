@@ -20,7 +20,11 @@ fn main() -> std::process::ExitCode {
     };
     // The CLI logs only warnings unless asked, so tables stay readable;
     // `serve` logs at the configured level.
-    let serving = matches!(cli.command, Command::Serve { .. });
+    let serving = matches!(cli.command, Command::Serve { .. })
+        || matches!(
+            cli.command,
+            Command::Daemon(claude_comms::cli::DaemonCommand::Run { .. })
+        );
     let default_level = if serving || config.provenance.contains_key("log_level") {
         config.config.log_level.clone()
     } else {

@@ -74,12 +74,123 @@ pub struct SendArgs {
     /// Resending with the same key returns the first answer.
     #[arg(long = "idempotency-key")]
     pub idempotency_key: Option<String>,
+    /// Print the job id at once and return; the daemon carries the question
+    /// to its end (`claude-comms jobs wait ID` collects the answer).
+    #[arg(long)]
+    pub background: bool,
     /// The message.
     #[arg(required = true)]
     pub message: Vec<String>,
 }
 
-pub async fn send(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
+/// Sends through the daemon when the `hub` policy uses one (so the warm
+/// instances are shared and a `--background` job outlives this command),
+/// else in this process.
+pub async fn send(
+    hub: &std::sync::Arc<Hub>,
+    config: &crate::config::LoadedConfig,
+    mut args: SendArgs,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    if args.conversation.is_none() {
+        match asking_module(hub, args.from.take()) {
+            Ok(from) => args.from = Some(from),
+            Err(e) => {
+                out.note(format!("error: {e}"))?;
+                return Ok(2);
+            }
+        }
+    }
+    let daemon = match super::remote::Daemon::when_used(config).await {
+        Ok(daemon) => daemon,
+        Err(e) => {
+            out.note(format!("error: {e:#}"))?;
+            return Ok(1);
+        }
+    };
+    match daemon {
+        Some(daemon) => {
+            let sent = daemon
+                .call::<crate::hub::SendOutcome>(
+                    "send_message",
+                    serde_json::json!({
+                        "source": args.from,
+                        "target": args.to,
+                        "message": args.message.join(" "),
+                        "conversation_id": args.conversation,
+                        "timeout_s": args.timeout,
+                        "idempotency_key": args.idempotency_key,
+                        "wait": !args.background,
+                    }),
+                )
+                .await;
+            daemon.close().await;
+            hub.shutdown().await;
+            match sent {
+                Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
+                Err(e) => {
+                    out.note(format!("error: {e}"))?;
+                    Ok(1)
+                }
+            }
+        }
+        None if args.background => {
+            out.note(
+                "error: --background needs the hub daemon, which carries the question after this command exits; set hub = \"auto\" (the default) or run `claude-comms daemon start`",
+            )?;
+            Ok(2)
+        }
+        None => send_here(hub, args, out).await,
+    }
+}
+
+/// The asking module of a CLI query: `--from`, else `CLAUDE_COMMS_MODULE`
+/// (clap reads both into `from`), else the module whose folder holds the
+/// current directory.
+fn asking_module(hub: &Hub, from: Option<String>) -> Result<String, String> {
+    if let Some(from) = from {
+        return Ok(from);
+    }
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    hub.module_for_folder(&cwd).ok_or_else(|| {
+        format!(
+            "which module is asking? Give --from MODULE, or set CLAUDE_COMMS_MODULE, or run this inside a registered module's folder ({} is in none)",
+            cwd.display()
+        )
+    })
+}
+
+fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Result<()> {
+    if out.json {
+        return out.json(outcome);
+    }
+    match &outcome.reply {
+        Some(reply) => {
+            out.line(reply.trim_end())?;
+            out.note(format!(
+                "({} answered {} in {} ms; conversation {}{})",
+                outcome.target,
+                outcome.source,
+                outcome.duration_ms,
+                outcome.conversation_id,
+                outcome
+                    .instance_id
+                    .as_deref()
+                    .map(|i| format!("; instance {i}"))
+                    .unwrap_or_default()
+            ))
+        }
+        None => {
+            out.line(&outcome.message_id)?;
+            out.note(format!(
+                "(job {} sent to {}; `claude-comms jobs wait {}` collects the answer)",
+                outcome.message_id, outcome.target, outcome.message_id
+            ))
+        }
+    }
+}
+
+async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
     let request = SendRequest {
         source: args.from,
         target: args.to,
@@ -94,15 +205,7 @@ pub async fn send(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> an
     hub.shutdown().await;
     match result {
         Ok(outcome) => {
-            if out.json {
-                out.json(&outcome)?;
-            } else {
-                out.line(outcome.reply.as_deref().unwrap_or("").trim_end())?;
-                out.note(format!(
-                    "({} answered {} in {} ms; conversation {})",
-                    outcome.target, outcome.source, outcome.duration_ms, outcome.conversation_id
-                ))?;
-            }
+            print_outcome(&outcome, out)?;
             Ok(0)
         }
         Err(e) => {

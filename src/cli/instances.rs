@@ -11,12 +11,10 @@ use crate::hub::{ControlAction, Hub, InstanceEvent};
 pub enum InstancesCommand {
     /// Instances of all servers (dead servers' rows are marked dead).
     List,
-    /// Start an instance in this process and keep it until Ctrl-C, printing its events.
-    Start {
-        /// `claude-code-mcp` (default) or `claude-stream`.
-        #[arg(long, value_enum)]
-        backend: Option<BackendKind>,
-    },
+    /// Start an instance. With the hub daemon (the default) it runs there and
+    /// this returns at once; without one (hub = "embedded") it runs in this
+    /// process until Ctrl-C, printing its events.
+    Start(StartArgs),
     /// Stop an instance (in whichever server runs it).
     Stop { id: String },
     /// Take no new work on an instance; what is in flight finishes.
@@ -30,6 +28,28 @@ pub enum InstancesCommand {
         #[arg(long, default_value_t = 20)]
         lines: usize,
     },
+}
+
+/// Arguments of `instances start` (and the seed's `start-instance`).
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// `claude-code-mcp` (default) or `claude-stream`.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
+    /// A name every instance command accepts instead of the id; `SOURCE_TARGET`
+    /// of two known modules (e.g. marker_arangodb) binds that pair.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The answering module this instance serves (the asker: --from, or
+    /// CLAUDE_COMMS_MODULE, or the module of the current folder).
+    #[arg(long)]
+    pub module: Option<String>,
+    /// The asking module, with --module.
+    #[arg(long = "from", env = "CLAUDE_COMMS_MODULE")]
+    pub from: Option<String>,
+    /// The pair it serves, as SOURCE:TARGET.
+    #[arg(long, value_name = "SOURCE:TARGET")]
+    pub pair: Option<String>,
 }
 
 pub async fn run(
@@ -83,8 +103,49 @@ pub async fn run(
             )?;
             Ok(0)
         }
-        InstancesCommand::Start { backend } => {
-            let status = match hub.start_instance(backend, None).await {
+        InstancesCommand::Start(args) => {
+            let request = match start_request(hub, args) {
+                Ok(r) => r,
+                Err(e) => {
+                    out.note(format!("error: {e}"))?;
+                    return Ok(2);
+                }
+            };
+            if let Some(daemon) = super::remote::Daemon::when_used(hub.config()).await? {
+                let started = daemon
+                    .call::<crate::hub::InstanceStatus>(
+                        "start_instance",
+                        serde_json::json!({
+                            "backend": request.backend,
+                            "pair": request.pair.as_ref().map(|(s, t)| format!("{s}:{t}")),
+                            "name": request.name,
+                        }),
+                    )
+                    .await;
+                daemon.close().await;
+                hub.shutdown().await;
+                return match started {
+                    Ok(status) => {
+                        if out.json {
+                            out.json(&status)?;
+                        } else {
+                            out.line(format!(
+                                "started {}{} ({}) in the daemon, pid {}",
+                                status.instance_id,
+                                status.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default(),
+                                status.state.as_str(),
+                                status.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+                            ))?;
+                        }
+                        Ok(0)
+                    }
+                    Err(e) => {
+                        out.note(format!("error: {e}"))?;
+                        Ok(1)
+                    }
+                };
+            }
+            let status = match hub.start_instance(request).await {
                 Ok(s) => s,
                 Err(e) => {
                     out.note(format!("error: {e}"))?;
@@ -123,6 +184,37 @@ pub async fn run(
         InstancesCommand::Resume { id } => control(hub, &id, ControlAction::Resume, out).await,
         InstancesCommand::Monitor { id, lines } => monitor(hub, &id, lines, out).await,
     }
+}
+
+/// The hub's start request from the command line.
+fn start_request(hub: &Hub, args: StartArgs) -> Result<crate::hub::StartInstance, String> {
+    let pair = match (args.pair, args.module) {
+        (Some(pair), _) => match pair.split_once(':') {
+            Some((s, t)) if !s.is_empty() && !t.is_empty() => Some((s.to_string(), t.to_string())),
+            _ => return Err(format!("--pair: \"{pair}\" is not SOURCE:TARGET (e.g. marker:arangodb)")),
+        },
+        (None, Some(target)) => {
+            let from = args.from.or_else(|| {
+                std::env::current_dir()
+                    .ok()
+                    .and_then(|cwd| hub.module_for_folder(&cwd))
+            });
+            match from {
+                Some(source) => Some((source, target)),
+                None => {
+                    return Err(format!(
+                        "--module {target}: which module asks it? Give --from MODULE (or --pair SOURCE:{target}), set CLAUDE_COMMS_MODULE, or run this inside a registered module's folder"
+                    ));
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    Ok(crate::hub::StartInstance {
+        backend: args.backend,
+        pair,
+        name: args.name,
+    })
 }
 
 async fn control(hub: &Hub, id: &str, action: ControlAction, out: &Output) -> anyhow::Result<i32> {

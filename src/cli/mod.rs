@@ -4,9 +4,13 @@
 
 mod config_cmd;
 mod conversations;
+mod daemon;
+pub use daemon::DaemonCommand;
 mod instances;
+mod jobs;
 mod modules;
 mod output;
+mod remote;
 
 use std::path::PathBuf;
 
@@ -62,6 +66,12 @@ pub enum Command {
     /// Background instances of every server sharing the database.
     #[command(subcommand)]
     Instances(instances::InstancesCommand),
+    /// Questions sent with `send --background`: list, show, wait for, cancel.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// The hub daemon that owns every child for this data dir: run, start, stop, status.
+    #[command(subcommand)]
+    Daemon(daemon::DaemonCommand),
     /// Check node/npx, the child package, the `claude` CLI, the data dir and
     /// the database, and say how to fix each problem.
     Doctor {
@@ -101,10 +111,7 @@ pub enum Command {
     ListenModule { module: String },
     /// Same as `instances start`.
     #[command(name = "start-instance", hide = true)]
-    StartInstance {
-        #[arg(long, value_enum)]
-        backend: Option<crate::config::BackendKind>,
-    },
+    StartInstance(instances::StartArgs),
     /// Same as `instances list`.
     #[command(name = "list-instances", hide = true)]
     ListInstances,
@@ -138,6 +145,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
             return modules::run(modules::ModulesCommand::Register { file }, config, &out);
         }
         Command::Config(cmd) => return config_cmd::run(cmd, &config, &out),
+        Command::Daemon(cmd) => return daemon::run(cmd, config, &out).await,
         // Seed names, mapped onto the commands they stand for.
         Command::QueryModule(args) => Command::Send(args),
         Command::ListConversations { module } => {
@@ -154,15 +162,14 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
             conversation: Some(id),
             timeout: None,
             idempotency_key: None,
+            background: false,
             message,
         }),
         Command::ExportConversation { id, format, output } => {
             Command::Conversations(ConversationsCommand::Export { id, format, output })
         }
         Command::ListenModule { module } => Command::Listen { module },
-        Command::StartInstance { backend } => {
-            Command::Instances(InstancesCommand::Start { backend })
-        }
+        Command::StartInstance(args) => Command::Instances(InstancesCommand::Start(args)),
         Command::ListInstances => Command::Instances(InstancesCommand::List),
         Command::StopInstance { id } => Command::Instances(InstancesCommand::Stop { id }),
         Command::MonitorInstance { id } => {
@@ -170,9 +177,10 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         }
         other => other,
     };
-    let hub = Hub::open(config, None)?;
+    let hub = Hub::open(config.clone(), None)?;
     let code = match command {
-        Command::Send(args) => conversations::send(&hub, args, &out).await?,
+        Command::Send(args) => conversations::send(&hub, &config, args, &out).await?,
+        Command::Jobs(cmd) => jobs::run(&hub, &config, cmd, &out).await?,
         Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
         Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
         Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,

@@ -207,7 +207,7 @@ impl Hub {
         }
 
         if start_child {
-            checks.push(match tokio::time::timeout(PROBE_TIMEOUT, self.instances().start(BackendKind::ClaudeCodeMcp, crate::instances::ChildProfile::default())).await {
+            checks.push(match tokio::time::timeout(PROBE_TIMEOUT, self.instances().start(BackendKind::ClaudeCodeMcp, crate::instances::ChildProfile::default(), None)).await {
                 Ok(Ok(status)) => {
                     let _ = self.instances().stop(&status.instance_id).await;
                     Check::new("child start", CheckStatus::Ok, format!("a claude-code-mcp child started and offers `{}`", child.tool_name), "")

@@ -95,7 +95,11 @@ impl Hub {
             .all_instances()
             .await?
             .into_iter()
-            .find(|r| r.instance.id == id)
+            .find(|r| {
+                r.instance.id == id
+                    || r.instance.name.as_deref() == Some(id)
+                    || (id.len() >= 8 && r.instance.id.starts_with(id))
+            })
             .ok_or_else(|| {
                 HubError::BadRequest(format!(
                     "unknown instance \"{id}\" (`claude-comms instances list` shows the ids)"
@@ -108,7 +112,7 @@ impl Hub {
             )));
         }
         let request = {
-            let (server, instance) = (row.server_id.clone(), id.to_string());
+            let (server, instance) = (row.server_id.clone(), row.instance.id.clone());
             self.db(move |s| s.request_control(&server, &instance, action.as_str()))
                 .await?
         };

@@ -25,15 +25,24 @@ impl Hub {
         Ok(self.instances().status(id)?)
     }
 
-    /// Starts a claude-code-mcp instance now. With a `pair` (asking and
-    /// answering module) the child is started with that pair's profile, so
-    /// it serves that pair's queries; otherwise with this process's own.
+    /// Starts a claude-code-mcp instance now and returns at once; it serves
+    /// every later query of the pair it is bound to (its child is started
+    /// with that pair's profile), from any host or CLI call, until stopped
+    /// or reclaimed. A name that reads `<source>_<target>` of two known
+    /// modules binds that pair (the seed's `start-instance --name
+    /// marker_arangodb`).
     pub async fn start_instance(
         self: &Arc<Self>,
-        backend: Option<BackendKind>,
-        pair: Option<(String, String)>,
+        request: StartInstance,
     ) -> Result<InstanceStatus, HubError> {
-        let backend = backend.unwrap_or(self.config().config.instances.backend);
+        let backend = request
+            .backend
+            .unwrap_or(self.config().config.instances.backend);
+        let pair = match (request.pair, &request.name) {
+            (Some(pair), _) => Some(pair),
+            (None, Some(name)) => self.pair_named(name),
+            (None, None) => None,
+        };
         let profile = match &pair {
             Some((source, target)) => {
                 self.descriptor(source)?;
@@ -43,7 +52,7 @@ impl Hub {
             None => ChildProfile::default(),
         };
         self.announce().await?;
-        let status = self.instances().start(backend, profile).await?;
+        let status = self.instances().start(backend, profile, request.name).await?;
         self.beat().await?;
         Ok(status)
     }
@@ -126,6 +135,29 @@ impl Hub {
             .check(source, target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
         Ok(self.child_profile(&chain))
+    }
+}
+
+/// What `start_instance` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct StartInstance {
+    /// Default: `instances.backend`.
+    pub backend: Option<BackendKind>,
+    /// The asking and answering module this instance serves.
+    pub pair: Option<(String, String)>,
+    /// A name every instance command accepts instead of the id.
+    pub name: Option<String>,
+}
+
+impl Hub {
+    /// The pair a name such as `marker_arangodb` stands for, when both
+    /// halves (split at any `_`) are known modules.
+    fn pair_named(&self, name: &str) -> Option<(String, String)> {
+        name.match_indices('_').find_map(|(at, _)| {
+            let (source, target) = (&name[..at], &name[at + 1..]);
+            (self.descriptor(source).is_ok() && self.descriptor(target).is_ok())
+                .then(|| (source.to_string(), target.to_string()))
+        })
     }
 }
 

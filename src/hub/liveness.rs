@@ -115,11 +115,12 @@ impl Hub {
 fn record_of(s: &InstanceStatus) -> InstanceRecord {
     InstanceRecord {
         id: s.instance_id.clone(),
+        name: s.name.clone(),
         backend: s.backend.as_str().to_string(),
         state: s.state.as_str().to_string(),
         pid: s.pid,
         module_pair: (!s.pairs.is_empty()).then(|| s.pairs.join(", ")),
-        started_at: None,
+        started_at: Some(s.started_ms),
         requests_served: s.requests_served as i64,
         in_flight: s.in_flight as i64,
         queued: s.queued as i64,

@@ -24,7 +24,7 @@ use crate::store::{Store, StoreError};
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor::{Check, CheckStatus, find_program};
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
-pub use instances::{JOURNAL_POLL, JournalFollower};
+pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance};
 pub use jobs::{JobStatus, MAX_WAIT};
 pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
 
@@ -206,6 +206,16 @@ impl Hub {
         std::collections::HashMap<String, tokio_util::sync::CancellationToken>,
     > {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether nothing is going on: no job carried, no instance busy.
+    pub fn is_idle(&self) -> bool {
+        self.jobs_in_flight().is_empty()
+            && self
+                .instances
+                .list()
+                .iter()
+                .all(|i| i.in_flight == 0 && i.queued == 0)
     }
 
     /// True once shutdown has begun.

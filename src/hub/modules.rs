@@ -229,3 +229,21 @@ pub fn origin_name(origin: Origin) -> &'static str {
         Origin::Extra => "extra",
     }
 }
+
+impl Hub {
+    /// The registered module whose folder holds `dir` (the deepest, when
+    /// folders nest): the asking module of a CLI query run inside it.
+    pub fn module_for_folder(&self, dir: &std::path::Path) -> Option<String> {
+        let dir = dir.canonicalize().ok()?;
+        let registry = self.registry();
+        registry
+            .all()
+            .filter_map(|m| {
+                let folder = self.module_folder_of(&m.descriptor).ok()?.canonicalize().ok()?;
+                dir.starts_with(&folder)
+                    .then(|| (folder.components().count(), m.descriptor.name.clone()))
+            })
+            .max()
+            .map(|(_, name)| name)
+    }
+}

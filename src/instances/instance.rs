@@ -48,6 +48,9 @@ impl InstanceState {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InstanceStatus {
     pub instance_id: String,
+    /// The name an operator gave it; every instance command accepts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub backend: BackendKind,
     pub state: InstanceState,
     pub pid: Option<u32>,
@@ -92,6 +95,8 @@ pub(crate) struct Instance {
     pub backend: BackendKind,
     pub module: Option<String>,
     pub conversation_id: Option<String>,
+    /// The name an operator gave it (unique among this pool's instances).
+    pub name: Option<String>,
     /// What every child of this instance is started with beyond the
     /// backend's config; only queries of the same profile are served here.
     pub profile: ChildProfile,
@@ -111,6 +116,7 @@ impl Instance {
         backend: BackendKind,
         module: Option<String>,
         conversation_id: Option<String>,
+        name: Option<String>,
         profile: ChildProfile,
         event_dir: Option<&std::path::Path>,
         redactor: Arc<crate::redact::Redactor>,
@@ -121,6 +127,7 @@ impl Instance {
             backend,
             module,
             conversation_id,
+            name,
             profile,
             log,
             book: Mutex::new(Book {
@@ -226,6 +233,7 @@ impl Instance {
         let book = self.book();
         InstanceStatus {
             instance_id: self.id.clone(),
+            name: self.name.clone(),
             backend: self.backend,
             state: if book.paused && book.state != InstanceState::CrashLoop {
                 InstanceState::Paused

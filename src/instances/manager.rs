@@ -198,7 +198,7 @@ impl InstanceManager {
         profile: ChildProfile,
     ) -> Arc<Instance> {
         let mut state = self.state();
-        self.new_instance_locked(&mut state, backend, module, conversation, profile)
+        self.new_instance_locked(&mut state, backend, module, conversation, profile, None)
     }
 
     /// [`InstanceManager::new_instance`] for a caller that holds the state lock.
@@ -209,6 +209,7 @@ impl InstanceManager {
         module: Option<String>,
         conversation: Option<String>,
         profile: ChildProfile,
+        name: Option<String>,
     ) -> Arc<Instance> {
         let id = self.mint_id(backend);
         let instance = Instance::new(
@@ -216,6 +217,7 @@ impl InstanceManager {
             backend,
             module,
             conversation.clone(),
+            name,
             profile,
             self.shared.event_dir.as_deref(),
             self.shared.redactor.clone(),

@@ -152,6 +152,7 @@ impl InstanceManager {
                 None,
                 None,
                 lane.profile.clone(),
+                None,
             )
         } else {
             same_profile

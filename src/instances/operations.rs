@@ -21,21 +21,16 @@ impl InstanceManager {
             .collect()
     }
 
+    /// An instance by its id, its name, or an unambiguous id prefix of 8+
+    /// characters.
     pub fn status(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
         let state = self.state();
-        let instance = state
-            .instances
-            .get(id)
-            .ok_or_else(|| InstanceError::UnknownInstance(id.to_string()))?;
-        Ok(status_of(&state, instance))
+        let instance = find(&state, id)?;
+        Ok(status_of(&state, &instance))
     }
 
     fn get(&self, id: &str) -> Result<Arc<Instance>, InstanceError> {
-        self.state()
-            .instances
-            .get(id)
-            .cloned()
-            .ok_or_else(|| InstanceError::UnknownInstance(id.to_string()))
+        find(&self.state(), id)
     }
 
     /// Starts a claude-code-mcp instance now, for queries of `profile`
@@ -44,6 +39,7 @@ impl InstanceManager {
         &self,
         backend: BackendKind,
         profile: ChildProfile,
+        name: Option<String>,
     ) -> Result<InstanceStatus, InstanceError> {
         if backend == BackendKind::ClaudeStream {
             return Err(InstanceError::Unavailable(
@@ -59,12 +55,26 @@ impl InstanceManager {
                 .values()
                 .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
                 .count();
+            if let Some(name) = &name
+                && state.instances.values().any(|i| i.name.as_ref() == Some(name))
+            {
+                return Err(InstanceError::Unavailable(format!(
+                    "an instance named \"{name}\" runs already; stop it first or choose another name"
+                )));
+            }
             if count >= pool_max {
                 return Err(InstanceError::Unavailable(format!(
                     "the claude-code-mcp pool is full ({count} of pool_max {pool_max})"
                 )));
             }
-            self.new_instance_locked(&mut state, BackendKind::ClaudeCodeMcp, None, None, profile)
+            self.new_instance_locked(
+                &mut state,
+                BackendKind::ClaudeCodeMcp,
+                None,
+                None,
+                profile,
+                name,
+            )
         };
         self.ensure_mcp_child(&instance).await?;
         self.status(&instance.id)
@@ -74,14 +84,15 @@ impl InstanceManager {
     /// flight on it fail with a clear error.
     pub async fn stop(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
         let instance = self.get(id)?;
+        let id = instance.id.clone();
         instance.set_state(InstanceState::Stopping);
         self.stop_child(&instance).await;
-        let status = self.status(id)?;
+        let status = self.status(&id)?;
         {
             let mut state = self.state();
-            state.instances.remove(id);
-            state.affinity.retain(|_, v| v != id);
-            state.by_conversation.retain(|_, v| v != id);
+            state.instances.remove(&id);
+            state.affinity.retain(|_, v| *v != id);
+            state.by_conversation.retain(|_, v| *v != id);
         }
         // Lanes that stuck to it go elsewhere now.
         self.pump();
@@ -92,7 +103,7 @@ impl InstanceManager {
         let instance = self.get(id)?;
         instance.book().paused = true;
         instance.log.event("state", "paused".into());
-        self.status(id)
+        self.status(&instance.id)
     }
 
     /// Resumes a paused instance; also lets a crash-looped one start again.
@@ -108,12 +119,39 @@ impl InstanceManager {
         }
         instance.log.event("state", "resumed".into());
         self.pump();
-        self.status(id)
+        self.status(&instance.id)
     }
 
     /// The live events of an instance (state, stderr, requests).
     pub fn subscribe(&self, id: &str) -> Result<broadcast::Receiver<InstanceEvent>, InstanceError> {
         Ok(self.get(id)?.log.subscribe())
+    }
+}
+
+/// An instance by id, name, or unambiguous id prefix of 8+ characters.
+fn find(state: &PoolState, key: &str) -> Result<Arc<Instance>, InstanceError> {
+    if let Some(instance) = state.instances.get(key) {
+        return Ok(instance.clone());
+    }
+    if let Some(instance) = state
+        .instances
+        .values()
+        .find(|i| i.name.as_deref() == Some(key))
+    {
+        return Ok(instance.clone());
+    }
+    let by_prefix: Vec<&Arc<Instance>> = if key.len() >= 8 {
+        state
+            .instances
+            .values()
+            .filter(|i| i.id.starts_with(key))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match by_prefix.as_slice() {
+        [one] => Ok((*one).clone()),
+        _ => Err(InstanceError::UnknownInstance(key.to_string())),
     }
 }
 

@@ -167,6 +167,7 @@ impl InstanceManager {
             Some(q.target.clone()),
             Some(q.conversation_id.clone()),
             q.profile.clone(),
+            None,
         )
     }
 

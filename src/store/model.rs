@@ -238,6 +238,9 @@ pub struct ServerRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InstanceRecord {
     pub id: String,
+    /// The name an operator gave it (`instances start --name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub backend: String,
     pub state: String,
     pub pid: Option<u32>,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{failure, reply, structured};
 use crate::config::BackendKind;
-use crate::hub::InstanceStatus;
+use crate::hub::{InstanceStatus, StartInstance};
 use crate::mcp::server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -36,6 +36,13 @@ pub struct StartInstanceArgs {
     /// The asking module of that pair; defaults to this server's module.
     #[serde(default)]
     pub source: Option<String>,
+    /// The pair as `SOURCE:TARGET` (instead of `module` and `source`).
+    #[serde(default)]
+    pub pair: Option<String>,
+    /// A name every instance tool accepts instead of the id. A name that
+    /// reads `SOURCE_TARGET` of two known modules binds that pair.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// The instances of this server.
@@ -46,8 +53,9 @@ pub struct InstanceList {
 
 fn describe(s: &InstanceStatus) -> String {
     let mut text = format!(
-        "{} [{}] {} pid {} up {}s: {} served, {} in flight, {} queued, {} restarts",
+        "{}{} [{}] {} pid {} up {}s: {} served, {} in flight, {} queued, {} restarts",
         s.instance_id,
+        s.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
         s.backend.as_str(),
         s.state.as_str(),
         s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
@@ -87,8 +95,18 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<StartInstanceArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let pair = match (args.module, args.source) {
-            (Some(target), source) => {
+        let pair = match (args.pair.as_deref(), args.module, args.source) {
+            (Some(pair), _, _) => match pair.split_once(':') {
+                Some((source, target)) if !source.is_empty() && !target.is_empty() => {
+                    Some((source.to_string(), target.to_string()))
+                }
+                _ => {
+                    return Ok(failure(format!(
+                        "argument `pair`: \"{pair}\" is not SOURCE:TARGET (e.g. marker:arangodb)"
+                    )));
+                }
+            },
+            (None, Some(target), source) => {
                 match source.or_else(|| self.hub().default_module().map(str::to_string)) {
                     Some(source) => Some((source, target)),
                     None => {
@@ -98,14 +116,21 @@ impl CommsServer {
                     }
                 }
             }
-            (None, Some(_)) => {
+            (None, None, Some(_)) => {
                 return Ok(failure(
                     "argument `module`: give the answering module together with `source`",
                 ));
             }
-            (None, None) => None,
+            (None, None, None) => None,
         };
-        let started = self.hub().start_instance(args.backend, pair).await;
+        let started = self
+            .hub()
+            .start_instance(StartInstance {
+                backend: args.backend,
+                pair,
+                name: args.name,
+            })
+            .await;
         reply(started, |s| format!("started {}", describe(s)))
     }
 

@@ -1,0 +1,126 @@
+//! `claude-comms daemon run | start | stop | status`: the hub daemon that
+//! owns every child, the store writer and the live events for this data dir.
+
+use clap::Subcommand;
+
+use super::output::Output;
+use crate::config::LoadedConfig;
+use crate::daemon::{DaemonPaths, lifecycle};
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Run the daemon in the foreground (for systemd or launchd); Ctrl-C or SIGTERM stops it.
+    Run {
+        /// Exit after this many seconds without work (0 or absent: never).
+        #[arg(long, value_name = "SECONDS")]
+        idle_exit_s: Option<u64>,
+    },
+    /// Start the daemon in the background and return once it answers.
+    Start {
+        /// Exit after this many seconds without work (default: never).
+        #[arg(long, value_name = "SECONDS")]
+        idle_exit_s: Option<u64>,
+    },
+    /// Stop the daemon: in-flight work is interrupted and recorded, every child stopped.
+    Stop,
+    /// Is a daemon running: pid, uptime, socket, instances, jobs, memory.
+    Status,
+}
+
+pub async fn run(cmd: DaemonCommand, config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
+    match cmd {
+        DaemonCommand::Run { idle_exit_s } => {
+            let idle = idle_exit_s
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs);
+            crate::daemon::run::run(config, idle).await?;
+            Ok(0)
+        }
+        DaemonCommand::Start { idle_exit_s } => {
+            let info = lifecycle::start(&config, idle_exit_s.unwrap_or(0)).await?;
+            if out.json {
+                out.json(&info)?;
+            } else {
+                out.line(format!(
+                    "daemon pid {} listens on {}",
+                    info.pid, info.socket
+                ))?;
+            }
+            Ok(0)
+        }
+        DaemonCommand::Stop => match lifecycle::stop(&config).await? {
+            Some(pid) => {
+                out.line(format!("stopped daemon pid {pid}"))?;
+                Ok(0)
+            }
+            None => {
+                out.line(format!(
+                    "no daemon runs for {}",
+                    config.paths.data_dir.display()
+                ))?;
+                Ok(0)
+            }
+        },
+        DaemonCommand::Status => status(config, out).await,
+    }
+}
+
+async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
+    let status = lifecycle::status(&config);
+    let paths = DaemonPaths::of(&config);
+    let hub = crate::hub::Hub::open(config, None)?;
+    let instances: Vec<_> = hub
+        .all_instances()
+        .await?
+        .into_iter()
+        .filter(|r| r.server_alive && Some(r.server_pid) == status.pid)
+        .collect();
+    let pending = hub
+        .list_jobs(Some(crate::hub::MessageStatus::Pending), 500)
+        .await?;
+    hub.shutdown().await;
+    if out.json {
+        out.json(&serde_json::json!({
+            "daemon": status,
+            "instances": instances,
+            "jobs_pending": pending.len(),
+        }))?;
+        return Ok(if status.running { 0 } else { 3 });
+    }
+    if !status.running {
+        out.line(format!(
+            "no daemon runs for this data dir (its socket would be {}); `claude-comms daemon start` starts one",
+            paths.socket.display()
+        ))?;
+        return Ok(3);
+    }
+    out.line(format!(
+        "daemon pid {} up {} s, listening on {}",
+        status.pid.unwrap_or(0),
+        status.uptime_s.unwrap_or(0),
+        status.socket
+    ))?;
+    out.line(format!(
+        "memory {} MB resident; {} instance(s); {} job(s) pending; idle exit {}",
+        status.rss_kib.unwrap_or(0) / 1024,
+        instances.len(),
+        pending.len(),
+        match status.idle_exit_s {
+            Some(0) | None => "never".to_string(),
+            Some(s) => format!("after {s} s"),
+        }
+    ))?;
+    for row in &instances {
+        out.line(format!(
+            "  {} [{}] {} pid {}",
+            row.instance.id,
+            row.instance.backend,
+            row.instance.state,
+            row.instance
+                .pid
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into())
+        ))?;
+    }
+    Ok(0)
+}

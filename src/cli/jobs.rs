@@ -1,0 +1,133 @@
+//! `claude-comms jobs list | show ID | wait ID | cancel ID`: questions sent
+//! with `send --background` (or `send_message {wait: false}`), followed to
+//! their end. Reads come from the shared database; `cancel` goes to the
+//! process that carries the job (the daemon).
+
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use super::output::Output;
+use super::remote::{Daemon, RemoteError};
+use crate::config::LoadedConfig;
+use crate::hub::{Hub, JobStatus, MessageStatus};
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The newest jobs, newest first.
+    List {
+        /// Only jobs in this state: pending, delivered, failed, cancelled, interrupted.
+        #[arg(long)]
+        status: Option<MessageStatus>,
+        /// Most jobs to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One job: its state, and its answer once delivered.
+    Show {
+        /// The job's id (or its first 8+ characters).
+        id: String,
+    },
+    /// Wait for a job's answer and print it.
+    Wait {
+        /// The job's id (or its first 8+ characters).
+        id: String,
+        /// Seconds to wait at most.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Cancel a pending job (the work at the agent is cancelled).
+    Cancel {
+        /// The job's id (or its first 8+ characters).
+        id: String,
+    },
+}
+
+pub async fn run(
+    hub: &Hub,
+    config: &LoadedConfig,
+    cmd: JobsCommand,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    let job = match cmd {
+        JobsCommand::List { status, limit } => {
+            let jobs = hub.list_jobs(status, limit).await?;
+            if out.json {
+                out.json(&jobs)?;
+                return Ok(0);
+            }
+            let rows: Vec<Vec<String>> = jobs
+                .iter()
+                .map(|j| {
+                    vec![
+                        j.message_id.clone(),
+                        j.status.clone(),
+                        j.source.clone(),
+                        super::output::ago(j.created_at),
+                        first_line(&j.message),
+                    ]
+                })
+                .collect();
+            out.table(&["ID", "STATE", "FROM", "SENT", "QUESTION"], &rows)?;
+            return Ok(0);
+        }
+        JobsCommand::Show { id } => hub.job(&id).await,
+        JobsCommand::Wait { id, timeout } => hub.wait_job(&id, Duration::from_secs(timeout)).await,
+        JobsCommand::Cancel { id } => {
+            let id = hub.job(&id).await?.message_id;
+            match Daemon::when_used(config).await? {
+                Some(daemon) => {
+                    let cancelled: Result<JobStatus, RemoteError> = daemon
+                        .call("cancel_job", serde_json::json!({"message_id": id}))
+                        .await;
+                    daemon.close().await;
+                    match cancelled {
+                        Ok(job) => Ok(job),
+                        Err(e) => {
+                            out.note(format!("error: {e}"))?;
+                            return Ok(1);
+                        }
+                    }
+                }
+                None => hub.cancel_job(&id).await,
+            }
+        }
+    };
+    let job = match job {
+        Ok(job) => job,
+        Err(e) => {
+            out.note(format!("error: {e}"))?;
+            return Ok(1);
+        }
+    };
+    print_job(&job, out)?;
+    Ok(match job.status.as_str() {
+        "delivered" => 0,
+        "pending" => 3,
+        _ => 1,
+    })
+}
+
+fn print_job(job: &JobStatus, out: &Output) -> anyhow::Result<()> {
+    if out.json {
+        return out.json(job);
+    }
+    match (&job.reply, &job.error) {
+        (Some(reply), _) => out.line(reply.trim_end())?,
+        (None, Some(error)) => out.line(format!("{}: {error}", job.status))?,
+        (None, None) => out.line(job.status.clone())?,
+    }
+    out.note(format!(
+        "(job {} from {}: {}; conversation {})",
+        job.message_id, job.source, job.status, job.conversation_id
+    ))
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let mut short: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        short.push('…');
+    }
+    short
+}

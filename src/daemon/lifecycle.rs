@@ -1,0 +1,182 @@
+//! `claude-comms daemon start | stop | status`: start a detached daemon and
+//! wait until it answers, stop one cleanly, report on one.
+
+use std::io::{Read, Seek};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::run::DaemonLock;
+use super::{DaemonInfo, DaemonPaths, client, process_alive};
+use crate::config::LoadedConfig;
+
+/// How long `daemon start` waits for the new daemon to answer.
+const START_WAIT: Duration = Duration::from_secs(20);
+/// How long `daemon stop` waits for a clean exit before SIGKILL.
+const STOP_WAIT: Duration = Duration::from_secs(30);
+/// Between checks while waiting.
+const POLL: Duration = Duration::from_millis(25);
+/// Bytes of the daemon's log quoted when it fails to start.
+const LOG_TAIL_BYTES: u64 = 2000;
+
+/// Starts a detached daemon for this data dir (unless one answers already)
+/// and returns once it answers.
+pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<DaemonInfo> {
+    let paths = DaemonPaths::of(config);
+    if client::listening(&paths.socket).await
+        && let Some(info) = DaemonInfo::read(&paths.state)
+    {
+        return Ok(info);
+    }
+    std::fs::create_dir_all(&config.paths.data_dir)
+        .with_context(|| format!("cannot create {}", config.paths.data_dir.display()))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&paths.log)
+        .with_context(|| format!("cannot open the daemon log {}", paths.log.display()))?;
+    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
+    let exe = std::env::current_exe().context("cannot find this program's own path")?;
+    let mut command = tokio::process::Command::new(exe);
+    // The daemon reads the config this command read (the environment,
+    // CLAUDE_COMMS_HOME included, is inherited).
+    if config.paths.config_file.is_file() {
+        command.arg("--config").arg(&config.paths.config_file);
+    }
+    command
+        .args(["daemon", "run", "--idle-exit-s", &idle_exit_s.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        // Its own process group: the terminal's Ctrl-C is not for it.
+        .process_group(0)
+        .kill_on_drop(false);
+    let mut child = command.spawn().context("cannot start the daemon")?;
+    let deadline = tokio::time::Instant::now() + START_WAIT;
+    loop {
+        if client::listening(&paths.socket).await
+            && let Some(info) = DaemonInfo::read(&paths.state)
+        {
+            return Ok(info);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            // Another daemon may have won the race for the lock: fine.
+            if client::listening(&paths.socket).await
+                && let Some(info) = DaemonInfo::read(&paths.state)
+            {
+                return Ok(info);
+            }
+            anyhow::bail!(
+                "the daemon exited at start ({status}); its log {} says:\n{}",
+                paths.log.display(),
+                log_tail(&paths.log, log_start)
+            );
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "the daemon did not answer within {}s; its log {} says:\n{}",
+                START_WAIT.as_secs(),
+                paths.log.display(),
+                log_tail(&paths.log, log_start)
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Stops the data dir's daemon: SIGTERM (it interrupts in-flight work
+/// cleanly and stops every child), SIGKILL if it has not exited in time.
+/// Returns the stopped daemon's pid, or `None` if none was running.
+pub async fn stop(config: &LoadedConfig) -> anyhow::Result<Option<u32>> {
+    let paths = DaemonPaths::of(config);
+    if !DaemonLock::is_held(&paths) {
+        return Ok(None);
+    }
+    let info = DaemonInfo::read(&paths.state).with_context(|| {
+        format!(
+            "a daemon holds {} but {} is missing",
+            paths.lock.display(),
+            paths.state.display()
+        )
+    })?;
+    let pid = nix::unistd::Pid::from_raw(info.pid as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = tokio::time::Instant::now() + STOP_WAIT;
+    while DaemonLock::is_held(&paths) || process_alive(info.pid) {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(pid = info.pid, "the daemon did not stop in time; killing it");
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        if tokio::time::Instant::now() >= deadline + STOP_WAIT {
+            anyhow::bail!("daemon pid {} did not stop", info.pid);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(Some(info.pid))
+}
+
+/// What `daemon status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct DaemonStatus {
+    pub running: bool,
+    pub pid: Option<u32>,
+    pub socket: String,
+    pub uptime_s: Option<u64>,
+    pub started_at: Option<i64>,
+    pub version: Option<String>,
+    pub idle_exit_s: Option<u64>,
+    /// Resident memory of the daemon process, in KiB.
+    pub rss_kib: Option<u64>,
+}
+
+pub fn status(config: &LoadedConfig) -> DaemonStatus {
+    let paths = DaemonPaths::of(config);
+    let info = DaemonLock::is_held(&paths)
+        .then(|| DaemonInfo::read(&paths.state))
+        .flatten();
+    match info {
+        Some(info) => DaemonStatus {
+            running: true,
+            pid: Some(info.pid),
+            socket: info.socket,
+            uptime_s: Some(((crate::time::now_ms() - info.started_at).max(0) / 1000) as u64),
+            started_at: Some(info.started_at),
+            version: Some(info.version),
+            idle_exit_s: Some(info.idle_exit_s),
+            rss_kib: rss_kib(info.pid),
+        },
+        None => DaemonStatus {
+            running: false,
+            pid: None,
+            socket: paths.socket.display().to_string(),
+            uptime_s: None,
+            started_at: None,
+            version: None,
+            idle_exit_s: None,
+            rss_kib: None,
+        },
+    }
+}
+
+/// Resident memory of a process, from /proc.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn log_tail(path: &std::path::Path, from: u64) -> String {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = from.max(len.saturating_sub(LOG_TAIL_BYTES));
+    let _ = file.seek(std::io::SeekFrom::Start(start));
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    text
+}

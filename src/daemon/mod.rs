@@ -1,0 +1,125 @@
+//! The hub daemon: one long-lived process per data dir that owns every
+//! child process, the store writer and the live events. It serves the same
+//! MCP server as `serve` (the same `Hub` underneath) over Streamable HTTP on
+//! a Unix socket in the data dir that only its user can reach (0600), so the
+//! CLI, every `serve` and the Rust `Communicator` share one pool of warm
+//! instances and one view of jobs.
+//!
+//! * [`run`]: the daemon process itself (lock, socket, idle exit, shutdown).
+//! * [`lifecycle`]: `daemon start` (detach, wait until it answers), `stop`, `status`.
+//! * [`client`]: an MCP client of the daemon, started on demand (`hub = "auto"`).
+//!
+//! One daemon per data dir: `daemon.lock` is held with `flock` for the
+//! daemon's lifetime, so a daemon that crashed leaves no stale lock (the
+//! kernel drops it with the process); `daemon.json` says where it listens.
+
+pub mod client;
+pub mod lifecycle;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Overrides the `hub` key of the config.
+pub const HUB_ENV: &str = "CLAUDE_COMMS_HUB";
+
+/// The daemon's settings (`[daemon]` in config.toml).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// A daemon started on demand (`hub = "auto"`) exits after this many
+    /// seconds without requests, jobs or busy instances; 0 keeps it.
+    pub idle_exit_s: u64,
+    /// The socket's path; defaults to `<data dir>/daemon.sock`.
+    pub socket: Option<String>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            idle_exit_s: 1800,
+            socket: None,
+        }
+    }
+}
+
+/// Where the CLI and `serve` send their work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubPolicy {
+    /// A running daemon, else start one.
+    Auto,
+    /// This process owns its children; no daemon.
+    Embedded,
+    /// The daemon listening on this socket (it is not started on demand).
+    Socket(PathBuf),
+}
+
+impl HubPolicy {
+    pub fn parse(text: &str) -> Result<HubPolicy, String> {
+        match text.trim() {
+            "auto" => Ok(HubPolicy::Auto),
+            "embedded" => Ok(HubPolicy::Embedded),
+            path if path.starts_with('/') => Ok(HubPolicy::Socket(PathBuf::from(path))),
+            other => Err(format!(
+                "hub: \"{other}\" is not a hub policy: use \"auto\" (a running daemon, else start one), \"embedded\" (no daemon) or the absolute path of a daemon's socket"
+            )),
+        }
+    }
+}
+
+/// The files of the daemon of one data dir.
+#[derive(Debug, Clone)]
+pub struct DaemonPaths {
+    pub socket: PathBuf,
+    pub lock: PathBuf,
+    pub state: PathBuf,
+    pub log: PathBuf,
+}
+
+impl DaemonPaths {
+    pub fn of(config: &crate::config::LoadedConfig) -> DaemonPaths {
+        let data = &config.paths.data_dir;
+        let socket = match (&config.config.daemon.socket, HubPolicy::parse(&config.config.hub)) {
+            (_, Ok(HubPolicy::Socket(path))) => path,
+            (Some(socket), _) => crate::expand::expand_path(socket)
+                .unwrap_or_else(|_| PathBuf::from(socket)),
+            (None, _) => data.join("daemon.sock"),
+        };
+        DaemonPaths {
+            socket,
+            lock: data.join("daemon.lock"),
+            state: data.join("daemon.json"),
+            log: data.join("daemon.log"),
+        }
+    }
+}
+
+/// What a running daemon writes to `daemon.json` once it answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    pub pid: u32,
+    /// The Unix socket it serves MCP on.
+    pub socket: String,
+    /// Unix ms.
+    pub started_at: i64,
+    pub version: String,
+    /// Seconds without work before it exits (0: never).
+    pub idle_exit_s: u64,
+}
+
+impl DaemonInfo {
+    pub fn read(path: &Path) -> Option<DaemonInfo> {
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// The URI the daemon's MCP endpoint has on its socket (the host part only
+/// fills the `Host` header, which the server checks).
+pub const SOCKET_URI: &str = "http://localhost/mcp";
+
+/// Whether a process with this pid exists.
+pub fn process_alive(pid: u32) -> bool {
+    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+}

@@ -1,0 +1,203 @@
+//! The daemon process (`claude-comms daemon run`): takes the data dir's
+//! lock, opens the hub, serves MCP over Streamable HTTP on its Unix socket,
+//! and on SIGTERM/SIGINT (or when idle for `idle_exit_s`) stops cleanly:
+//! sessions close, in-flight work is interrupted and recorded, every child
+//! is stopped, the socket and `daemon.json` are removed, and it exits 0.
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use nix::fcntl::{Flock, FlockArg};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::{DaemonInfo, DaemonPaths};
+use crate::config::LoadedConfig;
+use crate::hub::Hub;
+use crate::mcp::CommsServer;
+
+/// How often the daemon checks whether it has been idle long enough.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+
+/// How long open HTTP connections may take to close at shutdown.
+const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
+
+/// The lock that makes a daemon the only one of its data dir. Held until
+/// dropped (or the process dies: the kernel releases it, so a crash leaves
+/// no stale lock).
+pub struct DaemonLock {
+    _lock: Flock<std::fs::File>,
+}
+
+impl DaemonLock {
+    /// Takes the lock, or says which daemon holds it.
+    pub fn take(paths: &DaemonPaths) -> anyhow::Result<DaemonLock> {
+        if let Some(parent) = paths.lock.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create the data dir {}", parent.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&paths.lock)
+            .with_context(|| format!("cannot open the daemon lock {}", paths.lock.display()))?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(DaemonLock { _lock: lock }),
+            Err((_, errno)) => {
+                let holder = DaemonInfo::read(&paths.state)
+                    .map(|i| format!(" (pid {}, socket {})", i.pid, i.socket))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "a claude-comms daemon already runs for this data dir{holder}; `claude-comms daemon stop` stops it ({errno})"
+                )
+            }
+        }
+    }
+
+    /// Whether some process holds the lock now.
+    pub fn is_held(paths: &DaemonPaths) -> bool {
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&paths.lock) else {
+            return false;
+        };
+        Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err()
+    }
+}
+
+/// Runs the daemon until a signal or the idle timeout; `idle_exit` of
+/// `None` keeps it running.
+pub async fn run(config: LoadedConfig, idle_exit: Option<Duration>) -> anyhow::Result<()> {
+    let paths = DaemonPaths::of(&config);
+    let lock = DaemonLock::take(&paths)?;
+    let hub = Hub::open(config, None)?;
+    let served = serve(&hub, &paths, idle_exit).await;
+    // Whatever ended it: stop the children, record what was cut, clean up.
+    hub.shutdown().await;
+    let _ = std::fs::remove_file(&paths.socket);
+    let _ = std::fs::remove_file(&paths.state);
+    drop(lock);
+    tracing::info!("daemon stopped");
+    served
+}
+
+async fn serve(
+    hub: &Arc<Hub>,
+    paths: &DaemonPaths,
+    idle_exit: Option<Duration>,
+) -> anyhow::Result<()> {
+    hub.announce().await?;
+    // We hold the lock, so a socket file left here is a crashed daemon's.
+    let _ = std::fs::remove_file(&paths.socket);
+    let listener = tokio::net::UnixListener::bind(&paths.socket)
+        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict {} to its user", paths.socket.display()))?;
+
+    let sessions_end = CancellationToken::new();
+    let service = {
+        let hub = hub.clone();
+        StreamableHttpService::new(
+            move || Ok(CommsServer::new(hub.clone())),
+            Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default().with_cancellation_token(sessions_end.clone()),
+        )
+    };
+    let last_request = Arc::new(AtomicI64::new(crate::time::now_ms()));
+    let router = {
+        let last_request = last_request.clone();
+        axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    last_request.store(crate::time::now_ms(), Ordering::Relaxed);
+                    next.run(request)
+                },
+            ))
+    };
+
+    let info = DaemonInfo {
+        pid: std::process::id(),
+        socket: paths.socket.display().to_string(),
+        started_at: crate::time::now_ms(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        idle_exit_s: idle_exit.map_or(0, |d| d.as_secs()),
+    };
+    write_state(&paths.state, &info)?;
+    tracing::info!(socket = %paths.socket.display(), pid = info.pid, "daemon ready");
+
+    let stop = CancellationToken::new();
+    {
+        let stop = stop.clone();
+        hub.spawn_until_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("signal received; stopping the daemon");
+            stop.cancel();
+        });
+    }
+    if let Some(idle_exit) = idle_exit {
+        let (stop, hub_weak, last_request) = (stop.clone(), Arc::downgrade(hub), last_request);
+        hub.spawn_until_shutdown(async move {
+            loop {
+                tokio::time::sleep(IDLE_CHECK).await;
+                let Some(hub) = hub_weak.upgrade() else { return };
+                let quiet_ms = crate::time::now_ms() - last_request.load(Ordering::Relaxed);
+                if quiet_ms >= idle_exit.as_millis() as i64 && hub.is_idle() {
+                    tracing::info!(idle_s = idle_exit.as_secs(), "idle; stopping the daemon");
+                    stop.cancel();
+                    return;
+                }
+            }
+        });
+    }
+
+    let server = axum::serve(listener, router).with_graceful_shutdown({
+        let (stop, sessions_end) = (stop.clone(), sessions_end.clone());
+        async move {
+            stop.cancelled().await;
+            sessions_end.cancel();
+        }
+    });
+    let server = server.into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => served.context("the daemon's HTTP server failed")?,
+        _ = async {
+            stop.cancelled().await;
+            tokio::time::sleep(CONNECTIONS_GRACE).await;
+        } => tracing::warn!("some connections did not close within {}s", CONNECTIONS_GRACE.as_secs()),
+    }
+    Ok(())
+}
+
+/// Writes `daemon.json` whole (temp file + rename), readable by its user only.
+fn write_state(path: &std::path::Path, info: &DaemonInfo) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(info)?)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            // A detached daemon outlives the terminal that started it.
+            _ = hup.recv() => continue,
+        }
+    }
+}
