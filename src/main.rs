@@ -49,7 +49,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { module } => {
-                let hub = Hub::open(config, module)?;
+                let hub = Hub::open_routed(config, module)?;
                 hub.announce().await?;
                 claude_comms::mcp::serve_stdio(hub).await.map(|()| 0)
             }

@@ -18,6 +18,7 @@ fn cli(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_claude-comms"));
     command
         .env("CLAUDE_COMMS_HOME", home)
+        .env("CLAUDE_COMMS_HUB", "embedded")
         .env_remove("CLAUDE_COMMS_CONFIG")
         .env_remove("CLAUDE_COMMS_MODULE")
         .env_remove("CLAUDE_COMMS_HOP")

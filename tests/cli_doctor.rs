@@ -9,6 +9,7 @@ fn doctor(home: &std::path::Path, args: &[&str]) -> (i32, String) {
         .arg("doctor")
         .args(args)
         .env("CLAUDE_COMMS_HOME", home)
+        .env("CLAUDE_COMMS_HUB", "embedded")
         .env_remove("CLAUDE_COMMS_CONFIG")
         .env_remove("CLAUDE_CLI_NAME")
         .output()

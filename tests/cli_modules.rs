@@ -8,6 +8,7 @@ fn run(home: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_claude-comms"))
         .args(args)
         .env("CLAUDE_COMMS_HOME", home)
+        .env("CLAUDE_COMMS_HUB", "embedded")
         .env_remove("CLAUDE_COMMS_CONFIG")
         .env_remove("RUST_LOG")
         .output()

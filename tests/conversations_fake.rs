@@ -133,6 +133,8 @@ async fn the_same_idempotency_key_never_sends_twice() {
     assert_eq!(second["reply"], first["reply"]);
     let served: u64 = hub
         .local_instances()
+        .await
+        .unwrap()
         .iter()
         .map(|s| s.requests_served)
         .sum();

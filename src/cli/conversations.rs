@@ -101,47 +101,35 @@ pub async fn send(
             }
         }
     }
-    let daemon = match super::remote::Daemon::when_used(config).await {
-        Ok(daemon) => daemon,
-        Err(e) => {
-            out.note(format!("error: {e:#}"))?;
-            return Ok(1);
-        }
-    };
-    match daemon {
-        Some(daemon) => {
-            let sent = daemon
-                .call::<crate::hub::SendOutcome>(
-                    "send_message",
-                    serde_json::json!({
-                        "source": args.from,
-                        "target": args.to,
-                        "message": args.message.join(" "),
-                        "conversation_id": args.conversation,
-                        "timeout_s": args.timeout,
-                        "idempotency_key": args.idempotency_key,
-                        "wait": !args.background,
-                    }),
-                )
-                .await;
-            daemon.close().await;
-            hub.shutdown().await;
-            match sent {
-                Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
-                Err(e) => {
-                    out.note(format!("error: {e}"))?;
-                    Ok(1)
-                }
-            }
-        }
-        None if args.background => {
+    if args.background {
+        if !hub.is_routed() {
             out.note(
                 "error: --background needs the hub daemon, which carries the question after this command exits; set hub = \"auto\" (the default) or run `claude-comms daemon start`",
             )?;
-            Ok(2)
+            return Ok(2);
         }
-        None => send_here(hub, args, out).await,
+        let request = SendRequest {
+            source: args.from,
+            target: args.to,
+            message: args.message.join(" "),
+            conversation_id: args.conversation,
+            timeout_s: args.timeout,
+            idempotency_key: args.idempotency_key,
+            progress: None,
+            cancel: cancel_on_ctrl_c(),
+        };
+        let sent = hub.send_detached(request).await;
+        hub.shutdown().await;
+        return match sent {
+            Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
+            Err(e) => {
+                out.note(format!("error: {e}"))?;
+                Ok(1)
+            }
+        };
     }
+    let _ = config;
+    send_here(hub, args, out).await
 }
 
 /// The asking module of a CLI query: `--from`, else `CLAUDE_COMMS_MODULE`
@@ -190,6 +178,7 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
     }
 }
 
+/// Sends and waits (through the daemon when the hub uses one).
 async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
     let request = SendRequest {
         source: args.from,

@@ -111,18 +111,9 @@ pub async fn run(
                     return Ok(2);
                 }
             };
-            if let Some(daemon) = super::remote::Daemon::when_used(hub.config()).await? {
-                let started = daemon
-                    .call::<crate::hub::InstanceStatus>(
-                        "start_instance",
-                        serde_json::json!({
-                            "backend": request.backend,
-                            "pair": request.pair.as_ref().map(|(s, t)| format!("{s}:{t}")),
-                            "name": request.name,
-                        }),
-                    )
-                    .await;
-                daemon.close().await;
+            if hub.is_routed() {
+                // The daemon keeps it; this returns at once.
+                let started = hub.start_instance(request).await;
                 hub.shutdown().await;
                 return match started {
                     Ok(status) => {

@@ -8,8 +8,6 @@ use std::time::Duration;
 use clap::Subcommand;
 
 use super::output::Output;
-use super::remote::{Daemon, RemoteError};
-use crate::config::LoadedConfig;
 use crate::hub::{Hub, JobStatus, MessageStatus};
 
 #[derive(Debug, Subcommand)]
@@ -45,7 +43,6 @@ pub enum JobsCommand {
 
 pub async fn run(
     hub: &Hub,
-    config: &LoadedConfig,
     cmd: JobsCommand,
     out: &Output,
 ) -> anyhow::Result<i32> {
@@ -73,25 +70,8 @@ pub async fn run(
         }
         JobsCommand::Show { id } => hub.job(&id).await,
         JobsCommand::Wait { id, timeout } => hub.wait_job(&id, Duration::from_secs(timeout)).await,
-        JobsCommand::Cancel { id } => {
-            let id = hub.job(&id).await?.message_id;
-            match Daemon::when_used(config).await? {
-                Some(daemon) => {
-                    let cancelled: Result<JobStatus, RemoteError> = daemon
-                        .call("cancel_job", serde_json::json!({"message_id": id}))
-                        .await;
-                    daemon.close().await;
-                    match cancelled {
-                        Ok(job) => Ok(job),
-                        Err(e) => {
-                            out.note(format!("error: {e}"))?;
-                            return Ok(1);
-                        }
-                    }
-                }
-                None => hub.cancel_job(&id).await,
-            }
-        }
+        // Goes to the daemon that carries the job, when the hub uses one.
+        JobsCommand::Cancel { id } => hub.cancel_job(&id).await,
     };
     let job = match job {
         Ok(job) => job,

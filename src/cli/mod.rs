@@ -10,7 +10,6 @@ mod instances;
 mod jobs;
 mod modules;
 mod output;
-mod remote;
 
 use std::path::PathBuf;
 
@@ -177,10 +176,10 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         }
         other => other,
     };
-    let hub = Hub::open(config.clone(), None)?;
+    let hub = Hub::open_routed(config.clone(), None)?;
     let code = match command {
         Command::Send(args) => conversations::send(&hub, &config, args, &out).await?,
-        Command::Jobs(cmd) => jobs::run(&hub, &config, cmd, &out).await?,
+        Command::Jobs(cmd) => jobs::run(&hub, cmd, &out).await?,
         Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
         Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
         Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,

@@ -15,13 +15,27 @@ use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus};
 pub const JOURNAL_POLL: Duration = Duration::from_millis(200);
 
 impl Hub {
-    /// This process's instances.
-    pub fn local_instances(&self) -> Vec<InstanceStatus> {
-        self.instances().list()
+    /// This process's instances (the daemon's, when one carries the work).
+    pub async fn local_instances(&self) -> Result<Vec<InstanceStatus>, HubError> {
+        if let Some(remote) = &self.remote {
+            #[derive(serde::Deserialize)]
+            struct Listed {
+                instances: Vec<InstanceStatus>,
+            }
+            let listed: Listed = remote
+                .call("list_instances", serde_json::json!({}), None, &Default::default())
+                .await?;
+            return Ok(listed.instances);
+        }
+        Ok(self.instances().list())
     }
 
-    /// One instance of this process.
-    pub fn instance_status(&self, id: &str) -> Result<InstanceStatus, HubError> {
+    /// One instance of this process (or of the daemon).
+    pub async fn instance_status(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        if let Some(remote) = &self.remote {
+            let args = serde_json::json!({"instance_id": id});
+            return remote.call("instance_status", args, None, &Default::default()).await;
+        }
         Ok(self.instances().status(id)?)
     }
 
@@ -35,6 +49,14 @@ impl Hub {
         self: &Arc<Self>,
         request: StartInstance,
     ) -> Result<InstanceStatus, HubError> {
+        if let Some(remote) = &self.remote {
+            let args = serde_json::json!({
+                "backend": request.backend,
+                "pair": request.pair.as_ref().map(|(s, t)| format!("{s}:{t}")),
+                "name": request.name,
+            });
+            return remote.call("start_instance", args, None, &Default::default()).await;
+        }
         let backend = request
             .backend
             .unwrap_or(self.config().config.instances.backend);
@@ -59,6 +81,10 @@ impl Hub {
 
     /// Stops an instance of this process and its whole process tree.
     pub async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        if let Some(remote) = &self.remote {
+            let args = serde_json::json!({"instance_id": id});
+            return remote.call("stop_instance", args, None, &Default::default()).await;
+        }
         let status = self.instances().stop(id).await?;
         self.beat_if_announced().await;
         Ok(status)
@@ -66,6 +92,10 @@ impl Hub {
 
     /// Takes no new work on an instance of this process.
     pub async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        if let Some(remote) = &self.remote {
+            let args = serde_json::json!({"instance_id": id});
+            return remote.call("pause_instance", args, None, &Default::default()).await;
+        }
         let status = self.instances().pause(id)?;
         self.beat_if_announced().await;
         Ok(status)
@@ -73,6 +103,10 @@ impl Hub {
 
     /// Lets a paused (or crash-looping) instance of this process work again.
     pub async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        if let Some(remote) = &self.remote {
+            let args = serde_json::json!({"instance_id": id});
+            return remote.call("resume_instance", args, None, &Default::default()).await;
+        }
         let status = self.instances().resume(id)?;
         self.beat_if_announced().await;
         Ok(status)

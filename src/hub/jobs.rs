@@ -83,6 +83,9 @@ impl Hub {
         self: &Arc<Self>,
         mut request: SendRequest,
     ) -> Result<SendOutcome, HubError> {
+        if self.remote.is_some() {
+            return self.send_through_daemon(request, false).await;
+        }
         // Nobody listens for progress; the caller's cancellation does not
         // reach a job (`cancel_job` does).
         request.progress = None;
@@ -176,6 +179,10 @@ impl Hub {
     /// cancelled and the job recorded `cancelled`.
     pub async fn cancel_job(&self, id: &str) -> Result<JobStatus, HubError> {
         let job = self.job(id).await?;
+        if let Some(remote) = &self.remote {
+            let args = serde_json::json!({"message_id": job.message_id});
+            return remote.call("cancel_job", args, None, &CancellationToken::new()).await;
+        }
         if !job.is_pending() {
             return Err(HubError::BadRequest(format!(
                 "job {} is already {}; only a pending job can be cancelled",

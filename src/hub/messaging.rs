@@ -109,6 +109,9 @@ impl Hub {
         self: &std::sync::Arc<Self>,
         request: SendRequest,
     ) -> Result<SendOutcome, HubError> {
+        if self.remote.is_some() {
+            return self.send_through_daemon(request, true).await;
+        }
         let mut sending = match self.prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
@@ -277,6 +280,39 @@ impl Hub {
                 Err(e) => return Err(QueryFailure::Instance(e)),
             }
         }
+    }
+
+    /// `send_message` carried out by the daemon (see `hub/remote.rs`).
+    pub(super) async fn send_through_daemon(
+        &self,
+        request: SendRequest,
+        wait: bool,
+    ) -> Result<SendOutcome, HubError> {
+        let Some(remote) = &self.remote else {
+            return Err(HubError::Internal("no daemon is used".into()));
+        };
+        self.check_message(&request.message)?;
+        // The daemon has no module of its own: the asker is decided here.
+        let source = match (&request.source, &request.conversation_id) {
+            (Some(source), _) => Some(source.clone()),
+            (None, None) => Some(self.resolve_source(None)?),
+            (None, Some(_)) => None,
+        };
+        let args = serde_json::json!({
+            "source": source,
+            "target": request.target,
+            "message": request.message,
+            "conversation_id": request.conversation_id,
+            "timeout_s": request.timeout_s,
+            "idempotency_key": request.idempotency_key,
+            "wait": wait,
+        });
+        let progress = if wait { request.progress.clone() } else { None };
+        let outcome: SendOutcome = remote
+            .call("send_message", args, progress, &request.cancel)
+            .await?;
+        self.messages_changed();
+        Ok(outcome)
     }
 
     fn check_message(&self, message: &str) -> Result<(), HubError> {

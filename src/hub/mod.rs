@@ -12,6 +12,7 @@ mod messaging;
 mod modules;
 mod outcome;
 mod profile;
+mod remote;
 
 use std::sync::{Arc, RwLock};
 
@@ -64,6 +65,10 @@ pub enum HubError {
     },
     #[error("the database task failed: {0}")]
     Internal(String),
+    /// The daemon refused or failed the request (its words), or could not
+    /// be reached.
+    #[error("{0}")]
+    Daemon(String),
 }
 
 /// How long shutdown waits for background tasks after cancelling them.
@@ -93,6 +98,8 @@ pub struct Hub {
     announced: tokio::sync::OnceCell<std::sync::Mutex<usize>>,
     /// When the heartbeat was last written (unix ms).
     last_beat_ms: std::sync::atomic::AtomicI64,
+    /// The daemon that carries this process's work, if the policy uses one.
+    remote: Option<remote::RemoteHub>,
 }
 
 impl Hub {
@@ -102,6 +109,36 @@ impl Hub {
         config: LoadedConfig,
         default_module: Option<String>,
     ) -> Result<Arc<Hub>, HubError> {
+        Hub::open_with(config, default_module, false)
+    }
+
+    /// A hub that follows the config's `hub` policy: with a daemon (`auto`,
+    /// or a socket) the work that needs children goes to the daemon, which
+    /// is reached (and under `auto` started) on first use; `embedded` is
+    /// [`Hub::open`]. What faces open (`serve`, the CLI, the Communicator).
+    pub fn open_routed(
+        config: LoadedConfig,
+        default_module: Option<String>,
+    ) -> Result<Arc<Hub>, HubError> {
+        let policy = crate::daemon::HubPolicy::parse(&config.config.hub)
+            .map_err(HubError::BadRequest)?;
+        Hub::open_with(
+            config,
+            default_module,
+            policy != crate::daemon::HubPolicy::Embedded,
+        )
+    }
+
+    fn open_with(
+        mut config: LoadedConfig,
+        default_module: Option<String>,
+        routed: bool,
+    ) -> Result<Arc<Hub>, HubError> {
+        let remote = routed.then(|| remote::RemoteHub::new(config.clone()));
+        if routed {
+            // Children are the daemon's: never pre-start any here.
+            config.config.instances.claude_code_mcp.pool_min = 0;
+        }
         let registry = Registry::load(config.descriptor_sources());
         if let Some(m) = &default_module
             && registry.get(m).is_err()
@@ -136,6 +173,7 @@ impl Hub {
             jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
             announced: tokio::sync::OnceCell::new(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
+            remote,
         }))
     }
 
@@ -227,6 +265,9 @@ impl Hub {
     /// server (or command) ends. Safe to call more than once.
     pub async fn shutdown(&self) {
         self.stopping.cancel();
+        if let Some(remote) = &self.remote {
+            remote.close().await;
+        }
         self.instances.shutdown().await;
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())
@@ -245,6 +286,11 @@ impl Hub {
         if let Err(e) = self.db(move |s| s.unregister_server(&id)).await {
             tracing::warn!(error = %e, "could not mark this server stopped in the database");
         }
+    }
+
+    /// Whether a daemon carries this process's work (`hub` policy).
+    pub fn is_routed(&self) -> bool {
+        self.remote.is_some()
     }
 
     /// Whether this process is registered in the database yet.

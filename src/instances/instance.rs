@@ -90,6 +90,16 @@ pub(crate) struct Book {
     pub session_id: Option<String>,
 }
 
+/// What an instance is created with.
+pub(crate) struct InstanceSpec {
+    pub id: String,
+    pub backend: BackendKind,
+    pub module: Option<String>,
+    pub conversation_id: Option<String>,
+    pub name: Option<String>,
+    pub profile: ChildProfile,
+}
+
 pub(crate) struct Instance {
     pub id: String,
     pub backend: BackendKind,
@@ -112,15 +122,18 @@ pub(crate) struct Instance {
 
 impl Instance {
     pub fn new(
-        id: String,
-        backend: BackendKind,
-        module: Option<String>,
-        conversation_id: Option<String>,
-        name: Option<String>,
-        profile: ChildProfile,
+        spec: InstanceSpec,
         event_dir: Option<&std::path::Path>,
         redactor: Arc<crate::redact::Redactor>,
     ) -> Arc<Instance> {
+        let InstanceSpec {
+            id,
+            backend,
+            module,
+            conversation_id,
+            name,
+            profile,
+        } = spec;
         let log = StderrLog::new(&id, event_dir, redactor);
         Arc::new(Instance {
             id,

@@ -139,7 +139,11 @@ impl InstanceManager {
             }),
         };
         let tasks = manager.shared.tasks.clone();
-        tasks.spawn(supervisor::run(manager.downgrade(), events_rx));
+        tasks.spawn(supervisor::run(
+            manager.downgrade(),
+            events_rx,
+            manager.shared.shutdown.clone(),
+        ));
         for _ in 0..manager.shared.config.claude_code_mcp.pool_min {
             let instance =
                 manager.new_instance(BackendKind::ClaudeCodeMcp, None, None, base_profile.clone());
@@ -213,12 +217,14 @@ impl InstanceManager {
     ) -> Arc<Instance> {
         let id = self.mint_id(backend);
         let instance = Instance::new(
-            id.clone(),
-            backend,
-            module,
-            conversation.clone(),
-            name,
-            profile,
+            super::instance::InstanceSpec {
+                id: id.clone(),
+                backend,
+                module,
+                conversation_id: conversation.clone(),
+                name,
+                profile,
+            },
             self.shared.event_dir.as_deref(),
             self.shared.redactor.clone(),
         );

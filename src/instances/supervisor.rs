@@ -66,6 +66,7 @@ pub(super) trait WeakPool: Clone + Send + Sync + 'static {
 pub(super) async fn run<W: WeakPool>(
     weak: W,
     mut events: mpsc::UnboundedReceiver<SupervisorEvent>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     let Some(interval) = weak
         .upgrade()
@@ -80,6 +81,7 @@ pub(super) async fn run<W: WeakPool>(
     loop {
         let next_restart = pending_restarts.iter().map(|(at, _)| *at).min();
         tokio::select! {
+            _ = shutdown.cancelled() => return,
             event = events.recv() => {
                 let Some(event) = event else { return };
                 let Some(pool) = weak.upgrade() else { return };

@@ -72,10 +72,12 @@ pub fn home_with(instances_toml: &str) -> tempfile::TempDir {
 }
 
 /// A throw-away home whose config points each of `modules` at a folder
-/// inside it, followed by `instances_toml`.
+/// inside it, followed by `instances_toml`. Its processes own their
+/// children (`hub = "embedded"`); the daemon's tests ask for one with
+/// `CLAUDE_COMMS_HUB=auto`, and stop it.
 pub fn home_with_modules(modules: &[&str], instances_toml: &str) -> tempfile::TempDir {
     let home = tempfile::tempdir().expect("temp dir");
-    let mut config = String::from("[module_paths]\n");
+    let mut config = String::from("hub = \"embedded\"\n[module_paths]\n");
     for module in modules {
         let folder = home.path().join("modules").join(module);
         std::fs::create_dir_all(&folder).unwrap();

@@ -25,6 +25,7 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
             .arg("serve")
             .env("CLAUDE_COMMS_HOME", home)
+            .env("CLAUDE_COMMS_HUB", "embedded")
             .env_remove("CLAUDE_COMMS_CONFIG")
             .env_remove("CLAUDE_COMMS_HOP")
             .env_remove("CLAUDE_COMMS_CHAIN")

@@ -10,7 +10,7 @@ use rmcp::{ErrorData as McpError, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{failure, reply, structured};
+use super::{failure, reply};
 use crate::config::BackendKind;
 use crate::hub::{InstanceStatus, StartInstance};
 use crate::mcp::server::CommsServer;
@@ -79,12 +79,18 @@ impl CommsServer {
         annotations(read_only_hint = true)
     )]
     async fn list_instances(&self) -> Result<CallToolResult, McpError> {
-        let instances = self.hub().local_instances();
-        let mut text = format!("{} instance(s)", instances.len());
-        for s in &instances {
-            let _ = write!(text, "\n- {}", describe(s));
-        }
-        structured(text, &InstanceList { instances })
+        let listed = self
+            .hub()
+            .local_instances()
+            .await
+            .map(|instances| InstanceList { instances });
+        reply(listed, |list| {
+            let mut text = format!("{} instance(s)", list.instances.len());
+            for s in &list.instances {
+                let _ = write!(text, "\n- {}", describe(s));
+            }
+            text
+        })
     }
 
     #[tool(
@@ -179,7 +185,7 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        reply(self.hub().instance_status(&args.instance_id), |s| {
+        reply(self.hub().instance_status(&args.instance_id).await, |s| {
             let mut text = describe(s);
             if !s.stderr_tail.is_empty() {
                 let _ = write!(text, "\nstderr:\n{}", s.stderr_tail.join("\n"));
