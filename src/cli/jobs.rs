@@ -41,11 +41,7 @@ pub enum JobsCommand {
     },
 }
 
-pub async fn run(
-    hub: &Hub,
-    cmd: JobsCommand,
-    out: &Output,
-) -> anyhow::Result<i32> {
+pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i32> {
     let job = match cmd {
         JobsCommand::List { status, limit } => {
             let jobs = hub.list_jobs(status, limit).await?;

@@ -23,7 +23,12 @@ impl Hub {
                 instances: Vec<InstanceStatus>,
             }
             let listed: Listed = remote
-                .call("list_instances", serde_json::json!({}), None, &Default::default())
+                .call(
+                    "list_instances",
+                    serde_json::json!({}),
+                    None,
+                    &Default::default(),
+                )
                 .await?;
             return Ok(listed.instances);
         }
@@ -34,7 +39,9 @@ impl Hub {
     pub async fn instance_status(&self, id: &str) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
             let args = serde_json::json!({"instance_id": id});
-            return remote.call("instance_status", args, None, &Default::default()).await;
+            return remote
+                .call("instance_status", args, None, &Default::default())
+                .await;
         }
         Ok(self.instances().status(id)?)
     }
@@ -55,7 +62,9 @@ impl Hub {
                 "pair": request.pair.as_ref().map(|(s, t)| format!("{s}:{t}")),
                 "name": request.name,
             });
-            return remote.call("start_instance", args, None, &Default::default()).await;
+            return remote
+                .call("start_instance", args, None, &Default::default())
+                .await;
         }
         let backend = request
             .backend
@@ -74,7 +83,10 @@ impl Hub {
             None => ChildProfile::default(),
         };
         self.announce().await?;
-        let status = self.instances().start(backend, profile, request.name).await?;
+        let status = self
+            .instances()
+            .start(backend, profile, request.name)
+            .await?;
         self.beat().await?;
         Ok(status)
     }
@@ -83,7 +95,9 @@ impl Hub {
     pub async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
             let args = serde_json::json!({"instance_id": id});
-            return remote.call("stop_instance", args, None, &Default::default()).await;
+            return remote
+                .call("stop_instance", args, None, &Default::default())
+                .await;
         }
         let status = self.instances().stop(id).await?;
         self.beat_if_announced().await;
@@ -94,7 +108,9 @@ impl Hub {
     pub async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
             let args = serde_json::json!({"instance_id": id});
-            return remote.call("pause_instance", args, None, &Default::default()).await;
+            return remote
+                .call("pause_instance", args, None, &Default::default())
+                .await;
         }
         let status = self.instances().pause(id)?;
         self.beat_if_announced().await;
@@ -105,7 +121,9 @@ impl Hub {
     pub async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
             let args = serde_json::json!({"instance_id": id});
-            return remote.call("resume_instance", args, None, &Default::default()).await;
+            return remote
+                .call("resume_instance", args, None, &Default::default())
+                .await;
         }
         let status = self.instances().resume(id)?;
         self.beat_if_announced().await;

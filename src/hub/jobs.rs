@@ -181,7 +181,9 @@ impl Hub {
         let job = self.job(id).await?;
         if let Some(remote) = &self.remote {
             let args = serde_json::json!({"message_id": job.message_id});
-            return remote.call("cancel_job", args, None, &CancellationToken::new()).await;
+            return remote
+                .call("cancel_job", args, None, &CancellationToken::new())
+                .await;
         }
         if !job.is_pending() {
             return Err(HubError::BadRequest(format!(

@@ -120,8 +120,8 @@ impl Hub {
         config: LoadedConfig,
         default_module: Option<String>,
     ) -> Result<Arc<Hub>, HubError> {
-        let policy = crate::daemon::HubPolicy::parse(&config.config.hub)
-            .map_err(HubError::BadRequest)?;
+        let policy =
+            crate::daemon::HubPolicy::parse(&config.config.hub).map_err(HubError::BadRequest)?;
         Hub::open_with(
             config,
             default_module,

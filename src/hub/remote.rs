@@ -81,7 +81,9 @@ impl RemoteHub {
         let socket = client::daemon_socket(&self.config)
             .await
             .map_err(|e| HubError::Daemon(e.to_string()))?
-            .ok_or_else(|| HubError::Daemon("hub = \"embedded\": there is no daemon to use".into()))?;
+            .ok_or_else(|| {
+                HubError::Daemon("hub = \"embedded\": there is no daemon to use".into())
+            })?;
         let service = client::connect(&socket, self.relay.clone())
             .await
             .map_err(|e| HubError::Daemon(e.to_string()))?;
@@ -100,7 +102,9 @@ impl RemoteHub {
         cancel: &CancellationToken,
     ) -> Result<T, HubError> {
         let Value::Object(arguments) = args else {
-            return Err(HubError::Internal("tool arguments must be an object".into()));
+            return Err(HubError::Internal(
+                "tool arguments must be an object".into(),
+            ));
         };
         let peer = self.peer().await?;
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(

@@ -1,0 +1,252 @@
+//! The hub daemon with the in-repo fake child: one daemon per data dir
+//! owns the children; the CLI and `serve` share its warm instances and its
+//! jobs; it stops cleanly, and a daemon that dies mid-job leaves the job
+//! `interrupted` while `serve` carries on with a new one. Every test stops
+//! the daemon it started (a guard does, also when the test fails).
+
+mod common;
+#[path = "support/serve_process.rs"]
+mod serve_process;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use serve_process::{Server, descendants, process_exists};
+
+/// Runs `claude-comms` against `home` with the daemon policy `auto`.
+fn cli(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+        .args(args)
+        .env("CLAUDE_COMMS_HOME", home)
+        .env("CLAUDE_COMMS_HUB", "auto")
+        .env_remove("CLAUDE_COMMS_CONFIG")
+        .env_remove("CLAUDE_COMMS_MODULE")
+        .env_remove("CLAUDE_COMMS_HOP")
+        .env_remove("CLAUDE_COMMS_CHAIN")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("claude-comms runs")
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+/// Stops the home's daemon when dropped, and checks nothing of it is left.
+struct DaemonGuard {
+    home: PathBuf,
+}
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        let _ = cli(&self.home, &["daemon", "stop"]);
+    }
+}
+
+fn home_and_guard() -> (tempfile::TempDir, DaemonGuard) {
+    let home = common::home_with(&common::fake_child_toml());
+    let guard = DaemonGuard {
+        home: home.path().to_path_buf(),
+    };
+    (home, guard)
+}
+
+fn daemon_pid(home: &Path) -> Option<u32> {
+    let status = json_of_any(&cli(home, &["--json", "daemon", "status"]));
+    status["daemon"]["pid"].as_u64().map(|p| p as u32)
+}
+
+fn json_of_any(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+#[test]
+fn cli_queries_share_the_daemons_warm_instance_and_stop_leaves_nothing_behind() {
+    let (home, _guard) = home_and_guard();
+    let started = cli(home.path(), &["daemon", "start"]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let pid = daemon_pid(home.path()).expect("the daemon runs");
+    let send = |text: &str| {
+        json_of(&cli(
+            home.path(),
+            &[
+                "--json", "send", "--from", "marker", "--to", "arangodb", text,
+            ],
+        ))
+    };
+    let first = send("[[brief]] one");
+    let second = send("[[brief]] two");
+    assert_eq!(first["status"], "delivered");
+    assert_eq!(
+        first["instance_id"], second["instance_id"],
+        "both CLI calls were served by the daemon's one warm instance"
+    );
+    let children = descendants(pid);
+    assert!(!children.is_empty(), "the daemon owns the child");
+    let stopped = cli(home.path(), &["daemon", "stop"]);
+    assert!(
+        String::from_utf8_lossy(&stopped.stdout).contains(&format!("stopped daemon pid {pid}"))
+    );
+    assert!(!process_exists(pid), "the daemon exited");
+    for child in children {
+        assert!(
+            !process_exists(child),
+            "child {child} of the daemon is gone"
+        );
+    }
+    assert_eq!(daemon_pid(home.path()), None);
+    assert!(!home.path().join("daemon.sock").exists() || !common_socket_alive(home.path()));
+}
+
+fn common_socket_alive(home: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(home.join("daemon.sock")).is_ok()
+}
+
+#[test]
+fn a_background_job_outlives_its_command_and_is_collected_from_another_process() {
+    let (home, _guard) = home_and_guard();
+    let sent = json_of(&cli(
+        home.path(),
+        &[
+            "--json",
+            "send",
+            "--background",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            "[[delay:500]] the long one",
+        ],
+    ));
+    assert_eq!(sent["status"], "pending");
+    let id = sent["message_id"].as_str().unwrap();
+    // The command that sent it has exited; another collects the answer.
+    let waited = json_of(&cli(
+        home.path(),
+        &["--json", "jobs", "wait", &id[..8], "--timeout", "60"],
+    ));
+    assert_eq!(waited["status"], "delivered");
+    assert!(waited["reply"].as_str().unwrap().contains("the long one"));
+    let listed = json_of(&cli(home.path(), &["--json", "jobs", "list"]));
+    assert_eq!(listed[0]["message_id"], id);
+}
+
+#[test]
+fn a_daemon_killed_mid_job_leaves_it_interrupted_and_the_next_query_works() {
+    let (home, _guard) = home_and_guard();
+    let sent = json_of(&cli(
+        home.path(),
+        &[
+            "--json",
+            "send",
+            "--background",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            "[[hang]] never answered",
+        ],
+    ));
+    let id = sent["message_id"].as_str().unwrap().to_string();
+    let pid = daemon_pid(home.path()).expect("the daemon runs");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    while process_exists(pid) {
+        std::thread::yield_now();
+    }
+    // The next query starts a new daemon (the dead one's lock went with it),
+    // which marks the dead one's job interrupted; nothing is replayed.
+    let next = json_of(&cli(
+        home.path(),
+        &[
+            "--json",
+            "send",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            "[[brief]] are you back?",
+        ],
+    ));
+    assert_eq!(next["status"], "delivered");
+    assert_ne!(daemon_pid(home.path()), Some(pid));
+    let job = json_of_any(&cli(home.path(), &["--json", "jobs", "show", &id]));
+    assert_eq!(job["status"], "interrupted", "{job}");
+}
+
+#[test]
+fn one_daemon_per_data_dir() {
+    let (home, _guard) = home_and_guard();
+    assert!(cli(home.path(), &["daemon", "start"]).status.success());
+    let pid = daemon_pid(home.path()).unwrap();
+    let second = cli(home.path(), &["daemon", "run"]);
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("already runs") && err.contains(&pid.to_string()),
+        "{err}"
+    );
+    // `start` again is a no-op that reports the running one.
+    let again = cli(home.path(), &["daemon", "start"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains(&pid.to_string()));
+}
+
+#[test]
+fn serve_keeps_answering_across_a_daemon_restart() {
+    let (home, _guard) = home_and_guard();
+    let mut server = Server::start_with(home.path(), &[("CLAUDE_COMMS_HUB", "auto")]);
+    server.initialize();
+    let ask = |server: &mut Server, id: i64, text: &str| {
+        server.call_tool(
+            id,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb", "message": text}),
+        )
+    };
+    let first = ask(&mut server, 2, "[[brief]] first");
+    assert_eq!(first["structuredContent"]["status"], "delivered", "{first}");
+    let pid = daemon_pid(home.path()).expect("serve started a daemon");
+    let group = |p: u32| nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(p as i32))).ok();
+    assert_ne!(
+        group(pid),
+        group(server.pid()),
+        "the daemon runs in its own process group: a host that ends serve's group leaves it"
+    );
+    // The daemon dies; serve starts a new one for the next request.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    while process_exists(pid) {
+        std::thread::yield_now();
+    }
+    let mut answered = None;
+    for id in 3..6 {
+        let reply = ask(&mut server, id, "[[brief]] after the restart");
+        if reply["structuredContent"]["status"] == "delivered" {
+            answered = Some(reply);
+            break;
+        }
+        // Only a request in flight when the daemon died may fail, clearly.
+        let text = reply.to_string();
+        assert!(text.contains("daemon"), "{text}");
+    }
+    assert!(answered.is_some(), "serve answered again with a new daemon");
+    assert_ne!(daemon_pid(home.path()), Some(pid));
+    assert!(server.finish().success());
+}
