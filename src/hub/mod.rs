@@ -13,11 +13,11 @@ mod modules;
 mod outcome;
 mod profile;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::config::LoadedConfig;
 use crate::context::{ContextEngine, ContextError};
-use crate::descriptor::{Registry, RegistryError};
+use crate::descriptor::RegistryError;
 use crate::instances::InstanceManager;
 use crate::store::{Store, StoreError};
 
@@ -71,7 +71,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub struct Hub {
     config: LoadedConfig,
-    registry: RwLock<Registry>,
+    registry: Arc<modules::SharedRegistry>,
     /// The module the host of this process works in (`serve --module`).
     default_module: Option<String>,
     instances: InstanceManager,
@@ -102,9 +102,9 @@ impl Hub {
         config: LoadedConfig,
         default_module: Option<String>,
     ) -> Result<Arc<Hub>, HubError> {
-        let registry = Registry::load(config.descriptor_sources());
+        let registry = modules::SharedRegistry::load(config.descriptor_sources());
         if let Some(m) = &default_module
-            && registry.get(m).is_err()
+            && registry.snapshot().get(m).is_err()
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
@@ -124,7 +124,7 @@ impl Hub {
         );
         Ok(Arc::new(Hub {
             config,
-            registry: RwLock::new(registry),
+            registry,
             default_module,
             instances,
             store,
