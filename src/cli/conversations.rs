@@ -151,7 +151,8 @@ fn asking_module(hub: &Hub, from: Option<String>) -> Result<String, String> {
     if let Some(from) = from {
         return Ok(from);
     }
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     hub.module_for_folder(&cwd).ok_or_else(|| {
         format!(
             "which module is asking? Give --from MODULE, or set CLAUDE_COMMS_MODULE, or run this inside a registered module's folder ({} is in none)",

@@ -132,9 +132,16 @@ pub async fn run(
                             out.line(format!(
                                 "started {}{} ({}) in the daemon, pid {}",
                                 status.instance_id,
-                                status.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default(),
+                                status
+                                    .name
+                                    .as_deref()
+                                    .map(|n| format!(" \"{n}\""))
+                                    .unwrap_or_default(),
                                 status.state.as_str(),
-                                status.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+                                status
+                                    .pid
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_else(|| "-".into())
                             ))?;
                         }
                         Ok(0)
@@ -191,7 +198,11 @@ fn start_request(hub: &Hub, args: StartArgs) -> Result<crate::hub::StartInstance
     let pair = match (args.pair, args.module) {
         (Some(pair), _) => match pair.split_once(':') {
             Some((s, t)) if !s.is_empty() && !t.is_empty() => Some((s.to_string(), t.to_string())),
-            _ => return Err(format!("--pair: \"{pair}\" is not SOURCE:TARGET (e.g. marker:arangodb)")),
+            _ => {
+                return Err(format!(
+                    "--pair: \"{pair}\" is not SOURCE:TARGET (e.g. marker:arangodb)"
+                ));
+            }
         },
         (None, Some(target)) => {
             let from = args.from.or_else(|| {

@@ -20,7 +20,9 @@ pub enum RemoteError {
     /// The tool answered with an error (its text is for the user).
     #[error("{0}")]
     Tool(String),
-    #[error("the claude-comms daemon went away during this request: {0}; ask again (`claude-comms jobs list` shows whether it was answered)")]
+    #[error(
+        "the claude-comms daemon went away during this request: {0}; ask again (`claude-comms jobs list` shows whether it was answered)"
+    )]
     Lost(String),
     #[error("{0}")]
     Other(String),
@@ -49,10 +51,18 @@ impl Daemon {
 
     /// Calls a tool; Ctrl-C cancels the call at the daemon (and the work
     /// at the child).
-    pub async fn call<T: DeserializeOwned>(&self, tool: &str, args: Value) -> Result<T, RemoteError> {
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        tool: &str,
+        args: Value,
+    ) -> Result<T, RemoteError> {
         let arguments = match args {
             Value::Object(map) => map,
-            _ => return Err(RemoteError::Other("tool arguments must be an object".into())),
+            _ => {
+                return Err(RemoteError::Other(
+                    "tool arguments must be an object".into(),
+                ));
+            }
         };
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(
             CallToolRequestParams::new(tool.to_string()).with_arguments(arguments),
@@ -77,7 +87,9 @@ impl Daemon {
             }
         };
         let ServerResult::CallToolResult(result) = response else {
-            return Err(RemoteError::Other("the daemon answered with something other than a tool result".into()));
+            return Err(RemoteError::Other(
+                "the daemon answered with something other than a tool result".into(),
+            ));
         };
         if result.is_error == Some(true) {
             let text = result
@@ -89,8 +101,9 @@ impl Daemon {
             return Err(RemoteError::Tool(text));
         }
         let value = result.structured_content.unwrap_or(Value::Null);
-        serde_json::from_value(value)
-            .map_err(|e| RemoteError::Other(format!("the daemon's answer to {tool} did not parse: {e}")))
+        serde_json::from_value(value).map_err(|e| {
+            RemoteError::Other(format!("the daemon's answer to {tool} did not parse: {e}"))
+        })
     }
 
     pub async fn close(self) {

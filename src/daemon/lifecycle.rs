@@ -106,7 +106,10 @@ pub async fn stop(config: &LoadedConfig) -> anyhow::Result<Option<u32>> {
     let deadline = tokio::time::Instant::now() + STOP_WAIT;
     while DaemonLock::is_held(&paths) || process_alive(info.pid) {
         if tokio::time::Instant::now() >= deadline {
-            tracing::warn!(pid = info.pid, "the daemon did not stop in time; killing it");
+            tracing::warn!(
+                pid = info.pid,
+                "the daemon did not stop in time; killing it"
+            );
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         }
         if tokio::time::Instant::now() >= deadline + STOP_WAIT {

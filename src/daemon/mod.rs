@@ -80,10 +80,14 @@ pub struct DaemonPaths {
 impl DaemonPaths {
     pub fn of(config: &crate::config::LoadedConfig) -> DaemonPaths {
         let data = &config.paths.data_dir;
-        let socket = match (&config.config.daemon.socket, HubPolicy::parse(&config.config.hub)) {
+        let socket = match (
+            &config.config.daemon.socket,
+            HubPolicy::parse(&config.config.hub),
+        ) {
             (_, Ok(HubPolicy::Socket(path))) => path,
-            (Some(socket), _) => crate::expand::expand_path(socket)
-                .unwrap_or_else(|_| PathBuf::from(socket)),
+            (Some(socket), _) => {
+                crate::expand::expand_path(socket).unwrap_or_else(|_| PathBuf::from(socket))
+            }
             (None, _) => data.join("daemon.sock"),
         };
         DaemonPaths {

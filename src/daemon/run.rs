@@ -143,7 +143,9 @@ async fn serve(
         hub.spawn_until_shutdown(async move {
             loop {
                 tokio::time::sleep(IDLE_CHECK).await;
-                let Some(hub) = hub_weak.upgrade() else { return };
+                let Some(hub) = hub_weak.upgrade() else {
+                    return;
+                };
                 let quiet_ms = crate::time::now_ms() - last_request.load(Ordering::Relaxed);
                 if quiet_ms >= idle_exit.as_millis() as i64 && hub.is_idle() {
                     tracing::info!(idle_s = idle_exit.as_secs(), "idle; stopping the daemon");

@@ -52,7 +52,10 @@ impl Hub {
             None => ChildProfile::default(),
         };
         self.announce().await?;
-        let status = self.instances().start(backend, profile, request.name).await?;
+        let status = self
+            .instances()
+            .start(backend, profile, request.name)
+            .await?;
         self.beat().await?;
         Ok(status)
     }

@@ -357,7 +357,7 @@ impl Hub {
         registry
             .all()
             .filter_map(|m| {
-                let folder = self.module_folder_of(&m.descriptor).ok()?.canonicalize().ok()?;
+                let folder = self.module_folder_of(m).ok()?.canonicalize().ok()?;
                 dir.starts_with(&folder)
                     .then(|| (folder.components().count(), m.descriptor.name.clone()))
             })

@@ -56,7 +56,10 @@ impl InstanceManager {
                 .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
                 .count();
             if let Some(name) = &name
-                && state.instances.values().any(|i| i.name.as_ref() == Some(name))
+                && state
+                    .instances
+                    .values()
+                    .any(|i| i.name.as_ref() == Some(name))
             {
                 return Err(InstanceError::Unavailable(format!(
                     "an instance named \"{name}\" runs already; stop it first or choose another name"

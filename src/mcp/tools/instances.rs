@@ -55,7 +55,10 @@ fn describe(s: &InstanceStatus) -> String {
     let mut text = format!(
         "{}{} [{}] {} pid {} up {}s: {} served, {} in flight, {} queued, {} restarts",
         s.instance_id,
-        s.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
+        s.name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
         s.backend.as_str(),
         s.state.as_str(),
         s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
