@@ -335,10 +335,12 @@ impl LoadedConfig {
             provenance.insert("log_file".into(), "env CLAUDE_COMMS_LOG_FILE".into());
         }
         if !overrides.descriptor_dirs.is_empty() {
+            // Relative to where the operator typed the flag.
             config.descriptor_dirs.extend(
                 overrides
                     .descriptor_dirs
                     .iter()
+                    .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()))
                     .map(|d| d.display().to_string()),
             );
             provenance.insert("descriptor_dirs".into(), "flag --descriptors".into());
@@ -354,23 +356,16 @@ impl LoadedConfig {
         })
     }
 
-    /// Every effective value as `(dotted key, value, source)`, sorted by key.
-    #[expect(
-        clippy::expect_used,
-        reason = "the config is plain data (strings, numbers, maps): serializing it cannot fail"
-    )]
+    /// Every effective value as `(dotted key, value, source)`, sorted by key,
+    /// with secrets hidden (see [`crate::redact::config_value`]).
     pub fn entries(&self) -> Vec<(String, serde_json::Value, String)> {
-        let value = serde_json::to_value(&self.config).expect("config serializes");
+        let value = serde_json::to_value(&self.config).unwrap_or_default();
         let mut flat = Vec::new();
         flatten("", &value, &mut flat);
         flat.into_iter()
             .map(|(key, value)| {
                 let source = self.source_of(&key);
-                let value = if is_secret_key(&key) {
-                    serde_json::Value::String("(hidden)".into())
-                } else {
-                    value
-                };
+                let value = crate::redact::config_value(&key, value);
                 (key, value, source)
             })
             .collect()
@@ -405,6 +400,11 @@ impl LoadedConfig {
                 .descriptor_dirs
                 .iter()
                 .map(|d| crate::expand::expand_path(d).unwrap_or_else(|_| PathBuf::from(d)))
+                // A relative folder in the config file is relative to that file.
+                .map(|d| match self.paths.config_file.parent() {
+                    Some(base) if d.is_relative() => base.join(d),
+                    _ => d,
+                })
                 .collect(),
         }
     }
@@ -475,15 +475,6 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde
     }
 }
 
-/// Whether a config key holds a secret that must never be printed (an API
-/// key or token in a child's `env`, say).
-pub fn is_secret_key(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_uppercase();
-    ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
-        .iter()
-        .any(|word| last.contains(word))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +514,60 @@ mod tests {
         assert!(src("context.hop_limit").starts_with("file "));
         assert!(src("module_paths.marker").starts_with("file "));
         assert_eq!(src("context.token_budget"), "default");
+    }
+
+    #[test]
+    fn config_show_hides_secrets_and_only_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            r#"
+database = "/srv/db/claude-comms.db"
+[context]
+token_budget = 30000
+[instances.claude_code_mcp]
+args = ["--db", "postgres://app:hunter2@db.example/app", "--token=abc123secret"]
+[instances.claude_code_mcp.env]
+GITHUB_PAT = "ghp_plainsecret"
+LOG_STYLE = "json"
+[instances.claude_stream.env]
+ANTHROPIC_API_KEY = "sk-ant-123"
+"#,
+        )
+        .unwrap();
+        let loaded =
+            LoadedConfig::load_with_env(&Overrides::default(), env_with(dir.path())).unwrap();
+        let entries = loaded.entries();
+        let shown = serde_json::to_string(&entries).unwrap();
+        for secret in ["ghp_plainsecret", "hunter2", "sk-ant-123", "abc123secret"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        let value = |key: &str| {
+            entries
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .unwrap_or_else(|| panic!("{key} listed"))
+                .1
+                .clone()
+        };
+        // Every value of a child `env` table is hidden, whatever its name.
+        assert_eq!(
+            value("instances.claude_code_mcp.env.GITHUB_PAT"),
+            "[redacted]"
+        );
+        assert_eq!(
+            value("instances.claude_code_mcp.env.LOG_STYLE"),
+            "[redacted]"
+        );
+        // A URL keeps everything but its password.
+        assert_eq!(
+            value("instances.claude_code_mcp.args")[1],
+            "postgres://app:[redacted]@db.example/app"
+        );
+        // Plain settings are never hidden, whatever their name.
+        assert_eq!(value("context.token_budget"), 30000);
+        assert_eq!(value("database"), "/srv/db/claude-comms.db");
+        assert_eq!(value("instances.claude_code_mcp.max_in_flight"), 4);
     }
 
     #[test]

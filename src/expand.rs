@@ -1,5 +1,8 @@
-//! `~` and environment-variable expansion for paths written by people in
-//! descriptors and the config file.
+//! `~` and environment-variable expansion for paths written by the operator
+//! in the config file and in their own descriptor folders. `$VAR` is never
+//! expanded in text a client sent (descriptors registered over MCP), since
+//! that would read the server's environment out to it (see
+//! `descriptor::folder`).
 
 use std::path::PathBuf;
 
@@ -7,15 +10,29 @@ use std::path::PathBuf;
 /// An unset variable is an error that names it, rather than a silent empty
 /// string that would point the agent at the wrong folder.
 pub fn expand_path(raw: &str) -> Result<PathBuf, String> {
-    let mut text = expand_vars(raw)?;
+    expand_home_in(raw, expand_vars(raw)?)
+}
+
+/// Expands only a leading `~`: the home folder is no secret (it shows in
+/// every file path under it), unlike the rest of the environment.
+pub fn expand_home(raw: &str) -> Result<PathBuf, String> {
+    expand_home_in(raw, raw.to_string())
+}
+
+fn expand_home_in(raw: &str, mut text: String) -> Result<PathBuf, String> {
     if text == "~" || text.starts_with("~/") {
-        let home = std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
+        let home = home_dir()
             .ok_or_else(|| format!("cannot expand \"~\" in \"{raw}\": HOME is not set"))?;
-        let home = home.to_string_lossy().into_owned();
-        text = format!("{home}{}", &text[1..]);
+        text = format!("{}{}", home.display(), &text[1..]);
     }
     Ok(PathBuf::from(text))
+}
+
+/// `$HOME`, if set.
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
 }
 
 fn expand_vars(raw: &str) -> Result<String, String> {
@@ -70,6 +87,15 @@ mod tests {
             PathBuf::from("/plain/path")
         );
         assert_eq!(expand_path("/cost/$").unwrap(), PathBuf::from("/cost/$"));
+    }
+
+    #[test]
+    fn home_only_expansion_leaves_variables_alone() {
+        let home = std::env::var("HOME").unwrap();
+        assert_eq!(
+            expand_home("~/x/$HOME").unwrap(),
+            PathBuf::from(format!("{home}/x/$HOME"))
+        );
     }
 
     #[test]

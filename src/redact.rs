@@ -120,6 +120,60 @@ pub fn redact_url_passwords(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A value as `config show` prints it (`key` is its dotted key). Hidden:
+/// every value of a child `env` table, whatever its name (`GITHUB_PAT`,
+/// `DATABASE_URL`); passwords inside URLs anywhere; in an `args` list, the
+/// value of a flag whose name says it is secret (`--token=X`, `--api-key X`).
+/// Shown as they are: plain settings, whatever their name
+/// (`context.token_budget`).
+pub fn config_value(key: &str, value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let in_env_table = key.split('.').any(|part| part == "env");
+    let empty_table = matches!(&value, Value::Object(m) if m.is_empty());
+    if in_env_table && !empty_table {
+        return Value::String(REDACTED.into());
+    }
+    match value {
+        Value::String(s) => Value::String(redact_url_passwords(&s).into_owned()),
+        Value::Array(items) if key == "args" || key.ends_with(".args") => {
+            Value::Array(redact_args(items))
+        }
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| config_value("", v)).collect())
+        }
+        other => other,
+    }
+}
+
+/// Command-line arguments with secret flag values hidden.
+fn redact_args(items: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    use serde_json::Value;
+    let flag_name = |s: &str| s.trim_start_matches('-').to_string();
+    let mut hide_next = false;
+    items
+        .into_iter()
+        .map(|item| {
+            let Value::String(arg) = item else {
+                hide_next = false;
+                return item;
+            };
+            if std::mem::take(&mut hide_next) {
+                return Value::String(REDACTED.into());
+            }
+            if arg.starts_with('-') {
+                match arg.split_once('=') {
+                    Some((flag, _)) if is_secret_name(&flag_name(flag)) => {
+                        return Value::String(format!("{flag}={REDACTED}"));
+                    }
+                    None if is_secret_name(&flag_name(&arg)) => hide_next = true,
+                    _ => {}
+                }
+            }
+            Value::String(redact_url_passwords(&arg).into_owned())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +191,38 @@ mod tests {
         for name in ["PATH", "HOME", "TOKENIZERS_PARALLELISM", "PATHEXT"] {
             assert!(!is_secret_name(name), "{name}");
         }
+    }
+
+    #[test]
+    fn config_values_hide_env_tables_urls_and_secret_flags_only() {
+        use serde_json::json;
+        assert_eq!(
+            config_value("instances.claude_stream.env.LOG_STYLE", json!("json")),
+            REDACTED
+        );
+        assert_eq!(
+            config_value("instances.claude_stream.env", json!({})),
+            json!({})
+        );
+        assert_eq!(
+            config_value("database", json!("postgres://u:pw@h/db")),
+            "postgres://u:[redacted]@h/db"
+        );
+        assert_eq!(
+            config_value(
+                "instances.claude_code_mcp.args",
+                json!(["-y", "--api-key", "k1", "--token=k2", "--port", "8080"])
+            ),
+            json!([
+                "-y",
+                "--api-key",
+                REDACTED,
+                "--token=[redacted]",
+                "--port",
+                "8080"
+            ])
+        );
+        assert_eq!(config_value("context.token_budget", json!(24000)), 24000);
     }
 
     #[test]

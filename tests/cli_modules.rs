@@ -136,14 +136,16 @@ fn config_show_names_sources_and_rejects_unknown_keys() {
     let home = tempfile::tempdir().unwrap();
     std::fs::write(
         home.path().join("config.toml"),
-        "[context]\nhop_limit = 2\n[instances.claude_code_mcp.env]\nANTHROPIC_API_KEY = \"sk-very-secret\"\n",
+        "database = \"postgres://u:pw-very-secret@h/db\"\n[context]\nhop_limit = 2\ntoken_budget = 30000\n[instances.claude_code_mcp.env]\nANTHROPIC_API_KEY = \"sk-very-secret\"\nGITHUB_PAT = \"ghp-very-secret\"\n",
     )
     .unwrap();
     let out = run(home.path(), &["config", "show", "--json"]);
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("sk-very-secret"),
-        "secrets are never printed"
-    );
+    for secret in ["sk-very-secret", "ghp-very-secret", "pw-very-secret"] {
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(secret),
+            "secrets are never printed: {secret}"
+        );
+    }
     let shown = stdout_json(&out);
     let values = shown["values"].as_array().unwrap();
     let hop = values
@@ -151,6 +153,11 @@ fn config_show_names_sources_and_rejects_unknown_keys() {
         .find(|v| v["key"] == "context.hop_limit")
         .unwrap();
     assert_eq!(hop["value"], 2);
+    let budget = values
+        .iter()
+        .find(|v| v["key"] == "context.token_budget")
+        .unwrap();
+    assert_eq!(budget["value"], 30000, "plain settings are never hidden");
     assert!(hop["source"].as_str().unwrap().starts_with("file "));
 
     std::fs::write(home.path().join("config.toml"), "colour = \"red\"\n").unwrap();

@@ -16,11 +16,15 @@ pub fn run(cmd: ConfigCommand, config: &LoadedConfig, out: &Output) -> anyhow::R
     match cmd {
         ConfigCommand::Show => {
             let entries = config.entries();
+            // Shown under the same rules as the values (a URL keeps no password).
+            let database =
+                crate::redact::redact_url_passwords(&config.database_path().display().to_string())
+                    .into_owned();
             if out.json {
                 out.json(&json!({
                     "config_file": config.paths.config_file,
                     "data_dir": config.paths.data_dir,
-                    "database": config.database_path(),
+                    "database": database,
                     "values": entries.iter().map(|(k, v, s)| json!({"key": k, "value": v, "source": s})).collect::<Vec<_>>(),
                 }))?;
             } else {
@@ -29,7 +33,7 @@ pub fn run(cmd: ConfigCommand, config: &LoadedConfig, out: &Output) -> anyhow::R
                     config.paths.config_file.display()
                 ))?;
                 out.line(format!("data dir:    {}", config.paths.data_dir.display()))?;
-                out.line(format!("database:    {}", config.database_path().display()))?;
+                out.line(format!("database:    {database}"))?;
                 out.line("")?;
                 let rows: Vec<Vec<String>> = entries
                     .into_iter()

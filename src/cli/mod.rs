@@ -139,9 +139,9 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     let out = output::Output::new(cli.json);
     let command = match cli.command {
         Command::Serve { .. } => unreachable!("serve is started by main"),
-        Command::Modules(cmd) => return modules::run(cmd, config, &out),
+        Command::Modules(cmd) => return modules::run(cmd, config, &out).await,
         Command::RegisterModule { file } => {
-            return modules::run(modules::ModulesCommand::Register { file }, config, &out);
+            return modules::run(modules::ModulesCommand::Register { file }, config, &out).await;
         }
         Command::Config(cmd) => return config_cmd::run(cmd, &config, &out),
         Command::Daemon(cmd) => return daemon::run(cmd, config, &out).await,

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::output::Output;
 use crate::config::LoadedConfig;
-use crate::descriptor::{Format, ModuleFilter, parse_descriptor};
+use crate::descriptor::{Format, ModuleFilter, RegisterFrom, parse_descriptor, parse_value};
 use crate::hub::Hub;
 
 #[derive(Debug, Subcommand)]
@@ -45,7 +45,7 @@ pub enum ModulesCommand {
     Schema,
 }
 
-pub fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
+pub async fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
     // Commands that only read files need no registry.
     match cmd {
         ModulesCommand::Validate { files } => return validate(&files, out),
@@ -114,6 +114,12 @@ pub fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> anyhow::R
                     if let Some(folder) = &details.folder {
                         out.line(format!("# agent folder: {folder}"))?;
                     }
+                    if let Some(e) = &details.folder_error {
+                        out.note(format!("warning: {e}"))?;
+                    }
+                    for w in &details.warnings {
+                        out.note(format!("warning: {w}"))?;
+                    }
                     for r in &details.inbound_relationships {
                         out.line(format!("# inbound: {r}"))?;
                     }
@@ -134,7 +140,14 @@ pub fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> anyhow::R
                     return Ok(1);
                 }
             };
-            match hub.register_module(&value) {
+            // The operator's own file: `$VAR` and `~` are expanded with the
+            // operator's environment now, relative paths are relative to it.
+            let from = RegisterFrom::Operator {
+                base: std::path::absolute(&file)
+                    .ok()
+                    .and_then(|f| f.parent().map(PathBuf::from)),
+            };
+            match hub.register_module(value, from).await {
                 Ok(outcome) => {
                     if out.json {
                         out.json(&outcome)?;
@@ -159,7 +172,7 @@ pub fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> anyhow::R
                 }
             }
         }
-        ModulesCommand::Remove { name } => match hub.remove_module(&name) {
+        ModulesCommand::Remove { name } => match hub.remove_module(&name).await {
             Ok(file) => {
                 if out.json {
                     out.json(&json!({"removed": name, "file": file}))?;
@@ -212,10 +225,7 @@ fn read_descriptor_value(file: &std::path::Path) -> Result<serde_json::Value, St
     let text = std::fs::read_to_string(file).map_err(|e| format!("{shown}: cannot read: {e}"))?;
     // Full validation first, so errors name this file and the field.
     parse_descriptor(&shown, &text, format).map_err(|e| e.to_string())?;
-    match format {
-        Format::Json => serde_json::from_str(&text).map_err(|e| format!("{shown}: {e}")),
-        Format::Yaml => serde_saphyr::from_str(&text).map_err(|e| format!("{shown}: {e}")),
-    }
+    parse_value(&shown, &text, format).map_err(|e| e.to_string())
 }
 
 fn validate(files: &[PathBuf], out: &Output) -> anyhow::Result<i32> {

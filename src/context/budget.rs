@@ -35,14 +35,14 @@ pub(super) fn role_name(role: TurnRole) -> &'static str {
     }
 }
 
-fn whole(turn: &Turn) -> String {
+fn whole(turn: &Turn, tag: &str) -> String {
     let label = format!(
         "TURN #{} {} from {}",
         turn.seq,
         role_name(turn.role),
         turn.sender
     );
-    fence(&label, &turn.content) + "\n"
+    fence(&label, &turn.content, tag) + "\n"
 }
 
 fn summary(turn: &Turn) -> String {
@@ -83,31 +83,37 @@ fn omitted(n: usize) -> String {
     format!("[{n} earlier turns omitted to fit the token budget]\n\n")
 }
 
-fn summaries_block(lines: &[String]) -> String {
+fn summaries_block(lines: &[String], tag: &str) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    fence("EARLIER TURNS, SUMMARISED", &lines.concat()) + "\n"
+    fence("EARLIER TURNS, SUMMARISED", &lines.concat(), tag) + "\n"
 }
 
-fn assemble(dropped: usize, summaries: &[String], wholes: &[String]) -> String {
+fn assemble(dropped: usize, summaries: &[String], wholes: &[String], tag: &str) -> String {
     let mut text = String::new();
     if dropped > 0 {
         text.push_str(&omitted(dropped));
     }
-    text.push_str(&summaries_block(summaries));
+    text.push_str(&summaries_block(summaries, tag));
     text.push_str(&wholes.concat());
     text
 }
 
 /// Packs `history` (ascending) into at most `max_bytes`: the newest turns
 /// whole, older ones as one-line summaries, the oldest dropped with a marker.
-pub(super) fn pack(history: &[Turn], max_bytes: usize, budget_tokens: usize) -> PackedHistory {
+/// Every fence carries `tag`.
+pub(super) fn pack(
+    history: &[Turn],
+    max_bytes: usize,
+    budget_tokens: usize,
+    tag: &str,
+) -> PackedHistory {
     // Fence turns newest first, only until it is clear they cannot all fit.
     let mut fenced: Vec<String> = Vec::new();
     let mut total = 0;
     for turn in history.iter().rev() {
-        let text = whole(turn);
+        let text = whole(turn, tag);
         total += text.len();
         fenced.push(text);
         if total > max_bytes {
@@ -124,7 +130,7 @@ pub(super) fn pack(history: &[Turn], max_bytes: usize, budget_tokens: usize) -> 
     // Not everything fits: whole turns up to a share of the room (leaving
     // room for a marker and the summary fence), then one-line summaries,
     // then nothing.
-    let reserve = omitted(history.len()).len() + summaries_block(&[String::new()]).len();
+    let reserve = omitted(history.len()).len() + summaries_block(&[String::new()], tag).len();
     let whole_limit = max_bytes * WHOLE_TURNS_SHARE / 100;
     let mut used = reserve;
     let mut wholes = Vec::new();
@@ -134,7 +140,7 @@ pub(super) fn pack(history: &[Turn], max_bytes: usize, budget_tokens: usize) -> 
         if !summarising {
             let text = match fenced.get_mut(i) {
                 Some(t) => std::mem::take(t),
-                None => whole(turn),
+                None => whole(turn, tag),
             };
             if used + text.len() <= whole_limit {
                 used += text.len();
@@ -153,7 +159,7 @@ pub(super) fn pack(history: &[Turn], max_bytes: usize, budget_tokens: usize) -> 
     wholes.reverse();
     summaries.reverse();
     let mut dropped = history.len() - wholes.len() - summaries.len();
-    let mut text = assemble(dropped, &summaries, &wholes);
+    let mut text = assemble(dropped, &summaries, &wholes, tag);
     // The reserve makes this rare; it guarantees the bound regardless.
     while text.len() > max_bytes {
         if !summaries.is_empty() {
@@ -165,7 +171,7 @@ pub(super) fn pack(history: &[Turn], max_bytes: usize, budget_tokens: usize) -> 
             break;
         }
         dropped += 1;
-        text = assemble(dropped, &summaries, &wholes);
+        text = assemble(dropped, &summaries, &wholes, tag);
     }
     let mut parts = Vec::new();
     if !summaries.is_empty() {

@@ -1,9 +1,10 @@
 //! Fencing untrusted text. Whatever a module sends is data: it is wrapped in
-//! markers that carry a tag derived from its content, and any marker-like
-//! sequence inside it is broken up, so a message cannot close its own fence
-//! early and continue as if claude-comms were speaking.
-
-use super::templates::fnv1a;
+//! markers that carry a tag drawn at random for each prompt, and any
+//! marker-like sequence inside it (and inside every other piece of
+//! module-supplied text in the prompt) is broken up, so no text can close its
+//! fence early and continue as if claude-comms were speaking. Neutralising is
+//! what makes that impossible; the unpredictable tag is a second lock, so a
+//! forged closing marker could not even name the right fence.
 
 /// The opening of every marker. Fenced text never contains it.
 const MARKER: &str = "<<<";
@@ -27,28 +28,21 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// A short tag that differs between texts (and so between fences). It marks
-/// which closing marker belongs to which opening one; the safety of the fence
-/// comes from [`neutralise`], so the tag hashes only the length and the ends
-/// of the text, which keeps fencing long histories cheap.
-pub fn tag(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let head = &bytes[..bytes.len().min(64)];
-    let tail = &bytes[bytes.len().saturating_sub(64)..];
-    let mut key = Vec::with_capacity(head.len() + tail.len() + 8);
-    key.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-    key.extend_from_slice(head);
-    key.extend_from_slice(tail);
-    format!("{:08x}", fnv1a(&key) as u32)
+/// A fresh, unpredictable fence tag: 64 random bits as 16 hex digits.
+pub fn new_tag() -> String {
+    let mut tag = uuid::Uuid::new_v4().simple().to_string();
+    tag.truncate(16);
+    tag
 }
 
-/// `text` between an opening marker that says what it is and a closing one.
-pub fn fence(label: &str, text: &str) -> String {
-    let tag = tag(text);
+/// `text` between an opening marker that says what it is and a closing one,
+/// both carrying `tag`.
+pub fn fence(label: &str, text: &str, tag: &str) -> String {
+    let label = neutralise(label);
     let body = neutralise(text.trim_end());
-    let mut out = String::with_capacity(body.len() + label.len() + 40);
+    let mut out = String::with_capacity(body.len() + label.len() + 48);
     for part in [
-        MARKER, label, " ", &tag, ">>>\n", &body, "\n", MARKER, "END ", &tag, ">>>\n",
+        MARKER, &label, " ", tag, ">>>\n", &body, "\n", MARKER, "END ", tag, ">>>\n",
     ] {
         out.push_str(part);
     }

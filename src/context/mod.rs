@@ -3,8 +3,10 @@
 //! B's folder; who A is and how the two relate (relationships declared on
 //! either side, data types both know); to answer in A's terms (the
 //! translation); and what was said before, within a token budget. Text from
-//! modules is fenced as data (see [`fence`]). The same input always gives
-//! the same prompt.
+//! modules is fenced as data (see [`fence`]) with a tag drawn at random for
+//! each prompt; everything else is the same for the same input, and with
+//! the same tag ([`ContextEngine::render_query_with_tag`]) the same input
+//! gives the same prompt.
 
 mod budget;
 mod fence;
@@ -121,15 +123,27 @@ impl ContextEngine {
         self.templates.versions()
     }
 
-    /// The prompt for the answering agent, within the token budget.
+    /// The prompt for the answering agent, within the token budget, its
+    /// fences tagged with a fresh random tag.
     pub fn render_query(&self, input: &QueryInput<'_>) -> Result<RenderedPrompt, ContextError> {
+        self.render_query_with_tag(input, &fence::new_tag())
+    }
+
+    /// [`ContextEngine::render_query`] with a given fence tag: the same input
+    /// and tag always render the same prompt (for tests and reproduction).
+    /// The tag must not be predictable by the modules in a real prompt.
+    pub fn render_query_with_tag(
+        &self,
+        input: &QueryInput<'_>,
+        tag: &str,
+    ) -> Result<RenderedPrompt, ContextError> {
         let name = match input.kind {
             PromptKind::FirstQuery => "first_query",
             PromptKind::FollowUp => "follow_up",
             PromptKind::NewTurn => "new_turn",
         };
         let template = self.templates.get(name);
-        let mut values = sections::values(input);
+        let mut values = sections::values(input, tag);
         values.insert("history", String::new());
         let without_history = template.render(&values);
         let max_bytes = self.budget.saturating_mul(4);
@@ -145,6 +159,7 @@ impl ContextEngine {
                 input.history,
                 max_bytes - without_history.len(),
                 self.budget,
+                tag,
             );
             cut = packed.cut;
             values.insert("history", packed.text);

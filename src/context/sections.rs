@@ -1,18 +1,23 @@
 //! The parts of a prompt built from the descriptors: capabilities, the
 //! relationships declared on either side, the data types both modules know,
 //! the hop chain, and the fenced message.
+//!
+//! Every piece of module-supplied text (descriptor fields, names, the
+//! folder) is neutralised here, so none of it can forge a fence marker:
+//! each section ends with one [`neutralise`] over the whole text it built.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::QueryInput;
-use super::fence::fence;
+use super::fence::{fence, neutralise};
 use crate::descriptor::{Capability, ModuleDescriptor};
 
-/// The placeholder values for a prompt template (all but `history`).
-pub(super) fn values<'a>(input: &QueryInput<'_>) -> BTreeMap<&'a str, String> {
+/// The placeholder values for a prompt template (all but `history`); the
+/// message is fenced with `tag`.
+pub(super) fn values<'a>(input: &QueryInput<'_>, tag: &str) -> BTreeMap<&'a str, String> {
     let (source, target) = (input.source, input.target);
-    BTreeMap::from([
+    let module_text = [
         ("target_name", target.name.clone()),
         ("target_version", target.version.clone()),
         ("target_description", target.description.trim().to_string()),
@@ -32,11 +37,16 @@ pub(super) fn values<'a>(input: &QueryInput<'_>) -> BTreeMap<&'a str, String> {
         ("shared_data_types", shared_data_types(source, target)),
         ("hop_note", hop_note(input.hop_chain)),
         ("conversation_id", input.conversation_id.to_string()),
-        (
-            "message",
-            fence(&format!("MESSAGE from {}", source.name), input.message),
-        ),
-    ])
+    ];
+    let mut values: BTreeMap<&'a str, String> = module_text
+        .into_iter()
+        .map(|(key, text)| (key, neutralise(&text).into_owned()))
+        .collect();
+    values.insert(
+        "message",
+        fence(&format!("MESSAGE from {}", source.name), input.message, tag),
+    );
+    values
 }
 
 fn capabilities(heading: &str, capabilities: &[Capability]) -> String {

@@ -198,7 +198,7 @@ fn placeholders(text: &str) -> Vec<&str> {
 }
 
 /// 64-bit FNV-1a: a stable hash (unlike `DefaultHasher`, which may change
-/// between Rust releases) for template versions and fence tags.
+/// between Rust releases) for template versions.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {

@@ -47,6 +47,27 @@ pub struct LoadedDescriptor {
     pub file: String,
 }
 
+impl LoadedDescriptor {
+    /// How much of this descriptor's `path` may be expanded: everything in
+    /// the operator's own files, only `~` in the user folder (where
+    /// `register`, and so any MCP client, writes).
+    pub fn path_trust(&self) -> super::folder::PathTrust {
+        match self.origin {
+            Origin::Builtin | Origin::Extra => super::folder::PathTrust::Operator,
+            Origin::User => super::folder::PathTrust::Registered,
+        }
+    }
+
+    /// The folder a relative `path` is relative to: the descriptor file's
+    /// own. Shipped descriptors have no folder on disk.
+    pub fn base_dir(&self) -> Option<&Path> {
+        match self.origin {
+            Origin::Builtin => None,
+            Origin::User | Origin::Extra => Path::new(&self.file).parent(),
+        }
+    }
+}
+
 /// A later definition replacing an earlier one of the same name.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Override {

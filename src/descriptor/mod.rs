@@ -1,6 +1,8 @@
 //! Module descriptors: the model, parsing and validation, loading from the
 //! shipped/user/extra folders, and the registry that answers queries.
 
+mod files;
+pub mod folder;
 mod load;
 mod model;
 mod registry;
@@ -13,8 +15,11 @@ pub use model::{
     Capability, DataType, ModuleDescriptor, NAME_PATTERN, Relationship, RelationshipKind,
     descriptor_schema, descriptor_schema_text,
 };
-pub use registry::{Consumer, ModuleFilter, Registered, Registry, RegistryError};
-pub use validate::{DescriptorError, Format, Problem, parse_descriptor, validate_value};
+pub use registry::{Consumer, ModuleFilter, RegisterFrom, Registered, Registry, RegistryError};
+pub use validate::{
+    DescriptorError, Format, MAX_DEPTH, MAX_NODES, Problem, parse_descriptor, parse_value,
+    validate_value,
+};
 
 #[cfg(test)]
 mod tests;

@@ -2,16 +2,18 @@
 //! removing user descriptors.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::files::{SourcesState, bump_generation, write_atomically};
+use super::folder::{PathTrust, check_client_path, resolve, unsafe_folder};
 use super::load::{
     DescriptorSources, LoadReport, LoadedDescriptor, Origin, load_all, relationship_warnings,
 };
 use super::model::{ModuleDescriptor, RelationshipKind};
-use super::validate::{DescriptorError, validate_value};
+use super::validate::{DescriptorError, Format, parse_descriptor, validate_value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -74,27 +76,53 @@ pub struct Registered {
     pub warnings: Vec<String>,
 }
 
+/// Who is registering a descriptor, which decides what its `path` may be.
+#[derive(Debug, Clone)]
+pub enum RegisterFrom {
+    /// An MCP client: `path` must be absolute (or `~/…`), literal (no `$`)
+    /// and not the root, a system folder or the home folder.
+    Client,
+    /// The operator (`claude-comms modules register FILE`): `path` is
+    /// resolved now with the operator's environment, relative to `base` (the
+    /// file's folder), and saved as an absolute folder.
+    Operator { base: Option<PathBuf> },
+}
+
+/// Every known module as loaded at one moment. A register or remove makes a
+/// new `Registry` rather than changing this one, so readers holding it never
+/// see a half-made update.
+#[derive(Debug)]
 pub struct Registry {
     sources: DescriptorSources,
     modules: BTreeMap<String, LoadedDescriptor>,
     report: LoadReport,
+    /// The folders' state read just before loading them.
+    state: SourcesState,
 }
 
 impl Registry {
     pub fn load(sources: DescriptorSources) -> Registry {
+        // Read before loading: a change made while loading shows as stale.
+        let state = SourcesState::read(&sources.user_dir, &sources.extra_dirs);
         let (modules, report) = load_all(&sources);
         Registry {
             sources,
             modules,
             report,
+            state,
         }
     }
 
-    /// Reads every source again (after files changed on disk).
-    pub fn reload(&mut self) {
-        let (modules, report) = load_all(&self.sources);
-        self.modules = modules;
-        self.report = report;
+    /// Whether the descriptor folders are as they were when this was
+    /// loaded (no register, remove or file added by any process since).
+    /// Cheap: one small read and one `stat` per folder.
+    pub fn is_current(&self) -> bool {
+        SourcesState::read(&self.sources.user_dir, &self.sources.extra_dirs) == self.state
+    }
+
+    /// Every source read again.
+    pub fn reloaded(&self) -> Registry {
+        Registry::load(self.sources.clone())
     }
 
     pub fn report(&self) -> &LoadReport {
@@ -218,42 +246,103 @@ impl Registry {
 
     /// Validates a descriptor and writes it to the user folder, where it
     /// survives restarts and overrides a shipped one of the same name.
-    pub fn register(&mut self, value: &serde_json::Value) -> Result<Registered, RegistryError> {
-        let descriptor = validate_value("descriptor", value)?;
+    /// Returns what was done and the registry as it now is. The file is
+    /// checked by the loader's own parser before it replaces anything, so a
+    /// registered module never vanishes at the next load.
+    pub fn register(
+        &self,
+        value: &serde_json::Value,
+        from: &RegisterFrom,
+    ) -> Result<(Registered, Registry), RegistryError> {
+        let mut descriptor = validate_value("descriptor", value)?;
+        let mut warnings = Vec::new();
+        if let Some(raw) = descriptor.path.clone() {
+            let path_problem = |message: String| {
+                RegistryError::Invalid(DescriptorError::single("descriptor", "path", message))
+            };
+            match from {
+                RegisterFrom::Client => check_client_path(&raw).map_err(path_problem)?,
+                RegisterFrom::Operator { base } => {
+                    let folder = resolve(&raw, PathTrust::Operator, base.as_deref())
+                        .map_err(path_problem)?;
+                    if let Some(why) = unsafe_folder(&folder) {
+                        warnings.push(format!(
+                            "{}: path: {} is {why}; its agent can read and change everything there",
+                            descriptor.name,
+                            folder.display()
+                        ));
+                    }
+                    descriptor.path = Some(folder.display().to_string());
+                }
+            }
+        }
         let name = descriptor.name.clone();
         let previous = self.modules.get(&name).cloned();
         // Overwrite the user's own file for this module if there is one, so a
         // module never ends up defined twice in the user folder.
         let path: PathBuf = match &previous {
             Some(p) if p.origin == Origin::User => PathBuf::from(&p.file),
-            _ => self.sources.user_dir.join(format!("{name}.yaml")),
+            _ => self.free_user_file(&name),
         };
-        write_yaml_atomically(&path, &descriptor)?;
         let file = path.display().to_string();
-        self.reload();
-        let warnings = self
-            .report
-            .warnings
-            .iter()
-            .filter(|w| w.starts_with(&file))
-            .cloned()
-            .collect();
+        let text = loadable_text(&path, &descriptor)?;
+        let io = |source| RegistryError::Io {
+            path: file.clone(),
+            source,
+        };
+        write_atomically(&path, text.as_bytes()).map_err(io)?;
+        bump_generation(&self.sources.user_dir).map_err(|source| RegistryError::Io {
+            path: self.sources.user_dir.display().to_string(),
+            source,
+        })?;
+        let now = self.reloaded();
+        warnings.extend(
+            now.report
+                .warnings
+                .iter()
+                .filter(|w| w.starts_with(&file))
+                .cloned(),
+        );
         // An extra folder loads after the user folder and would still win.
-        if let Ok(now) = self.get(&name)
-            && now.file != file
+        if let Ok(winner) = now.get(&name)
+            && winner.file != file
         {
-            tracing::warn!(module = %name, winner = %now.file, "registered descriptor is overridden by an extra folder");
+            tracing::warn!(module = %name, winner = %winner.file, "registered descriptor is overridden by an extra folder");
+            warnings.push(format!(
+                "{name}: {} (an extra descriptor folder) defines it too and wins over {file}",
+                winner.file
+            ));
         }
-        Ok(Registered {
+        let registered = Registered {
             name,
             file,
             replaced_file: previous.map(|p| p.file),
             warnings,
-        })
+        };
+        Ok((registered, now))
     }
 
-    /// Removes a user-registered descriptor (a shipped one it overrode comes back).
-    pub fn remove(&mut self, name: &str) -> Result<LoadedDescriptor, RegistryError> {
+    /// `<name>.yaml` in the user folder, unless a hand-placed file of that
+    /// name defines another module: then `<name>.2.yaml`, and so on.
+    fn free_user_file(&self, name: &str) -> PathBuf {
+        let taken = |path: &Path| {
+            let shown = path.display().to_string();
+            self.modules
+                .values()
+                .any(|m| m.origin == Origin::User && m.file == shown)
+        };
+        let mut path = self.sources.user_dir.join(format!("{name}.yaml"));
+        let mut n = 2;
+        while taken(&path) {
+            path = self.sources.user_dir.join(format!("{name}.{n}.yaml"));
+            n += 1;
+        }
+        path
+    }
+
+    /// Removes a user-registered descriptor (a shipped one it overrode comes
+    /// back). Returns the removed definition and the registry as it now is.
+    pub fn remove(&self, name: &str) -> Result<(LoadedDescriptor, Registry), RegistryError> {
         let loaded = self.get(name)?.clone();
         match loaded.origin {
             Origin::Builtin => {
@@ -273,8 +362,11 @@ impl Registry {
             path: loaded.file.clone(),
             source,
         })?;
-        self.reload();
-        Ok(loaded)
+        bump_generation(&self.sources.user_dir).map_err(|source| RegistryError::Io {
+            path: self.sources.user_dir.display().to_string(),
+            source,
+        })?;
+        Ok((loaded, self.reloaded()))
     }
 
     /// Warnings about relationships to unknown modules, recomputed now.
@@ -328,20 +420,31 @@ fn matches(d: &ModuleDescriptor, f: &ModuleFilter) -> bool {
     true
 }
 
-fn write_yaml_atomically(
-    path: &std::path::Path,
-    d: &ModuleDescriptor,
-) -> Result<(), RegistryError> {
-    let io = |source| RegistryError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let text = serde_saphyr::to_string(d).map_err(|e| io(std::io::Error::other(e.to_string())))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+/// The text `register` writes, in the format the file name implies, after
+/// the loader's own parser has read it back to the same descriptor (limits
+/// included): what is written is exactly what will load.
+fn loadable_text(path: &Path, d: &ModuleDescriptor) -> Result<String, RegistryError> {
+    let shown = path.display().to_string();
+    let format = Format::from_file_name(&shown).unwrap_or(Format::Yaml);
+    let text = match format {
+        Format::Yaml => serde_saphyr::to_string(d).map_err(|e| e.to_string()),
+        Format::Json => serde_json::to_string_pretty(d).map_err(|e| e.to_string()),
     }
-    // Write then rename, so a crash never leaves half a descriptor behind.
-    let tmp = path.with_extension("yaml.tmp");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    .map_err(|e| {
+        RegistryError::Invalid(DescriptorError::single(
+            "descriptor",
+            "",
+            format!("cannot be written as {shown}: {e}"),
+        ))
+    })?;
+    // Problems name the argument (`descriptor`), not a file the client never saw.
+    let read_back = parse_descriptor("descriptor", &text, format)?;
+    if read_back != *d {
+        return Err(RegistryError::Invalid(DescriptorError::single(
+            "descriptor",
+            "",
+            format!("would not read back the same from {shown}; nothing was written"),
+        )));
+    }
+    Ok(text)
 }

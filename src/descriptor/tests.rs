@@ -269,26 +269,27 @@ fn consumers_follow_data_types_and_relationships() {
 #[test]
 fn register_persists_and_remove_restores_the_builtin() {
     let user = tempfile::tempdir().unwrap();
-    let mut registry = Registry::load(sources(user.path(), vec![]));
+    let registry = Registry::load(sources(user.path(), vec![]));
     let mut marker = minimal("marker");
     marker["relationships"] = json!([]);
     marker["version"] = json!("2.0.0");
-    let registered = registry.register(&marker).unwrap();
+    let (registered, now) = registry.register(&marker, &RegisterFrom::Client).unwrap();
     assert_eq!(
         registered.replaced_file.as_deref(),
         Some("descriptors/marker.yaml")
     );
     assert!(user.path().join("marker.yaml").exists());
+    assert_eq!(now.get("marker").unwrap().descriptor.version, "2.0.0");
 
     // A new registry (a restart) sees the registered version.
-    let mut reloaded = Registry::load(sources(user.path(), vec![]));
+    let reloaded = Registry::load(sources(user.path(), vec![]));
     assert_eq!(reloaded.get("marker").unwrap().descriptor.version, "2.0.0");
     assert_eq!(reloaded.get("marker").unwrap().origin, Origin::User);
 
-    reloaded.remove("marker").unwrap();
-    assert_eq!(reloaded.get("marker").unwrap().descriptor.version, "1.2.0");
+    let (_, after) = reloaded.remove("marker").unwrap();
+    assert_eq!(after.get("marker").unwrap().descriptor.version, "1.2.0");
     assert!(matches!(
-        reloaded.remove("marker"),
+        after.remove("marker"),
         Err(RegistryError::Builtin { .. })
     ));
 }
@@ -296,8 +297,156 @@ fn register_persists_and_remove_restores_the_builtin() {
 #[test]
 fn register_rejects_invalid_descriptors_without_writing() {
     let user = tempfile::tempdir().unwrap();
-    let mut registry = Registry::load(sources(user.path(), vec![]));
-    let err = registry.register(&json!({"name": "x"})).unwrap_err();
+    let registry = Registry::load(sources(user.path(), vec![]));
+    let err = registry
+        .register(&json!({"name": "x"}), &RegisterFrom::Client)
+        .unwrap_err();
     assert!(err.to_string().contains("version"), "{err}");
     assert_eq!(std::fs::read_dir(user.path()).unwrap().count(), 0);
+}
+
+/// A descriptor whose one data type carries a schema `levels` maps deep:
+/// the document is `levels + 3` deep (document, data_types, the type).
+fn with_schema_depth(name: &str, levels: usize) -> serde_json::Value {
+    let mut schema = json!({"type": "object"});
+    for _ in 1..levels {
+        schema = json!({"properties": schema});
+    }
+    let mut d = minimal(name);
+    d["data_types"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "deep", "description": "d", "schema": schema}));
+    d
+}
+
+#[test]
+fn register_uses_the_loaders_limits_and_never_replaces_a_working_file() {
+    let user = tempfile::tempdir().unwrap();
+    let registry = Registry::load(sources(user.path(), vec![]));
+    // At the limit: accepted, and a restart loads it.
+    let at_limit = with_schema_depth("deep", MAX_DEPTH - 3);
+    let (_, registry) = registry.register(&at_limit, &RegisterFrom::Client).unwrap();
+    let file = user.path().join("deep.yaml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    let restarted = Registry::load(sources(user.path(), vec![]));
+    assert!(restarted.get("deep").is_ok(), "{:?}", restarted.report());
+
+    // One level deeper, or one node too many: refused, naming the limit,
+    // and the working file is left as it was.
+    let too_deep = with_schema_depth("deep", MAX_DEPTH - 2);
+    let err = registry
+        .register(&too_deep, &RegisterFrom::Client)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("at most {MAX_DEPTH} levels")) && err.contains("nested 65"),
+        "{err}"
+    );
+    let mut too_big = minimal("deep");
+    too_big["tags"] = json!(vec!["t"; MAX_NODES]);
+    let err = registry
+        .register(&too_big, &RegisterFrom::Client)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&MAX_NODES.to_string()), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), good);
+    let restarted = Registry::load(sources(user.path(), vec![]));
+    assert!(restarted.get("deep").is_ok());
+
+    // A file over the limits is refused by the loader with the same words.
+    std::fs::write(
+        user.path().join("big.json"),
+        serde_json::to_string(&with_schema_depth("big", MAX_DEPTH)).unwrap(),
+    )
+    .unwrap();
+    let restarted = Registry::load(sources(user.path(), vec![]));
+    let errors = restarted
+        .report()
+        .errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        errors.contains(&format!("at most {MAX_DEPTH} levels")),
+        "{errors}"
+    );
+}
+
+#[test]
+fn register_keeps_a_json_file_json_and_never_clobbers_another_modules_file() {
+    let user = tempfile::tempdir().unwrap();
+    std::fs::write(
+        user.path().join("mine.json"),
+        serde_json::to_string(&minimal("mine")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        user.path().join("other.yaml"),
+        "name: squatter\nversion: '1'\ndescription: d\n",
+    )
+    .unwrap();
+    let registry = Registry::load(sources(user.path(), vec![]));
+    let mut mine = minimal("mine");
+    mine["version"] = json!("2.0.0");
+    let (_, now) = registry.register(&mine, &RegisterFrom::Client).unwrap();
+    assert_eq!(now.get("mine").unwrap().descriptor.version, "2.0.0");
+    assert!(
+        Registry::load(sources(user.path(), vec![]))
+            .get("mine")
+            .is_ok()
+    );
+    // `other.yaml` holds "squatter"; registering "other" must not overwrite it.
+    let (registered, now) = now
+        .register(&minimal("other"), &RegisterFrom::Client)
+        .unwrap();
+    assert!(
+        registered.file.ends_with("other.2.yaml"),
+        "{}",
+        registered.file
+    );
+    let restarted = Registry::load(sources(user.path(), vec![]));
+    assert!(restarted.get("squatter").is_ok() && restarted.get("other").is_ok());
+    assert!(now.get("squatter").is_ok());
+}
+
+#[test]
+fn a_client_registered_path_must_be_absolute_literal_and_safe() {
+    let user = tempfile::tempdir().unwrap();
+    let registry = Registry::load(sources(user.path(), vec![]));
+    for (path, words) in [
+        ("/x/${HOME}", "`$`"),
+        ("code/marker", "relative"),
+        ("/", "root"),
+        ("/etc", "system folder"),
+    ] {
+        let mut d = minimal("pathy");
+        d["path"] = json!(path);
+        let err = registry
+            .register(&d, &RegisterFrom::Client)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("descriptor: path:") && err.contains(words),
+            "{path}: {err}"
+        );
+    }
+    assert!(!user.path().join("pathy.yaml").exists());
+}
+
+#[test]
+fn an_operator_registered_path_is_resolved_against_the_files_folder() {
+    let user = tempfile::tempdir().unwrap();
+    let registry = Registry::load(sources(user.path(), vec![]));
+    let mut d = minimal("local");
+    d["path"] = json!("../code/local");
+    let from = RegisterFrom::Operator {
+        base: Some("/srv/descriptors".into()),
+    };
+    let (_, now) = registry.register(&d, &from).unwrap();
+    assert_eq!(
+        now.get("local").unwrap().descriptor.path.as_deref(),
+        Some("/srv/code/local")
+    );
 }

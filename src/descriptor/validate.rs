@@ -46,7 +46,7 @@ impl fmt::Display for DescriptorError {
 }
 
 impl DescriptorError {
-    fn single(source_name: &str, path: &str, message: impl Into<String>) -> Self {
+    pub(super) fn single(source_name: &str, path: &str, message: impl Into<String>) -> Self {
         DescriptorError {
             source_name: source_name.to_string(),
             problems: vec![Problem {
@@ -78,29 +78,64 @@ impl Format {
     }
 }
 
+/// Deepest nesting of lists and maps a descriptor may have (the document
+/// itself is level 1). Deep enough for any real data-type schema; the same
+/// number the YAML parser allowed before it was written down here.
+pub const MAX_DEPTH: usize = 64;
+
+/// Most nodes (lists, maps, keys and values, counted the way the YAML parser
+/// counts them) a descriptor may have: the YAML parser's own default budget.
+pub const MAX_NODES: usize = 250_000;
+
+/// The YAML parser's own budget: well above [`MAX_DEPTH`] and [`MAX_NODES`]
+/// so that our check, which names the limits, is the one that speaks; the
+/// parser's budget only bounds the work on absurd input.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH * 2;
+    budget.max_nodes = MAX_NODES * 2;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
 /// Parses and fully validates one descriptor text.
 pub fn parse_descriptor(
     source_name: &str,
     text: &str,
     format: Format,
 ) -> Result<ModuleDescriptor, DescriptorError> {
-    let value: serde_json::Value = match format {
+    validate_value(source_name, &parse_value(source_name, text, format)?)
+}
+
+/// Parses a descriptor text into a JSON value, with the loader's limits on
+/// the parser, without validating it.
+pub fn parse_value(
+    source_name: &str,
+    text: &str,
+    format: Format,
+) -> Result<serde_json::Value, DescriptorError> {
+    match format {
         Format::Json => serde_json::from_str(text).map_err(|e| {
+            // serde_json stops at 128 levels, before our own check could count them.
+            let limit = if e.to_string().contains("recursion limit") {
+                format!(" (descriptors may nest at most {MAX_DEPTH} levels)")
+            } else {
+                String::new()
+            };
             DescriptorError::single(
                 source_name,
                 "",
                 format!(
-                    "not valid JSON (line {}, column {}): {e}",
+                    "not valid JSON (line {}, column {}): {e}{limit}",
                     e.line(),
                     e.column()
                 ),
             )
-        })?,
-        Format::Yaml => serde_saphyr::from_str(text).map_err(|e| {
-            DescriptorError::single(source_name, "", format!("not valid YAML: {e}"))
-        })?,
-    };
-    validate_value(source_name, &value)
+        }),
+        Format::Yaml => serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|e| DescriptorError::single(source_name, "", format!("not valid YAML: {e}"))),
+    }
 }
 
 /// Validates a descriptor given as a JSON value (a file's parsed contents, or
@@ -109,6 +144,7 @@ pub fn validate_value(
     source_name: &str,
     value: &serde_json::Value,
 ) -> Result<ModuleDescriptor, DescriptorError> {
+    check_size(source_name, value)?;
     let mut problems: Vec<Problem> = schema_validator()
         .iter_errors(value)
         .map(|e| Problem {
@@ -136,6 +172,49 @@ pub fn validate_value(
             problems,
         })
     }
+}
+
+/// Refuses a descriptor nested deeper than [`MAX_DEPTH`] or larger than
+/// [`MAX_NODES`]. Every descriptor passes here, whether a file is loaded or a
+/// client registers one, so `register` never saves what the loader refuses.
+fn check_size(source_name: &str, value: &serde_json::Value) -> Result<(), DescriptorError> {
+    let (mut nodes, mut deepest) = (0usize, 0usize);
+    // Iterative, so that the check itself cannot overflow the stack.
+    let mut stack: Vec<(&serde_json::Value, usize)> = vec![(value, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        nodes += 1;
+        match v {
+            serde_json::Value::Array(items) => {
+                deepest = deepest.max(depth + 1);
+                stack.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            serde_json::Value::Object(map) => {
+                deepest = deepest.max(depth + 1);
+                nodes += map.len(); // the keys
+                stack.extend(map.values().map(|i| (i, depth + 1)));
+            }
+            _ => {}
+        }
+        if nodes > MAX_NODES {
+            return Err(DescriptorError::single(
+                source_name,
+                "",
+                format!(
+                    "too large: more than {MAX_NODES} nodes (lists, maps, keys and values); descriptors are limited to {MAX_NODES}"
+                ),
+            ));
+        }
+    }
+    if deepest > MAX_DEPTH {
+        return Err(DescriptorError::single(
+            source_name,
+            "",
+            format!(
+                "nested {deepest} levels deep; descriptors may nest at most {MAX_DEPTH} levels of lists and maps"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Rules a JSON Schema cannot express: uniqueness and cross references

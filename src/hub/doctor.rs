@@ -183,7 +183,16 @@ impl Hub {
         });
         for m in self.list_modules(&Default::default()).modules {
             match self.module_folder(&m.name) {
-                Ok(folder) if folder.is_dir() => {}
+                Ok(folder) if folder.is_dir() => {
+                    if let Some(warning) = self.module_folder_warning(&m.name) {
+                        checks.push(Check::new(
+                            &format!("module {}", m.name),
+                            CheckStatus::Warning,
+                            warning,
+                            format!("point module_paths.{} at the module's own folder", m.name),
+                        ));
+                    }
+                }
                 Ok(folder) => checks.push(Check::new(
                     &format!("module {}", m.name),
                     CheckStatus::Warning,

@@ -14,11 +14,11 @@ mod outcome;
 mod profile;
 mod remote;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::config::LoadedConfig;
 use crate::context::{ContextEngine, ContextError};
-use crate::descriptor::{Registry, RegistryError};
+use crate::descriptor::RegistryError;
 use crate::instances::InstanceManager;
 use crate::store::{Store, StoreError};
 
@@ -76,7 +76,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub struct Hub {
     config: LoadedConfig,
-    registry: RwLock<Registry>,
+    registry: Arc<modules::SharedRegistry>,
     /// The module the host of this process works in (`serve --module`).
     default_module: Option<String>,
     instances: InstanceManager,
@@ -139,9 +139,9 @@ impl Hub {
             // Children are the daemon's: never pre-start any here.
             config.config.instances.claude_code_mcp.pool_min = 0;
         }
-        let registry = Registry::load(config.descriptor_sources());
+        let registry = modules::SharedRegistry::load(config.descriptor_sources());
         if let Some(m) = &default_module
-            && registry.get(m).is_err()
+            && registry.snapshot().get(m).is_err()
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
@@ -161,7 +161,7 @@ impl Hub {
         );
         Ok(Arc::new(Hub {
             config,
-            registry: RwLock::new(registry),
+            registry,
             default_module,
             instances,
             store,

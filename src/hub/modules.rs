@@ -2,14 +2,76 @@
 //! folder each module's agent works in, and who consumes what.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Hub, HubError};
+use crate::descriptor::folder::{PathTrust, resolve, unsafe_folder};
 use crate::descriptor::{
-    Consumer, LoadReport, ModuleDescriptor, ModuleFilter, Origin, Registered, Registry,
+    Consumer, DescriptorSources, LoadReport, LoadedDescriptor, ModuleDescriptor, ModuleFilter,
+    Origin, RegisterFrom, Registered, Registry,
 };
+
+/// The registry every task of this process reads: a snapshot, swapped whole
+/// when the descriptor folders change (a register or remove by this or any
+/// other process on the same data folder, or a file added by hand).
+pub(crate) struct SharedRegistry {
+    current: RwLock<Arc<Registry>>,
+    /// One register or remove at a time in this process (other processes
+    /// write whole files atomically; the last one wins).
+    writing: Mutex<()>,
+}
+
+impl SharedRegistry {
+    pub(crate) fn load(sources: DescriptorSources) -> Arc<SharedRegistry> {
+        Arc::new(SharedRegistry {
+            current: RwLock::new(Arc::new(Registry::load(sources))),
+            writing: Mutex::new(()),
+        })
+    }
+
+    /// The registry as the folders are now. The check costs one small read
+    /// and a `stat` per folder; the reload happens only after a change.
+    pub(crate) fn snapshot(&self) -> Arc<Registry> {
+        // Updates swap whole snapshots, so a poisoned lock still holds a whole one.
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if current.is_current() {
+            return current;
+        }
+        let fresh = Arc::new(current.reloaded());
+        self.replace(fresh.clone());
+        fresh
+    }
+
+    fn replace(&self, registry: Arc<Registry>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = registry;
+    }
+
+    /// Runs a register or remove on the blocking pool (it writes and fsyncs
+    /// files, then reads every descriptor again) and publishes the result.
+    async fn update<T: Send + 'static>(
+        self: &Arc<Self>,
+        op: impl FnOnce(&Registry) -> Result<(T, Registry), crate::descriptor::RegistryError>
+        + Send
+        + 'static,
+    ) -> Result<T, HubError> {
+        let shared = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = shared.writing.lock().unwrap_or_else(|e| e.into_inner());
+            let (result, now) = op(&shared.snapshot())?;
+            shared.replace(Arc::new(now));
+            Ok(result)
+        })
+        .await
+        .map_err(|e| HubError::Internal(format!("the registry task failed: {e}")))?
+    }
+}
 
 /// One line of `list_modules`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -44,9 +106,17 @@ pub struct ModuleDetails {
     pub descriptor: ModuleDescriptor,
     pub origin: String,
     pub file: String,
-    /// The folder the module's agent works in, after `~`/`$VAR` expansion and
-    /// `module_paths` overrides; absent when none is configured.
+    /// The folder the module's agent works in, after `~` (and, in the
+    /// operator's own files, `$VAR`) expansion and `module_paths` overrides;
+    /// absent when none is configured.
     pub folder: Option<String>,
+    /// Why the folder cannot be used, when it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_error: Option<String>,
+    /// Things that work but look dangerous, e.g. an agent folder that is `/`
+    /// or a system folder.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Relationships other modules declare towards this one.
     pub inbound_relationships: Vec<String>,
 }
@@ -82,23 +152,48 @@ pub struct ConsumerList {
 }
 
 impl Hub {
-    fn registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
-        // A panic while holding the lock cannot leave the registry half
-        // updated (updates swap whole maps), so a poisoned lock is still usable.
-        self.registry.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn registry_mut(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
-        self.registry.write().unwrap_or_else(|e| e.into_inner())
+    fn registry(&self) -> Arc<Registry> {
+        self.registry.snapshot()
     }
 
     pub fn load_report(&self) -> LoadReport {
-        self.registry().report().clone()
+        let registry = self.registry();
+        let mut report = registry.report().clone();
+        report.warnings.extend(self.folder_warnings(&registry));
+        report
+    }
+
+    /// A warning for every module whose agent folder is `/`, a system folder
+    /// or the home folder itself.
+    fn folder_warnings(&self, registry: &Registry) -> Vec<String> {
+        registry
+            .all()
+            .filter_map(|m| self.folder_warning(m))
+            .collect()
+    }
+
+    fn folder_warning(&self, loaded: &LoadedDescriptor) -> Option<String> {
+        let folder = self.module_folder_of(loaded).ok()?;
+        let why = unsafe_folder(&folder)?;
+        Some(format!(
+            "module {}: its agent folder {} is {why}; the agent can read and change everything there (set module_paths.{} or its descriptor's path to the module's own folder)",
+            loaded.descriptor.name,
+            folder.display(),
+            loaded.descriptor.name
+        ))
+    }
+
+    /// The warning for a module whose agent folder is `/`, a system folder
+    /// or the home folder itself (for `doctor`).
+    pub fn module_folder_warning(&self, name: &str) -> Option<String> {
+        self.folder_warning(self.registry().get(name).ok()?)
     }
 
     pub fn list_modules(&self, filter: &ModuleFilter) -> ModuleList {
         let registry = self.registry();
         let report = registry.report();
+        let mut warnings = report.warnings.clone();
+        warnings.extend(self.folder_warnings(&registry));
         ModuleList {
             modules: registry
                 .list(filter)
@@ -119,7 +214,7 @@ impl Hub {
                 })
                 .collect(),
             load_errors: report.errors.iter().map(|e| e.to_string()).collect(),
-            warnings: report.warnings.clone(),
+            warnings,
             overrides: report
                 .overrides
                 .iter()
@@ -143,14 +238,14 @@ impl Hub {
                     .collect::<Vec<_>>()
             })
             .collect();
+        let folder = self.module_folder_of(loaded);
         Ok(ModuleDetails {
             descriptor: loaded.descriptor.clone(),
             origin: origin_name(loaded.origin).to_string(),
             file: loaded.file.clone(),
-            folder: self
-                .module_folder_of(&loaded.descriptor)
-                .ok()
-                .map(|p| p.display().to_string()),
+            folder_error: folder.as_ref().err().map(|e| e.to_string()),
+            folder: folder.ok().map(|p| p.display().to_string()),
+            warnings: self.folder_warning(loaded).into_iter().collect(),
             inbound_relationships,
         })
     }
@@ -161,36 +256,59 @@ impl Hub {
 
     /// The folder the module's agent works in.
     pub fn module_folder(&self, name: &str) -> Result<PathBuf, HubError> {
-        let descriptor = self.descriptor(name)?;
-        self.module_folder_of(&descriptor)
+        let registry = self.registry();
+        self.module_folder_of(registry.get(name)?)
     }
 
-    fn module_folder_of(&self, d: &ModuleDescriptor) -> Result<PathBuf, HubError> {
-        let raw = self
-            .config
-            .config
-            .module_paths
-            .get(&d.name)
-            .or(d.path.as_ref())
-            .ok_or_else(|| {
-                HubError::BadRequest(format!(
-                    "module \"{}\" has no folder: set `path` in its descriptor or module_paths.{} in the config",
-                    d.name, d.name
-                ))
-            })?;
-        crate::expand::expand_path(raw)
-            .map_err(|e| HubError::BadRequest(format!("module \"{}\": path: {e}", d.name)))
+    /// `module_paths.NAME` from the config (the operator's: `$VAR` expanded,
+    /// relative to the config file's folder), else the descriptor's `path`
+    /// (expanded as far as its origin allows, relative to its file's folder).
+    /// Errors quote the text as written, never an expanded value.
+    fn module_folder_of(&self, loaded: &LoadedDescriptor) -> Result<PathBuf, HubError> {
+        let d = &loaded.descriptor;
+        let failed = |e: String| HubError::BadRequest(format!("module \"{}\": path: {e}", d.name));
+        if let Some(raw) = self.config.config.module_paths.get(&d.name) {
+            let base = self.config.paths.config_file.parent();
+            return resolve(raw, PathTrust::Operator, base)
+                .map_err(|e| HubError::BadRequest(format!("module_paths.{}: {e}", d.name)));
+        }
+        let raw = d.path.as_ref().ok_or_else(|| {
+            HubError::BadRequest(format!(
+                "module \"{}\" has no folder: set `path` in its descriptor or module_paths.{} in the config",
+                d.name, d.name
+            ))
+        })?;
+        resolve(raw, loaded.path_trust(), loaded.base_dir()).map_err(failed)
     }
 
-    pub fn register_module(
+    /// Validates a descriptor and saves it in the user folder (see
+    /// [`RegisterFrom`] for what its `path` may be). The file work runs on
+    /// the blocking pool; every process on the same data folder sees the
+    /// module at its next read.
+    pub async fn register_module(
         &self,
-        descriptor: &serde_json::Value,
+        descriptor: serde_json::Value,
+        from: RegisterFrom,
     ) -> Result<RegisterOutcome, HubError> {
-        Ok(self.registry_mut().register(descriptor)?.into())
+        self.registry
+            .update(move |registry| {
+                registry
+                    .register(&descriptor, &from)
+                    .map(|(registered, now)| (registered.into(), now))
+            })
+            .await
     }
 
-    pub fn remove_module(&self, name: &str) -> Result<String, HubError> {
-        Ok(self.registry_mut().remove(name)?.file)
+    /// Removes a registered descriptor; returns the file it was in.
+    pub async fn remove_module(&self, name: &str) -> Result<String, HubError> {
+        let name = name.to_string();
+        self.registry
+            .update(move |registry| {
+                registry
+                    .remove(&name)
+                    .map(|(removed, now)| (removed.file, now))
+            })
+            .await
     }
 
     pub fn find_consumers(
@@ -239,11 +357,7 @@ impl Hub {
         registry
             .all()
             .filter_map(|m| {
-                let folder = self
-                    .module_folder_of(&m.descriptor)
-                    .ok()?
-                    .canonicalize()
-                    .ok()?;
+                let folder = self.module_folder_of(m).ok()?.canonicalize().ok()?;
                 dir.starts_with(&folder)
                     .then(|| (folder.components().count(), m.descriptor.name.clone()))
             })

@@ -383,8 +383,8 @@ fn servers_list_their_instances_and_control_requests_round_trip() {
     };
     s.register_server(&me).unwrap();
     let record = InstanceRecord {
-        name: None,
         id: "mcp-1".into(),
+        name: None,
         backend: "claude-code-mcp".into(),
         state: "ready".into(),
         pid: Some(42),

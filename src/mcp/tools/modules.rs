@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{failure, structured};
-use crate::descriptor::ModuleFilter;
+use crate::descriptor::{ModuleFilter, RegisterFrom};
 use crate::hub::{ConsumerList, ModuleDetails, ModuleList, RegisterOutcome};
 use crate::mcp::server::CommsServer;
 
@@ -61,6 +61,9 @@ impl CommsServer {
         for e in &list.load_errors {
             let _ = write!(text, "\nload error: {e}");
         }
+        for w in &list.warnings {
+            let _ = write!(text, "\nwarning: {w}");
+        }
         structured(text, &list)
     }
 
@@ -90,6 +93,12 @@ impl CommsServer {
                         c.description
                     );
                 }
+                if let Some(e) = &details.folder_error {
+                    let _ = write!(text, "\nfolder: {e}");
+                }
+                for w in &details.warnings {
+                    let _ = write!(text, "\nwarning: {w}");
+                }
                 structured(text, &details)
             }
             Err(e) => Ok(failure(e)),
@@ -97,7 +106,7 @@ impl CommsServer {
     }
 
     #[tool(
-        description = "Register (or replace) a module descriptor. It is validated against the descriptor schema and saved in the user's descriptor folder, so it survives restarts; errors name the field and the reason.",
+        description = "Register (or replace) a module descriptor. It is validated against the descriptor schema and the loader's size limits and saved in the user's descriptor folder, so it survives restarts and every claude-comms process on the same data folder sees it; errors name the field and the reason. `path` must be an absolute folder (or under ~/), written out: `$VAR` is not expanded, and `/`, system folders and the home folder itself are refused.",
         output_schema = schema_for_output::<RegisterOutcome>()
     )]
     async fn register_module(
@@ -105,7 +114,11 @@ impl CommsServer {
         Parameters(args): Parameters<RegisterModuleArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        match self.hub().register_module(&args.descriptor) {
+        match self
+            .hub()
+            .register_module(args.descriptor, RegisterFrom::Client)
+            .await
+        {
             Ok(outcome) => {
                 let mut text = format!("registered {} in {}", outcome.name, outcome.file);
                 if let Some(old) = &outcome.replaced_file {
