@@ -54,6 +54,7 @@ impl Hub {
                 s.recover_interrupted(&id, stale)
             })
             .await?;
+        self.end_children_of_dead_servers().await;
         if recovered > 0 {
             tracing::warn!(
                 recovered,
@@ -127,4 +128,57 @@ fn record_of(s: &InstanceStatus) -> InstanceRecord {
         restarts: s.restarts as i64,
         last_error: s.last_error.clone(),
     }
+}
+
+impl Hub {
+    /// Ends what a server that died on this host left running: each of its
+    /// instances' children leads a process group of its own, which a dead
+    /// server can no longer stop (a `claude` mid-request would otherwise
+    /// run on until its model answers). A recorded pid is only signalled if
+    /// it still leads its group and runs one of the configured commands, so
+    /// a reused pid is left alone.
+    async fn end_children_of_dead_servers(&self) {
+        let stale = STALE_AFTER.as_millis() as i64;
+        let Ok(rows) = self.db(move |s| s.list_instances(stale)).await else {
+            return;
+        };
+        let here = crate::store::this_hostname();
+        let commands: Vec<String> = [
+            &self.config().config.instances.claude_code_mcp.command,
+            &self.config().config.instances.claude_stream.command,
+        ]
+        .iter()
+        .filter_map(|c| std::path::Path::new(c).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+        for (server, instance) in rows {
+            if server.alive || server.record.hostname != here {
+                continue;
+            }
+            let Some(pid) = instance.pid else { continue };
+            if leads_own_group_running(pid, &commands) {
+                tracing::warn!(pid, instance = %instance.id, "ending the child of a server that died");
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
+/// Whether `pid` leads its own process group and its command line names
+/// one of `commands` (a child we started, not a reused pid).
+fn leads_own_group_running(pid: u32, commands: &[String]) -> bool {
+    let raw = nix::unistd::Pid::from_raw(pid as i32);
+    if pid <= 1 || nix::unistd::getpgid(Some(raw)).ok() != Some(raw) {
+        return false;
+    }
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    commands
+        .iter()
+        .any(|c| !c.is_empty() && cmdline.contains(c.as_str()))
 }
