@@ -250,3 +250,91 @@ fn serve_keeps_answering_across_a_daemon_restart() {
     assert_ne!(daemon_pid(home.path()), Some(pid));
     assert!(server.finish().success());
 }
+
+/// The seed's usage table, exactly as written, against a running daemon.
+#[test]
+fn the_seed_commands_work_as_written_against_a_running_daemon() {
+    let (home, _guard) = home_and_guard();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+            .args(args)
+            .current_dir(home.path())
+            .env("CLAUDE_COMMS_HOME", home.path())
+            .env("CLAUDE_COMMS_HUB", "auto")
+            .env("CLAUDE_COMMS_MODULE", "marker")
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(cli(home.path(), &["daemon", "start"]).status.success());
+    // register-module NAME --path DIR --desc FILE: the name fills in the descriptor's.
+    let folder = home.path().join("modules/summarizer");
+    std::fs::create_dir_all(&folder).unwrap();
+    let desc = home.path().join("module.yaml");
+    std::fs::write(
+        &desc,
+        "version: 1.0.0\ndescription: Summarises documents.\n",
+    )
+    .unwrap();
+    let registered = run(&[
+        "register-module",
+        "summarizer",
+        "--path",
+        folder.to_str().unwrap(),
+        "--desc",
+        desc.to_str().unwrap(),
+    ]);
+    assert!(registered.contains("registered summarizer"), "{registered}");
+    // start-instance --name marker_arangodb binds that pair.
+    let started = run(&["start-instance", "--name", "marker_arangodb"]);
+    assert!(started.contains("marker_arangodb"), "{started}");
+    let listed = run(&["list-instances"]);
+    assert!(listed.contains("ready"), "{listed}");
+    // query-module TARGET "..." (positional target), served by the named instance.
+    let answer = run(&[
+        "--json",
+        "query-module",
+        "arangodb",
+        "[[brief]] seed question",
+    ]);
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    let instance = answer["instance_id"].as_str().unwrap().to_string();
+    assert!(
+        started.contains(&instance),
+        "the named instance answered: {started}"
+    );
+    // query-module TARGET "..." --background prints the job id at once.
+    let job = run(&[
+        "query-module",
+        "arangodb",
+        "[[delay:200]] later",
+        "--background",
+    ]);
+    let job = job.trim();
+    let waited = run(&["jobs", "wait", job]);
+    assert!(waited.contains("later"), "{waited}");
+    // list-conversations, continue-conversation, export-conversation --id ID --format json.
+    let conversations = run(&["--json", "list-conversations"]);
+    let conversations: Value = serde_json::from_str(&conversations).unwrap();
+    let id = conversations["conversations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let continued = run(&["continue-conversation", &id[..8], "[[brief]] and then?"]);
+    assert!(continued.contains("brief fake answer"), "{continued}");
+    let saved = run(&["export-conversation", "--id", &id[..8], "--format", "json"]);
+    let path = home.path().join(format!("{id}.json"));
+    assert_eq!(saved.trim(), format!("{id}.json"));
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(exported["conversation"]["id"], id);
+    // monitor-instance --id ID and stop-instance --id ID take the name too.
+    let stopped = run(&["stop-instance", "--id", "marker_arangodb"]);
+    assert!(stopped.contains("stopped"), "{stopped}");
+}

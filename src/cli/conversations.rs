@@ -49,6 +49,10 @@ pub enum ConversationsCommand {
         /// Write to this file instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Save to `<id>.<format>` in the current folder and print its path
+        /// (what the seed's `export-conversation` does without --output).
+        #[arg(long, hide = true)]
+        save: bool,
     },
     /// Archive a conversation (readable, takes no new messages).
     Archive { id: String },
@@ -86,6 +90,39 @@ pub struct SendArgs {
 /// Sends through the daemon when the `hub` policy uses one (so the warm
 /// instances are shared and a `--background` job outlives this command),
 /// else in this process.
+/// The seed's `query-module TARGET MESSAGE [--background]`.
+#[derive(Debug, clap::Args)]
+pub struct QueryModuleArgs {
+    /// The module to ask.
+    pub target: String,
+    /// The message.
+    #[arg(required = true)]
+    pub message: Vec<String>,
+    /// The asking module (default: CLAUDE_COMMS_MODULE, or the module of the current folder).
+    #[arg(long = "from", env = "CLAUDE_COMMS_MODULE")]
+    pub from: Option<String>,
+    /// Print the job id at once; the daemon carries the question to its end.
+    #[arg(long)]
+    pub background: bool,
+    /// Seconds to wait for the answer.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+}
+
+impl QueryModuleArgs {
+    pub fn into_send(self) -> SendArgs {
+        SendArgs {
+            from: self.from,
+            to: Some(self.target),
+            conversation: None,
+            timeout: self.timeout,
+            idempotency_key: None,
+            background: self.background,
+            message: self.message,
+        }
+    }
+}
+
 pub async fn send(
     hub: &std::sync::Arc<Hub>,
     config: &crate::config::LoadedConfig,
@@ -310,13 +347,32 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                     .collect();
                 out.table(&["CONVERSATION", "SEQ", "SENDER", "ROLE", "SNIPPET"], &rows)
             }),
-        ConversationsCommand::Export { id, format, output } => {
-            let format: ExportFormat = match format.parse() {
+        ConversationsCommand::Export {
+            id,
+            format: format_name,
+            output,
+            save,
+        } => {
+            let format: ExportFormat = match format_name.parse() {
                 Ok(f) => f,
                 Err(e) => {
                     out.note(format!("error: --format: {e}"))?;
                     return Ok(2);
                 }
+            };
+            let id = match hub.conversation_id_of(&id).await {
+                Ok(id) => id,
+                Err(e) => {
+                    out.note(format!("error: {e}"))?;
+                    return Ok(1);
+                }
+            };
+            let output = match (output, save) {
+                (None, true) => Some(PathBuf::from(format!(
+                    "{id}.{}",
+                    super::extension_of(&format_name)
+                ))),
+                (output, _) => output,
             };
             hub.export_conversation(&id, format)
                 .await
@@ -324,7 +380,11 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                     Some(path) => {
                         std::fs::write(&path, &text)
                             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                        out.note(format!("exported {id} to {}", path.display()))
+                        if save {
+                            out.line(path.display().to_string())
+                        } else {
+                            out.note(format!("exported {id} to {}", path.display()))
+                        }
                     }
                     None => out.line(text.trim_end()),
                 })

@@ -51,7 +51,16 @@ pub enum Command {
     Modules(modules::ModulesCommand),
     /// Register a module descriptor file (same as `modules register`).
     #[command(name = "register-module")]
-    RegisterModule { file: PathBuf },
+    RegisterModule {
+        /// The descriptor file; or, with --desc, the module's name (the seed's form).
+        name_or_file: PathBuf,
+        /// The descriptor file, when the first argument is the module's name.
+        #[arg(long = "desc", value_name = "FILE")]
+        desc: Option<PathBuf>,
+        /// The module's folder (where its agent works).
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -80,46 +89,64 @@ pub enum Command {
     },
 
     // The seed's flat command names, kept so existing scripts keep working.
-    /// Same as `send`.
-    #[command(name = "query-module", hide = true)]
-    QueryModule(conversations::SendArgs),
+    /// Ask a module (the seed's form): `query-module TARGET "MESSAGE" [--background]`.
+    #[command(name = "query-module")]
+    QueryModule(conversations::QueryModuleArgs),
     /// Same as `conversations list`.
-    #[command(name = "list-conversations", hide = true)]
+    #[command(name = "list-conversations")]
     ListConversations {
         #[arg(long)]
         module: Option<String>,
     },
     /// Same as `send --conversation ID MESSAGE`.
-    #[command(name = "continue-conversation", hide = true)]
+    #[command(name = "continue-conversation")]
     ContinueConversation {
         id: String,
         #[arg(required = true)]
         message: Vec<String>,
     },
-    /// Same as `conversations export`.
-    #[command(name = "export-conversation", hide = true)]
+    /// Export a conversation to a file (`<id>.<format>` unless --output; `--output -` prints it).
+    #[command(name = "export-conversation")]
     ExportConversation {
-        id: String,
-        #[arg(long, default_value = "markdown")]
+        /// The conversation's id (or its first 8+ characters).
+        #[arg(long = "id", value_name = "ID")]
+        id_flag: Option<String>,
+        /// The conversation's id, given without --id.
+        id: Option<String>,
+        /// json, jsonl or markdown.
+        #[arg(long, default_value = "json")]
         format: String,
+        /// The file to write; `-` for stdout.
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Same as `listen`.
-    #[command(name = "listen-module", hide = true)]
-    ListenModule { module: String },
-    /// Same as `instances start`.
-    #[command(name = "start-instance", hide = true)]
+    /// Same as `listen` (`listen-module --module NAME` or `listen-module NAME`).
+    #[command(name = "listen-module")]
+    ListenModule {
+        #[arg(long = "module", value_name = "NAME")]
+        module_flag: Option<String>,
+        module: Option<String>,
+    },
+    /// Same as `instances start` (`start-instance --name marker_arangodb`).
+    #[command(name = "start-instance")]
     StartInstance(instances::StartArgs),
     /// Same as `instances list`.
-    #[command(name = "list-instances", hide = true)]
+    #[command(name = "list-instances")]
     ListInstances,
-    /// Same as `instances stop`.
-    #[command(name = "stop-instance", hide = true)]
-    StopInstance { id: String },
-    /// Same as `instances monitor`.
-    #[command(name = "monitor-instance", hide = true)]
-    MonitorInstance { id: String },
+    /// Same as `instances stop` (`stop-instance --id ID`).
+    #[command(name = "stop-instance")]
+    StopInstance {
+        #[arg(long = "id", value_name = "ID")]
+        id_flag: Option<String>,
+        id: Option<String>,
+    },
+    /// Same as `instances monitor` (`monitor-instance --id ID`).
+    #[command(name = "monitor-instance")]
+    MonitorInstance {
+        #[arg(long = "id", value_name = "ID")]
+        id_flag: Option<String>,
+        id: Option<String>,
+    },
 }
 
 impl Cli {
@@ -140,13 +167,22 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     let command = match cli.command {
         Command::Serve { .. } => unreachable!("serve is started by main"),
         Command::Modules(cmd) => return modules::run(cmd, config, &out).await,
-        Command::RegisterModule { file } => {
-            return modules::run(modules::ModulesCommand::Register { file }, config, &out).await;
+        Command::RegisterModule {
+            name_or_file,
+            desc,
+            path,
+        } => {
+            let (file, name) = match desc {
+                Some(desc) => (desc, Some(name_or_file.display().to_string())),
+                None => (name_or_file, None),
+            };
+            let cmd = modules::ModulesCommand::Register { file, name, path };
+            return modules::run(cmd, config, &out).await;
         }
         Command::Config(cmd) => return config_cmd::run(cmd, &config, &out),
         Command::Daemon(cmd) => return daemon::run(cmd, config, &out).await,
         // Seed names, mapped onto the commands they stand for.
-        Command::QueryModule(args) => Command::Send(args),
+        Command::QueryModule(args) => Command::Send(args.into_send()),
         Command::ListConversations { module } => {
             Command::Conversations(ConversationsCommand::List {
                 module,
@@ -164,16 +200,55 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
             background: false,
             message,
         }),
-        Command::ExportConversation { id, format, output } => {
-            Command::Conversations(ConversationsCommand::Export { id, format, output })
+        Command::ExportConversation {
+            id_flag,
+            id,
+            format,
+            output,
+        } => {
+            let Some(id) = id_flag.or(id) else {
+                out.note("error: export-conversation: give the conversation's id (--id ID)")?;
+                return Ok(2);
+            };
+            // The seed's form saves a file named after the conversation.
+            let (output, save) = match output {
+                Some(p) if p.as_os_str() == "-" => (None, false),
+                Some(p) => (Some(p), true),
+                None => (None, true),
+            };
+            Command::Conversations(ConversationsCommand::Export {
+                id,
+                format,
+                output,
+                save,
+            })
         }
-        Command::ListenModule { module } => Command::Listen { module },
+        Command::ListenModule {
+            module_flag,
+            module,
+        } => match module_flag.or(module) {
+            Some(module) => Command::Listen { module },
+            None => {
+                out.note("error: listen-module: give the module (--module NAME)")?;
+                return Ok(2);
+            }
+        },
         Command::StartInstance(args) => Command::Instances(InstancesCommand::Start(args)),
         Command::ListInstances => Command::Instances(InstancesCommand::List),
-        Command::StopInstance { id } => Command::Instances(InstancesCommand::Stop { id }),
-        Command::MonitorInstance { id } => {
-            Command::Instances(InstancesCommand::Monitor { id, lines: 20 })
-        }
+        Command::StopInstance { id_flag, id } => match id_flag.or(id) {
+            Some(id) => Command::Instances(InstancesCommand::Stop { id }),
+            None => {
+                out.note("error: stop-instance: give the instance (--id ID or its name)")?;
+                return Ok(2);
+            }
+        },
+        Command::MonitorInstance { id_flag, id } => match id_flag.or(id) {
+            Some(id) => Command::Instances(InstancesCommand::Monitor { id, lines: 20 }),
+            None => {
+                out.note("error: monitor-instance: give the instance (--id ID or its name)")?;
+                return Ok(2);
+            }
+        },
         other => other,
     };
     let hub = Hub::open_routed(config.clone(), None)?;
@@ -211,4 +286,12 @@ async fn doctor(hub: &Hub, start_child: bool, out: &output::Output) -> anyhow::R
     Ok(i32::from(
         checks.iter().any(|c| c.status == CheckStatus::Failed),
     ))
+}
+
+/// The file extension of an export format.
+pub(crate) fn extension_of(format: &str) -> &str {
+    match format {
+        "markdown" | "md" => "md",
+        other => other,
+    }
 }

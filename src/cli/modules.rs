@@ -32,7 +32,16 @@ pub enum ModulesCommand {
         files: Vec<PathBuf>,
     },
     /// Validate a descriptor file and save it in the user's descriptor folder.
-    Register { file: PathBuf },
+    Register {
+        /// The descriptor file (YAML or JSON).
+        file: PathBuf,
+        /// The module's name: must match the descriptor's, or fills it in.
+        #[arg(long)]
+        name: Option<String>,
+        /// The module's folder (where its agent works); overrides the descriptor's `path`.
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
     /// Remove a registered descriptor from the user's folder.
     Remove { name: String },
     /// Modules that can consume what NAME produces.
@@ -132,8 +141,17 @@ pub async fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> any
                 Ok(1)
             }
         },
-        ModulesCommand::Register { file } => {
-            let value = match read_descriptor_value(&file) {
+        ModulesCommand::Register { file, name, path } => {
+            // With --name/--path the file may lack what they fill in: the
+            // hub validates the finished descriptor.
+            let read = if name.is_some() || path.is_some() {
+                read_descriptor_text(&file)
+            } else {
+                read_descriptor_value(&file)
+            };
+            let value = match read
+                .and_then(|v| with_name_and_path(v, name.as_deref(), path.as_deref(), &file))
+            {
                 Ok(v) => v,
                 Err(e) => {
                     out.note(format!("error: {e}"))?;
@@ -228,6 +246,15 @@ fn read_descriptor_value(file: &std::path::Path) -> Result<serde_json::Value, St
     parse_value(&shown, &text, format).map_err(|e| e.to_string())
 }
 
+/// A descriptor file's value, parsed but not yet validated.
+fn read_descriptor_text(file: &std::path::Path) -> Result<serde_json::Value, String> {
+    let shown = file.display().to_string();
+    let format = Format::from_file_name(&shown)
+        .ok_or_else(|| format!("{shown}: not a .yaml, .yml or .json file"))?;
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    parse_value(&shown, &text, format).map_err(|e| e.to_string())
+}
+
 fn validate(files: &[PathBuf], out: &Output) -> anyhow::Result<i32> {
     let mut results = Vec::new();
     for file in files {
@@ -268,4 +295,40 @@ fn validate(files: &[PathBuf], out: &Output) -> anyhow::Result<i32> {
         }
     }
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// The seed's `register-module NAME --path DIR --desc FILE`: the name must
+/// match the descriptor's (or fills it in), the folder replaces its `path`.
+fn with_name_and_path(
+    mut value: serde_json::Value,
+    name: Option<&str>,
+    path: Option<&std::path::Path>,
+    file: &std::path::Path,
+) -> Result<serde_json::Value, String> {
+    let Some(object) = value.as_object_mut() else {
+        return Ok(value);
+    };
+    if let Some(name) = name {
+        match object.get("name").and_then(|n| n.as_str()) {
+            Some(declared) if declared != name => {
+                return Err(format!(
+                    "{}: the descriptor names the module \"{declared}\", not \"{name}\"",
+                    file.display()
+                ));
+            }
+            Some(_) => {}
+            None => {
+                object.insert("name".into(), name.into());
+            }
+        }
+    }
+    if let Some(path) = path {
+        let folder =
+            std::path::absolute(path).map_err(|e| format!("--path {}: {e}", path.display()))?;
+        if !folder.is_dir() {
+            return Err(format!("--path {}: no such folder", folder.display()));
+        }
+        object.insert("path".into(), folder.display().to_string().into());
+    }
+    Ok(value)
 }

@@ -49,6 +49,7 @@ impl Hub {
         limit: Option<usize>,
         before: Option<i64>,
     ) -> Result<ConversationTranscript, HubError> {
+        let id = &self.conversation_id_of(id).await?;
         let id = id.to_string();
         self.db(move |s| {
             let conversation = s.conversation(&id)?;
@@ -84,6 +85,7 @@ impl Hub {
         id: &str,
         format: ExportFormat,
     ) -> Result<String, HubError> {
+        let id = &self.conversation_id_of(id).await?;
         let id = id.to_string();
         self.db(move |s| s.export(&id, format)).await
     }
@@ -98,6 +100,7 @@ impl Hub {
     }
 
     pub async fn archive_conversation(&self, id: &str) -> Result<Conversation, HubError> {
+        let id = &self.conversation_id_of(id).await?;
         let id = id.to_string();
         let conversation = self
             .db(move |s| s.set_conversation_status(&id, ConversationStatus::Archived))
@@ -143,5 +146,16 @@ impl Hub {
                 _ = tokio::time::sleep(nap) => {}
             }
         }
+    }
+}
+
+impl Hub {
+    /// A conversation's full id from the id or its first 8+ characters.
+    pub async fn conversation_id_of(&self, id: &str) -> Result<String, HubError> {
+        if uuid::Uuid::parse_str(id).is_ok() {
+            return Ok(id.to_string());
+        }
+        self.resolve_id(crate::store::IdKind::Conversation, id)
+            .await
     }
 }

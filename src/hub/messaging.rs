@@ -364,7 +364,7 @@ impl Hub {
             return Ok((conversation, Vec::new()));
         };
         let (conversation, history) = {
-            let id = id.clone();
+            let id = self.conversation_id_of(id).await?;
             self.db(move |s| Ok((s.conversation(&id)?, s.messages(&id, None, None)?)))
                 .await?
         };
