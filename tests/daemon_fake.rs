@@ -338,3 +338,76 @@ fn the_seed_commands_work_as_written_against_a_running_daemon() {
     let stopped = run(&["stop-instance", "--id", "marker_arangodb"]);
     assert!(stopped.contains("stopped"), "{stopped}");
 }
+
+/// `instances monitor` on the instance that answered shows the next turn
+/// live: the request, then the reply.
+#[test]
+fn monitor_shows_the_next_turn_of_an_instance_live() {
+    use std::io::{BufRead, BufReader};
+    let (home, _guard) = home_and_guard();
+    let first = json_of(&cli(
+        home.path(),
+        &[
+            "--json",
+            "send",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            "[[brief]] first",
+        ],
+    ));
+    let instance = first["instance_id"].as_str().unwrap().to_string();
+    let mut monitor = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+        .args(["instances", "monitor", &instance, "--lines", "0"])
+        .env("CLAUDE_COMMS_HOME", home.path())
+        .env("CLAUDE_COMMS_HUB", "auto")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = monitor.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                return;
+            }
+        }
+    });
+    // The monitor follows from the end: what it prints now is new.
+    let second = json_of(&cli(
+        home.path(),
+        &[
+            "--json",
+            "send",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            "[[brief]] second",
+        ],
+    ));
+    assert_eq!(second["instance_id"], instance.as_str());
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !seen.iter().any(|l: &String| l.contains("reply")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let request = seen
+        .iter()
+        .position(|l| l.contains("request") && l.contains("marker asks arangodb"));
+    let reply = seen
+        .iter()
+        .position(|l| l.contains("reply") && l.contains("brief fake answer"));
+    assert!(
+        matches!((request, reply), (Some(a), Some(b)) if a < b),
+        "the request, then the reply: {seen:?}"
+    );
+}

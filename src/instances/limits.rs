@@ -14,6 +14,10 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// Longest assistant text quoted in a progress message, in characters.
 pub(super) const PROGRESS_TEXT_CHARS: usize = 200;
 
+/// Longest text of an agent (what it says, its reply) kept in an
+/// instance's journal event, in characters.
+pub(super) const JOURNAL_TEXT_CHARS: usize = 2000;
+
 /// Sends a progress message to the caller, if it listens.
 pub(super) fn report(q: &Query, message: String) {
     if let Some(p) = &q.progress {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::instance::{Instance, InstanceState};
-use super::limits::{deadline_of, report, run_with_limits};
+use super::limits::{JOURNAL_TEXT_CHARS, deadline_of, report, run_with_limits, truncate};
 use super::manager::{Grant, InstanceManager, Lane, PoolState};
 use super::mcp_child::McpChild;
 use super::supervisor::SupervisorEvent;
@@ -61,6 +61,9 @@ impl InstanceManager {
             }
         };
         instance.set_state(InstanceState::Busy);
+        instance
+            .log
+            .event("request", format!("{} asks {}", q.source, q.target));
         let dispatched = Instant::now();
         let call = child.call(&q.prompt, &q.workdir);
         let doing = format!("waiting for {}'s agent", q.target);
@@ -71,6 +74,13 @@ impl InstanceManager {
             instance.log.event("request", "failed: child died".into());
         }
         let text = outcome?;
+        instance.log.event(
+            "reply",
+            format!(
+                "in {duration_ms} ms: {}",
+                truncate(&text, JOURNAL_TEXT_CHARS)
+            ),
+        );
         report(&q, format!("answered in {duration_ms} ms"));
         Ok(Answer {
             text,

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::instance::{Instance, InstanceState};
-use super::limits::{PROGRESS_TEXT_CHARS, deadline_of, report, run_with_limits, truncate};
+use super::limits::{
+    JOURNAL_TEXT_CHARS, PROGRESS_TEXT_CHARS, deadline_of, report, run_with_limits, truncate,
+};
 use super::manager::InstanceManager;
 use super::stream_child::{StreamChild, launch_for};
 use super::supervisor::SupervisorEvent;
@@ -99,7 +101,13 @@ impl InstanceManager {
         let dispatched = Instant::now();
         let first_turn_of_resume = child.turns == 0 && child.session_id.is_some();
         let progress = q.progress.clone();
+        let log = instance.log.clone();
+        instance
+            .log
+            .event("request", format!("{} asks {}", q.source, q.target));
         let turn = child.turn(&q.prompt, move |text| {
+            // What the agent says as it works, for `monitor-instance`.
+            log.event("assistant", truncate(text, JOURNAL_TEXT_CHARS).to_string());
             if let Some(p) = &progress {
                 p(Progress {
                     message: format!("assistant: {}", truncate(text, PROGRESS_TEXT_CHARS)),
@@ -117,6 +125,13 @@ impl InstanceManager {
                     book.served += 1;
                 }
                 instance.set_state(InstanceState::Ready);
+                instance.log.event(
+                    "reply",
+                    format!(
+                        "in {duration_ms} ms: {}",
+                        truncate(&result.text, JOURNAL_TEXT_CHARS)
+                    ),
+                );
                 report(&q, format!("answered in {duration_ms} ms"));
                 Ok(Answer {
                     text: result.text,
