@@ -14,6 +14,9 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/daemon_section.rs"]
+mod daemon_section;
+use daemon_section::{daemon_cli_section, daemon_footprint_section, daemon_hop_section};
 #[path = "../tests/support/model_stub.rs"]
 mod model_stub;
 #[path = "../tests/support/real_children.rs"]
@@ -912,4 +915,13 @@ fn main() {
     if run("store") {
         store_section();
     }
+    if run("daemon") {
+        runtime.block_on(daemon_hop_section());
+        runtime.block_on(daemon_footprint_section());
+        match &real {
+            Some(real) => runtime.block_on(daemon_cli_section(real)),
+            None => println!("| daemon CLI | skipped: run scripts/install-real-children.sh | | |"),
+        }
+    }
 }
+
