@@ -44,18 +44,31 @@ pub(super) async fn daemon_cli_section(real: &RealChildren) {
     let oneshot_home = home_with(&real.config_toml(&model, claude_home.path()));
     let home = daemon_home.path().to_path_buf();
     let (first, out) = tokio::task::spawn_blocking(move || {
-        cli_timed(&home, "auto", &["--json", "send", "--from", "marker", "--to", "arangodb", "first"])
+        cli_timed(
+            &home,
+            "auto",
+            &[
+                "--json", "send", "--from", "marker", "--to", "arangodb", "first",
+            ],
+        )
     })
     .await
     .unwrap();
-    let id = json_out(&out)["conversation_id"].as_str().unwrap().to_string();
+    let id = json_out(&out)["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut via_daemon = Vec::new();
     let mut one_shot = Vec::new();
     for i in 0..WARM.max(ONE_SHOT) {
         let (home, id) = (daemon_home.path().to_path_buf(), id.clone());
         if i < WARM {
             let (t, out) = tokio::task::spawn_blocking(move || {
-                cli_timed(&home, "auto", &["send", "--conversation", &id, &format!("turn {i}")])
+                cli_timed(
+                    &home,
+                    "auto",
+                    &["send", "--conversation", &id, &format!("turn {i}")],
+                )
             })
             .await
             .unwrap();
@@ -65,7 +78,11 @@ pub(super) async fn daemon_cli_section(real: &RealChildren) {
         if i < ONE_SHOT {
             let home = oneshot_home.path().to_path_buf();
             let (t, out) = tokio::task::spawn_blocking(move || {
-                cli_timed(&home, "embedded", &["send", "--from", "marker", "--to", "arangodb", "one shot"])
+                cli_timed(
+                    &home,
+                    "embedded",
+                    &["send", "--from", "marker", "--to", "arangodb", "one shot"],
+                )
             })
             .await
             .unwrap();
@@ -74,12 +91,18 @@ pub(super) async fn daemon_cli_section(real: &RealChildren) {
         }
     }
     let home = daemon_home.path().to_path_buf();
-    let _ = tokio::task::spawn_blocking(move || cli_timed(&home, "auto", &["daemon", "stop"])).await;
+    let _ =
+        tokio::task::spawn_blocking(move || cli_timed(&home, "auto", &["daemon", "stop"])).await;
     let (warm, fresh) = (stats(via_daemon), stats(one_shot));
     let ratio = fresh.median.as_secs_f64() / warm.median.as_secs_f64();
     figure(
         "daemon: CLI query via a running daemon, warm stream instance, median / p99",
-        format!("{} / {} (first, starting the daemon: {})", ms(warm.median), ms(warm.p99), ms(first)),
+        format!(
+            "{} / {} (first, starting the daemon: {})",
+            ms(warm.median),
+            ms(warm.p99),
+            ms(first)
+        ),
         "-",
         None,
     );
@@ -143,7 +166,8 @@ pub(super) async fn daemon_hop_section() {
     embedded.cancel().await.unwrap();
     routed.cancel().await.unwrap();
     let home = home.path().to_path_buf();
-    let _ = tokio::task::spawn_blocking(move || cli_timed(&home, "auto", &["daemon", "stop"])).await;
+    let _ =
+        tokio::task::spawn_blocking(move || cli_timed(&home, "auto", &["daemon", "stop"])).await;
 }
 
 /// `daemon start` to ready, and the idle daemon's resident memory.

@@ -263,7 +263,51 @@ fn parse(line: Line) -> Result<Option<Value>, Frame> {
     if text.is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(text)
-        .map(Some)
-        .map_err(|e| error_frame(None, -32700, format!("Parse error: {e}")))
+    serde_json::from_str(text).map(Some).map_err(|e| {
+        // Keep the caller's id when the line still shows it (a message that
+        // is well formed but nested too deep, say), so its host is not left
+        // waiting for an answer that will never name its request.
+        error_frame(
+            top_level_id(text).as_ref(),
+            -32700,
+            format!("Parse error: {e}"),
+        )
+    })
+}
+
+/// The `id` member of a JSON object's top level, read without parsing the
+/// rest (which may be what failed): a number or a string, else `None`.
+fn top_level_id(text: &str) -> Option<Value> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let key = text.get(start..=i.min(bytes.len() - 1)).unwrap_or("");
+                let value = text
+                    .get(i + 1..)
+                    .and_then(|rest| rest.trim_start().strip_prefix(':'));
+                if depth == 1
+                    && key == "\"id\""
+                    && let Some(rest) = value
+                {
+                    let rest = rest.trim_start();
+                    let end = rest.find([',', '}']).unwrap_or(rest.len());
+                    return serde_json::from_str::<Value>(rest[..end].trim())
+                        .ok()
+                        .filter(|v| v.is_number() || v.is_string());
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }

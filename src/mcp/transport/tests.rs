@@ -184,3 +184,24 @@ async fn overlong_lines_are_refused_without_buffering() {
     );
     assert!(read_bounded_line(&mut reader).await.unwrap().is_none());
 }
+
+#[test]
+fn a_line_too_deep_to_parse_is_answered_with_its_own_id() {
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"x","arguments":{{"a":{}{}}}}}}}"#,
+        "[".repeat(300),
+        "]".repeat(300)
+    );
+    let answer = reply(deep.as_bytes());
+    assert_eq!(answer["error"]["code"], -32700);
+    assert_eq!(answer["id"], 7, "{answer}");
+    // An id inside the params is not the request's.
+    let nested = br#"{"jsonrpc":"2.0","params":{"id":9},"method":"x" oops"#;
+    assert_eq!(reply(nested)["id"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_id_is_found_after_a_value_that_reads_id() {
+    let line = br#"{"jsonrpc":"2.0","method":"id","id":"r-1","params":{"a": oops}}"#;
+    assert_eq!(reply(line)["id"], "r-1");
+}
