@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::messaging::{Prepared, SendOutcome, SendRequest};
+use super::messaging::{SendOutcome, SendRequest};
+use super::sending::Prepared;
 use super::{Hub, HubError};
 use crate::store::{IdKind, Message, MessageStatus, Role};
 

@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::sending::{Prepared, QueryFailure, Sending};
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::context::{HopContext, PromptKind, QueryInput, Turn, TurnRole};
@@ -282,40 +283,7 @@ impl Hub {
         }
     }
 
-    /// `send_message` carried out by the daemon (see `hub/remote.rs`).
-    pub(super) async fn send_through_daemon(
-        &self,
-        request: SendRequest,
-        wait: bool,
-    ) -> Result<SendOutcome, HubError> {
-        let Some(remote) = &self.remote else {
-            return Err(HubError::Internal("no daemon is used".into()));
-        };
-        self.check_message(&request.message)?;
-        // The daemon has no module of its own: the asker is decided here.
-        let source = match (&request.source, &request.conversation_id) {
-            (Some(source), _) => Some(source.clone()),
-            (None, None) => Some(self.resolve_source(None)?),
-            (None, Some(_)) => None,
-        };
-        let args = serde_json::json!({
-            "source": source,
-            "target": request.target,
-            "message": request.message,
-            "conversation_id": request.conversation_id,
-            "timeout_s": request.timeout_s,
-            "idempotency_key": request.idempotency_key,
-            "wait": wait,
-        });
-        let progress = if wait { request.progress.clone() } else { None };
-        let outcome: SendOutcome = remote
-            .call("send_message", args, progress, &request.cancel)
-            .await?;
-        self.messages_changed();
-        Ok(outcome)
-    }
-
-    fn check_message(&self, message: &str) -> Result<(), HubError> {
+    pub(super) fn check_message(&self, message: &str) -> Result<(), HubError> {
         if message.trim().is_empty() {
             return Err(HubError::BadRequest(
                 "argument `message`: the message is empty".into(),
@@ -434,47 +402,6 @@ impl Hub {
             ))),
         }
     }
-}
-
-/// Why a dispatched query has no answer.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum QueryFailure {
-    #[error("{0}")]
-    Instance(InstanceError),
-    #[error("the prompt could not be built: {0}")]
-    Refused(String),
-    #[error("{0}")]
-    Hub(HubError),
-}
-
-/// A query on its way: what `prepare` worked out, for `dispatch` and
-/// `record_outcome`.
-pub(super) struct Sending {
-    pub conversation: Conversation,
-    pub history: Vec<Turn>,
-    pub source_descriptor: crate::descriptor::ModuleDescriptor,
-    pub target_descriptor: crate::descriptor::ModuleDescriptor,
-    pub chain: Vec<String>,
-    pub profile: crate::instances::ChildProfile,
-    pub folder: PathBuf,
-    pub backend: BackendKind,
-    /// The stream session the next turn resumes, if any.
-    pub resume: Option<String>,
-    pub prompt_text: String,
-    /// The stored query (set once stored).
-    pub query: Option<Message>,
-}
-
-impl Sending {
-    pub fn query_id(&self) -> &str {
-        self.query.as_ref().map_or("", |q| q.id.as_str())
-    }
-}
-
-pub(super) enum Prepared {
-    Fresh(Box<Sending>),
-    /// A repeated idempotency key: the first call's outcome.
-    Duplicate(Box<Result<SendOutcome, HubError>>),
 }
 
 fn backend_of(conversation: &Conversation, default: BackendKind) -> BackendKind {

@@ -13,6 +13,7 @@ mod modules;
 mod outcome;
 mod profile;
 mod remote;
+mod sending;
 
 use std::sync::Arc;
 

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use super::messaging::{QueryFailure, SendOutcome, Sending};
+use super::messaging::SendOutcome;
+use super::sending::{QueryFailure, Sending};
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::instances::{Answer, InstanceError};

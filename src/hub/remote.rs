@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::HubError;
+use super::messaging::{SendOutcome, SendRequest};
 use crate::config::LoadedConfig;
 use crate::daemon::client;
 use crate::instances::{Progress, ProgressSink};
@@ -187,4 +188,39 @@ fn lost(tool: &str, e: ServiceError) -> HubError {
     HubError::Daemon(format!(
         "the claude-comms daemon went away during {tool} ({e}); this request failed and was not retried (a question may still have been answered: get_reply or `claude-comms jobs list` shows it); the next request reconnects"
     ))
+}
+
+impl super::Hub {
+    /// `send_message` carried out by the daemon (see `hub/remote.rs`).
+    pub(super) async fn send_through_daemon(
+        &self,
+        request: SendRequest,
+        wait: bool,
+    ) -> Result<SendOutcome, HubError> {
+        let Some(remote) = &self.remote else {
+            return Err(HubError::Internal("no daemon is used".into()));
+        };
+        self.check_message(&request.message)?;
+        // The daemon has no module of its own: the asker is decided here.
+        let source = match (&request.source, &request.conversation_id) {
+            (Some(source), _) => Some(source.clone()),
+            (None, None) => Some(self.resolve_source(None)?),
+            (None, Some(_)) => None,
+        };
+        let args = serde_json::json!({
+            "source": source,
+            "target": request.target,
+            "message": request.message,
+            "conversation_id": request.conversation_id,
+            "timeout_s": request.timeout_s,
+            "idempotency_key": request.idempotency_key,
+            "wait": wait,
+        });
+        let progress = if wait { request.progress.clone() } else { None };
+        let outcome: SendOutcome = remote
+            .call("send_message", args, progress, &request.cancel)
+            .await?;
+        self.messages_changed();
+        Ok(outcome)
+    }
 }

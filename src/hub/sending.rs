@@ -1,0 +1,53 @@
+//! A query on its way through `send_message`: what `prepare` works out
+//! for `dispatch` and `record_outcome`, and why a dispatched query may have
+//! no answer.
+
+use std::path::PathBuf;
+
+use super::HubError;
+use super::messaging::SendOutcome;
+use crate::config::BackendKind;
+use crate::context::Turn;
+use crate::instances::InstanceError;
+use crate::store::{Conversation, Message};
+
+/// Why a dispatched query has no answer.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum QueryFailure {
+    #[error("{0}")]
+    Instance(InstanceError),
+    #[error("the prompt could not be built: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Hub(HubError),
+}
+
+/// A query on its way: what `prepare` worked out, for `dispatch` and
+/// `record_outcome`.
+pub(super) struct Sending {
+    pub conversation: Conversation,
+    pub history: Vec<Turn>,
+    pub source_descriptor: crate::descriptor::ModuleDescriptor,
+    pub target_descriptor: crate::descriptor::ModuleDescriptor,
+    pub chain: Vec<String>,
+    pub profile: crate::instances::ChildProfile,
+    pub folder: PathBuf,
+    pub backend: BackendKind,
+    /// The stream session the next turn resumes, if any.
+    pub resume: Option<String>,
+    pub prompt_text: String,
+    /// The stored query (set once stored).
+    pub query: Option<Message>,
+}
+
+impl Sending {
+    pub fn query_id(&self) -> &str {
+        self.query.as_ref().map_or("", |q| q.id.as_str())
+    }
+}
+
+pub(super) enum Prepared {
+    Fresh(Box<Sending>),
+    /// A repeated idempotency key: the first call's outcome.
+    Duplicate(Box<Result<SendOutcome, HubError>>),
+}
