@@ -108,6 +108,9 @@ impl Hub {
             usage: None,
             cost_usd: None,
             duplicate: false,
+            policy: self.module_policy(&sending.conversation.target).mode,
+            refused: None,
+            tool_uses: Vec::new(),
         };
         let id = accepted.message_id.clone();
         self.jobs_in_flight().insert(id.clone(), cancel);
