@@ -97,6 +97,22 @@ fn uses(outcome: &Value) -> Vec<(String, String, String)> {
         .unwrap_or_default()
 }
 
+/// Runs the `claude-comms` binary on `home`'s data; its stdout.
+fn cli(home: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+        .args(args)
+        .env("CLAUDE_COMMS_HOME", home)
+        .env_remove("CLAUDE_COMMS_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn path(p: &Path) -> String {
     p.display().to_string()
 }
@@ -171,6 +187,25 @@ async fn the_default_policy_refuses_writes_shell_and_reads_outside_on_both_backe
             .await
             .unwrap();
         assert_eq!(shown.messages[1].tool_uses.len(), 4, "{backend}");
+        // An operator sees them with `conversations show --tools` and in exports.
+        let id = outcome["conversation_id"].as_str().unwrap();
+        let listed = cli(s.home.path(), &["conversations", "show", id, "--tools"]);
+        assert!(
+            listed.contains(&format!("  refused Write {}", path(&planted)))
+                && listed.contains(&format!(
+                    "  allowed Read {}",
+                    path(&s.arangodb.join("inside.txt"))
+                )),
+            "{backend}: {listed}"
+        );
+        let exported = cli(
+            s.home.path(),
+            &["conversations", "export", id, "--format", "markdown"],
+        );
+        assert!(
+            exported.contains(&format!("refused Bash touch {}", path(&bashed))),
+            "{backend}: {exported}"
+        );
     }
     let entries: Vec<_> = std::fs::read_dir(&s.arangodb)
         .unwrap()

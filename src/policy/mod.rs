@@ -18,6 +18,7 @@
 //! comes back as [`tool_use::ToolUse`] records parsed from stream-json.
 
 pub mod claude_settings;
+pub mod report;
 pub mod shim;
 pub mod tool_use;
 

@@ -163,7 +163,7 @@ fn markdown(c: &Conversation, messages: &[Message]) -> String {
 }
 
 /// One tool use on one line (a multi-line command keeps its `\n`s visible).
-pub(crate) fn tool_use_line(used: &crate::policy::ToolUse) -> String {
+pub fn tool_use_line(used: &crate::policy::ToolUse) -> String {
     let mut line = used.to_string();
     if used.outcome != crate::policy::ToolOutcome::Allowed
         && let Some(why) = &used.detail
