@@ -73,7 +73,15 @@ impl InstanceManager {
             // The supervisor restarts the child; this request is not replayed.
             instance.log.event("request", "failed: child died".into());
         }
-        let text = outcome?;
+        let shimmed = crate::policy::shim::uses_shim(&q.profile.env);
+        let text = match outcome {
+            // A failed `claude` run comes back with its stdout appended: under
+            // the shim that is stream-json, which says more in fewer words.
+            Err(InstanceError::ChildError(message)) if shimmed => {
+                return Err(InstanceError::ChildError(shorten_stream_error(message, &q)));
+            }
+            other => other?,
+        };
         let answer = Answer {
             text,
             instance_id: instance.id.clone(),
@@ -86,7 +94,7 @@ impl InstanceManager {
         };
         // Under a policy the child's `claude` runs through the shim, whose
         // answer is stream-json: the final text plus every tool use.
-        let answer = if crate::policy::shim::uses_shim(&q.profile.env) {
+        let answer = if shimmed {
             from_stream_output(answer, &q)?
         } else {
             answer
@@ -423,4 +431,17 @@ fn from_stream_output(mut answer: Answer, q: &Query) -> Result<Answer, InstanceE
     answer.cost_usd = run.cost_usd;
     answer.tool_uses = run.tool_uses;
     Ok(answer)
+}
+
+/// claude-code-mcp's error for a failed run ("... Stderr: ... Stdout: <stream-json>")
+/// with the stream-json replaced by the run's result; its tool uses are reported.
+fn shorten_stream_error(message: String, q: &Query) -> String {
+    let Some(run) = crate::policy::tool_use::parse_stream_output(&message) else {
+        return message;
+    };
+    for used in &run.tool_uses {
+        report(q, super::limits::tool_progress(used));
+    }
+    let head = message.split("\nStdout: ").next().unwrap_or_default();
+    format!("{head}\nResult: {}", run.text)
 }
