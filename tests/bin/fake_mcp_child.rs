@@ -23,6 +23,10 @@
 //!   working folder's name) the same question through `$FAKE_CHILD_COMMS send`,
 //!   with this child's environment, and answer with what that printed
 //!
+//! Like the real child under a module's permission policy (where its
+//! `claude` is the claude-comms shim, which asks for stream-json output),
+//! it answers in stream-json when `CLAUDE_COMMS_CLAUDE_SHIM` is set.
+//!
 //! Environment switches:
 //! - `FAKE_CHILD_EXIT_AT_START=1` exit with code 2 before speaking MCP
 //! - `FAKE_CHILD_TOOL_NAME=NAME` offer the tool under another name
@@ -161,6 +165,14 @@ impl ServerHandler for FakeChild {
             format!("brief fake answer ({} prompt bytes)", prompt.len())
         } else {
             format!("fake answer from {folder}: {prompt}")
+        };
+        let text = if std::env::var_os("CLAUDE_COMMS_CLAUDE_SHIM").is_some() {
+            let init =
+                serde_json::json!({"type": "system", "subtype": "init", "session_id": "fake"});
+            let result = serde_json::json!({"type": "result", "subtype": "success", "is_error": false, "result": text, "session_id": "fake"});
+            format!("{init}\n{result}\n")
+        } else {
+            text
         };
         Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
     }
