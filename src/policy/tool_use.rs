@@ -11,6 +11,9 @@ use serde_json::Value;
 
 /// Longest target or detail kept per record, in characters.
 const MAX_FIELD_CHARS: usize = 500;
+/// Tool uses kept per answer: enough for any real run, and a bound on
+/// what one reply can add to the database.
+pub const MAX_TOOL_USES: usize = 1_000;
 
 /// How a tool use ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -131,7 +134,10 @@ impl ToolUseTracker {
     pub fn finish(self) -> Vec<ToolUse> {
         let mut all = self.done;
         all.extend(self.pending);
-        all.into_iter().map(|(_, r)| r).collect()
+        all.into_iter()
+            .take(MAX_TOOL_USES)
+            .map(|(_, r)| r)
+            .collect()
     }
 }
 
