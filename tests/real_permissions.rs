@@ -58,8 +58,9 @@ fn tool(name: &str, input: Value) -> String {
     format!("[[tool:{name} {input}]]")
 }
 
-/// Opens a conversation on `backend` and sends `message` from marker to arangodb.
-async fn send(hub: &Arc<Hub>, backend: &str, message: &str) -> Value {
+/// Opens a conversation on `backend` and sends `message` from marker to
+/// arangodb; the structured outcome and the text the asking agent reads.
+async fn send_with_text(hub: &Arc<Hub>, backend: &str, message: &str) -> (Value, String) {
     let client = connect(hub.clone()).await;
     let created = ok_value(
         &call(
@@ -76,7 +77,11 @@ async fn send(hub: &Arc<Hub>, backend: &str, message: &str) -> Value {
     )
     .await;
     client.cancel().await.unwrap();
-    ok_value(&sent)
+    (ok_value(&sent), text_of(&sent))
+}
+
+async fn send(hub: &Arc<Hub>, backend: &str, message: &str) -> Value {
+    send_with_text(hub, backend, message).await.0
 }
 
 /// `(tool, target, outcome)` of each tool use in a reply.
@@ -146,7 +151,7 @@ async fn the_default_policy_refuses_writes_shell_and_reads_outside_on_both_backe
             ),
         ]
         .join("\n");
-        let outcome = send(&s.hub, backend, &message).await;
+        let (outcome, text) = send_with_text(&s.hub, backend, &message).await;
 
         assert_eq!(outcome["policy"], "read-only", "{backend}");
         assert_eq!(
@@ -180,6 +185,12 @@ async fn the_default_policy_refuses_writes_shell_and_reads_outside_on_both_backe
         assert!(
             refused.contains("3 tool use(s)") && refused.contains(&path(&secret)),
             "{backend}: {refused}"
+        );
+        // The asking agent reads it in the tool's text too.
+        assert!(
+            text.contains("claude-comms: the module's policy refused 3 tool use(s)")
+                && text.contains("arangodb's permissions are \"read-only\""),
+            "{backend}: {text}"
         );
         // And it is stored with the reply.
         let shown = s

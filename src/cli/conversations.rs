@@ -208,7 +208,15 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
                     .as_deref()
                     .map(|i| format!("; instance {i}"))
                     .unwrap_or_default()
-            ))
+            ))?;
+            if let Some(refused) = &outcome.refused {
+                out.note(format!(
+                    "({refused}; {}'s permissions are \"{}\": see [permissions] in the config)",
+                    outcome.target,
+                    outcome.policy.as_str()
+                ))?;
+            }
+            Ok(())
         }
         None => {
             out.line(&outcome.message_id)?;
