@@ -1,7 +1,7 @@
 //! A module policy as Claude Code understands it: a settings file of our own
 //! and the command-line arguments that make the CLI obey only that file.
 //!
-//! Checked with the real CLI (2.1.x, offline against the stand-in model):
+//! Checked with the real CLI (2.1.197 and 2.1.331, offline against the stand-in model):
 //! * `--setting-sources ""` loads no user, project or local settings, so an
 //!   `allow` rule in `~/.claude/settings.json` or in a module's
 //!   `.claude/settings.json` cannot widen the policy. The login is not a
