@@ -156,26 +156,28 @@ impl ServerHandler for FakeChild {
             return Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into());
         }
         if let Some(pair) = directive(&prompt, "pingpong") {
-            return Ok(CallToolResult::success(vec![ContentBlock::text(
-                pingpong(pair, &folder).await,
-            )])
-            .into());
+            return Ok(answer(pingpong(pair, &folder).await));
         }
         let text = if prompt.contains("[[brief]]") {
             format!("brief fake answer ({} prompt bytes)", prompt.len())
         } else {
             format!("fake answer from {folder}: {prompt}")
         };
-        let text = if std::env::var_os("CLAUDE_COMMS_CLAUDE_SHIM").is_some() {
-            let init =
-                serde_json::json!({"type": "system", "subtype": "init", "session_id": "fake"});
-            let result = serde_json::json!({"type": "result", "subtype": "success", "is_error": false, "result": text, "session_id": "fake"});
-            format!("{init}\n{result}\n")
-        } else {
-            text
-        };
-        Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+        Ok(answer(text))
     }
+}
+
+/// The tool's answer: `text`, or under the policy shim the stream-json a
+/// shimmed `claude` prints (its init and result lines).
+fn answer(text: String) -> CallToolResponse {
+    let text = if std::env::var_os("CLAUDE_COMMS_CLAUDE_SHIM").is_some() {
+        let init = serde_json::json!({"type": "system", "subtype": "init", "session_id": "fake"});
+        let result = serde_json::json!({"type": "result", "subtype": "success", "is_error": false, "result": text, "session_id": "fake"});
+        format!("{init}\n{result}\n")
+    } else {
+        text
+    };
+    CallToolResult::success(vec![ContentBlock::text(text)]).into()
 }
 
 /// Asks the other module of `pair` the same pingpong question through the
@@ -202,6 +204,8 @@ async fn pingpong(pair: &str, folder: &str) -> String {
             &other,
             &format!("[[pingpong:{pair}]]"),
         ])
+        // The agent's environment, as the shim leaves it for `claude`.
+        .env_remove("CLAUDE_COMMS_CLAUDE_SHIM")
         .stdin(std::process::Stdio::null())
         .output()
         .await;
