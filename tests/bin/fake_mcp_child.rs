@@ -144,7 +144,7 @@ impl ServerHandler for FakeChild {
             let _ = err.write_all(b"TAIL\n");
         }
         if let Some(n) = directive(&prompt, "huge").and_then(|n| n.parse::<usize>().ok()) {
-            return Ok(CallToolResult::success(vec![ContentBlock::text("x".repeat(n))]).into());
+            return Ok(answer("x".repeat(n)));
         }
         if prompt.contains("[[env]]") {
             let var = |k: &str| std::env::var(k).unwrap_or_else(|_| "-".into());
@@ -153,7 +153,7 @@ impl ServerHandler for FakeChild {
                 var("CLAUDE_COMMS_HOP"),
                 var("CLAUDE_COMMS_CHAIN")
             );
-            return Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into());
+            return Ok(answer(text));
         }
         if let Some(pair) = directive(&prompt, "pingpong") {
             return Ok(answer(pingpong(pair, &folder).await));
