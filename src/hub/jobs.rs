@@ -50,7 +50,7 @@ pub struct JobStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
     /// What the answering agent tried: tool, target, allowed or refused.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_uses: Vec<crate::policy::ToolUse>,
 }
 

@@ -79,7 +79,7 @@ pub struct SendOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
     /// Every tool use of the answering agent: tool, target, allowed or refused.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_uses: Vec<crate::policy::ToolUse>,
 }
 
