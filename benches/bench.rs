@@ -694,6 +694,7 @@ fn seed(store: &Store, conversations: usize, messages: usize, rng: &mut Rng) {
                 error: None,
                 reply_to: None,
                 owner: None,
+                tool_uses: Vec::new(),
             })
             .collect();
         store
@@ -815,6 +816,7 @@ fn store_section() {
                     usage: None,
                     cost_usd: None,
                     backend_session: None,
+                    tool_uses: Vec::new(),
                 },
             )
             .unwrap();

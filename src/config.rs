@@ -48,6 +48,8 @@ pub struct Config {
     /// no daemon), or the path of a daemon's socket. `CLAUDE_COMMS_HUB` wins.
     pub hub: String,
     pub daemon: crate::daemon::DaemonConfig,
+    /// What answering agents may do, per module (see `crate::policy`).
+    pub permissions: crate::policy::PermissionsConfig,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             instances: InstancesConfig::default(),
             hub: "auto".into(),
             daemon: crate::daemon::DaemonConfig::default(),
+            permissions: crate::policy::PermissionsConfig::default(),
         }
     }
 }
@@ -210,10 +213,14 @@ pub struct ClaudeStreamConfig {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub model: Option<String>,
+    /// Deprecated: used only for modules whose `[permissions]` mode is
+    /// `full`; the policy decides for every other module.
     pub allowed_tools: Vec<String>,
+    /// Deprecated, like `allowed_tools`.
     pub permission_mode: Option<String>,
     pub append_system_prompt: Option<String>,
-    /// Modules whose agents may run with `--dangerously-skip-permissions`.
+    /// Deprecated and without effect: every `full` module's agent skips
+    /// permissions, no other one does. Set `[permissions.modules]` instead.
     pub skip_permissions_modules: Vec<String>,
     /// Warm processes kept at most (each holds about 270 MB).
     pub max_warm: usize,
@@ -451,6 +458,10 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             config.context.token_budget
         )));
     }
+    config
+        .permissions
+        .validate()
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
     for (name, path) in &config.module_paths {
         crate::expand::expand_path(path)
             .map_err(|e| ConfigError::Invalid(format!("module_paths.{name}: {e}")))?;

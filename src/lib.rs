@@ -50,6 +50,7 @@ pub mod hub;
 pub mod instances;
 pub mod logging;
 pub mod mcp;
+pub mod policy;
 pub mod redact;
 pub mod store;
 pub mod time;

@@ -7,6 +7,9 @@ use claude_comms::config::LoadedConfig;
 use claude_comms::hub::Hub;
 
 fn main() -> std::process::ExitCode {
+    // Run as claude-code-mcp's `claude` for a restricted module: becomes the
+    // real `claude` with the module's policy (see policy::shim).
+    claude_comms::policy::shim::run_if_requested();
     let cli = Cli::parse();
     let config = match LoadedConfig::load(&cli.overrides()) {
         Ok(config) => config,

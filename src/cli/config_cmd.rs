@@ -20,12 +20,22 @@ pub fn run(cmd: ConfigCommand, config: &LoadedConfig, out: &Output) -> anyhow::R
             let database =
                 crate::redact::redact_url_passwords(&config.database_path().display().to_string())
                     .into_owned();
+            // Each known module's effective permission policy.
+            let modules: Vec<String> =
+                crate::descriptor::Registry::load(config.descriptor_sources())
+                    .names()
+                    .map(str::to_string)
+                    .collect();
+            let policies = crate::policy::report::policies(&config.config, modules.iter().cloned());
+            let warnings = crate::policy::report::warnings(&config.config, &modules);
             if out.json {
                 out.json(&json!({
                     "config_file": config.paths.config_file,
                     "data_dir": config.paths.data_dir,
                     "database": database,
                     "values": entries.iter().map(|(k, v, s)| json!({"key": k, "value": v, "source": s})).collect::<Vec<_>>(),
+                    "permissions": policies,
+                    "warnings": warnings,
                 }))?;
             } else {
                 out.line(format!(
@@ -40,6 +50,22 @@ pub fn run(cmd: ConfigCommand, config: &LoadedConfig, out: &Output) -> anyhow::R
                     .map(|(k, v, s)| vec![k, v.to_string(), s])
                     .collect();
                 out.table(&["KEY", "VALUE", "SOURCE"], &rows)?;
+                out.line("")?;
+                let rows: Vec<Vec<String>> = policies
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.module.clone(),
+                            m.view.policy.mode.as_str().to_string(),
+                            m.view.summary.clone(),
+                            m.view.policy.from.clone(),
+                        ]
+                    })
+                    .collect();
+                out.table(&["MODULE", "PERMISSIONS", "ALLOWS", "FROM"], &rows)?;
+                for w in &warnings {
+                    out.note(format!("warning: {w}"))?;
+                }
             }
             Ok(0)
         }

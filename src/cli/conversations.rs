@@ -32,6 +32,10 @@ pub enum ConversationsCommand {
         /// Only the latest N messages.
         #[arg(long)]
         limit: Option<usize>,
+        /// Also list what each answering agent tried: tool, target, and
+        /// whether its module's policy allowed or refused it.
+        #[arg(long)]
+        tools: bool,
     },
     /// Full-text search over all messages.
     Search {
@@ -204,7 +208,15 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
                     .as_deref()
                     .map(|i| format!("; instance {i}"))
                     .unwrap_or_default()
-            ))
+            ))?;
+            if let Some(refused) = &outcome.refused {
+                out.note(format!(
+                    "({refused}; {}'s permissions are \"{}\": see [permissions] in the config)",
+                    outcome.target,
+                    outcome.policy.as_str()
+                ))?;
+            }
+            Ok(())
         }
         None => {
             out.line(&outcome.message_id)?;
@@ -302,7 +314,7 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                 Ok(())
             })
         }
-        ConversationsCommand::Show { id, limit } => {
+        ConversationsCommand::Show { id, limit, tools } => {
             hub.get_conversation(&id, limit, None).await.map(|t| {
                 if out.json {
                     return out.json(&t);
@@ -317,6 +329,7 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                 ))?;
                 for m in &t.messages {
                     print_message(out, m)?;
+                    print_tool_uses(out, m, tools)?;
                 }
                 Ok(())
             })
@@ -452,6 +465,29 @@ pub async fn listen(hub: &Hub, module: &str, out: &Output) -> anyhow::Result<i32
             }
         }
     }
+}
+
+/// A reply's tool uses, one a line (`--tools`), or how many there were.
+fn print_tool_uses(out: &Output, m: &Message, all: bool) -> anyhow::Result<()> {
+    if m.tool_uses.is_empty() {
+        return Ok(());
+    }
+    if all {
+        out.line("tool uses:")?;
+        for used in &m.tool_uses {
+            out.line(format!("  {}", crate::store::tool_use_line(used)))?;
+        }
+        return Ok(());
+    }
+    let refused = m
+        .tool_uses
+        .iter()
+        .filter(|u| u.outcome == crate::policy::ToolOutcome::Refused)
+        .count();
+    out.line(format!(
+        "({} tool use(s), {refused} refused by the module's policy; --tools lists them)",
+        m.tool_uses.len()
+    ))
 }
 
 fn print_message(out: &Output, m: &Message) -> anyhow::Result<()> {

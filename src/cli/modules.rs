@@ -132,6 +132,16 @@ pub async fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> any
                     for r in &details.inbound_relationships {
                         out.line(format!("# inbound: {r}"))?;
                     }
+                    let p = &details.policy;
+                    out.line(format!(
+                        "# permissions: {} ({}): {}",
+                        p.policy.mode.as_str(),
+                        p.policy.from,
+                        p.summary
+                    ))?;
+                    if let Some(warning) = &p.warning {
+                        out.line(format!("# warning: {warning}"))?;
+                    }
                     out.line(yaml.trim_end())?;
                 }
                 Ok(0)

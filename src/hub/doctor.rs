@@ -215,6 +215,8 @@ impl Hub {
             }
         }
 
+        checks.extend(self.permission_checks());
+
         if start_child {
             checks.push(match tokio::time::timeout(PROBE_TIMEOUT, self.instances().start(BackendKind::ClaudeCodeMcp, crate::instances::ChildProfile::default(), None)).await {
                 Ok(Ok(status)) => {
@@ -224,6 +226,67 @@ impl Hub {
                 Ok(Err(e)) => Check::new("child start", CheckStatus::Failed, e.to_string(), "see the child's stderr above; `claude-comms instances monitor ID` follows a running one"),
                 Err(_) => Check::new("child start", CheckStatus::Failed, format!("no answer within {}s", PROBE_TIMEOUT.as_secs()), "the first npx run downloads the package: check network access to the npm registry"),
             });
+        }
+        checks
+    }
+}
+
+impl Hub {
+    /// The permission policies: the shim claude-code-mcp needs for them,
+    /// `full` modules and deprecated settings as warnings.
+    fn permission_checks(&self) -> Vec<Check> {
+        let config = &self.config().config;
+        let known: Vec<String> = self
+            .list_modules(&Default::default())
+            .modules
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        let mut checks = Vec::new();
+        checks.push(
+            match crate::policy::shim::shim_executable(config.permissions.shim.as_deref()) {
+                Ok(path) if path.is_file() => Check::new(
+                    "policy shim",
+                    CheckStatus::Ok,
+                    format!(
+                        "claude-code-mcp children of restricted modules run `claude` through {}",
+                        path.display()
+                    ),
+                    "",
+                ),
+                Ok(path) => Check::new(
+                    "policy shim",
+                    CheckStatus::Failed,
+                    format!("{} does not exist", path.display()),
+                    "set permissions.shim to the absolute path of the claude-comms executable",
+                ),
+                Err(e) => Check::new(
+                    "policy shim",
+                    CheckStatus::Failed,
+                    e,
+                    "set permissions.shim to the absolute path of the claude-comms executable",
+                ),
+            },
+        );
+        let warnings = crate::policy::report::warnings(config, &known);
+        if warnings.is_empty() {
+            checks.push(Check::new(
+                "permissions",
+                CheckStatus::Ok,
+                format!(
+                    "every module's agent is restricted (default: {})",
+                    config.permissions.default.as_str()
+                ),
+                "",
+            ));
+        }
+        for w in warnings {
+            checks.push(Check::new(
+                "permissions",
+                CheckStatus::Warning,
+                w,
+                "see the README's security section; give a module `edit` or extra allow rules rather than `full` where you can",
+            ));
         }
         checks
     }

@@ -78,7 +78,7 @@ impl Hub {
             Some((source, target)) => {
                 self.descriptor(source)?;
                 self.descriptor(target)?;
-                self.profile_for_pair(source, target)?
+                self.profile_for_pair(source, target, backend)?
             }
             None => ChildProfile::default(),
         };
@@ -182,11 +182,16 @@ impl Hub {
     }
 
     /// The profile of the children that answer `source` asking `target`.
-    fn profile_for_pair(&self, source: &str, target: &str) -> Result<ChildProfile, HubError> {
+    fn profile_for_pair(
+        &self,
+        source: &str,
+        target: &str,
+        backend: BackendKind,
+    ) -> Result<ChildProfile, HubError> {
         let chain = crate::context::HopContext::from_env()
             .check(source, target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
-        Ok(self.child_profile(&chain))
+        self.child_profile(&chain, backend)
     }
 }
 

@@ -47,10 +47,20 @@ pub struct JobStatus {
     pub created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<i64>,
+    /// What the answering module's policy refused its agent, in one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// What the answering agent tried: tool, target, allowed or refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_uses: Vec<crate::policy::ToolUse>,
 }
 
 impl JobStatus {
     fn of(query: Message, outcome: Option<Message>) -> JobStatus {
+        let tool_uses = outcome
+            .as_ref()
+            .map(|m| m.tool_uses.clone())
+            .unwrap_or_default();
         let (reply, error, instance_id, duration_ms) = match outcome {
             Some(m) if m.role == Role::Reply => {
                 (Some(m.content), None, m.instance_id, m.duration_ms)
@@ -69,6 +79,8 @@ impl JobStatus {
             instance_id,
             created_at: query.created_at,
             duration_ms,
+            refused: crate::policy::tool_use::refused_summary(&tool_uses),
+            tool_uses,
         }
     }
 
@@ -109,6 +121,9 @@ impl Hub {
             usage: None,
             cost_usd: None,
             duplicate: false,
+            policy: self.module_policy(&sending.conversation.target).mode,
+            refused: None,
+            tool_uses: Vec::new(),
         };
         let id = accepted.message_id.clone();
         self.jobs_in_flight().insert(id.clone(), cancel);

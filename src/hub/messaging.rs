@@ -21,6 +21,7 @@ use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::context::{HopContext, PromptKind, QueryInput, Turn, TurnRole};
 use crate::instances::{Answer, InstanceError, ProgressSink, Query};
+use crate::policy::tool_use::refused_summary;
 use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
 
 /// Longest conversation title made from a first message, in characters.
@@ -71,6 +72,16 @@ pub struct SendOutcome {
     /// True when this is the stored outcome of an earlier call with the same
     /// idempotency key (nothing was sent this time).
     pub duplicate: bool,
+    /// The answering module's permission mode (`[permissions]` in the
+    /// operator's config).
+    pub policy: crate::policy::Mode,
+    /// What the policy refused the answering agent, in one line; widen the
+    /// module's policy if it needs that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Every tool use of the answering agent: tool, target, allowed or refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_uses: Vec<crate::policy::ToolUse>,
 }
 
 /// The parameters of a conversation being created.
@@ -170,7 +181,8 @@ impl Hub {
             history: history.into_iter().map(turn_of).collect(),
             source_descriptor: self.descriptor(&source)?,
             target_descriptor: self.descriptor(&target)?,
-            profile: self.child_profile(&chain),
+            // Never run the agent without its policy: no profile, no query.
+            profile: self.child_profile(&chain, backend)?,
             chain,
             folder,
             backend,
@@ -386,6 +398,9 @@ impl Hub {
                 usage: reply.usage,
                 cost_usd: reply.cost_usd,
                 duplicate: true,
+                policy: self.module_policy(&conversation.target).mode,
+                refused: refused_summary(&reply.tool_uses),
+                tool_uses: reply.tool_uses,
             }),
             Some(error) => Err(HubError::QueryFailed {
                 explanation: format!(

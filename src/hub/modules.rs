@@ -119,6 +119,9 @@ pub struct ModuleDetails {
     pub warnings: Vec<String>,
     /// Relationships other modules declare towards this one.
     pub inbound_relationships: Vec<String>,
+    /// What the module's agent may do (`[permissions]` in the operator's
+    /// config; never the descriptor).
+    pub policy: crate::policy::PolicyView,
 }
 
 /// The result of `register_module`.
@@ -247,6 +250,7 @@ impl Hub {
             folder: folder.ok().map(|p| p.display().to_string()),
             warnings: self.folder_warning(loaded).into_iter().collect(),
             inbound_relationships,
+            policy: self.module_policy(&loaded.descriptor.name).view(),
         })
     }
 

@@ -43,6 +43,9 @@ impl Hub {
                         usage: answer.usage,
                         cost_usd: answer.cost_usd,
                         duplicate: false,
+                        policy: self.module_policy(&sending.conversation.target).mode,
+                        refused: crate::policy::tool_use::refused_summary(&answer.tool_uses),
+                        tool_uses: answer.tool_uses,
                     });
                 }
                 Err(e) => QueryFailure::Hub(HubError::Internal(format!(
@@ -112,6 +115,7 @@ impl Hub {
             usage: answer.usage.clone(),
             cost_usd: answer.cost_usd,
             backend_session,
+            tool_uses: answer.tool_uses.clone(),
         };
         let with_session = new_session.is_some();
         match self

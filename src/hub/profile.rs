@@ -1,18 +1,71 @@
 //! What the children that answer a query are started with beyond their
-//! backend's config: the loop guard's hop context (and, with the
-//! permission policy, what the answering agent may do). The instance pool
-//! gives a query only to a child of the same profile.
+//! backend's config: the loop guard's hop context and the answering
+//! module's permission policy (see `crate::policy`). The instance pool
+//! gives a query only to a child of the same profile, so an instance never
+//! serves a module whose policy differs from the one it was started with.
 
-use super::Hub;
+use super::{Hub, HubError};
+use crate::config::BackendKind;
 use crate::context::HopContext;
 use crate::instances::ChildProfile;
+use crate::policy::{Mode, ModulePolicy, PolicyFiles, shim};
 
 impl Hub {
-    /// The profile for a query along `chain` (asking modules, then the answerer).
-    pub(crate) fn child_profile(&self, chain: &[String]) -> ChildProfile {
-        ChildProfile {
-            env: HopContext::from_env().child_env(chain),
-            stream_args: Vec::new(),
+    /// The profile for a query along `chain` (asking modules, then the
+    /// answerer) on `backend`.
+    pub(crate) fn child_profile(
+        &self,
+        chain: &[String],
+        backend: BackendKind,
+    ) -> Result<ChildProfile, HubError> {
+        let mut env = HopContext::from_env().child_env(chain);
+        let mut stream_args = Vec::new();
+        let target = chain.last().map(String::as_str).unwrap_or_default();
+        let policy = self.module_policy(target);
+        let config = &self.config().config;
+        let files = PolicyFiles::new(&self.config().paths.data_dir);
+        let refused = |why: String| {
+            HubError::Internal(format!(
+                "cannot apply the permission policy of \"{target}\": {why}"
+            ))
+        };
+        match backend {
+            BackendKind::ClaudeStream => {
+                stream_args = files
+                    .claude_args(&policy)
+                    .map_err(|e| refused(format!("cannot write its settings file: {e}")))?;
+                if policy.mode == Mode::Full {
+                    // The deprecated stream settings still apply where the
+                    // policy leaves everything open.
+                    let stream = &config.instances.claude_stream;
+                    if !stream.allowed_tools.is_empty() {
+                        stream_args.push("--allowedTools".into());
+                        stream_args.extend(stream.allowed_tools.iter().cloned());
+                    }
+                    if let Some(mode) = &stream.permission_mode {
+                        stream_args.extend(["--permission-mode".into(), mode.clone()]);
+                    }
+                }
+            }
+            BackendKind::ClaudeCodeMcp => {
+                let shim_exe =
+                    shim::shim_executable(config.permissions.shim.as_deref()).map_err(refused)?;
+                env.extend(
+                    shim::mcp_child_env(
+                        &policy,
+                        &files,
+                        &config.instances.claude_code_mcp.env,
+                        &shim_exe,
+                    )
+                    .map_err(refused)?,
+                );
+            }
         }
+        Ok(ChildProfile { env, stream_args })
+    }
+
+    /// The permission policy of `module`, from the operator's config only.
+    pub fn module_policy(&self, module: &str) -> ModulePolicy {
+        self.config().config.permissions.policy_for(module)
     }
 }

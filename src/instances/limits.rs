@@ -25,6 +25,18 @@ pub(super) fn report(q: &Query, message: String) {
     }
 }
 
+/// The progress line for one tool use of the agent: what it tried and
+/// whether the module's policy let it.
+pub(super) fn tool_progress(used: &crate::policy::ToolUse) -> String {
+    let mut line = format!("tool use {used}");
+    if used.outcome == crate::policy::ToolOutcome::Refused
+        && let Some(why) = &used.detail
+    {
+        line.push_str(&format!(" ({})", truncate(why, PROGRESS_TEXT_CHARS)));
+    }
+    line
+}
+
 /// The first `max` characters of `text`.
 pub(super) fn truncate(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {

@@ -73,16 +73,16 @@ impl InstanceManager {
             // The supervisor restarts the child; this request is not replayed.
             instance.log.event("request", "failed: child died".into());
         }
-        let text = outcome?;
-        instance.log.event(
-            "reply",
-            format!(
-                "in {duration_ms} ms: {}",
-                truncate(&text, JOURNAL_TEXT_CHARS)
-            ),
-        );
-        report(&q, format!("answered in {duration_ms} ms"));
-        Ok(Answer {
+        let shimmed = crate::policy::shim::uses_shim(&q.profile.env);
+        let text = match outcome {
+            // A failed `claude` run comes back with its stdout appended: under
+            // the shim that is stream-json, which says more in fewer words.
+            Err(InstanceError::ChildError(message)) if shimmed => {
+                return Err(InstanceError::ChildError(shorten_stream_error(message, &q)));
+            }
+            other => other?,
+        };
+        let answer = Answer {
             text,
             instance_id: instance.id.clone(),
             duration_ms,
@@ -90,7 +90,29 @@ impl InstanceManager {
             usage: None,
             cost_usd: None,
             session_continued: false,
-        })
+            tool_uses: Vec::new(),
+        };
+        // Under a policy the child's `claude` runs through the shim, whose
+        // answer is stream-json: the final text plus every tool use.
+        let answer = if shimmed {
+            from_stream_output(answer, &q)?
+        } else {
+            answer
+        };
+        for used in &answer.tool_uses {
+            instance
+                .log
+                .event("tool", super::limits::tool_progress(used));
+        }
+        instance.log.event(
+            "reply",
+            format!(
+                "in {duration_ms} ms: {}",
+                truncate(&answer.text, JOURNAL_TEXT_CHARS)
+            ),
+        );
+        report(&q, format!("answered in {duration_ms} ms"));
+        Ok(answer)
     }
 
     /// Places a request of `lane` now, or queues it.
@@ -389,4 +411,37 @@ impl Drop for Slot {
         self.instance.finish_request();
         self.manager.pump();
     }
+}
+
+/// An answer whose text is the shimmed `claude`'s stream-json output.
+fn from_stream_output(mut answer: Answer, q: &Query) -> Result<Answer, InstanceError> {
+    let Some(run) = crate::policy::tool_use::parse_stream_output(&answer.text) else {
+        return Err(InstanceError::ChildError(
+            "the agent's output holds no result (expected stream-json from the policy shim)".into(),
+        ));
+    };
+    for used in &run.tool_uses {
+        report(q, super::limits::tool_progress(used));
+    }
+    if run.is_error {
+        return Err(InstanceError::ChildError(run.text));
+    }
+    answer.text = run.text;
+    answer.usage = run.usage;
+    answer.cost_usd = run.cost_usd;
+    answer.tool_uses = run.tool_uses;
+    Ok(answer)
+}
+
+/// claude-code-mcp's error for a failed run ("... Stderr: ... Stdout: <stream-json>")
+/// with the stream-json replaced by the run's result; its tool uses are reported.
+fn shorten_stream_error(message: String, q: &Query) -> String {
+    let Some(run) = crate::policy::tool_use::parse_stream_output(&message) else {
+        return message;
+    };
+    for used in &run.tool_uses {
+        report(q, super::limits::tool_progress(used));
+    }
+    let head = message.split("\nStdout: ").next().unwrap_or_default();
+    format!("{head}\nResult: {}", run.text)
 }

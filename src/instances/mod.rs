@@ -116,6 +116,9 @@ pub struct Answer {
     /// Stream backend: the turn went to a process that already held the
     /// conversation (warm or resumed), so only the new turn had to be sent.
     pub session_continued: bool,
+    /// What the agent tried (tool, target, allowed or refused), where the
+    /// backend reports it.
+    pub tool_uses: Vec<crate::policy::ToolUse>,
 }
 
 /// Everything a child is started with beyond its backend's config: the

@@ -10,10 +10,11 @@ use std::time::Instant;
 
 use super::instance::{Instance, InstanceState};
 use super::limits::{
-    JOURNAL_TEXT_CHARS, PROGRESS_TEXT_CHARS, deadline_of, report, run_with_limits, truncate,
+    JOURNAL_TEXT_CHARS, PROGRESS_TEXT_CHARS, deadline_of, report, run_with_limits, tool_progress,
+    truncate,
 };
 use super::manager::InstanceManager;
-use super::stream_child::{StreamChild, launch_for};
+use super::stream_child::{StreamChild, TurnEvent, launch_for};
 use super::supervisor::SupervisorEvent;
 use super::{Answer, InstanceError, Progress, Query};
 use crate::config::BackendKind;
@@ -56,10 +57,8 @@ impl InstanceManager {
                 .clone()
                 .or(q.resume_session.clone());
             self.evict_for_room(&instance.id).await;
-            let module = instance.module.clone().unwrap_or_default();
             let launch = launch_for(
                 &self.shared.config.claude_stream,
-                &module,
                 &q.workdir,
                 resume.as_deref(),
                 &q.profile,
@@ -105,13 +104,21 @@ impl InstanceManager {
         instance
             .log
             .event("request", format!("{} asks {}", q.source, q.target));
-        let turn = child.turn(&q.prompt, move |text| {
-            // What the agent says as it works, for `monitor-instance`.
-            log.event("assistant", truncate(text, JOURNAL_TEXT_CHARS).to_string());
+        let turn = child.turn(&q.prompt, move |event| {
+            let message = match event {
+                TurnEvent::Assistant(text) => {
+                    // What the agent says as it works, for `monitor-instance`.
+                    log.event("assistant", truncate(text, JOURNAL_TEXT_CHARS).to_string());
+                    format!("assistant: {}", truncate(text, PROGRESS_TEXT_CHARS))
+                }
+                TurnEvent::Tool(used) => {
+                    let line = tool_progress(used);
+                    log.event("tool", line.clone());
+                    line
+                }
+            };
             if let Some(p) = &progress {
-                p(Progress {
-                    message: format!("assistant: {}", truncate(text, PROGRESS_TEXT_CHARS)),
-                });
+                p(Progress { message });
             }
         });
         let doing = format!("waiting for {}'s agent", q.target);
@@ -141,6 +148,7 @@ impl InstanceManager {
                     usage: result.usage,
                     cost_usd: result.cost_usd,
                     session_continued: continued,
+                    tool_uses: result.tool_uses,
                 })
             }
             Err(e) => {

@@ -13,6 +13,7 @@ use super::lines::{BoundedLines, Line};
 use super::process::{ChildProcess, Launch, StderrLog};
 use super::{ANSWER_LINE_MAX, ChildProfile, InstanceError, STDERR_TAIL_IN_ERRORS};
 use crate::config::ClaudeStreamConfig;
+use crate::policy::tool_use::{ToolUse, ToolUseTracker};
 
 /// What a finished turn reports.
 #[derive(Debug, Clone)]
@@ -21,6 +22,16 @@ pub struct TurnResult {
     pub session_id: Option<String>,
     pub usage: Option<Value>,
     pub cost_usd: Option<f64>,
+    /// What the agent tried during the turn.
+    pub tool_uses: Vec<ToolUse>,
+}
+
+/// What a turn reports while it runs.
+pub enum TurnEvent<'a> {
+    /// Text the agent wrote.
+    Assistant(&'a str),
+    /// A tool use that got its result (allowed, refused or failed).
+    Tool(&'a ToolUse),
 }
 
 pub struct StreamChild {
@@ -36,10 +47,9 @@ pub struct StreamChild {
     pub turns: u64,
 }
 
-/// The command line for a stream instance of `module`, resuming `resume` if given.
+/// The command line for a stream instance, resuming `resume` if given.
 pub fn launch_for(
     config: &ClaudeStreamConfig,
-    module: &str,
     workdir: &std::path::Path,
     resume: Option<&str>,
     profile: &ChildProfile,
@@ -59,20 +69,10 @@ pub fn launch_for(
     if let Some(model) = &config.model {
         args.extend(["--model".into(), model.clone()]);
     }
-    if !config.allowed_tools.is_empty() {
-        args.push("--allowedTools".into());
-        args.extend(config.allowed_tools.iter().cloned());
-    }
-    if let Some(mode) = &config.permission_mode {
-        args.extend(["--permission-mode".into(), mode.clone()]);
-    }
     if let Some(prompt) = &config.append_system_prompt {
         args.extend(["--append-system-prompt".into(), prompt.clone()]);
     }
-    // Only where the operator said so for this very module.
-    if config.skip_permissions_modules.iter().any(|m| m == module) {
-        args.push("--dangerously-skip-permissions".into());
-    }
+    // The module's permission policy (crate::policy): what the agent may do.
     args.extend(profile.stream_args.iter().cloned());
     if let Some(session) = resume {
         args.extend(["--resume".into(), session.to_string()]);
@@ -114,12 +114,13 @@ impl StreamChild {
     }
 
     /// Sends one user message and reads until the turn's `result`.
-    /// `on_assistant` sees the text of each assistant event as it arrives.
+    /// `on_event` sees the agent's text and tool uses as they happen.
     pub async fn turn(
         &mut self,
         prompt: &str,
-        mut on_assistant: impl FnMut(&str),
+        mut on_event: impl FnMut(TurnEvent<'_>),
     ) -> Result<TurnResult, InstanceError> {
+        let mut tools = ToolUseTracker::default();
         let line = json!({"type": "user", "message": {"role": "user", "content": prompt}});
         let mut bytes = line.to_string().into_bytes();
         bytes.push(b'\n');
@@ -146,11 +147,14 @@ impl StreamChild {
             if let Some(session) = event.get("session_id").and_then(Value::as_str) {
                 self.session_id = Some(session.to_string());
             }
+            for used in tools.observe(&event) {
+                on_event(TurnEvent::Tool(&used));
+            }
             match event.get("type").and_then(Value::as_str) {
                 Some("assistant") => {
                     let text = assistant_text(&event);
                     if !text.is_empty() {
-                        on_assistant(&text);
+                        on_event(TurnEvent::Assistant(&text));
                     }
                 }
                 Some("result") => {
@@ -178,6 +182,7 @@ impl StreamChild {
                         session_id: self.session_id.clone(),
                         usage: event.get("usage").cloned(),
                         cost_usd: event.get("total_cost_usd").and_then(Value::as_f64),
+                        tool_uses: std::mem::take(&mut tools).finish(),
                     });
                 }
                 _ => {}

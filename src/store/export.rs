@@ -152,8 +152,25 @@ fn markdown(c: &Conversation, messages: &[Message]) -> String {
         ));
         let fence = "`".repeat(longest_backtick_run(&m.content).max(2) + 1);
         out.push_str(&format!("{fence}text\n{}\n{fence}\n", m.content.trim_end()));
+        if !m.tool_uses.is_empty() {
+            let lines: Vec<String> = m.tool_uses.iter().map(tool_use_line).collect();
+            let text = lines.join("\n");
+            let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
+            out.push_str(&format!("\nTool uses:\n\n{fence}text\n{text}\n{fence}\n"));
+        }
     }
     out
+}
+
+/// One tool use on one line (a multi-line command keeps its `\n`s visible).
+pub fn tool_use_line(used: &crate::policy::ToolUse) -> String {
+    let mut line = used.to_string();
+    if used.outcome != crate::policy::ToolOutcome::Allowed
+        && let Some(why) = &used.detail
+    {
+        line.push_str(&format!(" — {why}"));
+    }
+    line.replace('\r', "\\r").replace('\n', "\\n")
 }
 
 fn longest_backtick_run(text: &str) -> usize {
@@ -225,8 +242,8 @@ impl Store {
                 ],
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             )?;
             for m in &exported.messages {
                 insert.execute(rusqlite::params![
@@ -249,6 +266,7 @@ impl Store {
                     m.error,
                     m.reply_to,
                     m.owner,
+                    serde_json::to_string(&m.tool_uses).unwrap_or_else(|_| "[]".into()),
                 ])?;
             }
             super::conversations::load_conversation(tx, &c.id)

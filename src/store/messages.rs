@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::{Result, Store, StoreError, now_ms};
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner";
+pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses";
 
 pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_at(row, 0)
@@ -21,6 +21,7 @@ fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
     let status: String = row.get(o + 7)?;
     let usage: Option<String> = row.get(o + 10)?;
     let hop_chain: String = row.get(o + 14)?;
+    let tool_uses: String = row.get(o + 19)?;
     Ok(Message {
         id: row.get(o)?,
         conversation_id: row.get(o + 1)?,
@@ -41,6 +42,7 @@ fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
         error: row.get(o + 16)?,
         reply_to: row.get(o + 17)?,
         owner: row.get(o + 18)?,
+        tool_uses: serde_json::from_str(&tool_uses).unwrap_or_default(),
     })
 }
 
@@ -215,7 +217,7 @@ impl Store {
                     status: query.status.as_str().to_string(),
                 });
             }
-            let (row, query_status, instance_id, duration_ms, usage, cost) = match outcome {
+            let (row, query_status, instance_id, duration_ms, usage, cost, tool_uses) = match outcome {
                 Outcome::Reply {
                     sender,
                     content,
@@ -224,6 +226,7 @@ impl Store {
                     usage,
                     cost_usd,
                     backend_session,
+                    tool_uses,
                 } => {
                     if let Some(session) = backend_session {
                         tx.prepare_cached(
@@ -249,6 +252,7 @@ impl Store {
                     *duration_ms,
                     usage.as_ref(),
                     *cost_usd,
+                    tool_uses.as_slice(),
                 )
                 }
                 Outcome::Failed {
@@ -275,10 +279,16 @@ impl Store {
                     *duration_ms,
                     None,
                     None,
+                    [].as_slice(),
                 ),
             };
             let usage_text = usage.map(|u| u.to_string());
             let stored = insert(tx, row)?;
+            if !tool_uses.is_empty() {
+                let text = serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into());
+                tx.prepare_cached("UPDATE messages SET tool_uses = ?2 WHERE id = ?1")?
+                    .execute(params![stored.id, text])?;
+            }
             tx.prepare_cached(
                 "UPDATE messages SET instance_id = ?2, duration_ms = ?3, usage = ?4, cost_usd = ?5 WHERE id IN (?1, ?6)",
             )?

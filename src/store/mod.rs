@@ -41,7 +41,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use control::ControlRequest;
-pub use export::{ExportFormat, ExportedConversation, parse_export};
+pub use export::{ExportFormat, ExportedConversation, parse_export, tool_use_line};
 pub use jobs::{IdKind, MIN_ID_PREFIX};
 pub(crate) use model::optional_object_schema;
 pub use model::{

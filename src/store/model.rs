@@ -119,6 +119,10 @@ pub struct Message {
     pub reply_to: Option<String>,
     /// For queries: the server process that dispatched it.
     pub owner: Option<String>,
+    /// For replies: what the answering agent tried (tool, target, allowed
+    /// or refused), where the backend reports it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_uses: Vec<crate::policy::ToolUse>,
 }
 
 /// A query about to be stored.
@@ -160,6 +164,8 @@ pub enum Outcome {
         /// The backend session the conversation continues in from now on
         /// (stream backend); stored in the same transaction as the reply.
         backend_session: Option<String>,
+        /// What the agent tried while answering.
+        tool_uses: Vec<crate::policy::ToolUse>,
     },
     Failed {
         sender: String,

@@ -100,6 +100,10 @@ CREATE INDEX control_open ON control_requests (server_id) WHERE taken_at IS NULL
     r#"
 CREATE INDEX messages_queries ON messages (created_at DESC, id DESC) WHERE role = 'query';
 "#,
+    r#"
+-- What the answering agent tried (tool, target, allowed or refused), as JSON.
+ALTER TABLE messages ADD COLUMN tool_uses TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// The schema version this code writes.

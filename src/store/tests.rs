@@ -37,6 +37,7 @@ fn reply(text: &str) -> Outcome {
         usage: Some(json!({"input_tokens": 3})),
         cost_usd: Some(0.5),
         backend_session: None,
+        tool_uses: Vec::new(),
     }
 }
 
@@ -250,7 +251,16 @@ fn exports_round_trip_and_markdown_holds_every_message() {
         s.begin_query(&query(&c.id, "a ``` fence inside", None, "srv"))
             .unwrap(),
     );
-    s.finish_query(&q.id, &reply("answer ✓")).unwrap();
+    let mut answered = reply("answer ✓");
+    if let Outcome::Reply { tool_uses, .. } = &mut answered {
+        tool_uses.push(crate::policy::ToolUse {
+            tool: "Bash".into(),
+            target: Some("touch x\nrm y".into()),
+            outcome: crate::policy::ToolOutcome::Refused,
+            detail: Some("No such tool available: Bash.".into()),
+        });
+    }
+    s.finish_query(&q.id, &answered).unwrap();
     let stored = ExportedConversation {
         conversation: s.conversation(&c.id).unwrap(),
         messages: s.messages(&c.id, None, None).unwrap(),
@@ -278,7 +288,16 @@ fn exports_round_trip_and_markdown_holds_every_message() {
     assert_eq!(imported, stored.conversation);
     assert_eq!(other.messages(&c.id, None, None).unwrap(), stored.messages);
     assert!(other.import(&stored).is_err(), "importing twice is refused");
+    assert_eq!(
+        stored.messages[1].tool_uses.len(),
+        1,
+        "the reply keeps its tool uses"
+    );
     let md = s.export(&c.id, ExportFormat::Markdown).unwrap();
+    assert!(
+        md.contains("refused Bash touch x\\nrm y — No such tool available: Bash."),
+        "{md}"
+    );
     assert!(md.starts_with("# Tables"));
     assert!(md.contains("a ``` fence inside") && md.contains("answer ✓"));
     assert!(

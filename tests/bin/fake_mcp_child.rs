@@ -23,6 +23,10 @@
 //!   working folder's name) the same question through `$FAKE_CHILD_COMMS send`,
 //!   with this child's environment, and answer with what that printed
 //!
+//! Like the real child under a module's permission policy (where its
+//! `claude` is the claude-comms shim, which asks for stream-json output),
+//! it answers in stream-json when `CLAUDE_COMMS_CLAUDE_SHIM` is set.
+//!
 //! Environment switches:
 //! - `FAKE_CHILD_EXIT_AT_START=1` exit with code 2 before speaking MCP
 //! - `FAKE_CHILD_TOOL_NAME=NAME` offer the tool under another name
@@ -140,7 +144,7 @@ impl ServerHandler for FakeChild {
             let _ = err.write_all(b"TAIL\n");
         }
         if let Some(n) = directive(&prompt, "huge").and_then(|n| n.parse::<usize>().ok()) {
-            return Ok(CallToolResult::success(vec![ContentBlock::text("x".repeat(n))]).into());
+            return Ok(answer("x".repeat(n)));
         }
         if prompt.contains("[[env]]") {
             let var = |k: &str| std::env::var(k).unwrap_or_else(|_| "-".into());
@@ -149,21 +153,31 @@ impl ServerHandler for FakeChild {
                 var("CLAUDE_COMMS_HOP"),
                 var("CLAUDE_COMMS_CHAIN")
             );
-            return Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into());
+            return Ok(answer(text));
         }
         if let Some(pair) = directive(&prompt, "pingpong") {
-            return Ok(CallToolResult::success(vec![ContentBlock::text(
-                pingpong(pair, &folder).await,
-            )])
-            .into());
+            return Ok(answer(pingpong(pair, &folder).await));
         }
         let text = if prompt.contains("[[brief]]") {
             format!("brief fake answer ({} prompt bytes)", prompt.len())
         } else {
             format!("fake answer from {folder}: {prompt}")
         };
-        Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+        Ok(answer(text))
     }
+}
+
+/// The tool's answer: `text`, or under the policy shim the stream-json a
+/// shimmed `claude` prints (its init and result lines).
+fn answer(text: String) -> CallToolResponse {
+    let text = if std::env::var_os("CLAUDE_COMMS_CLAUDE_SHIM").is_some() {
+        let init = serde_json::json!({"type": "system", "subtype": "init", "session_id": "fake"});
+        let result = serde_json::json!({"type": "result", "subtype": "success", "is_error": false, "result": text, "session_id": "fake"});
+        format!("{init}\n{result}\n")
+    } else {
+        text
+    };
+    CallToolResult::success(vec![ContentBlock::text(text)]).into()
 }
 
 /// Asks the other module of `pair` the same pingpong question through the
@@ -190,6 +204,8 @@ async fn pingpong(pair: &str, folder: &str) -> String {
             &other,
             &format!("[[pingpong:{pair}]]"),
         ])
+        // The agent's environment, as the shim leaves it for `claude`.
+        .env_remove("CLAUDE_COMMS_CLAUDE_SHIM")
         .stdin(std::process::Stdio::null())
         .output()
         .await;

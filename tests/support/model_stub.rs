@@ -10,6 +10,12 @@
 //!
 //! A request whose last user text contains `[[stall:MS]]` is answered after
 //! MS milliseconds, so a test can catch a child mid-request.
+//!
+//! The default model obeys tool requests found in the asker's message, as a
+//! model that follows injected text would: `[[tool:NAME {json input}]]`,
+//! one after another (each after the previous one's result), then answers
+//! with what each tool returned (`tool results: OK ... | ERR ...`). Only the
+//! latest message counts, so use them in a conversation's first message.
 
 #![allow(dead_code)] // Each test binary uses a different part of it.
 
@@ -34,9 +40,20 @@ pub struct ModelStub {
 }
 
 impl ModelStub {
-    /// A model that answers every request with `echo_answer`.
+    /// A model that obeys tool requests (see the module docs) and otherwise
+    /// answers with `echo_answer`.
     pub async fn start() -> ModelStub {
-        ModelStub::start_with(|request| Turn::Text(echo_answer(request))).await
+        ModelStub::start_with(|request| {
+            next_tool_call(request).unwrap_or_else(|| {
+                let results = tool_results(request);
+                if results.is_empty() {
+                    Turn::Text(echo_answer(request))
+                } else {
+                    Turn::Text(format!("tool results: {}", results.join(" | ")))
+                }
+            })
+        })
+        .await
     }
 
     /// A model whose every answer is chosen by `script` from the request.
@@ -133,6 +150,68 @@ pub fn echo_answer(request: &Value) -> String {
         .find(|l| !l.is_empty() && !l.starts_with('<') && !l.starts_with("```"))
         .unwrap_or("");
     format!("stub model answer to: {last_line}")
+}
+
+/// The tool calls a text asks for: `[[tool:NAME {json}]]`, in order.
+pub fn tool_directives(text: &str) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("[[tool:") {
+        rest = &rest[start + "[[tool:".len()..];
+        let Some(space) = rest.find(' ') else { break };
+        let name = rest[..space].to_string();
+        let Some(end) = rest.find("}]]") else { break };
+        if let Ok(input) = serde_json::from_str(&rest[space + 1..=end]) {
+            found.push((name, input));
+        }
+        rest = &rest[end + 3..];
+    }
+    found
+}
+
+/// The asker's latest message and the tool results returned since, as
+/// `OK <text>` / `ERR <text>`.
+fn prompt_and_results(request: &Value) -> (String, Vec<String>) {
+    let (mut prompt, mut results) = (String::new(), Vec::new());
+    for message in request["messages"].as_array().into_iter().flatten() {
+        if message["role"] != "user" {
+            continue;
+        }
+        let blocks = message["content"].as_array().cloned().unwrap_or_default();
+        let returned: Vec<&Value> = blocks
+            .iter()
+            .filter(|b| b["type"] == "tool_result")
+            .collect();
+        if returned.is_empty() {
+            prompt.clear();
+            collect_text(&message["content"], &mut prompt);
+            results.clear();
+        } else {
+            for block in returned {
+                let mut text = String::new();
+                collect_text(&block["content"], &mut text);
+                let verdict = if block["is_error"] == true {
+                    "ERR"
+                } else {
+                    "OK"
+                };
+                results.push(format!("{verdict} {}", text.trim()));
+            }
+        }
+    }
+    (prompt, results)
+}
+
+/// The next tool call the asker's message asks for, if any is left.
+pub fn next_tool_call(request: &Value) -> Option<Turn> {
+    let (prompt, results) = prompt_and_results(request);
+    let (name, input) = tool_directives(&prompt).into_iter().nth(results.len())?;
+    Some(Turn::ToolUse { name, input })
+}
+
+/// What the tools returned since the asker's latest message.
+pub fn tool_results(request: &Value) -> Vec<String> {
+    prompt_and_results(request).1
 }
 
 fn collect_text(value: &Value, out: &mut String) {

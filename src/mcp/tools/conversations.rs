@@ -171,12 +171,21 @@ impl CommsServer {
         }
         match self.hub().send_message(request).await {
             Ok(outcome) => {
-                let text = self.hub().context().frame_reply(
+                let mut text = self.hub().context().frame_reply(
                     &outcome.source,
                     &outcome.target,
                     &outcome.conversation_id,
                     outcome.reply.as_deref().unwrap_or(""),
                 );
+                // The asking agent reads the text: tell it what was refused,
+                // so it can tell its person (who may widen the policy).
+                if let Some(refused) = &outcome.refused {
+                    text.push_str(&format!(
+                        "\n\n(claude-comms: {refused}; {}'s permissions are \"{}\", set by the operator in config.toml)",
+                        outcome.target,
+                        outcome.policy.as_str()
+                    ));
+                }
                 structured(text, &outcome)
             }
             Err(e) => Ok(failure(e)),

@@ -99,6 +99,17 @@ impl CommsServer {
                 for w in &details.warnings {
                     let _ = write!(text, "\nwarning: {w}");
                 }
+                let p = &details.policy;
+                let _ = write!(
+                    text,
+                    "\npermissions: {} ({}): {}",
+                    p.policy.mode.as_str(),
+                    p.policy.from,
+                    p.summary
+                );
+                if let Some(warning) = &p.warning {
+                    let _ = write!(text, "\nwarning: {warning}");
+                }
                 structured(text, &details)
             }
             Err(e) => Ok(failure(e)),
