@@ -1,4 +1,4 @@
-//! `claude-comms instances list | start | stop ID | pause ID | resume ID | monitor ID`:
+//! `claude-comms instances list | start | stop ID | pause ID | resume ID | restart ID | monitor ID`:
 //! the background instances of every server process sharing the database.
 
 use clap::Subcommand;
@@ -16,13 +16,28 @@ pub enum InstancesCommand {
     /// process until Ctrl-C, printing its events.
     Start(StartArgs),
     /// Stop an instance (in whichever server runs it).
-    Stop { id: String },
+    Stop {
+        /// The instance (`claude-comms instances list` shows the ids).
+        id: String,
+    },
     /// Take no new work on an instance; what is in flight finishes.
-    Pause { id: String },
+    Pause {
+        /// The instance (`claude-comms instances list` shows the ids).
+        id: String,
+    },
     /// Let a paused (or crash-looping) instance take work again.
-    Resume { id: String },
+    Resume {
+        /// The instance (`claude-comms instances list` shows the ids).
+        id: String,
+    },
+    /// Replace an instance's child with a fresh process (same id and pairs).
+    Restart {
+        /// The instance (`claude-comms instances list` shows the ids).
+        id: String,
+    },
     /// Follow an instance's stderr and events live.
     Monitor {
+        /// The instance (`claude-comms instances list` shows the ids).
         id: String,
         /// Lines of history to show first.
         #[arg(long, default_value_t = 20)]
@@ -64,26 +79,29 @@ pub async fn run(
                 out.json(&rows)?;
                 return Ok(0);
             }
+            let now = crate::time::now_ms();
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|r| {
+                    let i = &r.instance;
                     vec![
-                        r.instance.id.clone(),
-                        r.instance.backend.clone(),
+                        i.id.clone(),
+                        i.backend.clone(),
                         if r.server_alive {
-                            r.instance.state.clone()
+                            i.state.clone()
                         } else {
-                            format!("{} (server dead)", r.instance.state)
+                            format!("{} (server dead)", i.state)
                         },
-                        r.instance
-                            .pid
-                            .map(|p| p.to_string())
-                            .unwrap_or_else(|| "-".into()),
+                        i.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
                         format!("{}", r.server_pid),
-                        r.instance.requests_served.to_string(),
-                        r.instance.in_flight.to_string(),
-                        r.instance.queued.to_string(),
-                        r.instance.module_pair.clone().unwrap_or_default(),
+                        i.started_at
+                            .map(|s| super::when::span((now - s).max(0) / 1000))
+                            .unwrap_or_else(|| "-".into()),
+                        i.requests_served.to_string(),
+                        i.in_flight.to_string(),
+                        i.queued.to_string(),
+                        i.restarts.to_string(),
+                        i.module_pair.clone().unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -94,9 +112,11 @@ pub async fn run(
                     "STATE",
                     "PID",
                     "SERVER",
+                    "UPTIME",
                     "SERVED",
                     "IN-FLIGHT",
                     "QUEUED",
+                    "RESTARTS",
                     "PAIRS",
                 ],
                 &table,
@@ -180,6 +200,7 @@ pub async fn run(
         InstancesCommand::Stop { id } => control(hub, &id, ControlAction::Stop, out).await,
         InstancesCommand::Pause { id } => control(hub, &id, ControlAction::Pause, out).await,
         InstancesCommand::Resume { id } => control(hub, &id, ControlAction::Resume, out).await,
+        InstancesCommand::Restart { id } => control(hub, &id, ControlAction::Restart, out).await,
         InstancesCommand::Monitor { id, lines } => monitor(hub, &id, lines, out).await,
     }
 }
@@ -256,6 +277,11 @@ fn print_event(out: &Output, e: &InstanceEvent) -> anyhow::Result<()> {
     if out.json {
         out.line(serde_json::to_string(e)?)
     } else {
-        out.line(format!("{} {:<7} {}", e.at_ms, e.kind, e.text))
+        out.line(format!(
+            "{} {:<7} {}",
+            super::when::clock(e.at_ms),
+            e.kind,
+            e.text
+        ))
     }
 }

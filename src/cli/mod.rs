@@ -6,10 +6,13 @@ mod config_cmd;
 mod conversations;
 mod daemon;
 pub use daemon::DaemonCommand;
+pub mod dashboard;
 mod instances;
 mod jobs;
 mod modules;
 mod output;
+mod shell;
+pub mod when;
 
 use std::path::PathBuf;
 
@@ -70,7 +73,10 @@ pub enum Command {
     #[command(subcommand)]
     Conversations(conversations::ConversationsCommand),
     /// Print messages to or from a module as they land, from any server process.
-    Listen { module: String },
+    Listen {
+        /// The module whose messages to print.
+        module: String,
+    },
     /// Background instances of every server sharing the database.
     #[command(subcommand)]
     Instances(instances::InstancesCommand),
@@ -80,13 +86,34 @@ pub enum Command {
     /// The hub daemon that owns every child for this data dir: run, start, stop, status.
     #[command(subcommand)]
     Daemon(daemon::DaemonCommand),
+    /// Live view of every instance, its output and the newest messages
+    /// (full screen on a terminal, plain lines in a pipe); with an ID, follow
+    /// that instance's events like `instances monitor ID`.
+    Monitor {
+        /// Follow this instance only (plain lines).
+        id: Option<String>,
+        /// With an ID: lines of history to show first.
+        #[arg(long, default_value_t = 20)]
+        lines: usize,
+    },
     /// Check node/npx, the child package, the `claude` CLI, the data dir and
     /// the database, and say how to fix each problem.
     Doctor {
-        /// Skip starting a claude-code-mcp child (which may download it first).
-        #[arg(long)]
+        /// Skip starting a claude-code-mcp child (the default when the child
+        /// command is npx, which may download the package first).
+        #[arg(long, conflicts_with = "start")]
         no_start: bool,
+        /// Start a claude-code-mcp child even when that may download it.
+        #[arg(long)]
+        start: bool,
     },
+    /// Print a shell completion script: `claude-comms completions bash > ~/.local/share/bash-completion/completions/claude-comms`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of claude-comms: `claude-comms man | man -l -`.
+    Man,
 
     // The seed's flat command names, kept so existing scripts keep working.
     /// Ask a module (the seed's form): `query-module TARGET "MESSAGE" [--background]`.
@@ -95,13 +122,16 @@ pub enum Command {
     /// Same as `conversations list`.
     #[command(name = "list-conversations")]
     ListConversations {
+        /// Only conversations this module takes part in.
         #[arg(long)]
         module: Option<String>,
     },
     /// Same as `send --conversation ID MESSAGE`.
     #[command(name = "continue-conversation")]
     ContinueConversation {
+        /// The conversation to continue.
         id: String,
+        /// The message.
         #[arg(required = true)]
         message: Vec<String>,
     },
@@ -123,8 +153,10 @@ pub enum Command {
     /// Same as `listen` (`listen-module --module NAME` or `listen-module NAME`).
     #[command(name = "listen-module")]
     ListenModule {
+        /// The module whose messages to print.
         #[arg(long = "module", value_name = "NAME")]
         module_flag: Option<String>,
+        /// The module, given without --module.
         module: Option<String>,
     },
     /// Same as `instances start` (`start-instance --name marker_arangodb`).
@@ -136,15 +168,19 @@ pub enum Command {
     /// Same as `instances stop` (`stop-instance --id ID`).
     #[command(name = "stop-instance")]
     StopInstance {
+        /// The instance to stop (`claude-comms instances list` shows the ids).
         #[arg(long = "id", value_name = "ID")]
         id_flag: Option<String>,
+        /// The instance, given without --id.
         id: Option<String>,
     },
     /// Same as `instances monitor` (`monitor-instance --id ID`).
     #[command(name = "monitor-instance")]
     MonitorInstance {
+        /// The instance to follow (`claude-comms instances list` shows the ids).
         #[arg(long = "id", value_name = "ID")]
         id_flag: Option<String>,
+        /// The instance, given without --id.
         id: Option<String>,
     },
 }
@@ -181,6 +217,8 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         }
         Command::Config(cmd) => return config_cmd::run(cmd, &config, &out),
         Command::Daemon(cmd) => return daemon::run(cmd, config, &out).await,
+        Command::Completions { shell } => return shell::completions(shell),
+        Command::Man => return shell::man(),
         // Seed names, mapped onto the commands they stand for.
         Command::QueryModule(args) => Command::Send(args.into_send()),
         Command::ListConversations { module } => {
@@ -258,14 +296,28 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
         Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
         Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,
-        Command::Doctor { no_start } => doctor(&hub, !no_start, &out).await?,
+        Command::Monitor { id: Some(id), lines } => {
+            instances::run(&hub, InstancesCommand::Monitor { id, lines }, &out).await?
+        }
+        Command::Monitor { id: None, .. } => {
+            let code = dashboard::run(hub.clone(), &out).await;
+            hub.shutdown().await;
+            code?
+        }
+        Command::Doctor { no_start, start } => doctor(&hub, no_start, start, &out).await?,
         _ => unreachable!("every other command was handled above"),
     };
     Ok(code)
 }
 
-async fn doctor(hub: &Hub, start_child: bool, out: &output::Output) -> anyhow::Result<i32> {
+async fn doctor(
+    hub: &Hub,
+    no_start: bool,
+    start: bool,
+    out: &output::Output,
+) -> anyhow::Result<i32> {
     use crate::hub::CheckStatus;
+    let start_child = start || (!no_start && !hub.child_start_may_download());
     let checks = hub.doctor(start_child).await;
     hub.shutdown().await;
     if out.json {

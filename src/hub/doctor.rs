@@ -76,7 +76,7 @@ impl Hub {
             None => Check::new(
                 "child command",
                 CheckStatus::Failed,
-                format!("`{}` (instances.claude_code_mcp.command) is not on PATH", child.command),
+                format!("`{}` (instances.claude_code_mcp.command) {}", child.command, not_found(&child.command)),
                 if child.command == "npx" {
                     "install Node.js (npx comes with npm), or set instances.claude_code_mcp.command to an installed claude-code-mcp".to_string()
                 } else {
@@ -99,30 +99,14 @@ impl Hub {
             None => Check::new(
                 "claude CLI",
                 CheckStatus::Failed,
-                format!("`{cli_name}` is not on PATH"),
+                format!("`{cli_name}` {}", not_found(&cli_name)),
                 "install it (npm install -g @anthropic-ai/claude-code) or set CLAUDE_CLI_NAME / instances.claude_stream.command to its absolute path",
             ),
         });
-        let logged_in = std::env::var_os("ANTHROPIC_API_KEY").is_some()
-            || std::env::var_os("CLAUDE_CODE_OAUTH_TOKEN").is_some()
-            || home().is_some_and(|h| {
-                h.join(".claude/.credentials.json").exists() || h.join(".claude.json").exists()
-            });
-        checks.push(if logged_in {
-            Check::new(
-                "claude login",
-                CheckStatus::Ok,
-                "credentials or an API key are present",
-                "",
-            )
-        } else {
-            Check::new(
-                "claude login",
-                CheckStatus::Warning,
-                "no ANTHROPIC_API_KEY and no ~/.claude credentials found",
-                "run `claude` once and log in, or set ANTHROPIC_API_KEY in instances.*.env",
-            )
-        });
+        checks.push(login_check(&self.child_env()));
+        if let Some(check) = root_check(&self.child_env()) {
+            checks.push(check);
+        }
 
         let data_dir = &self.config().paths.data_dir;
         let probe_file = data_dir.join(".doctor-write-test");
@@ -217,16 +201,18 @@ impl Hub {
 
         checks.extend(self.permission_checks());
 
-        if start_child {
-            checks.push(match tokio::time::timeout(PROBE_TIMEOUT, self.instances().start(BackendKind::ClaudeCodeMcp, crate::instances::ChildProfile::default(), None)).await {
-                Ok(Ok(status)) => {
-                    let _ = self.instances().stop(&status.instance_id).await;
-                    Check::new("child start", CheckStatus::Ok, format!("a claude-code-mcp child started and offers `{}`", child.tool_name), "")
-                }
-                Ok(Err(e)) => Check::new("child start", CheckStatus::Failed, e.to_string(), "see the child's stderr above; `claude-comms instances monitor ID` follows a running one"),
-                Err(_) => Check::new("child start", CheckStatus::Failed, format!("no answer within {}s", PROBE_TIMEOUT.as_secs()), "the first npx run downloads the package: check network access to the npm registry"),
-            });
-        }
+        checks.push(if start_child {
+            self.child_start_check(&child.tool_name).await
+        } else if self.child_start_may_download() {
+            Check::new(
+                "child start",
+                CheckStatus::Warning,
+                format!("not tried: the child command is `{}`, which may download the package first", child.command),
+                "`claude-comms doctor --start` starts one (the first run may take a minute)",
+            )
+        } else {
+            Check::new("child start", CheckStatus::Warning, "not tried (--no-start)", "")
+        });
         checks
     }
 }
@@ -290,6 +276,166 @@ impl Hub {
         }
         checks
     }
+}
+
+impl Hub {
+    /// Whether starting a claude-code-mcp child may download it first
+    /// (the default `npx -y @steipete/claude-code-mcp`): then `doctor`
+    /// does not start one unless asked with `--start`.
+    pub fn child_start_may_download(&self) -> bool {
+        let command = &self.config().config.instances.claude_code_mcp.command;
+        Path::new(command)
+            .file_name()
+            .is_some_and(|name| name == "npx" || name == "bunx" || name == "pnpx")
+    }
+
+    /// The environment a child gets from the config, over this process's.
+    fn child_env(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        let config = &self.config().config.instances;
+        move |key: &str| {
+            config
+                .claude_code_mcp
+                .env
+                .get(key)
+                .or_else(|| config.claude_stream.env.get(key))
+                .cloned()
+                .or_else(|| std::env::var(key).ok())
+                .filter(|v| !v.is_empty())
+        }
+    }
+
+    /// Starts a claude-code-mcp child and stops it again; a failure quotes
+    /// the child's own stderr, which usually names the cause.
+    async fn child_start_check(&self, tool_name: &str) -> Check {
+        let started = tokio::time::timeout(
+            PROBE_TIMEOUT,
+            self.instances().start(
+                BackendKind::ClaudeCodeMcp,
+                crate::instances::ChildProfile::default(),
+                None,
+            ),
+        )
+        .await;
+        // Whatever happened, no child of the check outlives it.
+        let leftovers = self.instances().list();
+        let stderr: Vec<String> = leftovers
+            .iter()
+            .flat_map(|s| s.stderr_tail.iter().cloned())
+            .collect();
+        for status in &leftovers {
+            let _ = self.instances().stop(&status.instance_id).await;
+        }
+        let quoted = if stderr.is_empty() {
+            "the child wrote nothing on stderr".to_string()
+        } else {
+            format!("the child's stderr:\n         | {}", stderr.join("\n         | "))
+        };
+        match started {
+            Ok(Ok(_)) => Check::new(
+                "child start",
+                CheckStatus::Ok,
+                format!("a claude-code-mcp child started and offers `{tool_name}`"),
+                "",
+            ),
+            Ok(Err(e)) => Check::new(
+                "child start",
+                CheckStatus::Failed,
+                e.to_string(),
+                format!("{quoted}\n       (`claude-comms instances monitor ID` follows a running child)"),
+            ),
+            Err(_) => Check::new(
+                "child start",
+                CheckStatus::Failed,
+                format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
+                format!("the first npx run downloads the package: check network access to the npm registry; {quoted}"),
+            ),
+        }
+    }
+}
+
+/// Why a program was not found: a path that is not there, or a bare name
+/// missing from PATH.
+fn not_found(name: &str) -> &'static str {
+    if Path::new(name).components().count() > 1 {
+        if Path::new(name).exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        }
+    } else {
+        "is not on PATH"
+    }
+}
+
+/// Credentials the `claude` CLI can use: an API key or OAuth token in the
+/// environment (ours or the child's config), or a credentials file that
+/// really holds a token. `~/.claude.json` alone is settings, not a login.
+fn login_check(env: &impl Fn(&str) -> Option<String>) -> Check {
+    for key in ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"] {
+        if env(key).is_some() {
+            return Check::new("claude login", CheckStatus::Ok, format!("{key} is set"), "");
+        }
+    }
+    let credentials = env("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".claude")))
+        .map(|dir| dir.join(".credentials.json"));
+    if let Some(file) = &credentials
+        && let Ok(text) = std::fs::read_to_string(file)
+        && has_token(&text)
+    {
+        return Check::new(
+            "claude login",
+            CheckStatus::Ok,
+            format!("{} holds a token", file.display()),
+            "",
+        );
+    }
+    Check::new(
+        "claude login",
+        CheckStatus::Warning,
+        format!(
+            "no ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_AUTH_TOKEN, and no token in {}",
+            credentials.map_or("~/.claude/.credentials.json".into(), |f| f.display().to_string())
+        ),
+        "run `claude` once and log in, or set ANTHROPIC_API_KEY in instances.*.env",
+    )
+}
+
+/// Whether a credentials file holds a non-empty token (any `*token*` or
+/// `*Token*` string field, at any depth: the file's layout is Claude's).
+fn has_token(text: &str) -> bool {
+    fn walk(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(map) => map.iter().any(|(key, v)| {
+                (key.to_lowercase().contains("token") && v.as_str().is_some_and(|t| !t.trim().is_empty()))
+                    || walk(v)
+            }),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    serde_json::from_str(text).is_ok_and(|v| walk(&v))
+}
+
+/// Running as root: the `claude` CLI refuses `--dangerously-skip-permissions`
+/// then, unless IS_SANDBOX=1 says this is a sandbox.
+fn root_check(env: &impl Fn(&str) -> Option<String>) -> Option<Check> {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root {
+        return None;
+    }
+    Some(if env("IS_SANDBOX").as_deref() == Some("1") {
+        Check::new("user", CheckStatus::Ok, "root, with IS_SANDBOX=1", "")
+    } else {
+        Check::new(
+            "user",
+            CheckStatus::Warning,
+            "running as root without IS_SANDBOX=1: the claude CLI then refuses to skip permissions, so agents of modules with skip_permissions cannot work",
+            "run claude-comms as an ordinary user, or (in a container or VM) set IS_SANDBOX=1 in the environment or in instances.*.env",
+        )
+    })
 }
 
 fn home() -> Option<PathBuf> {

@@ -24,6 +24,8 @@ pub enum ControlAction {
     Stop,
     Pause,
     Resume,
+    /// A fresh child for the instance (same id and profile).
+    Restart,
 }
 
 impl ControlAction {
@@ -32,6 +34,7 @@ impl ControlAction {
             ControlAction::Stop => "stop",
             ControlAction::Pause => "pause",
             ControlAction::Resume => "resume",
+            ControlAction::Restart => "restart",
         }
     }
 }
@@ -44,10 +47,11 @@ impl std::str::FromStr for ControlAction {
             ControlAction::Stop,
             ControlAction::Pause,
             ControlAction::Resume,
+            ControlAction::Restart,
         ]
         .into_iter()
         .find(|a| a.as_str() == s)
-        .ok_or_else(|| format!("unknown action \"{s}\" (actions: stop, pause, resume)"))
+        .ok_or_else(|| format!("unknown action \"{s}\" (actions: stop, pause, resume, restart)"))
     }
 }
 
@@ -82,7 +86,7 @@ impl Hub {
             .collect())
     }
 
-    /// Stops, pauses or resumes an instance of this or another server.
+    /// Stops, pauses, resumes or restarts an instance of this or another server.
     pub async fn control_instance(
         &self,
         id: &str,
@@ -142,6 +146,7 @@ impl Hub {
             ControlAction::Stop => self.stop_instance(id).await,
             ControlAction::Pause => self.pause_instance(id).await,
             ControlAction::Resume => self.resume_instance(id).await,
+            ControlAction::Restart => self.restart_instance(id).await,
         }?;
         Ok(format!(
             "{} is {}",

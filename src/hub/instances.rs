@@ -130,6 +130,14 @@ impl Hub {
         Ok(status)
     }
 
+    /// Replaces the child of an instance of this process with a fresh one
+    /// (the id, profile and pairs stay).
+    pub async fn restart_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instances().restart(id).await?;
+        self.beat_if_announced().await;
+        Ok(status)
+    }
+
     /// The live events of an instance of this process.
     pub fn subscribe_instance(
         &self,

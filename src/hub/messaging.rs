@@ -165,6 +165,26 @@ impl Hub {
         }
         self.announce().await?;
         let (conversation, history) = self.conversation_for(request).await?;
+        let created = request.conversation_id.is_none().then(|| conversation.id.clone());
+        let prepared = self.prepare_in(conversation, history, request).await;
+        if let (Err(_), Some(id)) = (&prepared, created) {
+            // Refused after its conversation was made for it: whatever the
+            // reason, a refused send leaves no empty conversation behind.
+            if let Err(e) = self.db(move |s| s.delete_conversation(&id)).await {
+                tracing::warn!(error = %e, "could not remove the conversation of a refused send");
+            }
+            self.messages_changed();
+        }
+        prepared
+    }
+
+    /// The rest of [`Hub::prepare`], once the conversation is known.
+    async fn prepare_in(
+        self: &std::sync::Arc<Self>,
+        conversation: Conversation,
+        history: Vec<Message>,
+        request: &SendRequest,
+    ) -> Result<Prepared, HubError> {
         let (source, target) = (conversation.source.clone(), conversation.target.clone());
         let chain = HopContext::from_env()
             .check(&source, &target, self.config().config.context.hop_limit)

@@ -2,6 +2,7 @@
 //! operation a host or an operator can ask for is a method here, so the two
 //! front ends never drift apart.
 
+mod cleanup;
 mod conversations;
 mod doctor;
 mod instance_control;
@@ -37,7 +38,7 @@ pub use crate::instances::{
 };
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ExportFormat, InstanceRecord, Message,
-    MessageStatus, Role,
+    MessageActivity, MessageStatus, PruneRule, Role,
 };
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{

@@ -125,6 +125,23 @@ impl InstanceManager {
         self.status(&instance.id)
     }
 
+    /// Replaces an instance's child with a fresh process: same id, same
+    /// profile. Requests in flight on the old child fail; a claude-code-mcp
+    /// instance starts its new child now, a claude-stream instance with its
+    /// conversation's next turn (which resumes the Claude session).
+    pub async fn restart(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
+        let instance = self.get(id)?;
+        instance
+            .log
+            .event("state", "restarting (asked by an operator)".into());
+        self.stop_child(&instance).await;
+        instance.book().restarts += 1;
+        if instance.backend == BackendKind::ClaudeCodeMcp {
+            self.ensure_mcp_child(&instance).await?;
+        }
+        self.status(id)
+    }
+
     /// The live events of an instance (state, stderr, requests).
     pub fn subscribe(&self, id: &str) -> Result<broadcast::Receiver<InstanceEvent>, InstanceError> {
         Ok(self.get(id)?.log.subscribe())

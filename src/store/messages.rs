@@ -16,7 +16,7 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// Reads a message whose [`MESSAGE_COLUMNS`] start at column `o`.
-fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
+pub(super) fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
     let role: String = row.get(o + 4)?;
     let status: String = row.get(o + 7)?;
     let usage: Option<String> = row.get(o + 10)?;

@@ -17,6 +17,7 @@
 //! * queries are stored `pending` before they are dispatched; after a crash
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
+mod activity;
 mod checkpoint;
 mod control;
 mod conversations;
@@ -26,6 +27,7 @@ pub mod limits;
 mod messages;
 mod model;
 mod open_error;
+mod removal;
 mod schema;
 mod search;
 mod servers;
@@ -40,6 +42,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use activity::MessageActivity;
 pub use control::ControlRequest;
 pub use export::{ExportFormat, ExportedConversation, parse_export, tool_use_line};
 pub use jobs::{IdKind, MIN_ID_PREFIX};
@@ -49,6 +52,7 @@ pub use model::{
     InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
     ServerRow,
 };
+pub use removal::PruneRule;
 pub use servers::this_hostname;
 
 /// How long a write waits for another process's lock before giving up.

@@ -1,0 +1,44 @@
+//! Removing stored conversations for good (`conversations delete` and
+//! `conversations prune`), and the newest messages across conversations
+//! for the dashboard.
+
+use super::{Hub, HubError};
+use crate::store::{Conversation, MessageActivity, PruneRule};
+
+impl Hub {
+    /// Removes a conversation and its messages. Refused while one of its
+    /// queries is still pending.
+    pub async fn delete_conversation(&self, id: &str) -> Result<Conversation, HubError> {
+        let id = id.to_string();
+        let removed = self.db(move |s| s.delete_conversation(&id)).await?;
+        self.messages_changed();
+        Ok(removed)
+    }
+
+    /// What [`Hub::prune_conversations`] would remove.
+    pub async fn prunable_conversations(
+        &self,
+        rule: PruneRule,
+    ) -> Result<Vec<Conversation>, HubError> {
+        self.db(move |s| s.prunable_conversations(&rule)).await
+    }
+
+    /// Removes every conversation `rule` matches (never one with a pending
+    /// query) and returns them.
+    pub async fn prune_conversations(
+        &self,
+        rule: PruneRule,
+    ) -> Result<Vec<Conversation>, HubError> {
+        let removed = self.db(move |s| s.prune_conversations(&rule)).await?;
+        if !removed.is_empty() {
+            self.messages_changed();
+        }
+        Ok(removed)
+    }
+
+    /// The newest `limit` messages of any conversation, newest first, by
+    /// any process sharing the database.
+    pub async fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>, HubError> {
+        self.db(move |s| s.recent_messages(limit)).await
+    }
+}

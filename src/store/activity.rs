@@ -1,0 +1,46 @@
+//! The newest messages across all conversations, for an operator's view of
+//! what is going on (the dashboard's messages pane).
+
+use rusqlite::params;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::messages::{MESSAGE_COLUMNS, message_at};
+use super::model::Message;
+use super::{Result, Store, limits};
+
+/// A message with the pair of modules of its conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageActivity {
+    pub source: String,
+    pub target: String,
+    pub message: Message,
+}
+
+impl Store {
+    /// The newest `limit` messages of any conversation, newest first.
+    pub fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>> {
+        limits::check_page("limit", limit)?;
+        let columns = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT c.source, c.target, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 ORDER BY m.pos DESC LIMIT ?1"
+            ))?;
+            let rows = statement
+                .query_map(params![limit as i64], |row| {
+                    Ok(MessageActivity {
+                        source: row.get(0)?,
+                        target: row.get(1)?,
+                        message: message_at(row, 2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+}
