@@ -21,24 +21,31 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    // The CLI logs only warnings unless asked, so tables stay readable;
-    // `serve` logs at the configured level.
+    // `serve` logs at the configured level. The CLI shows only errors on
+    // stderr unless asked with -v (its output is for people, and a WARN
+    // line between table rows reads as noise); its log file, if any, still
+    // gets the configured level.
     let serving = matches!(cli.command, Command::Serve { .. })
         || matches!(
             cli.command,
             Command::Daemon(claude_comms::cli::DaemonCommand::Run { .. })
         );
-    let default_level = if serving || config.provenance.contains_key("log_level") {
-        config.config.log_level.clone()
-    } else {
-        "warn".to_string()
+    let configured = config.config.log_level.clone();
+    let stderr_level = match (serving, cli.verbose) {
+        (true, _) => configured.clone(),
+        (false, 0) => "error".to_string(),
+        (false, 1) => "info".to_string(),
+        (false, _) => "debug".to_string(),
     };
     let log_file = config
         .config
         .log_file
         .as_ref()
         .map(std::path::PathBuf::from);
-    if let Err(e) = claude_comms::logging::init(&default_level, log_file.as_deref()) {
+    if let Err(e) = claude_comms::logging::init(
+        &stderr_level,
+        log_file.as_deref().map(|f| (f, configured.as_str())),
+    ) {
         #[allow(clippy::print_stderr)]
         {
             eprintln!("claude-comms: {e}");
@@ -73,10 +80,15 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            tracing::error!("{e:#}");
+            if serving {
+                tracing::error!("{e:#}");
+            }
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("claude-comms: {e:#}");
+                eprintln!(
+                    "claude-comms: {}",
+                    claude_comms::cli::cli_words(&format!("{e:#}"))
+                );
             }
             std::process::ExitCode::from(1)
         }

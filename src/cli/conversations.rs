@@ -1,4 +1,5 @@
-//! `claude-comms send`, `conversations list | show | search | export | archive`
+//! `claude-comms send`, `conversations list | show | search | export | archive | import`
+//! (`delete` and `prune` are in [`super::cleanup`])
 //! and `listen MODULE`.
 
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use clap::Subcommand;
 
 use super::output::Output;
 use crate::hub::{ConversationFilter, ExportFormat, Message};
-use crate::hub::{Hub, SendRequest};
+use crate::hub::{Hub, HubError, SendRequest};
 
 #[derive(Debug, Subcommand)]
 pub enum ConversationsCommand {
@@ -20,6 +21,7 @@ pub enum ConversationsCommand {
         /// `active` or `archived`.
         #[arg(long)]
         status: Option<String>,
+        /// At most this many per page.
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Continue after a previous page (its `next_cursor`).
@@ -28,6 +30,7 @@ pub enum ConversationsCommand {
     },
     /// Show a conversation's messages.
     Show {
+        /// The conversation (`claude-comms conversations list` shows the ids).
         id: String,
         /// Only the latest N messages.
         #[arg(long)]
@@ -39,15 +42,20 @@ pub enum ConversationsCommand {
     },
     /// Full-text search over all messages.
     Search {
+        /// Words to find (SQLite FTS5 syntax: "exact phrase", a OR b, prefix*).
         query: String,
+        /// Only conversations this module takes part in.
         #[arg(long)]
         module: Option<String>,
+        /// At most this many hits.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
     /// Export a conversation as json, jsonl or markdown.
     Export {
+        /// The conversation (`claude-comms conversations list` shows the ids).
         id: String,
+        /// json, jsonl or markdown.
         #[arg(long, default_value = "markdown")]
         format: String,
         /// Write to this file instead of stdout.
@@ -59,9 +67,38 @@ pub enum ConversationsCommand {
         save: bool,
     },
     /// Archive a conversation (readable, takes no new messages).
-    Archive { id: String },
+    Archive {
+        /// The conversation (`claude-comms conversations list` shows the ids).
+        id: String,
+    },
     /// Store a conversation exported as json or jsonl (e.g. from another machine).
-    Import { file: PathBuf },
+    Import {
+        /// The exported file.
+        file: PathBuf,
+    },
+    /// Delete a conversation and its messages for good (asks first).
+    Delete {
+        /// The conversation (`claude-comms conversations list` shows the ids).
+        id: String,
+        /// Do not ask (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Delete old conversations for good: `prune --archived --older-than 30d` (asks first).
+    Prune {
+        /// Only archived conversations.
+        #[arg(long)]
+        archived: bool,
+        /// Only conversations with no message for this long: 45s, 90m, 12h, 30d, 2w.
+        #[arg(long, value_name = "AGE")]
+        older_than: String,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 /// Arguments of `send` (and its seed names).
@@ -164,7 +201,7 @@ pub async fn send(
         return match sent {
             Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
             Err(e) => {
-                out.note(format!("error: {e}"))?;
+                out.error(&e)?;
                 Ok(1)
             }
         };
@@ -230,6 +267,7 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
 
 /// Sends and waits (through the daemon when the hub uses one).
 async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
+    let cancel = cancel_on_ctrl_c();
     let request = SendRequest {
         source: args.from,
         target: args.to,
@@ -238,7 +276,7 @@ async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> a
         timeout_s: args.timeout,
         idempotency_key: args.idempotency_key,
         progress: None,
-        cancel: cancel_on_ctrl_c(),
+        cancel: cancel.clone(),
     };
     let result = hub.send_message(request).await;
     hub.shutdown().await;
@@ -247,8 +285,31 @@ async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> a
             print_outcome(&outcome, out)?;
             Ok(0)
         }
+        Err(HubError::QueryFailed {
+            conversation_id,
+            reason,
+            ..
+        }) => {
+            if cancel.is_cancelled() {
+                // The user pressed Ctrl-C: nothing to fix, nothing to advise.
+                out.note(format!(
+                    "interrupted: the message is stored as cancelled in conversation {conversation_id}"
+                ))?;
+                return Ok(130);
+            }
+            out.error(&reason)?;
+            out.note(format!(
+                "The message and this failure are stored in conversation {conversation_id}. Once the cause is fixed, `claude-comms send --conversation {conversation_id} MESSAGE` asks again with the history; `claude-comms doctor` checks node, the child package and the claude CLI."
+            ))?;
+            Ok(1)
+        }
+        Err(_) if cancel.is_cancelled() => {
+            // Through the daemon a cancelled call ends without its record.
+            out.note("interrupted: the message is stored as cancelled")?;
+            Ok(130)
+        }
         Err(e) => {
-            out.note(format!("error: {e}"))?;
+            out.error(&e)?;
             Ok(1)
         }
     }
@@ -293,6 +354,7 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                 if out.json {
                     return out.json(&page);
                 }
+                let now = crate::time::now_ms();
                 let rows: Vec<Vec<String>> = page
                     .conversations
                     .iter()
@@ -303,11 +365,15 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                             c.target.clone(),
                             c.status.as_str().to_string(),
                             c.message_count.to_string(),
+                            super::when::ago(c.updated_at, now),
                             c.title.clone().unwrap_or_default(),
                         ]
                     })
                     .collect();
-                out.table(&["ID", "FROM", "TO", "STATUS", "MESSAGES", "TITLE"], &rows)?;
+                out.table(
+                    &["ID", "FROM", "TO", "STATUS", "MESSAGES", "UPDATED", "TITLE"],
+                    &rows,
+                )?;
                 if let Some(next) = &page.next_cursor {
                     out.note(format!("more: --cursor {next}"))?;
                 }
@@ -421,6 +487,17 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                 }
             })
         }
+        ConversationsCommand::Delete { id, yes } => {
+            return super::cleanup::delete(hub, &id, yes, out).await;
+        }
+        ConversationsCommand::Prune {
+            archived,
+            older_than,
+            dry_run,
+            yes,
+        } => {
+            return super::cleanup::prune(hub, archived, &older_than, dry_run, yes, out).await;
+        }
         ConversationsCommand::Archive { id } => hub.archive_conversation(&id).await.map(|c| {
             if out.json {
                 out.json(&c)
@@ -432,7 +509,7 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
     match result {
         Ok(printed) => printed.map(|()| 0),
         Err(e) => {
-            out.note(format!("error: {e}"))?;
+            out.error(&e)?;
             Ok(1)
         }
     }
@@ -442,7 +519,7 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
 /// any process sharing the database, until interrupted.
 pub async fn listen(hub: &Hub, module: &str, out: &Output) -> anyhow::Result<i32> {
     if let Err(e) = hub.descriptor(module) {
-        out.note(format!("error: {e}"))?;
+        out.error(&e)?;
         return Ok(1);
     }
     let mut cursor = hub.message_cursor().await?;
@@ -491,10 +568,15 @@ fn print_tool_uses(out: &Output, m: &Message, all: bool) -> anyhow::Result<()> {
 }
 
 fn print_message(out: &Output, m: &Message) -> anyhow::Result<()> {
+    let took = m
+        .duration_ms
+        .map(|d| format!(", {}", super::when::duration_ms(d)))
+        .unwrap_or_default();
     out.line(format!(
-        "\n#{} {} ({}, {}):",
+        "\n#{} {} at {} ({}, {}{took}):",
         m.seq,
         m.sender,
+        super::when::clock(m.created_at),
         m.role.as_str(),
         m.status.as_str()
     ))?;

@@ -166,7 +166,7 @@ pub async fn run(
             let status = match hub.start_instance(request).await {
                 Ok(s) => s,
                 Err(e) => {
-                    out.note(format!("error: {e}"))?;
+                    out.error(&e)?;
                     hub.shutdown().await;
                     return Ok(1);
                 }
@@ -247,7 +247,7 @@ async fn control(hub: &Hub, id: &str, action: ControlAction, out: &Output) -> an
             Ok(0)
         }
         Err(e) => {
-            out.note(format!("error: {e}"))?;
+            out.error(&e)?;
             Ok(1)
         }
     }
@@ -258,7 +258,7 @@ async fn monitor(hub: &Hub, id: &str, lines: usize, out: &Output) -> anyhow::Res
     let (recent, mut follower) = match hub.follow_instance_journal(id, lines).await {
         Ok(found) => found,
         Err(e) => {
-            out.note(format!("error: {e}"))?;
+            out.error(&e)?;
             return Ok(1);
         }
     };

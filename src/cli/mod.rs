@@ -2,6 +2,7 @@
 //! [`crate::hub::Hub`] API as the MCP server; this layer only parses
 //! arguments and prints tables (or JSON with `--json`).
 
+mod cleanup;
 mod config_cmd;
 mod conversations;
 mod daemon;
@@ -11,6 +12,7 @@ mod instances;
 mod jobs;
 mod modules;
 mod output;
+pub use output::cli_words;
 mod shell;
 pub mod when;
 
@@ -37,6 +39,10 @@ pub struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Show log lines on stderr: -v info, -vv debug (commands other than
+    /// `serve` show only errors otherwise; `log_file` gets the configured level).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }

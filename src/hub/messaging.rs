@@ -427,6 +427,7 @@ impl Hub {
                     "a message with this idempotency key was sent before and failed; it is not sent again: {}",
                     error.content
                 ),
+                reason: error.content,
                 conversation_id: conversation.id.clone(),
                 message_id: query.id,
             }),

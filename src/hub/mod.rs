@@ -37,7 +37,8 @@ pub use crate::instances::{
     ProgressSink,
 };
 pub use crate::store::{
-    Conversation, ConversationFilter, ConversationPage, ExportFormat, InstanceRecord, Message,
+    Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
+    InstanceRecord, Message,
     MessageActivity, MessageStatus, PruneRule, Role,
 };
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
@@ -61,7 +62,11 @@ pub enum HubError {
     /// is stored too.
     #[error("{explanation}")]
     QueryFailed {
+        /// For an agent (MCP caller): what happened and what to do next.
         explanation: String,
+        /// Why the query got no answer, alone (for faces that word their
+        /// own advice, such as the CLI).
+        reason: String,
         conversation_id: String,
         message_id: String,
     },

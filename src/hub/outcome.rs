@@ -88,6 +88,7 @@ impl Hub {
                 &sending.conversation.id,
                 &reason,
             ),
+            reason,
             conversation_id: sending.conversation.id.clone(),
             message_id: sending.query_id().to_string(),
         })

@@ -74,9 +74,20 @@ fn state_style(state: &str, alive: bool) -> Style {
     }
 }
 
+/// Width from which the instances table also shows the backend and the
+/// last error.
+const WIDE_INSTANCES: u16 = 110;
+
 pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
     let now = app.snapshot.taken_ms;
+    let wide = area.width >= WIDE_INSTANCES;
     let visible = app.visible_instances();
+    let id_width = visible
+        .iter()
+        .map(|v| v.row.instance.id.chars().count())
+        .max()
+        .unwrap_or(2)
+        .max(2) as u16;
     let rows: Vec<Row> = visible
         .iter()
         .map(|v| {
@@ -86,10 +97,11 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
             } else {
                 format!("{} (dead)", i.state)
             };
-            Row::new(vec![
-                Cell::from(i.id.clone()),
-                Cell::from(i.backend.trim_start_matches("claude-").to_string()),
-                Cell::from(i.module_pair.clone().unwrap_or_else(|| "-".into())),
+            let mut cells = vec![Cell::from(i.id.clone())];
+            if wide {
+                cells.push(Cell::from(short_backend(&i.backend)));
+            }
+            cells.extend([
                 Cell::from(state).style(state_style(&i.state, v.row.server_alive)),
                 Cell::from(i.pid.map_or("-".into(), |p| p.to_string())),
                 Cell::from(
@@ -99,26 +111,40 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(format!("{}/{}/{}", i.requests_served, i.in_flight, i.queued)),
                 Cell::from(i.restarts.to_string()),
                 Cell::from(v.rss_bytes.map_or("-".into(), when::bytes)),
-                Cell::from(i.last_error.clone().unwrap_or_default()).style(Style::new().red()),
-            ])
+                Cell::from(i.module_pair.clone().unwrap_or_else(|| "-".into())),
+            ]);
+            if wide {
+                cells.push(
+                    Cell::from(i.last_error.clone().unwrap_or_default()).style(Style::new().red()),
+                );
+            }
+            Row::new(cells)
         })
         .collect();
-    let header = Row::new(vec![
-        "ID", "BACKEND", "PAIR", "STATE", "PID", "UP", "SRV/RUN/Q", "RST", "RSS", "LAST ERROR",
-    ])
-    .style(Style::new().bold());
-    let widths = [
-        Constraint::Max(16),
-        Constraint::Max(8),
-        Constraint::Max(20),
-        Constraint::Max(16),
-        Constraint::Max(7),
-        Constraint::Max(6),
-        Constraint::Max(9),
-        Constraint::Max(3),
-        Constraint::Max(9),
-        Constraint::Fill(1),
-    ];
+    let mut header = vec!["ID"];
+    let mut widths = vec![Constraint::Length(id_width)];
+    if wide {
+        header.push("BACKEND");
+        widths.push(Constraint::Length(7));
+    }
+    header.extend(["STATE", "PID", "UP", "SRV/RUN/Q", "RST", "RSS", "PAIR"]);
+    widths.extend([
+        Constraint::Length(10),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(3),
+        Constraint::Length(9),
+        if wide {
+            Constraint::Max(30)
+        } else {
+            Constraint::Fill(1)
+        },
+    ]);
+    if wide {
+        header.push("LAST ERROR");
+        widths.push(Constraint::Fill(1));
+    }
     let title = if app.filter.is_empty() {
         " Instances ".to_string()
     } else {
@@ -126,7 +152,7 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
     };
     let empty = rows.is_empty();
     let table = Table::new(rows, widths)
-        .header(header)
+        .header(Row::new(header).style(Style::new().bold()))
         .block(Block::bordered().title(title))
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
@@ -149,6 +175,15 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
             Paragraph::new(hint).style(Style::new().dark_gray()),
             below_header,
         );
+    }
+}
+
+/// `claude-code-mcp` → `mcp`, `claude-stream` → `stream`.
+fn short_backend(backend: &str) -> String {
+    match backend {
+        "claude-code-mcp" => "mcp".into(),
+        "claude-stream" => "stream".into(),
+        other => other.into(),
     }
 }
 
@@ -242,7 +277,7 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         _ => match &app.status {
             Some(status) => Line::raw(status.clone()),
             None => Line::styled(
-                "↑↓/jk select  Enter follow  s stop  p pause/resume  r restart  / filter  ? help  q quit",
+                "↑↓ select  Enter follow  s stop  p pause  r restart  / filter  ? help  q quit",
                 Style::new().dark_gray(),
             ),
         },

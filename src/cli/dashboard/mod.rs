@@ -29,3 +29,6 @@ pub async fn run(hub: Arc<Hub>, out: &Output) -> anyhow::Result<i32> {
 }
 
 pub use plain::{instance_line, message_line};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,126 @@
+//! `conversations delete ID` and `conversations prune`: removing stored
+//! conversations for good, after asking on a terminal (`--yes` skips it;
+//! without a terminal `--yes` is required, so a script never deletes by
+//! accident).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use super::output::Output;
+use crate::hub::{Conversation, ConversationStatus, Hub, PruneRule};
+
+pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Result<i32> {
+    let found = match hub.get_conversation(id, Some(1), None).await {
+        Ok(t) => t.conversation,
+        Err(e) => {
+            out.error(&e)?;
+            return Ok(1);
+        }
+    };
+    if !confirmed(yes, &format!("Delete {}?", describe(&found)), out)? {
+        return Ok(1);
+    }
+    match hub.delete_conversation(id).await {
+        Ok(c) => {
+            if out.json {
+                out.json(&c)?;
+            } else {
+                out.line(format!("deleted {}", describe(&c)))?;
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            out.error(&e)?;
+            Ok(1)
+        }
+    }
+}
+
+pub async fn prune(
+    hub: &Hub,
+    archived: bool,
+    older_than: &str,
+    dry_run: bool,
+    yes: bool,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    let age = match super::when::parse_age(older_than) {
+        Ok(age) => age,
+        Err(e) => {
+            out.note(format!("error: --older-than {e}"))?;
+            return Ok(2);
+        }
+    };
+    let rule = PruneRule {
+        status: archived.then_some(ConversationStatus::Archived),
+        inactive_before_ms: crate::time::now_ms() - age,
+    };
+    let matching = hub.prunable_conversations(rule.clone()).await?;
+    let what = format!(
+        "{}conversation(s) with no message for {older_than}",
+        if archived { "archived " } else { "" }
+    );
+    if matching.is_empty() {
+        out.line(format!("no {what}"))?;
+        return Ok(0);
+    }
+    if dry_run || !out.json {
+        for c in &matching {
+            out.line(format!("{} {}", if dry_run { "would delete" } else { "  " }, describe(c)))?;
+        }
+    }
+    if dry_run {
+        return Ok(0);
+    }
+    if !confirmed(yes, &format!("Delete these {} {what}?", matching.len()), out)? {
+        return Ok(1);
+    }
+    let removed = hub.prune_conversations(rule).await?;
+    if out.json {
+        out.json(&removed)?;
+    } else {
+        out.line(format!("deleted {} {what}", removed.len()))?;
+        if removed.len() < matching.len() {
+            out.note(format!(
+                "{} kept: a query of theirs is still pending",
+                matching.len() - removed.len()
+            ))?;
+        }
+    }
+    Ok(0)
+}
+
+fn describe(c: &Conversation) -> String {
+    format!(
+        "conversation {} ({} asks {}, {} message(s), {}, last active {})",
+        c.id,
+        c.source,
+        c.target,
+        c.message_count,
+        c.status.as_str(),
+        super::when::ago(c.updated_at, crate::time::now_ms())
+    )
+}
+
+/// Asks `question` on the terminal; true for y/yes. Without a terminal,
+/// only `--yes` confirms.
+fn confirmed(yes: bool, question: &str, out: &Output) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        out.note("error: not asking without a terminal: add --yes to delete")?;
+        return Ok(false);
+    }
+    {
+        let mut stderr = std::io::stderr().lock();
+        write!(stderr, "{question} [y/N] ")?;
+        stderr.flush()?;
+    }
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
+    if !yes {
+        out.note("nothing deleted")?;
+    }
+    Ok(yes)
+}
