@@ -65,13 +65,21 @@ pub async fn prune(
     }
     if dry_run || !out.json {
         for c in &matching {
-            out.line(format!("{} {}", if dry_run { "would delete" } else { "  " }, describe(c)))?;
+            out.line(format!(
+                "{} {}",
+                if dry_run { "would delete" } else { "  " },
+                describe(c)
+            ))?;
         }
     }
     if dry_run {
         return Ok(0);
     }
-    if !confirmed(yes, &format!("Delete these {} {what}?", matching.len()), out)? {
+    if !confirmed(
+        yes,
+        &format!("Delete these {} {what}?", matching.len()),
+        out,
+    )? {
         return Ok(1);
     }
     let removed = hub.prune_conversations(rule).await?;

@@ -302,9 +302,10 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
         Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
         Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,
-        Command::Monitor { id: Some(id), lines } => {
-            instances::run(&hub, InstancesCommand::Monitor { id, lines }, &out).await?
-        }
+        Command::Monitor {
+            id: Some(id),
+            lines,
+        } => instances::run(&hub, InstancesCommand::Monitor { id, lines }, &out).await?,
         Command::Monitor { id: None, .. } => {
             let code = dashboard::run(hub.clone(), &out).await;
             hub.shutdown().await;

@@ -107,7 +107,10 @@ pub fn cli_words(text: &str) -> String {
             "send it again with this conversation_id (the history is kept)",
             "ask again with `claude-comms send --conversation ID MESSAGE` (ID as above; the history is kept)",
         ),
-        ("this server was not started with --module (or CLAUDE_COMMS_MODULE)", "no CLAUDE_COMMS_MODULE is set"),
+        (
+            "this server was not started with --module (or CLAUDE_COMMS_MODULE)",
+            "no CLAUDE_COMMS_MODULE is set",
+        ),
     ];
     FLAGS
         .iter()
@@ -119,11 +122,15 @@ mod tests {
     #[test]
     fn hub_arguments_become_the_flags_a_cli_user_typed() {
         assert_eq!(
-            super::cli_words("argument `source`: no asking module given, and this server was not started with --module (or CLAUDE_COMMS_MODULE)"),
+            super::cli_words(
+                "argument `source`: no asking module given, and this server was not started with --module (or CLAUDE_COMMS_MODULE)"
+            ),
             "--from: no asking module given, and no CLAUDE_COMMS_MODULE is set"
         );
         assert_eq!(
-            super::cli_words("argument `target`: name the module to ask, or give a conversation_id"),
+            super::cli_words(
+                "argument `target`: name the module to ask, or give a conversation_id"
+            ),
             "--to: name the module to ask, or give --conversation"
         );
     }

@@ -67,9 +67,11 @@ pub fn parse_age(text: &str) -> Result<i64, String> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: i64 = number
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not an age: write a number and a unit, such as 30d, 12h, 90m, 45s or 2w"))?;
+    let number: i64 = number.parse().map_err(|_| {
+        format!(
+            "\"{text}\" is not an age: write a number and a unit, such as 30d, 12h, 90m, 45s or 2w"
+        )
+    })?;
     let unit_ms: i64 = match unit.trim() {
         "s" => 1000,
         "m" | "min" => 60_000,
@@ -98,7 +100,11 @@ mod tests {
         assert_eq!(ago(0, 5 * 60_000 + 10), "5 min ago");
         assert_eq!(ago(0, 3 * 3_600_000), "3 h ago");
         assert_eq!(ago(0, 4 * 86_400_000), "4 d ago");
-        assert_eq!(ago(10_000, 0), "just now", "a clock step back is not negative");
+        assert_eq!(
+            ago(10_000, 0),
+            "just now",
+            "a clock step back is not negative"
+        );
         assert_eq!(duration_ms(850), "850 ms");
         assert_eq!(duration_ms(12_340), "12.3 s");
         assert_eq!(duration_ms(125_000), "2 min");

@@ -207,11 +207,19 @@ impl Hub {
             Check::new(
                 "child start",
                 CheckStatus::Warning,
-                format!("not tried: the child command is `{}`, which may download the package first", child.command),
+                format!(
+                    "not tried: the child command is `{}`, which may download the package first",
+                    child.command
+                ),
                 "`claude-comms doctor --start` starts one (the first run may take a minute)",
             )
         } else {
-            Check::new("child start", CheckStatus::Warning, "not tried (--no-start)", "")
+            Check::new(
+                "child start",
+                CheckStatus::Warning,
+                "not tried (--no-start)",
+                "",
+            )
         });
         checks
     }
@@ -328,7 +336,10 @@ impl Hub {
         let quoted = if stderr.is_empty() {
             "the child wrote nothing on stderr".to_string()
         } else {
-            format!("the child's stderr:\n         | {}", stderr.join("\n         | "))
+            format!(
+                "the child's stderr:\n         | {}",
+                stderr.join("\n         | ")
+            )
         };
         match started {
             Ok(Ok(_)) => Check::new(
@@ -341,13 +352,17 @@ impl Hub {
                 "child start",
                 CheckStatus::Failed,
                 e.to_string(),
-                format!("{quoted}\n       (`claude-comms instances monitor ID` follows a running child)"),
+                format!(
+                    "{quoted}\n       (`claude-comms instances monitor ID` follows a running child)"
+                ),
             ),
             Err(_) => Check::new(
                 "child start",
                 CheckStatus::Failed,
                 format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
-                format!("the first npx run downloads the package: check network access to the npm registry; {quoted}"),
+                format!(
+                    "the first npx run downloads the package: check network access to the npm registry; {quoted}"
+                ),
             ),
         }
     }
@@ -371,7 +386,11 @@ fn not_found(name: &str) -> &'static str {
 /// environment (ours or the child's config), or a credentials file that
 /// really holds a token. `~/.claude.json` alone is settings, not a login.
 fn login_check(env: &impl Fn(&str) -> Option<String>) -> Check {
-    for key in ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"] {
+    for key in [
+        "ANTHROPIC_API_KEY",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "ANTHROPIC_AUTH_TOKEN",
+    ] {
         if env(key).is_some() {
             return Check::new("claude login", CheckStatus::Ok, format!("{key} is set"), "");
         }
@@ -396,7 +415,9 @@ fn login_check(env: &impl Fn(&str) -> Option<String>) -> Check {
         CheckStatus::Warning,
         format!(
             "no ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_AUTH_TOKEN, and no token in {}",
-            credentials.map_or("~/.claude/.credentials.json".into(), |f| f.display().to_string())
+            credentials.map_or("~/.claude/.credentials.json".into(), |f| f
+                .display()
+                .to_string())
         ),
         "run `claude` once and log in, or set ANTHROPIC_API_KEY in instances.*.env",
     )
@@ -408,7 +429,8 @@ fn has_token(text: &str) -> bool {
     fn walk(value: &serde_json::Value) -> bool {
         match value {
             serde_json::Value::Object(map) => map.iter().any(|(key, v)| {
-                (key.to_lowercase().contains("token") && v.as_str().is_some_and(|t| !t.trim().is_empty()))
+                (key.to_lowercase().contains("token")
+                    && v.as_str().is_some_and(|t| !t.trim().is_empty()))
                     || walk(v)
             }),
             serde_json::Value::Array(items) => items.iter().any(walk),

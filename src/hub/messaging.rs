@@ -165,7 +165,10 @@ impl Hub {
         }
         self.announce().await?;
         let (conversation, history) = self.conversation_for(request).await?;
-        let created = request.conversation_id.is_none().then(|| conversation.id.clone());
+        let created = request
+            .conversation_id
+            .is_none()
+            .then(|| conversation.id.clone());
         let prepared = self.prepare_in(conversation, history, request).await;
         if let (Err(_), Some(id)) = (&prepared, created) {
             // Refused after its conversation was made for it: whatever the

@@ -38,8 +38,7 @@ pub use crate::instances::{
 };
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
-    InstanceRecord, Message,
-    MessageActivity, MessageStatus, PruneRule, Role,
+    InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role,
 };
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{

@@ -157,12 +157,9 @@ impl App {
     }
 
     fn on_normal_key(&mut self, code: KeyCode) -> Option<Action> {
-        let selected = self.selected_instance().map(|v| {
-            (
-                v.row.instance.id.clone(),
-                v.row.instance.state == "paused",
-            )
-        });
+        let selected = self
+            .selected_instance()
+            .map(|v| (v.row.instance.id.clone(), v.row.instance.state == "paused"));
         match code {
             KeyCode::Char('q') => return Some(Action::Quit),
             KeyCode::Char('?') => self.mode = Mode::Help,

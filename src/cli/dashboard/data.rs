@@ -106,7 +106,10 @@ mod tests {
         }
         let me = std::process::id();
         assert!(super::tree_rss_bytes(me).unwrap() > 0);
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         assert_eq!(super::parent_of(child.id()), Some(me));
         let own = super::rss_of(child.id()).unwrap_or(0);
         let tree = super::tree_rss_bytes(child.id()).unwrap_or(0);

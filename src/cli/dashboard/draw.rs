@@ -108,7 +108,10 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
                     i.started_at
                         .map_or("-".into(), |s| when::span((now - s).max(0) / 1000)),
                 ),
-                Cell::from(format!("{}/{}/{}", i.requests_served, i.in_flight, i.queued)),
+                Cell::from(format!(
+                    "{}/{}/{}",
+                    i.requests_served, i.in_flight, i.queued
+                )),
                 Cell::from(i.restarts.to_string()),
                 Cell::from(v.rss_bytes.map_or("-".into(), when::bytes)),
                 Cell::from(i.module_pair.clone().unwrap_or_else(|| "-".into())),
@@ -248,8 +251,8 @@ pub fn draw_messages(frame: &mut Frame, area: Rect, app: &App) {
             ])
         })
         .collect();
-    let header = Row::new(vec!["WHEN", "PAIR", "ROLE", "STATUS", "TIME", "TEXT"])
-        .style(Style::new().bold());
+    let header =
+        Row::new(vec!["WHEN", "PAIR", "ROLE", "STATUS", "TIME", "TEXT"]).style(Style::new().bold());
     let widths = [
         Constraint::Max(10),
         Constraint::Max(20),

@@ -27,7 +27,10 @@ pub async fn run(hub: Arc<Hub>) -> anyhow::Result<i32> {
     result
 }
 
-async fn event_loop(hub: &Arc<Hub>, terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<i32> {
+async fn event_loop(
+    hub: &Arc<Hub>,
+    terminal: &mut ratatui::DefaultTerminal,
+) -> anyhow::Result<i32> {
     let mut app = App::new();
     let (keys, mut key_events) = mpsc::channel(64);
     let stop_keys = Arc::new(AtomicBool::new(false));
@@ -62,7 +65,7 @@ async fn event_loop(hub: &Arc<Hub>, terminal: &mut ratatui::DefaultTerminal) -> 
                         // A remote server may take seconds to act; the screen stays live.
                         tokio::spawn(async move {
                             let text = match hub.control_instance(&id, action).await {
-                                Ok(text) => text,
+                                Ok(text) => format!("{}: {text}", action.as_str()),
                                 Err(e) => format!("{} {id} failed: {e}", action.as_str()),
                             };
                             let _ = results.send(text);

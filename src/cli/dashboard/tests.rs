@@ -39,7 +39,13 @@ fn instance(id: &str, state: &str, pid: Option<u32>) -> InstanceView {
     }
 }
 
-fn message(seq: i64, role: Role, status: MessageStatus, duration: Option<i64>, text: &str) -> MessageActivity {
+fn message(
+    seq: i64,
+    role: Role,
+    status: MessageStatus,
+    duration: Option<i64>,
+    text: &str,
+) -> MessageActivity {
     MessageActivity {
         source: "marker".into(),
         target: "arangodb".into(),
@@ -75,8 +81,20 @@ fn app() -> App {
             instance("mcp-3f2a9c-2", "paused", Some(1235)),
         ],
         messages: vec![
-            message(2, Role::Reply, MessageStatus::Delivered, Some(1_500), "lemurs go to Madagascar"),
-            message(1, Role::Query, MessageStatus::Pending, None, "where do lemurs go?"),
+            message(
+                2,
+                Role::Reply,
+                MessageStatus::Delivered,
+                Some(1_500),
+                "lemurs go to Madagascar",
+            ),
+            message(
+                1,
+                Role::Query,
+                MessageStatus::Pending,
+                None,
+                "where do lemurs go?",
+            ),
         ],
         taken_ms: NOW,
     });
@@ -89,7 +107,11 @@ fn render(width: u16, height: u16, paint: impl FnOnce(&mut ratatui::Frame)) -> V
     terminal.draw(paint).unwrap();
     let buffer = terminal.backend().buffer().clone();
     (0..height)
-        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>())
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
         .collect()
 }
 
@@ -102,10 +124,25 @@ fn the_instances_pane_shows_each_instance_with_its_numbers() {
     let app = app();
     let screen = render(120, 8, |f| draw::draw_instances(f, f.area(), &app));
     let text = screen.join("\n");
-    for expected in ["Instances", "STATE", "mcp-3f2a9c-1", "ready", "1234", "paused", "2 min", "7/1/2", "48.0 MiB", "marker->arangodb", "mcp "] {
+    for expected in [
+        "Instances",
+        "STATE",
+        "mcp-3f2a9c-1",
+        "ready",
+        "1234",
+        "paused",
+        "2 min",
+        "7/1/2",
+        "48.0 MiB",
+        "marker->arangodb",
+        "mcp ",
+    ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
-    assert!(screen_has(&screen, "> mcp-3f2a9c-1"), "the first row is selected:\n{text}");
+    assert!(
+        screen_has(&screen, "> mcp-3f2a9c-1"),
+        "the first row is selected:\n{text}"
+    );
 }
 
 #[test]
@@ -120,18 +157,37 @@ fn the_messages_pane_shows_state_and_duration_newest_first() {
     let app = app();
     let screen = render(100, 6, |f| draw::draw_messages(f, f.area(), &app));
     let text = screen.join("\n");
-    let reply = screen.iter().position(|l| l.contains("delivered")).expect(&text);
-    let query = screen.iter().position(|l| l.contains("pending")).expect(&text);
+    let reply = screen
+        .iter()
+        .position(|l| l.contains("delivered"))
+        .expect(&text);
+    let query = screen
+        .iter()
+        .position(|l| l.contains("pending"))
+        .expect(&text);
     assert!(reply < query, "newest first:\n{text}");
-    assert!(screen[reply].contains("1.5 s") && screen[reply].contains("lemurs go to Madagascar"), "{text}");
-    assert!(screen[query].contains("3.0 s so far"), "a pending query shows how long it waits:\n{text}");
-    assert!(text.contains("3 s ago") && text.contains("marker→arangodb"), "{text}");
+    assert!(
+        screen[reply].contains("1.5 s") && screen[reply].contains("lemurs go to Madagascar"),
+        "{text}"
+    );
+    assert!(
+        screen[query].contains("3.0 s so far"),
+        "a pending query shows how long it waits:\n{text}"
+    );
+    assert!(
+        text.contains("3 s ago") && text.contains("marker→arangodb"),
+        "{text}"
+    );
 }
 
 #[test]
 fn the_output_pane_shows_the_followed_instance_latest_lines() {
     let mut app = app();
-    assert!(render(60, 5, |f| draw::draw_output(f, f.area(), &app)).join("\n").contains("Enter follows"));
+    assert!(
+        render(60, 5, |f| draw::draw_output(f, f.area(), &app))
+            .join("\n")
+            .contains("Enter follows")
+    );
     app.followed = Some("mcp-3f2a9c-1".into());
     for i in 0..10 {
         app.push_output(InstanceEvent {
@@ -144,7 +200,10 @@ fn the_output_pane_shows_the_followed_instance_latest_lines() {
     let screen = render(60, 5, |f| draw::draw_output(f, f.area(), &app));
     let text = screen.join("\n");
     assert!(text.contains("Output of mcp-3f2a9c-1"), "{text}");
-    assert!(text.contains("line 9") && text.contains("line 7"), "the latest lines fit:\n{text}");
+    assert!(
+        text.contains("line 9") && text.contains("line 7"),
+        "the latest lines fit:\n{text}"
+    );
     assert!(!text.contains("line 6"), "older lines scroll away:\n{text}");
 }
 
@@ -153,8 +212,18 @@ fn the_whole_screen_fits_80_by_24_and_help_lists_every_key() {
     let mut app = app();
     let screen = render(80, 24, |f| draw::draw(f, &app));
     let text = screen.join("\n");
-    for expected in ["claude-comms", "Instances", "mcp-3f2a9c-1", "Output", "Messages", "q quit"] {
-        assert!(text.contains(expected), "missing {expected:?} at 80x24:\n{text}");
+    for expected in [
+        "claude-comms",
+        "Instances",
+        "mcp-3f2a9c-1",
+        "Output",
+        "Messages",
+        "q quit",
+    ] {
+        assert!(
+            text.contains(expected),
+            "missing {expected:?} at 80x24:\n{text}"
+        );
     }
     app.mode = Mode::Help;
     let text = render(80, 24, |f| draw::draw(f, &app)).join("\n");
@@ -170,20 +239,41 @@ fn press(app: &mut App, code: KeyCode) -> Option<Action> {
 #[test]
 fn keys_select_follow_and_control_the_selected_instance() {
     let mut app = app();
-    assert_eq!(press(&mut app, KeyCode::Char('s')), Some(Action::Control("mcp-3f2a9c-1".into(), ControlAction::Stop)));
-    assert_eq!(press(&mut app, KeyCode::Char('p')), Some(Action::Control("mcp-3f2a9c-1".into(), ControlAction::Pause)));
+    assert_eq!(
+        press(&mut app, KeyCode::Char('s')),
+        Some(Action::Control("mcp-3f2a9c-1".into(), ControlAction::Stop))
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Char('p')),
+        Some(Action::Control("mcp-3f2a9c-1".into(), ControlAction::Pause))
+    );
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Down); // past the end stays on the last
     assert_eq!(
         press(&mut app, KeyCode::Char('p')),
-        Some(Action::Control("mcp-3f2a9c-2".into(), ControlAction::Resume)),
+        Some(Action::Control(
+            "mcp-3f2a9c-2".into(),
+            ControlAction::Resume
+        )),
         "p resumes a paused instance"
     );
-    assert_eq!(press(&mut app, KeyCode::Char('r')), Some(Action::Control("mcp-3f2a9c-2".into(), ControlAction::Restart)));
-    assert_eq!(press(&mut app, KeyCode::Enter), Some(Action::Follow("mcp-3f2a9c-2".into())));
+    assert_eq!(
+        press(&mut app, KeyCode::Char('r')),
+        Some(Action::Control(
+            "mcp-3f2a9c-2".into(),
+            ControlAction::Restart
+        ))
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        Some(Action::Follow("mcp-3f2a9c-2".into()))
+    );
     assert_eq!(app.followed.as_deref(), Some("mcp-3f2a9c-2"));
     press(&mut app, KeyCode::Char('k'));
-    assert_eq!(app.selected_instance().unwrap().row.instance.id, "mcp-3f2a9c-1");
+    assert_eq!(
+        app.selected_instance().unwrap().row.instance.id,
+        "mcp-3f2a9c-1"
+    );
     assert_eq!(press(&mut app, KeyCode::Char('q')), Some(Action::Quit));
     assert_eq!(
         app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
@@ -200,11 +290,18 @@ fn a_filter_narrows_both_lists_and_esc_clears_it() {
     }
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode, Mode::Normal);
-    let ids: Vec<_> = app.visible_instances().iter().map(|v| v.row.instance.id.clone()).collect();
+    let ids: Vec<_> = app
+        .visible_instances()
+        .iter()
+        .map(|v| v.row.instance.id.clone())
+        .collect();
     assert_eq!(ids, ["mcp-3f2a9c-2"]);
     assert!(app.visible_messages().is_empty());
     let text = render(80, 24, |f| draw::draw(f, &app)).join("\n");
-    assert!(text.contains("filter: paused") && !text.contains("mcp-3f2a9c-1"), "{text}");
+    assert!(
+        text.contains("filter: paused") && !text.contains("mcp-3f2a9c-1"),
+        "{text}"
+    );
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.visible_instances().len(), 2);
 }
@@ -214,9 +311,14 @@ fn the_selection_stays_on_its_instance_when_rows_move() {
     let mut app = app();
     press(&mut app, KeyCode::Char('j'));
     let mut snapshot = app.snapshot.clone();
-    snapshot.instances.insert(0, instance("mcp-3f2a9c-0", "ready", None));
+    snapshot
+        .instances
+        .insert(0, instance("mcp-3f2a9c-0", "ready", None));
     app.update(snapshot);
-    assert_eq!(app.selected_instance().unwrap().row.instance.id, "mcp-3f2a9c-2");
+    assert_eq!(
+        app.selected_instance().unwrap().row.instance.id,
+        "mcp-3f2a9c-2"
+    );
 }
 
 #[test]
