@@ -27,6 +27,7 @@
 //! * [`store`]: every SQL statement (SQLite now; kept free of SQLite-only
 //!   ideas in its API so another store can take its place).
 //! * [`redact`]: what never reaches a log, an error or an export.
+//! * [`Communicator`]: the same operations for Rust programs, in a few lines.
 //! * [`mcp`]: the MCP server (tools, resources) over a stdio transport that
 //!   answers malformed lines with proper JSON-RPC errors.
 //!
@@ -41,6 +42,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod cli;
+pub mod communicator;
 pub mod config;
 pub mod context;
 pub mod daemon;
@@ -54,3 +56,5 @@ pub mod policy;
 pub mod redact;
 pub mod store;
 pub mod time;
+
+pub use communicator::Communicator;

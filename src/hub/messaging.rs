@@ -27,7 +27,9 @@ use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
 /// Longest conversation title made from a first message, in characters.
 const TITLE_CHARS: usize = 80;
 
-/// What a caller asks `send_message` to do.
+/// What a caller asks `send_message` to do. `..SendRequest::default()`
+/// fills what is not given (no cancellation unless the token is cancelled).
+#[derive(Default)]
 pub struct SendRequest {
     /// The asking module; defaults to the module this server was started for.
     pub source: Option<String>,

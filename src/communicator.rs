@@ -1,0 +1,339 @@
+//! A few lines for Rust programs that want to ask other modules something:
+//! the same operations as the MCP tools, without an MCP host.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), claude_comms::communicator::CommunicatorError> {
+//! use claude_comms::Communicator;
+//!
+//! let comm = Communicator::builder("marker")
+//!     .folder("/path/to/marker")
+//!     .build()?;
+//! let answer = comm.send_message("arangodb", "Which collections hold PDF pages?").await?;
+//! println!("{}", answer.reply);
+//! let more = comm
+//!     .continue_conversation(&answer.conversation_id, "And their indexes?")
+//!     .await?;
+//! println!("{}", more.reply);
+//! for c in comm.list_conversations().await? {
+//!     println!("{} {} -> {}", c.id, c.source, c.target);
+//! }
+//! comm.close().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The streaming form yields progress while the answering agent works:
+//!
+//! ```no_run
+//! # async fn demo(comm: claude_comms::Communicator) {
+//! use claude_comms::communicator::SendEvent;
+//!
+//! let mut events = comm.send_message_streaming("arangodb", "Summarise the schema");
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         SendEvent::Progress(text) => eprintln!("… {text}"),
+//!         SendEvent::Done(Ok(answer)) => println!("{}", answer.reply),
+//!         SendEvent::Done(Err(e)) => eprintln!("failed: {e}"),
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! Underneath is a [`Hub`] in this process (`background(false)`, the
+//! default): children start when a message needs them and stop with
+//! [`Communicator::close`]. `background(true)` is meant for the hub daemon,
+//! which keeps children warm between programs; until that face exists,
+//! [`CommunicatorBuilder::build`] says so instead of pretending.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::config::{Config, HOME_ENV, LoadedConfig, Overrides};
+use crate::hub::{
+    Conversation, ConversationFilter, ExportFormat, Hub, HubError, NewConversationRequest,
+    Progress, SendOutcome, SendRequest,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommunicatorError {
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    #[error(
+        "background(true) needs the claude-comms daemon, which this build cannot reach yet; use background(false) (children then live in this process)"
+    )]
+    BackgroundUnavailable,
+}
+
+/// One step of a streamed send: progress while the agent works, then the
+/// outcome (always last, exactly once).
+#[derive(Debug)]
+pub enum SendEvent {
+    Progress(String),
+    Done(Result<SendOutcome, HubError>),
+}
+
+/// Where the operations go. Private, so the daemon can be added as a
+/// variant (for `background(true)`) without changing the public API.
+enum Door {
+    Embedded(Arc<Hub>),
+}
+
+/// A module's handle for talking to other modules. Cheap to share behind
+/// an `Arc`; every method takes `&self`.
+pub struct Communicator {
+    module: String,
+    door: Door,
+}
+
+/// Builds a [`Communicator`]; see [`Communicator::builder`].
+pub struct CommunicatorBuilder {
+    module: String,
+    folder: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    config_file: Option<PathBuf>,
+    descriptor_dirs: Vec<PathBuf>,
+    background: bool,
+    adjust: Vec<Box<dyn FnOnce(&mut Config) + Send>>,
+}
+
+impl CommunicatorBuilder {
+    /// This module's folder (where its agent works when others ask it).
+    pub fn folder(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.folder = Some(folder.into());
+        self
+    }
+
+    /// Where conversations and the config live (default: the platform data
+    /// folder, or `$CLAUDE_COMMS_HOME`); the same as `CLAUDE_COMMS_HOME`.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// A config file other than the default one.
+    pub fn config_file(mut self, file: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(file.into());
+        self
+    }
+
+    /// An extra folder of module descriptors (repeatable).
+    pub fn descriptors(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.descriptor_dirs.push(dir.into());
+        self
+    }
+
+    /// Use the claude-comms daemon (children stay warm between programs)
+    /// instead of a hub in this process.
+    pub fn background(mut self, background: bool) -> Self {
+        self.background = background;
+        self
+    }
+
+    /// Changes the loaded configuration before the hub opens (another
+    /// module's folder, the child command, timeouts, ...).
+    pub fn configure(mut self, change: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        self.adjust.push(Box::new(change));
+        self
+    }
+
+    pub fn build(self) -> Result<Communicator, CommunicatorError> {
+        if self.background {
+            return Err(CommunicatorError::BackgroundUnavailable);
+        }
+        let overrides = Overrides {
+            config_file: self.config_file,
+            descriptor_dirs: self.descriptor_dirs,
+        };
+        let data_dir = self.data_dir.map(|d| d.display().to_string());
+        let mut config = LoadedConfig::load_with_env(&overrides, |key| match &data_dir {
+            Some(dir) if key == HOME_ENV => Some(dir.clone()),
+            _ => std::env::var(key).ok(),
+        })?;
+        if let Some(folder) = self.folder {
+            config
+                .config
+                .module_paths
+                .insert(self.module.clone(), folder.display().to_string());
+        }
+        for change in self.adjust {
+            change(&mut config.config);
+        }
+        let hub = Hub::open(config, Some(self.module.clone()))?;
+        Ok(Communicator {
+            module: self.module,
+            door: Door::Embedded(hub),
+        })
+    }
+}
+
+impl Communicator {
+    /// Starts building a communicator for `module` (the asking module of
+    /// everything it sends).
+    pub fn builder(module: impl Into<String>) -> CommunicatorBuilder {
+        CommunicatorBuilder {
+            module: module.into(),
+            folder: None,
+            data_dir: None,
+            config_file: None,
+            descriptor_dirs: Vec::new(),
+            background: false,
+            adjust: Vec::new(),
+        }
+    }
+
+    /// The module this communicator speaks for.
+    pub fn module(&self) -> &str {
+        &self.module
+    }
+
+    fn hub(&self) -> &Arc<Hub> {
+        match &self.door {
+            Door::Embedded(hub) => hub,
+        }
+    }
+
+    /// Asks `target` in a new conversation and waits for the answer.
+    pub async fn send_message(
+        &self,
+        target: &str,
+        prompt: &str,
+    ) -> Result<SendOutcome, CommunicatorError> {
+        self.send(SendRequest {
+            target: Some(target.to_string()),
+            message: prompt.to_string(),
+            ..SendRequest::default()
+        })
+        .await
+    }
+
+    /// Asks again in an existing conversation (its history goes along).
+    pub async fn continue_conversation(
+        &self,
+        conversation_id: &str,
+        prompt: &str,
+    ) -> Result<SendOutcome, CommunicatorError> {
+        self.send(SendRequest {
+            conversation_id: Some(conversation_id.to_string()),
+            message: prompt.to_string(),
+            ..SendRequest::default()
+        })
+        .await
+    }
+
+    /// Any send (timeout, idempotency key, cancellation, progress); the
+    /// source defaults to this communicator's module.
+    pub async fn send(&self, mut request: SendRequest) -> Result<SendOutcome, CommunicatorError> {
+        request.source.get_or_insert_with(|| self.module.clone());
+        Ok(self.hub().send_message(request).await?)
+    }
+
+    /// Like [`Communicator::send_message`], as a stream of events: progress
+    /// while the agent works, then [`SendEvent::Done`] with the outcome.
+    pub fn send_message_streaming(&self, target: &str, prompt: &str) -> mpsc::Receiver<SendEvent> {
+        self.send_streaming(SendRequest {
+            target: Some(target.to_string()),
+            message: prompt.to_string(),
+            ..SendRequest::default()
+        })
+    }
+
+    /// Like [`Communicator::send`], as a stream of events.
+    pub fn send_streaming(&self, mut request: SendRequest) -> mpsc::Receiver<SendEvent> {
+        // Progress comes from a synchronous callback: an unbounded channel
+        // never blocks it; the receiver sees everything in order.
+        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<String>();
+        let (events, receiver) = mpsc::channel(EVENT_BUFFER);
+        request.source.get_or_insert_with(|| self.module.clone());
+        request.progress = Some(Arc::new(move |p: Progress| {
+            let _ = progress_tx.send(p.message);
+        }));
+        let hub = self.hub().clone();
+        tokio::spawn(async move {
+            let send = hub.send_message(request);
+            tokio::pin!(send);
+            let outcome = loop {
+                tokio::select! {
+                    outcome = &mut send => break outcome,
+                    Some(text) = progress_rx.recv() => {
+                        let _ = events.send(SendEvent::Progress(text)).await;
+                    }
+                }
+            };
+            while let Ok(text) = progress_rx.try_recv() {
+                let _ = events.send(SendEvent::Progress(text)).await;
+            }
+            let _ = events.send(SendEvent::Done(outcome)).await;
+        });
+        receiver
+    }
+
+    /// Starts a conversation with `target` (no message yet).
+    pub async fn create_conversation(
+        &self,
+        target: &str,
+    ) -> Result<Conversation, CommunicatorError> {
+        Ok(self
+            .hub()
+            .create_conversation(NewConversationRequest {
+                source: Some(self.module.clone()),
+                target: target.to_string(),
+                title: None,
+                backend: None,
+            })
+            .await?)
+    }
+
+    /// Every conversation this module takes part in, most recently active first.
+    pub async fn list_conversations(&self) -> Result<Vec<Conversation>, CommunicatorError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .hub()
+                .list_conversations(ConversationFilter {
+                    module: Some(self.module.clone()),
+                    status: None,
+                    limit: 500,
+                    cursor,
+                })
+                .await?;
+            all.extend(page.conversations);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// A conversation as JSON, JSON Lines or Markdown.
+    pub async fn export(
+        &self,
+        conversation_id: &str,
+        format: ExportFormat,
+    ) -> Result<String, CommunicatorError> {
+        Ok(self
+            .hub()
+            .export_conversation(conversation_id, format)
+            .await?)
+    }
+
+    /// The hub underneath, for everything else it offers.
+    pub fn hub_handle(&self) -> &Arc<Hub> {
+        self.hub()
+    }
+
+    /// Stops the children this communicator started. Call it before the
+    /// program ends.
+    pub async fn close(&self) {
+        match &self.door {
+            Door::Embedded(hub) => hub.shutdown().await,
+        }
+    }
+}
+
+/// Events a streamed send may hold before the caller reads them.
+const EVENT_BUFFER: usize = 64;
