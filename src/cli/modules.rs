@@ -14,10 +14,13 @@ use crate::hub::Hub;
 pub enum ModulesCommand {
     /// List known modules (and descriptor files that failed to load).
     List {
+        /// Only modules with this tag.
         #[arg(long)]
         tag: Option<String>,
+        /// Only modules that offer this capability.
         #[arg(long)]
         capability: Option<String>,
+        /// Only modules that produce or consume this data type.
         #[arg(long = "data-type")]
         data_type: Option<String>,
         /// Free-text search.
@@ -25,9 +28,13 @@ pub enum ModulesCommand {
         query: Option<String>,
     },
     /// Show one module's descriptor.
-    Show { name: String },
+    Show {
+        /// The module's name.
+        name: String,
+    },
     /// Check descriptor files without registering them; exit 1 if any is invalid.
     Validate {
+        /// Descriptor files (YAML or JSON).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -43,10 +50,15 @@ pub enum ModulesCommand {
         path: Option<PathBuf>,
     },
     /// Remove a registered descriptor from the user's folder.
-    Remove { name: String },
+    Remove {
+        /// The module's name.
+        name: String,
+    },
     /// Modules that can consume what NAME produces.
     Consumers {
+        /// The producing module's name.
         name: String,
+        /// Only this one of its data types.
         #[arg(long = "data-type")]
         data_type: Option<String>,
     },
