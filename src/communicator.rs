@@ -71,6 +71,10 @@ pub enum CommunicatorError {
 /// One step of a streamed send: progress while the agent works, then the
 /// outcome (always last, exactly once).
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one Done per send, moved once; boxing it would only make matching clumsier"
+)]
 pub enum SendEvent {
     Progress(String),
     Done(Result<SendOutcome, HubError>),
@@ -97,8 +101,11 @@ pub struct CommunicatorBuilder {
     config_file: Option<PathBuf>,
     descriptor_dirs: Vec<PathBuf>,
     background: bool,
-    adjust: Vec<Box<dyn FnOnce(&mut Config) + Send>>,
+    adjust: Vec<ConfigChange>,
 }
+
+/// A change to the configuration, applied before the hub opens.
+type ConfigChange = Box<dyn FnOnce(&mut Config) + Send>;
 
 impl CommunicatorBuilder {
     /// This module's folder (where its agent works when others ask it).

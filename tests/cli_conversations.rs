@@ -76,12 +76,17 @@ fn send_then_list_show_search_export_and_archive() {
     assert_eq!(seed["conversations"][0]["id"], id.as_str());
 
     let shown = run(home.path(), &["conversations", "show", &id]);
-    assert!(
-        stdout(&shown).contains("#1 marker (query, delivered)"),
-        "{}",
-        stdout(&shown)
-    );
-    assert!(stdout(&shown).contains("#2 arangodb (reply, delivered)"));
+    // "#1 marker at 14:03:07 (query, delivered):": local time in tables.
+    let shown_text = stdout(&shown);
+    let header = |prefix: &str| {
+        shown_text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {shown_text}"))
+            .to_string()
+    };
+    assert!(header("#1 marker at ").contains("(query, delivered"), "{shown_text}");
+    assert!(header("#2 arangodb at ").contains("(reply, delivered"), "{shown_text}");
 
     let found = ok_json(&run(
         home.path(),

@@ -165,6 +165,7 @@ fn the_dashboard_shows_a_live_instance_follows_it_and_obeys_its_keys() {
             .unwrap();
         let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
         assert!(rows[0]["instance"]["started_at"].is_i64(), "{rows}");
+        assert!(rows[0]["uptime_s"].is_u64(), "{rows}");
         if rows[0]["instance"]["restarts"] == 1 {
             break;
         }

@@ -6,13 +6,19 @@ use std::process::Command;
 #[test]
 fn the_walk_through_runs_from_installed_binaries_and_keeps_its_export() {
     let out_dir = tempfile::tempdir().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/marker-to-arangodb/run.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/marker-to-arangodb/run.sh"
+    );
     let out = Command::new("bash")
         .args([script, "--dry"])
         // No cargo on this PATH: the script must not build anything.
         .env("PATH", "/usr/bin:/bin")
         .env("CLAUDE_COMMS_BIN", env!("CARGO_BIN_EXE_claude-comms"))
-        .env("CLAUDE_COMMS_FAKE_CHILD", env!("CARGO_BIN_EXE_fake-mcp-child"))
+        .env(
+            "CLAUDE_COMMS_FAKE_CHILD",
+            env!("CARGO_BIN_EXE_fake-mcp-child"),
+        )
         .env("CLAUDE_COMMS_EXAMPLE_OUT", out_dir.path())
         .env_remove("CLAUDE_COMMS_HOME")
         .output()
@@ -20,17 +26,29 @@ fn the_walk_through_runs_from_installed_binaries_and_keeps_its_export() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("== a follow-up in the same conversation"), "{stdout}");
-    let kept: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().flatten().collect();
+    assert!(
+        stdout.contains("== a follow-up in the same conversation"),
+        "{stdout}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(kept.len(), 1, "one export kept");
     let export = std::fs::read_to_string(kept[0].path()).unwrap();
-    assert!(export.contains("How do I store one so it can be searched by section?"), "{export}");
+    assert!(
+        export.contains("How do I store one so it can be searched by section?"),
+        "{export}"
+    );
     assert!(export.contains("And what key do I get back"), "{export}");
 }
 
 #[test]
 fn without_a_binary_it_says_how_to_get_one() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/marker-to-arangodb/run.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/marker-to-arangodb/run.sh"
+    );
     let out = Command::new("bash")
         .arg(script)
         .env("PATH", "/usr/bin:/bin")

@@ -65,6 +65,8 @@ pub struct InstanceRow {
     pub server_alive: bool,
     /// The module the owning server was started for.
     pub server_module: Option<String>,
+    /// Seconds since the instance's child started (from `started_at`).
+    pub uptime_s: Option<u64>,
     pub instance: InstanceRecord,
 }
 
@@ -73,6 +75,7 @@ impl Hub {
     pub async fn all_instances(&self) -> Result<Vec<InstanceRow>, HubError> {
         let stale = STALE_AFTER.as_millis() as i64;
         let rows = self.db(move |s| s.list_instances(stale)).await?;
+        let now = crate::time::now_ms();
         Ok(rows
             .into_iter()
             .map(|(server, instance)| InstanceRow {
@@ -81,6 +84,9 @@ impl Hub {
                 hostname: server.record.hostname,
                 server_alive: server.alive,
                 server_module: server.record.module,
+                uptime_s: instance
+                    .started_at
+                    .map(|started| ((now - started).max(0) / 1000) as u64),
                 instance,
             })
             .collect())

@@ -21,6 +21,7 @@ fn instance(id: &str, state: &str, pid: Option<u32>) -> InstanceView {
             hostname: "here".into(),
             server_alive: true,
             server_module: Some("marker".into()),
+            uptime_s: Some(125),
             instance: InstanceRecord {
                 id: id.into(),
                 backend: "claude-code-mcp".into(),
@@ -319,13 +320,4 @@ fn the_selection_stays_on_its_instance_when_rows_move() {
         app.selected_instance().unwrap().row.instance.id,
         "mcp-3f2a9c-2"
     );
-}
-
-#[test]
-#[ignore = "prints the 80x24 screen for a person to look at"]
-fn print_the_screen() {
-    let app = app();
-    for line in render(80, 24, |f| draw::draw(f, &app)) {
-        println!("{line}");
-    }
 }
