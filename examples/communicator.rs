@@ -69,7 +69,10 @@ pub async fn run(child: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>
     let first = comm
         .send_message("arangodb", "Which collections hold PDF pages?")
         .await?;
-    printed.push(format!("arangodb: {}", first_line(&first.reply)));
+    printed.push(format!(
+        "arangodb: {}",
+        first_line(first.reply.as_deref().unwrap_or_default())
+    ));
 
     let mut events = comm.send_streaming(claude_comms::hub::SendRequest {
         conversation_id: Some(first.conversation_id.clone()),
@@ -79,9 +82,10 @@ pub async fn run(child: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>
     while let Some(event) = events.recv().await {
         match event {
             SendEvent::Progress(text) => printed.push(format!("progress: {text}")),
-            SendEvent::Done(outcome) => {
-                printed.push(format!("arangodb again: {}", first_line(&outcome?.reply)))
-            }
+            SendEvent::Done(outcome) => printed.push(format!(
+                "arangodb again: {}",
+                first_line(outcome?.reply.as_deref().unwrap_or_default())
+            )),
         }
     }
 

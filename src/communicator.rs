@@ -9,11 +9,11 @@
 //!     .folder("/path/to/marker")
 //!     .build()?;
 //! let answer = comm.send_message("arangodb", "Which collections hold PDF pages?").await?;
-//! println!("{}", answer.reply);
+//! println!("{}", answer.reply.as_deref().unwrap_or_default());
 //! let more = comm
 //!     .continue_conversation(&answer.conversation_id, "And their indexes?")
 //!     .await?;
-//! println!("{}", more.reply);
+//! println!("{}", more.reply.as_deref().unwrap_or_default());
 //! for c in comm.list_conversations().await? {
 //!     println!("{} {} -> {}", c.id, c.source, c.target);
 //! }
@@ -32,18 +32,19 @@
 //! while let Some(event) = events.recv().await {
 //!     match event {
 //!         SendEvent::Progress(text) => eprintln!("… {text}"),
-//!         SendEvent::Done(Ok(answer)) => println!("{}", answer.reply),
+//!         SendEvent::Done(Ok(answer)) => println!("{}", answer.reply.unwrap_or_default()),
 //!         SendEvent::Done(Err(e)) => eprintln!("failed: {e}"),
 //!     }
 //! }
 //! # }
 //! ```
 //!
-//! Underneath is a [`Hub`] in this process (`background(false)`, the
-//! default): children start when a message needs them and stop with
-//! [`Communicator::close`]. `background(true)` is meant for the hub daemon,
-//! which keeps children warm between programs; until that face exists,
-//! [`CommunicatorBuilder::build`] says so instead of pretending.
+//! Underneath is a [`Hub`]. By default (`background(false)`) it runs in this
+//! process: children start when a message needs them and stop with
+//! [`Communicator::close`]. With `background(true)` the work that needs
+//! children goes to the data dir's running daemon (`claude-comms daemon
+//! start`), which keeps children warm between programs; reads (lists,
+//! exports) come from the shared database either way.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,10 +63,6 @@ pub enum CommunicatorError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Hub(#[from] HubError),
-    #[error(
-        "background(true) needs the claude-comms daemon, which this build cannot reach yet; use background(false) (children then live in this process)"
-    )]
-    BackgroundUnavailable,
 }
 
 /// One step of a streamed send: progress while the agent works, then the
@@ -80,10 +77,13 @@ pub enum SendEvent {
     Done(Result<SendOutcome, HubError>),
 }
 
-/// Where the operations go. Private, so the daemon can be added as a
-/// variant (for `background(true)`) without changing the public API.
+/// Where the operations go. Private: how a communicator reaches its hub
+/// may change without changing the public API.
 enum Door {
+    /// A hub in this process that owns its children.
     Embedded(Arc<Hub>),
+    /// A hub that hands the work needing children to the data dir's daemon.
+    Daemon(Arc<Hub>),
 }
 
 /// A module's handle for talking to other modules. Cheap to share behind
@@ -133,8 +133,10 @@ impl CommunicatorBuilder {
         self
     }
 
-    /// Use the claude-comms daemon (children stay warm between programs)
-    /// instead of a hub in this process.
+    /// Hand the work that needs children to the data dir's running daemon
+    /// (`claude-comms daemon start`), so children stay warm between
+    /// programs; this program does not start one. Without it (the default)
+    /// children live in this process and stop with [`Communicator::close`].
     pub fn background(mut self, background: bool) -> Self {
         self.background = background;
         self
@@ -148,9 +150,6 @@ impl CommunicatorBuilder {
     }
 
     pub fn build(self) -> Result<Communicator, CommunicatorError> {
-        if self.background {
-            return Err(CommunicatorError::BackgroundUnavailable);
-        }
         let overrides = Overrides {
             config_file: self.config_file,
             descriptor_dirs: self.descriptor_dirs,
@@ -169,10 +168,19 @@ impl CommunicatorBuilder {
         for change in self.adjust {
             change(&mut config.config);
         }
-        let hub = Hub::open(config, Some(self.module.clone()))?;
+        let door = if self.background {
+            // The data dir's running daemon, by its socket: this program is
+            // not claude-comms, so it cannot start one (`auto` would run
+            // this program as the daemon).
+            let socket = crate::daemon::DaemonPaths::of(&config).socket;
+            config.config.hub = socket.display().to_string();
+            Door::Daemon(Hub::open_routed(config, Some(self.module.clone()))?)
+        } else {
+            Door::Embedded(Hub::open(config, Some(self.module.clone()))?)
+        };
         Ok(Communicator {
             module: self.module,
-            door: Door::Embedded(hub),
+            door,
         })
     }
 }
@@ -199,7 +207,7 @@ impl Communicator {
 
     fn hub(&self) -> &Arc<Hub> {
         match &self.door {
-            Door::Embedded(hub) => hub,
+            Door::Embedded(hub) | Door::Daemon(hub) => hub,
         }
     }
 
@@ -337,7 +345,7 @@ impl Communicator {
     /// program ends.
     pub async fn close(&self) {
         match &self.door {
-            Door::Embedded(hub) => hub.shutdown().await,
+            Door::Embedded(hub) | Door::Daemon(hub) => hub.shutdown().await,
         }
     }
 }

@@ -85,8 +85,14 @@ fn send_then_list_show_search_export_and_archive() {
             .unwrap_or_else(|| panic!("no {prefix} in {shown_text}"))
             .to_string()
     };
-    assert!(header("#1 marker at ").contains("(query, delivered"), "{shown_text}");
-    assert!(header("#2 arangodb at ").contains("(reply, delivered"), "{shown_text}");
+    assert!(
+        header("#1 marker at ").contains("(query, delivered"),
+        "{shown_text}"
+    );
+    assert!(
+        header("#2 arangodb at ").contains("(reply, delivered"),
+        "{shown_text}"
+    );
 
     let found = ok_json(&run(
         home.path(),

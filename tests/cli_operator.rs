@@ -47,10 +47,36 @@ fn conversations(home: &Path) -> Vec<Value> {
 fn errors_name_the_flags_the_user_typed() {
     let home = common::home_with(&common::fake_child_toml());
     let out = run(home.path(), &["send", "--to", "arangodb", "hello"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let text = stderr(&out);
     assert!(text.contains("--from"), "{text}");
     assert!(!text.contains("argument `source`"), "{text}");
+
+    // A hub refusal about an argument names the flag.
+    assert!(
+        run(
+            home.path(),
+            &["send", "--from", "marker", "--to", "arangodb", "hi"]
+        )
+        .status
+        .success()
+    );
+    let id = conversations(home.path())[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = run(
+        home.path(),
+        &["send", "--conversation", &id, "--to", "claude_mcp", "hi"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!(
+            "--to: conversation {id} is between marker and arangodb, not claude_mcp"
+        )),
+        "{text}"
+    );
 
     let out = run(home.path(), &["send", "--from", "marker", "hello"]);
     let text = stderr(&out);

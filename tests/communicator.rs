@@ -8,7 +8,7 @@ mod common;
 mod example;
 
 use claude_comms::Communicator;
-use claude_comms::communicator::{CommunicatorError, SendEvent};
+use claude_comms::communicator::SendEvent;
 use claude_comms::hub::SendRequest;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_fake-mcp-child");
@@ -114,15 +114,62 @@ async fn conversations_are_created_listed_and_continued_for_this_module() {
     comm.close().await;
 }
 
-#[test]
-fn background_mode_says_it_needs_the_daemon() {
-    let home = common::home_with("");
-    let refused = Communicator::builder("marker")
+// Several threads: the CLI calls below block one, while the client's
+// connection tasks must still run to close its socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_background_the_daemon_answers_and_outlives_the_program() {
+    let home = common::home_with(&common::fake_child_toml());
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+            .args(args)
+            .env("CLAUDE_COMMS_HOME", home.path())
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .output()
+            .unwrap()
+    };
+    // No daemon yet: a clear error, nothing started.
+    let comm = Communicator::builder("marker")
         .data_dir(home.path())
         .background(true)
-        .build();
-    assert!(matches!(
-        refused,
-        Err(CommunicatorError::BackgroundUnavailable)
-    ));
+        .build()
+        .unwrap();
+    let refused = comm.send_message("arangodb", "anyone there?").await;
+    assert!(refused.is_err(), "{refused:?}");
+    comm.close().await;
+
+    let started = cli(&["daemon", "start"]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let comm = Communicator::builder("marker")
+        .data_dir(home.path())
+        .background(true)
+        .build()
+        .unwrap();
+    let answer = comm.send_message("arangodb", "through the daemon").await;
+    comm.close().await;
+    drop(comm);
+    let listed = cli(&["instances", "list", "--json"]);
+    let stopped = cli(&["daemon", "stop"]);
+    let answer = answer.unwrap();
+    assert!(
+        answer
+            .reply
+            .unwrap_or_default()
+            .contains("through the daemon")
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        rows.as_array().map(Vec::len),
+        Some(1),
+        "the daemon keeps its child after the program closed: {rows}"
+    );
+    assert!(
+        stopped.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&stopped.stderr),
+        std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default()
+    );
 }

@@ -70,6 +70,7 @@ impl App {
                 let i = &v.row.instance;
                 self.matches(&[
                     &i.id,
+                    i.name.as_deref().unwrap_or(""),
                     &i.backend,
                     &i.state,
                     i.module_pair.as_deref().unwrap_or(""),

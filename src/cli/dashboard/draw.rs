@@ -84,7 +84,7 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
     let visible = app.visible_instances();
     let id_width = visible
         .iter()
-        .map(|v| v.row.instance.id.chars().count())
+        .map(|v| display_id(&v.row.instance).chars().count())
         .max()
         .unwrap_or(2)
         .max(2) as u16;
@@ -97,7 +97,7 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
             } else {
                 format!("{} (dead)", i.state)
             };
-            let mut cells = vec![Cell::from(i.id.clone())];
+            let mut cells = vec![Cell::from(display_id(i))];
             if wide {
                 cells.push(Cell::from(short_backend(&i.backend)));
             }
@@ -178,6 +178,14 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
             Paragraph::new(hint).style(Style::new().dark_gray()),
             below_header,
         );
+    }
+}
+
+/// A named instance shows its name with its id.
+fn display_id(i: &crate::hub::InstanceRecord) -> String {
+    match &i.name {
+        Some(name) => format!("{name} ({})", i.id),
+        None => i.id.clone(),
     }
 }
 

@@ -49,8 +49,12 @@ pub async fn run(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
 pub fn instance_line(view: &InstanceView) -> String {
     let i = &view.row.instance;
     format!(
-        "instance {} {} {}{} pid={} pair={} served={} in_flight={} queued={} restarts={}{}",
+        "instance {}{} {} {}{} pid={} pair={} served={} in_flight={} queued={} restarts={}{}",
         i.id,
+        i.name
+            .as_deref()
+            .map(|n| format!(" name={n}"))
+            .unwrap_or_default(),
         i.backend,
         i.state,
         if view.row.server_alive {

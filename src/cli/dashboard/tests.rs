@@ -24,6 +24,7 @@ fn instance(id: &str, state: &str, pid: Option<u32>) -> InstanceView {
             uptime_s: Some(125),
             instance: InstanceRecord {
                 id: id.into(),
+                name: None,
                 backend: "claude-code-mcp".into(),
                 state: state.into(),
                 pid,
