@@ -6,6 +6,9 @@ use std::process::Command;
 #[test]
 fn the_walk_through_runs_from_installed_binaries_and_keeps_its_export() {
     let out_dir = tempfile::tempdir().unwrap();
+    // The script's throw-away data dir is made under this TMPDIR, so what
+    // it leaves running can be found by its path.
+    let scratch = tempfile::tempdir().unwrap();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/marker-to-arangodb/run.sh"
@@ -20,6 +23,7 @@ fn the_walk_through_runs_from_installed_binaries_and_keeps_its_export() {
             env!("CARGO_BIN_EXE_fake-mcp-child"),
         )
         .env("CLAUDE_COMMS_EXAMPLE_OUT", out_dir.path())
+        .env("TMPDIR", scratch.path())
         .env_remove("CLAUDE_COMMS_HOME")
         .output()
         .unwrap();
@@ -41,6 +45,25 @@ fn the_walk_through_runs_from_installed_binaries_and_keeps_its_export() {
         "{export}"
     );
     assert!(export.contains("And what key do I get back"), "{export}");
+    let scratch_path = scratch.path().display().to_string();
+    let left: Vec<(i32, String)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| {
+            let pid = p.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
+            Some((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")))
+        })
+        .filter(|(_, c)| c.contains(&scratch_path))
+        .collect();
+    for (pid, _) in &left {
+        // Stop what it left before failing, so the test leaves nothing either.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    assert_eq!(left, Vec::new(), "the walk-through left processes running");
 }
 
 #[test]

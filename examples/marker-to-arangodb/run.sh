@@ -33,7 +33,9 @@ fi
 out_dir="${CLAUDE_COMMS_EXAMPLE_OUT:-$PWD}"
 
 export CLAUDE_COMMS_HOME="$(mktemp -d)"
-trap 'rm -rf "$CLAUDE_COMMS_HOME"' EXIT
+# The first send starts the data dir's daemon (hub = "auto"); it must not
+# outlive the throw-away data dir.
+trap '"$bin" daemon stop >/dev/null 2>&1 || true; rm -rf "$CLAUDE_COMMS_HOME"' EXIT
 unset CLAUDE_COMMS_CONFIG CLAUDE_COMMS_MODULE
 {
     echo "[module_paths]"
