@@ -153,7 +153,22 @@ async fn in_the_background_the_daemon_answers_and_outlives_the_program() {
     comm.close().await;
     drop(comm);
     let listed = cli(&["instances", "list", "--json"]);
+    // This test process embeds a hub, which makes it the subreaper of its
+    // orphans: the daemon (whose starter exited) is its child now, and must
+    // be reaped here once it exits, or `daemon stop` would see a zombie.
+    let daemon_pid =
+        serde_json::from_slice::<serde_json::Value>(&cli(&["--json", "daemon", "status"]).stdout)
+            .ok()
+            .and_then(|s| s["daemon"]["pid"].as_i64());
+    let reaper = daemon_pid.map(|pid| {
+        std::thread::spawn(move || {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+        })
+    });
     let stopped = cli(&["daemon", "stop"]);
+    if let Some(reaper) = reaper {
+        let _ = reaper.join();
+    }
     let answer = answer.unwrap();
     assert!(
         answer

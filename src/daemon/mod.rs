@@ -125,20 +125,5 @@ pub const SOCKET_URI: &str = "http://localhost/mcp";
 
 /// Whether a process with this pid exists.
 pub fn process_alive(pid: u32) -> bool {
-    pid > 0
-        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
-        && !is_zombie(pid)
-}
-
-/// A process that has exited but was not reaped yet (a daemon orphaned
-/// into a subreaper that does not wait for it, such as a program that
-/// embeds a hub) still answers signal 0; it is gone all the same.
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let after_comm = stat.get(stat.rfind(')')? + 1..)?.to_string();
-            after_comm.split_whitespace().next().map(|s| s == "Z")
-        })
-        .unwrap_or(false)
+    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
 }
