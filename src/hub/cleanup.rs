@@ -1,6 +1,6 @@
-//! Removing stored conversations for good (`conversations delete` and
-//! `conversations prune`), and the newest messages across conversations
-//! for the dashboard.
+//! What the operator's tools read and remove: conversations for good
+//! (`conversations delete` and `conversations prune`), the newest messages
+//! across conversations and the permission warnings (for the dashboard).
 
 use super::{Hub, HubError};
 use crate::store::{Conversation, MessageActivity, PruneRule};
@@ -40,5 +40,17 @@ impl Hub {
     /// any process sharing the database.
     pub async fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>, HubError> {
         self.db(move |s| s.recent_messages(limit)).await
+    }
+
+    /// The permission settings an operator should know about, such as
+    /// modules whose agents run with `full` permissions (as `doctor` says).
+    pub fn policy_warnings(&self) -> Vec<String> {
+        let known: Vec<String> = self
+            .list_modules(&Default::default())
+            .modules
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        crate::policy::report::warnings(&self.config().config, &known)
     }
 }

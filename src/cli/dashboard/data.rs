@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub messages: Vec<MessageActivity>,
     /// When it was read (unix ms).
     pub taken_ms: i64,
+    /// Permission settings to warn about (a module with `full`, say).
+    pub warnings: Vec<String>,
 }
 
 impl Snapshot {
@@ -44,6 +46,7 @@ impl Snapshot {
             instances,
             messages: hub.recent_messages(RECENT_MESSAGES).await?,
             taken_ms: crate::time::now_ms(),
+            warnings: hub.policy_warnings(),
         })
     }
 }

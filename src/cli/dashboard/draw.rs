@@ -49,14 +49,29 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .filter(|m| m.message.status == MessageStatus::Pending)
         .count();
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled("claude-comms", Style::new().bold()),
         Span::raw(format!(
             "  {} instance(s), {pending} query(ies) in flight",
             app.snapshot.instances.len()
         )),
-        Span::styled("   ? help  q quit", Style::new().dark_gray()),
-    ]);
+    ];
+    match app.snapshot.warnings.as_slice() {
+        [] => spans.push(Span::styled("   ? help  q quit", Style::new().dark_gray())),
+        // The first one; `claude-comms doctor` lists them all.
+        [first, rest @ ..] => spans.push(Span::styled(
+            format!(
+                "  ⚠ {first}{}",
+                if rest.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (+{} more: doctor)", rest.len())
+                }
+            ),
+            Style::new().yellow().bold(),
+        )),
+    }
+    let line = Line::from(spans);
     frame.render_widget(Paragraph::new(line), area);
 }
 

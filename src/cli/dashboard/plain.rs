@@ -12,6 +12,11 @@ use crate::hub::{Hub, MessageActivity};
 pub async fn run(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
     let mut seen_instances: HashMap<String, String> = HashMap::new();
     let mut seen_messages: HashMap<String, String> = HashMap::new();
+    if !out.json {
+        for warning in hub.policy_warnings() {
+            out.line(format!("warning {warning}"))?;
+        }
+    }
     let mut tick = tokio::time::interval(super::terminal::REFRESH);
     loop {
         tokio::select! {

@@ -71,6 +71,7 @@ fn message(
             error: None,
             reply_to: None,
             owner: None,
+            tool_uses: Vec::new(),
         },
     }
 }
@@ -99,6 +100,7 @@ fn app() -> App {
             ),
         ],
         taken_ms: NOW,
+        warnings: Vec::new(),
     });
     app
 }
@@ -320,5 +322,19 @@ fn the_selection_stays_on_its_instance_when_rows_move() {
     assert_eq!(
         app.selected_instance().unwrap().row.instance.id,
         "mcp-3f2a9c-2"
+    );
+}
+
+#[test]
+fn a_module_with_full_permissions_is_a_warning_in_the_header() {
+    let mut app = app();
+    let mut snapshot = app.snapshot.clone();
+    snapshot.warnings = vec!["module arangodb: full permissions".into()];
+    app.update(snapshot);
+    let screen = render(80, 1, |f| draw::draw_header(f, f.area(), &app));
+    assert!(
+        screen[0].contains("⚠ module arangodb: full"),
+        "{}",
+        screen[0]
     );
 }
