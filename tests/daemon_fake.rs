@@ -359,7 +359,7 @@ fn monitor_shows_the_next_turn_of_an_instance_live() {
     ));
     let instance = first["instance_id"].as_str().unwrap().to_string();
     let mut monitor = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
-        .args(["instances", "monitor", &instance, "--lines", "0"])
+        .args(["instances", "monitor", &instance, "--lines", "1"])
         .env("CLAUDE_COMMS_HOME", home.path())
         .env("CLAUDE_COMMS_HUB", "auto")
         .stdout(std::process::Stdio::piped())
@@ -375,7 +375,12 @@ fn monitor_shows_the_next_turn_of_an_instance_live() {
             }
         }
     });
-    // The monitor follows from the end: what it prints now is new.
+    // It prints the last event so far (the first reply) once it follows
+    // the journal: only then is what comes next certainly new to it.
+    let first_line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the monitor prints the last event");
+    assert!(first_line.contains("reply"), "{first_line}");
     let second = json_of(&cli(
         home.path(),
         &[

@@ -115,7 +115,6 @@ impl InstanceManager {
         event_dir: Option<std::path::PathBuf>,
         base_profile: ChildProfile,
     ) -> InstanceManager {
-        super::process::become_subreaper();
         let prefix = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let redactor = Arc::new(crate::redact::Redactor::for_children(

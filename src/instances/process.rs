@@ -161,6 +161,9 @@ impl ChildProcess {
         log: Arc<StderrLog>,
         tasks: &TaskTracker,
     ) -> std::io::Result<ChildProcess> {
+        // Only a process that starts children reaps their leftovers (a hub
+        // that hands its work to the daemon never becomes a subreaper).
+        become_subreaper();
         let mut command = tokio::process::Command::new(&launch.command);
         command
             .args(&launch.args)
