@@ -140,8 +140,10 @@ impl Store {
         }
         let mut conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_error)?;
+        // Switching a new database to WAL takes an exclusive lock and SQLite
+        // does not wait for it (busy_timeout does not apply): two processes
+        // opening one new database at once must take turns.
+        retry_while_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(open_error)?;
         let sync = match sync {
             crate::config::DatabaseSync::Normal => "NORMAL",
             crate::config::DatabaseSync::Full => "FULL",
@@ -154,7 +156,7 @@ impl Store {
         // commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_error)?;
-        schema::migrate(&mut conn).map_err(|e| match e {
+        retry_while_busy_store(|| schema::migrate(&mut conn)).map_err(|e| match e {
             StoreError::Sql(source) => open_error(source),
             other => other,
         })?;
@@ -211,3 +213,41 @@ impl Store {
 }
 
 pub(crate) use crate::time::now_ms;
+
+/// How long opening waits, at most, for another process that is setting up
+/// the same new database.
+const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `op` again (after a short pause) while SQLite says the database is
+/// busy, for at most [`OPEN_RETRY_FOR`].
+fn retry_while_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + OPEN_RETRY_FOR;
+    loop {
+        match op() {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// [`retry_while_busy`] for an operation that returns a [`StoreError`].
+fn retry_while_busy_store<T>(mut op: impl FnMut() -> Result<T>) -> Result<T> {
+    let deadline = std::time::Instant::now() + OPEN_RETRY_FOR;
+    loop {
+        match op() {
+            Err(StoreError::Sql(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
