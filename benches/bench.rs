@@ -811,6 +811,8 @@ fn store_section() {
                     duration_ms: 1,
                     usage: None,
                     cost_usd: None,
+                    api_duration_ms: None,
+                    num_turns: None,
                     backend_session: None,
                 },
             )

@@ -10,6 +10,7 @@ mod instances;
 mod jobs;
 mod modules;
 mod output;
+mod stats;
 
 use std::path::PathBuf;
 
@@ -71,6 +72,9 @@ pub enum Command {
     /// The hub daemon that owns every child for this data dir: run, start, stop, status.
     #[command(subcommand)]
     Daemon(daemon::DaemonCommand),
+    /// Per module pair: queries, p50/p95 latency, tokens in/out, cost and
+    /// failures by cause (`stats --module M --since 7d`).
+    Stats(stats::StatsArgs),
     /// Check node/npx, the child package, the `claude` CLI, the data dir and
     /// the database, and say how to fix each problem.
     Doctor {
@@ -184,6 +188,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
         Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,
         Command::Doctor { no_start } => doctor(&hub, !no_start, &out).await?,
+        Command::Stats(args) => stats::run(&hub, args, &out).await?,
         _ => unreachable!("every other command was handled above"),
     };
     Ok(code)

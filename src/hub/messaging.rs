@@ -149,10 +149,15 @@ impl Hub {
                     .check(&source, target, self.config().config.context.hop_limit)
                     .map_err(|e| HubError::BadRequest(e.to_string()))?;
                 self.existing_module_folder(target)?;
+                self.check_budgets(&source, target).await?;
             }
         }
         self.announce().await?;
         let (conversation, history) = self.conversation_for(request).await?;
+        if request.conversation_id.is_some() {
+            self.check_budgets(&conversation.source, &conversation.target)
+                .await?;
+        }
         let (source, target) = (conversation.source.clone(), conversation.target.clone());
         let chain = HopContext::from_env()
             .check(&source, &target, self.config().config.context.hop_limit)
@@ -445,6 +450,17 @@ pub(super) enum QueryFailure {
     Refused(String),
     #[error("{0}")]
     Hub(HubError),
+}
+
+impl QueryFailure {
+    /// A short word for why, counted by `stats`.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            QueryFailure::Instance(e) => e.kind(),
+            QueryFailure::Refused(_) => "refused",
+            QueryFailure::Hub(_) => "store",
+        }
+    }
 }
 
 /// A query on its way: what `prepare` worked out, for `dispatch` and

@@ -2,6 +2,7 @@
 //! operation a host or an operator can ask for is a method here, so the two
 //! front ends never drift apart.
 
+mod budgets;
 mod conversations;
 mod doctor;
 mod instance_control;
@@ -13,6 +14,7 @@ mod modules;
 mod outcome;
 mod profile;
 mod remote;
+mod stats;
 
 use std::sync::{Arc, RwLock};
 
@@ -38,6 +40,7 @@ pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ExportFormat, InstanceRecord, Message,
     MessageStatus, Role,
 };
+pub use stats::{PairStats, StatsReport, parse_since};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,
@@ -63,6 +66,9 @@ pub enum HubError {
         conversation_id: String,
         message_id: String,
     },
+    /// A budget of `[budgets]` is used up; nothing was stored or sent.
+    #[error("{0}")]
+    OverBudget(String),
     #[error("the database task failed: {0}")]
     Internal(String),
     /// The daemon refused or failed the request (its words), or could not

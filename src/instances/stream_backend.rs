@@ -125,6 +125,8 @@ impl InstanceManager {
                     session_id: result.session_id,
                     usage: result.usage,
                     cost_usd: result.cost_usd,
+                    api_duration_ms: result.api_duration_ms,
+                    num_turns: result.num_turns,
                     session_continued: continued,
                 })
             }

@@ -21,6 +21,8 @@ pub struct TurnResult {
     pub session_id: Option<String>,
     pub usage: Option<Value>,
     pub cost_usd: Option<f64>,
+    pub api_duration_ms: Option<i64>,
+    pub num_turns: Option<i64>,
 }
 
 pub struct StreamChild {
@@ -178,6 +180,8 @@ impl StreamChild {
                         session_id: self.session_id.clone(),
                         usage: event.get("usage").cloned(),
                         cost_usd: event.get("total_cost_usd").and_then(Value::as_f64),
+                        api_duration_ms: event.get("duration_api_ms").and_then(Value::as_i64),
+                        num_turns: event.get("num_turns").and_then(Value::as_i64),
                     });
                 }
                 _ => {}

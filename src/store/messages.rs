@@ -54,6 +54,27 @@ fn load_message(conn: &rusqlite::Connection, id: &str) -> Result<Message> {
     .ok_or_else(|| StoreError::UnknownMessage(id.to_string()))
 }
 
+/// What an outcome row records about its cost (see `stats`).
+struct Ledger<'a> {
+    usage: Option<&'a serde_json::Value>,
+    cost_usd: Option<f64>,
+    api_duration_ms: Option<i64>,
+    num_turns: Option<i64>,
+    cause: Option<&'a str>,
+}
+
+/// Tokens in and out of a reply from the CLI's `usage` object. Tokens in
+/// count everything the model read: fresh input plus prompt-cache writes
+/// and reads (each is billed, at different rates).
+fn tokens_of(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
+    let field = |name: &str| usage.get(name).and_then(serde_json::Value::as_i64);
+    let input = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+        .iter()
+        .filter_map(|f| field(f))
+        .fold(None, |sum: Option<i64>, n| Some(sum.unwrap_or(0) + n));
+    (input, field("output_tokens"))
+}
+
 /// The fields of a row to insert; the rest are NULL.
 struct Insert<'a> {
     conversation_id: &'a str,
@@ -215,7 +236,7 @@ impl Store {
                     status: query.status.as_str().to_string(),
                 });
             }
-            let (row, query_status, instance_id, duration_ms, usage, cost) = match outcome {
+            let (row, query_status, instance_id, duration_ms, ledger) = match outcome {
                 Outcome::Reply {
                     sender,
                     content,
@@ -223,6 +244,8 @@ impl Store {
                     duration_ms,
                     usage,
                     cost_usd,
+                    api_duration_ms,
+                    num_turns,
                     backend_session,
                 } => {
                     if let Some(session) = backend_session {
@@ -232,24 +255,29 @@ impl Store {
                         .execute(params![query.conversation_id, session])?;
                     }
                     (
-                    Insert {
-                        conversation_id: &query.conversation_id,
-                        sender,
-                        role: Role::Reply,
-                        content,
-                        status: MessageStatus::Delivered,
-                        idempotency_key: None,
-                        hop_chain: &query.hop_chain,
-                        owner: None,
-                        reply_to: Some(query_id),
-                        error: None,
-                    },
-                    MessageStatus::Delivered,
-                    instance_id,
-                    *duration_ms,
-                    usage.as_ref(),
-                    *cost_usd,
-                )
+                        Insert {
+                            conversation_id: &query.conversation_id,
+                            sender,
+                            role: Role::Reply,
+                            content,
+                            status: MessageStatus::Delivered,
+                            idempotency_key: None,
+                            hop_chain: &query.hop_chain,
+                            owner: None,
+                            reply_to: Some(query_id),
+                            error: None,
+                        },
+                        MessageStatus::Delivered,
+                        instance_id,
+                        *duration_ms,
+                        Ledger {
+                            usage: usage.as_ref(),
+                            cost_usd: *cost_usd,
+                            api_duration_ms: *api_duration_ms,
+                            num_turns: *num_turns,
+                            cause: None,
+                        },
+                    )
                 }
                 Outcome::Failed {
                     sender,
@@ -257,6 +285,7 @@ impl Store {
                     status,
                     instance_id,
                     duration_ms,
+                    cause,
                 } => (
                     Insert {
                         conversation_id: &query.conversation_id,
@@ -273,11 +302,17 @@ impl Store {
                     *status,
                     instance_id,
                     *duration_ms,
-                    None,
-                    None,
+                    Ledger {
+                        usage: None,
+                        cost_usd: None,
+                        api_duration_ms: None,
+                        num_turns: None,
+                        cause: Some(cause.as_str()),
+                    },
                 ),
             };
-            let usage_text = usage.map(|u| u.to_string());
+            let usage_text = ledger.usage.map(|u| u.to_string());
+            let (input_tokens, output_tokens) = ledger.usage.map(tokens_of).unwrap_or_default();
             let stored = insert(tx, row)?;
             tx.prepare_cached(
                 "UPDATE messages SET instance_id = ?2, duration_ms = ?3, usage = ?4, cost_usd = ?5 WHERE id IN (?1, ?6)",
@@ -287,8 +322,21 @@ impl Store {
                 instance_id,
                 duration_ms,
                 usage_text,
-                cost,
+                ledger.cost_usd,
                 stored.id
+            ])?;
+            // The ledger's columns on the outcome row only, so sums over
+            // outcomes count each query once.
+            tx.prepare_cached(
+                "UPDATE messages SET api_duration_ms = ?2, num_turns = ?3, input_tokens = ?4, output_tokens = ?5, failure_cause = ?6 WHERE id = ?1",
+            )?
+            .execute(params![
+                stored.id,
+                ledger.api_duration_ms,
+                ledger.num_turns,
+                input_tokens,
+                output_tokens,
+                ledger.cause,
             ])?;
             tx.prepare_cached("UPDATE messages SET status = ?2, error = COALESCE(?3, error) WHERE id = ?1")?
                 .execute(params![

@@ -22,6 +22,7 @@ mod control;
 mod conversations;
 mod export;
 mod jobs;
+mod ledger;
 pub mod limits;
 mod messages;
 mod model;
@@ -43,6 +44,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 pub use control::ControlRequest;
 pub use export::{ExportFormat, ExportedConversation, parse_export};
 pub use jobs::{IdKind, MIN_ID_PREFIX};
+pub use ledger::{OutcomeRow, Spend, SpendScope};
 pub(crate) use model::optional_object_schema;
 pub use model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,

@@ -36,6 +36,8 @@ fn reply(text: &str) -> Outcome {
         duration_ms: 12,
         usage: Some(json!({"input_tokens": 3})),
         cost_usd: Some(0.5),
+        api_duration_ms: Some(9),
+        num_turns: Some(1),
         backend_session: None,
     }
 }
@@ -109,6 +111,7 @@ fn failures_are_stored_with_their_reason_and_archived_conversations_refuse_queri
                 status: MessageStatus::Failed,
                 instance_id: None,
                 duration_ms: 5,
+                cause: "child_died".into(),
             },
         )
         .unwrap();
