@@ -80,6 +80,10 @@ pub async fn run(
                             .map(|p| p.to_string())
                             .unwrap_or_else(|| "-".into()),
                         format!("{}", r.server_pid),
+                        r.instance
+                            .rss_kib
+                            .map(|k| format!("{:.1} MB", k as f64 / 1024.0))
+                            .unwrap_or_else(|| "-".into()),
                         r.instance.requests_served.to_string(),
                         r.instance.in_flight.to_string(),
                         r.instance.queued.to_string(),
@@ -94,6 +98,7 @@ pub async fn run(
                     "STATE",
                     "PID",
                     "SERVER",
+                    "RSS",
                     "SERVED",
                     "IN-FLIGHT",
                     "QUEUED",

@@ -258,4 +258,7 @@ pub struct InstanceRecord {
     pub queued: i64,
     pub restarts: i64,
     pub last_error: Option<String>,
+    /// Resident memory of the instance's process tree, in KiB.
+    #[serde(default)]
+    pub rss_kib: Option<u64>,
 }

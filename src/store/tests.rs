@@ -398,6 +398,7 @@ fn servers_list_their_instances_and_control_requests_round_trip() {
         queued: 0,
         restarts: 0,
         last_error: None,
+        rss_kib: Some(1024),
     };
     s.heartbeat("srv", std::slice::from_ref(&record)).unwrap();
     let listed = s.list_instances(60_000).unwrap();
