@@ -294,7 +294,11 @@ impl BudgetsConfig {
             .pairs
             .iter()
             .map(|(k, b)| (format!("budgets.pairs.\"{k}\""), b))
-            .chain(self.modules.iter().map(|(k, b)| (format!("budgets.modules.{k}"), b)));
+            .chain(
+                self.modules
+                    .iter()
+                    .map(|(k, b)| (format!("budgets.modules.{k}"), b)),
+            );
         for (key, budget) in all {
             if let Some(cost) = budget.max_cost_usd_per_day
                 && !(cost.is_finite() && cost >= 0.0)

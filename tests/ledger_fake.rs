@@ -73,7 +73,12 @@ async fn stats_count_replies_latency_and_failures_by_cause_per_pair() {
     // --module filters to the pairs of that module; the MCP tool agrees.
     let client = connect(hub.clone()).await;
     let via_mcp = ok_value(
-        &call(&client, "get_stats", json!({"module": "marker", "since": "1h"})).await,
+        &call(
+            &client,
+            "get_stats",
+            json!({"module": "marker", "since": "1h"}),
+        )
+        .await,
     );
     assert_eq!(via_mcp["pairs"].as_array().unwrap().len(), 2);
     assert_eq!(via_mcp["pairs"][1]["failures"]["child_error"], 1);
@@ -82,7 +87,11 @@ async fn stats_count_replies_latency_and_failures_by_cause_per_pair() {
     assert!(text_of(&bad).contains("last tuesday"), "{}", text_of(&bad));
     let unknown = call(&client, "get_stats", json!({"module": "nobody"})).await;
     assert_eq!(unknown.is_error, Some(true));
-    assert!(text_of(&unknown).contains("nobody"), "{}", text_of(&unknown));
+    assert!(
+        text_of(&unknown).contains("nobody"),
+        "{}",
+        text_of(&unknown)
+    );
     client.cancel().await.unwrap();
     hub.shutdown().await;
 }
@@ -130,7 +139,11 @@ async fn a_pair_over_its_hourly_budget_is_refused_before_anything_is_stored() {
         .get_conversation(&first.conversation_id, None, None)
         .await
         .unwrap();
-    assert_eq!(transcript.messages.len(), 2, "only the first query and reply");
+    assert_eq!(
+        transcript.messages.len(),
+        2,
+        "only the first query and reply"
+    );
 
     // Another pair has no budget and is not held back.
     hub.send_message(send("arangodb", "marker", "[[brief]] fine"))
@@ -205,7 +218,10 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
         .await
         .unwrap();
     // The costly reply's tokens: input counts the cache reads too.
-    let report = hub.stats(Some("claude_mcp"), Duration::from_secs(3600)).await.unwrap();
+    let report = hub
+        .stats(Some("claude_mcp"), Duration::from_secs(3600))
+        .await
+        .unwrap();
     let pair = &report.pairs[0];
     assert_eq!((pair.tokens_in, pair.tokens_out), (120, 7));
     assert!((pair.cost_usd - 0.75).abs() < 1e-9);
@@ -214,11 +230,14 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
 
 #[test]
 fn a_malformed_budget_is_refused_with_its_key() {
-    let home = common::home_with("[budgets.pairs.\"marker arangodb\"]\nmax_messages_per_hour = 1\n");
-    let loaded = claude_comms::config::LoadedConfig::load_with_env(
-        &Default::default(),
-        |k| (k == claude_comms::config::HOME_ENV).then(|| home.path().display().to_string()),
-    );
+    let home =
+        common::home_with("[budgets.pairs.\"marker arangodb\"]\nmax_messages_per_hour = 1\n");
+    let loaded = claude_comms::config::LoadedConfig::load_with_env(&Default::default(), |k| {
+        (k == claude_comms::config::HOME_ENV).then(|| home.path().display().to_string())
+    });
     let e = loaded.err().expect("refused").to_string();
-    assert!(e.contains("budgets.pairs.\"marker arangodb\"") && e.contains("source->target"), "{e}");
+    assert!(
+        e.contains("budgets.pairs.\"marker arangodb\"") && e.contains("source->target"),
+        "{e}"
+    );
 }

@@ -37,7 +37,10 @@ async fn stream_replies_carry_usage_into_stats_and_a_budget_refuses_the_third() 
         )
         .await,
     );
-    assert!(first["usage"]["output_tokens"].as_i64().unwrap_or(0) > 0, "{first}");
+    assert!(
+        first["usage"]["output_tokens"].as_i64().unwrap_or(0) > 0,
+        "{first}"
+    );
     ok_value(
         &call(
             &client,
@@ -54,7 +57,8 @@ async fn stream_replies_carry_usage_into_stats_and_a_budget_refuses_the_third() 
     .await;
     assert_eq!(refused.is_error, Some(true));
     assert!(
-        text_of(&refused).contains("max_messages_per_hour") && text_of(&refused).contains("resets at"),
+        text_of(&refused).contains("max_messages_per_hour")
+            && text_of(&refused).contains("resets at"),
         "{}",
         text_of(&refused)
     );
@@ -63,7 +67,10 @@ async fn stream_replies_carry_usage_into_stats_and_a_budget_refuses_the_third() 
     let stats = ok_value(&call(&client, "get_stats", json!({"since": "1h"})).await);
     let pair = &stats["pairs"][0];
     assert_eq!(pair["source"], "marker");
-    assert_eq!(pair["count"], 2, "the refused query is not counted: {stats}");
+    assert_eq!(
+        pair["count"], 2,
+        "the refused query is not counted: {stats}"
+    );
     assert_eq!(pair["replies_without_usage"], 0, "{stats}");
     assert!(pair["tokens_in"].as_i64().unwrap() >= 20, "{stats}");
     assert!(pair["tokens_out"].as_i64().unwrap() >= 10, "{stats}");

@@ -16,7 +16,12 @@ use claude_comms::hub::{Hub, InstanceStatus, SendOutcome, SendRequest};
 use model_stub::ModelStub;
 use real_children::RealChildren;
 
-fn stream_hub(home: &std::path::Path, real: &RealChildren, model: &ModelStub, memory_mb: Option<u64>) -> Arc<Hub> {
+fn stream_hub(
+    home: &std::path::Path,
+    real: &RealChildren,
+    model: &ModelStub,
+    memory_mb: Option<u64>,
+) -> Arc<Hub> {
     let mut config = common::config_in(home);
     std::fs::create_dir_all(home.join("claude-home")).unwrap();
     config.config.instances = real.instances_config(model, &home.join("claude-home"));
@@ -26,7 +31,12 @@ fn stream_hub(home: &std::path::Path, real: &RealChildren, model: &ModelStub, me
     Hub::open(config, None).unwrap()
 }
 
-async fn ask(hub: &Arc<Hub>, source: &str, conversation: Option<&str>, message: &str) -> SendOutcome {
+async fn ask(
+    hub: &Arc<Hub>,
+    source: &str,
+    conversation: Option<&str>,
+    message: &str,
+) -> SendOutcome {
     hub.send_message(SendRequest {
         source: Some(source.into()),
         target: conversation.is_none().then(|| "arangodb".into()),
@@ -57,7 +67,11 @@ async fn wait_for_standby(hub: &Hub, other_than: &[String]) -> InstanceStatus {
         {
             return s;
         }
-        assert!(Instant::now() < deadline, "no standby came up: {:?}", hub.local_instances());
+        assert!(
+            Instant::now() < deadline,
+            "no standby came up: {:?}",
+            hub.local_instances()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -75,15 +89,24 @@ async fn a_new_conversation_takes_the_standby_of_its_profile_and_another_starts_
     let first = ask(&hub, "marker", None, "first conversation").await;
     let standby = wait_for_standby(&hub, &[]).await;
     assert!(standby.conversation_id.is_none());
-    assert!(standby.rss_kib.unwrap_or(0) > 0, "RSS of the standby's tree: {standby:?}");
+    assert!(
+        standby.rss_kib.unwrap_or(0) > 0,
+        "RSS of the standby's tree: {standby:?}"
+    );
 
     // A new conversation of the same pair (same profile) is answered by it.
     let second = ask(&hub, "marker", None, "second conversation").await;
-    assert_eq!(second.instance_id.as_deref(), Some(standby.instance_id.as_str()));
+    assert_eq!(
+        second.instance_id.as_deref(),
+        Some(standby.instance_id.as_str())
+    );
     assert_eq!(second.reply, "stub model answer to: second conversation");
     assert_ne!(second.conversation_id, first.conversation_id);
     let taken = hub.instance_status(&standby.instance_id).unwrap();
-    assert_eq!(taken.conversation_id.as_deref(), Some(second.conversation_id.as_str()));
+    assert_eq!(
+        taken.conversation_id.as_deref(),
+        Some(second.conversation_id.as_str())
+    );
     assert!(!taken.standby);
     // ... and a new standby is started behind it.
     let behind = wait_for_standby(&hub, &[standby.instance_id.clone()]).await;
@@ -91,7 +114,10 @@ async fn a_new_conversation_takes_the_standby_of_its_profile_and_another_starts_
     // Another asker's query carries another profile (its hop chain): it
     // never takes marker's standby.
     let other = ask(&hub, "claude_mcp", None, "from elsewhere").await;
-    assert_ne!(other.instance_id.as_deref(), Some(behind.instance_id.as_str()));
+    assert_ne!(
+        other.instance_id.as_deref(),
+        Some(behind.instance_id.as_str())
+    );
     assert!(
         hub.instance_status(&behind.instance_id).unwrap().standby,
         "marker's standby is still standing by"
@@ -123,7 +149,10 @@ async fn the_memory_budget_holds_under_a_burst_of_new_conversations() {
     let again = ask(&hub, "marker", Some(&conversations[0]), "and again").await;
     assert_eq!(again.reply, "stub model answer to: and again");
     let last = model.requests().last().cloned().unwrap();
-    assert!(model_stub::request_text(&last).contains("burst 0"), "resumed with its history");
+    assert!(
+        model_stub::request_text(&last).contains("burst 0"),
+        "resumed with its history"
+    );
     assert_eq!(live_stream(&hub).len(), 1);
     hub.shutdown().await;
 }

@@ -62,7 +62,14 @@ fn print_table(report: &StatsReport, since: &str, out: &Output) -> anyhow::Resul
         .collect();
     out.table(
         &[
-            "PAIR", "COUNT", "P50", "P95", "TOKENS IN", "TOKENS OUT", "COST", "FAILURES",
+            "PAIR",
+            "COUNT",
+            "P50",
+            "P95",
+            "TOKENS IN",
+            "TOKENS OUT",
+            "COST",
+            "FAILURES",
         ],
         &rows,
     )?;

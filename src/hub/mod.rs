@@ -40,11 +40,11 @@ pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ExportFormat, InstanceRecord, Message,
     MessageStatus, Role,
 };
-pub use stats::{PairStats, StatsReport, parse_since};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,
 };
+pub use stats::{PairStats, StatsReport, parse_since};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {

@@ -213,6 +213,11 @@ mod tests {
             let e = parse_since(bad).unwrap_err().to_string();
             assert!(e.contains("since") && e.contains(bad), "{e}");
         }
-        assert!(parse_since("99999w").unwrap_err().to_string().contains("ten years"));
+        assert!(
+            parse_since("99999w")
+                .unwrap_err()
+                .to_string()
+                .contains("ten years")
+        );
     }
 }

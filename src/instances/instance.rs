@@ -252,7 +252,12 @@ impl Instance {
         book.failures.len() as u32 >= max
     }
 
-    pub fn status(&self, queued: usize, pairs: Vec<String>, rss_kib: Option<u64>) -> InstanceStatus {
+    pub fn status(
+        &self,
+        queued: usize,
+        pairs: Vec<String>,
+        rss_kib: Option<u64>,
+    ) -> InstanceStatus {
         let book = self.book();
         InstanceStatus {
             instance_id: self.id.clone(),
@@ -277,8 +282,7 @@ impl Instance {
             stderr_tail: self.log.tail(20),
             session_id: book.session_id.clone(),
             rss_kib: book.pid.and(rss_kib),
-            standby: self.backend == BackendKind::ClaudeStream
-                && book.conversation_id.is_none(),
+            standby: self.backend == BackendKind::ClaudeStream && book.conversation_id.is_none(),
         }
     }
 }

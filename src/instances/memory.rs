@@ -17,7 +17,11 @@ pub fn rss_of_groups(groups: &[u32]) -> HashMap<u32, u64> {
         return rss;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Some(group) = process_group(pid) else {
@@ -39,7 +43,10 @@ fn process_group(pid: u32) -> Option<u32> {
 }
 
 fn process_rss_kib(pid: u32) -> Option<u64> {
-    kib_field(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?, "VmRSS:")
+    kib_field(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmRSS:",
+    )
 }
 
 /// The machine's memory in KiB (MemTotal), if known.

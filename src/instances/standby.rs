@@ -67,9 +67,10 @@ impl InstanceManager {
         state
             .by_conversation
             .insert(q.conversation_id.clone(), id.clone());
-        instance
-            .log
-            .event("state", format!("standby taken by conversation {}", q.conversation_id));
+        instance.log.event(
+            "state",
+            format!("standby taken by conversation {}", q.conversation_id),
+        );
         Some(instance)
     }
 
@@ -173,17 +174,24 @@ async fn expire_standby(
 ) {
     loop {
         let wait = {
-            let Some(manager) = weak.upgrade() else { return };
+            let Some(manager) = weak.upgrade() else {
+                return;
+            };
             let window = Duration::from_secs(manager.shared.config.claude_stream.standby_window_s);
             let state = manager.state();
             if state.standby.get(&key) != Some(&id) {
                 return;
             }
-            let used = state.recent.get(&key).map_or(Duration::MAX, |t| t.elapsed());
+            let used = state
+                .recent
+                .get(&key)
+                .map_or(Duration::MAX, |t| t.elapsed());
             window.saturating_sub(used)
         };
         if wait.is_zero() {
-            let Some(manager) = weak.upgrade() else { return };
+            let Some(manager) = weak.upgrade() else {
+                return;
+            };
             let instance = {
                 let mut state = manager.state();
                 if state.standby.get(&key) != Some(&id) {

@@ -206,7 +206,9 @@ impl InstanceManager {
                     .cloned()
             };
             let Some(victim) = victim else {
-                tracing::warn!("the warm stream processes are over their caps, and every one is busy");
+                tracing::warn!(
+                    "the warm stream processes are over their caps, and every one is busy"
+                );
                 return;
             };
             tracing::info!(instance = %victim.id, "evicting the least recently used stream instance");

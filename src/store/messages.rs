@@ -68,10 +68,14 @@ struct Ledger<'a> {
 /// and reads (each is billed, at different rates).
 fn tokens_of(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
     let field = |name: &str| usage.get(name).and_then(serde_json::Value::as_i64);
-    let input = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
-        .iter()
-        .filter_map(|f| field(f))
-        .fold(None, |sum: Option<i64>, n| Some(sum.unwrap_or(0) + n));
+    let input = [
+        "input_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+    ]
+    .iter()
+    .filter_map(|f| field(f))
+    .fold(None, |sum: Option<i64>, n| Some(sum.unwrap_or(0) + n));
     (input, field("output_tokens"))
 }
 
