@@ -235,7 +235,10 @@ fn a_malformed_budget_is_refused_with_its_key() {
     let loaded = claude_comms::config::LoadedConfig::load_with_env(&Default::default(), |k| {
         (k == claude_comms::config::HOME_ENV).then(|| home.path().display().to_string())
     });
-    let e = loaded.err().expect("refused").to_string();
+    let Err(e) = loaded else {
+        panic!("a malformed pair key was accepted");
+    };
+    let e = e.to_string();
     assert!(
         e.contains("budgets.pairs.\"marker arangodb\"") && e.contains("source->target"),
         "{e}"

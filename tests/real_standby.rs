@@ -109,7 +109,7 @@ async fn a_new_conversation_takes_the_standby_of_its_profile_and_another_starts_
     );
     assert!(!taken.standby);
     // ... and a new standby is started behind it.
-    let behind = wait_for_standby(&hub, &[standby.instance_id.clone()]).await;
+    let behind = wait_for_standby(&hub, std::slice::from_ref(&standby.instance_id)).await;
 
     // Another asker's query carries another profile (its hop chain): it
     // never takes marker's standby.
