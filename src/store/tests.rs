@@ -399,7 +399,6 @@ fn servers_list_their_instances_and_control_requests_round_trip() {
         restarts: 0,
         last_error: None,
         rss_kib: Some(1024),
-        name: None,
     };
     s.heartbeat("srv", std::slice::from_ref(&record)).unwrap();
     let listed = s.list_instances(60_000).unwrap();
