@@ -146,8 +146,12 @@ impl Store {
             limits::MAX_NAME_BYTES,
         )?;
         limits::check_hop_chain(&q.hop_chain)?;
-        let context_note = q.context_note.as_deref().map(|n| clip(n, MAX_NOTE_BYTES));
-        self.write(|tx| {
+        let context_note: Option<String> = q
+            .context_note
+            .as_deref()
+            .map(|n| clip(n, MAX_NOTE_BYTES).into_owned());
+        let q = q.clone();
+        self.write_grouped(move |tx| {
             let conversation = load_conversation(tx, &q.conversation_id)?;
             if let Some(key) = &q.idempotency_key {
                 let earlier: Option<String> = tx
@@ -196,7 +200,7 @@ impl Store {
                     params![query.id, q.template_version, context_note],
                 )?;
                 query.template_version = q.template_version.clone();
-                query.context_note = context_note.map(|n| n.into_owned());
+                query.context_note = context_note;
             }
             Ok(BeginQuery::Fresh(query))
         })
@@ -228,11 +232,14 @@ impl Store {
     pub fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
         // A failure's reason may carry a child's output: clipped, never
         // refused, so the outcome is always stored.
-        let clipped_reason = match outcome {
-            Outcome::Failed { reason, .. } => Some(clip(reason, MAX_NOTE_BYTES)),
+        let clipped_reason: Option<String> = match outcome {
+            Outcome::Failed { reason, .. } => Some(clip(reason, MAX_NOTE_BYTES).into_owned()),
             Outcome::Reply { .. } => None,
         };
-        self.write(|tx| {
+        let (query_id, outcome) = (query_id.to_string(), outcome.clone());
+        self.write_grouped(move |tx| {
+            let query_id = query_id.as_str();
+            let outcome = &outcome;
             let query = load_message(tx, query_id)?;
             if query.status != MessageStatus::Pending {
                 return Err(StoreError::NotPending {
