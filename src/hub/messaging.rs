@@ -369,9 +369,17 @@ impl Hub {
             return Ok((conversation, Vec::new()));
         };
         let (conversation, history) = {
-            let id = id.clone();
-            self.db(move |s| Ok((s.conversation(&id)?, s.messages(&id, None, None)?)))
-                .await?
+            let kept = self.history.get(id);
+            let after = kept.last().map_or(0, |m| m.seq);
+            let read_id = id.clone();
+            let (conversation, newer) = self
+                .db(move |s| s.conversation_since(&read_id, after))
+                .await?;
+            let mut history = Vec::with_capacity(kept.len() + newer.len());
+            history.extend(kept.iter().cloned());
+            history.extend(newer);
+            self.history.keep(id, std::sync::Arc::new(history.clone()));
+            (conversation, history)
         };
         for (field, given, stored) in [
             ("source", &request.source, &conversation.source),

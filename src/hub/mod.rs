@@ -5,6 +5,7 @@
 mod budgets;
 mod conversations;
 mod doctor;
+mod history;
 mod instance_control;
 mod instances;
 mod jobs;
@@ -106,6 +107,8 @@ pub struct Hub {
     last_beat_ms: std::sync::atomic::AtomicI64,
     /// The daemon that carries this process's work, if the policy uses one.
     remote: Option<remote::RemoteHub>,
+    /// The recent history of conversations this process sends in.
+    history: history::HistoryCache,
 }
 
 impl Hub {
@@ -178,6 +181,7 @@ impl Hub {
             tasks: tokio_util::task::TaskTracker::new(),
             jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
             announced: tokio::sync::OnceCell::new(),
+            history: history::HistoryCache::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
         }))

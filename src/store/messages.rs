@@ -419,6 +419,26 @@ impl Store {
         })
     }
 
+    /// A conversation and its messages numbered after `after_seq`, oldest
+    /// first, read together (a sender that keeps the earlier ones reads
+    /// only what is new).
+    pub fn conversation_since(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> Result<(super::model::Conversation, Vec<Message>)> {
+        self.read(|conn| {
+            let conversation = load_conversation(conn, conversation_id)?;
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"
+            ))?;
+            let messages = statement
+                .query_map(params![conversation_id, after_seq], message_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((conversation, messages))
+        })
+    }
+
     /// Messages stored after `cursor` (by any process), oldest first, each
     /// with the cursor that follows it; optionally only conversations where
     /// `module` is the source or the target.
