@@ -831,7 +831,7 @@ async fn throughput_section() {
     );
     if rate < 4000.0 {
         println!(
-            "| throughput: why missed | each query and reply is its own commit (group commit in src/store and a per-conversation history cache are not built yet) | | |"
+            "| throughput: why missed | with group commit and the kept history, the run is CPU-bound: 8 fake children and the hub on 2 cores; a history read, a prompt render and a JSON-RPC round trip per message remain; what would close it: rendering from a kept prompt prefix, and fewer child processes per core | | |"
         );
     }
     // TODO(issue 10/13): the same load through the daemon's MCP endpoint
@@ -839,7 +839,7 @@ async fn throughput_section() {
     // daemon has landed on main.
     figure(
         "throughput: through the daemon's MCP endpoint",
-        "not measured: needs the daemon (issue 10)".into(),
+        "not measured: the harness has no Streamable HTTP client on the daemon's Unix socket yet".into(),
         ">= 2000/s",
         None,
     );
