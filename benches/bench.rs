@@ -839,7 +839,8 @@ async fn throughput_section() {
     // daemon has landed on main.
     figure(
         "throughput: through the daemon's MCP endpoint",
-        "not measured: the harness has no Streamable HTTP client on the daemon's Unix socket yet".into(),
+        "not measured: the harness has no Streamable HTTP client on the daemon's Unix socket yet"
+            .into(),
         ">= 2000/s",
         None,
     );
