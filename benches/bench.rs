@@ -7,7 +7,8 @@
 //!
 //! Sections: context, overhead (in-repo instant fake child), forwarding
 //! (real claude-code-mcp), warm (claude-stream against fresh `claude -p`),
-//! throughput, footprint, store. The real sections need
+//! standby (first turns answered by a standby process), memory (RSS of warm
+//! instances, the memory budget under a burst), throughput, footprint, store. The real sections need
 //! scripts/install-real-children.sh; they run against the stand-in model on
 //! 127.0.0.1, which answers at once, so what is measured is claude-comms and
 //! the CLI, not a model.
@@ -543,6 +544,208 @@ async fn warm_section(real: &RealChildren) {
     via.cancel().await.unwrap();
 }
 
+/// The real children's config with `instances` settings added.
+fn real_toml(
+    real: &RealChildren,
+    model: &ModelStub,
+    claude_home: &Path,
+    instances: &str,
+    stream: &str,
+) -> String {
+    format!("[instances]\n{instances}\n")
+        + &real.config_toml(model, claude_home).replace(
+            "[instances.claude_stream]\n",
+            &format!("[instances.claude_stream]\n{stream}\n"),
+        )
+}
+
+/// The stream instances a server reports (MCP `list_instances`).
+async fn stream_instances(via: &RunningService<RoleClient, ()>) -> Vec<Value> {
+    call(via, "list_instances", json!({})).await["instances"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i["backend"] == "claude-stream" && !i["pid"].is_null())
+        .collect()
+}
+
+/// First turn of a new conversation with a recently used module (which a
+/// standby process answers) against a later turn, interleaved; and the
+/// same first turn with standbys off (what every first turn cost before).
+async fn standby_section(real: &RealChildren) {
+    const CONVERSATIONS: usize = 12;
+    let model = ModelStub::start().await;
+    let mut medians = Vec::new();
+    for standby in [true, false] {
+        let claude_home = tempfile::tempdir().unwrap();
+        let home = home_with(&real_toml(
+            real,
+            &model,
+            claude_home.path(),
+            "backend = \"claude-stream\"",
+            &format!("max_warm = 32\nstandby = {standby}"),
+        ));
+        let via = serve_client(home.path()).await;
+        // The module is used once, so it is "recently used".
+        call(
+            &via,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb", "message": "warm-up"}),
+        )
+        .await;
+        let (mut first, mut later) = (Vec::new(), Vec::new());
+        for i in 0..CONVERSATIONS {
+            if standby {
+                // Conversations arrive a while apart (a standby needs its
+                // CLI's start-up, about 0.5 s, to be ready).
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while !stream_instances(&via)
+                    .await
+                    .iter()
+                    .any(|s| s["standby"] == true)
+                {
+                    assert!(Instant::now() < deadline, "no standby came up");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let (t, out) = timed(call(
+                &via,
+                "send_message",
+                json!({"source": "marker", "target": "arangodb", "message": format!("new conversation {i}")}),
+            ))
+            .await;
+            first.push(t);
+            let (t, _) = timed(call(
+                &via,
+                "send_message",
+                json!({"conversation_id": out["conversation_id"], "message": "later turn"}),
+            ))
+            .await;
+            later.push(t);
+        }
+        let (f, l) = (stats(first), stats(later));
+        let label = if standby { "standby on" } else { "standby off" };
+        figure(
+            &format!("standby: first turn of a new conversation, {label} (median / p99)"),
+            format!("{} / {}", ms(f.median), ms(f.p99)),
+            "-",
+            None,
+        );
+        figure(
+            &format!("standby: a later turn, {label} (median / p99)"),
+            format!("{} / {}", ms(l.median), ms(l.p99)),
+            "-",
+            None,
+        );
+        medians.push(f.median.as_secs_f64() / l.median.as_secs_f64());
+        via.cancel().await.unwrap();
+    }
+    figure(
+        "standby: first turn / later turn (medians), standby on (off)",
+        format!("{:.1}x ({:.1}x)", medians[0], medians[1]),
+        "<= 3x",
+        Some(medians[0] <= 3.0),
+    );
+}
+
+/// Serve + N warm stream instances, RSS per warm instance, and the memory
+/// budget under a burst of new conversations.
+async fn memory_section(real: &RealChildren) {
+    const WARM: usize = 4;
+    const BURST: usize = 8;
+    let model = ModelStub::start().await;
+    let claude_home = tempfile::tempdir().unwrap();
+    let home = home_with(&real_toml(
+        real,
+        &model,
+        claude_home.path(),
+        "backend = \"claude-stream\"",
+        "standby = false",
+    ));
+    let mut command = tokio::process::Command::new(bin("claude-comms"));
+    command
+        .arg("serve")
+        .env(HOME_ENV, home.path())
+        .env("RUST_LOG", "error")
+        .env_remove("CLAUDE_COMMS_CONFIG");
+    let (transport, _) = TokioChildProcess::builder(command)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let serve_pid = transport.id().unwrap();
+    let via = ().serve(transport).await.unwrap();
+    for i in 0..WARM {
+        call(
+            &via,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb", "message": format!("warm {i}")}),
+        )
+        .await;
+    }
+    let warm = stream_instances(&via).await;
+    let per: Vec<u64> = warm.iter().filter_map(|i| i["rss_kib"].as_u64()).collect();
+    let total: u64 = per.iter().sum::<u64>() + rss_kib(serve_pid);
+    let mut sorted = per.clone();
+    sorted.sort_unstable();
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+    figure(
+        &format!(
+            "memory: serve + {} warm claude-stream instances (RSS of their process trees)",
+            per.len()
+        ),
+        format!(
+            "{:.0} MB (serve {:.1} MB)",
+            total as f64 / 1024.0,
+            rss_kib(serve_pid) as f64 / 1024.0
+        ),
+        "-",
+        None,
+    );
+    figure(
+        "memory: RSS per warm instance (median)",
+        format!("{:.0} MB", median as f64 / 1024.0),
+        "-",
+        None,
+    );
+    via.cancel().await.unwrap();
+
+    // The budget: room for about two and a half instances, then a burst.
+    let budget_mb = (median * 5 / 2 / 1024).max(1);
+    let claude_home = tempfile::tempdir().unwrap();
+    let home = home_with(&real_toml(
+        real,
+        &model,
+        claude_home.path(),
+        &format!("backend = \"claude-stream\"\nmax_warm_memory_mb = {budget_mb}"),
+        "max_warm = 32",
+    ));
+    let via = serve_client(home.path()).await;
+    let mut highest = 0u64;
+    let mut most = 0usize;
+    for i in 0..BURST {
+        call(
+            &via,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb", "message": format!("burst {i}")}),
+        )
+        .await;
+        let live = stream_instances(&via).await;
+        most = most.max(live.len());
+        highest = highest.max(live.iter().filter_map(|s| s["rss_kib"].as_u64()).sum());
+    }
+    via.cancel().await.unwrap();
+    figure(
+        &format!(
+            "memory: {BURST} new conversations under max_warm_memory_mb = {budget_mb}: highest total / most processes"
+        ),
+        format!("{:.0} MB / {most}", highest as f64 / 1024.0),
+        &format!("<= {budget_mb} MB"),
+        Some(highest <= budget_mb * 1024),
+    );
+}
+
 async fn throughput_section() {
     const SENDERS: usize = 64;
     const EACH: usize = 40;
@@ -626,8 +829,23 @@ async fn throughput_section() {
             "{rate:.0} messages/s ({total} in {:.2} s)",
             elapsed.as_secs_f64()
         ),
+        ">= 4000/s",
+        Some(rate >= 4000.0),
+    );
+    if rate < 4000.0 {
+        println!(
+            "| throughput: why missed | with group commit and the kept history, the run is CPU-bound: 8 fake children and the hub on 2 cores; a history read, a prompt render and a JSON-RPC round trip per message remain; what would close it: rendering from a kept prompt prefix, and fewer child processes per core | | |"
+        );
+    }
+    // TODO(issue 10/13): the same load through the daemon's MCP endpoint
+    // (Streamable HTTP on its Unix socket), target >= 2000/s, once the
+    // daemon has landed on main.
+    figure(
+        "throughput: through the daemon's MCP endpoint",
+        "not measured: the harness has no Streamable HTTP client on the daemon's Unix socket yet"
+            .into(),
         ">= 2000/s",
-        Some(rate >= 2000.0),
+        None,
     );
     figure(
         "throughput: messages stored once",
@@ -640,8 +858,8 @@ async fn throughput_section() {
     figure(
         "fairness: per-pair p99 wait, min .. max",
         format!("{} .. {}", ms(*lo), ms(*hi)),
-        "no pair starves",
-        Some(hi.as_secs_f64() <= lo.as_secs_f64() * 3.0),
+        "max <= 2x min",
+        Some(hi.as_secs_f64() <= lo.as_secs_f64() * 2.0),
     );
     hub.shutdown().await;
 }
@@ -815,6 +1033,8 @@ fn store_section() {
                     duration_ms: 1,
                     usage: None,
                     cost_usd: None,
+                    api_duration_ms: None,
+                    num_turns: None,
                     backend_session: None,
                     tool_uses: Vec::new(),
                 },
@@ -893,7 +1113,10 @@ fn main() {
         runtime.block_on(inproc_section());
     }
     let real = RealChildren::find();
-    if run("forwarding") || run("warm") {
+    if ["forwarding", "warm", "standby", "memory"]
+        .iter()
+        .any(|s| run(s))
+    {
         match &real {
             Some(real) => {
                 if run("forwarding") {
@@ -901,6 +1124,12 @@ fn main() {
                 }
                 if run("warm") {
                     runtime.block_on(warm_section(real));
+                }
+                if run("standby") {
+                    runtime.block_on(standby_section(real));
+                }
+                if run("memory") {
+                    runtime.block_on(memory_section(real));
                 }
             }
             None => {

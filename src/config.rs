@@ -50,6 +50,9 @@ pub struct Config {
     pub daemon: crate::daemon::DaemonConfig,
     /// What answering agents may do, per module (see `crate::policy`).
     pub permissions: crate::policy::PermissionsConfig,
+    /// Limits on what module pairs may spend; a query over a budget is
+    /// refused before it is stored or dispatched.
+    pub budgets: BudgetsConfig,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             hub: "auto".into(),
             daemon: crate::daemon::DaemonConfig::default(),
             permissions: crate::policy::PermissionsConfig::default(),
+            budgets: BudgetsConfig::default(),
         }
     }
 }
@@ -148,6 +152,10 @@ pub struct InstancesConfig {
     /// Restarts within `crash_window_s` after which a child is left in crash-loop.
     pub max_restarts: u32,
     pub crash_window_s: u64,
+    /// Memory that warm and standby `claude` stream processes may hold
+    /// together (RSS of their process trees), in MB; past it the least
+    /// recently used is stopped. Default: a quarter of the machine's memory.
+    pub max_warm_memory_mb: Option<u64>,
     pub claude_code_mcp: ClaudeCodeMcpConfig,
     pub claude_stream: ClaudeStreamConfig,
 }
@@ -161,6 +169,7 @@ impl Default for InstancesConfig {
             idle_timeout_s: 600,
             max_restarts: 5,
             crash_window_s: 60,
+            max_warm_memory_mb: None,
             claude_code_mcp: ClaudeCodeMcpConfig::default(),
             claude_stream: ClaudeStreamConfig::default(),
         }
@@ -222,8 +231,14 @@ pub struct ClaudeStreamConfig {
     /// Deprecated and without effect: every `full` module's agent skips
     /// permissions, no other one does. Set `[permissions.modules]` instead.
     pub skip_permissions_modules: Vec<String>,
-    /// Warm processes kept at most (each holds about 270 MB).
+    /// Warm processes kept at most (each holds about 270 MB); standby
+    /// processes count too.
     pub max_warm: usize,
+    /// Keep a standby process (started without a message) in the folder of
+    /// each module used in the last `standby_window_s`, so the first turn
+    /// of a new conversation skips the CLI's start-up.
+    pub standby: bool,
+    pub standby_window_s: u64,
 }
 
 impl Default for ClaudeStreamConfig {
@@ -238,7 +253,69 @@ impl Default for ClaudeStreamConfig {
             append_system_prompt: None,
             skip_permissions_modules: Vec::new(),
             max_warm: 4,
+            standby: true,
+            standby_window_s: 600,
         }
+    }
+}
+
+/// `[budgets]`: per module pair (`pairs."source->target"`) and per
+/// answering module (`modules.NAME`). Windows are fixed UTC periods: the
+/// day resets at 00:00 UTC, the hour on the hour.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetsConfig {
+    pub pairs: BTreeMap<String, Budget>,
+    /// Counts every query the module's agent answers, whoever asks.
+    pub modules: BTreeMap<String, Budget>,
+}
+
+/// One budget; an absent limit is no limit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budget {
+    /// Cost of replies (as the backend reports it) per UTC day, in USD.
+    pub max_cost_usd_per_day: Option<f64>,
+    /// Queries per hour (on the hour, UTC), whatever became of them.
+    pub max_messages_per_hour: Option<u64>,
+}
+
+impl BudgetsConfig {
+    /// The pair key of `pairs`: `source->target`.
+    pub fn pair_key(source: &str, target: &str) -> String {
+        format!("{source}->{target}")
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for key in self.pairs.keys() {
+            let ok = key
+                .split_once("->")
+                .is_some_and(|(s, t)| !s.trim().is_empty() && !t.trim().is_empty());
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "budgets.pairs.\"{key}\": a pair is written \"source->target\" (e.g. [budgets.pairs.\"marker->arangodb\"])"
+                )));
+            }
+        }
+        let all = self
+            .pairs
+            .iter()
+            .map(|(k, b)| (format!("budgets.pairs.\"{k}\""), b))
+            .chain(
+                self.modules
+                    .iter()
+                    .map(|(k, b)| (format!("budgets.modules.{k}"), b)),
+            );
+        for (key, budget) in all {
+            if let Some(cost) = budget.max_cost_usd_per_day
+                && !(cost.is_finite() && cost >= 0.0)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{key}.max_cost_usd_per_day: {cost} must be a number of dollars, 0 or more"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -462,6 +539,12 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
         .permissions
         .validate()
         .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    config.budgets.validate()?;
+    if config.instances.max_warm_memory_mb == Some(0) {
+        return Err(ConfigError::Invalid(
+            "instances.max_warm_memory_mb must be at least 1 (leave it out for a quarter of the machine's memory)".into(),
+        ));
+    }
     for (name, path) in &config.module_paths {
         crate::expand::expand_path(path)
             .map_err(|e| ConfigError::Invalid(format!("module_paths.{name}: {e}")))?;

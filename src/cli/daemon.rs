@@ -112,13 +112,17 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
     ))?;
     for row in &instances {
         out.line(format!(
-            "  {} [{}] {} pid {}",
+            "  {} [{}] {} pid {} rss {}",
             row.instance.id,
             row.instance.backend,
             row.instance.state,
             row.instance
                 .pid
                 .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into()),
+            row.instance
+                .rss_kib
+                .map(|k| format!("{} MB", k / 1024))
                 .unwrap_or_else(|| "-".into())
         ))?;
     }

@@ -97,6 +97,9 @@ pub async fn run(
                         i.started_at
                             .map(|s| super::when::span((now - s).max(0) / 1000))
                             .unwrap_or_else(|| "-".into()),
+                        i.rss_kib
+                            .map(|k| format!("{:.1} MB", k as f64 / 1024.0))
+                            .unwrap_or_else(|| "-".into()),
                         i.requests_served.to_string(),
                         i.in_flight.to_string(),
                         i.queued.to_string(),
@@ -113,6 +116,7 @@ pub async fn run(
                     "PID",
                     "SERVER",
                     "UPTIME",
+                    "RSS",
                     "SERVED",
                     "IN-FLIGHT",
                     "QUEUED",

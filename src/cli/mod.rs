@@ -14,6 +14,7 @@ mod modules;
 mod output;
 pub use output::cli_words;
 mod shell;
+mod stats;
 pub mod when;
 
 use std::path::PathBuf;
@@ -102,6 +103,9 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         lines: usize,
     },
+    /// Per module pair: queries, p50/p95 latency, tokens in/out, cost and
+    /// failures by cause (`stats --module M --since 7d`).
+    Stats(stats::StatsArgs),
     /// Check node/npx, the child package, the `claude` CLI, the data dir and
     /// the database, and say how to fix each problem.
     Doctor {
@@ -312,6 +316,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
             code?
         }
         Command::Doctor { no_start, start } => doctor(&hub, no_start, start, &out).await?,
+        Command::Stats(args) => stats::run(&hub, args, &out).await?,
         _ => unreachable!("every other command was handled above"),
     };
     Ok(code)

@@ -127,6 +127,7 @@ fn record_of(s: &InstanceStatus) -> InstanceRecord {
         queued: s.queued as i64,
         restarts: s.restarts as i64,
         last_error: s.last_error.clone(),
+        rss_kib: s.rss_kib,
     }
 }
 

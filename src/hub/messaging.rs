@@ -163,6 +163,7 @@ impl Hub {
                     .check(&source, target, self.config().config.context.hop_limit)
                     .map_err(|e| HubError::BadRequest(e.to_string()))?;
                 self.existing_module_folder(target)?;
+                self.check_budgets(&source, target).await?;
             }
         }
         self.announce().await?;
@@ -190,6 +191,10 @@ impl Hub {
         history: Vec<Message>,
         request: &SendRequest,
     ) -> Result<Prepared, HubError> {
+        if request.conversation_id.is_some() {
+            self.check_budgets(&conversation.source, &conversation.target)
+                .await?;
+        }
         let (source, target) = (conversation.source.clone(), conversation.target.clone());
         let chain = HopContext::from_env()
             .check(&source, &target, self.config().config.context.hop_limit)
@@ -369,9 +374,19 @@ impl Hub {
             return Ok((conversation, Vec::new()));
         };
         let (conversation, history) = {
-            let id = self.conversation_id_of(id).await?;
-            self.db(move |s| Ok((s.conversation(&id)?, s.messages(&id, None, None)?)))
-                .await?
+            let full_id = self.conversation_id_of(id).await?;
+            let id = &full_id;
+            let kept = self.history.get(id);
+            let after = kept.last().map_or(0, |m| m.seq);
+            let read_id = id.clone();
+            let (conversation, newer) = self
+                .db(move |s| s.conversation_since(&read_id, after))
+                .await?;
+            let mut history = Vec::with_capacity(kept.len() + newer.len());
+            history.extend(kept.iter().cloned());
+            history.extend(newer);
+            self.history.keep(id, std::sync::Arc::new(history.clone()));
+            (conversation, history)
         };
         for (field, given, stored) in [
             ("source", &request.source, &conversation.source),

@@ -2,9 +2,11 @@
 //! operation a host or an operator can ask for is a method here, so the two
 //! front ends never drift apart.
 
+mod budgets;
 mod cleanup;
 mod conversations;
 mod doctor;
+mod history;
 mod instance_control;
 mod instances;
 mod jobs;
@@ -15,6 +17,7 @@ mod outcome;
 mod profile;
 mod remote;
 mod sending;
+mod stats;
 
 use std::sync::Arc;
 
@@ -44,6 +47,7 @@ pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,
 };
+pub use stats::{PairStats, StatsReport, parse_since};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -69,6 +73,9 @@ pub enum HubError {
         conversation_id: String,
         message_id: String,
     },
+    /// A budget of `[budgets]` is used up; nothing was stored or sent.
+    #[error("{0}")]
+    OverBudget(String),
     #[error("the database task failed: {0}")]
     Internal(String),
     /// The daemon refused or failed the request (its words), or could not
@@ -106,6 +113,8 @@ pub struct Hub {
     last_beat_ms: std::sync::atomic::AtomicI64,
     /// The daemon that carries this process's work, if the policy uses one.
     remote: Option<remote::RemoteHub>,
+    /// The recent history of conversations this process sends in.
+    history: history::HistoryCache,
 }
 
 impl Hub {
@@ -178,6 +187,7 @@ impl Hub {
             tasks: tokio_util::task::TaskTracker::new(),
             jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
             announced: tokio::sync::OnceCell::new(),
+            history: history::HistoryCache::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
         }))

@@ -72,6 +72,7 @@ impl Hub {
             status,
             instance_id: None,
             duration_ms,
+            cause: failure.cause().to_string(),
         };
         if let Err(e) = self.store_outcome(sending.query_id(), outcome).await {
             tracing::error!(message = %sending.query_id(), error = %e, "the outcome of a query could not be stored");
@@ -115,6 +116,8 @@ impl Hub {
             duration_ms,
             usage: answer.usage.clone(),
             cost_usd: answer.cost_usd,
+            api_duration_ms: answer.api_duration_ms,
+            num_turns: answer.num_turns,
             backend_session,
             tool_uses: answer.tool_uses.clone(),
         };

@@ -22,6 +22,17 @@ pub(super) enum QueryFailure {
     Hub(HubError),
 }
 
+impl QueryFailure {
+    /// A short word for why, counted by `stats`.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            QueryFailure::Instance(e) => e.kind(),
+            QueryFailure::Refused(_) => "refused",
+            QueryFailure::Hub(_) => "store",
+        }
+    }
+}
+
 /// A query on its way: what `prepare` worked out, for `dispatch` and
 /// `record_outcome`.
 pub(super) struct Sending {

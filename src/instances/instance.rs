@@ -69,6 +69,14 @@ pub struct InstanceStatus {
     pub stderr_tail: Vec<String>,
     /// Stream instances: the Claude session the process holds.
     pub session_id: Option<String>,
+    /// Resident memory of the child's whole process tree (its process
+    /// group), in KiB; absent when no child runs.
+    #[serde(default)]
+    pub rss_kib: Option<u64>,
+    /// A stream process started ahead of a conversation, without a message
+    /// (see `instances.claude_stream.standby`).
+    #[serde(default)]
+    pub standby: bool,
 }
 
 /// Mutable bookkeeping, behind a short-held lock.
@@ -88,6 +96,9 @@ pub(crate) struct Book {
     /// so its exit is not taken for a crash.
     pub stopping_on_purpose: bool,
     pub session_id: Option<String>,
+    /// Stream backend: the conversation this instance serves (none while
+    /// it stands by for the next new conversation).
+    pub conversation_id: Option<String>,
 }
 
 /// What an instance is created with.
@@ -104,7 +115,6 @@ pub(crate) struct Instance {
     pub id: String,
     pub backend: BackendKind,
     pub module: Option<String>,
-    pub conversation_id: Option<String>,
     /// The name an operator gave it (unique among this pool's instances).
     pub name: Option<String>,
     /// What every child of this instance is started with beyond the
@@ -139,7 +149,6 @@ impl Instance {
             id,
             backend,
             module,
-            conversation_id,
             name,
             profile,
             log,
@@ -157,6 +166,7 @@ impl Instance {
                 started_ms: now_ms(),
                 stopping_on_purpose: false,
                 session_id: None,
+                conversation_id,
             }),
             mcp: tokio::sync::RwLock::new(None),
             start_lock: tokio::sync::Mutex::new(()),
@@ -242,7 +252,12 @@ impl Instance {
         book.failures.len() as u32 >= max
     }
 
-    pub fn status(&self, queued: usize, pairs: Vec<String>) -> InstanceStatus {
+    pub fn status(
+        &self,
+        queued: usize,
+        pairs: Vec<String>,
+        rss_kib: Option<u64>,
+    ) -> InstanceStatus {
         let book = self.book();
         InstanceStatus {
             instance_id: self.id.clone(),
@@ -255,7 +270,7 @@ impl Instance {
             },
             pid: book.pid,
             module: self.module.clone(),
-            conversation_id: self.conversation_id.clone(),
+            conversation_id: book.conversation_id.clone(),
             pairs,
             started_ms: book.started_ms,
             uptime_s: book.started.elapsed().as_secs(),
@@ -266,6 +281,8 @@ impl Instance {
             last_error: book.last_error.clone(),
             stderr_tail: self.log.tail(20),
             session_id: book.session_id.clone(),
+            rss_kib: book.pid.and(rss_kib),
+            standby: self.backend == BackendKind::ClaudeStream && book.conversation_id.is_none(),
         }
     }
 }

@@ -57,6 +57,11 @@ pub(super) struct PoolState {
     pub turn_order: VecDeque<Lane>,
     /// Stream backend: the instance of each conversation.
     pub by_conversation: HashMap<String, String>,
+    /// Stream backend: the standby instance of each module folder and
+    /// profile, ready for the next new conversation there.
+    pub standby: HashMap<super::standby::StandbyKey, String>,
+    /// Stream backend: when each module folder and profile was last used.
+    pub recent: HashMap<super::standby::StandbyKey, std::time::Instant>,
 }
 
 pub(super) struct Shared {
@@ -73,6 +78,8 @@ pub(super) struct Shared {
     pub event_dir: Option<std::path::PathBuf>,
     /// Values that never appear in stored or shown stderr.
     pub redactor: Arc<crate::redact::Redactor>,
+    /// What warm and standby stream processes may hold together (KiB).
+    pub warm_budget_kib: u64,
 }
 
 /// Cheap to clone; every clone drives the same children. Background tasks
@@ -124,8 +131,10 @@ impl InstanceManager {
                 .iter()
                 .chain(config.claude_stream.env.iter()),
         ));
+        let warm_budget_kib = super::memory::warm_budget_kib(config.max_warm_memory_mb);
         let manager = InstanceManager {
             shared: Arc::new(Shared {
+                warm_budget_kib,
                 config,
                 state: Mutex::new(PoolState::default()),
                 shutdown: CancellationToken::new(),

@@ -89,6 +89,8 @@ impl InstanceManager {
             session_id: None,
             usage: None,
             cost_usd: None,
+            api_duration_ms: None,
+            num_turns: None,
             session_continued: false,
             tool_uses: Vec::new(),
         };

@@ -20,8 +20,10 @@ mod lines;
 mod manager;
 mod mcp_child;
 mod mcp_scheduler;
+mod memory;
 mod operations;
 mod process;
+mod standby;
 mod stream_backend;
 mod stream_child;
 mod supervisor;
@@ -75,6 +77,23 @@ pub enum InstanceError {
     SessionLost(String),
 }
 
+impl InstanceError {
+    /// A short word for the kind of failure (the serde tag), which `stats`
+    /// counts as the cause.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InstanceError::StartFailed(_) => "start_failed",
+            InstanceError::ChildDied { .. } => "child_died",
+            InstanceError::ChildError(_) => "child_error",
+            InstanceError::Timeout { .. } => "timeout",
+            InstanceError::Cancelled => "cancelled",
+            InstanceError::Unavailable(_) => "unavailable",
+            InstanceError::UnknownInstance(_) => "unknown_instance",
+            InstanceError::SessionLost(_) => "session_lost",
+        }
+    }
+}
+
 /// A progress event for the caller (sent on as MCP `notifications/progress`).
 #[derive(Debug, Clone)]
 pub struct Progress {
@@ -113,6 +132,10 @@ pub struct Answer {
     pub session_id: Option<String>,
     pub usage: Option<serde_json::Value>,
     pub cost_usd: Option<f64>,
+    /// Time the model API took (the CLI's `duration_api_ms`).
+    pub api_duration_ms: Option<i64>,
+    /// Model turns the answer took (the CLI's `num_turns`).
+    pub num_turns: Option<i64>,
     /// Stream backend: the turn went to a process that already held the
     /// conversation (warm or resumed), so only the new turn had to be sent.
     pub session_continued: bool,

@@ -13,20 +13,22 @@ use crate::config::BackendKind;
 
 impl InstanceManager {
     pub fn list(&self) -> Vec<InstanceStatus> {
+        let instances: Vec<Arc<Instance>> = self.state().instances.values().cloned().collect();
+        let rss = super::memory::rss_of_groups(&pids_of(&instances));
         let state = self.state();
-        state
-            .instances
-            .values()
-            .map(|i| status_of(&state, i))
+        instances
+            .iter()
+            .map(|i| status_of(&state, i, &rss))
             .collect()
     }
 
     /// An instance by its id, its name, or an unambiguous id prefix of 8+
     /// characters.
     pub fn status(&self, id: &str) -> Result<InstanceStatus, InstanceError> {
+        let instance = self.get(id)?;
+        let rss = super::memory::rss_of_groups(&pids_of(std::slice::from_ref(&instance)));
         let state = self.state();
-        let instance = find(&state, id)?;
-        Ok(status_of(&state, &instance))
+        Ok(status_of(&state, &instance, &rss))
     }
 
     fn get(&self, id: &str) -> Result<Arc<Instance>, InstanceError> {
@@ -96,6 +98,7 @@ impl InstanceManager {
             state.instances.remove(&id);
             state.affinity.retain(|_, v| *v != id);
             state.by_conversation.retain(|_, v| *v != id);
+            state.standby.retain(|_, v| *v != id);
         }
         // Lanes that stuck to it go elsewhere now.
         self.pump();
@@ -175,7 +178,15 @@ fn find(state: &PoolState, key: &str) -> Result<Arc<Instance>, InstanceError> {
     }
 }
 
-fn status_of(state: &PoolState, instance: &Arc<Instance>) -> InstanceStatus {
+fn pids_of(instances: &[Arc<Instance>]) -> Vec<u32> {
+    instances.iter().filter_map(|i| i.book().pid).collect()
+}
+
+fn status_of(
+    state: &PoolState,
+    instance: &Arc<Instance>,
+    rss: &std::collections::HashMap<u32, u64>,
+) -> InstanceStatus {
     let lanes: Vec<&Lane> = state
         .affinity
         .iter()
@@ -192,5 +203,6 @@ fn status_of(state: &PoolState, instance: &Arc<Instance>) -> InstanceStatus {
         .collect();
     names.sort();
     names.dedup();
-    instance.status(queued, names)
+    let rss_kib = instance.book().pid.and_then(|pid| rss.get(&pid).copied());
+    instance.status(queued, names, rss_kib)
 }

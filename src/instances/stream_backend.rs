@@ -45,7 +45,8 @@ impl InstanceManager {
         let alive = guard
             .as_ref()
             .is_some_and(|c| c.process.has_exited().is_none() && c.profile == q.profile);
-        let mut continued = alive;
+        // A standby process holds no session yet: its first turn is a first query.
+        let mut continued = alive && guard.as_ref().is_some_and(|c| c.session_id.is_some());
         if !alive {
             if let Some(old) = guard.take() {
                 instance.book().stopping_on_purpose = true;
@@ -140,6 +141,7 @@ impl InstanceManager {
                     ),
                 );
                 report(&q, format!("answered in {duration_ms} ms"));
+                self.keep_standby_for(&q);
                 Ok(Answer {
                     text: result.text,
                     instance_id: instance.id.clone(),
@@ -147,6 +149,8 @@ impl InstanceManager {
                     session_id: result.session_id,
                     usage: result.usage,
                     cost_usd: result.cost_usd,
+                    api_duration_ms: result.api_duration_ms,
+                    num_turns: result.num_turns,
                     session_continued: continued,
                     tool_uses: result.tool_uses,
                 })
@@ -184,6 +188,9 @@ impl InstanceManager {
         {
             return instance.clone();
         }
+        if let Some(standby) = self.adopt_standby_locked(&mut state, q) {
+            return standby;
+        }
         self.new_instance_locked(
             &mut state,
             BackendKind::ClaudeStream,
@@ -194,33 +201,73 @@ impl InstanceManager {
         )
     }
 
-    /// Keeps at most `max_warm` stream processes: stops the least recently
-    /// used idle one. Its conversation resumes with `--resume` next time.
+    /// Keeps the warm stream processes (standbys included) within
+    /// `max_warm` and `max_warm_memory_mb` with room for one more: stops
+    /// idle standbys first, then the least recently used idle process. A
+    /// stopped conversation resumes with `--resume` next time.
     async fn evict_for_room(&self, for_id: &str) {
-        let max_warm = self.shared.config.claude_stream.max_warm.max(1);
-        let victim = {
-            let state = self.state();
-            let warm: Vec<&Arc<Instance>> = state
-                .instances
-                .values()
-                .filter(|i| {
-                    i.backend == BackendKind::ClaudeStream
-                        && i.id != for_id
-                        && i.book().pid.is_some()
-                })
-                .collect();
-            if warm.len() < max_warm {
+        loop {
+            if self.stream_room_for_one_more(Some(for_id)) {
                 return;
             }
-            warm.into_iter()
-                .filter(|i| i.book().in_flight == 0)
-                .min_by_key(|i| i.book().last_used)
-                .cloned()
-        };
-        if let Some(victim) = victim {
+            let victim = {
+                let state = self.state();
+                state
+                    .instances
+                    .values()
+                    .filter(|i| {
+                        let book = i.book();
+                        i.backend == BackendKind::ClaudeStream
+                            && i.id != for_id
+                            && book.pid.is_some()
+                            && book.in_flight == 0
+                    })
+                    .min_by_key(|i| {
+                        let book = i.book();
+                        (book.conversation_id.is_some(), book.last_used)
+                    })
+                    .cloned()
+            };
+            let Some(victim) = victim else {
+                tracing::warn!(
+                    "the warm stream processes are over their caps, and every one is busy"
+                );
+                return;
+            };
             tracing::info!(instance = %victim.id, "evicting the least recently used stream instance");
+            let standby = victim.book().conversation_id.is_none();
             self.stop_child(&victim).await;
+            if standby {
+                let mut state = self.state();
+                state.standby.retain(|_, id| *id != victim.id);
+                state.instances.remove(&victim.id);
+            }
         }
+    }
+
+    /// Whether one more stream process fits beside the running ones (not
+    /// counting `except`): fewer than `max_warm`, and their memory plus one
+    /// more of their average size within the memory budget.
+    pub(super) fn stream_room_for_one_more(&self, except: Option<&str>) -> bool {
+        let max_warm = self.shared.config.claude_stream.max_warm.max(1);
+        let pids: Vec<u32> = {
+            let state = self.state();
+            state
+                .instances
+                .values()
+                .filter(|i| i.backend == BackendKind::ClaudeStream && Some(i.id.as_str()) != except)
+                .filter_map(|i| i.book().pid)
+                .collect()
+        };
+        if pids.len() >= max_warm {
+            return false;
+        }
+        if pids.is_empty() {
+            return true;
+        }
+        let total: u64 = super::memory::rss_of_groups(&pids).values().sum();
+        let one_more = total / pids.len() as u64;
+        total + one_more <= self.shared.warm_budget_kib
     }
 }
 

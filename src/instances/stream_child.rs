@@ -22,6 +22,8 @@ pub struct TurnResult {
     pub session_id: Option<String>,
     pub usage: Option<Value>,
     pub cost_usd: Option<f64>,
+    pub api_duration_ms: Option<i64>,
+    pub num_turns: Option<i64>,
     /// What the agent tried during the turn.
     pub tool_uses: Vec<ToolUse>,
 }
@@ -183,6 +185,8 @@ impl StreamChild {
                         usage: event.get("usage").cloned(),
                         cost_usd: event.get("total_cost_usd").and_then(Value::as_f64),
                         tool_uses: std::mem::take(&mut tools).finish(),
+                        api_duration_ms: event.get("duration_api_ms").and_then(Value::as_i64),
+                        num_turns: event.get("num_turns").and_then(Value::as_i64),
                     });
                 }
                 _ => {}

@@ -41,7 +41,8 @@ impl CommsServer {
         let tool_router = Self::module_tools()
             + Self::conversation_tools()
             + Self::instance_tools()
-            + Self::job_tools();
+            + Self::job_tools()
+            + Self::stats_tools();
         let argument_checks = tool_router
             .list_all()
             .into_iter()

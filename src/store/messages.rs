@@ -56,6 +56,31 @@ fn load_message(conn: &rusqlite::Connection, id: &str) -> Result<Message> {
     .ok_or_else(|| StoreError::UnknownMessage(id.to_string()))
 }
 
+/// What an outcome row records about its cost (see `stats`).
+struct Ledger<'a> {
+    usage: Option<&'a serde_json::Value>,
+    cost_usd: Option<f64>,
+    api_duration_ms: Option<i64>,
+    num_turns: Option<i64>,
+    cause: Option<&'a str>,
+}
+
+/// Tokens in and out of a reply from the CLI's `usage` object. Tokens in
+/// count everything the model read: fresh input plus prompt-cache writes
+/// and reads (each is billed, at different rates).
+fn tokens_of(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
+    let field = |name: &str| usage.get(name).and_then(serde_json::Value::as_i64);
+    let input = [
+        "input_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+    ]
+    .iter()
+    .filter_map(|f| field(f))
+    .fold(None, |sum: Option<i64>, n| Some(sum.unwrap_or(0) + n));
+    (input, field("output_tokens"))
+}
+
 /// The fields of a row to insert; the rest are NULL.
 struct Insert<'a> {
     conversation_id: &'a str,
@@ -123,8 +148,12 @@ impl Store {
             limits::MAX_NAME_BYTES,
         )?;
         limits::check_hop_chain(&q.hop_chain)?;
-        let context_note = q.context_note.as_deref().map(|n| clip(n, MAX_NOTE_BYTES));
-        self.write(|tx| {
+        let context_note: Option<String> = q
+            .context_note
+            .as_deref()
+            .map(|n| clip(n, MAX_NOTE_BYTES).into_owned());
+        let q = q.clone();
+        self.write_grouped(move |tx| {
             let conversation = load_conversation(tx, &q.conversation_id)?;
             if let Some(key) = &q.idempotency_key {
                 let earlier: Option<String> = tx
@@ -173,7 +202,7 @@ impl Store {
                     params![query.id, q.template_version, context_note],
                 )?;
                 query.template_version = q.template_version.clone();
-                query.context_note = context_note.map(|n| n.into_owned());
+                query.context_note = context_note;
             }
             Ok(BeginQuery::Fresh(query))
         })
@@ -205,11 +234,14 @@ impl Store {
     pub fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
         // A failure's reason may carry a child's output: clipped, never
         // refused, so the outcome is always stored.
-        let clipped_reason = match outcome {
-            Outcome::Failed { reason, .. } => Some(clip(reason, MAX_NOTE_BYTES)),
+        let clipped_reason: Option<String> = match outcome {
+            Outcome::Failed { reason, .. } => Some(clip(reason, MAX_NOTE_BYTES).into_owned()),
             Outcome::Reply { .. } => None,
         };
-        self.write(|tx| {
+        let (query_id, outcome) = (query_id.to_string(), outcome.clone());
+        self.write_grouped(move |tx| {
+            let query_id = query_id.as_str();
+            let outcome = &outcome;
             let query = load_message(tx, query_id)?;
             if query.status != MessageStatus::Pending {
                 return Err(StoreError::NotPending {
@@ -217,7 +249,7 @@ impl Store {
                     status: query.status.as_str().to_string(),
                 });
             }
-            let (row, query_status, instance_id, duration_ms, usage, cost, tool_uses) = match outcome {
+            let (row, query_status, instance_id, duration_ms, ledger, tool_uses) = match outcome {
                 Outcome::Reply {
                     sender,
                     content,
@@ -225,6 +257,8 @@ impl Store {
                     duration_ms,
                     usage,
                     cost_usd,
+                    api_duration_ms,
+                    num_turns,
                     backend_session,
                     tool_uses,
                 } => {
@@ -235,25 +269,30 @@ impl Store {
                         .execute(params![query.conversation_id, session])?;
                     }
                     (
-                    Insert {
-                        conversation_id: &query.conversation_id,
-                        sender,
-                        role: Role::Reply,
-                        content,
-                        status: MessageStatus::Delivered,
-                        idempotency_key: None,
-                        hop_chain: &query.hop_chain,
-                        owner: None,
-                        reply_to: Some(query_id),
-                        error: None,
-                    },
-                    MessageStatus::Delivered,
-                    instance_id,
-                    *duration_ms,
-                    usage.as_ref(),
-                    *cost_usd,
-                    tool_uses.as_slice(),
-                )
+                        Insert {
+                            conversation_id: &query.conversation_id,
+                            sender,
+                            role: Role::Reply,
+                            content,
+                            status: MessageStatus::Delivered,
+                            idempotency_key: None,
+                            hop_chain: &query.hop_chain,
+                            owner: None,
+                            reply_to: Some(query_id),
+                            error: None,
+                        },
+                        MessageStatus::Delivered,
+                        instance_id,
+                        *duration_ms,
+                        Ledger {
+                            usage: usage.as_ref(),
+                            cost_usd: *cost_usd,
+                            api_duration_ms: *api_duration_ms,
+                            num_turns: *num_turns,
+                            cause: None,
+                        },
+                        tool_uses.as_slice(),
+                    )
                 }
                 Outcome::Failed {
                     sender,
@@ -261,6 +300,7 @@ impl Store {
                     status,
                     instance_id,
                     duration_ms,
+                    cause,
                 } => (
                     Insert {
                         conversation_id: &query.conversation_id,
@@ -277,12 +317,18 @@ impl Store {
                     *status,
                     instance_id,
                     *duration_ms,
-                    None,
-                    None,
+                    Ledger {
+                        usage: None,
+                        cost_usd: None,
+                        api_duration_ms: None,
+                        num_turns: None,
+                        cause: Some(cause.as_str()),
+                    },
                     [].as_slice(),
                 ),
             };
-            let usage_text = usage.map(|u| u.to_string());
+            let usage_text = ledger.usage.map(|u| u.to_string());
+            let (input_tokens, output_tokens) = ledger.usage.map(tokens_of).unwrap_or_default();
             let stored = insert(tx, row)?;
             if !tool_uses.is_empty() {
                 let text = serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into());
@@ -297,8 +343,21 @@ impl Store {
                 instance_id,
                 duration_ms,
                 usage_text,
-                cost,
+                ledger.cost_usd,
                 stored.id
+            ])?;
+            // The ledger's columns on the outcome row only, so sums over
+            // outcomes count each query once.
+            tx.prepare_cached(
+                "UPDATE messages SET api_duration_ms = ?2, num_turns = ?3, input_tokens = ?4, output_tokens = ?5, failure_cause = ?6 WHERE id = ?1",
+            )?
+            .execute(params![
+                stored.id,
+                ledger.api_duration_ms,
+                ledger.num_turns,
+                input_tokens,
+                output_tokens,
+                ledger.cause,
             ])?;
             tx.prepare_cached("UPDATE messages SET status = ?2, error = COALESCE(?3, error) WHERE id = ?1")?
                 .execute(params![
@@ -367,6 +426,26 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             messages.reverse();
             Ok(messages)
+        })
+    }
+
+    /// A conversation and its messages numbered after `after_seq`, oldest
+    /// first, read together (a sender that keeps the earlier ones reads
+    /// only what is new).
+    pub fn conversation_since(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> Result<(super::model::Conversation, Vec<Message>)> {
+        self.read(|conn| {
+            let conversation = load_conversation(conn, conversation_id)?;
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"
+            ))?;
+            let messages = statement
+                .query_map(params![conversation_id, after_seq], message_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((conversation, messages))
         })
     }
 

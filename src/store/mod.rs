@@ -22,7 +22,9 @@ mod checkpoint;
 mod control;
 mod conversations;
 mod export;
+mod group_commit;
 mod jobs;
+mod ledger;
 pub mod limits;
 mod messages;
 mod model;
@@ -37,7 +39,7 @@ mod tests;
 mod tests_limits;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -46,6 +48,7 @@ pub use activity::MessageActivity;
 pub use control::ControlRequest;
 pub use export::{ExportFormat, ExportedConversation, parse_export, tool_use_line};
 pub use jobs::{IdKind, MIN_ID_PREFIX};
+pub use ledger::{OutcomeRow, Spend, SpendScope};
 pub(crate) use model::optional_object_schema;
 pub use model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
@@ -96,6 +99,8 @@ pub enum StoreError {
         value: usize,
         max: usize,
     },
+    #[error("database: the write was not committed: {0}")]
+    NotCommitted(String),
     #[error("export: {0}")]
     Export(String),
 }
@@ -115,7 +120,9 @@ pub struct Store {
     /// Stops the checkpointer thread when the store is dropped.
     _checkpointer: Option<checkpoint::Checkpointer>,
     /// The one connection that writes (SQLite allows one writer at a time).
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
+    /// Writes of concurrent senders (queries, replies) in shared commits.
+    group: group_commit::GroupCommit,
     readers: Vec<Mutex<Connection>>,
 }
 
@@ -160,6 +167,7 @@ impl Store {
             StoreError::Sql(source) => open_error(source),
             other => other,
         })?;
+        let conn = Arc::new(Mutex::new(conn));
         let readers = (0..READERS)
             .map(|_| {
                 let reader = Connection::open_with_flags(
@@ -175,7 +183,13 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             _checkpointer: checkpoint::Checkpointer::start(path, CHECKPOINT_EVERY),
-            conn: Mutex::new(conn),
+            group: group_commit::GroupCommit::start(conn.clone()).map_err(|e| {
+                StoreError::Open {
+                    path: path.display().to_string(),
+                    reason: format!("cannot start the writer thread: {e}"),
+                }
+            })?,
+            conn,
             readers,
         })
     }
@@ -198,6 +212,15 @@ impl Store {
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Like [`Store::write`], committed together with the writes of other
+    /// threads that wait at the same time (see `group_commit`).
+    fn write_grouped<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.group.write(f)
     }
 
     /// Runs `f` on a free reader connection (or waits for the first one).

@@ -161,6 +161,10 @@ pub enum Outcome {
         duration_ms: i64,
         usage: Option<Value>,
         cost_usd: Option<f64>,
+        /// Time the model API took, as the backend reported it.
+        api_duration_ms: Option<i64>,
+        /// Model turns (tool round trips) the answer took.
+        num_turns: Option<i64>,
         /// The backend session the conversation continues in from now on
         /// (stream backend); stored in the same transaction as the reply.
         backend_session: Option<String>,
@@ -174,6 +178,9 @@ pub enum Outcome {
         status: MessageStatus,
         instance_id: Option<String>,
         duration_ms: i64,
+        /// A short word for why (`timeout`, `child_died`, ...), counted by
+        /// `stats` as "failures by cause".
+        cause: String,
     },
 }
 
@@ -257,4 +264,7 @@ pub struct InstanceRecord {
     pub queued: i64,
     pub restarts: i64,
     pub last_error: Option<String>,
+    /// Resident memory of the instance's process tree, in KiB.
+    #[serde(default)]
+    pub rss_kib: Option<u64>,
 }

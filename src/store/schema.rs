@@ -104,6 +104,18 @@ CREATE INDEX messages_queries ON messages (created_at DESC, id DESC) WHERE role 
 -- What the answering agent tried (tool, target, allowed or refused), as JSON.
 ALTER TABLE messages ADD COLUMN tool_uses TEXT NOT NULL DEFAULT '[]';
 "#,
+    // The ledger (issue 13): what each reply cost, as the backend reported
+    // it, in plain columns so that sums and counts need no JSON functions
+    // (a PostgreSQL store must be able to answer the same queries), and why
+    // a failed query failed, for `stats`.
+    r#"
+ALTER TABLE messages ADD COLUMN api_duration_ms INTEGER;
+ALTER TABLE messages ADD COLUMN num_turns INTEGER;
+ALTER TABLE messages ADD COLUMN input_tokens INTEGER;
+ALTER TABLE messages ADD COLUMN output_tokens INTEGER;
+ALTER TABLE messages ADD COLUMN failure_cause TEXT;
+CREATE INDEX messages_by_time ON messages (created_at);
+"#,
 ];
 
 /// The schema version this code writes.

@@ -36,6 +36,8 @@ fn reply(text: &str) -> Outcome {
         duration_ms: 12,
         usage: Some(json!({"input_tokens": 3})),
         cost_usd: Some(0.5),
+        api_duration_ms: Some(9),
+        num_turns: Some(1),
         backend_session: None,
         tool_uses: Vec::new(),
     }
@@ -110,6 +112,7 @@ fn failures_are_stored_with_their_reason_and_archived_conversations_refuse_queri
                 status: MessageStatus::Failed,
                 instance_id: None,
                 duration_ms: 5,
+                cause: "child_died".into(),
             },
         )
         .unwrap();
@@ -414,6 +417,7 @@ fn servers_list_their_instances_and_control_requests_round_trip() {
         queued: 0,
         restarts: 0,
         last_error: None,
+        rss_kib: Some(1024),
     };
     s.heartbeat("srv", std::slice::from_ref(&record)).unwrap();
     let listed = s.list_instances(60_000).unwrap();
@@ -502,4 +506,56 @@ fn two_handles_writing_at_once_lose_and_duplicate_nothing() {
     );
     assert_eq!(all.iter().filter(|m| m.role == Role::Query).count(), 400);
     assert_eq!(s.conversation(&id).unwrap().message_count, 800);
+}
+
+#[test]
+fn concurrent_writes_share_commits_and_a_failing_one_undoes_only_itself() {
+    let (_dir, s) = store();
+    let s = std::sync::Arc::new(s);
+    let open = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    let archived = s
+        .create_conversation("marker", "arangodb", None, json!({}))
+        .unwrap();
+    s.set_conversation_status(&archived.id, crate::store::ConversationStatus::Archived)
+        .unwrap();
+    let threads: Vec<_> = (0..32)
+        .map(|i| {
+            let s = s.clone();
+            let target = if i % 2 == 0 {
+                open.id.clone()
+            } else {
+                archived.id.clone()
+            };
+            std::thread::spawn(move || {
+                let q = s.begin_query(&query(&target, &format!("q{i}"), None, "srv"));
+                let q = match q {
+                    Ok(BeginQuery::Fresh(q)) => q,
+                    Ok(other) => panic!("{other:?}"),
+                    Err(e) => return Err(e.to_string()),
+                };
+                s.finish_query(&q.id, &reply(&format!("r{i}")))
+                    .map(|r| r.seq)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for (i, result) in results.iter().enumerate() {
+        if i % 2 == 0 {
+            assert!(result.is_ok(), "write {i}: {result:?}");
+        } else {
+            assert!(
+                result.as_ref().unwrap_err().contains("archived"),
+                "write {i}: {result:?}"
+            );
+        }
+    }
+    // Every good write is stored once, numbered without gaps.
+    let stored = s.messages(&open.id, None, None).unwrap();
+    assert_eq!(stored.len(), 32);
+    let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=32).collect::<Vec<_>>());
+    assert!(s.messages(&archived.id, None, None).unwrap().is_empty());
 }

@@ -123,6 +123,7 @@ fn a_long_failure_reason_is_clipped_not_refused() {
                 status: MessageStatus::Failed,
                 instance_id: None,
                 duration_ms: 1,
+                cause: "child_died".into(),
             },
         )
         .unwrap();

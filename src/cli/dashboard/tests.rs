@@ -35,6 +35,7 @@ fn instance(id: &str, state: &str, pid: Option<u32>) -> InstanceView {
                 queued: 2,
                 restarts: 3,
                 last_error: None,
+                rss_kib: None,
             },
         },
         rss_bytes: Some(48 * 1024 * 1024),

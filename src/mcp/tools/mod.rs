@@ -5,6 +5,7 @@ pub(crate) mod conversations;
 pub(crate) mod instances;
 pub(crate) mod jobs;
 pub(crate) mod modules;
+pub(crate) mod stats;
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolResult, ContentBlock};

@@ -1,0 +1,125 @@
+//! Group commit: the queries and replies of concurrent senders are written
+//! in one transaction. One writer thread takes every write that is waiting
+//! when it is free, runs each in its own savepoint (so one write's error
+//! undoes only that write), commits once, and only then tells each caller
+//! its result: nothing is acknowledged before its commit.
+//!
+//! The batching is internal to this SQLite store; the store's API stays one
+//! call per operation, which another store (PostgreSQL) can implement with
+//! or without batching.
+
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::{Result, StoreError};
+
+/// Most writes folded into one transaction: enough to absorb a burst of
+/// concurrent senders, few enough that one commit stays short.
+const MAX_BATCH: usize = 64;
+
+/// Told after the commit whether it succeeded.
+type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+/// A write: runs in the batch's transaction, says whether it succeeded.
+type Job = Box<dyn FnOnce(&Transaction<'_>) -> (bool, Finish) + Send>;
+
+pub(super) struct GroupCommit {
+    /// Dropping the sender ends the thread once the queue is empty.
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl GroupCommit {
+    /// Starts the writer thread on `conn` (shared with the store's other,
+    /// one-at-a-time writes, which take the same lock).
+    pub fn start(conn: Arc<Mutex<Connection>>) -> std::io::Result<GroupCommit> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-group-commit".into())
+            .spawn(move || {
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                    run_batch(&mut conn, batch);
+                }
+            })?;
+        Ok(GroupCommit {
+            jobs: Mutex::new(jobs),
+        })
+    }
+
+    /// Runs `f` in the next batch and waits for its commit.
+    pub fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+        let job: Job = Box::new(move |tx| {
+            let result = f(tx);
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit_error| {
+                let result = match commit_error {
+                    Some(e) => Err(StoreError::NotCommitted(e.to_string())),
+                    None => result,
+                };
+                let _ = reply.send(result);
+            });
+            (ok, finish)
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| StoreError::NotCommitted("the store's writer has stopped".into()))?;
+        answer.recv().unwrap_or_else(|_| {
+            Err(StoreError::NotCommitted(
+                "the transaction of its batch could not be run".into(),
+            ))
+        })
+    }
+}
+
+/// One transaction for `batch`; each job in a savepoint. A job whose
+/// savepoint cannot be set up is dropped, which its caller hears as an
+/// error; a failed commit is every job's error.
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::warn!(error = %e, "group commit: cannot begin a transaction");
+            return; // dropping the jobs answers their callers with an error
+        }
+    };
+    let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+    for job in batch {
+        if tx.execute_batch("SAVEPOINT job").is_err() {
+            continue;
+        }
+        let (ok, finish) = job(&tx);
+        let closed = if ok {
+            tx.execute_batch("RELEASE job")
+        } else {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        if let Err(e) = closed {
+            // The transaction's state is unknown: undo all of it.
+            tracing::warn!(error = %e, "group commit: a savepoint could not be closed; the batch is rolled back");
+            finish(Some(&e));
+            for finish in finishes {
+                finish(Some(&e));
+            }
+            return; // dropping `tx` rolls back; the rest of the batch hears an error
+        }
+        finishes.push(finish);
+    }
+    let committed = tx.commit();
+    let error = committed.as_ref().err();
+    for finish in finishes {
+        finish(error);
+    }
+}
