@@ -12,6 +12,7 @@ mod instances;
 mod jobs;
 mod modules;
 mod output;
+mod send;
 pub use output::cli_words;
 mod shell;
 mod stats;
@@ -75,7 +76,7 @@ pub enum Command {
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
     /// Ask a module something and print the answer (`send --from A --to B MESSAGE`).
-    Send(conversations::SendArgs),
+    Send(send::SendArgs),
     /// List, show, search, export and archive stored conversations.
     #[command(subcommand)]
     Conversations(conversations::ConversationsCommand),
@@ -128,7 +129,7 @@ pub enum Command {
     // The seed's flat command names, kept so existing scripts keep working.
     /// Ask a module (the seed's form): `query-module TARGET "MESSAGE" [--background]`.
     #[command(name = "query-module")]
-    QueryModule(conversations::QueryModuleArgs),
+    QueryModule(send::QueryModuleArgs),
     /// Same as `conversations list`.
     #[command(name = "list-conversations")]
     ListConversations {
@@ -206,8 +207,9 @@ impl Cli {
 
 /// Runs a command other than `serve`. Returns the process exit code.
 pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
-    use conversations::{ConversationsCommand, SendArgs};
+    use conversations::ConversationsCommand;
     use instances::InstancesCommand;
+    use send::SendArgs;
 
     let out = output::Output::new(cli.json);
     let command = match cli.command {
@@ -301,7 +303,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     };
     let hub = Hub::open_routed(config.clone(), None)?;
     let code = match command {
-        Command::Send(args) => conversations::send(&hub, &config, args, &out).await?,
+        Command::Send(args) => send::send(&hub, &config, args, &out).await?,
         Command::Jobs(cmd) => jobs::run(&hub, cmd, &out).await?,
         Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
         Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,

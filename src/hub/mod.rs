@@ -6,6 +6,7 @@ mod budgets;
 mod cleanup;
 mod conversations;
 mod doctor;
+mod doctor_env;
 mod history;
 mod instance_control;
 mod instances;
@@ -28,7 +29,8 @@ use crate::instances::InstanceManager;
 use crate::store::{Store, StoreError};
 
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
-pub use doctor::{Check, CheckStatus, find_program};
+pub use doctor::{Check, CheckStatus};
+pub use doctor_env::find_program;
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
 pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance};
 pub use jobs::{JobStatus, MAX_WAIT};
@@ -43,6 +45,7 @@ pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
     InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role,
 };
+pub use crate::store::{this_hostname, tool_use_line};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,

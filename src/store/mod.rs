@@ -26,6 +26,7 @@ mod group_commit;
 mod jobs;
 mod ledger;
 pub mod limits;
+mod message_reads;
 mod messages;
 mod model;
 mod open_error;
@@ -37,6 +38,8 @@ mod servers;
 mod tests;
 #[cfg(test)]
 mod tests_limits;
+#[cfg(test)]
+mod tests_processes;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

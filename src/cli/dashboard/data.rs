@@ -29,7 +29,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub async fn read(hub: &Hub) -> Result<Snapshot, crate::hub::HubError> {
-        let here = crate::store::this_hostname();
+        let here = crate::hub::this_hostname();
         let instances = hub
             .all_instances()
             .await?

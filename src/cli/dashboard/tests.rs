@@ -9,7 +9,7 @@ use super::app::{Action, App, Mode};
 use super::data::{InstanceView, Snapshot};
 use super::draw;
 use crate::hub::{ControlAction, InstanceEvent, InstanceRow, MessageActivity};
-use crate::store::{InstanceRecord, Message, MessageStatus, Role};
+use crate::hub::{InstanceRecord, Message, MessageStatus, Role};
 
 const NOW: i64 = 1_800_000_000_000;
 
