@@ -17,7 +17,9 @@
 mod common;
 #[path = "support/daemon_section.rs"]
 mod daemon_section;
-use daemon_section::{daemon_cli_section, daemon_footprint_section, daemon_hop_section};
+use daemon_section::{
+    daemon_cli_section, daemon_footprint_section, daemon_hop_section, daemon_throughput_section,
+};
 #[path = "../tests/support/model_stub.rs"]
 mod model_stub;
 #[path = "../tests/support/real_children.rs"]
@@ -837,16 +839,8 @@ async fn throughput_section() {
             "| throughput: why missed | with group commit and the kept history, the run is CPU-bound: 8 fake children and the hub on 2 cores; a history read, a prompt render and a JSON-RPC round trip per message remain; what would close it: rendering from a kept prompt prefix, and fewer child processes per core | | |"
         );
     }
-    // TODO(issue 10/13): the same load through the daemon's MCP endpoint
-    // (Streamable HTTP on its Unix socket), target >= 2000/s, once the
-    // daemon has landed on main.
-    figure(
-        "throughput: through the daemon's MCP endpoint",
-        "not measured: the harness has no Streamable HTTP client on the daemon's Unix socket yet"
-            .into(),
-        ">= 2000/s",
-        None,
-    );
+    // The same load through the daemon's MCP endpoint: the `daemon`
+    // section (`daemon_throughput_section`).
     figure(
         "throughput: messages stored once",
         format!("{stored} of {total}"),
@@ -1149,6 +1143,7 @@ fn main() {
     if run("daemon") {
         runtime.block_on(daemon_hop_section());
         runtime.block_on(daemon_footprint_section());
+        runtime.block_on(daemon_throughput_section());
         match &real {
             Some(real) => runtime.block_on(daemon_cli_section(real)),
             None => println!("| daemon CLI | skipped: run scripts/install-real-children.sh | | |"),

@@ -204,3 +204,100 @@ pub(super) async fn daemon_footprint_section() {
         Some(rss <= 20 * 1024),
     );
 }
+
+/// 64 MCP clients of the daemon's endpoint (its Unix socket), each sending
+/// 40 messages in its own conversation over 8 pairs (fake child): the rate,
+/// and that every message is stored once.
+pub(super) async fn daemon_throughput_section() {
+    const SENDERS: usize = 64;
+    const EACH: usize = 40;
+    let pairs = [
+        ("marker", "arangodb"),
+        ("arangodb", "marker"),
+        ("marker", "claude_mcp"),
+        ("claude_mcp", "marker"),
+        ("arangodb", "claude_mcp"),
+        ("claude_mcp", "arangodb"),
+        ("indexer", "marker"),
+        ("summarizer", "arangodb"),
+    ];
+    let home = home_with(&fake_toml(8, 16));
+    let path = home.path().to_path_buf();
+    let info = tokio::task::spawn_blocking(move || {
+        json_out(&cli_timed(&path, "auto", &["--json", "daemon", "start"]).1)
+    })
+    .await
+    .unwrap();
+    let socket = std::path::PathBuf::from(info["socket"].as_str().unwrap());
+    let hub = hub_in(home.path());
+    let mut senders = Vec::new();
+    for s in 0..SENDERS {
+        let (source, target) = pairs[s % pairs.len()];
+        let client = claude_comms::daemon::client::connect(&socket, ())
+            .await
+            .unwrap();
+        let first = call(
+            &client,
+            "send_message",
+            json!({"source": source, "target": target, "message": "[[brief]] warm"}),
+        )
+        .await;
+        let id = first["conversation_id"].as_str().unwrap().to_string();
+        senders.push((client, id));
+    }
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (client, id) in senders {
+        tasks.spawn(async move {
+            for i in 0..EACH {
+                call(
+                    &client,
+                    "send_message",
+                    json!({"conversation_id": id, "message": format!("[[brief]] m{i}")}),
+                )
+                .await;
+            }
+            let _ = client.cancel().await;
+            id
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        ids.push(done.unwrap());
+    }
+    let elapsed = start.elapsed();
+    let rate = (SENDERS * EACH) as f64 / elapsed.as_secs_f64();
+    let mut stored = 0;
+    for id in &ids {
+        let t = hub.get_conversation(id, None, None).await.unwrap();
+        stored += t
+            .messages
+            .iter()
+            .filter(|m| m.role == claude_comms::hub::Role::Query)
+            .count()
+            - 1;
+    }
+    figure(
+        &format!(
+            "throughput: {SENDERS} MCP clients of the daemon over {} pairs, fake child",
+            pairs.len()
+        ),
+        format!(
+            "{rate:.0} messages/s ({} in {:.2} s)",
+            SENDERS * EACH,
+            elapsed.as_secs_f64()
+        ),
+        ">= 2000/s",
+        Some(rate >= 2000.0),
+    );
+    figure(
+        "throughput through the daemon: messages stored once",
+        format!("{stored} of {}", SENDERS * EACH),
+        "all",
+        Some(stored == SENDERS * EACH),
+    );
+    hub.shutdown().await;
+    let path = home.path().to_path_buf();
+    let _ =
+        tokio::task::spawn_blocking(move || cli_timed(&path, "auto", &["daemon", "stop"])).await;
+}
