@@ -11,4 +11,11 @@ bash scripts/install-real-children.sh
 export CLAUDE_COMMS_REQUIRE_REAL=1
 # The end-to-end tier is #[ignore]d for a bare `cargo test` (it reports
 # skipped, not passed, without the children); here it runs.
-cargo test --all-targets --locked "$@" -- --include-ignored
+# The last line sums every test binary's result (the last binary cargo
+# runs, an example, has no tests of its own).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --all-targets --locked "$@" -- --include-ignored 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
