@@ -209,12 +209,7 @@ async fn timed<F: std::future::Future>(f: F) -> (Duration, F::Output) {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    claude_comms::instances::memory::process_rss_kib(pid).unwrap_or(0)
 }
 
 // ----- sections --------------------------------------------------------------

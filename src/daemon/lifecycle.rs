@@ -148,7 +148,7 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
             started_at: Some(info.started_at),
             version: Some(info.version),
             idle_exit_s: Some(info.idle_exit_s),
-            rss_kib: rss_kib(info.pid),
+            rss_kib: crate::instances::memory::process_rss_kib(info.pid),
         },
         None => DaemonStatus {
             running: false,
@@ -161,15 +161,6 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
             rss_kib: None,
         },
     }
-}
-
-/// Resident memory of a process, from /proc.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn log_tail(path: &std::path::Path, from: u64) -> String {

@@ -42,7 +42,8 @@ fn process_group(pid: u32) -> Option<u32> {
     after_name.split_whitespace().nth(2)?.parse().ok()
 }
 
-fn process_rss_kib(pid: u32) -> Option<u64> {
+/// Resident memory of one process, in KiB.
+pub fn process_rss_kib(pid: u32) -> Option<u64> {
     kib_field(
         &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
         "VmRSS:",

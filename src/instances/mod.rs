@@ -20,7 +20,7 @@ mod lines;
 mod manager;
 mod mcp_child;
 mod mcp_scheduler;
-mod memory;
+pub mod memory;
 mod operations;
 mod process;
 mod standby;
