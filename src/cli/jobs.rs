@@ -56,7 +56,7 @@ pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i3
                         j.message_id.clone(),
                         j.status.clone(),
                         j.source.clone(),
-                        super::output::ago(j.created_at),
+                        super::when::ago(j.created_at, crate::time::now_ms()),
                         first_line(&j.message),
                     ]
                 })

@@ -74,18 +74,6 @@ impl Output {
     }
 }
 
-/// How long ago a unix-ms time was, as a person reads it: "3 s ago",
-/// "5 min ago", "2 h ago", "4 d ago".
-pub fn ago(at_ms: i64) -> String {
-    let s = ((crate::time::now_ms() - at_ms).max(0) / 1000) as u64;
-    match s {
-        0..60 => format!("{s} s ago"),
-        60..3600 => format!("{} min ago", s / 60),
-        3600..86400 => format!("{} h ago", s / 3600),
-        _ => format!("{} d ago", s / 86400),
-    }
-}
-
 /// The hub words its errors for MCP callers, who name tool arguments
 /// (`source`, `target`, ...); a CLI user typed flags. Each argument named
 /// in an error becomes the flag that sets it.
