@@ -89,16 +89,7 @@ pub async fn send(
             )?;
             return Ok(2);
         }
-        let request = SendRequest {
-            source: args.from,
-            target: args.to,
-            message: args.message.join(" "),
-            conversation_id: args.conversation,
-            timeout_s: args.timeout,
-            idempotency_key: args.idempotency_key,
-            progress: None,
-            cancel: cancel_on_ctrl_c(),
-        };
+        let request = request_of(args, cancel_on_ctrl_c());
         let sent = hub.send_detached(request).await;
         hub.shutdown().await;
         return match sent {
@@ -168,10 +159,9 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
     }
 }
 
-/// Sends and waits (through the daemon when the hub uses one).
-async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
-    let cancel = cancel_on_ctrl_c();
-    let request = SendRequest {
+/// The hub's request for what the command line asked.
+fn request_of(args: SendArgs, cancel: tokio_util::sync::CancellationToken) -> SendRequest {
+    SendRequest {
         source: args.from,
         target: args.to,
         message: args.message.join(" "),
@@ -179,8 +169,14 @@ async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> a
         timeout_s: args.timeout,
         idempotency_key: args.idempotency_key,
         progress: None,
-        cancel: cancel.clone(),
-    };
+        cancel,
+    }
+}
+
+/// Sends and waits (through the daemon when the hub uses one).
+async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
+    let cancel = cancel_on_ctrl_c();
+    let request = request_of(args, cancel.clone());
     let result = hub.send_message(request).await;
     hub.shutdown().await;
     match result {

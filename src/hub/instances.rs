@@ -93,11 +93,8 @@ impl Hub {
 
     /// Stops an instance of this process and its whole process tree.
     pub async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(remote) = &self.remote {
-            let args = serde_json::json!({"instance_id": id});
-            return remote
-                .call("stop_instance", args, None, &Default::default())
-                .await;
+        if let Some(done) = self.on_daemon("stop_instance", id).await {
+            return done;
         }
         let status = self.instances().stop(id).await?;
         self.beat_if_announced().await;
@@ -106,11 +103,8 @@ impl Hub {
 
     /// Takes no new work on an instance of this process.
     pub async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(remote) = &self.remote {
-            let args = serde_json::json!({"instance_id": id});
-            return remote
-                .call("pause_instance", args, None, &Default::default())
-                .await;
+        if let Some(done) = self.on_daemon("pause_instance", id).await {
+            return done;
         }
         let status = self.instances().pause(id)?;
         self.beat_if_announced().await;
@@ -119,11 +113,8 @@ impl Hub {
 
     /// Lets a paused (or crash-looping) instance of this process work again.
     pub async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(remote) = &self.remote {
-            let args = serde_json::json!({"instance_id": id});
-            return remote
-                .call("resume_instance", args, None, &Default::default())
-                .await;
+        if let Some(done) = self.on_daemon("resume_instance", id).await {
+            return done;
         }
         let status = self.instances().resume(id)?;
         self.beat_if_announced().await;
@@ -179,6 +170,14 @@ impl Hub {
             }
         }
         Ok((recent.into(), JournalFollower { path, reader }))
+    }
+
+    /// An instance operation carried out by the daemon, when one carries
+    /// this process's work; `None` when it is to be done here.
+    async fn on_daemon(&self, tool: &str, id: &str) -> Option<Result<InstanceStatus, HubError>> {
+        let remote = self.remote.as_ref()?;
+        let args = serde_json::json!({"instance_id": id});
+        Some(remote.call(tool, args, None, &Default::default()).await)
     }
 
     async fn beat_if_announced(&self) {
