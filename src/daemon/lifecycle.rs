@@ -9,8 +9,9 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::run::DaemonLock;
-use super::{DaemonInfo, DaemonPaths, client, process_alive};
+use super::{DaemonInfo, DaemonPaths, client};
 use crate::config::LoadedConfig;
+use crate::store::pid_exists;
 
 /// How long `daemon start` waits for the new daemon to answer.
 const START_WAIT: Duration = Duration::from_secs(20);
@@ -104,7 +105,7 @@ pub async fn stop(config: &LoadedConfig) -> anyhow::Result<Option<u32>> {
     let pid = nix::unistd::Pid::from_raw(info.pid as i32);
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
     let deadline = tokio::time::Instant::now() + STOP_WAIT;
-    while DaemonLock::is_held(&paths) || process_alive(info.pid) {
+    while DaemonLock::is_held(&paths) || pid_exists(info.pid) {
         if tokio::time::Instant::now() >= deadline {
             tracing::warn!(
                 pid = info.pid,

@@ -122,8 +122,3 @@ impl DaemonInfo {
 /// The URI the daemon's MCP endpoint has on its socket (the host part only
 /// fills the `Host` header, which the server checks).
 pub const SOCKET_URI: &str = "http://localhost/mcp";
-
-/// Whether a process with this pid exists.
-pub fn process_alive(pid: u32) -> bool {
-    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
-}

@@ -59,6 +59,7 @@ pub use model::{
     ServerRow,
 };
 pub use removal::PruneRule;
+pub(crate) use servers::pid_exists;
 pub use servers::this_hostname;
 
 /// How long a write waits for another process's lock before giving up.
