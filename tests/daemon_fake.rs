@@ -5,66 +5,22 @@
 //! the daemon it started (a guard does, also when the test fails).
 
 mod common;
+#[path = "support/daemon_cli.rs"]
+mod daemon_cli;
 #[path = "support/serve_process.rs"]
 mod serve_process;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
+use daemon_cli::{DaemonGuard, cli, daemon_pid, json_of, json_of_any};
 use serde_json::{Value, json};
 use serve_process::{Server, descendants, process_exists};
 
-/// Runs `claude-comms` against `home` with the daemon policy `auto`.
-fn cli(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_claude-comms"))
-        .args(args)
-        .env("CLAUDE_COMMS_HOME", home)
-        .env("CLAUDE_COMMS_HUB", "auto")
-        .env_remove("CLAUDE_COMMS_CONFIG")
-        .env_remove("CLAUDE_COMMS_MODULE")
-        .env_remove("CLAUDE_COMMS_HOP")
-        .env_remove("CLAUDE_COMMS_CHAIN")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("claude-comms runs")
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "exit {:?}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
-}
-
-/// Stops the home's daemon when dropped, and checks nothing of it is left.
-struct DaemonGuard {
-    home: PathBuf,
-}
-
-impl Drop for DaemonGuard {
-    fn drop(&mut self) {
-        let _ = cli(&self.home, &["daemon", "stop"]);
-    }
-}
-
 fn home_and_guard() -> (tempfile::TempDir, DaemonGuard) {
     let home = common::home_with(&common::fake_child_toml());
-    let guard = DaemonGuard {
-        home: home.path().to_path_buf(),
-    };
+    let guard = DaemonGuard(home.path().to_path_buf());
     (home, guard)
-}
-
-fn daemon_pid(home: &Path) -> Option<u32> {
-    let status = json_of_any(&cli(home, &["--json", "daemon", "status"]));
-    status["daemon"]["pid"].as_u64().map(|p| p as u32)
-}
-
-fn json_of_any(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! process behind.
 
 mod common;
+#[path = "support/daemon_cli.rs"]
+mod daemon_cli;
 #[path = "support/model_stub.rs"]
 mod model_stub;
 #[path = "support/real_children.rs"]
@@ -14,9 +16,8 @@ mod real_children;
 mod serve_process;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use daemon_cli::{DaemonGuard, cli, daemon_pid, json_of};
 use model_stub::{ModelStub, Turn};
 use real_children::RealChildren;
 use serde_json::{Value, json};
@@ -28,45 +29,6 @@ fn model_in_background() -> (ModelStub, tokio::runtime::Runtime) {
         Turn::Text(model_stub::echo_answer(r))
     }));
     (model, runtime)
-}
-
-fn cli(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_claude-comms"))
-        .args(args)
-        .env("CLAUDE_COMMS_HOME", home)
-        .env("CLAUDE_COMMS_HUB", "auto")
-        .env_remove("CLAUDE_COMMS_CONFIG")
-        .env_remove("CLAUDE_COMMS_MODULE")
-        .env_remove("CLAUDE_COMMS_HOP")
-        .env_remove("CLAUDE_COMMS_CHAIN")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("claude-comms runs")
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "exit {:?}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
-}
-
-fn daemon_pid(home: &Path) -> Option<u32> {
-    let out = cli(home, &["--json", "daemon", "status"]);
-    let status: Value = serde_json::from_slice(&out.stdout).expect("JSON status");
-    status["daemon"]["pid"].as_u64().map(|p| p as u32)
-}
-
-/// Stops the home's daemon when dropped (also when the test fails).
-struct DaemonGuard(PathBuf);
-
-impl Drop for DaemonGuard {
-    fn drop(&mut self) {
-        let _ = cli(&self.0, &["daemon", "stop"]);
-    }
 }
 
 #[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
