@@ -116,6 +116,8 @@ pub struct Hub {
     last_beat_ms: std::sync::atomic::AtomicI64,
     /// The daemon that carries this process's work, if the policy uses one.
     remote: Option<remote::RemoteHub>,
+    /// Child profiles built so far (see `hub/profile.rs`).
+    profiles: std::sync::Mutex<profile::ProfileCache>,
     /// The recent history of conversations this process sends in.
     history: history::HistoryCache,
 }
@@ -193,6 +195,7 @@ impl Hub {
             history: history::HistoryCache::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
+            profiles: std::sync::Mutex::default(),
         }))
     }
 

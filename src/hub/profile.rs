@@ -10,10 +10,43 @@ use crate::context::HopContext;
 use crate::instances::ChildProfile;
 use crate::policy::{Mode, ModulePolicy, PolicyFiles, shim};
 
+/// Profiles built so far, by chain and backend.
+pub(crate) type ProfileCache = std::collections::HashMap<(Vec<String>, BackendKind), ChildProfile>;
+
+/// Distinct chains kept at most (a chain is a path of modules, so a real
+/// system has few); past this the cache starts afresh.
+const PROFILES_KEPT: usize = 1024;
+
 impl Hub {
     /// The profile for a query along `chain` (asking modules, then the
     /// answerer) on `backend`.
+    ///
+    /// A profile depends only on the chain, the backend and the config read
+    /// at start, so each is built (settings file written, the real `claude`
+    /// looked up on PATH) once per process, not per message.
     pub(crate) fn child_profile(
+        &self,
+        chain: &[String],
+        backend: BackendKind,
+    ) -> Result<ChildProfile, HubError> {
+        let key = (chain.to_vec(), backend);
+        if let Some(profile) = self.profiles().get(&key) {
+            return Ok(profile.clone());
+        }
+        let profile = self.build_child_profile(chain, backend)?;
+        let mut profiles = self.profiles();
+        if profiles.len() >= PROFILES_KEPT {
+            profiles.clear();
+        }
+        profiles.insert(key, profile.clone());
+        Ok(profile)
+    }
+
+    fn profiles(&self) -> std::sync::MutexGuard<'_, ProfileCache> {
+        self.profiles.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn build_child_profile(
         &self,
         chain: &[String],
         backend: BackendKind,
