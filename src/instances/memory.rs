@@ -89,4 +89,32 @@ mod tests {
         assert!(warm_budget_kib(None) > 0);
         assert_eq!(warm_budget_kib(Some(300)), 300 * 1024);
     }
+
+    /// The assertions of the dashboard's former /proc walker, kept on the
+    /// one reader that replaced it: a child in its own group (as every
+    /// instance child is) is found and counted, and is gone once reaped.
+    #[test]
+    fn a_child_group_is_found_counted_and_gone_once_reaped() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = child.id();
+        assert_eq!(process_group(child.id()), Some(group));
+        let own = process_rss_kib(child.id()).unwrap_or(0);
+        let rss = rss_of_groups(&[group]);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            rss.get(&group).copied().unwrap_or(0) >= own,
+            "{rss:?} < {own}"
+        );
+        assert!(
+            rss.contains_key(&group),
+            "the live group is counted: {rss:?}"
+        );
+        assert!(rss_of_groups(&[group]).is_empty(), "gone once reaped");
+    }
 }

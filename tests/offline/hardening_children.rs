@@ -6,7 +6,7 @@
 //! carry the loop guard's hop context; once a query is stored, its outcome
 //! is stored (or the caller is told it could not be).
 
-mod common;
+use crate::common;
 
 use common::{call, connect, fake_child_toml, home_with, hub_in, ok_value, text_of};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! of the fake child, read the screen, press keys. And in a pipe, where it
 //! prints plain lines.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;

@@ -4,11 +4,9 @@
 //! `interrupted` while `serve` carries on with a new one. Every test stops
 //! the daemon it started (a guard does, also when the test fails).
 
-mod common;
-#[path = "support/daemon_cli.rs"]
-mod daemon_cli;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::daemon_cli;
+use crate::serve_process;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,9 +3,8 @@
 //! server's environment through `path`, relative and system folders are
 //! handled, and what `register_module` accepts is what the loader loads.
 
-mod common;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::serve_process;
 
 use std::process::Command;
 

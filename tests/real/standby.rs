@@ -2,11 +2,9 @@
 //! against the stand-in model. Nothing here depends on timing: each step
 //! waits for a condition with a deadline.
 
-mod common;
-#[path = "support/model_stub.rs"]
-mod model_stub;
-#[path = "support/real_children.rs"]
-mod real_children;
+use crate::common;
+use crate::model_stub;
+use crate::real_children;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,11 +2,9 @@
 //! claude-comms -> real claude-code-mcp / real `claude` CLI -> the stand-in
 //! model on 127.0.0.1, which records what reached it.
 
-mod common;
-#[path = "support/model_stub.rs"]
-mod model_stub;
-#[path = "support/real_children.rs"]
-mod real_children;
+use crate::common;
+use crate::model_stub;
+use crate::real_children;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! failures by cause; `[budgets]` refuse a query before it is stored and
 //! before its conversation is created, naming the budget and its reset.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! can be collected later, it can be cancelled, and a process that stops
 //! under it leaves it `interrupted`.
 
-mod common;
+use crate::common;
 
 use common::{call, connect, fake_child_toml, home_with, hub_in, ok_value, text_of};
 use serde_json::json;

@@ -2,9 +2,8 @@
 //! while messages flow (nothing acknowledged is lost, nothing is stored
 //! twice, interrupted messages are marked), and children that misbehave.
 
-mod common;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::serve_process;
 
 use std::collections::{BTreeMap, BTreeSet};
 

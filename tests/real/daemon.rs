@@ -5,15 +5,11 @@
 //! job interrupted and the next query is answered; `daemon stop` leaves no
 //! process behind.
 
-mod common;
-#[path = "support/daemon_cli.rs"]
-mod daemon_cli;
-#[path = "support/model_stub.rs"]
-mod model_stub;
-#[path = "support/real_children.rs"]
-mod real_children;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::daemon_cli;
+use crate::model_stub;
+use crate::real_children;
+use crate::serve_process;
 
 use std::collections::BTreeSet;
 

@@ -1,10 +1,10 @@
 //! The Rust communicator: the example runs as a user would run it (same
 //! code), and each operation does what its name says.
 
-mod common;
+use crate::common;
 
 #[allow(dead_code)]
-#[path = "../examples/communicator.rs"]
+#[path = "../../examples/communicator.rs"]
 mod example;
 
 use claude_comms::Communicator;

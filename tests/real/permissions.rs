@@ -3,11 +3,9 @@
 //! both backends (claude-code-mcp, through the policy shim, and stream-json)
 //! and a stand-in model that obeys tool requests found in the message.
 
-mod common;
-#[path = "support/model_stub.rs"]
-mod model_stub;
-#[path = "support/real_children.rs"]
-mod real_children;
+use crate::common;
+use crate::model_stub;
+use crate::real_children;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

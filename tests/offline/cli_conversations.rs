@@ -2,9 +2,8 @@
 //! `send`, `conversations ...`, `listen`, `instances list | stop | monitor`,
 //! the seed names, and the loop guard on a nested call.
 
-mod common;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::serve_process;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! in-repo fake child answering (it echoes the prompt it was given, so these
 //! tests see exactly what the answering agent would be told).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

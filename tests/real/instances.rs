@@ -1,10 +1,8 @@
 //! End-to-end tier of the instance manager: the real claude-code-mcp and the
 //! real `claude` CLI, driven offline by the stand-in model on 127.0.0.1.
 
-#[path = "support/model_stub.rs"]
-mod model_stub;
-#[path = "support/real_children.rs"]
-mod real_children;
+use crate::model_stub;
+use crate::real_children;
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,9 +2,8 @@
 //! host does: malformed lines and bad calls get errors, serving goes on, and
 //! end of stdin ends the process cleanly.
 
-mod common;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::serve_process;
 
 use serde_json::{Value, json};
 use serve_process::Server;

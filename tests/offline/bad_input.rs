@@ -2,9 +2,8 @@
 //! error, or the right tool error naming the problem, and after all of them
 //! the server still answers a normal call.
 
-mod common;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::serve_process;
 
 use serde_json::{Value, json};
 use serve_process::Server;

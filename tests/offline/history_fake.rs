@@ -1,7 +1,7 @@
 //! The recent history a hub keeps per conversation is always the whole
 //! history: turns stored by another process in between reach the prompt.
 
-mod common;
+use crate::common;
 
 use claude_comms::hub::SendRequest;
 use common::{fake_child_toml, hub_in};

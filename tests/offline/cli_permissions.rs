@@ -2,7 +2,7 @@
 //! `modules show`, `doctor`), `full` as a warning, and a bad value as an
 //! error that names the key.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

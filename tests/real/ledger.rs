@@ -3,11 +3,9 @@
 //! The CLI's result carries usage, cost, API time and turns; they are
 //! stored with the reply, `get_stats` sums them, and a budget refuses.
 
-mod common;
-#[path = "support/model_stub.rs"]
-mod model_stub;
-#[path = "support/real_children.rs"]
-mod real_children;
+use crate::common;
+use crate::model_stub;
+use crate::real_children;
 
 use common::{call, connect, home_with, ok_value, text_of};
 use model_stub::ModelStub;

@@ -1,6 +1,6 @@
 //! The MCP server driven in-process by an rmcp client, as a host would.
 
-mod common;
+use crate::common;
 
 use common::{call, connect, hub_in, text_of};
 use pretty_assertions::assert_eq;

@@ -2,7 +2,7 @@
 //! Ctrl-C, times people read, cleanup with confirmation, help for every
 //! flag, completions and a man page.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

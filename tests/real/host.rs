@@ -2,13 +2,10 @@
 //! JSON-RPC, by the Python MCP SDK and by Claude Code itself, with the real
 //! children answering against the stand-in model.
 
-mod common;
-#[path = "support/model_stub.rs"]
-mod model_stub;
-#[path = "support/real_children.rs"]
-mod real_children;
-#[path = "support/serve_process.rs"]
-mod serve_process;
+use crate::common;
+use crate::model_stub;
+use crate::real_children;
+use crate::serve_process;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! `claude-comms doctor`: says what is wrong and how to fix it.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

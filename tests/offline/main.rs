@@ -1,0 +1,33 @@
+//! The offline tier: every test that needs no Node and no `claude` CLI (the
+//! in-repo fake child stands in). One binary, not one per file: each test
+//! binary links the whole crate, and forty of them filled CI's disk.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../support/daemon_cli.rs"]
+mod daemon_cli;
+#[path = "../support/serve_process.rs"]
+mod serve_process;
+
+mod bad_input;
+mod cli_conversations;
+mod cli_doctor;
+mod cli_modules;
+mod cli_operator;
+mod cli_permissions;
+mod communicator;
+mod conversations_fake;
+mod daemon_fake;
+mod dashboard_pty;
+mod example_script;
+mod faults;
+mod hardening_children;
+mod history_fake;
+mod instances_fake;
+mod jobs_fake;
+mod ledger_fake;
+mod mcp_server;
+mod policy_shim;
+mod properties;
+mod registry;
+mod serve_binary;

@@ -1,0 +1,23 @@
+//! The end-to-end tier: the real children (claude-code-mcp and the `claude`
+//! CLI) against the stand-in model on 127.0.0.1. Every test here is
+//! #[ignore]d for a bare `cargo test` and run by scripts/test.sh, which
+//! installs the children first and fails if they are missing.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../support/daemon_cli.rs"]
+mod daemon_cli;
+#[path = "../support/model_stub.rs"]
+mod model_stub;
+#[path = "../support/real_children.rs"]
+mod real_children;
+#[path = "../support/serve_process.rs"]
+mod serve_process;
+
+mod conversations;
+mod daemon;
+mod host;
+mod instances;
+mod ledger;
+mod permissions;
+mod standby;
