@@ -14,12 +14,18 @@ pub enum DaemonCommand {
         /// Exit after this many seconds without work (0 or absent: never).
         #[arg(long, value_name = "SECONDS")]
         idle_exit_s: Option<u64>,
+        /// Also serve MCP to remote hosts at http(s)://ADDR/mcp (tokens required); overrides `[daemon] listen`.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
     /// Start the daemon in the background and return once it answers.
     Start {
         /// Exit after this many seconds without work (default: never).
         #[arg(long, value_name = "SECONDS")]
         idle_exit_s: Option<u64>,
+        /// Also serve MCP to remote hosts at http(s)://ADDR/mcp (tokens required); overrides `[daemon] listen`.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
     /// Stop the daemon: in-flight work is interrupted and recorded, every child stopped.
     Stop,
@@ -27,16 +33,32 @@ pub enum DaemonCommand {
     Status,
 }
 
-pub async fn run(cmd: DaemonCommand, config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
+pub async fn run(
+    cmd: DaemonCommand,
+    mut config: LoadedConfig,
+    out: &Output,
+) -> anyhow::Result<i32> {
     match cmd {
-        DaemonCommand::Run { idle_exit_s } => {
+        DaemonCommand::Run {
+            idle_exit_s,
+            listen,
+        } => {
+            if listen.is_some() {
+                config.config.daemon.listen = listen;
+            }
             let idle = idle_exit_s
                 .filter(|s| *s > 0)
                 .map(std::time::Duration::from_secs);
             crate::daemon::run::run(config, idle).await?;
             Ok(0)
         }
-        DaemonCommand::Start { idle_exit_s } => {
+        DaemonCommand::Start {
+            idle_exit_s,
+            listen,
+        } => {
+            if listen.is_some() {
+                config.config.daemon.listen = listen;
+            }
             let info = lifecycle::start(&config, idle_exit_s.unwrap_or(0)).await?;
             if out.json {
                 out.json(&info)?;
@@ -45,6 +67,11 @@ pub async fn run(cmd: DaemonCommand, config: LoadedConfig, out: &Output) -> anyh
                     "daemon pid {} listens on {}",
                     info.pid, info.socket
                 ))?;
+                if let Some(url) = &info.http_url {
+                    out.line(format!(
+                        "remote hosts: {url} (with a token: `claude-comms tokens create`)"
+                    ))?;
+                }
             }
             Ok(0)
         }
@@ -76,7 +103,7 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
         .filter(|r| r.server_alive && Some(r.server_pid) == status.pid)
         .collect();
     let pending = hub
-        .list_jobs(Some(crate::hub::MessageStatus::Pending), 500)
+        .list_jobs(Some(crate::hub::MessageStatus::Pending), None, 500)
         .await?;
     hub.shutdown().await;
     if out.json {
@@ -100,6 +127,9 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
         status.uptime_s.unwrap_or(0),
         status.socket
     ))?;
+    if let Some(url) = &status.http_url {
+        out.line(format!("remote hosts: {url}"))?;
+    }
     out.line(format!(
         "memory {} MB resident; {} instance(s); {} job(s) pending; idle exit {}",
         status.rss_kib.unwrap_or(0) / 1024,

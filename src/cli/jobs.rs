@@ -44,7 +44,7 @@ pub enum JobsCommand {
 pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i32> {
     let job = match cmd {
         JobsCommand::List { status, limit } => {
-            let jobs = hub.list_jobs(status, limit).await?;
+            let jobs = hub.list_jobs(status, None, limit).await?;
             if out.json {
                 out.json(&jobs)?;
                 return Ok(0);

@@ -16,6 +16,7 @@ mod send;
 pub use output::cli_words;
 mod shell;
 mod stats;
+mod tokens;
 pub mod when;
 
 use std::path::PathBuf;
@@ -91,6 +92,9 @@ pub enum Command {
     /// Questions sent with `send --background`: list, show, wait for, cancel.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// Access tokens for hosts on other machines: create, list, revoke.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// The hub daemon that owns every child for this data dir: run, start, stop, status.
     #[command(subcommand)]
     Daemon(daemon::DaemonCommand),
@@ -305,6 +309,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     let code = match command {
         Command::Send(args) => send::send(&hub, &config, args, &out).await?,
         Command::Jobs(cmd) => jobs::run(&hub, cmd, &out).await?,
+        Command::Tokens(cmd) => tokens::run(&hub, cmd, &out).await?,
         Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
         Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
         Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,

@@ -46,8 +46,11 @@ pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<Da
     if config.paths.config_file.is_file() {
         command.arg("--config").arg(&config.paths.config_file);
     }
+    command.args(["daemon", "run", "--idle-exit-s", &idle_exit_s.to_string()]);
+    if let Some(listen) = &config.config.daemon.listen {
+        command.args(["--listen", listen]);
+    }
     command
-        .args(["daemon", "run", "--idle-exit-s", &idle_exit_s.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
@@ -133,6 +136,8 @@ pub struct DaemonStatus {
     pub idle_exit_s: Option<u64>,
     /// Resident memory of the daemon process, in KiB.
     pub rss_kib: Option<u64>,
+    /// The MCP endpoint for remote hosts, when it listens on TCP.
+    pub http_url: Option<String>,
 }
 
 pub fn status(config: &LoadedConfig) -> DaemonStatus {
@@ -150,6 +155,7 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
             version: Some(info.version),
             idle_exit_s: Some(info.idle_exit_s),
             rss_kib: crate::instances::memory::process_rss_kib(info.pid),
+            http_url: info.http_url,
         },
         None => DaemonStatus {
             running: false,
@@ -160,6 +166,7 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
             version: None,
             idle_exit_s: None,
             rss_kib: None,
+            http_url: None,
         },
     }
 }

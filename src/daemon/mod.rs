@@ -13,9 +13,12 @@
 //! daemon's lifetime, so a daemon that crashed leaves no stale lock (the
 //! kernel drops it with the process); `daemon.json` says where it listens.
 
+mod auth;
 pub mod client;
+mod http;
 pub mod lifecycle;
 pub mod run;
+mod tls;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +36,26 @@ pub struct DaemonConfig {
     pub idle_exit_s: u64,
     /// The socket's path; defaults to `<data dir>/daemon.sock`.
     pub socket: Option<String>,
+    /// Also serve MCP over Streamable HTTP at `http(s)://ADDR/mcp` for
+    /// hosts on other machines, such as "127.0.0.1:8765" or
+    /// "0.0.0.0:8765". Every request there needs a token (`tokens create`).
+    pub listen: Option<String>,
+    /// PEM certificate chain and private key: serve HTTPS (rustls).
+    /// Required to listen on a non-loopback address unless
+    /// `allow_plain_http` is set.
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    /// Plain HTTP on a non-loopback address, for a daemon behind a reverse
+    /// proxy that terminates TLS. Tokens are still required.
+    pub allow_plain_http: bool,
+    /// Host names (or host:port) hosts use to reach the daemon, checked
+    /// against each request's `Host` header (DNS rebinding); loopback names
+    /// and the listen address are always accepted.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call (scheme://host:port). Empty: any
+    /// request that carries an `Origin` header is refused (hosts that are
+    /// not browsers send none).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for DaemonConfig {
@@ -40,6 +63,12 @@ impl Default for DaemonConfig {
         DaemonConfig {
             idle_exit_s: 1800,
             socket: None,
+            listen: None,
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -110,6 +139,9 @@ pub struct DaemonInfo {
     pub version: String,
     /// Seconds without work before it exits (0: never).
     pub idle_exit_s: u64,
+    /// The MCP endpoint for remote hosts (`https://127.0.0.1:8765/mcp`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_url: Option<String>,
 }
 
 impl DaemonInfo {

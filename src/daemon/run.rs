@@ -11,14 +11,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use nix::fcntl::{Flock, FlockArg};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::{DaemonInfo, DaemonPaths};
+use super::{DaemonInfo, DaemonPaths, http};
 use crate::config::LoadedConfig;
 use crate::hub::Hub;
-use crate::mcp::CommsServer;
 
 /// How often the daemon checks whether it has been idle long enough.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
@@ -98,25 +95,27 @@ async fn serve(
         .with_context(|| format!("cannot restrict {} to its user", paths.socket.display()))?;
 
     let sessions_end = CancellationToken::new();
-    let service = {
-        let hub = hub.clone();
-        StreamableHttpService::new(
-            move || Ok(CommsServer::new(hub.clone())),
-            Arc::new(LocalSessionManager::default()),
-            StreamableHttpServerConfig::default().with_cancellation_token(sessions_end.clone()),
-        )
-    };
+    let stop = CancellationToken::new();
     let last_request = Arc::new(AtomicI64::new(crate::time::now_ms()));
-    let router = {
-        let last_request = last_request.clone();
-        axum::Router::new()
-            .nest_service("/mcp", service)
-            .layer(axum::middleware::from_fn(
-                move |request: axum::extract::Request, next: axum::middleware::Next| {
-                    last_request.store(crate::time::now_ms(), Ordering::Relaxed);
-                    next.run(request)
-                },
-            ))
+    let router = http::with_activity(
+        http::socket_router(hub, &sessions_end),
+        last_request.clone(),
+    );
+    // The TCP face for remote hosts, when configured: checked and bound
+    // before the daemon says it is ready, so a bad setting fails the start.
+    let tcp = match http::plan(&hub.config().config.daemon)? {
+        Some(plan) => Some(
+            http::bind_tcp(
+                plan,
+                &hub.config().config.daemon,
+                hub,
+                &sessions_end,
+                stop.clone(),
+                last_request.clone(),
+            )
+            .await?,
+        ),
+        None => None,
     };
 
     let info = DaemonInfo {
@@ -125,11 +124,11 @@ async fn serve(
         started_at: crate::time::now_ms(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         idle_exit_s: idle_exit.map_or(0, |d| d.as_secs()),
+        http_url: tcp.as_ref().map(|t| t.url.clone()),
     };
     write_state(&paths.state, &info)?;
-    tracing::info!(socket = %paths.socket.display(), pid = info.pid, "daemon ready");
+    tracing::info!(socket = %paths.socket.display(), http = ?info.http_url, pid = info.pid, "daemon ready");
 
-    let stop = CancellationToken::new();
     {
         let stop = stop.clone();
         hub.spawn_until_shutdown(async move {
@@ -165,8 +164,15 @@ async fn serve(
     });
     let server = server.into_future();
     tokio::pin!(server);
+    let tcp_serving = async move {
+        match tcp {
+            Some(face) => face.serving.await,
+            None => Ok(()),
+        }
+    };
+    let both = async { tokio::try_join!(&mut server, tcp_serving) };
     tokio::select! {
-        served = &mut server => served.context("the daemon's HTTP server failed")?,
+        served = both => { served.context("the daemon's HTTP server failed")?; }
         _ = async {
             stop.cancelled().await;
             tokio::time::sleep(CONNECTIONS_GRACE).await;

@@ -175,13 +175,18 @@ impl Hub {
         Ok(job)
     }
 
-    /// The newest jobs (queries), newest first.
+    /// The newest jobs (queries), newest first; with `module`, only those
+    /// of conversations it takes part in.
     pub async fn list_jobs(
         &self,
         status: Option<MessageStatus>,
+        module: Option<&str>,
         limit: usize,
     ) -> Result<Vec<JobStatus>, HubError> {
-        let queries = self.db(move |s| s.recent_queries(status, limit)).await?;
+        let module = module.map(str::to_string);
+        let queries = self
+            .db(move |s| s.recent_queries(status, module.as_deref(), limit))
+            .await?;
         let mut jobs = Vec::with_capacity(queries.len());
         for query in queries {
             let id = query.id.clone();

@@ -19,6 +19,7 @@ mod profile;
 mod remote;
 mod sending;
 mod stats;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -43,7 +44,7 @@ pub use crate::instances::{
 };
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
-    InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role,
+    InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role, TokenRecord,
 };
 pub use crate::store::{this_hostname, tool_use_line};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
@@ -51,6 +52,7 @@ pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,
 };
 pub use stats::{PairStats, StatsReport, parse_since};
+pub use tokens::{AuthError, Caller, CreatedToken, TOKEN_PREFIX, TokenRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -120,6 +122,8 @@ pub struct Hub {
     profiles: std::sync::Mutex<profile::ProfileCache>,
     /// The recent history of conversations this process sends in.
     history: history::HistoryCache,
+    /// When this process last recorded each token's use (see `tokens.rs`).
+    token_touches: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Hub {
@@ -193,6 +197,7 @@ impl Hub {
             jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
             announced: tokio::sync::OnceCell::new(),
             history: history::HistoryCache::default(),
+            token_touches: Default::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
             profiles: std::sync::Mutex::default(),

@@ -1,6 +1,7 @@
 //! The MCP face of claude-comms: a server handler whose tools, resources and
 //! prompts call [`crate::hub::Hub`], served over [`transport::StdioFrames`].
 
+mod access;
 mod prompts;
 mod resources;
 mod server;

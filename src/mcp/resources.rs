@@ -22,6 +22,7 @@ const CONVERSATIONS_LISTED: usize = 100;
 
 pub(crate) async fn list(
     hub: &Hub,
+    only_of_module: Option<&str>,
     _request: Option<PaginatedRequestParams>,
 ) -> Result<ListResourcesResult, McpError> {
     // A registry holds tens of modules: one page is enough.
@@ -39,6 +40,7 @@ pub(crate) async fn list(
     let recent = hub
         .list_conversations(ConversationFilter {
             limit: CONVERSATIONS_LISTED,
+            module: only_of_module.map(str::to_string),
             ..Default::default()
         })
         .await

@@ -105,7 +105,7 @@ impl CommsServer {
 impl ServerHandler for CommsServer {
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         if !self.tool_router.has_route(&request.name) {
@@ -123,6 +123,12 @@ impl ServerHandler for CommsServer {
                 ),
                 None,
             ));
+        }
+        let caller = super::access::caller_of(&context)?;
+        if let Err(refusal) = super::access::authorize_call(&self.hub, &caller, &mut request).await
+        {
+            tracing::warn!(tool = %request.name, caller = ?caller.module(), reason = %refusal, "tool call refused");
+            return Ok(super::tools::failure(refusal).into());
         }
         if let Some(problem) = self.argument_problems(&request) {
             return Ok(super::tools::failure(problem).into());
@@ -165,9 +171,10 @@ impl ServerHandler for CommsServer {
     async fn list_resources(
         &self,
         request: Option<rmcp::model::PaginatedRequestParams>,
-        _ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
+        ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
-        super::resources::list(&self.hub, request).await
+        let caller = super::access::caller_of(&ctx)?;
+        super::resources::list(&self.hub, caller.module(), request).await
     }
 
     async fn list_resource_templates(
@@ -181,8 +188,10 @@ impl ServerHandler for CommsServer {
     async fn read_resource(
         &self,
         request: rmcp::model::ReadResourceRequestParams,
-        _ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
+        ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
+        let caller = super::access::caller_of(&ctx)?;
+        super::access::check_resource(&self.hub, &caller, &request.uri).await?;
         super::resources::read(&self.hub, &request.uri)
             .await
             .map(Into::into)
@@ -197,6 +206,8 @@ impl ServerHandler for CommsServer {
         request: rmcp::model::SubscribeRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<(), rmcp::ErrorData> {
+        let caller = super::access::caller_of(&context)?;
+        super::access::check_resource(&self.hub, &caller, &request.uri).await?;
         self.subscriptions
             .subscribe(&self.hub, context.peer, &request.uri)
             .await

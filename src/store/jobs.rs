@@ -90,6 +90,7 @@ impl Store {
     pub fn recent_queries(
         &self,
         status: Option<MessageStatus>,
+        module: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Message>> {
         super::limits::check_page("limit", limit)?;
@@ -97,10 +98,12 @@ impl Store {
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
                  WHERE role = 'query' AND (?1 IS NULL OR status = ?1)
+                   AND (?3 IS NULL OR conversation_id IN
+                        (SELECT id FROM conversations WHERE source = ?3 OR target = ?3))
                  ORDER BY created_at DESC, id DESC LIMIT ?2"
             ))?;
             let rows = statement.query_map(
-                params![status.map(|s| s.as_str()), limit as i64],
+                params![status.map(|s| s.as_str()), limit as i64, module],
                 message_from_row,
             )?;
             Ok(rows.collect::<rusqlite::Result<Vec<Message>>>()?)

@@ -40,6 +40,7 @@ mod tests;
 mod tests_limits;
 #[cfg(test)]
 mod tests_processes;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,6 +62,7 @@ pub use model::{
 pub use removal::PruneRule;
 pub(crate) use servers::pid_exists;
 pub use servers::this_hostname;
+pub use tokens::{NewToken, TokenRecord};
 
 /// How long a write waits for another process's lock before giving up.
 /// Writes are single-row transactions that take well under a millisecond,

@@ -116,6 +116,21 @@ ALTER TABLE messages ADD COLUMN output_tokens INTEGER;
 ALTER TABLE messages ADD COLUMN failure_cause TEXT;
 CREATE INDEX messages_by_time ON messages (created_at);
 "#,
+    // Access tokens of remote hosts (issue 11): only a hash of the secret
+    // is kept; `module` NULL with `admin` 1 is an operator token.
+    r#"
+CREATE TABLE access_tokens (
+    id           TEXT PRIMARY KEY,
+    secret_hash  TEXT NOT NULL,
+    module       TEXT,
+    admin        INTEGER NOT NULL DEFAULT 0,
+    label        TEXT,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    revoked_at   INTEGER,
+    last_used_at INTEGER
+);
+"#,
 ];
 
 /// The schema version this code writes.

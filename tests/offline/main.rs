@@ -6,6 +6,8 @@
 mod common;
 #[path = "../support/daemon_cli.rs"]
 mod daemon_cli;
+#[path = "../support/http_raw.rs"]
+mod http_raw;
 #[path = "../support/serve_process.rs"]
 mod serve_process;
 
@@ -23,6 +25,7 @@ mod example_script;
 mod faults;
 mod hardening_children;
 mod history_fake;
+mod http_remote;
 mod instances_fake;
 mod jobs_fake;
 mod ledger_fake;

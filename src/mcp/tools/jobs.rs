@@ -35,6 +35,9 @@ pub struct ListJobsArgs {
     /// `cancelled` or `interrupted`.
     #[serde(default)]
     pub status: Option<String>,
+    /// Only jobs of conversations this module takes part in.
+    #[serde(default)]
+    pub module: Option<String>,
     /// Most jobs (1-500, default 20), newest first.
     #[serde(default)]
     #[schemars(range(min = 1, max = 500))]
@@ -101,7 +104,7 @@ impl CommsServer {
         };
         let listed = self
             .hub()
-            .list_jobs(status, args.limit.unwrap_or(20))
+            .list_jobs(status, args.module.as_deref(), args.limit.unwrap_or(20))
             .await
             .map(|jobs| JobList { jobs });
         reply(listed, |list| {

@@ -1,0 +1,139 @@
+//! The gate of the daemon's TCP endpoint: every request carries a bearer
+//! token, checked against the store before anything runs. A request that
+//! passes carries its [`Caller`] to the MCP server (which applies the
+//! module's limits); one that does not gets 401 with `WWW-Authenticate`
+//! (RFC 6750) and runs nothing. Refusals are logged with the reason and the
+//! peer, never the token.
+//!
+//! A session (protocols before 2026-07-28) belongs to the token that opened
+//! it: another token presenting its id is told the session does not exist,
+//! so one module cannot read another's event stream.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::hub::{AuthError, Caller, Hub};
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// What the gate needs: the hub (to check tokens) and who opened which session.
+#[derive(Clone)]
+pub struct Gate {
+    pub hub: Arc<Hub>,
+    sessions: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Gate {
+    pub fn new(hub: Arc<Hub>) -> Gate {
+        Gate {
+            hub,
+            sessions: Arc::default(),
+        }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Who a caller is, as a session owner.
+fn owner_key(caller: &Caller) -> String {
+    match caller {
+        Caller::Operator => "operator".into(),
+        Caller::Module { token_id, .. } => format!("token:{token_id}"),
+    }
+}
+
+fn unauthorized(error: &AuthError) -> Response {
+    // RFC 6750 §3: no `error` attribute when no credentials were sent.
+    let challenge = match error {
+        AuthError::Missing => r#"Bearer realm="claude-comms""#.to_string(),
+        other => format!(
+            r#"Bearer realm="claude-comms", error="invalid_token", error_description="{}""#,
+            other.to_string().replace('"', "'")
+        ),
+    };
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("unauthorized: {error}\n"),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+fn bearer_of(request: &Request) -> Result<&str, AuthError> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(|_| AuthError::Malformed)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token.trim())
+}
+
+/// The middleware: authenticate, bind sessions, pass the caller on.
+pub async fn require_token(
+    State(gate): State<Gate>,
+    ConnectInfo(peer): ConnectInfo<super::http::Peer>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let caller = match bearer_of(&request) {
+        Ok(token) => gate.hub.authenticate(token).await,
+        Err(e) => Err(e),
+    };
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(error) => {
+            tracing::warn!(%peer, method = %request.method(), reason = %error, "HTTP request refused");
+            return unauthorized(&error);
+        }
+    };
+    let owner = owner_key(&caller);
+    let session = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(id) = &session {
+        let opened_by = gate.sessions().get(id).cloned();
+        if opened_by.is_some_and(|o| o != owner) {
+            tracing::warn!(%peer, "HTTP request refused: a session opened by another token");
+            return (StatusCode::NOT_FOUND, "session not found\n").into_response();
+        }
+    }
+    let closing = request.method() == Method::DELETE;
+    request.extensions_mut().insert(caller);
+    let response = next.run(request).await;
+    match (&session, closing) {
+        (Some(id), true) if response.status().is_success() => {
+            gate.sessions().remove(id);
+        }
+        (None, _) => {
+            if let Some(opened) = response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+            {
+                gate.sessions().insert(opened.to_string(), owner);
+            }
+        }
+        _ => {}
+    }
+    response
+}

@@ -1,0 +1,216 @@
+//! The daemon's HTTP faces. Both serve the same MCP server (one `Hub`)
+//! through rmcp's Streamable HTTP service:
+//!
+//! * the Unix socket (0600) for this user's own processes, which act as
+//!   the operator;
+//! * optionally a TCP address (`[daemon] listen`) for hosts on other
+//!   machines, where every request needs a token ([`super::auth`]), `Host`
+//!   and `Origin` are checked (DNS rebinding), and a non-loopback address
+//!   needs TLS ([`super::tls`]) or an explicit `allow_plain_http`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use anyhow::Context;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::DaemonConfig;
+use crate::hub::{Caller, Hub};
+use crate::mcp::CommsServer;
+
+/// The MCP endpoint's path on both faces.
+pub const MCP_PATH: &str = "/mcp";
+
+/// rmcp's Streamable HTTP service over our MCP server.
+fn mcp_service(
+    hub: &Arc<Hub>,
+    config: StreamableHttpServerConfig,
+) -> StreamableHttpService<CommsServer, LocalSessionManager> {
+    let hub = hub.clone();
+    StreamableHttpService::new(
+        move || Ok(CommsServer::new(hub.clone())),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    )
+}
+
+/// The socket face: every request acts as the operator (only this user
+/// can open the socket). The Host check stays rmcp's default (loopback
+/// names), which the socket client's URI uses.
+pub fn socket_router(hub: &Arc<Hub>, sessions_end: &CancellationToken) -> axum::Router {
+    let config =
+        StreamableHttpServerConfig::default().with_cancellation_token(sessions_end.clone());
+    axum::Router::new()
+        .nest_service(MCP_PATH, mcp_service(hub, config))
+        .layer(axum::Extension(Caller::Operator))
+}
+
+/// Records when the last request arrived (for the idle exit).
+pub fn with_activity(router: axum::Router, last_request: Arc<AtomicI64>) -> axum::Router {
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            last_request.store(crate::time::now_ms(), Ordering::Relaxed);
+            next.run(request)
+        },
+    ))
+}
+
+/// Where and how the TCP face listens, checked before anything binds.
+#[derive(Debug, Clone)]
+pub struct TcpPlan {
+    pub addr: SocketAddr,
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+/// Reads `[daemon] listen` and its TLS settings; `None` when not set.
+/// Errors name the setting and say what to do.
+pub fn plan(config: &DaemonConfig) -> anyhow::Result<Option<TcpPlan>> {
+    let Some(listen) = config.listen.as_deref().map(str::trim) else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = match listen.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}").parse(),
+        None => listen.parse(),
+    }
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "daemon.listen: \"{listen}\" is not an address: write IP:PORT, such as 127.0.0.1:8765 or 0.0.0.0:8765"
+        )
+    })?;
+    let expand = |value: &str| {
+        crate::expand::expand_path(value).unwrap_or_else(|_| std::path::PathBuf::from(value))
+    };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some((expand(cert), expand(key))),
+        (None, None) => None,
+        (Some(_), None) => {
+            anyhow::bail!("daemon.tls_cert is set but daemon.tls_key is not: HTTPS needs both")
+        }
+        (None, Some(_)) => {
+            anyhow::bail!("daemon.tls_key is set but daemon.tls_cert is not: HTTPS needs both")
+        }
+    };
+    if !addr.ip().is_loopback() && tls.is_none() && !config.allow_plain_http {
+        anyhow::bail!(
+            "daemon.listen = \"{listen}\" is reachable from other machines, so it needs HTTPS: set daemon.tls_cert and daemon.tls_key, or daemon.allow_plain_http = true when a reverse proxy in front of it terminates TLS"
+        );
+    }
+    Ok(Some(TcpPlan { addr, tls }))
+}
+
+/// The `Host` values the TCP face accepts: loopback names, the address it
+/// is bound to, and the configured names.
+fn allowed_hosts(bound: SocketAddr, config: &DaemonConfig) -> Vec<String> {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let ip = match bound.ip() {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    if !bound.ip().is_unspecified() {
+        hosts.push(ip);
+    }
+    hosts.extend(config.allowed_hosts.iter().cloned());
+    hosts
+}
+
+/// The remote address of a TCP face connection, for the logs.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, super::tls::TlsListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, super::tls::TlsListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// The TCP face, bound and ready to serve; `url` is what hosts put in
+/// their config.
+pub struct TcpFace {
+    pub url: String,
+    pub serving: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>,
+}
+
+/// Binds the TCP face; it serves until `stop` is cancelled.
+pub async fn bind_tcp(
+    plan: TcpPlan,
+    config: &DaemonConfig,
+    hub: &Arc<Hub>,
+    sessions_end: &CancellationToken,
+    stop: CancellationToken,
+    last_request: Arc<AtomicI64>,
+) -> anyhow::Result<TcpFace> {
+    let listener = tokio::net::TcpListener::bind(plan.addr)
+        .await
+        .with_context(|| format!("daemon.listen: cannot listen on {}", plan.addr))?;
+    let bound = listener.local_addr()?;
+    let mut http = StreamableHttpServerConfig::default()
+        .with_cancellation_token(sessions_end.clone())
+        .with_allowed_hosts(allowed_hosts(bound, config));
+    http = if config.allowed_origins.is_empty() {
+        http.enforce_origin_validation()
+    } else {
+        http.with_allowed_origins(config.allowed_origins.clone())
+    };
+    let gate = super::auth::Gate::new(hub.clone());
+    let router = axum::Router::new()
+        .nest_service(MCP_PATH, mcp_service(hub, http))
+        .layer(axum::middleware::from_fn_with_state(
+            gate,
+            super::auth::require_token,
+        ));
+    let router = with_activity(router, last_request);
+    let app = router.into_make_service_with_connect_info::<Peer>();
+    let shutdown = async move { stop.cancelled().await };
+    let (scheme, serving): (&str, TcpFace) = match plan.tls {
+        Some((cert, key)) => {
+            let tls = super::tls::server_config(&cert, &key)?;
+            let listener = super::tls::TlsListener::new(listener, tls)?;
+            let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+            (
+                "https",
+                TcpFace {
+                    url: String::new(),
+                    serving: Box::pin(serving.into_future()),
+                },
+            )
+        }
+        None => {
+            let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+            (
+                "http",
+                TcpFace {
+                    url: String::new(),
+                    serving: Box::pin(serving.into_future()),
+                },
+            )
+        }
+    };
+    Ok(TcpFace {
+        url: format!("{scheme}://{bound}{MCP_PATH}"),
+        ..serving
+    })
+}

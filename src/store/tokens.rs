@@ -1,0 +1,131 @@
+//! Access tokens of remote hosts: a row per token, holding a hash of its
+//! secret (never the secret), what it may act as, and when it stops
+//! working. Plain columns and portable SQL only, so a PostgreSQL store can
+//! hold the same table.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, StoreError};
+
+/// One token as stored (no secret in it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRecord {
+    pub id: String,
+    /// The module the token acts as; `None` for an operator token.
+    pub module: Option<String>,
+    pub admin: bool,
+    pub label: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    /// Hex SHA-256 of the secret; not serialized, never shown.
+    #[serde(skip)]
+    pub secret_hash: String,
+}
+
+/// What to store for a new token.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub id: String,
+    pub secret_hash: String,
+    pub module: Option<String>,
+    pub admin: bool,
+    pub label: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, secret_hash, module, admin, label, created_at, expires_at, revoked_at, last_used_at";
+
+fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.get(0)?,
+        secret_hash: row.get(1)?,
+        module: row.get(2)?,
+        admin: row.get::<_, i64>(3)? != 0,
+        label: row.get(4)?,
+        created_at: row.get(5)?,
+        expires_at: row.get(6)?,
+        revoked_at: row.get(7)?,
+        last_used_at: row.get(8)?,
+    })
+}
+
+impl Store {
+    pub fn insert_token(&self, token: &NewToken) -> Result<TokenRecord> {
+        super::limits::check_len("token label", token.label.as_deref().unwrap_or(""), 200)?;
+        let now = super::now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO access_tokens (id, secret_hash, module, admin, label, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    token.id,
+                    token.secret_hash,
+                    token.module,
+                    token.admin as i64,
+                    token.label,
+                    now,
+                    token.expires_at
+                ],
+            )?;
+            Ok(())
+        })?;
+        self.token(&token.id)?
+            .ok_or_else(|| StoreError::NotCommitted(format!("token {} was not stored", token.id)))
+    }
+
+    pub fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE id = ?1"
+                ))?
+                .query_row([id], token_from_row)
+                .optional()?)
+        })
+    }
+
+    /// Every token, newest first (revoked and expired ones included: the
+    /// operator sees what once had access).
+    pub fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM access_tokens ORDER BY created_at DESC, id"
+            ))?;
+            let rows = statement.query_map([], token_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Marks a token revoked; false when it was already revoked. An
+    /// unknown id is an error that names it.
+    pub fn revoke_token(&self, id: &str) -> Result<bool> {
+        let now = super::now_ms();
+        let changed = self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE access_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now],
+            )?)
+        })?;
+        if changed == 0 && self.token(id)?.is_none() {
+            return Err(StoreError::BadValue(format!(
+                "unknown token \"{id}\": `claude-comms tokens list` shows the ids"
+            )));
+        }
+        Ok(changed > 0)
+    }
+
+    /// Records when a token was last used.
+    pub fn touch_token(&self, id: &str, now: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            Ok(())
+        })
+    }
+}
