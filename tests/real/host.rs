@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use serve_process::{Server, descendants, process_exists};
 
 /// The stand-in model, served by its own runtime so the test can block.
-fn model_in_background(
+pub(crate) fn model_in_background(
     script: impl Fn(&Value) -> Turn + Send + Sync + 'static,
 ) -> (ModelStub, tokio::runtime::Runtime) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -24,7 +24,7 @@ fn model_in_background(
     (model, runtime)
 }
 
-fn home_for(real: &RealChildren, model: &ModelStub) -> tempfile::TempDir {
+pub(crate) fn home_for(real: &RealChildren, model: &ModelStub) -> tempfile::TempDir {
     let claude_home = tempfile::tempdir().unwrap().keep();
     common::home_with(&real.config_toml(model, &claude_home))
 }
@@ -226,31 +226,110 @@ fn claude_mcp_add_as_in_the_readme_works() {
     host_round_trip(Setup::McpAdd);
 }
 
-fn host_round_trip(setup: Setup) {
-    let Some(real) = RealChildren::find() else {
-        return;
-    };
-    const TOOL: &str = "mcp__claude-comms__send_message";
-    // The host model asks for the tool; the answering agent (a CLI started by
-    // claude-code-mcp, without our tools) gets the echo; the host model then
-    // reports what the tool returned.
-    let (model, _rt) = model_in_background(|r| {
+/// The tool Claude Code offers its model for our `send_message`.
+pub(crate) const HOST_TOOL: &str = "mcp__claude-comms__send_message";
+
+/// The stand-in model for a host round trip: the host model asks for the
+/// tool; the answering agent (a CLI started by claude-code-mcp, without our
+/// tools) gets the echo; the host model then reports what the tool returned.
+pub(crate) fn host_model() -> (ModelStub, tokio::runtime::Runtime) {
+    model_in_background(|r| {
         if is_tool_result(r) {
             let result = last_user_text(r);
             return Turn::Text(format!("The host received: {}", result.trim()));
         }
         let offers_tool = r["tools"]
             .as_array()
-            .is_some_and(|t| t.iter().any(|t| t["name"] == TOOL));
+            .is_some_and(|t| t.iter().any(|t| t["name"] == HOST_TOOL));
         if offers_tool {
             Turn::ToolUse {
-                name: TOOL.into(),
+                name: HOST_TOOL.into(),
                 input: json!({"target": "arangodb", "message": "How should marker store page blocks?"}),
             }
         } else {
             Turn::Text(model_stub::echo_answer(r))
         }
-    });
+    })
+}
+
+/// Runs `claude -p` as the host in `project` with `extra_args`; the
+/// output and the tool names the host offered its model, per request.
+pub(crate) fn run_claude_host(
+    real: &RealChildren,
+    model: &ModelStub,
+    host_home: &Path,
+    project: &Path,
+    extra_args: &[String],
+) -> (std::process::Output, Vec<Vec<String>>) {
+    let out = std::process::Command::new(&real.claude)
+        .args([
+            "-p",
+            "Ask arangodb how to store page blocks.",
+            "--output-format",
+            "json",
+        ])
+        .args(extra_args)
+        .args(["--allowedTools", HOST_TOOL])
+        .envs(model.cli_env(host_home))
+        .env_remove("CLAUDE_COMMS_HOME")
+        .current_dir(project)
+        .output()
+        .unwrap();
+    let offered: Vec<Vec<String>> = model
+        .requests()
+        .iter()
+        .map(|r| {
+            r["tools"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .map(|t| t["name"].as_str().unwrap_or("?").to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    (out, offered)
+}
+
+/// The host's final answer text (its `--output-format json` result).
+pub(crate) fn host_answer(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    result["result"].as_str().unwrap().to_string()
+}
+
+/// The answer went through claude-comms and a real child, and the
+/// answering agent was told who it is and who asks.
+pub(crate) fn assert_answered_through_claude_comms(
+    model: &ModelStub,
+    out: &std::process::Output,
+    offered: &[Vec<String>],
+) {
+    let text = host_answer(out);
+    assert!(
+        text.contains("stub model answer to: How should marker store page blocks?"),
+        "the answer went through claude-comms and a real child: {text}\ntools offered per request: {offered:?}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answering = model
+        .requests()
+        .into_iter()
+        .find(|r| request_text(r).contains("You are the agent of the module \"arangodb\""))
+        .expect("claude-comms asked the arangodb agent");
+    assert!(request_text(&answering).contains("\"marker\" is asking you"));
+}
+
+fn host_round_trip(setup: Setup) {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let (model, _rt) = host_model();
     let home = home_for(&real, &model);
     let host_home = tempfile::tempdir().unwrap();
     let project = host_home.path().join("project");
@@ -293,52 +372,6 @@ fn host_round_trip(setup: Setup) {
             );
         }
     }
-    let out = std::process::Command::new(&real.claude)
-        .args([
-            "-p",
-            "Ask arangodb how to store page blocks.",
-            "--output-format",
-            "json",
-        ])
-        .args(&extra_args)
-        .args(["--allowedTools", TOOL])
-        .envs(model.cli_env(host_home.path()))
-        .env_remove("CLAUDE_COMMS_HOME")
-        .current_dir(&project)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
-    let text = result["result"].as_str().unwrap();
-    let offered: Vec<Vec<String>> = model
-        .requests()
-        .iter()
-        .map(|r| {
-            r["tools"]
-                .as_array()
-                .map(|t| {
-                    t.iter()
-                        .map(|t| t["name"].as_str().unwrap_or("?").to_string())
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect();
-    assert!(
-        text.contains("stub model answer to: How should marker store page blocks?"),
-        "the answer went through claude-comms and a real child: {text}\ntools offered per request: {offered:?}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The answering agent was told who it is and who asks.
-    let answering = model
-        .requests()
-        .into_iter()
-        .find(|r| request_text(r).contains("You are the agent of the module \"arangodb\""))
-        .expect("claude-comms asked the arangodb agent");
-    assert!(request_text(&answering).contains("\"marker\" is asking you"));
+    let (out, offered) = run_claude_host(&real, &model, host_home.path(), &project, &extra_args);
+    assert_answered_through_claude_comms(&model, &out, &offered);
 }

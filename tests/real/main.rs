@@ -17,6 +17,7 @@ mod serve_process;
 mod conversations;
 mod daemon;
 mod host;
+mod http_host;
 mod instances;
 mod ledger;
 mod permissions;

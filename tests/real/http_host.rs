@@ -1,0 +1,89 @@
+//! Claude Code as a remote host: it reaches the daemon's TCP face over
+//! Streamable HTTP with a module's token (`"type": "http"` in its
+//! `--mcp-config`, an `Authorization` header), calls `send_message`, and
+//! the real child answers through the daemon. Without the header, the
+//! daemon refuses it and nothing is asked.
+
+use crate::daemon_cli;
+use crate::host;
+use crate::real_children;
+
+use std::path::Path;
+
+use daemon_cli::{DaemonGuard, cli, json_of};
+use real_children::RealChildren;
+use serde_json::json;
+
+fn mcp_config(dir: &Path, url: &str, token: Option<&str>) -> Vec<String> {
+    let mut server = json!({"type": "http", "url": url});
+    if let Some(token) = token {
+        server["headers"] = json!({"Authorization": format!("Bearer {token}")});
+    }
+    let path = dir.join("mcp.json");
+    std::fs::write(
+        &path,
+        json!({"mcpServers": {"claude-comms": server}}).to_string(),
+    )
+    .unwrap();
+    vec!["--mcp-config".into(), path.display().to_string()]
+}
+
+fn stored_conversations(home: &Path) -> Vec<serde_json::Value> {
+    let list = json_of(&cli(home, &["--json", "conversations", "list"]));
+    list["conversations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+#[test]
+fn claude_code_over_http_with_a_module_token_gets_the_real_answer() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let (model, _rt) = host::host_model();
+    let home = host::home_for(&real, &model);
+    let _guard = DaemonGuard(home.path().to_path_buf());
+    let started = json_of(&cli(
+        home.path(),
+        &["--json", "daemon", "start", "--listen", "127.0.0.1:0"],
+    ));
+    let url = started["http_url"].as_str().unwrap().to_string();
+    let created = json_of(&cli(
+        home.path(),
+        &["--json", "tokens", "create", "--module", "marker"],
+    ));
+    let token = created["token"].as_str().unwrap();
+
+    let host_home = tempfile::tempdir().unwrap();
+    let project = host_home.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let args = mcp_config(host_home.path(), &url, Some(token));
+    let (out, offered) = host::run_claude_host(&real, &model, host_home.path(), &project, &args);
+    host::assert_answered_through_claude_comms(&model, &out, &offered);
+    let stored = stored_conversations(home.path());
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["source"], "marker", "the token's module asked");
+
+    // The same host without the header: refused, its model is offered no
+    // claude-comms tool, and nothing more is asked.
+    let (bare_model, _bare_rt) = host::host_model();
+    let bare_home = tempfile::tempdir().unwrap();
+    let bare_project = bare_home.path().join("project");
+    std::fs::create_dir_all(&bare_project).unwrap();
+    let args = mcp_config(bare_home.path(), &url, None);
+    let (_out, offered) =
+        host::run_claude_host(&real, &bare_model, bare_home.path(), &bare_project, &args);
+    assert!(
+        offered.iter().flatten().all(|t| t != host::HOST_TOOL),
+        "an unauthenticated host gets no tools: {offered:?}"
+    );
+    assert_eq!(
+        stored_conversations(home.path()).len(),
+        1,
+        "nothing more was asked"
+    );
+    let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default();
+    assert!(log.contains("HTTP request refused"), "{log}");
+}
