@@ -15,6 +15,9 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/http_section.rs"]
+mod http_section;
+use http_section::{http_hop_section, http_throughput_section};
 #[path = "support/daemon_section.rs"]
 mod daemon_section;
 use daemon_section::{
@@ -1134,6 +1137,10 @@ fn main() {
     }
     if run("store") {
         store_section();
+    }
+    if run("http") {
+        runtime.block_on(http_hop_section());
+        runtime.block_on(http_throughput_section());
     }
     if run("daemon") {
         runtime.block_on(daemon_hop_section());

@@ -145,7 +145,21 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     found
 }
 
-/// Whether a pid is still in the process table (a zombie counts).
+/// Whether a process is still running. A zombie is not: it has exited and
+/// holds nothing but its table entry. That matters because the test binary
+/// runs in-process hubs, which make it a child subreaper, so a detached
+/// daemon or a `serve`'s orphan that exits becomes a zombie of the test
+/// process, which does not reap what it did not start; the product's own
+/// reaping of its children is checked where the product is the parent
+/// (instances_fake counts a zombie child as left behind).
 pub fn process_exists(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next());
+            !matches!(state, Some("Z" | "X"))
+        }
+        Err(_) => Path::new(&format!("/proc/{pid}")).exists(),
+    }
 }
