@@ -118,9 +118,42 @@ fn requests_without_a_valid_token_get_401_and_run_nothing() {
             .contains("revoked")
     );
 
+    // A token past its expiry is refused as expired (the wait is the
+    // token's lifetime, not a guess about timing).
+    let created = std::time::Instant::now();
+    let (short, _) = token(home.path(), &["--module", "marker", "--expires", "1s"]);
+    if let Some(left) = std::time::Duration::from_millis(1100).checked_sub(created.elapsed()) {
+        std::thread::sleep(left);
+    }
+    let expired = McpHttp::new(&addr, Some(&short))
+        .post(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
+    assert_eq!(expired.status, 401, "{expired:?}");
+    assert!(
+        expired
+            .header("www-authenticate")
+            .unwrap_or_default()
+            .contains("expired")
+    );
+
+    // Tokens for nothing, or for a module that does not exist, are not made.
+    let unknown = cli(home.path(), &["tokens", "create", "--module", "nosuch"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("nosuch"),
+        "{unknown:?}"
+    );
+    let neither = cli(home.path(), &["tokens", "create"]);
+    assert!(!neither.status.success());
+
     assert_eq!(conversation_count(home.path()), 0, "no refused request ran");
     let list = json_of(&cli(home.path(), &["--json", "tokens", "list"]));
-    assert!(list[0]["revoked_at"].is_i64(), "{list}");
+    let revoked_row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == good_id.as_str())
+        .unwrap();
+    assert!(revoked_row["revoked_at"].is_i64(), "{list}");
     assert!(
         !list.to_string().contains(&good[good.len() - 20..]),
         "no secret listed"
