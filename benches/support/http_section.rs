@@ -60,6 +60,7 @@ impl HttpHost {
         let request = request
             .body(Full::new(Bytes::from(message.to_string())))
             .unwrap();
+        self.send.ready().await.unwrap();
         let response = self.send.send_request(request).await.unwrap();
         assert!(response.status().is_success(), "{}", response.status());
         let session = response

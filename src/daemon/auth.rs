@@ -10,6 +10,7 @@
 //! so one module cannot read another's event stream.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -89,7 +90,7 @@ fn bearer_of(request: &Request) -> Result<&str, AuthError> {
 /// The middleware: authenticate, bind sessions, pass the caller on.
 pub async fn require_token(
     State(gate): State<Gate>,
-    ConnectInfo(peer): ConnectInfo<super::http::Peer>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
     next: Next,
 ) -> Response {

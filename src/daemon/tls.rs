@@ -76,6 +76,8 @@ impl TlsListener {
                     },
                     _ = send.closed() => return,
                 };
+                let mut stream = stream;
+                super::http::no_delay(&mut stream);
                 let (acceptor, send) = (acceptor.clone(), send.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(stream)).await {

@@ -239,3 +239,34 @@ fn concurrent_writes_share_commits_and_a_failing_one_undoes_only_itself() {
     assert_eq!(seqs, (1..=32).collect::<Vec<_>>());
     assert!(s.messages(&archived.id, None, None).unwrap().is_empty());
 }
+
+#[test]
+fn a_zombie_is_not_a_live_process() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(super::pid_exists(pid), "a running child is alive");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    // Not reaped yet: wait until the kernel has made it a zombie.
+    let waited = nix::sys::wait::waitid(
+        nix::sys::wait::Id::Pid(nix::unistd::Pid::from_raw(pid as i32)),
+        nix::sys::wait::WaitPidFlag::WEXITED | nix::sys::wait::WaitPidFlag::WNOWAIT,
+    );
+    assert!(waited.is_ok(), "{waited:?}");
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "still in the table"
+    );
+    assert!(
+        !super::pid_exists(pid),
+        "an exited, unreaped child is not alive"
+    );
+    child.wait().unwrap();
+    assert!(!super::pid_exists(pid));
+}
