@@ -423,3 +423,79 @@ async fn https_initialize(addr: &str, cert_der: Vec<u8>, token: &str) -> String 
     .await;
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[test]
+fn the_2026_revision_works_statelessly_over_http_with_a_token() {
+    let (home, _guard, addr) = daemon_with_tcp("", "127.0.0.1:0");
+    let (token, _) = token(home.path(), &["--module", "marker"]);
+    let auth = format!("Bearer {token}");
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("Authorization", auth.as_str()),
+        ("MCP-Protocol-Version", "2026-07-28"),
+    ];
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "stateless", "version": "0"}
+    });
+    // 2026-07-28 mirrors the method (and a tool's name) into headers.
+    let post = |id: u64, method: &str, params: serde_json::Value| {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let mut headers = headers.to_vec();
+        headers.push(("Mcp-Method", method));
+        let name = params["name"].as_str().unwrap_or_default().to_string();
+        if !name.is_empty() {
+            headers.push(("Mcp-Name", &name));
+        }
+        let reply = request(&addr, "POST", &headers, body.to_string().as_bytes());
+        assert_eq!(reply.status, 200, "{method}: {reply:?}");
+        assert_eq!(
+            reply.header("mcp-session-id"),
+            None,
+            "no session on 2026-07-28"
+        );
+        reply
+            .rpc(id)
+            .unwrap_or_else(|| panic!("{method}: {reply:?}"))
+    };
+    let discovered = post(1, "server/discover", json!({"_meta": meta}));
+    let result = &discovered["result"];
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "claude-comms",
+        "{discovered}"
+    );
+    for version in ["2025-06-18", "2025-11-25", "2026-07-28"] {
+        assert!(
+            result["supportedVersions"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(version)),
+            "{discovered}"
+        );
+    }
+    let tools = post(2, "tools/list", json!({"_meta": meta}));
+    assert!(tools.to_string().contains("send_message"), "{tools}");
+    let sent = post(
+        3,
+        "tools/call",
+        json!({"_meta": meta, "name": "send_message",
+               "arguments": {"target": "arangodb", "message": "[[brief]] stateless"}}),
+    );
+    let content = &sent["result"]["structuredContent"];
+    assert_eq!(content["source"], "marker", "{sent}");
+    assert_eq!(content["status"], "delivered", "{sent}");
+    // The conversation continues by its id, on a new connection.
+    let id = content["conversation_id"].as_str().unwrap();
+    let next = post(
+        4,
+        "tools/call",
+        json!({"_meta": meta, "name": "send_message",
+               "arguments": {"conversation_id": id, "message": "[[brief]] again"}}),
+    );
+    assert_eq!(
+        next["result"]["structuredContent"]["conversation_id"], id,
+        "{next}"
+    );
+}
