@@ -18,22 +18,51 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+
 use crate::hub::{AuthError, Caller, Hub};
 
 const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Session owners are forgotten, once there are this many, for the
+/// sessions rmcp no longer has (it ends idle ones after 5 minutes).
+const PRUNE_OWNERS_AT: usize = 1024;
 
 /// What the gate needs: the hub (to check tokens) and who opened which session.
 #[derive(Clone)]
 pub struct Gate {
     pub hub: Arc<Hub>,
     sessions: Arc<Mutex<HashMap<String, String>>>,
+    live: Arc<LocalSessionManager>,
 }
 
 impl Gate {
-    pub fn new(hub: Arc<Hub>) -> Gate {
+    pub fn new(hub: Arc<Hub>, live: Arc<LocalSessionManager>) -> Gate {
         Gate {
             hub,
             sessions: Arc::default(),
+            live,
+        }
+    }
+
+    /// Records who opened a session, forgetting the owners of ended ones
+    /// when the table has grown.
+    async fn opened(&self, id: String, owner: String) {
+        let grown = {
+            let mut sessions = self.sessions();
+            sessions.insert(id, owner);
+            sessions.len() >= PRUNE_OWNERS_AT
+        };
+        if grown {
+            let live: std::collections::HashSet<String> = self
+                .live
+                .sessions
+                .read()
+                .await
+                .keys()
+                .map(|k| k.to_string())
+                .collect();
+            self.sessions().retain(|id, _| live.contains(id));
         }
     }
 
@@ -131,7 +160,7 @@ pub async fn require_token(
                 .get(SESSION_HEADER)
                 .and_then(|v| v.to_str().ok())
             {
-                gate.sessions().insert(opened.to_string(), owner);
+                gate.opened(opened.to_string(), owner).await;
             }
         }
         _ => {}

@@ -27,14 +27,11 @@ pub const MCP_PATH: &str = "/mcp";
 /// rmcp's Streamable HTTP service over our MCP server.
 fn mcp_service(
     hub: &Arc<Hub>,
+    sessions: Arc<LocalSessionManager>,
     config: StreamableHttpServerConfig,
 ) -> StreamableHttpService<CommsServer, LocalSessionManager> {
     let hub = hub.clone();
-    StreamableHttpService::new(
-        move || Ok(CommsServer::new(hub.clone())),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    )
+    StreamableHttpService::new(move || Ok(CommsServer::new(hub.clone())), sessions, config)
 }
 
 /// The socket face: every request acts as the operator (only this user
@@ -44,7 +41,7 @@ pub fn socket_router(hub: &Arc<Hub>, sessions_end: &CancellationToken) -> axum::
     let config =
         StreamableHttpServerConfig::default().with_cancellation_token(sessions_end.clone());
     axum::Router::new()
-        .nest_service(MCP_PATH, mcp_service(hub, config))
+        .nest_service(MCP_PATH, mcp_service(hub, Arc::default(), config))
         .layer(axum::Extension(Caller::Operator))
 }
 
@@ -156,9 +153,10 @@ pub async fn bind_tcp(
     } else {
         http.with_allowed_origins(config.allowed_origins.clone())
     };
-    let gate = super::auth::Gate::new(hub.clone());
+    let sessions = Arc::new(LocalSessionManager::default());
+    let gate = super::auth::Gate::new(hub.clone(), sessions.clone());
     let router = axum::Router::new()
-        .nest_service(MCP_PATH, mcp_service(hub, http))
+        .nest_service(MCP_PATH, mcp_service(hub, sessions, http))
         .layer(axum::middleware::from_fn_with_state(
             gate,
             super::auth::require_token,
