@@ -5,6 +5,7 @@ mod prompts;
 mod resources;
 mod server;
 mod subscriptions;
+mod tasks;
 mod tools;
 pub mod transport;
 
