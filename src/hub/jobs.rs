@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::messaging::{SendOutcome, SendRequest};
 use super::sending::Prepared;
 use super::{Hub, HubError};
-use crate::store::{IdKind, Message, MessageStatus, Role};
+use crate::store::{Conversation, IdKind, Message, MessageStatus, Role};
 
 /// Longest a caller may wait for a reply in one call.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
@@ -53,6 +53,16 @@ pub struct JobStatus {
     /// What the answering agent tried: tool, target, allowed or refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_uses: Vec<crate::policy::ToolUse>,
+}
+
+/// A job with what an MCP task reports beyond [`JobStatus`].
+#[derive(Debug, Clone)]
+pub struct JobDetail {
+    pub job: JobStatus,
+    /// The module asked.
+    pub target: String,
+    /// Once delivered: the outcome a waiting `send_message` returns.
+    pub answer: Option<SendOutcome>,
 }
 
 impl JobStatus {
@@ -148,14 +158,62 @@ impl Hub {
         let (query, outcome) = self
             .db(move |s| Ok((s.message(&id)?, s.outcome_of(&id)?)))
             .await?;
-        if query.role != Role::Query {
-            return Err(HubError::BadRequest(format!(
-                "message {} is a {}, not a query: give the id of the question (the job)",
-                query.id,
-                query.role.as_str()
-            )));
-        }
+        check_is_query(&query)?;
         Ok(JobStatus::of(query, outcome))
+    }
+
+    /// A job and, once delivered, its answer exactly as a waiting
+    /// `send_message` returns it: an MCP task (a job under another name)
+    /// reports the result the synchronous call would have given.
+    pub async fn job_with_answer(&self, id: &str) -> Result<JobDetail, HubError> {
+        let id = self.resolve_id(IdKind::Message, id).await?;
+        let (query, outcome, conversation) = self
+            .db(move |s| {
+                let query = s.message(&id)?;
+                let conversation = s.conversation(&query.conversation_id)?;
+                Ok((query, s.outcome_of(&id)?, conversation))
+            })
+            .await?;
+        check_is_query(&query)?;
+        let answer = match &outcome {
+            Some(reply) if reply.role == Role::Reply => {
+                Some(self.delivered_outcome(&conversation, query.id.clone(), reply.clone(), false))
+            }
+            _ => None,
+        };
+        Ok(JobDetail {
+            job: JobStatus::of(query, outcome),
+            target: conversation.target,
+            answer,
+        })
+    }
+
+    /// What `send_message` returns for a query answered by `reply` (stored
+    /// earlier: a repeated idempotency key, or a job collected later).
+    pub(super) fn delivered_outcome(
+        &self,
+        conversation: &Conversation,
+        query_id: String,
+        reply: Message,
+        duplicate: bool,
+    ) -> SendOutcome {
+        SendOutcome {
+            conversation_id: conversation.id.clone(),
+            message_id: query_id,
+            status: MessageStatus::Delivered.as_str().to_string(),
+            reply_id: Some(reply.id),
+            reply: Some(reply.content),
+            source: conversation.source.clone(),
+            target: conversation.target.clone(),
+            instance_id: reply.instance_id,
+            duration_ms: reply.duration_ms.unwrap_or(0),
+            usage: reply.usage,
+            cost_usd: reply.cost_usd,
+            duplicate,
+            policy: self.module_policy(&conversation.target).mode,
+            refused: crate::policy::tool_use::refused_summary(&reply.tool_uses),
+            tool_uses: reply.tool_uses,
+        }
     }
 
     /// The job, once it is no longer pending or `wait` has passed.
@@ -229,4 +287,16 @@ impl Hub {
         let id = id.to_string();
         self.db(move |s| s.resolve_id(kind, &id)).await
     }
+}
+
+/// Only a question is a job; replies and errors have ids of their own.
+fn check_is_query(message: &Message) -> Result<(), HubError> {
+    if message.role == Role::Query {
+        return Ok(());
+    }
+    Err(HubError::BadRequest(format!(
+        "message {} is a {}, not a query: give the id of the question (the job)",
+        message.id,
+        message.role.as_str()
+    )))
 }

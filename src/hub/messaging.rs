@@ -21,7 +21,6 @@ use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::context::{HopContext, PromptKind, QueryInput, Turn, TurnRole};
 use crate::instances::{Answer, InstanceError, ProgressSink, Query};
-use crate::policy::tool_use::refused_summary;
 use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
 
 /// Longest conversation title made from a first message, in characters.
@@ -425,23 +424,9 @@ impl Hub {
         outcome: Option<Message>,
     ) -> Result<SendOutcome, HubError> {
         match outcome {
-            Some(reply) if reply.role == Role::Reply => Ok(SendOutcome {
-                conversation_id: conversation.id.clone(),
-                message_id: query.id,
-                status: "delivered".into(),
-                reply_id: Some(reply.id),
-                reply: Some(reply.content),
-                source: conversation.source.clone(),
-                target: conversation.target.clone(),
-                instance_id: reply.instance_id,
-                duration_ms: reply.duration_ms.unwrap_or(0),
-                usage: reply.usage,
-                cost_usd: reply.cost_usd,
-                duplicate: true,
-                policy: self.module_policy(&conversation.target).mode,
-                refused: refused_summary(&reply.tool_uses),
-                tool_uses: reply.tool_uses,
-            }),
+            Some(reply) if reply.role == Role::Reply => {
+                Ok(self.delivered_outcome(conversation, query.id, reply, true))
+            }
             Some(error) => Err(HubError::QueryFailed {
                 explanation: format!(
                     "a message with this idempotency key was sent before and failed; it is not sent again: {}",

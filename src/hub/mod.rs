@@ -34,7 +34,7 @@ pub use doctor::{Check, CheckStatus};
 pub use doctor_env::find_program;
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
 pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance};
-pub use jobs::{JobStatus, MAX_WAIT};
+pub use jobs::{JobDetail, JobStatus, MAX_WAIT};
 pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
 
 // The data types the faces (MCP, CLI) need, so they depend on the hub only.

@@ -6,6 +6,7 @@ mod prompts;
 mod resources;
 mod server;
 mod subscriptions;
+mod tasks;
 mod tools;
 pub mod transport;
 

@@ -133,6 +133,9 @@ impl ServerHandler for CommsServer {
         if let Some(problem) = self.argument_problems(&request) {
             return Ok(super::tools::failure(problem).into());
         }
+        if super::tasks::wanted(&request, &context) {
+            return super::tasks::create(self, request, context).await;
+        }
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await
     }
@@ -159,6 +162,8 @@ impl ServerHandler for CommsServer {
                 .enable_resources_list_changed()
                 .enable_resources_subscribe()
                 .enable_prompts()
+                // SEP-2663: send_message may answer with a task (a job).
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -221,6 +226,38 @@ impl ServerHandler for CommsServer {
     ) -> Result<(), rmcp::ErrorData> {
         self.subscriptions.unsubscribe(&request.uri);
         Ok(())
+    }
+
+    // 2026-07-28's subscriptions/listen: the same conversation updates as
+    // resources/subscribe, for as long as the listen request stays open.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        Some(super::subscriptions::accepted(requested))
+    }
+
+    async fn listen(
+        &self,
+        context: rmcp::service::SubscriptionContext,
+    ) -> Result<(), rmcp::ErrorData> {
+        super::subscriptions::listen(&self.hub, context).await
+    }
+
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, rmcp::ErrorData> {
+        super::tasks::get(self, request, &context).await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        super::tasks::cancel(self, request, &context).await
     }
 
     async fn list_prompts(

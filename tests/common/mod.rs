@@ -26,12 +26,9 @@ pub fn hub_in(home: &Path) -> Arc<Hub> {
     Hub::open(config_in(home), None).expect("hub opens")
 }
 
-/// Serves `hub` over in-memory pipes through the same transport as `serve`,
-/// and connects `client` (any rmcp client handler) to it.
-pub async fn connect_with<C: rmcp::ClientHandler>(
-    hub: Arc<Hub>,
-    client: C,
-) -> RunningService<RoleClient, C> {
+/// Serves `hub` over in-memory pipes through the same transport as `serve`;
+/// returns the client's end.
+fn serve_in_memory(hub: Arc<Hub>) -> tokio::io::DuplexStream {
     let (client_side, server_side) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_side);
     let (transport, _written) =
@@ -43,9 +40,37 @@ pub async fn connect_with<C: rmcp::ClientHandler>(
             .expect("server starts");
         let _ = service.waiting().await;
     });
-    let (client_read, client_write) = tokio::io::split(client_side);
+    client_side
+}
+
+/// Serves `hub` over in-memory pipes through the same transport as `serve`,
+/// and connects `client` (any rmcp client handler) to it.
+pub async fn connect_with<C: rmcp::ClientHandler>(
+    hub: Arc<Hub>,
+    client: C,
+) -> RunningService<RoleClient, C> {
+    let (client_read, client_write) = tokio::io::split(serve_in_memory(hub));
     client
         .serve((client_read, client_write))
+        .await
+        .expect("client connects")
+}
+
+/// Like [`connect_with`], for a client of protocol 2026-07-28: no
+/// `initialize`, `server/discover` first, and `_meta` on every request.
+pub async fn connect_stateless<C: rmcp::ClientHandler>(
+    hub: Arc<Hub>,
+    client: C,
+) -> RunningService<RoleClient, C> {
+    use rmcp::ClientServiceExt;
+    let (client_read, client_write) = tokio::io::split(serve_in_memory(hub));
+    client
+        .serve_with_lifecycle(
+            (client_read, client_write),
+            rmcp::ClientLifecycleMode::Discover {
+                preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+            },
+        )
         .await
         .expect("client connects")
 }

@@ -499,3 +499,58 @@ fn the_2026_revision_works_statelessly_over_http_with_a_token() {
         "{next}"
     );
 }
+
+#[test]
+fn a_task_over_http_runs_as_its_module_and_only_its_parties_see_it() {
+    let (home, _guard, addr) = daemon_with_tcp("", "127.0.0.1:0");
+    let tasks = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let (marker_token, _) = token(home.path(), &["--module", "marker"]);
+    let (outsider_token, _) = token(home.path(), &["--module", "claude_mcp"]);
+    let mut marker = McpHttp::new(&addr, Some(&marker_token));
+    marker.initialize_with(tasks.clone());
+    let created = marker.tool(
+        "send_message",
+        json!({"target": "arangodb", "message": "[[brief]] as a task"}),
+    );
+    assert_eq!(created["resultType"], "task", "{created}");
+    let task_id = created["taskId"].as_str().unwrap().to_string();
+
+    // Another module's token cannot see or cancel it.
+    let mut outsider = McpHttp::new(&addr, Some(&outsider_token));
+    outsider.initialize_with(tasks);
+    for method in ["tasks/get", "tasks/cancel"] {
+        let seen = outsider.call(method, json!({"taskId": task_id}));
+        assert!(seen["error"].is_object(), "{method}: {seen}");
+        assert!(
+            seen["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("takes part in"),
+            "{seen}"
+        );
+    }
+
+    // Its own host follows it to the answer (polled until it ends).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let done = loop {
+        let got = marker.call("tasks/get", json!({"taskId": task_id}));
+        let status = got["result"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if status != "working" {
+            break got;
+        }
+        assert!(std::time::Instant::now() < deadline, "still working: {got}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+    let outcome = &done["result"]["result"]["structuredContent"];
+    assert_eq!(outcome["source"], "marker", "{done}");
+    assert_eq!(outcome["status"], "delivered", "{done}");
+    let jobs = json_of(&cli(home.path(), &["--json", "jobs", "list"]));
+    assert!(
+        jobs.to_string().contains(&task_id),
+        "jobs list shows the task: {jobs}"
+    );
+}

@@ -179,10 +179,15 @@ impl McpHttp {
 
     /// initialize + notifications/initialized; returns the initialize result.
     pub fn initialize(&mut self) -> Value {
+        self.initialize_with(json!({}))
+    }
+
+    /// initialize declaring `capabilities` (such as the tasks extension).
+    pub fn initialize_with(&mut self, capabilities: Value) -> Value {
         let reply = self.post(
             &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
                 "protocolVersion": "2025-11-25",
-                "capabilities": {},
+                "capabilities": capabilities,
                 "clientInfo": {"name": "http-test", "version": "0"}
             }}),
         );

@@ -19,7 +19,7 @@ use crate::hub::{Conversation, ConversationFilter, ConversationPage, ExportForma
 use crate::hub::{
     ConversationTranscript, NewConversationRequest, SearchResults, SendOutcome, SendRequest,
 };
-use crate::hub::{Progress, ProgressSink};
+use crate::hub::{HubError, Progress, ProgressSink};
 use crate::mcp::server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -147,47 +147,16 @@ impl CommsServer {
         Parameters(args): Parameters<SendMessageArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let request = SendRequest {
-            source: args.source,
-            target: args.target,
-            message: args.message,
-            conversation_id: args.conversation_id,
-            timeout_s: args.timeout_s,
-            idempotency_key: args.idempotency_key,
-            progress: if args.wait == Some(false) {
-                None
-            } else {
-                progress_sink(&context)
-            },
-            cancel: context.ct.clone(),
-        };
         if args.wait == Some(false) {
-            return reply(self.hub().send_detached(request).await, |o| {
+            return reply(self.send(args, &context, Delivery::Detached).await, |o| {
                 format!(
                     "sent to {} as job {} (conversation {}); collect the answer with get_reply",
                     o.target, o.message_id, o.conversation_id
                 )
             });
         }
-        match self.hub().send_message(request).await {
-            Ok(outcome) => {
-                let mut text = self.hub().context().frame_reply(
-                    &outcome.source,
-                    &outcome.target,
-                    &outcome.conversation_id,
-                    outcome.reply.as_deref().unwrap_or(""),
-                );
-                // The asking agent reads the text: tell it what was refused,
-                // so it can tell its person (who may widen the policy).
-                if let Some(refused) = &outcome.refused {
-                    text.push_str(&format!(
-                        "\n\n(claude-comms: {refused}; {}'s permissions are \"{}\", set by the operator in config.toml)",
-                        outcome.target,
-                        outcome.policy.as_str()
-                    ));
-                }
-                structured(text, &outcome)
-            }
+        match self.send(args, &context, Delivery::Wait).await {
+            Ok(outcome) => answer_result(self, &outcome),
             Err(e) => Ok(failure(e)),
         }
     }
@@ -377,6 +346,69 @@ impl CommsServer {
             Err(e) => Ok(failure(e)),
         }
     }
+}
+
+/// Whether `send_message` waits for the answer or leaves it to a job.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    Wait,
+    /// Stored and carried in the background (`wait: false`, or an MCP task).
+    Detached,
+}
+
+impl CommsServer {
+    /// The one way into the hub for `send_message`, whether as a waiting
+    /// call, a job (`wait: false`) or an MCP task (`super::super::tasks`):
+    /// a check on who may send what belongs here, so it holds for all three.
+    pub(crate) async fn send(
+        &self,
+        args: SendMessageArgs,
+        context: &RequestContext<RoleServer>,
+        delivery: Delivery,
+    ) -> Result<SendOutcome, HubError> {
+        let request = SendRequest {
+            source: args.source,
+            target: args.target,
+            message: args.message,
+            conversation_id: args.conversation_id,
+            timeout_s: args.timeout_s,
+            idempotency_key: args.idempotency_key,
+            progress: match delivery {
+                Delivery::Wait => progress_sink(context),
+                Delivery::Detached => None,
+            },
+            cancel: context.ct.clone(),
+        };
+        match delivery {
+            Delivery::Wait => self.hub().send_message(request).await,
+            Delivery::Detached => self.hub().send_detached(request).await,
+        }
+    }
+}
+
+/// The result of an answered `send_message`: the reply framed for the
+/// asking agent, plus the outcome as structured content. A task that
+/// completes reports this same result.
+pub(crate) fn answer_result(
+    server: &CommsServer,
+    outcome: &SendOutcome,
+) -> Result<CallToolResult, McpError> {
+    let mut text = server.hub().context().frame_reply(
+        &outcome.source,
+        &outcome.target,
+        &outcome.conversation_id,
+        outcome.reply.as_deref().unwrap_or(""),
+    );
+    // The asking agent reads the text: tell it what was refused, so it can
+    // tell its person (who may widen the policy).
+    if let Some(refused) = &outcome.refused {
+        text.push_str(&format!(
+            "\n\n(claude-comms: {refused}; {}'s permissions are \"{}\", set by the operator in config.toml)",
+            outcome.target,
+            outcome.policy.as_str()
+        ));
+    }
+    structured(text, outcome)
 }
 
 /// Progress for the host, when its request carries a progress token.

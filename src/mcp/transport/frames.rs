@@ -182,7 +182,14 @@ impl Classifier {
                 }
             }
         }
-        in_flight.add(request_id.clone());
+        if matches!(
+            request.request,
+            ClientRequest::SubscriptionsListenRequest(_)
+        ) {
+            in_flight.add_open_ended(request_id.clone());
+        } else {
+            in_flight.add(request_id.clone());
+        }
         Frame::Message(Box::new(JsonRpcMessage::Request(request)))
     }
 
