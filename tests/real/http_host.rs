@@ -87,3 +87,73 @@ fn claude_code_over_http_with_a_module_token_gets_the_real_answer() {
     let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default();
     assert!(log.contains("HTTP request refused"), "{log}");
 }
+
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+#[test]
+fn the_python_sdk_over_http_uses_tasks_with_a_module_token() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real-children/.venv/bin/python");
+    assert!(
+        python.exists() || std::env::var("CLAUDE_COMMS_REQUIRE_REAL").as_deref() != Ok("1"),
+        "the Python MCP SDK is not installed (scripts/install-real-children.sh)"
+    );
+    if !python.exists() {
+        return;
+    }
+    let (model, _rt) = host::model_in_background(|r| {
+        crate::model_stub::Turn::Text(crate::model_stub::echo_answer(r))
+    });
+    let home = host::home_for(&real, &model);
+    let _guard = DaemonGuard(home.path().to_path_buf());
+    let started = json_of(&cli(
+        home.path(),
+        &["--json", "daemon", "start", "--listen", "127.0.0.1:0"],
+    ));
+    let url = started["http_url"].as_str().unwrap().to_string();
+    let created = json_of(&cli(
+        home.path(),
+        &["--json", "tokens", "create", "--module", "marker"],
+    ));
+    let out = std::process::Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/host/python_http_client.py"))
+        .arg(&url)
+        .arg(created["token"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["protocol_version"], "2026-07-28", "{seen}");
+    assert!(seen["tools"].to_string().contains("send_message"), "{seen}");
+    // The first send ran as a task, polled with tasks/get to its answer.
+    let polls = seen["task_polls"].as_array().unwrap();
+    assert_eq!(polls.last().unwrap(), "completed", "{seen}");
+    assert_eq!(seen["send_error"], false, "{seen}");
+    assert_eq!(
+        seen["send"]["source"], "marker",
+        "the token's module asked: {seen}"
+    );
+    assert_eq!(
+        seen["send"]["reply"],
+        "stub model answer to: Python over HTTP asks: where do blocks go?"
+    );
+    // The second was cancelled, and the job says so too.
+    assert_eq!(seen["second_is_task"], true, "{seen}");
+    assert_eq!(seen["cancelled_status"], "cancelled", "{seen}");
+    // (`jobs show` exits non-zero for a job that got no answer.)
+    let job = daemon_cli::json_of_any(&cli(
+        home.path(),
+        &[
+            "--json",
+            "jobs",
+            "show",
+            seen["cancelled_id"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(job["status"], "cancelled", "{job}");
+}
