@@ -553,4 +553,26 @@ fn a_task_over_http_runs_as_its_module_and_only_its_parties_see_it() {
         jobs.to_string().contains(&task_id),
         "jobs list shows the task: {jobs}"
     );
+
+    // A long task outlives the host that asked: it leaves (its session
+    // ends), comes back with a new session, and collects the answer.
+    let long = marker.tool(
+        "send_message",
+        json!({"target": "arangodb", "message": "[[delay:1500]] [[brief]] long"}),
+    );
+    let long_id = long["taskId"].as_str().unwrap().to_string();
+    let left = marker.close();
+    assert!(left.status < 300, "{left:?}");
+    let mut back = McpHttp::new(&addr, Some(&marker_token));
+    back.initialize_with(json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let collected = loop {
+        let got = back.call("tasks/get", json!({"taskId": long_id}));
+        if got["result"]["status"] != "working" {
+            break got;
+        }
+        assert!(std::time::Instant::now() < deadline, "still working: {got}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(collected["result"]["status"], "completed", "{collected}");
 }

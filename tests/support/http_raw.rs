@@ -166,6 +166,18 @@ impl McpHttp {
         )
     }
 
+    /// Ends the session (DELETE), as a host that leaves does.
+    pub fn close(&mut self) -> Reply {
+        let headers = self.headers();
+        let borrowed: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let reply = request(&self.addr, "DELETE", &borrowed, b"");
+        self.session = None;
+        reply
+    }
+
     /// A request; the JSON-RPC response (panics with the reply if none).
     pub fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
