@@ -746,19 +746,33 @@ async fn memory_section(real: &RealChildren) {
     );
 }
 
+/// The module pairs the throughput sections spread their senders over.
+const THROUGHPUT_PAIRS: [(&str, &str); 8] = [
+    ("marker", "arangodb"),
+    ("arangodb", "marker"),
+    ("marker", "claude_mcp"),
+    ("claude_mcp", "marker"),
+    ("arangodb", "claude_mcp"),
+    ("claude_mcp", "arangodb"),
+    ("indexer", "marker"),
+    ("summarizer", "arangodb"),
+];
+
+/// How many queries the conversations `ids` hold beyond their one warm-up
+/// each: what a throughput run stored.
+async fn queries_after_warm_up(hub: &Hub, ids: &[String]) -> usize {
+    let mut stored = 0;
+    for id in ids {
+        let t = hub.get_conversation(id, None, None).await.unwrap();
+        stored += t.messages.iter().filter(|m| m.role == Role::Query).count() - 1;
+    }
+    stored
+}
+
 async fn throughput_section() {
     const SENDERS: usize = 64;
     const EACH: usize = 40;
-    let pairs = [
-        ("marker", "arangodb"),
-        ("arangodb", "marker"),
-        ("marker", "claude_mcp"),
-        ("claude_mcp", "marker"),
-        ("arangodb", "claude_mcp"),
-        ("claude_mcp", "arangodb"),
-        ("indexer", "marker"),
-        ("summarizer", "arangodb"),
-    ];
+    let pairs = THROUGHPUT_PAIRS;
     let home = home_with(&fake_toml(8, 16));
     let hub = hub_in(home.path());
     // One conversation per sender, created (and children started) up front.
@@ -815,11 +829,8 @@ async fn throughput_section() {
     let total = SENDERS * EACH;
     let rate = total as f64 / elapsed.as_secs_f64();
     // Every message stored once.
-    let mut stored = 0;
-    for (_, id) in &conversations {
-        let t = hub.get_conversation(id, None, None).await.unwrap();
-        stored += t.messages.iter().filter(|m| m.role == Role::Query).count() - 1; // minus the warm-up
-    }
+    let ids: Vec<String> = conversations.iter().map(|(_, id)| id.clone()).collect();
+    let stored = queries_after_warm_up(&hub, &ids).await;
     figure(
         &format!(
             "throughput: {SENDERS} senders over {} pairs, fake child",

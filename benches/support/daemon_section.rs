@@ -211,16 +211,7 @@ pub(super) async fn daemon_footprint_section() {
 pub(super) async fn daemon_throughput_section() {
     const SENDERS: usize = 64;
     const EACH: usize = 40;
-    let pairs = [
-        ("marker", "arangodb"),
-        ("arangodb", "marker"),
-        ("marker", "claude_mcp"),
-        ("claude_mcp", "marker"),
-        ("arangodb", "claude_mcp"),
-        ("claude_mcp", "arangodb"),
-        ("indexer", "marker"),
-        ("summarizer", "arangodb"),
-    ];
+    let pairs = THROUGHPUT_PAIRS;
     let home = home_with(&fake_toml(8, 16));
     let path = home.path().to_path_buf();
     let info = tokio::task::spawn_blocking(move || {
@@ -267,16 +258,7 @@ pub(super) async fn daemon_throughput_section() {
     }
     let elapsed = start.elapsed();
     let rate = (SENDERS * EACH) as f64 / elapsed.as_secs_f64();
-    let mut stored = 0;
-    for id in &ids {
-        let t = hub.get_conversation(id, None, None).await.unwrap();
-        stored += t
-            .messages
-            .iter()
-            .filter(|m| m.role == claude_comms::hub::Role::Query)
-            .count()
-            - 1;
-    }
+    let stored = queries_after_warm_up(&hub, &ids).await;
     figure(
         &format!(
             "throughput: {SENDERS} MCP clients of the daemon over {} pairs, fake child",

@@ -195,16 +195,7 @@ pub(super) async fn http_hop_section() {
 pub(super) async fn http_throughput_section() {
     const HOSTS: usize = 64;
     const EACH: usize = 40;
-    let pairs = [
-        ("marker", "arangodb"),
-        ("arangodb", "marker"),
-        ("marker", "claude_mcp"),
-        ("claude_mcp", "marker"),
-        ("arangodb", "claude_mcp"),
-        ("claude_mcp", "arangodb"),
-        ("indexer", "marker"),
-        ("summarizer", "arangodb"),
-    ];
+    let pairs = THROUGHPUT_PAIRS;
     let home = home_with(&fake_toml(8, 16));
     let authority = daemon_on_tcp(home.path());
     let mut tokens = std::collections::HashMap::new();
@@ -243,16 +234,7 @@ pub(super) async fn http_throughput_section() {
     let elapsed = start.elapsed();
     let rate = (HOSTS * EACH) as f64 / elapsed.as_secs_f64();
     let hub = hub_in(home.path());
-    let mut stored = 0;
-    for id in &ids {
-        let t = hub.get_conversation(id, None, None).await.unwrap();
-        stored += t
-            .messages
-            .iter()
-            .filter(|m| m.role == claude_comms::hub::Role::Query)
-            .count()
-            - 1;
-    }
+    let stored = queries_after_warm_up(&hub, &ids).await;
     figure(
         &format!(
             "http: {HOSTS} remote hosts (HTTP, module tokens) over {} pairs, fake child",

@@ -28,6 +28,23 @@ fn mcp_config(dir: &Path, url: &str, token: Option<&str>) -> Vec<String> {
     vec!["--mcp-config".into(), path.display().to_string()]
 }
 
+/// Starts the home's daemon listening on a free loopback port and makes a
+/// token for module marker; the endpoint's URL and the token.
+fn daemon_on_tcp_with_marker_token(home: &Path) -> (String, String) {
+    let started = json_of(&cli(
+        home,
+        &["--json", "daemon", "start", "--listen", "127.0.0.1:0"],
+    ));
+    let created = json_of(&cli(
+        home,
+        &["--json", "tokens", "create", "--module", "marker"],
+    ));
+    (
+        started["http_url"].as_str().unwrap().to_string(),
+        created["token"].as_str().unwrap().to_string(),
+    )
+}
+
 fn stored_conversations(home: &Path) -> Vec<serde_json::Value> {
     let list = json_of(&cli(home, &["--json", "conversations", "list"]));
     list["conversations"]
@@ -45,16 +62,8 @@ fn claude_code_over_http_with_a_module_token_gets_the_real_answer() {
     let (model, _rt) = host::host_model();
     let home = host::home_for(&real, &model);
     let _guard = DaemonGuard(home.path().to_path_buf());
-    let started = json_of(&cli(
-        home.path(),
-        &["--json", "daemon", "start", "--listen", "127.0.0.1:0"],
-    ));
-    let url = started["http_url"].as_str().unwrap().to_string();
-    let created = json_of(&cli(
-        home.path(),
-        &["--json", "tokens", "create", "--module", "marker"],
-    ));
-    let token = created["token"].as_str().unwrap();
+    let (url, token) = daemon_on_tcp_with_marker_token(home.path());
+    let token = token.as_str();
 
     let host_home = tempfile::tempdir().unwrap();
     let project = host_home.path().join("project");
@@ -107,19 +116,11 @@ fn the_python_sdk_over_http_uses_tasks_with_a_module_token() {
     });
     let home = host::home_for(&real, &model);
     let _guard = DaemonGuard(home.path().to_path_buf());
-    let started = json_of(&cli(
-        home.path(),
-        &["--json", "daemon", "start", "--listen", "127.0.0.1:0"],
-    ));
-    let url = started["http_url"].as_str().unwrap().to_string();
-    let created = json_of(&cli(
-        home.path(),
-        &["--json", "tokens", "create", "--module", "marker"],
-    ));
+    let (url, token) = daemon_on_tcp_with_marker_token(home.path());
     let out = std::process::Command::new(python)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/host/python_http_client.py"))
         .arg(&url)
-        .arg(created["token"].as_str().unwrap())
+        .arg(&token)
         .output()
         .unwrap();
     assert!(
