@@ -28,12 +28,43 @@ const SESSION_HEADER: &str = "mcp-session-id";
 /// sessions rmcp no longer has (it ends idle ones after 5 minutes).
 const PRUNE_OWNERS_AT: usize = 1024;
 
+/// Refusals logged per second, at most: a flood of bad requests must not
+/// fill the log (or the disk under it). The rest are counted and the count
+/// is logged with the next refusal that is.
+const REFUSALS_LOGGED_PER_SECOND: u32 = 20;
+
 /// What the gate needs: the hub (to check tokens) and who opened which session.
 #[derive(Clone)]
 pub struct Gate {
     pub hub: Arc<Hub>,
     sessions: Arc<Mutex<HashMap<String, String>>>,
     live: Arc<LocalSessionManager>,
+    refusals: Arc<Mutex<RefusalLog>>,
+}
+
+/// The current second's refusal count, and those not logged.
+#[derive(Default)]
+struct RefusalLog {
+    second: i64,
+    logged: u32,
+    unlogged: u64,
+}
+
+impl RefusalLog {
+    /// Whether to log this refusal; when so, how many went unlogged since.
+    fn admit(&mut self, now_ms: i64) -> Option<u64> {
+        let second = now_ms / 1000;
+        if second != self.second {
+            self.second = second;
+            self.logged = 0;
+        }
+        if self.logged >= REFUSALS_LOGGED_PER_SECOND {
+            self.unlogged += 1;
+            return None;
+        }
+        self.logged += 1;
+        Some(std::mem::take(&mut self.unlogged))
+    }
 }
 
 impl Gate {
@@ -42,6 +73,19 @@ impl Gate {
             hub,
             sessions: Arc::default(),
             live,
+            refusals: Arc::default(),
+        }
+    }
+
+    /// Logs a refusal (peer and reason, never the token), within the rate.
+    fn log_refusal(&self, peer: SocketAddr, method: &Method, reason: &str) {
+        let admitted = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(crate::time::now_ms());
+        if let Some(unlogged) = admitted {
+            tracing::warn!(%peer, %method, reason, unlogged_since = unlogged, "HTTP request refused");
         }
     }
 
@@ -130,7 +174,7 @@ pub async fn require_token(
     let caller = match caller {
         Ok(caller) => caller,
         Err(error) => {
-            tracing::warn!(%peer, method = %request.method(), reason = %error, "HTTP request refused");
+            gate.log_refusal(peer, request.method(), &error.to_string());
             return unauthorized(&error);
         }
     };
@@ -143,7 +187,7 @@ pub async fn require_token(
     if let Some(id) = &session {
         let opened_by = gate.sessions().get(id).cloned();
         if opened_by.is_some_and(|o| o != owner) {
-            tracing::warn!(%peer, "HTTP request refused: a session opened by another token");
+            gate.log_refusal(peer, request.method(), "a session opened by another token");
             return (StatusCode::NOT_FOUND, "session not found\n").into_response();
         }
     }
@@ -166,4 +210,27 @@ pub async fn require_token(
         _ => {}
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_logged_at_a_bounded_rate_and_the_rest_counted() {
+        let mut log = RefusalLog::default();
+        let second = 1_000_000;
+        for _ in 0..REFUSALS_LOGGED_PER_SECOND {
+            assert_eq!(log.admit(second), Some(0));
+        }
+        for _ in 0..5 {
+            assert_eq!(log.admit(second + 999), None, "over the rate");
+        }
+        assert_eq!(
+            log.admit(second + 1000),
+            Some(5),
+            "the next second says how many"
+        );
+        assert_eq!(log.admit(second + 1001), Some(0));
+    }
 }
