@@ -27,11 +27,11 @@ pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversat
 }
 
 pub(super) fn load_conversation(conn: &rusqlite::Connection, id: &str) -> Result<Conversation> {
-    conn.query_row(
-        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
-        [id],
-        conversation_from_row,
-    )
+    // Cached, like `load_message`: every query of the write path loads one.
+    conn.prepare_cached(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"
+    ))?
+    .query_row([id], conversation_from_row)
     .optional()?
     .ok_or_else(|| StoreError::UnknownConversation(id.to_string()))
 }
