@@ -125,11 +125,14 @@ pub(super) fn no_delay(stream: &mut tokio::net::TcpStream) {
     }
 }
 
+/// A face's server, running until its shutdown signal.
+pub type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
+
 /// The TCP face, bound and ready to serve; `url` is what hosts put in
 /// their config.
 pub struct TcpFace {
     pub url: String,
-    pub serving: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>,
+    pub serving: Serving,
 }
 
 /// Binds the TCP face; it serves until `stop` is cancelled.
@@ -167,33 +170,21 @@ pub async fn bind_tcp(
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = async move { stop.cancelled().await };
     use axum::serve::ListenerExt;
-    let (scheme, serving): (&str, TcpFace) = match plan.tls {
+    let (scheme, serving): (&str, Serving) = match plan.tls {
         Some((cert, key)) => {
             let tls = super::tls::server_config(&cert, &key)?;
             let listener = super::tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
             let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-            (
-                "https",
-                TcpFace {
-                    url: String::new(),
-                    serving: Box::pin(serving.into_future()),
-                },
-            )
+            ("https", Box::pin(serving.into_future()))
         }
         None => {
             let listener = listener.tap_io(no_delay);
             let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-            (
-                "http",
-                TcpFace {
-                    url: String::new(),
-                    serving: Box::pin(serving.into_future()),
-                },
-            )
+            ("http", Box::pin(serving.into_future()))
         }
     };
     Ok(TcpFace {
         url: format!("{scheme}://{bound}{MCP_PATH}"),
-        ..serving
+        serving,
     })
 }
