@@ -150,6 +150,20 @@ fn bin(name: &str) -> &'static str {
     }
 }
 
+/// Stops the daemon of a home when dropped, so a section that panics
+/// (or returns early) leaves no daemon behind.
+struct StopsDaemon(std::path::PathBuf);
+
+impl Drop for StopsDaemon {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(bin("claude-comms"))
+            .args(["daemon", "stop"])
+            .env(HOME_ENV, &self.0)
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .output();
+    }
+}
+
 /// A home whose config maps the modules to folders and adds `extra` TOML,
 /// with two more descriptors for pairs beyond the shipped modules.
 fn home_with(extra: &str) -> tempfile::TempDir {

@@ -41,6 +41,7 @@ pub(super) async fn daemon_cli_section(real: &RealChildren) {
         real.config_toml(&model, claude_home.path())
     );
     let daemon_home = home_with(&toml);
+    let stops_daemon = StopsDaemon(daemon_home.path().to_path_buf());
     let oneshot_home = home_with(&real.config_toml(&model, claude_home.path()));
     let home = daemon_home.path().to_path_buf();
     let (first, out) = tokio::task::spawn_blocking(move || {
@@ -90,9 +91,7 @@ pub(super) async fn daemon_cli_section(real: &RealChildren) {
             one_shot.push(t);
         }
     }
-    let home = daemon_home.path().to_path_buf();
-    let _ =
-        tokio::task::spawn_blocking(move || cli_timed(&home, "auto", &["daemon", "stop"])).await;
+    let _ = tokio::task::spawn_blocking(move || drop(stops_daemon)).await;
     let (warm, fresh) = (stats(via_daemon), stats(one_shot));
     let ratio = fresh.median.as_secs_f64() / warm.median.as_secs_f64();
     figure(
@@ -125,6 +124,7 @@ pub(super) async fn daemon_cli_section(real: &RealChildren) {
 pub(super) async fn daemon_hop_section() {
     const CALLS: usize = 400;
     let home = home_with(&fake_toml(2, 8));
+    let stops_daemon = StopsDaemon(home.path().to_path_buf());
     let serve_with = |hub: &'static str| {
         let mut command = tokio::process::Command::new(bin("claude-comms"));
         command
@@ -165,15 +165,14 @@ pub(super) async fn daemon_hop_section() {
     );
     embedded.cancel().await.unwrap();
     routed.cancel().await.unwrap();
-    let home = home.path().to_path_buf();
-    let _ =
-        tokio::task::spawn_blocking(move || cli_timed(&home, "auto", &["daemon", "stop"])).await;
+    let _ = tokio::task::spawn_blocking(move || drop(stops_daemon)).await;
 }
 
 /// `daemon start` to ready, and the idle daemon's resident memory.
 pub(super) async fn daemon_footprint_section() {
     const STARTS: usize = 7;
     let home = home_with(&fake_toml(2, 8));
+    let _stops_daemon = StopsDaemon(home.path().to_path_buf());
     let path = home.path().to_path_buf();
     let (starts, rss) = tokio::task::spawn_blocking(move || {
         let mut starts = Vec::new();
@@ -213,6 +212,7 @@ pub(super) async fn daemon_throughput_section() {
     const EACH: usize = 40;
     let pairs = THROUGHPUT_PAIRS;
     let home = home_with(&fake_toml(8, 16));
+    let stops_daemon = StopsDaemon(home.path().to_path_buf());
     let path = home.path().to_path_buf();
     let info = tokio::task::spawn_blocking(move || {
         json_out(&cli_timed(&path, "auto", &["--json", "daemon", "start"]).1)
@@ -279,7 +279,5 @@ pub(super) async fn daemon_throughput_section() {
         Some(stored == SENDERS * EACH),
     );
     hub.shutdown().await;
-    let path = home.path().to_path_buf();
-    let _ =
-        tokio::task::spawn_blocking(move || cli_timed(&path, "auto", &["daemon", "stop"])).await;
+    let _ = tokio::task::spawn_blocking(move || drop(stops_daemon)).await;
 }

@@ -138,14 +138,6 @@ fn token_for(home: &Path, module: &str) -> String {
     created["token"].as_str().unwrap().to_string()
 }
 
-fn stop_daemon(home: &Path) {
-    let _ = std::process::Command::new(bin("claude-comms"))
-        .args(["daemon", "stop"])
-        .env(HOME_ENV, home)
-        .env_remove("CLAUDE_COMMS_CONFIG")
-        .output();
-}
-
 /// Time the HTTP hop adds against a host on stdio `serve` (fake child,
 /// embedded): the same calls, interleaved.
 pub(super) async fn http_hop_section() {
@@ -159,6 +151,7 @@ pub(super) async fn http_hop_section() {
         .env("RUST_LOG", "error")
         .env_remove("CLAUDE_COMMS_CONFIG");
     let stdio = client_of(command).await;
+    let stops_daemon = StopsDaemon(home.path().to_path_buf());
     let authority = daemon_on_tcp(home.path());
     let mut remote = HttpHost::connect(&authority, &token_for(home.path(), "marker")).await;
     let args = json!({"source": "marker", "target": "arangodb", "message": "[[brief]] hop"});
@@ -186,7 +179,7 @@ pub(super) async fn http_hop_section() {
         Some(added <= Duration::from_millis(1)),
     );
     stdio.cancel().await.unwrap();
-    stop_daemon(home.path());
+    let _ = tokio::task::spawn_blocking(move || drop(stops_daemon)).await;
 }
 
 /// 64 remote hosts, each on its own keep-alive connection with its
@@ -197,6 +190,7 @@ pub(super) async fn http_throughput_section() {
     const EACH: usize = 40;
     let pairs = THROUGHPUT_PAIRS;
     let home = home_with(&fake_toml(8, 16));
+    let stops_daemon = StopsDaemon(home.path().to_path_buf());
     let authority = daemon_on_tcp(home.path());
     let mut tokens = std::collections::HashMap::new();
     for (source, _) in pairs {
@@ -255,5 +249,5 @@ pub(super) async fn http_throughput_section() {
         Some(stored == HOSTS * EACH),
     );
     hub.shutdown().await;
-    stop_daemon(home.path());
+    let _ = tokio::task::spawn_blocking(move || drop(stops_daemon)).await;
 }
