@@ -45,12 +45,7 @@ impl Hub {
     /// The permission settings an operator should know about, such as
     /// modules whose agents run with `full` permissions (as `doctor` says).
     pub fn policy_warnings(&self) -> Vec<String> {
-        let known: Vec<String> = self
-            .list_modules(&Default::default())
-            .modules
-            .into_iter()
-            .map(|m| m.name)
-            .collect();
+        let known = self.module_names();
         crate::policy::report::warnings(&self.config().config, &known)
     }
 }

@@ -231,12 +231,7 @@ impl Hub {
     /// `full` modules and deprecated settings as warnings.
     fn permission_checks(&self) -> Vec<Check> {
         let config = &self.config().config;
-        let known: Vec<String> = self
-            .list_modules(&Default::default())
-            .modules
-            .into_iter()
-            .map(|m| m.name)
-            .collect();
+        let known = self.module_names();
         let mut checks = Vec::new();
         checks.push(
             match crate::policy::shim::shim_executable(config.permissions.shim.as_deref()) {

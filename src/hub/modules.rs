@@ -254,6 +254,21 @@ impl Hub {
         })
     }
 
+    /// Whether a module is registered (a lookup, no copy: checked on every
+    /// request of a remote host).
+    pub fn has_module(&self, name: &str) -> bool {
+        self.registry().get(name).is_ok()
+    }
+
+    /// The names of every registered module.
+    pub fn module_names(&self) -> Vec<String> {
+        self.list_modules(&Default::default())
+            .modules
+            .into_iter()
+            .map(|m| m.name)
+            .collect()
+    }
+
     pub fn descriptor(&self, name: &str) -> Result<ModuleDescriptor, HubError> {
         Ok(self.registry().get(name)?.descriptor.clone())
     }

@@ -208,7 +208,7 @@ impl Hub {
         let caller = match (&record.module, record.admin) {
             (None, true) => Caller::Operator,
             (Some(module), _) => {
-                if self.describe_module(module).is_err() {
+                if !self.has_module(module) {
                     return Err(AuthError::UnknownModule {
                         id,
                         module: module.clone(),
