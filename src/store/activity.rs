@@ -5,7 +5,7 @@ use rusqlite::params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::messages::{MESSAGE_COLUMNS, message_at};
+use super::messages::message_at;
 use super::model::Message;
 use super::{Result, Store, limits};
 
@@ -21,11 +21,7 @@ impl Store {
     /// The newest `limit` messages of any conversation, newest first.
     pub fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>> {
         limits::check_page("limit", limit)?;
-        let columns = MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = super::messages::message_columns_of_m();
         self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT c.source, c.target, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id

@@ -77,11 +77,7 @@ impl Store {
     ) -> Result<Vec<(i64, Message)>> {
         limits::check_page("limit", limit)?;
         limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
-        let columns = MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = super::messages::message_columns_of_m();
         self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT m.pos, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id

@@ -11,6 +11,19 @@ use super::{Result, Store, StoreError, now_ms};
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses";
 
+/// [`MESSAGE_COLUMNS`] qualified by the alias `m`, for queries that join
+/// messages (as `m`) with their conversation. Built once.
+pub(super) fn message_columns_of_m() -> &'static str {
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    &COLUMNS
+}
+
 pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_at(row, 0)
 }
