@@ -12,31 +12,20 @@ pub fn now_ms() -> i64 {
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// `ms` (unix milliseconds) as `YYYY-MM-DD HH:MM UTC`.
-pub fn utc_text(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        of_day / 3600,
-        of_day % 3600 / 60
-    )
+/// `ms` (unix milliseconds) as a UTC time (the epoch if out of range).
+fn utc(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-/// Days since 1970-01-01 to a (year, month, day) date; Howard Hinnant's
-/// algorithm, exact for the proleptic Gregorian calendar.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// `ms` (unix milliseconds) as `YYYY-MM-DD HH:MM UTC`.
+pub fn utc_text(ms: i64) -> String {
+    utc(ms).format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `ms` (unix milliseconds) as RFC 3339 in UTC with milliseconds,
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`: exports and MCP task timestamps.
+pub fn rfc3339(ms: i64) -> String {
+    utc(ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A span of time for people: `3 h 12 min`, `45 min`, `20 s`.

@@ -156,8 +156,8 @@ fn detailed(server: &CommsServer, detail: JobDetail) -> Result<DetailedTask, Mcp
     let mut task = Task::new(
         job.message_id.clone(),
         Default::default(),
-        iso_time(job.created_at),
-        iso_time(finished_at),
+        crate::time::rfc3339(job.created_at),
+        crate::time::rfc3339(finished_at),
     )
     .with_poll_interval_ms(POLL_INTERVAL_MS);
     let reason = || {
@@ -215,11 +215,4 @@ fn as_object<T: serde::Serialize>(value: &T) -> Result<JsonObject, McpError> {
             None,
         )),
     }
-}
-
-/// Unix milliseconds as the ISO 8601 timestamp SEP-2663 asks for.
-fn iso_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
