@@ -2,8 +2,9 @@
 //! that give remote hosts one.
 //!
 //! A token is `cct_<id>_<secret>`. The id is public (it names the token in
-//! `tokens list` and in logs); the secret is 256 bits from the OS random
-//! source and is shown once, at creation. The store keeps a SHA-256 of the
+//! `tokens list` and in logs); the secret is 64 hex digits holding 244
+//! random bits (two v4 UUIDs, from the OS random source) and is shown
+//! once, at creation. The store keeps a SHA-256 of the
 //! secret only: the secret is random, so a fast hash is as strong as a slow
 //! one here, and checking costs microseconds per request.
 
@@ -143,7 +144,7 @@ impl Hub {
             ));
         }
         let id = random_hex(1)[..12].to_string();
-        let secret = random_hex(3)[..64].to_string();
+        let secret = random_hex(2);
         let new = NewToken {
             id: id.clone(),
             secret_hash: hash_secret(&secret),
@@ -168,7 +169,10 @@ impl Hub {
 
     /// Revokes a token at once: the next request that carries it is refused.
     pub async fn revoke_token(&self, id: &str) -> Result<TokenRecord, HubError> {
-        let id = id.trim().trim_start_matches(TOKEN_PREFIX).to_string();
+        // The id as `tokens list` shows it, or the whole token pasted.
+        let id = parse_token(id)
+            .map_or(id.trim().trim_start_matches(TOKEN_PREFIX), |(id, _)| id)
+            .to_string();
         let record = self
             .db(move |s| {
                 s.revoke_token(&id)?;
