@@ -69,9 +69,12 @@ impl DaemonLock {
 /// `None` keeps it running.
 pub async fn run(config: LoadedConfig, idle_exit: Option<Duration>) -> anyhow::Result<()> {
     let paths = DaemonPaths::of(&config);
+    // A bad `[daemon] listen`/TLS setting fails here, before the lock, the
+    // database or any announcement.
+    let tcp_plan = http::plan(&config.config.daemon)?;
     let lock = DaemonLock::take(&paths)?;
     let hub = Hub::open(config, None)?;
-    let served = serve(&hub, &paths, idle_exit).await;
+    let served = serve(&hub, &paths, idle_exit, tcp_plan).await;
     // Whatever ended it: stop the children, record what was cut, clean up.
     hub.shutdown().await;
     let _ = std::fs::remove_file(&paths.socket);
@@ -85,6 +88,7 @@ async fn serve(
     hub: &Arc<Hub>,
     paths: &DaemonPaths,
     idle_exit: Option<Duration>,
+    tcp_plan: Option<http::TcpPlan>,
 ) -> anyhow::Result<()> {
     hub.announce().await?;
     // We hold the lock, so a socket file left here is a crashed daemon's.
@@ -101,9 +105,9 @@ async fn serve(
         http::socket_router(hub, &sessions_end),
         last_request.clone(),
     );
-    // The TCP face for remote hosts, when configured: checked and bound
-    // before the daemon says it is ready, so a bad setting fails the start.
-    let tcp = match http::plan(&hub.config().config.daemon)? {
+    // The TCP face for remote hosts, when configured: bound before the
+    // daemon says it is ready, so an address in use fails the start.
+    let tcp = match tcp_plan {
         Some(plan) => Some(
             http::bind_tcp(
                 plan,
