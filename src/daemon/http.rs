@@ -59,7 +59,8 @@ pub fn with_activity(router: axum::Router, last_request: Arc<AtomicI64>) -> axum
 #[derive(Debug, Clone)]
 pub struct TcpPlan {
     pub addr: SocketAddr,
-    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The loaded certificate and key, for HTTPS.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 /// Reads `[daemon] listen` and its TLS settings; `None` when not set.
@@ -95,6 +96,11 @@ pub fn plan(config: &DaemonConfig) -> anyhow::Result<Option<TcpPlan>> {
             "daemon.listen = \"{listen}\" is reachable from other machines, so it needs HTTPS: set daemon.tls_cert and daemon.tls_key, or daemon.allow_plain_http = true when a reverse proxy in front of it terminates TLS"
         );
     }
+    // Loaded now, so a missing or mismatched file fails the start early.
+    let tls = match tls {
+        Some((cert, key)) => Some(super::tls::server_config(&cert, &key)?),
+        None => None,
+    };
     Ok(Some(TcpPlan { addr, tls }))
 }
 
@@ -171,8 +177,7 @@ pub async fn bind_tcp(
     let shutdown = async move { stop.cancelled().await };
     use axum::serve::ListenerExt;
     let (scheme, serving): (&str, Serving) = match plan.tls {
-        Some((cert, key)) => {
-            let tls = super::tls::server_config(&cert, &key)?;
+        Some(tls) => {
             let listener = super::tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
             let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
             ("https", Box::pin(serving.into_future()))
