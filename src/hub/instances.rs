@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncSeekExt};
 
 use super::{Hub, HubError};
 use crate::config::BackendKind;
-use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus};
+use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus, StreamHome};
 
 /// How often a journal follower looks for new lines.
 pub const JOURNAL_POLL: Duration = Duration::from_millis(200);
@@ -82,10 +82,19 @@ impl Hub {
             }
             None => ChildProfile::default(),
         };
+        // A stream process runs in the answering module's folder from the
+        // start, so the pair's next new conversation can begin on it.
+        let stream_home = match (&pair, backend) {
+            (Some((_, target)), BackendKind::ClaudeStream) => Some(StreamHome {
+                module: target.clone(),
+                workdir: self.existing_module_folder(target)?,
+            }),
+            _ => None,
+        };
         self.announce().await?;
         let status = self
             .instances()
-            .start(backend, profile, request.name)
+            .start(backend, profile, request.name, stream_home)
             .await?;
         self.beat().await?;
         Ok(status)
@@ -199,6 +208,19 @@ impl Hub {
             .check(source, target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
         self.child_profile(&chain, backend)
+    }
+}
+
+/// A module pair written `SOURCE:TARGET` (`marker:arangodb`), as the CLI's
+/// `--pair` and the `start_instance` tool's `pair` take it.
+pub fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((source, target)) if !source.is_empty() && !target.is_empty() => {
+            Ok((source.to_string(), target.to_string()))
+        }
+        _ => Err(format!(
+            "\"{text}\" is not SOURCE:TARGET (e.g. marker:arangodb)"
+        )),
     }
 }
 
