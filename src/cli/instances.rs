@@ -241,8 +241,16 @@ fn start_request(hub: &Hub, args: StartArgs) -> Result<crate::hub::StartInstance
 
 async fn control(hub: &Hub, id: &str, action: ControlAction, out: &Output) -> anyhow::Result<i32> {
     match hub.control_instance(id, action).await {
-        Ok(result) => {
-            out.line(result)?;
+        Ok(status) => {
+            if out.json {
+                out.json(&status)?;
+            } else {
+                out.line(format!(
+                    "{} is {}",
+                    status.instance_id,
+                    status.state.as_str()
+                ))?;
+            }
             Ok(0)
         }
         Err(e) => {

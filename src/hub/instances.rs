@@ -100,31 +100,23 @@ impl Hub {
         Ok(status)
     }
 
-    /// Stops an instance of this process and its whole process tree.
-    pub async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(done) = self.on_daemon("stop_instance", id).await {
-            return done;
-        }
+    /// Stops an instance of this process and its whole process tree (faces
+    /// call [`Hub::control_instance`], which finds the owner).
+    pub(super) async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().stop(id).await?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// Takes no new work on an instance of this process.
-    pub async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(done) = self.on_daemon("pause_instance", id).await {
-            return done;
-        }
+    pub(super) async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().pause(id)?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// Lets a paused (or crash-looping) instance of this process work again.
-    pub async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(done) = self.on_daemon("resume_instance", id).await {
-            return done;
-        }
+    pub(super) async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().resume(id)?;
         self.beat_if_announced().await;
         Ok(status)
@@ -132,7 +124,7 @@ impl Hub {
 
     /// Replaces the child of an instance of this process with a fresh one
     /// (the id, profile and pairs stay).
-    pub async fn restart_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+    pub(super) async fn restart_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().restart(id).await?;
         self.beat_if_announced().await;
         Ok(status)
@@ -183,12 +175,6 @@ impl Hub {
 
     /// An instance operation carried out by the daemon, when one carries
     /// this process's work; `None` when it is to be done here.
-    async fn on_daemon(&self, tool: &str, id: &str) -> Option<Result<InstanceStatus, HubError>> {
-        let remote = self.remote.as_ref()?;
-        let args = serde_json::json!({"instance_id": id});
-        Some(remote.call(tool, args, None, &Default::default()).await)
-    }
-
     async fn beat_if_announced(&self) {
         if self.is_announced()
             && let Err(e) = self.beat().await

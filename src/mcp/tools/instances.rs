@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{failure, reply};
 use crate::config::BackendKind;
-use crate::hub::{InstanceStatus, StartInstance};
+use crate::hub::{ControlAction, InstanceStatus, StartInstance};
 use crate::mcp::server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -145,7 +145,10 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let stopped = self.hub().stop_instance(&args.instance_id).await;
+        let stopped = self
+            .hub()
+            .control_instance(&args.instance_id, ControlAction::Stop)
+            .await;
         reply(stopped, |s| format!("stopped {}", s.instance_id))
     }
 
@@ -157,7 +160,10 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let paused = self.hub().pause_instance(&args.instance_id).await;
+        let paused = self
+            .hub()
+            .control_instance(&args.instance_id, ControlAction::Pause)
+            .await;
         reply(paused, |s| format!("paused {}", describe(s)))
     }
 
@@ -169,7 +175,10 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let resumed = self.hub().resume_instance(&args.instance_id).await;
+        let resumed = self
+            .hub()
+            .control_instance(&args.instance_id, ControlAction::Resume)
+            .await;
         reply(resumed, |s| format!("resumed {}", describe(s)))
     }
 
