@@ -13,6 +13,12 @@
 //! 127.0.0.1, which answers at once, so what is measured is claude-comms and
 //! the CLI, not a model.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark harness stops at its first failure"
+)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "support/http_section.rs"]

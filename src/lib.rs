@@ -35,10 +35,8 @@
 //! CLI's own output; logs go to stderr through `tracing`.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
-// A panic in a long-running daemon or a host's tool server is an outage:
-// errors are values here. The few sites that cannot fail say why with
-// `#[expect(..., reason = "...")]`. Tests may unwrap.
-#![deny(clippy::unwrap_used, clippy::expect_used)]
+// `unwrap_used` and `expect_used` are denied for every target by the
+// `[lints.clippy]` table of Cargo.toml; unit tests may unwrap.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod cli;

@@ -52,10 +52,19 @@ fn main() -> std::process::ExitCode {
         }
         return std::process::ExitCode::from(2);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime starts");
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("claude-comms: cannot start the async runtime: {e}");
+            }
+            return std::process::ExitCode::from(1);
+        }
+    };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { module } => {

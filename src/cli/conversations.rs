@@ -20,9 +20,9 @@ pub enum ConversationsCommand {
         module: Option<String>,
         /// `active` or `archived`.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<crate::hub::ConversationStatus>,
         /// At most this many per page.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = crate::hub::DEFAULT_PAGE_SIZE)]
         limit: usize,
         /// Continue after a previous page (its `next_cursor`).
         #[arg(long)]
@@ -48,7 +48,7 @@ pub enum ConversationsCommand {
         #[arg(long)]
         module: Option<String>,
         /// At most this many hits.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = crate::hub::DEFAULT_HITS)]
         limit: usize,
     },
     /// Export a conversation as json, jsonl or markdown.
@@ -108,15 +108,8 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
             status,
             limit,
             cursor,
-        } => {
-            let status = match status.as_deref().map(str::parse).transpose() {
-                Ok(s) => s,
-                Err(e) => {
-                    out.note(format!("error: --status: {e}"))?;
-                    return Ok(2);
-                }
-            };
-            hub.list_conversations(ConversationFilter {
+        } => hub
+            .list_conversations(ConversationFilter {
                 module,
                 status,
                 limit,
@@ -151,8 +144,7 @@ pub async fn run(hub: &Hub, cmd: ConversationsCommand, out: &Output) -> anyhow::
                     out.note(format!("more: --cursor {next}"))?;
                 }
                 Ok(())
-            })
-        }
+            }),
         ConversationsCommand::Show { id, limit, tools } => {
             hub.get_conversation(&id, limit, None).await.map(|t| {
                 if out.json {

@@ -86,6 +86,7 @@ pub async fn run(
                     let i = &r.instance;
                     vec![
                         i.id.clone(),
+                        i.name.clone().unwrap_or_else(|| "-".into()),
                         i.backend.clone(),
                         if r.server_alive {
                             i.state.clone()
@@ -111,6 +112,7 @@ pub async fn run(
             out.table(
                 &[
                     "ID",
+                    "NAME",
                     "BACKEND",
                     "STATE",
                     "PID",
@@ -212,14 +214,7 @@ pub async fn run(
 /// The hub's start request from the command line.
 fn start_request(hub: &Hub, args: StartArgs) -> Result<crate::hub::StartInstance, String> {
     let pair = match (args.pair, args.module) {
-        (Some(pair), _) => match pair.split_once(':') {
-            Some((s, t)) if !s.is_empty() && !t.is_empty() => Some((s.to_string(), t.to_string())),
-            _ => {
-                return Err(format!(
-                    "--pair: \"{pair}\" is not SOURCE:TARGET (e.g. marker:arangodb)"
-                ));
-            }
-        },
+        (Some(pair), _) => Some(crate::hub::parse_pair(&pair).map_err(|e| format!("--pair: {e}"))?),
         (None, Some(target)) => {
             let from = args.from.or_else(|| {
                 std::env::current_dir()
@@ -246,8 +241,16 @@ fn start_request(hub: &Hub, args: StartArgs) -> Result<crate::hub::StartInstance
 
 async fn control(hub: &Hub, id: &str, action: ControlAction, out: &Output) -> anyhow::Result<i32> {
     match hub.control_instance(id, action).await {
-        Ok(result) => {
-            out.line(result)?;
+        Ok(status) => {
+            if out.json {
+                out.json(&status)?;
+            } else {
+                out.line(format!(
+                    "{} is {}",
+                    status.instance_id,
+                    status.state.as_str()
+                ))?;
+            }
             Ok(0)
         }
         Err(e) => {

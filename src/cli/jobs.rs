@@ -18,7 +18,7 @@ pub enum JobsCommand {
         #[arg(long)]
         status: Option<MessageStatus>,
         /// Most jobs to show.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = crate::hub::DEFAULT_HITS)]
         limit: usize,
     },
     /// One job: its state, and its answer once delivered.

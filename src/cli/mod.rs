@@ -241,7 +241,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
             Command::Conversations(ConversationsCommand::List {
                 module,
                 status: None,
-                limit: 50,
+                limit: crate::hub::DEFAULT_PAGE_SIZE,
                 cursor: None,
             })
         }

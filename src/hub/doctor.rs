@@ -317,6 +317,7 @@ impl Hub {
                 BackendKind::ClaudeCodeMcp,
                 crate::instances::ChildProfile::default(),
                 None,
+                None,
             ),
         )
         .await;

@@ -1,7 +1,11 @@
 //! Instances across processes: every server records its instances in the
-//! shared database (see [`super::liveness`]); an operator in another process
-//! lists them there and asks the owning server to stop, pause or resume one
-//! through a request row that the owner picks up within [`CONTROL_POLL`].
+//! shared database (see [`super::liveness`]); any face of any process (MCP
+//! tools, the CLI, the dashboard) stops, pauses, resumes or restarts one with
+//! [`Hub::control_instance`]. The owner acts at once when it is this
+//! process; otherwise a request row in the store asks it, and it picks the
+//! row up within [`CONTROL_POLL`] and writes back the instance's new status.
+//! The store is the one path because it is the one thing every process that
+//! owns instances shares, wherever it runs.
 
 use std::time::Duration;
 
@@ -10,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::liveness::STALE_AFTER;
 use super::{Hub, HubError};
+use crate::instances::InstanceStatus;
 use crate::store::InstanceRecord;
 
 /// How often a server looks for control requests addressed to it.
@@ -17,6 +22,10 @@ pub const CONTROL_POLL: Duration = Duration::from_millis(250);
 
 /// How long an operator waits for the owning server to act.
 const CONTROL_WAIT: Duration = Duration::from_secs(10);
+
+/// The most a control result may take in the store: the owner's status
+/// of the instance, with its stderr tail cut from the oldest line to fit.
+const MAX_CONTROL_RESULT_BYTES: usize = crate::store::limits::MAX_NOTE_BYTES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -92,12 +101,13 @@ impl Hub {
             .collect())
     }
 
-    /// Stops, pauses, resumes or restarts an instance of this or another server.
+    /// Stops, pauses, resumes or restarts an instance of this or another
+    /// server; the instance's status after the action.
     pub async fn control_instance(
         &self,
         id: &str,
         action: ControlAction,
-    ) -> Result<String, HubError> {
+    ) -> Result<InstanceStatus, HubError> {
         if self.instances().status(id).is_ok() {
             return self.control_local(id, action).await;
         }
@@ -129,11 +139,16 @@ impl Hub {
         let deadline = tokio::time::Instant::now() + CONTROL_WAIT;
         loop {
             if let Some((ok, text)) = self.db(move |s| s.control_result(request)).await? {
-                return if ok {
-                    Ok(text)
-                } else {
-                    Err(HubError::BadRequest(text))
-                };
+                if !ok {
+                    return Err(HubError::BadRequest(text));
+                }
+                return serde_json::from_str(&text).map_err(|e| {
+                    HubError::Internal(format!(
+                        "server pid {} answered the {} request with an unreadable status: {e}",
+                        row.server_pid,
+                        action.as_str()
+                    ))
+                });
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(HubError::BadRequest(format!(
@@ -147,18 +162,17 @@ impl Hub {
         }
     }
 
-    async fn control_local(&self, id: &str, action: ControlAction) -> Result<String, HubError> {
-        let status = match action {
+    async fn control_local(
+        &self,
+        id: &str,
+        action: ControlAction,
+    ) -> Result<InstanceStatus, HubError> {
+        match action {
             ControlAction::Stop => self.stop_instance(id).await,
             ControlAction::Pause => self.pause_instance(id).await,
             ControlAction::Resume => self.resume_instance(id).await,
             ControlAction::Restart => self.restart_instance(id).await,
-        }?;
-        Ok(format!(
-            "{} is {}",
-            status.instance_id,
-            status.state.as_str()
-        ))
+        }
     }
 
     /// Carries out the control requests other processes addressed to this server.
@@ -171,7 +185,7 @@ impl Hub {
                 Err(e) => Err(HubError::BadRequest(e)),
             };
             let (ok, text) = match result {
-                Ok(text) => (true, text),
+                Ok(status) => (true, status_for_the_store(status)),
                 Err(e) => (false, e.to_string()),
             };
             self.db(move |s| s.finish_control(request.id, ok, &text))
@@ -179,5 +193,44 @@ impl Hub {
             self.beat().await?;
         }
         Ok(())
+    }
+}
+
+/// An instance's status as JSON within [`MAX_CONTROL_RESULT_BYTES`]: the
+/// oldest stderr lines go first (the status itself is small).
+fn status_for_the_store(mut status: InstanceStatus) -> String {
+    loop {
+        let text = serde_json::to_string(&status).unwrap_or_default();
+        if text.len() <= MAX_CONTROL_RESULT_BYTES || status.stderr_tail.is_empty() {
+            return text;
+        }
+        status.stderr_tail.remove(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_with_a_huge_stderr_tail_is_cut_to_fit_and_stays_readable() {
+        let status: InstanceStatus = serde_json::from_value(serde_json::json!({
+            "instance_id": "mcp-1", "backend": "claude-code-mcp", "state": "ready",
+            "pid": 7, "module": null, "conversation_id": null, "pairs": [],
+            "started_ms": 0, "uptime_s": 0, "requests_served": 0, "in_flight": 0,
+            "queued": 0, "restarts": 0, "last_error": null,
+            "stderr_tail": (0..20).map(|i| format!("{i} {}", "x".repeat(8000))).collect::<Vec<_>>(),
+            "session_id": null
+        }))
+        .unwrap();
+        let text = status_for_the_store(status);
+        assert!(text.len() <= MAX_CONTROL_RESULT_BYTES, "{}", text.len());
+        let back: InstanceStatus = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.instance_id, "mcp-1");
+        assert!(!back.stderr_tail.is_empty() && back.stderr_tail.len() < 20);
+        assert!(
+            back.stderr_tail.last().unwrap().starts_with("19 "),
+            "the newest lines stay"
+        );
     }
 }

@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncSeekExt};
 
 use super::{Hub, HubError};
 use crate::config::BackendKind;
-use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus};
+use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus, StreamHome};
 
 /// How often a journal follower looks for new lines.
 pub const JOURNAL_POLL: Duration = Duration::from_millis(200);
@@ -82,40 +82,41 @@ impl Hub {
             }
             None => ChildProfile::default(),
         };
+        // A stream process runs in the answering module's folder from the
+        // start, so the pair's next new conversation can begin on it.
+        let stream_home = match (&pair, backend) {
+            (Some((_, target)), BackendKind::ClaudeStream) => Some(StreamHome {
+                module: target.clone(),
+                workdir: self.existing_module_folder(target)?,
+            }),
+            _ => None,
+        };
         self.announce().await?;
         let status = self
             .instances()
-            .start(backend, profile, request.name)
+            .start(backend, profile, request.name, stream_home)
             .await?;
         self.beat().await?;
         Ok(status)
     }
 
-    /// Stops an instance of this process and its whole process tree.
-    pub async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(done) = self.on_daemon("stop_instance", id).await {
-            return done;
-        }
+    /// Stops an instance of this process and its whole process tree (faces
+    /// call [`Hub::control_instance`], which finds the owner).
+    pub(super) async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().stop(id).await?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// Takes no new work on an instance of this process.
-    pub async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(done) = self.on_daemon("pause_instance", id).await {
-            return done;
-        }
+    pub(super) async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().pause(id)?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// Lets a paused (or crash-looping) instance of this process work again.
-    pub async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        if let Some(done) = self.on_daemon("resume_instance", id).await {
-            return done;
-        }
+    pub(super) async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().resume(id)?;
         self.beat_if_announced().await;
         Ok(status)
@@ -123,7 +124,7 @@ impl Hub {
 
     /// Replaces the child of an instance of this process with a fresh one
     /// (the id, profile and pairs stay).
-    pub async fn restart_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
+    pub(super) async fn restart_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
         let status = self.instances().restart(id).await?;
         self.beat_if_announced().await;
         Ok(status)
@@ -174,12 +175,6 @@ impl Hub {
 
     /// An instance operation carried out by the daemon, when one carries
     /// this process's work; `None` when it is to be done here.
-    async fn on_daemon(&self, tool: &str, id: &str) -> Option<Result<InstanceStatus, HubError>> {
-        let remote = self.remote.as_ref()?;
-        let args = serde_json::json!({"instance_id": id});
-        Some(remote.call(tool, args, None, &Default::default()).await)
-    }
-
     async fn beat_if_announced(&self) {
         if self.is_announced()
             && let Err(e) = self.beat().await
@@ -199,6 +194,19 @@ impl Hub {
             .check(source, target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
         self.child_profile(&chain, backend)
+    }
+}
+
+/// A module pair written `SOURCE:TARGET` (`marker:arangodb`), as the CLI's
+/// `--pair` and the `start_instance` tool's `pair` take it.
+pub fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((source, target)) if !source.is_empty() && !target.is_empty() => {
+            Ok((source.to_string(), target.to_string()))
+        }
+        _ => Err(format!(
+            "\"{text}\" is not SOURCE:TARGET (e.g. marker:arangodb)"
+        )),
     }
 }
 

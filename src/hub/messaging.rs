@@ -405,7 +405,7 @@ impl Hub {
 
     /// The answering module's folder, which must exist: claude-code-mcp
     /// would silently run the agent in $HOME otherwise.
-    fn existing_module_folder(&self, module: &str) -> Result<PathBuf, HubError> {
+    pub(super) fn existing_module_folder(&self, module: &str) -> Result<PathBuf, HubError> {
         let folder = self.module_folder(module)?;
         if !folder.is_dir() {
             return Err(HubError::BadRequest(format!(

@@ -33,7 +33,7 @@ pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor::{Check, CheckStatus};
 pub use doctor_env::find_program;
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
-pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance};
+pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance, parse_pair};
 pub use jobs::{JobDetail, JobStatus, MAX_WAIT};
 pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
 
@@ -42,6 +42,7 @@ pub use crate::instances::{
     InstanceError, InstanceEvent, InstanceState, InstanceStatus, PROGRESS_EVERY, Progress,
     ProgressSink,
 };
+pub use crate::store::limits::{DEFAULT_HITS, DEFAULT_PAGE_SIZE};
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
     InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role, TokenRecord,

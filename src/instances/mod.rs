@@ -39,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 pub use instance::{InstanceState, InstanceStatus};
 pub use limits::PROGRESS_EVERY;
 pub use manager::InstanceManager;
+pub use operations::StreamHome;
 pub use process::{InstanceEvent, journal_path};
 
 /// stderr lines quoted in an error about a dead child.

@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 use super::instance::{Instance, InstanceState, InstanceStatus};
 use super::manager::{InstanceManager, Lane, PoolState};
 use super::process::InstanceEvent;
+use super::standby::StandbyKey;
 use super::{ChildProfile, InstanceError};
 use crate::config::BackendKind;
 
@@ -35,19 +36,42 @@ impl InstanceManager {
         find(&self.state(), id)
     }
 
-    /// Starts a claude-code-mcp instance now, for queries of `profile`
-    /// (stream instances start with their conversation's first message).
+    /// Starts an instance now, for queries of `profile`. A claude-code-mcp
+    /// instance joins the pool; a claude-stream instance is a warm `claude`
+    /// process in `stream_home`'s folder, held for the pair whose profile
+    /// it carries until that pair's next new conversation takes it.
     pub async fn start(
         &self,
         backend: BackendKind,
         profile: ChildProfile,
         name: Option<String>,
+        stream_home: Option<StreamHome>,
     ) -> Result<InstanceStatus, InstanceError> {
+        if let Some(name) = &name
+            && self
+                .state()
+                .instances
+                .values()
+                .any(|i| i.name.as_ref() == Some(name))
+        {
+            return Err(InstanceError::Unavailable(format!(
+                "an instance named \"{name}\" runs already; stop it first or choose another name"
+            )));
+        }
         if backend == BackendKind::ClaudeStream {
-            return Err(InstanceError::Unavailable(
-                "claude-stream instances belong to a conversation and start with its first message"
-                    .into(),
-            ));
+            let Some(home) = stream_home else {
+                return Err(InstanceError::Unavailable(
+                    "a claude-stream instance is held for one module pair: give the pair (--pair SOURCE:TARGET, or a name SOURCE_TARGET of two known modules)"
+                        .into(),
+                ));
+            };
+            let key = StandbyKey {
+                module: home.module,
+                workdir: home.workdir,
+                profile,
+            };
+            let instance = self.start_named_standby(key, name).await?;
+            return self.status(&instance.id);
         }
         let pool_max = self.shared.config.claude_code_mcp.pool_max;
         let instance = {
@@ -57,16 +81,6 @@ impl InstanceManager {
                 .values()
                 .filter(|i| i.backend == BackendKind::ClaudeCodeMcp)
                 .count();
-            if let Some(name) = &name
-                && state
-                    .instances
-                    .values()
-                    .any(|i| i.name.as_ref() == Some(name))
-            {
-                return Err(InstanceError::Unavailable(format!(
-                    "an instance named \"{name}\" runs already; stop it first or choose another name"
-                )));
-            }
             if count >= pool_max {
                 return Err(InstanceError::Unavailable(format!(
                     "the claude-code-mcp pool is full ({count} of pool_max {pool_max})"
@@ -205,4 +219,12 @@ fn status_of(
     names.dedup();
     let rss_kib = instance.book().pid.and_then(|pid| rss.get(&pid).copied());
     instance.status(queued, names, rss_kib)
+}
+
+/// Where a claude-stream instance started ahead of its conversation runs:
+/// the answering module and its folder.
+#[derive(Debug, Clone)]
+pub struct StreamHome {
+    pub module: String,
+    pub workdir: std::path::PathBuf,
 }

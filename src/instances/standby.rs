@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::instance::{Instance, InstanceState};
 use super::manager::{InstanceManager, PoolState};
 use super::stream_child::{StreamChild, launch_for};
-use super::{ChildProfile, Query};
+use super::{ChildProfile, InstanceError, Query};
 use crate::config::BackendKind;
 
 /// Where a standby can serve: the answering module, its folder, and the
@@ -54,11 +54,18 @@ impl InstanceManager {
         state: &mut PoolState,
         q: &Query,
     ) -> Option<Arc<Instance>> {
-        if !self.standby_enabled() || q.resume_session.is_some() {
+        if q.resume_session.is_some() {
             return None;
         }
-        let id = state.standby.remove(&StandbyKey::of(q))?;
+        let key = StandbyKey::of(q);
+        let id = state.standby.get(&key)?.clone();
         let instance = state.instances.get(&id)?.clone();
+        // An operator's named instance serves its pair whatever the
+        // standby setting; automatic standbys only while it is on.
+        if instance.name.is_none() && !self.standby_enabled() {
+            return None;
+        }
+        state.standby.remove(&key);
         if instance.profile != q.profile || !standing_by(&instance) {
             state.instances.remove(&id);
             return None;
@@ -109,50 +116,111 @@ impl InstanceManager {
             if state.standby.contains_key(&key) {
                 return;
             }
-            let instance = self.new_instance_locked(
-                &mut state,
-                BackendKind::ClaudeStream,
-                Some(key.module.clone()),
-                None,
-                key.profile.clone(),
-                None,
-            );
+            let instance = self.new_standby_locked(&mut state, &key, None);
             state.standby.insert(key.clone(), instance.id.clone());
             instance
         };
+        if let Err(e) = self.launch_standby(&instance, &key).await {
+            tracing::warn!(module = %key.module, error = %e, "a standby stream process could not be started");
+            return;
+        }
+        let weak = self.downgrade();
+        let shutdown = self.shared.shutdown.clone();
+        self.spawn_task(expire_standby(weak, shutdown, key, instance.id.clone()));
+    }
+
+    /// An operator's named stream instance (`instances start --name
+    /// marker_arangodb` on the claude-stream backend): a warm `claude`
+    /// process in the target's folder, held for the pair whose profile
+    /// `key` carries, until the pair's next new conversation takes it or
+    /// it is stopped. Unlike an automatic standby it does not expire and
+    /// is not the first to go when room is needed; it replaces an
+    /// automatic standby of the same key.
+    pub(super) async fn start_named_standby(
+        &self,
+        key: StandbyKey,
+        name: Option<String>,
+    ) -> Result<Arc<Instance>, InstanceError> {
+        let (instance, replaced) = {
+            let mut state = self.state();
+            let mut replaced = None;
+            if let Some(id) = state.standby.get(&key).cloned() {
+                match state.instances.get(&id) {
+                    Some(held) if held.name.is_some() && standing_by(held) => {
+                        return Err(InstanceError::Unavailable(format!(
+                            "instance {} \"{}\" is already held for this module pair; stop it first",
+                            held.id,
+                            held.name.as_deref().unwrap_or_default()
+                        )));
+                    }
+                    _ => replaced = state.instances.remove(&id),
+                }
+            }
+            let instance = self.new_standby_locked(&mut state, &key, name);
+            state.standby.insert(key.clone(), instance.id.clone());
+            (instance, replaced)
+        };
+        if let Some(old) = replaced {
+            self.stop_child(&old).await;
+        }
+        self.evict_for_room(&instance.id).await;
+        self.launch_standby(&instance, &key).await?;
+        Ok(instance)
+    }
+
+    fn new_standby_locked(
+        &self,
+        state: &mut PoolState,
+        key: &StandbyKey,
+        name: Option<String>,
+    ) -> Arc<Instance> {
+        self.new_instance_locked(
+            state,
+            BackendKind::ClaudeStream,
+            Some(key.module.clone()),
+            None,
+            key.profile.clone(),
+            name,
+        )
+    }
+
+    /// Starts the process of a standby registered under `key`; on failure
+    /// the standby is forgotten.
+    async fn launch_standby(
+        &self,
+        instance: &Arc<Instance>,
+        key: &StandbyKey,
+    ) -> Result<(), InstanceError> {
         let launch = launch_for(
             &self.shared.config.claude_stream,
             &key.workdir,
             None,
             &key.profile,
         );
-        {
-            let mut slot = instance.stream.lock().await;
-            match StreamChild::start(
-                &launch,
-                instance.log.clone(),
-                None,
-                key.profile.clone(),
-                &self.shared.tasks,
-            ) {
-                Ok(child) => {
-                    instance.book().pid = Some(child.process.pid);
-                    *slot = Some(child);
-                    instance.set_state(InstanceState::Ready);
-                    instance.log.event("state", "standby".into());
+        let mut slot = instance.stream.lock().await;
+        match StreamChild::start(
+            &launch,
+            instance.log.clone(),
+            None,
+            key.profile.clone(),
+            &self.shared.tasks,
+        ) {
+            Ok(child) => {
+                instance.book().pid = Some(child.process.pid);
+                *slot = Some(child);
+                instance.set_state(InstanceState::Ready);
+                instance.log.event("state", "standby".into());
+                Ok(())
+            }
+            Err(e) => {
+                let mut state = self.state();
+                if state.standby.get(key) == Some(&instance.id) {
+                    state.standby.remove(key);
                 }
-                Err(e) => {
-                    tracing::warn!(module = %key.module, error = %e, "a standby stream process could not be started");
-                    let mut state = self.state();
-                    state.standby.remove(&key);
-                    state.instances.remove(&instance.id);
-                    return;
-                }
+                state.instances.remove(&instance.id);
+                Err(e)
             }
         }
-        let weak = self.downgrade();
-        let shutdown = self.shared.shutdown.clone();
-        self.spawn_task(expire_standby(weak, shutdown, key, instance.id.clone()));
     }
 }
 

@@ -205,7 +205,7 @@ impl InstanceManager {
     /// `max_warm` and `max_warm_memory_mb` with room for one more: stops
     /// idle standbys first, then the least recently used idle process. A
     /// stopped conversation resumes with `--resume` next time.
-    async fn evict_for_room(&self, for_id: &str) {
+    pub(super) async fn evict_for_room(&self, for_id: &str) {
         loop {
             if self.stream_room_for_one_more(Some(for_id)) {
                 return;
@@ -224,7 +224,12 @@ impl InstanceManager {
                     })
                     .min_by_key(|i| {
                         let book = i.book();
-                        (book.conversation_id.is_some(), book.last_used)
+                        // Automatic standbys go first; a named instance
+                        // was asked for by an operator, like a conversation.
+                        (
+                            book.conversation_id.is_some() || i.name.is_some(),
+                            book.last_used,
+                        )
                     })
                     .cloned()
             };

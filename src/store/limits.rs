@@ -11,6 +11,12 @@
 
 use super::{Result, StoreError};
 
+/// Conversations in one page of a list, unless the caller asks otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Hits of a search, and jobs in a list, unless the caller asks otherwise:
+/// fewer than a page, since each carries a message's text.
+pub const DEFAULT_HITS: usize = 20;
+
 /// Module names, senders, a conversation's source and target, hostnames,
 /// instance and server ids, backend session ids.
 pub const MAX_NAME_BYTES: usize = 256;

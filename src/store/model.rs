@@ -199,7 +199,7 @@ impl Default for ConversationFilter {
         ConversationFilter {
             module: None,
             status: None,
-            limit: 50,
+            limit: super::limits::DEFAULT_PAGE_SIZE,
             cursor: None,
         }
     }

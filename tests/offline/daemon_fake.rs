@@ -251,6 +251,10 @@ fn the_seed_commands_work_as_written_against_a_running_daemon() {
     assert!(started.contains("marker_arangodb"), "{started}");
     let listed = run(&["list-instances"]);
     assert!(listed.contains("ready"), "{listed}");
+    assert!(
+        listed.contains("NAME") && listed.contains("marker_arangodb"),
+        "list-instances shows names: {listed}"
+    );
     // query-module TARGET "..." (positional target), served by the named instance.
     let answer = run(&[
         "--json",

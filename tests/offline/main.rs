@@ -2,6 +2,12 @@
 //! in-repo fake child stands in). One binary, not one per file: each test
 //! binary links the whole crate, and forty of them filled CI's disk.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test stops at its first failed step"
+)]
+
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../support/daemon_cli.rs"]

@@ -3,6 +3,12 @@
 //! #[ignore]d for a bare `cargo test` and run by scripts/test.sh, which
 //! installs the children first and fails if they are missing.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test stops at its first failed step"
+)]
+
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../support/daemon_cli.rs"]
@@ -20,5 +26,6 @@ mod host;
 mod http_host;
 mod instances;
 mod ledger;
+mod named_stream;
 mod permissions;
 mod standby;

@@ -65,7 +65,12 @@ async fn event_loop(
                         // A remote server may take seconds to act; the screen stays live.
                         tokio::spawn(async move {
                             let text = match hub.control_instance(&id, action).await {
-                                Ok(text) => format!("{}: {text}", action.as_str()),
+                                Ok(status) => format!(
+                                    "{}: {} is {}",
+                                    action.as_str(),
+                                    status.instance_id,
+                                    status.state.as_str()
+                                ),
                                 Err(e) => format!("{} {id} failed: {e}", action.as_str()),
                             };
                             let _ = results.send(text);

@@ -281,7 +281,11 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         match self
             .hub()
-            .search_conversations(&args.query, args.module, args.limit.unwrap_or(20))
+            .search_conversations(
+                &args.query,
+                args.module,
+                args.limit.unwrap_or(crate::hub::DEFAULT_HITS),
+            )
             .await
         {
             Ok(results) => {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{failure, reply};
 use crate::config::BackendKind;
-use crate::hub::{InstanceStatus, StartInstance};
+use crate::hub::{ControlAction, InstanceStatus, StartInstance};
 use crate::mcp::server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -97,7 +97,7 @@ impl CommsServer {
     }
 
     #[tool(
-        description = "Start a background instance now instead of on first use (claude-code-mcp; claude-stream instances start with their conversation).",
+        description = "Start a background instance now instead of on first use. claude-code-mcp: a child of the pool, bound to the pair. claude-stream: a warm `claude` process in the target's folder, held for the pair until its next new conversation starts on it.",
         output_schema = schema_for_output::<InstanceStatus>()
     )]
     async fn start_instance(
@@ -105,15 +105,9 @@ impl CommsServer {
         Parameters(args): Parameters<StartInstanceArgs>,
     ) -> Result<CallToolResult, McpError> {
         let pair = match (args.pair.as_deref(), args.module, args.source) {
-            (Some(pair), _, _) => match pair.split_once(':') {
-                Some((source, target)) if !source.is_empty() && !target.is_empty() => {
-                    Some((source.to_string(), target.to_string()))
-                }
-                _ => {
-                    return Ok(failure(format!(
-                        "argument `pair`: \"{pair}\" is not SOURCE:TARGET (e.g. marker:arangodb)"
-                    )));
-                }
+            (Some(pair), _, _) => match crate::hub::parse_pair(pair) {
+                Ok(pair) => Some(pair),
+                Err(e) => return Ok(failure(format!("argument `pair`: {e}"))),
             },
             (None, Some(target), source) => {
                 match source.or_else(|| self.hub().default_module().map(str::to_string)) {
@@ -151,7 +145,10 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let stopped = self.hub().stop_instance(&args.instance_id).await;
+        let stopped = self
+            .hub()
+            .control_instance(&args.instance_id, ControlAction::Stop)
+            .await;
         reply(stopped, |s| format!("stopped {}", s.instance_id))
     }
 
@@ -163,7 +160,10 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let paused = self.hub().pause_instance(&args.instance_id).await;
+        let paused = self
+            .hub()
+            .control_instance(&args.instance_id, ControlAction::Pause)
+            .await;
         reply(paused, |s| format!("paused {}", describe(s)))
     }
 
@@ -175,7 +175,10 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let resumed = self.hub().resume_instance(&args.instance_id).await;
+        let resumed = self
+            .hub()
+            .control_instance(&args.instance_id, ControlAction::Resume)
+            .await;
         reply(resumed, |s| format!("resumed {}", describe(s)))
     }
 

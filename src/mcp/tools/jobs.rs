@@ -104,7 +104,11 @@ impl CommsServer {
         };
         let listed = self
             .hub()
-            .list_jobs(status, args.module.as_deref(), args.limit.unwrap_or(20))
+            .list_jobs(
+                status,
+                args.module.as_deref(),
+                args.limit.unwrap_or(crate::hub::DEFAULT_HITS),
+            )
             .await
             .map(|jobs| JobList { jobs });
         reply(listed, |list| {
