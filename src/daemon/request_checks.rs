@@ -20,7 +20,9 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rmcp::model::ClientJsonRpcMessage;
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
+
+use crate::mcp::transport::params::problem as params_problem;
 use serde_json::{Value, json};
 
 /// The largest request body accepted (rmcp's own default).
@@ -236,16 +238,34 @@ pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
             ));
         }
     };
-    if let Err(e) = serde_path_to_error::deserialize::<_, ClientJsonRpcMessage>(&value) {
-        let (code, what) = if is_call {
-            (INVALID_PARAMS, "invalid params")
-        } else {
-            (INVALID_REQUEST, "invalid response")
-        };
-        let at = e.path().to_string();
-        return Err(with_id(code, format!("{what}: at {at}: {}", e.inner())));
+    let params = object.get("params").cloned().unwrap_or(Value::Null);
+    let method = object
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let invalid_params = |why: String| {
+        with_id(
+            INVALID_PARAMS,
+            format!("invalid params for {method}: {why}"),
+        )
+    };
+    match serde_path_to_error::deserialize::<_, ClientJsonRpcMessage>(&value) {
+        // rmcp takes a standard method whose params do not fit as a custom
+        // one (and answers "method not found"); the params are what is wrong.
+        Ok(ClientJsonRpcMessage::Request(request)) => match &request.request {
+            ClientRequest::CustomRequest(custom) => match params_problem(&custom.method, params) {
+                Some(why) => Err(invalid_params(why)),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        },
+        Ok(_) => Ok(()),
+        Err(e) if is_call => {
+            Err(invalid_params(params_problem(&method, params).unwrap_or_else(|| e.to_string())))
+        }
+        Err(e) => Err(with_id(INVALID_REQUEST, format!("invalid response: {e}"))),
     }
-    Ok(())
 }
 
 fn kind_of(value: &Value) -> &'static str {
