@@ -163,7 +163,7 @@ pub async fn require_token(
         gate.log_refusal(
             peer,
             request.method(),
-            "a session of another token, or one ended as idle",
+            "a session that is not this token's (ended, unknown or another token's)",
         );
         return (StatusCode::NOT_FOUND, SESSION_NOT_FOUND).into_response();
     }

@@ -261,9 +261,9 @@ pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
             _ => Ok(()),
         },
         Ok(_) => Ok(()),
-        Err(e) if is_call => {
-            Err(invalid_params(params_problem(&method, params).unwrap_or_else(|| e.to_string())))
-        }
+        Err(e) if is_call => Err(invalid_params(
+            params_problem(&method, params).unwrap_or_else(|| e.to_string()),
+        )),
         Err(e) => Err(with_id(INVALID_REQUEST, format!("invalid response: {e}"))),
     }
 }

@@ -47,9 +47,12 @@ impl Entry {
 /// What the gate should do with a request that names a session.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Admission {
-    /// Go on (a session this table does not know is rmcp's to answer).
+    /// Go on.
     Pass,
-    /// Answer 404: it belongs to another token, or it was idle too long.
+    /// Answer 404: it belongs to another token, was idle too long, or never
+    /// existed (every session of this face is opened through the table, so
+    /// one it does not know is ended or unknown; a DELETE of it gets 404
+    /// too, as a foreign one does).
     NotFound,
 }
 
@@ -81,7 +84,7 @@ impl SessionTable {
         let expired = {
             let mut entries = self.entries();
             let Some(entry) = entries.get_mut(id) else {
-                return Admission::Pass;
+                return Admission::NotFound;
             };
             if entry.owner != owner {
                 return Admission::NotFound;
@@ -257,8 +260,8 @@ mod tests {
         assert!(!table.live_ids().await.contains(&id), "ended in rmcp too");
         assert_eq!(
             table.admit("unknown", "token:a").await,
-            Admission::Pass,
-            "rmcp answers ids it never had"
+            Admission::NotFound,
+            "an id it never had is not found either"
         );
     }
 
