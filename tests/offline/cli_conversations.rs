@@ -402,6 +402,9 @@ fn search_help_promises_only_what_the_search_does() {
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("every word occurs"), "{text}");
     for promise in ["a OR b", "prefix*", "exact phrase", "FTS5"] {
-        assert!(!text.contains(promise), "help still promises {promise}: {text}");
+        assert!(
+            !text.contains(promise),
+            "help still promises {promise}: {text}"
+        );
     }
 }
