@@ -42,7 +42,8 @@ pub enum ConversationsCommand {
     },
     /// Full-text search over all messages.
     Search {
-        /// Words to find (SQLite FTS5 syntax: "exact phrase", a OR b, prefix*).
+        /// Plain words to find: a message matches when every word occurs in it.
+        /// Quotes, OR, * and other search syntax are searched for as text.
         query: String,
         /// Only conversations this module takes part in.
         #[arg(long)]

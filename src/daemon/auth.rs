@@ -7,9 +7,10 @@
 //!
 //! A session (protocols before 2026-07-28) belongs to the token that opened
 //! it: another token presenting its id is told the session does not exist,
-//! so one module cannot read another's event stream.
+//! so one module cannot read another's event stream. How many sessions a
+//! token holds, and how long an unused one lives, is bounded
+//! ([`super::sessions`]).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -18,15 +19,14 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-
+use super::sessions::{Admission, SessionTable};
 use crate::hub::{AuthError, Caller, Hub};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
-/// Session owners are forgotten, once there are this many, for the
-/// sessions rmcp no longer has (it ends idle ones after 5 minutes).
-const PRUNE_OWNERS_AT: usize = 1024;
+/// What a session that does not exist (for this caller) answers: the same
+/// words as rmcp's, so an ended, unknown and foreign session look alike.
+const SESSION_NOT_FOUND: &str = "Not Found: Session not found";
 
 /// Refusals logged per second, at most: a flood of bad requests must not
 /// fill the log (or the disk under it). The rest are counted and the count
@@ -37,8 +37,7 @@ const REFUSALS_LOGGED_PER_SECOND: u32 = 20;
 #[derive(Clone)]
 pub struct Gate {
     pub hub: Arc<Hub>,
-    sessions: Arc<Mutex<HashMap<String, String>>>,
-    live: Arc<LocalSessionManager>,
+    sessions: SessionTable,
     refusals: Arc<Mutex<RefusalLog>>,
 }
 
@@ -68,11 +67,10 @@ impl RefusalLog {
 }
 
 impl Gate {
-    pub fn new(hub: Arc<Hub>, live: Arc<LocalSessionManager>) -> Gate {
+    pub fn new(hub: Arc<Hub>, sessions: SessionTable) -> Gate {
         Gate {
             hub,
-            sessions: Arc::default(),
-            live,
+            sessions,
             refusals: Arc::default(),
         }
     }
@@ -87,31 +85,6 @@ impl Gate {
         if let Some(unlogged) = admitted {
             tracing::warn!(%peer, %method, reason, unlogged_since = unlogged, "HTTP request refused");
         }
-    }
-
-    /// Records who opened a session, forgetting the owners of ended ones
-    /// when the table has grown.
-    async fn opened(&self, id: String, owner: String) {
-        let grown = {
-            let mut sessions = self.sessions();
-            sessions.insert(id, owner);
-            sessions.len() >= PRUNE_OWNERS_AT
-        };
-        if grown {
-            let live: std::collections::HashSet<String> = self
-                .live
-                .sessions
-                .read()
-                .await
-                .keys()
-                .map(|k| k.to_string())
-                .collect();
-            self.sessions().retain(|id, _| live.contains(id));
-        }
-    }
-
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -184,19 +157,37 @@ pub async fn require_token(
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    if let Some(id) = &session {
-        let opened_by = gate.sessions().get(id).cloned();
-        if opened_by.is_some_and(|o| o != owner) {
-            gate.log_refusal(peer, request.method(), "a session opened by another token");
-            return (StatusCode::NOT_FOUND, "session not found\n").into_response();
-        }
+    if let Some(id) = &session
+        && gate.sessions.admit(id, &owner).await == Admission::NotFound
+    {
+        gate.log_refusal(
+            peer,
+            request.method(),
+            "a session that is not this token's (ended, unknown or another token's)",
+        );
+        return (StatusCode::NOT_FOUND, SESSION_NOT_FOUND).into_response();
     }
     let closing = request.method() == Method::DELETE;
     request.extensions_mut().insert(caller);
     let response = next.run(request).await;
     match (&session, closing) {
         (Some(id), true) if response.status().is_success() => {
-            gate.sessions().remove(id);
+            gate.sessions.closed(id);
+            response
+        }
+        (Some(id), _) => {
+            // The request counts as in flight until its response (an SSE
+            // stream, possibly long) is closed.
+            let sessions = gate.sessions.clone();
+            let id = id.clone();
+            let done = FinishedOnDrop(Some(Box::new(move || sessions.finished(&id))));
+            response.map(|body| {
+                use http_body_util::BodyExt;
+                axum::body::Body::new(body.map_frame(move |frame| {
+                    let _ = &done;
+                    frame
+                }))
+            })
         }
         (None, _) => {
             if let Some(opened) = response
@@ -204,12 +195,22 @@ pub async fn require_token(
                 .get(SESSION_HEADER)
                 .and_then(|v| v.to_str().ok())
             {
-                gate.opened(opened.to_string(), owner).await;
+                gate.sessions.opened(opened.to_string(), owner).await;
             }
+            response
         }
-        _ => {}
     }
-    response
+}
+
+/// Runs its closure when dropped (with the response body it is moved into).
+struct FinishedOnDrop(Option<Box<dyn FnOnce() + Send + Sync>>);
+
+impl Drop for FinishedOnDrop {
+    fn drop(&mut self) {
+        if let Some(finish) = self.0.take() {
+            finish();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 
 use super::DaemonConfig;
+use super::request_checks::{MAX_BODY_BYTES, check_request};
+use super::sessions::{SessionLimits, SessionTable, session_manager};
 use crate::hub::{Caller, Hub};
 use crate::mcp::CommsServer;
 
@@ -37,12 +39,27 @@ fn mcp_service(
 /// The socket face: every request acts as the operator (only this user
 /// can open the socket). The Host check stays rmcp's default (loopback
 /// names), which the socket client's URI uses.
-pub fn socket_router(hub: &Arc<Hub>, sessions_end: &CancellationToken) -> axum::Router {
-    let config =
-        StreamableHttpServerConfig::default().with_cancellation_token(sessions_end.clone());
+pub fn socket_router(
+    hub: &Arc<Hub>,
+    config: &DaemonConfig,
+    sessions_end: &CancellationToken,
+) -> axum::Router {
+    let http = StreamableHttpServerConfig::default()
+        .with_cancellation_token(sessions_end.clone())
+        .with_max_request_body_bytes(MAX_BODY_BYTES);
+    let sessions = Arc::new(session_manager(session_limits(config).idle));
     axum::Router::new()
-        .nest_service(MCP_PATH, mcp_service(hub, Arc::default(), config))
+        .nest_service(MCP_PATH, mcp_service(hub, sessions, http))
+        .layer(axum::middleware::from_fn(check_request))
         .layer(axum::Extension(Caller::Operator))
+}
+
+/// The session bounds of `[daemon]` (checked by [`plan`]).
+fn session_limits(config: &DaemonConfig) -> SessionLimits {
+    SessionLimits {
+        per_owner: config.sessions_per_token.max(1),
+        idle: std::time::Duration::from_secs(config.session_idle_s.max(1)),
+    }
 }
 
 /// Records when the last request arrived (for the idle exit).
@@ -66,6 +83,16 @@ pub struct TcpPlan {
 /// Reads `[daemon] listen` and its TLS settings; `None` when not set.
 /// Errors name the setting and say what to do.
 pub fn plan(config: &DaemonConfig) -> anyhow::Result<Option<TcpPlan>> {
+    if config.session_idle_s == 0 {
+        anyhow::bail!(
+            "daemon.session_idle_s = 0: a session must be allowed at least 1 second without requests (default 300)"
+        );
+    }
+    if config.sessions_per_token == 0 {
+        anyhow::bail!(
+            "daemon.sessions_per_token = 0: a token needs at least 1 session (default 16)"
+        );
+    }
     let Some(listen) = config.listen.as_deref().map(str::trim) else {
         return Ok(None);
     };
@@ -156,16 +183,22 @@ pub async fn bind_tcp(
     let bound = listener.local_addr()?;
     let mut http = StreamableHttpServerConfig::default()
         .with_cancellation_token(sessions_end.clone())
-        .with_allowed_hosts(allowed_hosts(bound, config));
+        .with_allowed_hosts(allowed_hosts(bound, config))
+        .with_max_request_body_bytes(MAX_BODY_BYTES);
     http = if config.allowed_origins.is_empty() {
         http.enforce_origin_validation()
     } else {
         http.with_allowed_origins(config.allowed_origins.clone())
     };
-    let sessions = Arc::new(LocalSessionManager::default());
-    let gate = super::auth::Gate::new(hub.clone(), sessions.clone());
+    let limits = session_limits(config);
+    let sessions = Arc::new(session_manager(limits.idle));
+    let table = SessionTable::new(sessions.clone(), limits);
+    let gate = super::auth::Gate::new(hub.clone(), table);
+    // The token is checked first, so a caller without one learns nothing
+    // from how its body is judged.
     let router = axum::Router::new()
         .nest_service(MCP_PATH, mcp_service(hub, sessions, http))
+        .layer(axum::middleware::from_fn(check_request))
         .layer(axum::middleware::from_fn_with_state(
             gate,
             super::auth::require_token,

@@ -17,7 +17,9 @@ mod auth;
 pub mod client;
 mod http;
 pub mod lifecycle;
+mod request_checks;
 pub mod run;
+mod sessions;
 mod tls;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +58,13 @@ pub struct DaemonConfig {
     /// request that carries an `Origin` header is refused (hosts that are
     /// not browsers send none).
     pub allowed_origins: Vec<String>,
+    /// A session (protocols before 2026-07-28) without requests for this
+    /// many seconds is ended, on both faces; its client gets 404 and
+    /// initializes again.
+    pub session_idle_s: u64,
+    /// The most sessions one token holds on the TCP face; opening one more
+    /// ends that token's least recently used session.
+    pub sessions_per_token: usize,
 }
 
 impl Default for DaemonConfig {
@@ -69,6 +78,8 @@ impl Default for DaemonConfig {
             allow_plain_http: false,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            session_idle_s: 300,
+            sessions_per_token: 16,
         }
     }
 }

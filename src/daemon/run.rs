@@ -102,7 +102,7 @@ async fn serve(
     let stop = CancellationToken::new();
     let last_request = Arc::new(AtomicI64::new(crate::time::now_ms()));
     let router = http::with_activity(
-        http::socket_router(hub, &sessions_end),
+        http::socket_router(hub, &hub.config().config.daemon, &sessions_end),
         last_request.clone(),
     );
     // The TCP face for remote hosts, when configured: bound before the

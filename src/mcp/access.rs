@@ -80,16 +80,14 @@ pub(crate) async fn authorize_call(
             ));
         }
         if let Some(id) = text_arg("conversation_id") {
-            let conversation = hub
+            // Continuing a conversation asks as its source: one the module
+            // only answers in is as unusable here as an unknown one.
+            let asks_in = hub
                 .get_conversation(&id, Some(1), None)
                 .await
-                .map_err(|_| format!("no conversation \"{id}\" that module \"{module}\" asks in"))?
-                .conversation;
-            // Continuing a conversation asks as its source.
-            if conversation.source != module {
-                return Err(format!(
-                    "conversation {id} is not one module \"{module}\" asks in"
-                ));
+                .is_ok_and(|t| t.conversation.source == module);
+            if !asks_in {
+                return Err(unseen(Unseen::Conversation, &id, module));
             }
         }
         arguments.insert("source".into(), json!(module));
@@ -119,17 +117,33 @@ pub(crate) async fn authorize_call(
     ))
 }
 
+/// What a module token is told about an id it may not use. An unknown id
+/// and another module's get this same answer from every tool, resource
+/// and task method, so a module cannot probe which ids exist.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Unseen {
+    Conversation,
+    Job,
+}
+
+pub(crate) fn unseen(what: Unseen, id: &str, module: &str) -> String {
+    match what {
+        Unseen::Conversation => {
+            format!("no conversation \"{id}\" that module \"{module}\" can use")
+        }
+        Unseen::Job => format!("no job \"{id}\" that module \"{module}\" can use"),
+    }
+}
+
 /// Whether `caller` takes part in conversation `id`. An unknown id and a
-/// foreign one get the same answer, so a module cannot probe for ids.
+/// foreign one get the same answer ([`unseen`]).
 pub(crate) async fn check_conversation(hub: &Hub, caller: &Caller, id: &str) -> Result<(), String> {
     let Some(module) = caller.module() else {
         return Ok(());
     };
     match hub.get_conversation(id, Some(1), None).await {
         Ok(t) if caller.is_party(&t.conversation.source, &t.conversation.target) => Ok(()),
-        _ => Err(format!(
-            "no conversation \"{id}\" that module \"{module}\" takes part in"
-        )),
+        _ => Err(unseen(Unseen::Conversation, id, module)),
     }
 }
 
@@ -147,9 +161,7 @@ pub(crate) async fn check_job(hub: &Hub, caller: &Caller, id: &str) -> Result<()
     if allowed {
         Ok(())
     } else {
-        Err(format!(
-            "no job \"{id}\" of a conversation module \"{module}\" takes part in"
-        ))
+        Err(unseen(Unseen::Job, id, module))
     }
 }
 

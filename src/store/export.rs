@@ -65,21 +65,19 @@ impl Store {
             ExportFormat::Json => serde_json::to_string_pretty(&json!({
                 "format": FORMAT_NAME,
                 "version": FORMAT_VERSION,
-                "conversation": conversation,
-                "messages": messages,
+                "conversation": timed(&conversation)?,
+                "messages": messages.iter().map(timed).collect::<Result<Vec<_>>>()?,
             }))
             .map_err(|e| StoreError::Export(e.to_string())),
             ExportFormat::Jsonl => {
                 let mut lines = Vec::with_capacity(messages.len() + 1);
-                let mut head = serde_json::to_value(&conversation)
-                    .map_err(|e| StoreError::Export(e.to_string()))?;
+                let mut head = timed(&conversation)?;
                 head["type"] = json!("conversation");
                 head["format"] = json!(FORMAT_NAME);
                 head["version"] = json!(FORMAT_VERSION);
                 lines.push(to_text(&head)?);
                 for m in &messages {
-                    let mut line =
-                        serde_json::to_value(m).map_err(|e| StoreError::Export(e.to_string()))?;
+                    let mut line = timed(m)?;
                     line["type"] = json!("message");
                     lines.push(to_text(&line)?);
                 }
@@ -88,6 +86,44 @@ impl Store {
             ExportFormat::Markdown => Ok(markdown(&conversation, &messages)),
         }
     }
+}
+
+/// The suffix of the RFC 3339 copy of a time field (`created_at` →
+/// `created_at_rfc3339`): exports carry both, the milliseconds for programs
+/// and the text for people and for tools that read dates. Import reads the
+/// milliseconds (the copy may be missing, as in older exports).
+const RFC3339_SUFFIX: &str = "_rfc3339";
+
+/// Adds an RFC 3339 copy beside each `*_at` field of Unix milliseconds.
+fn add_rfc3339(value: &mut Value) {
+    let Some(object) = value.as_object_mut() else {
+        return;
+    };
+    let copies: Vec<(String, Value)> = object
+        .iter()
+        .filter(|(key, _)| key.ends_with("_at"))
+        .filter_map(|(key, v)| {
+            Some((
+                format!("{key}{RFC3339_SUFFIX}"),
+                json!(rfc3339(v.as_i64()?)),
+            ))
+        })
+        .collect();
+    object.extend(copies);
+}
+
+/// Drops the RFC 3339 copies before an exported object is read back.
+fn drop_rfc3339(value: &mut Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.retain(|key, _| !key.ends_with(RFC3339_SUFFIX));
+    }
+}
+
+/// A stored row as exported: its fields, and the RFC 3339 copies.
+fn timed<T: Serialize>(row: &T) -> Result<Value> {
+    let mut value = serde_json::to_value(row).map_err(|e| StoreError::Export(e.to_string()))?;
+    add_rfc3339(&mut value);
+    Ok(value)
 }
 
 /// Reads a JSON or JSON Lines export back.
@@ -102,10 +138,18 @@ pub fn parse_export(text: &str) -> Result<ExportedConversation> {
         && doc.get("format").and_then(Value::as_str) == Some(FORMAT_NAME)
         && doc.get("conversation").is_some()
     {
+        let read = |mut v: Value| {
+            drop_rfc3339(&mut v);
+            v
+        };
+        let messages = match &doc["messages"] {
+            Value::Array(items) => Value::Array(items.iter().cloned().map(read).collect()),
+            other => other.clone(),
+        };
         return Ok(ExportedConversation {
-            conversation: serde_json::from_value(doc["conversation"].clone())
+            conversation: serde_json::from_value(read(doc["conversation"].clone()))
                 .map_err(|e| bad(&e))?,
-            messages: serde_json::from_value(doc["messages"].clone()).map_err(|e| bad(&e))?,
+            messages: serde_json::from_value(messages).map_err(|e| bad(&e))?,
         });
     }
     let mut lines = trimmed.lines().filter(|l| !l.trim().is_empty());
@@ -116,6 +160,7 @@ pub fn parse_export(text: &str) -> Result<ExportedConversation> {
             o.remove("format");
             o.remove("version");
         }
+        drop_rfc3339(&mut v);
         Ok(v)
     };
     let head = lines.next().ok_or_else(|| bad(&"empty"))?;
@@ -287,4 +332,65 @@ fn check_imported(exported: &ExportedConversation) -> Result<()> {
         limits::check_hop_chain(&m.hop_chain)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    use super::*;
+
+    fn store_with_a_conversation() -> (tempfile::TempDir, Store, Conversation) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db/test.db")).unwrap();
+        let c = store
+            .create_conversation("marker", "arangodb", None, json!({}))
+            .unwrap();
+        (dir, store, c)
+    }
+
+    #[test]
+    fn json_exports_carry_rfc3339_times_beside_the_milliseconds() {
+        let (_dir, store, c) = store_with_a_conversation();
+        let json: Value =
+            serde_json::from_str(&store.export(&c.id, ExportFormat::Json).unwrap()).unwrap();
+        let head = &json["conversation"];
+        assert_eq!(head["created_at"], json!(c.created_at), "the ms stay");
+        assert_eq!(head["created_at_rfc3339"], json!(rfc3339(c.created_at)));
+        assert_eq!(head["updated_at_rfc3339"], json!(rfc3339(c.updated_at)));
+        let text = head["created_at_rfc3339"].as_str().unwrap();
+        let parsed = chrono::DateTime::parse_from_rfc3339(text).expect("RFC 3339");
+        assert_eq!(parsed.timestamp_millis(), c.created_at);
+
+        let jsonl = store.export(&c.id, ExportFormat::Jsonl).unwrap();
+        let line: Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+        assert_eq!(line["created_at_rfc3339"], json!(rfc3339(c.created_at)));
+    }
+
+    #[test]
+    fn import_reads_exports_with_and_without_the_rfc3339_times() {
+        let (_dir, store, c) = store_with_a_conversation();
+        for format in [ExportFormat::Json, ExportFormat::Jsonl] {
+            let new = store.export(&c.id, format).unwrap();
+            assert!(new.contains("_rfc3339"), "{format:?}");
+            // An export written before the copies existed.
+            let mut old: Vec<Value> = match format {
+                ExportFormat::Json => vec![serde_json::from_str(&new).unwrap()],
+                _ => new
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect(),
+            };
+            for value in &mut old {
+                drop_rfc3339(value);
+                if let Some(head) = value.get_mut("conversation") {
+                    drop_rfc3339(head);
+                }
+            }
+            let old: String = old.iter().map(|v| format!("{v}\n")).collect();
+            assert!(!old.contains("_rfc3339"));
+            for text in [new, old] {
+                let parsed = parse_export(&text).unwrap();
+                assert_eq!(parsed.conversation, c, "{format:?}: {text}");
+            }
+        }
+    }
 }

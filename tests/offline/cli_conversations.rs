@@ -393,3 +393,18 @@ fn a_nested_ask_through_pre_started_children_ends_at_the_hop_limit() {
         "{text}"
     );
 }
+
+#[test]
+fn search_help_promises_only_what_the_search_does() {
+    let home = tempfile::tempdir().unwrap();
+    let help = run(home.path(), &["conversations", "search", "--help"]);
+    assert!(help.status.success(), "{help:?}");
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("every word occurs"), "{text}");
+    for promise in ["a OR b", "prefix*", "exact phrase", "FTS5"] {
+        assert!(
+            !text.contains(promise),
+            "help still promises {promise}: {text}"
+        );
+    }
+}

@@ -293,8 +293,18 @@ async fn search_export_and_list_see_what_was_said() {
     let doc: serde_json::Value =
         serde_json::from_str(exported["content"].as_str().unwrap()).unwrap();
     let shown = ok_value(&call(&client, "get_conversation", json!({"conversation_id": id})).await);
+    // Beside each stored field, the export has an RFC 3339 copy of the time.
+    let mut messages = doc["messages"].clone();
+    for message in messages.as_array_mut().unwrap() {
+        let copy = message
+            .as_object_mut()
+            .unwrap()
+            .remove("created_at_rfc3339")
+            .expect("an RFC 3339 time");
+        assert!(copy.as_str().unwrap().ends_with('Z'), "{copy}");
+    }
     assert_eq!(
-        doc["messages"], shown["messages"],
+        messages, shown["messages"],
         "the export holds the stored messages"
     );
     let md = ok_value(

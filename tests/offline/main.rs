@@ -31,6 +31,8 @@ mod example_script;
 mod faults;
 mod hardening_children;
 mod history_fake;
+mod http_foreign_ids;
+mod http_hardening;
 mod http_remote;
 mod instances_fake;
 mod jobs_fake;

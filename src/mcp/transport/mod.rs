@@ -10,7 +10,7 @@
 
 mod frames;
 mod in_flight;
-mod params;
+pub(crate) mod params;
 
 use std::sync::Arc;
 use std::time::Duration;

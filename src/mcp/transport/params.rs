@@ -97,7 +97,7 @@ macro_rules! standard_requests {
     ($($request:ty),* $(,)?) => {
         /// The problem with `params` when `method` is one of rmcp's typed
         /// client requests; `None` for any other method (rmcp routes those).
-        pub(super) fn problem(method: &str, params: Value) -> Option<String> {
+        pub(crate) fn problem(method: &str, params: Value) -> Option<String> {
             $(
                 if method == <$request as TypedRequest>::method() {
                     return Some(<$request as TypedRequest>::params_problem(params)
