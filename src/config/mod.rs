@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod budgets;
+pub mod daemon;
 mod instances;
+pub mod permissions;
 
 pub use budgets::{Budget, BudgetsConfig};
 pub use instances::{BackendKind, ClaudeCodeMcpConfig, ClaudeStreamConfig, InstancesConfig};
@@ -53,9 +55,9 @@ pub struct Config {
     /// daemon, else start one), `embedded` (this process owns its children,
     /// no daemon), or the path of a daemon's socket. `CLAUDE_COMMS_HUB` wins.
     pub hub: String,
-    pub daemon: crate::daemon::DaemonConfig,
+    pub daemon: daemon::DaemonConfig,
     /// What answering agents may do, per module (see `crate::policy`).
-    pub permissions: crate::policy::PermissionsConfig,
+    pub permissions: permissions::PermissionsConfig,
     /// Limits on what module pairs may spend; a query over a budget is
     /// refused before it is stored or dispatched.
     pub budgets: BudgetsConfig,
@@ -74,8 +76,8 @@ impl Default for Config {
             context: ContextConfig::default(),
             instances: InstancesConfig::default(),
             hub: "auto".into(),
-            daemon: crate::daemon::DaemonConfig::default(),
-            permissions: crate::policy::PermissionsConfig::default(),
+            daemon: daemon::DaemonConfig::default(),
+            permissions: permissions::PermissionsConfig::default(),
             budgets: BudgetsConfig::default(),
         }
     }
@@ -203,9 +205,9 @@ impl LoadedConfig {
             config.log_level = filter;
             provenance.insert("log_level".into(), "env RUST_LOG".into());
         }
-        if let Some(hub) = env(crate::daemon::HUB_ENV).filter(|v| !v.is_empty()) {
+        if let Some(hub) = env(daemon::HUB_ENV).filter(|v| !v.is_empty()) {
             config.hub = hub;
-            provenance.insert("hub".into(), format!("env {}", crate::daemon::HUB_ENV));
+            provenance.insert("hub".into(), format!("env {}", daemon::HUB_ENV));
         }
         if let Some(file) = env("CLAUDE_COMMS_LOG_FILE").filter(|v| !v.is_empty()) {
             config.log_file = Some(file);
@@ -309,7 +311,7 @@ fn parse_file(
 }
 
 fn validate(config: &Config) -> Result<(), ConfigError> {
-    crate::daemon::HubPolicy::parse(&config.hub).map_err(ConfigError::Invalid)?;
+    daemon::HubPolicy::parse(&config.hub).map_err(ConfigError::Invalid)?;
     let i = &config.instances;
     if i.claude_code_mcp.pool_max == 0 || i.claude_code_mcp.pool_min > i.claude_code_mcp.pool_max {
         return Err(ConfigError::Invalid(format!(

@@ -149,15 +149,6 @@ fn allowed_hosts(bound: SocketAddr, config: &DaemonConfig) -> Vec<String> {
     hosts
 }
 
-/// Sends small writes at once. An answer goes out as several small SSE
-/// writes; with Nagle's algorithm each waited for the client's delayed ACK,
-/// adding 40 ms to every call.
-pub(super) fn no_delay(stream: &mut tokio::net::TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-    }
-}
-
 /// A face's server, running until its shutdown signal.
 pub type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
@@ -216,7 +207,7 @@ pub async fn bind_tcp(
             ("https", Box::pin(serving.into_future()))
         }
         None => {
-            let listener = listener.tap_io(no_delay);
+            let listener = listener.tap_io(super::tcp::no_delay);
             let serving = axum::serve(listener, app).with_graceful_shutdown(shutdown);
             ("http", Box::pin(serving.into_future()))
         }

@@ -77,7 +77,7 @@ impl TlsListener {
                     _ = send.closed() => return,
                 };
                 let mut stream = stream;
-                super::http::no_delay(&mut stream);
+                super::tcp::no_delay(&mut stream);
                 let (acceptor, send) = (acceptor.clone(), send.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(stream)).await {

@@ -145,12 +145,12 @@ impl Hub {
         config: LoadedConfig,
         default_module: Option<String>,
     ) -> Result<Arc<Hub>, HubError> {
-        let policy =
-            crate::daemon::HubPolicy::parse(&config.config.hub).map_err(HubError::BadRequest)?;
+        let policy = crate::config::daemon::HubPolicy::parse(&config.config.hub)
+            .map_err(HubError::BadRequest)?;
         Hub::open_with(
             config,
             default_module,
-            policy != crate::daemon::HubPolicy::Embedded,
+            policy != crate::config::daemon::HubPolicy::Embedded,
         )
     }
 

@@ -59,9 +59,9 @@ pub(super) struct PoolState {
     pub by_conversation: HashMap<String, String>,
     /// Stream backend: the standby instance of each module folder and
     /// profile, ready for the next new conversation there.
-    pub standby: HashMap<super::standby::StandbyKey, String>,
+    pub standby: HashMap<super::standby_key::StandbyKey, String>,
     /// Stream backend: when each module folder and profile was last used.
-    pub recent: HashMap<super::standby::StandbyKey, std::time::Instant>,
+    pub recent: HashMap<super::standby_key::StandbyKey, std::time::Instant>,
 }
 
 pub(super) struct Shared {

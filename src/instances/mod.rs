@@ -24,6 +24,7 @@ pub mod memory;
 mod operations;
 mod process;
 mod standby;
+mod standby_key;
 mod stream_backend;
 mod stream_child;
 mod supervisor;

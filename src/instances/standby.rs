@@ -12,34 +12,15 @@
 //! the first to go when a conversation needs room, and they end once their
 //! module has not been used for `standby_window_s`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::instance::{Instance, InstanceState};
 use super::manager::{InstanceManager, PoolState};
+pub(super) use super::standby_key::StandbyKey;
 use super::stream_child::{StreamChild, launch_for};
-use super::{ChildProfile, InstanceError, Query};
+use super::{InstanceError, Query};
 use crate::config::BackendKind;
-
-/// Where a standby can serve: the answering module, its folder, and the
-/// profile its process was started with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct StandbyKey {
-    pub module: String,
-    pub workdir: PathBuf,
-    pub profile: ChildProfile,
-}
-
-impl StandbyKey {
-    pub fn of(q: &Query) -> StandbyKey {
-        StandbyKey {
-            module: q.target.clone(),
-            workdir: q.workdir.clone(),
-            profile: q.profile.clone(),
-        }
-    }
-}
 
 impl InstanceManager {
     fn standby_enabled(&self) -> bool {

@@ -2,6 +2,7 @@
 //! prompts call [`crate::hub::Hub`], served over [`transport::StdioFrames`].
 
 mod access;
+mod comms_server;
 mod prompts;
 mod resources;
 mod server;
@@ -10,4 +11,5 @@ mod tasks;
 mod tools;
 pub mod transport;
 
-pub use server::{CommsServer, SERVER_INSTRUCTIONS, serve_stdio};
+pub use comms_server::CommsServer;
+pub use server::{SERVER_INSTRUCTIONS, serve_stdio};

@@ -28,7 +28,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
 use serde_json::json;
 
-use super::server::CommsServer;
+use super::comms_server::CommsServer;
 use super::tools::conversations::{Delivery, SendMessageArgs, answer_result};
 use super::tools::failure;
 use crate::hub::{HubError, JobDetail, MessageStatus};

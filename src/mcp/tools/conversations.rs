@@ -20,7 +20,7 @@ use crate::hub::{
     ConversationTranscript, NewConversationRequest, SearchResults, SendOutcome, SendRequest,
 };
 use crate::hub::{HubError, Progress, ProgressSink};
-use crate::mcp::server::CommsServer;
+use crate::mcp::comms_server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

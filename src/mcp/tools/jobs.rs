@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{failure, reply};
 use crate::hub::{JobStatus, MessageStatus};
-use crate::mcp::server::CommsServer;
+use crate::mcp::comms_server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

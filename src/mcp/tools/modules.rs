@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{failure, structured};
 use crate::descriptor::{ModuleFilter, RegisterFrom};
 use crate::hub::{ConsumerList, ModuleDetails, ModuleList, RegisterOutcome};
-use crate::mcp::server::CommsServer;
+use crate::mcp::comms_server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

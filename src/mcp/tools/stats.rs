@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{failure, reply};
 use crate::hub::{StatsReport, parse_since};
-use crate::mcp::server::CommsServer;
+use crate::mcp::comms_server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
