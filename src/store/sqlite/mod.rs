@@ -1,4 +1,5 @@
-//! The store: every byte of SQL in claude-comms lives in this folder.
+//! The SQLite backend of the store: every SQLite statement of claude-comms
+//! lives in this folder, behind [`crate::store::Store`].
 //!
 //! One SQLite file (WAL mode, FTS5 for search) holds conversations, their
 //! messages, and the servers and instances of every process that shares it.
@@ -15,20 +16,19 @@
 //!   that was told about a message dies in the same power cut, which is why
 //!   the cheaper setting is the default;
 //! * queries are stored `pending` before they are dispatched; after a crash
-//!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
+//!   [`SqliteStore::recover_interrupted`] marks those of dead servers `interrupted`.
 
 mod activity;
 mod checkpoint;
 mod control;
 mod conversations;
-mod export;
+mod error;
 mod group_commit;
+mod import;
 mod jobs;
 mod ledger;
-pub mod limits;
 mod message_reads;
 mod messages;
-mod model;
 mod open_error;
 mod removal;
 mod schema;
@@ -42,76 +42,21 @@ mod tests_limits;
 mod tests_processes;
 mod tokens;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub use activity::MessageActivity;
-pub use control::ControlRequest;
-pub use export::{ExportFormat, ExportedConversation, parse_export, tool_use_line};
-pub use jobs::{IdKind, MIN_ID_PREFIX};
-pub use ledger::{OutcomeRow, Spend, SpendScope};
-pub(crate) use model::optional_object_schema;
-pub use model::{
-    BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
-    InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
-    ServerRow,
-};
-pub use removal::PruneRule;
-pub(crate) use servers::pid_exists;
-pub use servers::this_hostname;
-pub use tokens::{NewToken, TokenRecord};
+// What the SQLite files share with every backend: the types, the limits,
+// the error. (Private imports: the files below reach them as `super::...`.)
+use super::hosts;
+use super::{Result, StoreError, export, ids, limits, model, now_ms, records};
 
 /// How long a write waits for another process's lock before giving up.
 /// Writes are single-row transactions that take well under a millisecond,
 /// so five seconds means something is badly wrong, not merely busy.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot open the database {path}: {reason}")]
-    Open { path: String, reason: String },
-    #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
-    #[error(
-        "the database has schema version {found}, newer than this claude-comms knows ({known}); upgrade claude-comms"
-    )]
-    TooNew { found: i64, known: i64 },
-    #[error("unknown conversation \"{0}\"")]
-    UnknownConversation(String),
-    #[error("unknown message \"{0}\"")]
-    UnknownMessage(String),
-    #[error("conversation {0} is archived; start a new conversation")]
-    Archived(String),
-    #[error("message {id} is {status}, not pending; it cannot be finished again")]
-    NotPending { id: String, status: String },
-    #[error("bad cursor \"{0}\": pass the next_cursor of a previous page")]
-    BadCursor(String),
-    #[error("the search query is empty")]
-    EmptySearch,
-    #[error("{0}")]
-    BadValue(String),
-    #[error("`{field}` is {len} bytes, over the limit of {limit} bytes")]
-    TooLong {
-        field: &'static str,
-        len: usize,
-        limit: usize,
-    },
-    #[error("`{field}` is {value}; it must be between 1 and {max}")]
-    PageSize {
-        field: &'static str,
-        value: usize,
-        max: usize,
-    },
-    #[error("database: the write was not committed: {0}")]
-    NotCommitted(String),
-    #[error("export: {0}")]
-    Export(String),
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Read-only connections beside the writer. In WAL mode readers never wait
 /// for the writer, so reads (histories, lists, searches) of concurrent
@@ -121,8 +66,7 @@ const READERS: usize = 2;
 /// How often the background checkpointer folds the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-pub struct Store {
-    path: PathBuf,
+pub struct SqliteStore {
     /// Stops the checkpointer thread when the store is dropped.
     _checkpointer: Option<checkpoint::Checkpointer>,
     /// The one connection that writes (SQLite allows one writer at a time).
@@ -132,15 +76,15 @@ pub struct Store {
     readers: Vec<Mutex<Connection>>,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
-        Store::open_with(path, crate::config::DatabaseSync::Normal)
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, crate::config::DatabaseSync::Normal)
     }
 
-    /// Like [`Store::open`], with the given commit durability.
-    pub fn open_with(path: &Path, sync: crate::config::DatabaseSync) -> Result<Store> {
+    /// Like [`SqliteStore::open`], with the given commit durability.
+    pub fn open_with(path: &Path, sync: crate::config::DatabaseSync) -> Result<SqliteStore> {
         let open_error = |source: rusqlite::Error| StoreError::Open {
             path: path.display().to_string(),
             reason: open_error::reason(path, &source),
@@ -170,7 +114,10 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_error)?;
         retry_while_busy_store(|| schema::migrate(&mut conn)).map_err(|e| match e {
-            StoreError::Sql(source) => open_error(source),
+            StoreError::Database { message } | StoreError::Busy { message } => StoreError::Open {
+                path: path.display().to_string(),
+                reason: open_error::reason_of_message(path, message),
+            },
             other => other,
         })?;
         let conn = Arc::new(Mutex::new(conn));
@@ -186,8 +133,7 @@ impl Store {
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(open_error)?;
-        Ok(Store {
-            path: path.to_path_buf(),
+        Ok(SqliteStore {
             _checkpointer: checkpoint::Checkpointer::start(path, CHECKPOINT_EVERY),
             group: group_commit::GroupCommit::start(conn.clone()).map_err(|e| {
                 StoreError::Open {
@@ -198,10 +144,6 @@ impl Store {
             conn,
             readers,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -220,7 +162,7 @@ impl Store {
         Ok(value)
     }
 
-    /// Like [`Store::write`], committed together with the writes of other
+    /// Like [`SqliteStore::write`], committed together with the writes of other
     /// threads that wait at the same time (see `group_commit`).
     fn write_grouped<T: Send + 'static>(
         &self,
@@ -241,13 +183,11 @@ impl Store {
     }
 }
 
-pub(crate) use crate::time::now_ms;
-
 /// How long opening waits, at most, for another process that is setting up
 /// the same new database.
 const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 
-fn is_busy(e: &rusqlite::Error) -> bool {
+pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
@@ -273,7 +213,7 @@ fn retry_while_busy_store<T>(mut op: impl FnMut() -> Result<T>) -> Result<T> {
     let deadline = std::time::Instant::now() + OPEN_RETRY_FOR;
     loop {
         match op() {
-            Err(StoreError::Sql(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+            Err(StoreError::Busy { .. }) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
             other => return other,
