@@ -187,16 +187,15 @@ impl Hub {
     pub async fn authenticate(&self, bearer: &str) -> Result<Caller, AuthError> {
         let (id, secret) = parse_token(bearer).ok_or(AuthError::Malformed)?;
         let (id, presented) = (id.to_string(), hash_secret(secret));
-        let record = {
-            self.store
-                .token(&id)
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "cannot read the token table");
-                    AuthError::Unknown
-                })?
-                .ok_or(AuthError::Unknown)?
-        };
+        let record = self
+            .store
+            .token(&id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot read the token table");
+                AuthError::Unknown
+            })?
+            .ok_or(AuthError::Unknown)?;
         if !same_bytes(record.secret_hash.as_bytes(), presented.as_bytes()) {
             return Err(AuthError::Unknown);
         }
