@@ -9,8 +9,8 @@ use super::faults::WriteFaults;
 use super::sqlite::SqliteStore;
 use super::{Result, StoreError};
 
-/// The store, whichever backend holds it. Cheap to share (`Arc`); every
-/// operation is an async method.
+/// The store, whichever backend holds it. Every operation is an async
+/// method on `&self`, so one store serves every task of a process.
 pub struct Store {
     pub(super) backend: Backend,
     pub(super) faults: WriteFaults,
@@ -27,9 +27,8 @@ impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and brings
     /// its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        Ok(Store::over(Backend::Sqlite(Arc::new(SqliteStore::open(
-            path,
-        )?))))
+        let sqlite = SqliteStore::open(path)?;
+        Ok(Store::over(Backend::Sqlite(Arc::new(sqlite))))
     }
 
     /// Like [`Store::open`], with the given commit durability.
