@@ -889,7 +889,7 @@ async fn throughput_section() {
 
 /// `conversations` conversations of `messages` messages each, imported in
 /// one transaction per conversation.
-fn seed(store: &Store, conversations: usize, messages: usize, rng: &mut Rng) {
+async fn seed(store: &Store, conversations: usize, messages: usize, rng: &mut Rng) {
     let modules = ["marker", "arangodb", "claude_mcp", "indexer", "summarizer"];
     for c in 0..conversations {
         let id = uuid::Uuid::new_v4().to_string();
@@ -939,10 +939,11 @@ fn seed(store: &Store, conversations: usize, messages: usize, rng: &mut Rng) {
             })
             .collect();
         store
-            .import(&ExportedConversation {
+            .import(ExportedConversation {
                 conversation,
                 messages,
             })
+            .await
             .unwrap();
     }
 }
@@ -993,7 +994,7 @@ async fn footprint_section() {
 
     let loaded = home_with("");
     let store = Store::open(&loaded.path().join("claude-comms.db")).unwrap();
-    seed(&store, 1000, 100, &mut Rng(11));
+    seed(&store, 1000, 100, &mut Rng(11)).await;
     drop(store);
     let rss = rss_of_serve(loaded.path().to_path_buf()).await;
     figure(
@@ -1004,12 +1005,14 @@ async fn footprint_section() {
     );
 }
 
-fn store_section() {
+/// Through the store interface, as the hub calls it (the SQLite backend
+/// on the blocking pool).
+async fn store_section() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("scale.db")).unwrap();
     let mut rng = Rng(42);
     let start = Instant::now();
-    seed(&store, 1000, 1000, &mut rng);
+    seed(&store, 1000, 1000, &mut rng).await;
     figure(
         "store: seeding 1,000,000 messages (import, 1,000 transactions)",
         format!("{:.1} s", start.elapsed().as_secs_f64()),
@@ -1022,6 +1025,7 @@ fn store_section() {
             limit: 50,
             ..Default::default()
         })
+        .await
         .unwrap();
     let ids: Vec<String> = page.conversations.iter().map(|c| c.id.clone()).collect();
     let mut append = Vec::new();
@@ -1029,7 +1033,7 @@ fn store_section() {
         let id = &ids[i % ids.len()];
         let t = Instant::now();
         let q = match store
-            .begin_query(&NewQuery {
+            .begin_query(NewQuery {
                 conversation_id: id.clone(),
                 sender: "marker".into(),
                 content: sentence(&mut rng, 30),
@@ -1039,6 +1043,7 @@ fn store_section() {
                 template_version: Some("follow_up@1".into()),
                 context_note: None,
             })
+            .await
             .unwrap()
         {
             claude_comms::store::BeginQuery::Fresh(q) => q,
@@ -1049,7 +1054,7 @@ fn store_section() {
         store
             .finish_query(
                 &q.id,
-                &Outcome::Reply {
+                Outcome::Reply {
                     sender: "arangodb".into(),
                     content: sentence(&mut rng, 30),
                     instance_id: None,
@@ -1062,6 +1067,7 @@ fn store_section() {
                     tool_uses: Vec::new(),
                 },
             )
+            .await
             .unwrap();
         append.push(t.elapsed());
     }
@@ -1081,7 +1087,7 @@ fn store_section() {
             WORDS[rng.below(WORDS.len() as u64) as usize]
         );
         let t = Instant::now();
-        store.search(&q, None, 20).unwrap();
+        store.search(&q, None, 20).await.unwrap();
         search.push(t.elapsed());
     }
     let s = stats(search);
@@ -1101,7 +1107,7 @@ fn store_section() {
             ..Default::default()
         };
         let t = Instant::now();
-        store.list_conversations(&filter).unwrap();
+        store.list_conversations(&filter).await.unwrap();
         list.push(t.elapsed());
     }
     let l = stats(list);
@@ -1167,7 +1173,7 @@ fn main() {
         runtime.block_on(footprint_section());
     }
     if run("store") {
-        store_section();
+        runtime.block_on(store_section());
     }
     if run("http") {
         runtime.block_on(http_hop_section());

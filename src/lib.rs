@@ -24,8 +24,10 @@
 //! * [`hub`]: the operations both front ends call; the only door to the
 //!   store and the instances (the faces import neither).
 //! * [`instances`]: every child process (scheduling, supervision, limits).
-//! * [`store`]: every SQL statement (SQLite now; kept free of SQLite-only
-//!   ideas in its API so another store can take its place).
+//! * [`store`]: the store interface (async [`store::Store`]) over its
+//!   backends (SQLite in `store/sqlite/`, where every SQL statement lives);
+//!   its API and errors carry nothing of SQLite, so another backend can
+//!   take its place.
 //! * [`redact`]: what never reaches a log, an error or an export.
 //! * [`Communicator`]: the same operations for Rust programs, in a few lines.
 //! * [`mcp`]: the MCP server (tools, resources) over a stdio transport that

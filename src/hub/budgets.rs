@@ -53,8 +53,7 @@ impl Hub {
     ) -> Result<(), HubError> {
         if let Some(max) = budget.max_messages_per_hour {
             let start = now - now.rem_euclid(HOUR_MS);
-            let scope = scope.clone();
-            let spent = self.db(move |s| s.spend_since(&scope, start)).await?;
+            let spent = self.store.spend_since(&scope, start).await?;
             if spent.messages as u64 >= max {
                 return Err(over_budget(
                     format!(
@@ -69,7 +68,7 @@ impl Hub {
         }
         if let Some(max) = budget.max_cost_usd_per_day {
             let start = now - now.rem_euclid(DAY_MS);
-            let spent = self.db(move |s| s.spend_since(&scope, start)).await?;
+            let spent = self.store.spend_since(&scope, start).await?;
             if spent.cost_usd >= max {
                 return Err(over_budget(
                     format!(

@@ -9,8 +9,7 @@ impl Hub {
     /// Removes a conversation and its messages. Refused while one of its
     /// queries is still pending.
     pub async fn delete_conversation(&self, id: &str) -> Result<Conversation, HubError> {
-        let id = id.to_string();
-        let removed = self.db(move |s| s.delete_conversation(&id)).await?;
+        let removed = self.store.delete_conversation(id).await?;
         self.messages_changed();
         Ok(removed)
     }
@@ -20,7 +19,7 @@ impl Hub {
         &self,
         rule: PruneRule,
     ) -> Result<Vec<Conversation>, HubError> {
-        self.db(move |s| s.prunable_conversations(&rule)).await
+        Ok(self.store.prunable_conversations(&rule).await?)
     }
 
     /// Removes every conversation `rule` matches (never one with a pending
@@ -29,7 +28,7 @@ impl Hub {
         &self,
         rule: PruneRule,
     ) -> Result<Vec<Conversation>, HubError> {
-        let removed = self.db(move |s| s.prune_conversations(&rule)).await?;
+        let removed = self.store.prune_conversations(&rule).await?;
         if !removed.is_empty() {
             self.messages_changed();
         }
@@ -39,7 +38,7 @@ impl Hub {
     /// The newest `limit` messages of any conversation, newest first, by
     /// any process sharing the database.
     pub async fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>, HubError> {
-        self.db(move |s| s.recent_messages(limit)).await
+        Ok(self.store.recent_messages(limit).await?)
     }
 
     /// The permission settings an operator should know about, such as

@@ -38,7 +38,7 @@ impl Hub {
         &self,
         filter: ConversationFilter,
     ) -> Result<ConversationPage, HubError> {
-        self.db(move |s| s.list_conversations(&filter)).await
+        Ok(self.store.list_conversations(&filter).await?)
     }
 
     /// A conversation with its latest `limit` messages before `before`
@@ -50,18 +50,14 @@ impl Hub {
         before: Option<i64>,
     ) -> Result<ConversationTranscript, HubError> {
         let id = &self.conversation_id_of(id).await?;
-        let id = id.to_string();
-        self.db(move |s| {
-            let conversation = s.conversation(&id)?;
-            let messages = s.messages(&id, limit, before)?;
-            let more_before = messages.first().is_some_and(|m| m.seq > 1);
-            Ok(ConversationTranscript {
-                conversation,
-                messages,
-                more_before,
-            })
+        let conversation = self.store.conversation(id).await?;
+        let messages = self.store.messages(id, limit, before).await?;
+        let more_before = messages.first().is_some_and(|m| m.seq > 1);
+        Ok(ConversationTranscript {
+            conversation,
+            messages,
+            more_before,
         })
-        .await
     }
 
     pub async fn search_conversations(
@@ -71,9 +67,7 @@ impl Hub {
         limit: usize,
     ) -> Result<SearchResults, HubError> {
         let text = query.to_string();
-        let hits = self
-            .db(move |s| s.search(&text, module.as_deref(), limit))
-            .await?;
+        let hits = self.store.search(&text, module.as_deref(), limit).await?;
         Ok(SearchResults {
             query: query.to_string(),
             hits,
@@ -86,14 +80,14 @@ impl Hub {
         format: ExportFormat,
     ) -> Result<String, HubError> {
         let id = &self.conversation_id_of(id).await?;
-        let id = id.to_string();
-        self.db(move |s| s.export(&id, format)).await
+        Ok(self.store.export(id, format).await?)
     }
 
     /// Stores a JSON or JSON Lines export (from this or another database).
     pub async fn import_conversation(&self, text: String) -> Result<Conversation, HubError> {
         let conversation = self
-            .db(move |s| s.import(&crate::store::parse_export(&text)?))
+            .store
+            .import(crate::store::parse_export(&text)?)
             .await?;
         self.messages_changed();
         Ok(conversation)
@@ -101,9 +95,9 @@ impl Hub {
 
     pub async fn archive_conversation(&self, id: &str) -> Result<Conversation, HubError> {
         let id = &self.conversation_id_of(id).await?;
-        let id = id.to_string();
         let conversation = self
-            .db(move |s| s.set_conversation_status(&id, ConversationStatus::Archived))
+            .store
+            .set_conversation_status(id, ConversationStatus::Archived)
             .await?;
         self.messages_changed();
         Ok(conversation)
@@ -111,7 +105,7 @@ impl Hub {
 
     /// The cursor just past the newest stored message.
     pub async fn message_cursor(&self) -> Result<i64, HubError> {
-        self.db(|s| s.latest_message_cursor()).await
+        Ok(self.store.latest_message_cursor().await?)
     }
 
     /// Messages stored after `cursor` (to or from `module`, if given), by
@@ -127,11 +121,10 @@ impl Hub {
         loop {
             // Register interest before reading, so a write in between is not missed.
             let woken = self.local_writes.notified();
-            let found = {
-                let module = module.clone();
-                self.db(move |s| s.messages_after(cursor, module.as_deref(), 500))
-                    .await?
-            };
+            let found = self
+                .store
+                .messages_after(cursor, module.as_deref(), 500)
+                .await?;
             if let Some((last, _)) = found.last() {
                 let next = *last;
                 return Ok((next, found.into_iter().map(|(_, m)| m).collect()));

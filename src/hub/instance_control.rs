@@ -83,7 +83,7 @@ impl Hub {
     /// The instances of every server that shares the database.
     pub async fn all_instances(&self) -> Result<Vec<InstanceRow>, HubError> {
         let stale = STALE_AFTER.as_millis() as i64;
-        let rows = self.db(move |s| s.list_instances(stale)).await?;
+        let rows = self.store.list_instances(stale).await?;
         let now = crate::time::now_ms();
         Ok(rows
             .into_iter()
@@ -131,14 +131,13 @@ impl Hub {
                 row.server_pid
             )));
         }
-        let request = {
-            let (server, instance) = (row.server_id.clone(), row.instance.id.clone());
-            self.db(move |s| s.request_control(&server, &instance, action.as_str()))
-                .await?
-        };
+        let request = self
+            .store
+            .request_control(&row.server_id, &row.instance.id, action.as_str())
+            .await?;
         let deadline = tokio::time::Instant::now() + CONTROL_WAIT;
         loop {
-            if let Some((ok, text)) = self.db(move |s| s.control_result(request)).await? {
+            if let Some((ok, text)) = self.store.control_result(request).await? {
                 if !ok {
                     return Err(HubError::BadRequest(text));
                 }
@@ -177,8 +176,7 @@ impl Hub {
 
     /// Carries out the control requests other processes addressed to this server.
     pub(super) async fn serve_control_requests(&self) -> Result<(), HubError> {
-        let me = self.server_id().to_string();
-        let requests = self.db(move |s| s.take_control_requests(&me)).await?;
+        let requests = self.store.take_control_requests(self.server_id()).await?;
         for request in requests {
             let result = match request.action.parse::<ControlAction>() {
                 Ok(action) => self.control_local(&request.instance_id, action).await,
@@ -188,8 +186,7 @@ impl Hub {
                 Ok(status) => (true, status_for_the_store(status)),
                 Err(e) => (false, e.to_string()),
             };
-            self.db(move |s| s.finish_control(request.id, ok, &text))
-                .await?;
+            self.store.finish_control(request.id, ok, &text).await?;
             self.beat().await?;
         }
         Ok(())

@@ -155,9 +155,8 @@ impl Hub {
     /// A job by its id (or an unambiguous prefix of 8+ characters).
     pub async fn job(&self, id: &str) -> Result<JobStatus, HubError> {
         let id = self.resolve_id(IdKind::Message, id).await?;
-        let (query, outcome) = self
-            .db(move |s| Ok((s.message(&id)?, s.outcome_of(&id)?)))
-            .await?;
+        let query = self.store.message(&id).await?;
+        let outcome = self.store.outcome_of(&id).await?;
         check_is_query(&query)?;
         Ok(JobStatus::of(query, outcome))
     }
@@ -167,13 +166,9 @@ impl Hub {
     /// reports the result the synchronous call would have given.
     pub async fn job_with_answer(&self, id: &str) -> Result<JobDetail, HubError> {
         let id = self.resolve_id(IdKind::Message, id).await?;
-        let (query, outcome, conversation) = self
-            .db(move |s| {
-                let query = s.message(&id)?;
-                let conversation = s.conversation(&query.conversation_id)?;
-                Ok((query, s.outcome_of(&id)?, conversation))
-            })
-            .await?;
+        let query = self.store.message(&id).await?;
+        let conversation = self.store.conversation(&query.conversation_id).await?;
+        let outcome = self.store.outcome_of(&id).await?;
         check_is_query(&query)?;
         let answer = match &outcome {
             Some(reply) if reply.role == Role::Reply => {
@@ -241,14 +236,10 @@ impl Hub {
         module: Option<&str>,
         limit: usize,
     ) -> Result<Vec<JobStatus>, HubError> {
-        let module = module.map(str::to_string);
-        let queries = self
-            .db(move |s| s.recent_queries(status, module.as_deref(), limit))
-            .await?;
+        let queries = self.store.recent_queries(status, module, limit).await?;
         let mut jobs = Vec::with_capacity(queries.len());
         for query in queries {
-            let id = query.id.clone();
-            let outcome = self.db(move |s| s.outcome_of(&id)).await?;
+            let outcome = self.store.outcome_of(&query.id).await?;
             jobs.push(JobStatus::of(query, outcome));
         }
         Ok(jobs)
@@ -284,8 +275,7 @@ impl Hub {
 
     /// The full id of a message or conversation from an id or a prefix.
     pub async fn resolve_id(&self, kind: IdKind, id: &str) -> Result<String, HubError> {
-        let id = id.to_string();
-        self.db(move |s| s.resolve_id(kind, &id)).await
+        Ok(self.store.resolve_id(kind, id).await?)
     }
 }
 

@@ -48,12 +48,8 @@ impl Hub {
         };
         let id = record.id.clone();
         let stale = STALE_AFTER.as_millis() as i64;
-        let recovered = self
-            .db(move |s| {
-                s.register_server(&record)?;
-                s.recover_interrupted(&id, stale)
-            })
-            .await?;
+        self.store.register_server(&record).await?;
+        let recovered = self.store.recover_interrupted(&id, stale).await?;
         self.end_children_of_dead_servers().await;
         if recovered > 0 {
             tracing::warn!(
@@ -109,7 +105,7 @@ impl Hub {
         let id = self.server_id().to_string();
         let instances: Vec<InstanceRecord> =
             self.instances().list().iter().map(record_of).collect();
-        self.db(move |s| s.heartbeat(&id, &instances)).await
+        Ok(self.store.heartbeat(&id, instances).await?)
     }
 }
 
@@ -140,7 +136,7 @@ impl Hub {
     /// a reused pid is left alone.
     async fn end_children_of_dead_servers(&self) {
         let stale = STALE_AFTER.as_millis() as i64;
-        let Ok(rows) = self.db(move |s| s.list_instances(stale)).await else {
+        let Ok(rows) = self.store.list_instances(stale).await else {
             return;
         };
         let here = crate::store::this_hostname();

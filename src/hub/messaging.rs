@@ -108,7 +108,8 @@ impl Hub {
         let title = request.title;
         let target = request.target;
         let conversation = self
-            .db(move |s| s.create_conversation(&source, &target, title.as_deref(), metadata))
+            .store
+            .create_conversation(&source, &target, title.as_deref(), metadata)
             .await?;
         self.messages_changed();
         Ok(conversation)
@@ -175,7 +176,7 @@ impl Hub {
         if let (Err(_), Some(id)) = (&prepared, created) {
             // Refused after its conversation was made for it: whatever the
             // reason, a refused send leaves no empty conversation behind.
-            if let Err(e) = self.db(move |s| s.delete_conversation(&id)).await {
+            if let Err(e) = self.store.delete_conversation(&id).await {
                 tracing::warn!(error = %e, "could not remove the conversation of a refused send");
             }
             self.messages_changed();
@@ -237,7 +238,7 @@ impl Hub {
             context_note: prompt.cut.clone(),
         };
         sending.prompt_text = prompt.text;
-        match self.db(move |s| s.begin_query(&new_query)).await? {
+        match self.store.begin_query(new_query).await? {
             BeginQuery::Fresh(query) => {
                 self.messages_changed();
                 sending.query = Some(query);
@@ -311,11 +312,14 @@ impl Hub {
                     let prompt = self
                         .render(sending, &request.message, false)
                         .map_err(|e| QueryFailure::Refused(e.to_string()))?;
-                    let id = sending.query_id().to_string();
-                    let (version, cut) = (prompt.template_version.clone(), prompt.cut.clone());
-                    self.db(move |s| s.set_query_context(&id, &version, cut.as_deref()))
+                    self.store
+                        .set_query_context(
+                            sending.query_id(),
+                            &prompt.template_version,
+                            prompt.cut.as_deref(),
+                        )
                         .await
-                        .map_err(QueryFailure::Hub)?;
+                        .map_err(|e| QueryFailure::Hub(e.into()))?;
                     sending.prompt_text = prompt.text;
                 }
                 Ok(answer) => return Ok(answer),
@@ -377,10 +381,7 @@ impl Hub {
             let id = &full_id;
             let kept = self.history.get(id);
             let after = kept.last().map_or(0, |m| m.seq);
-            let read_id = id.clone();
-            let (conversation, newer) = self
-                .db(move |s| s.conversation_since(&read_id, after))
-                .await?;
+            let (conversation, newer) = self.store.conversation_since(id, after).await?;
             let mut history = Vec::with_capacity(kept.len() + newer.len());
             history.extend(kept.iter().cloned());
             history.extend(newer);

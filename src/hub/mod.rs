@@ -99,7 +99,7 @@ pub struct Hub {
     /// The module the host of this process works in (`serve --module`).
     default_module: Option<String>,
     instances: InstanceManager,
-    store: Arc<Store>,
+    store: Store,
     context: ContextEngine,
     /// This process's id in the database (owner of the queries it sends).
     server_id: String,
@@ -170,10 +170,7 @@ impl Hub {
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
-        let store = Arc::new(Store::open_with(
-            &config.database_path(),
-            config.config.database_sync,
-        )?);
+        let store = Store::open_with(&config.database_path(), config.config.database_sync)?;
         let template_dir = config.paths.template_dir();
         let context = if template_dir.is_dir() {
             ContextEngine::with_overrides(&config.config.context, &template_dir)?
@@ -213,19 +210,11 @@ impl Hub {
         &self.context
     }
 
-    /// Runs a store operation on the blocking pool: SQLite calls may wait
-    /// for another process's write lock (busy timeout) and must not stall
-    /// the async workers that carry the protocol.
-    pub(crate) async fn db<T, F>(&self, op: F) -> Result<T, HubError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || op(&store))
-            .await
-            .map_err(|e| HubError::Internal(e.to_string()))?
-            .map_err(HubError::from)
+    /// The store's fault seam, for tests that make writes fail (see
+    /// [`crate::store::WriteFault`]).
+    #[doc(hidden)]
+    pub fn store_faults(&self) -> &crate::store::WriteFaults {
+        self.store.faults()
     }
 
     fn messages_changed(&self) {
@@ -310,8 +299,7 @@ impl Hub {
         if !self.announced.initialized() {
             return;
         }
-        let id = self.server_id.clone();
-        if let Err(e) = self.db(move |s| s.unregister_server(&id)).await {
+        if let Err(e) = self.store.unregister_server(&self.server_id).await {
             tracing::warn!(error = %e, "could not mark this server stopped in the database");
         }
     }

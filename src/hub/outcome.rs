@@ -141,16 +141,15 @@ impl Hub {
             if let Some(pause) = pause {
                 tokio::time::sleep(pause).await;
             }
-            let (id, outcome) = (query_id.to_string(), outcome.clone());
-            match self.db(move |s| s.finish_query(&id, &outcome)).await {
+            match self.store.finish_query(query_id, outcome.clone()).await {
                 Ok(message) => return Ok(message),
                 // Someone else closed it (e.g. marked interrupted): final.
-                Err(HubError::Store(crate::store::StoreError::NotPending { id, status })) => {
+                Err(crate::store::StoreError::NotPending { id, status }) => {
                     return Err(HubError::Internal(format!(
                         "message {id} is already {status}"
                     )));
                 }
-                Err(e) => last = Some(e),
+                Err(e) => last = Some(HubError::from(e)),
             }
         }
         Err(last.unwrap_or_else(|| HubError::Internal("no attempt was made".into())))

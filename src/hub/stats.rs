@@ -60,10 +60,7 @@ impl Hub {
             self.descriptor(m)?;
         }
         let since_ms = now_ms().saturating_sub(since.as_millis() as i64);
-        let filter = module.map(str::to_string);
-        let rows = self
-            .db(move |s| s.outcomes_since(since_ms, filter.as_deref()))
-            .await?;
+        let rows = self.store.outcomes_since(since_ms, module).await?;
         Ok(StatsReport {
             since_ms,
             module: module.map(str::to_string),

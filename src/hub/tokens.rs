@@ -155,7 +155,7 @@ impl Hub {
                 .lifetime_ms
                 .map(|ms| crate::time::now_ms().saturating_add(ms)),
         };
-        let record = self.db(move |s| s.insert_token(&new)).await?;
+        let record = self.store.insert_token(&new).await?;
         tracing::info!(token = %record.id, module = ?record.module, admin = record.admin, "token created");
         Ok(CreatedToken {
             token: format!("{TOKEN_PREFIX}{id}_{secret}"),
@@ -164,7 +164,7 @@ impl Hub {
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, HubError> {
-        self.db(|s| s.tokens()).await
+        Ok(self.store.tokens().await?)
     }
 
     /// Revokes a token at once: the next request that carries it is refused.
@@ -173,13 +173,11 @@ impl Hub {
         let id = parse_token(id)
             .map_or(id.trim().trim_start_matches(TOKEN_PREFIX), |(id, _)| id)
             .to_string();
-        let record = self
-            .db(move |s| {
-                s.revoke_token(&id)?;
-                s.token(&id)
-            })
-            .await?
-            .ok_or_else(|| HubError::BadRequest("the token vanished while revoking it".into()))?;
+        self.store.revoke_token(&id).await?;
+        let record =
+            self.store.token(&id).await?.ok_or_else(|| {
+                HubError::BadRequest("the token vanished while revoking it".into())
+            })?;
         tracing::info!(token = %record.id, "token revoked");
         Ok(record)
     }
@@ -189,16 +187,15 @@ impl Hub {
     pub async fn authenticate(&self, bearer: &str) -> Result<Caller, AuthError> {
         let (id, secret) = parse_token(bearer).ok_or(AuthError::Malformed)?;
         let (id, presented) = (id.to_string(), hash_secret(secret));
-        let record = {
-            let id = id.clone();
-            self.db(move |s| s.token(&id))
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "cannot read the token table");
-                    AuthError::Unknown
-                })?
-                .ok_or(AuthError::Unknown)?
-        };
+        let record = self
+            .store
+            .token(&id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot read the token table");
+                AuthError::Unknown
+            })?
+            .ok_or(AuthError::Unknown)?;
         if !same_bytes(record.secret_hash.as_bytes(), presented.as_bytes()) {
             return Err(AuthError::Unknown);
         }
@@ -236,7 +233,7 @@ impl Hub {
             }
             due
         };
-        if due && let Err(e) = self.db(move |s| s.touch_token(&id, now)).await {
+        if due && let Err(e) = self.store.touch_token(&id, now).await {
             tracing::warn!(error = %e, "cannot record a token's last use");
         }
         Ok(caller)

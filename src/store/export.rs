@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::model::{Conversation, Message};
-use super::{Result, Store, StoreError};
+use super::{Result, StoreError};
 
 /// Identifies our JSON exports, so a reader can tell them from other JSON.
 const FORMAT_NAME: &str = "claude-comms.conversation";
@@ -55,36 +55,37 @@ pub struct ExportedConversation {
     pub messages: Vec<Message>,
 }
 
-impl Store {
-    pub fn export(&self, id: &str, format: ExportFormat) -> Result<String> {
-        let conversation = self.conversation(id)?;
-        let messages = self.messages(id, None, None)?;
-        let to_text =
-            |v: &Value| serde_json::to_string(v).map_err(|e| StoreError::Export(e.to_string()));
-        match format {
-            ExportFormat::Json => serde_json::to_string_pretty(&json!({
-                "format": FORMAT_NAME,
-                "version": FORMAT_VERSION,
-                "conversation": timed(&conversation)?,
-                "messages": messages.iter().map(timed).collect::<Result<Vec<_>>>()?,
-            }))
-            .map_err(|e| StoreError::Export(e.to_string())),
-            ExportFormat::Jsonl => {
-                let mut lines = Vec::with_capacity(messages.len() + 1);
-                let mut head = timed(&conversation)?;
-                head["type"] = json!("conversation");
-                head["format"] = json!(FORMAT_NAME);
-                head["version"] = json!(FORMAT_VERSION);
-                lines.push(to_text(&head)?);
-                for m in &messages {
-                    let mut line = timed(m)?;
-                    line["type"] = json!("message");
-                    lines.push(to_text(&line)?);
-                }
-                Ok(lines.join("\n") + "\n")
+/// `conversation` and its `messages` in `format`.
+pub(crate) fn render(
+    conversation: &Conversation,
+    messages: &[Message],
+    format: ExportFormat,
+) -> Result<String> {
+    let to_text =
+        |v: &Value| serde_json::to_string(v).map_err(|e| StoreError::Export(e.to_string()));
+    match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&json!({
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "conversation": timed(conversation)?,
+            "messages": messages.iter().map(timed).collect::<Result<Vec<_>>>()?,
+        }))
+        .map_err(|e| StoreError::Export(e.to_string())),
+        ExportFormat::Jsonl => {
+            let mut lines = Vec::with_capacity(messages.len() + 1);
+            let mut head = timed(conversation)?;
+            head["type"] = json!("conversation");
+            head["format"] = json!(FORMAT_NAME);
+            head["version"] = json!(FORMAT_VERSION);
+            lines.push(to_text(&head)?);
+            for m in messages {
+                let mut line = timed(m)?;
+                line["type"] = json!("message");
+                lines.push(to_text(&line)?);
             }
-            ExportFormat::Markdown => Ok(markdown(&conversation, &messages)),
+            Ok(lines.join("\n") + "\n")
         }
+        ExportFormat::Markdown => Ok(markdown(conversation, messages)),
     }
 }
 
@@ -224,77 +225,9 @@ fn longest_backtick_run(text: &str) -> usize {
 
 pub(crate) use crate::time::rfc3339;
 
-impl Store {
-    /// Stores an exported conversation as it was (same ids, sequence
-    /// numbers and statuses), in one transaction. A conversation with the
-    /// same id must not exist yet.
-    pub fn import(&self, exported: &ExportedConversation) -> Result<Conversation> {
-        let c = &exported.conversation;
-        check_imported(exported)?;
-        self.write(|tx| {
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
-                [&c.id],
-                |r| r.get(0),
-            )?;
-            if exists {
-                return Err(StoreError::Export(format!(
-                    "conversation {} already exists; nothing was imported",
-                    c.id
-                )));
-            }
-            tx.execute(
-                "INSERT INTO conversations (id, source, target, title, status, created_at, updated_at, backend_session, metadata, message_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                rusqlite::params![
-                    c.id,
-                    c.source,
-                    c.target,
-                    c.title,
-                    c.status.as_str(),
-                    c.created_at,
-                    c.updated_at,
-                    c.backend_session,
-                    c.metadata.to_string(),
-                    exported.messages.len() as i64
-                ],
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            )?;
-            for m in &exported.messages {
-                insert.execute(rusqlite::params![
-                    m.id,
-                    c.id,
-                    m.seq,
-                    m.sender,
-                    m.role.as_str(),
-                    m.content,
-                    m.created_at,
-                    m.status.as_str(),
-                    m.instance_id,
-                    m.duration_ms,
-                    m.usage.as_ref().map(|u| u.to_string()),
-                    m.cost_usd,
-                    m.template_version,
-                    m.idempotency_key,
-                    serde_json::to_string(&m.hop_chain).unwrap_or_else(|_| "[]".into()),
-                    m.context_note,
-                    m.error,
-                    m.reply_to,
-                    m.owner,
-                    serde_json::to_string(&m.tool_uses).unwrap_or_else(|_| "[]".into()),
-                ])?;
-            }
-            super::conversations::load_conversation(tx, &c.id)
-        })
-    }
-}
-
 /// An import is a write like any other: the same limits apply to every
 /// stored field (message bodies excepted, as everywhere in the store).
-fn check_imported(exported: &ExportedConversation) -> Result<()> {
+pub(crate) fn check_imported(exported: &ExportedConversation) -> Result<()> {
     use super::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_METADATA_BYTES, MAX_NOTE_BYTES};
     let c = &exported.conversation;
     limits::check_name("id", &c.id)?;
@@ -336,11 +269,14 @@ fn check_imported(exported: &ExportedConversation) -> Result<()> {
 
 #[cfg(test)]
 mod rfc3339_tests {
+    use super::super::sqlite::SqliteStore;
     use super::*;
 
-    fn store_with_a_conversation() -> (tempfile::TempDir, Store, Conversation) {
+    // The format is the backend's business only through `render`: the
+    // SQLite backend serves as the source of a real conversation here.
+    fn store_with_a_conversation() -> (tempfile::TempDir, SqliteStore, Conversation) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db/test.db")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("db/test.db")).unwrap();
         let c = store
             .create_conversation("marker", "arangodb", None, json!({}))
             .unwrap();
@@ -387,8 +323,8 @@ mod rfc3339_tests {
             }
             let old: String = old.iter().map(|v| format!("{v}\n")).collect();
             assert!(!old.contains("_rfc3339"));
-            for text in [new, old] {
-                let parsed = parse_export(&text).unwrap();
+            for text in [new.as_str(), old.as_str()] {
+                let parsed = parse_export(text).unwrap();
                 assert_eq!(parsed.conversation, c, "{format:?}: {text}");
             }
         }

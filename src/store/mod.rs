@@ -1,80 +1,72 @@
-//! The store: every byte of SQL in claude-comms lives in this folder.
+//! The store: where conversations, messages, jobs, servers, instances and
+//! tokens are kept, behind one interface.
 //!
-//! One SQLite file (WAL mode, FTS5 for search) holds conversations, their
-//! messages, and the servers and instances of every process that shares it.
+//! [`Store`] is a handle with one async method per operation the hub
+//! needs. It dispatches to a backend (an enum, so dispatch stays static):
+//! * `sqlite/`: one SQLite file (WAL mode, FTS5 for search); its
+//!   synchronous SQLite calls run on tokio's blocking pool, so a write
+//!   waiting for another process's lock never stalls the async workers;
+//! * `postgres/` (next): a shared PostgreSQL database, as a second arm of
+//!   the backend enum, with the same methods.
 //!
-//! Durability rules, which [`crate::hub`] relies on:
-//! * every write is one short `BEGIN IMMEDIATE` transaction, so several
-//!   server processes (one per host) can share the file: a writer waits for
-//!   the lock (busy timeout) instead of failing, and sequence numbers are
-//!   assigned inside the transaction, so two writers never take the same one;
-//! * WAL with `synchronous=NORMAL` by default: a committed message survives
-//!   any crash of the process (the SIGKILL tests prove it); the config's
-//!   `database_sync = "full"` makes it survive a power cut too, at the cost
-//!   of waiting for the disk on every commit. On a single machine the host
-//!   that was told about a message dies in the same power cut, which is why
-//!   the cheaper setting is the default;
+//! What is backend-independent lives here, beside the backends: the types
+//! the store speaks in (`model.rs`, `records.rs`), the limits every write
+//! is checked against (`limits.rs`), the export format (`export.rs`), id
+//! prefixes (`ids.rs`), process liveness (`hosts.rs`), the error type
+//! (nothing of any backend's own types appears in it) and the fault seam
+//! for tests (`faults.rs`).
+//!
+//! Durability rules, which [`crate::hub`] relies on and every backend
+//! keeps:
+//! * every write is one short transaction, so several server processes
+//!   (one per host) can share the data: sequence numbers are assigned
+//!   inside the transaction, so two writers never take the same one;
+//! * a committed message survives any crash of the process (see
+//!   `sqlite/mod.rs` for what SQLite's settings promise);
 //! * queries are stored `pending` before they are dispatched; after a crash
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
-mod activity;
-mod checkpoint;
-mod control;
-mod conversations;
 mod export;
-mod group_commit;
-mod jobs;
-mod ledger;
+mod faults;
+mod handle;
+mod hosts;
+mod ids;
 pub mod limits;
-mod message_reads;
-mod messages;
 mod model;
-mod open_error;
-mod removal;
-mod schema;
-mod search;
-mod servers;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_limits;
-#[cfg(test)]
-mod tests_processes;
-mod tokens;
+mod operations;
+mod operations_servers;
+mod records;
+mod sqlite;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-
-use rusqlite::{Connection, Transaction, TransactionBehavior};
-
-pub use activity::MessageActivity;
-pub use control::ControlRequest;
 pub use export::{ExportFormat, ExportedConversation, parse_export, tool_use_line};
-pub use jobs::{IdKind, MIN_ID_PREFIX};
-pub use ledger::{OutcomeRow, Spend, SpendScope};
+pub use faults::{WriteFault, WriteFaults};
+pub use handle::Store;
+pub(crate) use hosts::pid_exists;
+pub use hosts::this_hostname;
+pub use ids::{IdKind, MIN_ID_PREFIX};
 pub(crate) use model::optional_object_schema;
 pub use model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
     InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
     ServerRow,
 };
-pub use removal::PruneRule;
-pub(crate) use servers::pid_exists;
-pub use servers::this_hostname;
-pub use tokens::{NewToken, TokenRecord};
+pub use records::{
+    ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, Spend, SpendScope,
+    TokenRecord,
+};
 
-/// How long a write waits for another process's lock before giving up.
-/// Writes are single-row transactions that take well under a millisecond,
-/// so five seconds means something is badly wrong, not merely busy.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
+/// Why a store operation failed, in terms that hold for every backend.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the database {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    /// The database refused or failed the operation (the backend's words).
+    #[error("database: {message}")]
+    Database { message: String },
+    /// Another writer held the database past the wait allowed for it; the
+    /// operation may succeed if tried again.
+    #[error("database: {message}")]
+    Busy { message: String },
     #[error(
         "the database has schema version {found}, newer than this claude-comms knows ({known}); upgrade claude-comms"
     )]
@@ -109,174 +101,15 @@ pub enum StoreError {
     NotCommitted(String),
     #[error("export: {0}")]
     Export(String),
+    /// A test made this write fail on purpose (see [`WriteFault`]).
+    #[error("database: injected fault: {0}")]
+    Injected(String),
+    /// The task that ran the operation ended without an answer (it
+    /// panicked, or the runtime is shutting down).
+    #[error("the database task failed: {0}")]
+    Task(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Read-only connections beside the writer. In WAL mode readers never wait
-/// for the writer, so reads (histories, lists, searches) of concurrent
-/// senders go on while a message is being committed.
-const READERS: usize = 2;
-
-/// How often the background checkpointer folds the WAL into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-pub struct Store {
-    path: PathBuf,
-    /// Stops the checkpointer thread when the store is dropped.
-    _checkpointer: Option<checkpoint::Checkpointer>,
-    /// The one connection that writes (SQLite allows one writer at a time).
-    conn: Arc<Mutex<Connection>>,
-    /// Writes of concurrent senders (queries, replies) in shared commits.
-    group: group_commit::GroupCommit,
-    readers: Vec<Mutex<Connection>>,
-}
-
-impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its
-    /// schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
-        Store::open_with(path, crate::config::DatabaseSync::Normal)
-    }
-
-    /// Like [`Store::open`], with the given commit durability.
-    pub fn open_with(path: &Path, sync: crate::config::DatabaseSync) -> Result<Store> {
-        let open_error = |source: rusqlite::Error| StoreError::Open {
-            path: path.display().to_string(),
-            reason: open_error::reason(path, &source),
-        };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
-                path: path.display().to_string(),
-                reason: open_error::folder_reason(parent, &e),
-            })?;
-        }
-        let mut conn = Connection::open(path).map_err(open_error)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
-        // Switching a new database to WAL takes an exclusive lock and SQLite
-        // does not wait for it (busy_timeout does not apply): two processes
-        // opening one new database at once must take turns.
-        retry_while_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(open_error)?;
-        let sync = match sync {
-            crate::config::DatabaseSync::Normal => "NORMAL",
-            crate::config::DatabaseSync::Full => "FULL",
-        };
-        conn.pragma_update(None, "synchronous", sync)
-            .map_err(open_error)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_error)?;
-        // Checkpoints run on their own thread (see `checkpoint`), so a
-        // commit never waits for one.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(open_error)?;
-        retry_while_busy_store(|| schema::migrate(&mut conn)).map_err(|e| match e {
-            StoreError::Sql(source) => open_error(source),
-            other => other,
-        })?;
-        let conn = Arc::new(Mutex::new(conn));
-        let readers = (0..READERS)
-            .map(|_| {
-                let reader = Connection::open_with_flags(
-                    path,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                reader.busy_timeout(BUSY_TIMEOUT)?;
-                Ok(Mutex::new(reader))
-            })
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(open_error)?;
-        Ok(Store {
-            path: path.to_path_buf(),
-            _checkpointer: checkpoint::Checkpointer::start(path, CHECKPOINT_EVERY),
-            group: group_commit::GroupCommit::start(conn.clone()).map_err(|e| {
-                StoreError::Open {
-                    path: path.display().to_string(),
-                    reason: format!("cannot start the writer thread: {e}"),
-                }
-            })?,
-            conn,
-            readers,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the connection leaves no transaction open
-        // (rusqlite rolls back on drop), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `f` in one IMMEDIATE transaction: the write lock is taken at
-    /// the start, so the transaction never fails halfway on a lock upgrade.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    /// Like [`Store::write`], committed together with the writes of other
-    /// threads that wait at the same time (see `group_commit`).
-    fn write_grouped<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        self.group.write(f)
-    }
-
-    /// Runs `f` on a free reader connection (or waits for the first one).
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        for reader in &self.readers {
-            if let Ok(conn) = reader.try_lock() {
-                return f(&conn);
-            }
-        }
-        let conn = self.readers[0].lock().unwrap_or_else(|e| e.into_inner());
-        f(&conn)
-    }
-}
-
 pub(crate) use crate::time::now_ms;
-
-/// How long opening waits, at most, for another process that is setting up
-/// the same new database.
-const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// Runs `op` again (after a short pause) while SQLite says the database is
-/// busy, for at most [`OPEN_RETRY_FOR`].
-fn retry_while_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-    let deadline = std::time::Instant::now() + OPEN_RETRY_FOR;
-    loop {
-        match op() {
-            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// [`retry_while_busy`] for an operation that returns a [`StoreError`].
-fn retry_while_busy_store<T>(mut op: impl FnMut() -> Result<T>) -> Result<T> {
-    let deadline = std::time::Instant::now() + OPEN_RETRY_FOR;
-    loop {
-        match op() {
-            Err(StoreError::Sql(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}

@@ -90,8 +90,13 @@ fn killing_the_server_mid_stream_loses_and_duplicates_nothing() {
     last.initialize();
     let _ = last.call_tool(1, "list_conversations", json!({}));
     let store = Store::open(&home.path().join("claude-comms.db")).unwrap();
-    let messages = store
-        .messages(conversation.as_ref().unwrap(), None, None)
+    // The store is async; this test drives processes synchronously.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let messages = runtime
+        .block_on(store.messages(conversation.as_ref().unwrap(), None, None))
         .unwrap();
     assert!(last.finish().success());
 

@@ -8,6 +8,7 @@
 
 use crate::common;
 
+use claude_comms::store::WriteFault;
 use common::{call, connect, fake_child_toml, home_with, hub_in, ok_value, text_of};
 use serde_json::json;
 
@@ -139,18 +140,15 @@ async fn a_pre_started_child_never_serves_a_query_without_its_hop_context() {
     hub.shutdown().await;
 }
 
-/// Injected failure: the database refuses the reply (a trigger). The query
-/// must not stay `pending`: it is closed as failed, naming why.
+/// Injected failure: the store refuses the reply (the store's fault
+/// seam). The query must not stay `pending`: it is closed as failed,
+/// naming why.
 #[tokio::test]
 async fn a_reply_that_cannot_be_stored_closes_the_query_as_failed() {
     let home = home_with(&fake_child_toml());
     let hub = hub_in(home.path());
+    hub.store_faults().inject(WriteFault::Reply);
     let db = rusqlite::Connection::open(hub.config().database_path()).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER injected_reply_failure BEFORE INSERT ON messages WHEN NEW.role = 'reply'
-         BEGIN SELECT RAISE(ABORT, 'injected: the disk is full'); END;",
-    )
-    .unwrap();
     let client = connect(hub.clone()).await;
     let result = call(&client, "send_message", send("[[brief]] hello", 60)).await;
     assert_eq!(result.is_error, Some(true));
@@ -175,12 +173,8 @@ async fn a_reply_that_cannot_be_stored_closes_the_query_as_failed() {
 async fn when_no_outcome_can_be_stored_the_caller_is_told_and_the_next_start_recovers() {
     let home = home_with(&fake_child_toml());
     let hub = hub_in(home.path());
+    hub.store_faults().inject(WriteFault::Outcome);
     let db = rusqlite::Connection::open(hub.config().database_path()).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER injected_outcome_failure BEFORE INSERT ON messages WHEN NEW.role IN ('reply', 'error')
-         BEGIN SELECT RAISE(ABORT, 'injected: the disk is full'); END;",
-    )
-    .unwrap();
     let client = connect(hub.clone()).await;
     let result = call(&client, "send_message", send("[[brief]] hello", 60)).await;
     assert_eq!(result.is_error, Some(true));
@@ -188,8 +182,7 @@ async fn when_no_outcome_can_be_stored_the_caller_is_told_and_the_next_start_rec
     assert!(text.contains("stays pending"), "{text}");
     client.cancel().await.unwrap();
     hub.shutdown().await;
-    db.execute_batch("DROP TRIGGER injected_outcome_failure")
-        .unwrap();
+    // The next process has a store of its own, without the fault.
     let next = hub_in(home.path());
     next.announce().await.unwrap();
     let status: String = db

@@ -169,9 +169,10 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
         let store = Store::open(&home.path().join("claude-comms.db")).unwrap();
         let c = store
             .create_conversation("claude_mcp", "arangodb", None, json!({}))
+            .await
             .unwrap();
         let BeginQuery::Fresh(q) = store
-            .begin_query(&NewQuery {
+            .begin_query(NewQuery {
                 conversation_id: c.id,
                 sender: "claude_mcp".into(),
                 content: "costly".into(),
@@ -181,6 +182,7 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
                 template_version: None,
                 context_note: None,
             })
+            .await
             .unwrap()
         else {
             panic!("fresh");
@@ -188,7 +190,7 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
         store
             .finish_query(
                 &q.id,
-                &Outcome::Reply {
+                Outcome::Reply {
                     sender: "arangodb".into(),
                     content: "answer".into(),
                     instance_id: None,
@@ -201,6 +203,7 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
                     tool_uses: Vec::new(),
                 },
             )
+            .await
             .unwrap();
     }
     let refused = hub

@@ -266,10 +266,10 @@ async fn two_servers_share_one_database_through_the_real_chain() {
     b.shutdown().await;
 }
 
-/// Injected failure: the stream session cannot be written (a trigger makes
-/// every write of `backend_session` fail). The answer that arrived is still
-/// stored and returned; the next turn, with no session stored, re-sends the
-/// history instead of resuming.
+/// Injected failure: the stream session cannot be written (the store's
+/// fault seam makes every write of a backend session fail). The answer that
+/// arrived is still stored and returned; the next turn, with no session
+/// stored, re-sends the history instead of resuming.
 #[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
 #[tokio::test]
 async fn a_reply_is_kept_when_its_stream_session_cannot_be_stored() {
@@ -279,13 +279,8 @@ async fn a_reply_is_kept_when_its_stream_session_cannot_be_stored() {
     let model = ModelStub::start().await;
     let home = home_with("");
     let hub = real_hub(home.path(), &real, &model);
-    let db = rusqlite::Connection::open(hub.config().database_path()).unwrap();
-    db.execute_batch(
-        "CREATE TRIGGER injected_session_failure BEFORE UPDATE OF backend_session ON conversations
-         WHEN NEW.backend_session IS NOT NULL
-         BEGIN SELECT RAISE(ABORT, 'injected: session write fails'); END;",
-    )
-    .unwrap();
+    hub.store_faults()
+        .inject(claude_comms::store::WriteFault::BackendSession);
     let client = connect(hub.clone()).await;
     let created = ok_value(
         &call(

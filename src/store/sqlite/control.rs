@@ -4,16 +4,10 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, now_ms};
+use super::records::ControlRequest;
+use super::{Result, SqliteStore, now_ms};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ControlRequest {
-    pub id: i64,
-    pub instance_id: String,
-    pub action: String,
-}
-
-impl Store {
+impl SqliteStore {
     pub fn request_control(&self, server_id: &str, instance_id: &str, action: &str) -> Result<i64> {
         super::limits::check_name("server id", server_id)?;
         super::limits::check_name("instance_id", instance_id)?;

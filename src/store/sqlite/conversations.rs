@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::limits::{self, MAX_CURSOR_BYTES, MAX_METADATA_BYTES, MAX_TITLE_BYTES};
 use super::model::{Conversation, ConversationFilter, ConversationPage, ConversationStatus};
-use super::{Result, Store, StoreError, now_ms};
+use super::{Result, SqliteStore, StoreError, now_ms};
 
 pub(super) const CONVERSATION_COLUMNS: &str = "id, source, target, title, status, created_at, updated_at, backend_session, metadata, message_count";
 
@@ -36,7 +36,7 @@ pub(super) fn load_conversation(conn: &rusqlite::Connection, id: &str) -> Result
     .ok_or_else(|| StoreError::UnknownConversation(id.to_string()))
 }
 
-impl Store {
+impl SqliteStore {
     pub fn create_conversation(
         &self,
         source: &str,

@@ -1,10 +1,11 @@
 use serde_json::json;
 
 use super::*;
+use crate::store::*;
 
-pub(super) fn store() -> (tempfile::TempDir, Store) {
+pub(super) fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db/test.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("db/test.db")).unwrap();
     (dir, store)
 }
 

@@ -4,37 +4,20 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::ids::{IdKind, MIN_ID_PREFIX};
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::model::{Message, MessageStatus};
-use super::{Result, Store, StoreError};
+use super::{Result, SqliteStore, StoreError};
 
-/// Shortest id prefix accepted where an id is asked for.
-pub const MIN_ID_PREFIX: usize = 8;
-
-/// What kind of id a prefix stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdKind {
-    Message,
-    Conversation,
-}
-
-impl IdKind {
-    fn table(self) -> &'static str {
-        match self {
-            IdKind::Message => "messages",
-            IdKind::Conversation => "conversations",
-        }
-    }
-
-    fn noun(self) -> &'static str {
-        match self {
-            IdKind::Message => "message",
-            IdKind::Conversation => "conversation",
-        }
+/// The table that holds ids of `kind`.
+fn table_of(kind: IdKind) -> &'static str {
+    match kind {
+        IdKind::Message => "messages",
+        IdKind::Conversation => "conversations",
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// The full id that `prefix` (8 characters or more) stands for; a full
     /// id is returned as it is when it exists.
     pub fn resolve_id(&self, kind: IdKind, prefix: &str) -> Result<String> {
@@ -51,7 +34,7 @@ impl Store {
         let found: Vec<String> = self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT id FROM {} WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
-                kind.table()
+                table_of(kind)
             ))?;
             let rows = statement.query_map(params![prefix, upper], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)

@@ -6,10 +6,11 @@ use serde_json::json;
 
 use super::limits::*;
 use super::*;
+use crate::store::*;
 
-fn store() -> (tempfile::TempDir, Store) {
+fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db/test.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("db/test.db")).unwrap();
     (dir, store)
 }
 
@@ -177,7 +178,7 @@ proptest! {
         .prop_map(|chars| chars.into_iter().collect::<String>()),
     ]) {
         // FTS5 parses a query only when there is something to match.
-        static STORE: std::sync::LazyLock<(tempfile::TempDir, Store)> =
+        static STORE: std::sync::LazyLock<(tempfile::TempDir, SqliteStore)> =
             std::sync::LazyLock::new(|| {
                 let (dir, s) = store();
                 let c = s.create_conversation("marker", "arangodb", None, json!({})).unwrap();

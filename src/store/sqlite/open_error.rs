@@ -23,6 +23,13 @@ pub(super) fn reason(path: &Path, error: &rusqlite::Error) -> String {
     }
 }
 
+/// The reason to give for `path` failing to open (set up or migrate) with
+/// an error already in the store's terms (`message`, SQLite's words).
+pub(super) fn reason_of_message(path: &Path, message: String) -> String {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    permission_problem(path, folder).unwrap_or(message)
+}
+
 /// The reason a folder for the database cannot be created.
 pub(super) fn folder_reason(folder: &Path, error: &std::io::Error) -> String {
     match error.kind() {

@@ -4,7 +4,7 @@ use rusqlite::params;
 
 use super::limits::{self, MAX_SEARCH_QUERY_BYTES};
 use super::model::{Role, SearchHit};
-use super::{Result, Store, StoreError};
+use super::{Result, SqliteStore, StoreError};
 
 /// Turns what a person typed into an FTS5 query that cannot be a syntax
 /// error: every word becomes a quoted phrase, and all must match.
@@ -22,7 +22,7 @@ fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-impl Store {
+impl SqliteStore {
     /// Messages containing every word of `query`, newest first.
     ///
     /// Newest first, not by relevance: in a log of conversations the recent

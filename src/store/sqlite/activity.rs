@@ -2,22 +2,12 @@
 //! what is going on (the dashboard's messages pane).
 
 use rusqlite::params;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::messages::message_at;
-use super::model::Message;
-use super::{Result, Store, limits};
+use super::records::MessageActivity;
+use super::{Result, SqliteStore, limits};
 
-/// A message with the pair of modules of its conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct MessageActivity {
-    pub source: String,
-    pub target: String,
-    pub message: Message,
-}
-
-impl Store {
+impl SqliteStore {
     /// The newest `limit` messages of any conversation, newest first.
     pub fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>> {
         limits::check_page("limit", limit)?;

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::tests::{fresh, query, reply, store};
 use super::*;
+use crate::store::*;
 
 #[test]
 fn recovery_marks_only_dead_servers_pending_queries() {
@@ -129,18 +130,20 @@ fn reopening_keeps_data_and_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.db");
     let id = {
-        let s = Store::open(&path).unwrap();
+        let s = SqliteStore::open(&path).unwrap();
         s.create_conversation("marker", "arangodb", None, json!({}))
             .unwrap()
             .id
     };
-    let s = Store::open(&path).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.conversation(&id).unwrap().source, "marker");
     s.conn()
         .execute("UPDATE schema_version SET version = 99", [])
         .unwrap();
     drop(s);
-    let err = Store::open(&path).err().expect("a newer schema is refused");
+    let err = SqliteStore::open(&path)
+        .err()
+        .expect("a newer schema is refused");
     assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
 }
 
@@ -148,7 +151,7 @@ fn reopening_keeps_data_and_a_newer_schema_is_refused() {
 fn two_handles_writing_at_once_lose_and_duplicate_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.db");
-    let id = Store::open(&path)
+    let id = SqliteStore::open(&path)
         .unwrap()
         .create_conversation("marker", "arangodb", None, json!({}))
         .unwrap()
@@ -157,7 +160,7 @@ fn two_handles_writing_at_once_lose_and_duplicate_nothing() {
         .map(|t| {
             let (path, id) = (path.clone(), id.clone());
             std::thread::spawn(move || {
-                let s = Store::open(&path).unwrap();
+                let s = SqliteStore::open(&path).unwrap();
                 for i in 0..100 {
                     let q = fresh(
                         s.begin_query(&query(
@@ -177,7 +180,7 @@ fn two_handles_writing_at_once_lose_and_duplicate_nothing() {
     for t in threads {
         t.join().unwrap();
     }
-    let s = Store::open(&path).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
     let all = s.messages(&id, None, None).unwrap();
     assert_eq!(all.len(), 800);
     assert_eq!(
@@ -247,7 +250,7 @@ fn a_zombie_is_not_a_live_process() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    assert!(super::pid_exists(pid), "a running child is alive");
+    assert!(super::hosts::pid_exists(pid), "a running child is alive");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGKILL,
@@ -264,9 +267,9 @@ fn a_zombie_is_not_a_live_process() {
         "still in the table"
     );
     assert!(
-        !super::pid_exists(pid),
+        !super::hosts::pid_exists(pid),
         "an exited, unreaped child is not alive"
     );
     child.wait().unwrap();
-    assert!(!super::pid_exists(pid));
+    assert!(!super::hosts::pid_exists(pid));
 }

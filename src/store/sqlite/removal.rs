@@ -6,17 +6,9 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::conversations::load_conversation;
-use super::model::{Conversation, ConversationStatus};
-use super::{Result, Store, StoreError};
-
-/// Which conversations `prune` removes.
-#[derive(Debug, Clone)]
-pub struct PruneRule {
-    /// Only conversations with this status (None: any).
-    pub status: Option<ConversationStatus>,
-    /// Only conversations last active before this time (unix ms).
-    pub inactive_before_ms: i64,
-}
+use super::model::Conversation;
+use super::records::PruneRule;
+use super::{Result, SqliteStore, StoreError};
 
 fn delete_in(tx: &Transaction<'_>, id: &str) -> Result<()> {
     let pending: Option<String> = tx
@@ -37,7 +29,7 @@ fn delete_in(tx: &Transaction<'_>, id: &str) -> Result<()> {
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Removes a conversation and all its messages; returns what was removed.
     pub fn delete_conversation(&self, id: &str) -> Result<Conversation> {
         self.write(|tx| {
@@ -48,7 +40,7 @@ impl Store {
     }
 
     /// The conversations `rule` matches, oldest activity first (what
-    /// [`Store::prune_conversations`] would remove).
+    /// [`SqliteStore::prune_conversations`] would remove).
     pub fn prunable_conversations(&self, rule: &PruneRule) -> Result<Vec<Conversation>> {
         self.read(|conn| matching(conn, rule))
     }

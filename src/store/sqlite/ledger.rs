@@ -3,48 +3,11 @@
 //! functions), so another store can answer the same questions.
 
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 
-use super::{Result, Store, limits};
+use super::records::{OutcomeRow, Spend, SpendScope};
+use super::{Result, SqliteStore, limits};
 
-/// How one query ended, as `stats` counts it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutcomeRow {
-    pub source: String,
-    pub target: String,
-    /// Unix milliseconds of the outcome.
-    pub at: i64,
-    /// `None` for a reply; the failure's cause otherwise (`interrupted` for
-    /// a query whose server stopped before an answer came back).
-    pub failure: Option<String>,
-    pub duration_ms: Option<i64>,
-    pub api_duration_ms: Option<i64>,
-    pub num_turns: Option<i64>,
-    pub input_tokens: Option<i64>,
-    pub output_tokens: Option<i64>,
-    pub cost_usd: Option<f64>,
-}
-
-/// Whose queries a budget counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpendScope {
-    /// Queries from `source` to `target`.
-    Pair { source: String, target: String },
-    /// Queries that `module`'s agent answers (the module is the target:
-    /// its agent is what runs, and costs).
-    Target(String),
-}
-
-/// What a scope used within a window.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Spend {
-    /// Queries stored (whatever became of them).
-    pub messages: i64,
-    /// Cost of the replies, as the backends reported it.
-    pub cost_usd: f64,
-}
-
-impl Store {
+impl SqliteStore {
     /// Every outcome since `since_ms` (unix ms), optionally only of pairs
     /// where `module` is the source or the target, oldest first.
     pub fn outcomes_since(&self, since_ms: i64, module: Option<&str>) -> Result<Vec<OutcomeRow>> {

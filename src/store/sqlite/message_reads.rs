@@ -7,9 +7,9 @@ use super::conversations::load_conversation;
 use super::limits;
 use super::messages::{MESSAGE_COLUMNS, load_message, message_at, message_from_row};
 use super::model::Message;
-use super::{Result, Store};
+use super::{Result, SqliteStore};
 
-impl Store {
+impl SqliteStore {
     pub fn message(&self, id: &str) -> Result<Message> {
         self.read(|conn| load_message(conn, id))
     }

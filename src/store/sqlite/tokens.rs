@@ -5,36 +5,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError};
-
-/// One token as stored (no secret in it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct TokenRecord {
-    pub id: String,
-    /// The module the token acts as; `None` for an operator token.
-    pub module: Option<String>,
-    pub admin: bool,
-    pub label: Option<String>,
-    /// Unix ms.
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub last_used_at: Option<i64>,
-    /// Hex SHA-256 of the secret; not serialized, never shown.
-    #[serde(skip)]
-    pub secret_hash: String,
-}
-
-/// What to store for a new token.
-#[derive(Debug, Clone)]
-pub struct NewToken {
-    pub id: String,
-    pub secret_hash: String,
-    pub module: Option<String>,
-    pub admin: bool,
-    pub label: Option<String>,
-    pub expires_at: Option<i64>,
-}
+use super::records::{NewToken, TokenRecord};
+use super::{Result, SqliteStore, StoreError};
 
 const TOKEN_COLUMNS: &str =
     "id, secret_hash, module, admin, label, created_at, expires_at, revoked_at, last_used_at";
@@ -53,7 +25,7 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     pub fn insert_token(&self, token: &NewToken) -> Result<TokenRecord> {
         super::limits::check_len("token label", token.label.as_deref().unwrap_or(""), 200)?;
         let now = super::now_ms();

@@ -7,7 +7,7 @@ use super::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_NOTE_BYTES, clip};
 use super::model::{
     BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
 };
-use super::{Result, Store, StoreError, now_ms};
+use super::{Result, SqliteStore, StoreError, now_ms};
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses";
 
@@ -145,7 +145,7 @@ fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
     load_message(tx, &id)
 }
 
-impl Store {
+impl SqliteStore {
     /// Stores a query as pending, or finds the earlier one with the same
     /// idempotency key (see [`BeginQuery`]).
     pub fn begin_query(&self, q: &NewQuery) -> Result<BeginQuery> {
@@ -408,7 +408,7 @@ impl Store {
     }
 
     /// Marks as interrupted every pending query whose server is gone: not
-    /// `this_server`, and not alive by [`Store::list_servers`]'s rule.
+    /// `this_server`, and not alive by [`SqliteStore::list_servers`]'s rule.
     /// Returns how many were marked.
     pub fn recover_interrupted(&self, this_server: &str, stale_after_ms: i64) -> Result<usize> {
         self.write(|tx| {

@@ -1,0 +1,98 @@
+//! Records the store speaks in besides conversations and messages (see
+//! `model.rs`): the ledger's rows, tokens, the activity feed, cleanup
+//! rules, control requests. Every backend reads and writes these.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::model::{ConversationStatus, Message};
+
+/// How one query ended, as `stats` counts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeRow {
+    pub source: String,
+    pub target: String,
+    /// Unix milliseconds of the outcome.
+    pub at: i64,
+    /// `None` for a reply; the failure's cause otherwise (`interrupted` for
+    /// a query whose server stopped before an answer came back).
+    pub failure: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub api_duration_ms: Option<i64>,
+    pub num_turns: Option<i64>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub cost_usd: Option<f64>,
+}
+
+/// Whose queries a budget counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpendScope {
+    /// Queries from `source` to `target`.
+    Pair { source: String, target: String },
+    /// Queries that `module`'s agent answers (the module is the target:
+    /// its agent is what runs, and costs).
+    Target(String),
+}
+
+/// What a scope used within a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spend {
+    /// Queries stored (whatever became of them).
+    pub messages: i64,
+    /// Cost of the replies, as the backends reported it.
+    pub cost_usd: f64,
+}
+
+/// One token as stored (no secret in it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRecord {
+    pub id: String,
+    /// The module the token acts as; `None` for an operator token.
+    pub module: Option<String>,
+    pub admin: bool,
+    pub label: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    /// Hex SHA-256 of the secret; not serialized, never shown.
+    #[serde(skip)]
+    pub secret_hash: String,
+}
+
+/// What to store for a new token.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub id: String,
+    pub secret_hash: String,
+    pub module: Option<String>,
+    pub admin: bool,
+    pub label: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// A message with the pair of modules of its conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageActivity {
+    pub source: String,
+    pub target: String,
+    pub message: Message,
+}
+
+/// Which conversations `prune` removes.
+#[derive(Debug, Clone)]
+pub struct PruneRule {
+    /// Only conversations with this status (None: any).
+    pub status: Option<ConversationStatus>,
+    /// Only conversations last active before this time (unix ms).
+    pub inactive_before_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlRequest {
+    pub id: i64,
+    pub instance_id: String,
+    pub action: String,
+}
