@@ -5,8 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::common::client_side_sse::ExponentialBackoff;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 
 use super::{DaemonPaths, HubPolicy, SOCKET_URI, lifecycle};
@@ -14,6 +18,10 @@ use crate::config::LoadedConfig;
 
 /// How long connecting to a daemon's socket may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Times a broken response stream is resumed before the call fails. rmcp's
+/// default tries forever with doubling delays, so a call whose daemon died
+/// was never answered; a live daemon on a local socket resumes at once.
+const STREAM_RESUMES: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -64,8 +72,16 @@ pub async fn connect<H: ClientHandler>(
         socket: socket.display().to_string(),
         why,
     };
-    let transport =
-        StreamableHttpClientTransport::from_unix_socket(&socket.display().to_string(), SOCKET_URI);
+    let mut config = StreamableHttpClientTransportConfig::with_uri(SOCKET_URI);
+    let mut resume = ExponentialBackoff::default();
+    resume.max_times = Some(STREAM_RESUMES);
+    resume.base_duration = Duration::from_millis(100);
+    resume.max_delay = Some(Duration::from_secs(1));
+    config.retry_config = Arc::new(resume);
+    let transport = StreamableHttpClientTransport::from_unix_socket_with_config(
+        &socket.display().to_string(),
+        config,
+    );
     tokio::time::timeout(CONNECT_TIMEOUT, handler.serve(transport))
         .await
         .map_err(|_| failed(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?

@@ -8,6 +8,7 @@
 //! * [`run`]: the daemon process itself (lock, socket, idle exit, shutdown).
 //! * [`lifecycle`]: `daemon start` (detach, wait until it answers), `stop`, `status`.
 //! * [`client`]: an MCP client of the daemon, started on demand (`hub = "auto"`).
+//! * [`peer`]: which process serves a socket, and whether it still runs.
 //!
 //! One daemon per data dir: `daemon.lock` is held with `flock` for the
 //! daemon's lifetime, so a daemon that crashed leaves no stale lock (the
@@ -17,6 +18,7 @@ mod auth;
 pub mod client;
 mod http;
 pub mod lifecycle;
+pub mod peer;
 pub mod run;
 mod tls;
 

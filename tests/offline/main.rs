@@ -20,6 +20,7 @@ mod cli_permissions;
 mod communicator;
 mod conversations_fake;
 mod daemon_fake;
+mod daemon_link;
 mod dashboard_pty;
 mod example_script;
 mod faults;
