@@ -23,16 +23,79 @@ const POLL: Duration = Duration::from_millis(25);
 const LOG_TAIL_BYTES: u64 = 2000;
 
 /// Starts a detached daemon for this data dir (unless one answers already)
-/// and returns once it answers.
+/// and returns once it answers. Many commands may ask at once on a data dir
+/// with no daemon: one of them starts it (they take turns on
+/// `daemon.start.lock`), the others wait for it and use it.
 pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<DaemonInfo> {
     let paths = DaemonPaths::of(config);
-    if client::listening(&paths.socket).await
-        && let Some(info) = DaemonInfo::read(&paths.state)
-    {
+    if let Some(info) = answering(&paths).await {
         return Ok(info);
     }
     std::fs::create_dir_all(&config.paths.data_dir)
         .with_context(|| format!("cannot create {}", config.paths.data_dir.display()))?;
+    let deadline = tokio::time::Instant::now() + START_WAIT;
+    let _turn = loop {
+        if let Some(turn) = StartTurn::try_take(&paths)? {
+            break turn;
+        }
+        // Another command is starting one: use it once it answers.
+        if let Some(info) = answering(&paths).await {
+            return Ok(info);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "another command has been starting the daemon for {}s and it does not answer; its log {} may say why",
+                START_WAIT.as_secs(),
+                paths.log.display()
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    // The command before us may have started it while we waited our turn.
+    if let Some(info) = answering(&paths).await {
+        return Ok(info);
+    }
+    spawn_and_wait(config, &paths, idle_exit_s, deadline).await
+}
+
+/// The daemon's state once it answers on its socket.
+async fn answering(paths: &DaemonPaths) -> Option<DaemonInfo> {
+    if client::listening(&paths.socket).await {
+        DaemonInfo::read(&paths.state)
+    } else {
+        None
+    }
+}
+
+/// The turn to start the daemon: an exclusive `flock` on
+/// `daemon.start.lock`, released when dropped (or when the process dies).
+struct StartTurn {
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl StartTurn {
+    fn try_take(paths: &DaemonPaths) -> anyhow::Result<Option<StartTurn>> {
+        use nix::fcntl::{Flock, FlockArg};
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&paths.start_lock)
+            .with_context(|| format!("cannot open {}", paths.start_lock.display()))?;
+        Ok(Flock::lock(file, FlockArg::LockExclusiveNonblock)
+            .ok()
+            .map(|lock| StartTurn { _lock: lock }))
+    }
+}
+
+/// Runs `daemon run` detached and waits until it (or a daemon that won the
+/// data dir's lock before it) answers.
+async fn spawn_and_wait(
+    config: &LoadedConfig,
+    paths: &DaemonPaths,
+    idle_exit_s: u64,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<DaemonInfo> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -58,20 +121,20 @@ pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<Da
         .process_group(0)
         .kill_on_drop(false);
     let mut child = command.spawn().context("cannot start the daemon")?;
-    let deadline = tokio::time::Instant::now() + START_WAIT;
+    let mut exited = None;
     loop {
-        if client::listening(&paths.socket).await
-            && let Some(info) = DaemonInfo::read(&paths.state)
-        {
+        if let Some(info) = answering(paths).await {
             return Ok(info);
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            // Another daemon may have won the race for the lock: fine.
-            if client::listening(&paths.socket).await
-                && let Some(info) = DaemonInfo::read(&paths.state)
-            {
-                return Ok(info);
-            }
+        if exited.is_none() {
+            exited = child.try_wait().ok().flatten();
+        }
+        // Ours exited; a daemon that holds the lock (one started by hand,
+        // say) is still fine once it answers. Anything else is a failure.
+        if let Some(status) = exited
+            && !DaemonLock::is_held(paths)
+            && answering(paths).await.is_none()
+        {
             anyhow::bail!(
                 "the daemon exited at start ({status}); its log {} says:\n{}",
                 paths.log.display(),

@@ -104,6 +104,8 @@ impl HubPolicy {
 pub struct DaemonPaths {
     pub socket: PathBuf,
     pub lock: PathBuf,
+    /// Held by the command that is starting a daemon on demand.
+    pub start_lock: PathBuf,
     pub state: PathBuf,
     pub log: PathBuf,
 }
@@ -124,6 +126,7 @@ impl DaemonPaths {
         DaemonPaths {
             socket,
             lock: data.join("daemon.lock"),
+            start_lock: data.join("daemon.start.lock"),
             state: data.join("daemon.json"),
             log: data.join("daemon.log"),
         }

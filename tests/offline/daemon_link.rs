@@ -230,3 +230,57 @@ async fn a_communicator_call_in_flight_fails_at_once_when_its_daemon_goes_away()
     reap(home.path());
     comm.close().await;
 }
+
+/// The pids of the `daemon run` processes whose data dir is `home`.
+fn daemons_of(home: &Path) -> Vec<u32> {
+    let home_var = format!("CLAUDE_COMMS_HOME={}", home.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let read =
+                |what: &str| std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
+            let args = read("cmdline");
+            let args: Vec<&[u8]> = args.split(|b| *b == 0).collect();
+            args.windows(2)
+                .any(|w| w == [b"daemon".as_slice(), b"run".as_slice()])
+                && read("environ")
+                    .split(|b| *b == 0)
+                    .any(|var| var == home_var.as_bytes())
+                && process_exists(*pid)
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_first_use_starts_one_daemon_and_every_command_uses_it() {
+    let home = common::home_with(&common::fake_child_toml());
+    let _guard = DaemonGuard(home.path().to_path_buf());
+    let sends: Vec<_> = (0..24)
+        .map(|n| {
+            Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+                .args(["--json", "send", "--from", "marker", "--to", "arangodb"])
+                .arg(format!("[[brief]] number {n}"))
+                .env("CLAUDE_COMMS_HOME", home.path())
+                .env("CLAUDE_COMMS_HUB", "auto")
+                .env_remove("CLAUDE_COMMS_CONFIG")
+                .env_remove("RUST_LOG")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for send in sends {
+        let output = send.wait_with_output().unwrap();
+        assert_eq!(json_of(&output)["status"], "delivered");
+    }
+    let running = daemons_of(home.path());
+    assert_eq!(running.len(), 1, "exactly one daemon: {running:?}");
+    assert_eq!(daemon_pid(home.path()), Some(running[0]));
+    let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default();
+    assert!(
+        !log.contains("already runs"),
+        "no second daemon was even started: {log}"
+    );
+}
