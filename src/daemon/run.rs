@@ -20,6 +20,10 @@ use crate::hub::Hub;
 /// How often the daemon checks whether it has been idle long enough.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
+/// How often the daemon checks that its data dir and database are still
+/// the ones it opened.
+const FILES_CHECK: Duration = Duration::from_secs(2);
+
 /// How long open HTTP connections may take to close at shutdown.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
 
@@ -141,6 +145,16 @@ async fn serve(
             stop.cancel();
         });
     }
+    {
+        let stop = stop.clone();
+        let config = hub.config();
+        let watched = [config.paths.data_dir.clone(), config.database_path()];
+        hub.spawn_until_shutdown(async move {
+            let why = files_gone(&watched).await;
+            tracing::error!("{why}; stopping the daemon (nothing it wrote could be read again)");
+            stop.cancel();
+        });
+    }
     if let Some(idle_exit) = idle_exit {
         let (stop, hub_weak, last_request) = (stop.clone(), Arc::downgrade(hub), last_request);
         hub.spawn_until_shutdown(async move {
@@ -183,6 +197,29 @@ async fn serve(
         } => tracing::warn!("some connections did not close within {}s", CONNECTIONS_GRACE.as_secs()),
     }
     Ok(())
+}
+
+/// Returns, saying why, once one of `paths` is deleted or replaced (a data
+/// dir removed by hand, say): a daemon left running would answer with a
+/// database nobody else can see, idle for its whole idle time.
+async fn files_gone(paths: &[std::path::PathBuf]) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |path: &std::path::Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino()));
+    let opened: Vec<_> = paths.iter().map(|p| identity(p).ok()).collect();
+    loop {
+        tokio::time::sleep(FILES_CHECK).await;
+        for (path, opened) in paths.iter().zip(&opened) {
+            match (identity(path), opened) {
+                (Err(e), _) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return format!("{} was deleted", path.display());
+                }
+                (Ok(now), Some(opened)) if now != *opened => {
+                    return format!("{} was replaced by another", path.display());
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Writes `daemon.json` whole (temp file + rename), readable by its user only.
