@@ -25,8 +25,13 @@ const LOG_TAIL_BYTES: u64 = 2000;
 /// Starts a detached daemon for this data dir (unless one answers already)
 /// and returns once it answers. Many commands may ask at once on a data dir
 /// with no daemon: one of them starts it (they take turns on
-/// `daemon.start.lock`), the others wait for it and use it.
-pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<DaemonInfo> {
+/// `daemon.start.lock`), the others wait for it and use it. `on_demand`:
+/// started for a command under `hub = "auto"` rather than by hand.
+pub async fn start(
+    config: &LoadedConfig,
+    idle_exit_s: u64,
+    on_demand: bool,
+) -> anyhow::Result<DaemonInfo> {
     let paths = DaemonPaths::of(config);
     if let Some(info) = answering(&paths).await {
         return Ok(info);
@@ -55,7 +60,7 @@ pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<Da
     if let Some(info) = answering(&paths).await {
         return Ok(info);
     }
-    spawn_and_wait(config, &paths, idle_exit_s, deadline).await
+    spawn_and_wait(config, &paths, idle_exit_s, on_demand, deadline).await
 }
 
 /// The daemon's state once it answers on its socket.
@@ -94,6 +99,7 @@ async fn spawn_and_wait(
     config: &LoadedConfig,
     paths: &DaemonPaths,
     idle_exit_s: u64,
+    on_demand: bool,
     deadline: tokio::time::Instant,
 ) -> anyhow::Result<DaemonInfo> {
     let log = std::fs::OpenOptions::new()
@@ -110,6 +116,9 @@ async fn spawn_and_wait(
         command.arg("--config").arg(&config.paths.config_file);
     }
     command.args(["daemon", "run", "--idle-exit-s", &idle_exit_s.to_string()]);
+    if on_demand {
+        command.arg("--on-demand");
+    }
     if let Some(listen) = &config.config.daemon.listen {
         command.args(["--listen", listen]);
     }
@@ -196,6 +205,12 @@ pub struct DaemonStatus {
     pub uptime_s: Option<u64>,
     pub started_at: Option<i64>,
     pub version: Option<String>,
+    pub build: Option<String>,
+    /// Started on demand (`hub = "auto"`) rather than by hand.
+    pub on_demand: Option<bool>,
+    /// When the daemon is another version or build than this program:
+    /// what that means and the fix.
+    pub other_build: Option<String>,
     pub idle_exit_s: Option<u64>,
     /// Resident memory of the daemon process, in KiB.
     pub rss_kib: Option<u64>,
@@ -210,12 +225,15 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
         .flatten();
     match info {
         Some(info) => DaemonStatus {
+            other_build: super::build::is_other_build(&info).then(|| super::build::note(&info)),
             running: true,
             pid: Some(info.pid),
             socket: info.socket,
             uptime_s: Some(((crate::time::now_ms() - info.started_at).max(0) / 1000) as u64),
             started_at: Some(info.started_at),
             version: Some(info.version),
+            build: Some(info.build),
+            on_demand: Some(info.on_demand),
             idle_exit_s: Some(info.idle_exit_s),
             rss_kib: crate::instances::memory::process_rss_kib(info.pid),
             http_url: info.http_url,
@@ -227,6 +245,9 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
             uptime_s: None,
             started_at: None,
             version: None,
+            build: None,
+            on_demand: None,
+            other_build: None,
             idle_exit_s: None,
             rss_kib: None,
             http_url: None,

@@ -9,12 +9,14 @@
 //! * [`lifecycle`]: `daemon start` (detach, wait until it answers), `stop`, `status`.
 //! * [`client`]: an MCP client of the daemon, started on demand (`hub = "auto"`).
 //! * [`peer`]: which process serves a socket, and whether it still runs.
+//! * [`build`]: the build id a client and its daemon compare.
 //!
 //! One daemon per data dir: `daemon.lock` is held with `flock` for the
 //! daemon's lifetime, so a daemon that crashed leaves no stale lock (the
 //! kernel drops it with the process); `daemon.json` says where it listens.
 
 mod auth;
+pub mod build;
 pub mod client;
 mod http;
 pub mod lifecycle;
@@ -142,6 +144,14 @@ pub struct DaemonInfo {
     /// Unix ms.
     pub started_at: i64,
     pub version: String,
+    /// The build id of its executable (see `build`); empty from a daemon
+    /// older than build ids.
+    #[serde(default)]
+    pub build: String,
+    /// Started on demand (`hub = "auto"`), not by hand: such a daemon makes
+    /// way for a client of another build once it is idle.
+    #[serde(default)]
+    pub on_demand: bool,
     /// Seconds without work before it exits (0: never).
     pub idle_exit_s: u64,
     /// The MCP endpoint for remote hosts (`https://127.0.0.1:8765/mcp`), if any.

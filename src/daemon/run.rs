@@ -13,7 +13,7 @@ use anyhow::Context;
 use nix::fcntl::{Flock, FlockArg};
 use tokio_util::sync::CancellationToken;
 
-use super::{DaemonInfo, DaemonPaths, http};
+use super::{DaemonInfo, DaemonPaths, build, http};
 use crate::config::LoadedConfig;
 use crate::hub::Hub;
 
@@ -23,6 +23,9 @@ const IDLE_CHECK: Duration = Duration::from_secs(5);
 /// How often the daemon checks that its data dir and database are still
 /// the ones it opened.
 const FILES_CHECK: Duration = Duration::from_secs(2);
+
+/// How often a daemon asked to make way checks whether it is idle.
+const MAKE_WAY_CHECK: Duration = Duration::from_millis(200);
 
 /// How long open HTTP connections may take to close at shutdown.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
@@ -71,14 +74,20 @@ impl DaemonLock {
 
 /// Runs the daemon until a signal or the idle timeout; `idle_exit` of
 /// `None` keeps it running.
-pub async fn run(config: LoadedConfig, idle_exit: Option<Duration>) -> anyhow::Result<()> {
+/// `on_demand`: started by a command under `hub = "auto"`, so it makes way
+/// for a client of another build once idle.
+pub async fn run(
+    config: LoadedConfig,
+    idle_exit: Option<Duration>,
+    on_demand: bool,
+) -> anyhow::Result<()> {
     let paths = DaemonPaths::of(&config);
     // A bad `[daemon] listen`/TLS setting fails here, before the lock, the
     // database or any announcement.
     let tcp_plan = http::plan(&config.config.daemon)?;
     let lock = DaemonLock::take(&paths)?;
     let hub = Hub::open(config, None)?;
-    let served = serve(&hub, &paths, idle_exit, tcp_plan).await;
+    let served = serve(&hub, &paths, idle_exit, on_demand, tcp_plan).await;
     // Whatever ended it: stop the children, record what was cut, clean up.
     hub.shutdown().await;
     let _ = std::fs::remove_file(&paths.socket);
@@ -92,6 +101,7 @@ async fn serve(
     hub: &Arc<Hub>,
     paths: &DaemonPaths,
     idle_exit: Option<Duration>,
+    on_demand: bool,
     tcp_plan: Option<http::TcpPlan>,
 ) -> anyhow::Result<()> {
     hub.announce().await?;
@@ -130,10 +140,16 @@ async fn serve(
         pid: std::process::id(),
         socket: paths.socket.display().to_string(),
         started_at: crate::time::now_ms(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version: build::VERSION.to_string(),
+        build: build::build_id().to_string(),
+        on_demand,
         idle_exit_s: idle_exit.map_or(0, |d| d.as_secs()),
         http_url: tcp.as_ref().map(|t| t.url.clone()),
     };
+    // Listen for "make way" before anyone can read our pid from
+    // daemon.json: SIGUSR1's default action would end the process.
+    let make_way = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .context("cannot listen for SIGUSR1")?;
     write_state(&paths.state, &info)?;
     tracing::info!(socket = %paths.socket.display(), http = ?info.http_url, pid = info.pid, "daemon ready");
 
@@ -155,6 +171,12 @@ async fn serve(
             stop.cancel();
         });
     }
+    hub.spawn_until_shutdown(make_way_when_idle(
+        make_way,
+        on_demand,
+        Arc::downgrade(hub),
+        stop.clone(),
+    ));
     if let Some(idle_exit) = idle_exit {
         let (stop, hub_weak, last_request) = (stop.clone(), Arc::downgrade(hub), last_request);
         hub.spawn_until_shutdown(async move {
@@ -197,6 +219,41 @@ async fn serve(
         } => tracing::warn!("some connections did not close within {}s", CONNECTIONS_GRACE.as_secs()),
     }
     Ok(())
+}
+
+/// A client of another build asks a daemon to make way with SIGUSR1 (see
+/// `build`). One started on demand stops as soon as it has no work; one
+/// started by hand keeps running (its owner restarts it).
+async fn make_way_when_idle(
+    mut make_way: tokio::signal::unix::Signal,
+    on_demand: bool,
+    hub: std::sync::Weak<Hub>,
+    stop: CancellationToken,
+) {
+    loop {
+        if make_way.recv().await.is_none() {
+            return;
+        }
+        if on_demand {
+            break;
+        }
+        tracing::warn!(
+            "a client of another build asked this daemon to make way; it was started by hand, so it keeps running"
+        );
+    }
+    tracing::info!("a client of another build asked this daemon to make way; stopping once idle");
+    loop {
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        if hub.is_idle() {
+            tracing::info!("idle; stopping the daemon for the new build");
+            stop.cancel();
+            return;
+        }
+        drop(hub);
+        tokio::time::sleep(MAKE_WAY_CHECK).await;
+    }
 }
 
 /// Returns, saying why, once one of `paths` is deleted or replaced (a data

@@ -19,6 +19,7 @@ mod cli_operator;
 mod cli_permissions;
 mod communicator;
 mod conversations_fake;
+mod daemon_build;
 mod daemon_fake;
 mod daemon_link;
 mod dashboard_pty;
