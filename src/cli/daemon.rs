@@ -96,9 +96,10 @@ pub async fn run(
     }
 }
 
-/// What every command says when the data dir's daemon, started by hand, is
-/// of another build than this program (one started on demand makes way by
-/// itself once idle), under a `hub` policy that uses a daemon.
+/// What every command says when the data dir's daemon is of another build
+/// than this program and is not replaced by it (one started by hand, say;
+/// one started on demand makes way by itself once idle), under a `hub`
+/// policy that uses a daemon.
 pub fn other_build_note(config: &LoadedConfig) -> Option<String> {
     if crate::daemon::HubPolicy::parse(&config.config.hub).ok()?
         == crate::daemon::HubPolicy::Embedded
@@ -106,7 +107,7 @@ pub fn other_build_note(config: &LoadedConfig) -> Option<String> {
         return None;
     }
     crate::daemon::build::other_build_daemon(&DaemonPaths::of(config))
-        .filter(|daemon| !daemon.on_demand)
+        .filter(|daemon| !crate::daemon::build::may_replace(daemon))
         .map(|daemon| crate::daemon::build::note(&daemon))
 }
 

@@ -4,6 +4,12 @@
 //! it is idle (SIGUSR1), one started by hand is reported, with the fix, by
 //! every command, `daemon status` and `doctor`.
 //!
+//! Only a client that is the build now installed where the daemon's
+//! executable was (an upgrade in place) replaces it: a client still running
+//! the old build (a `serve` started before the upgrade) or another install
+//! is told, not obeyed, so two builds never take turns replacing each
+//! other's daemon.
+//!
 //! The build id is the identity of the running executable (its size and
 //! modification time, hashed), computed once per process: installing a new
 //! binary changes it, rebuilding the same sources too. Tests pose as
@@ -36,8 +42,13 @@ pub fn build_id() -> &'static str {
 }
 
 fn executable_identity() -> Option<String> {
+    identity_of(&std::env::current_exe().ok()?)
+}
+
+/// The build id of the executable at `path` now.
+fn identity_of(path: &std::path::Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+    let meta = std::fs::metadata(path).ok()?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (meta.len(), meta.mtime(), meta.mtime_nsec()).hash(&mut hasher);
     Some(format!("{:016x}", hasher.finish()))
@@ -46,6 +57,23 @@ fn executable_identity() -> Option<String> {
 /// Whether the daemon described by `info` is another version or build.
 pub fn is_other_build(info: &DaemonInfo) -> bool {
     info.version != VERSION || info.build != build_id()
+}
+
+/// Whether this program may replace the daemon `info` (of another build):
+/// it was started on demand, and this program is the build now installed
+/// at the daemon's executable's path.
+pub fn may_replace(info: &DaemonInfo) -> bool {
+    info.on_demand
+        && info
+            .exe
+            .as_deref()
+            .and_then(|exe| identity_of(std::path::Path::new(exe)))
+            .is_some_and(|installed| installed == executable_identity_or_unknown())
+}
+
+/// This executable's real identity (posing aside: the file is what it is).
+fn executable_identity_or_unknown() -> String {
+    executable_identity().unwrap_or_else(|| "unknown".into())
 }
 
 /// The running daemon of these paths, when it is of another build.
@@ -78,8 +106,14 @@ pub fn describe(info: &DaemonInfo) -> String {
 
 /// What happens to a daemon of another build, and what to do.
 pub fn fix(info: &DaemonInfo) -> String {
-    if info.on_demand {
+    if may_replace(info) {
         "it was started on demand and makes way for this build once it is idle (`claude-comms daemon stop` ends it now)".into()
+    } else if info.on_demand {
+        format!(
+            "it runs {}, which is not this program, so it is not replaced from here: it stops after {} s without work, or `claude-comms daemon stop` ends it now",
+            info.exe.as_deref().unwrap_or("another executable"),
+            info.idle_exit_s
+        )
     } else {
         "it was started by hand and keeps running: restart it to use this build (`claude-comms daemon stop && claude-comms daemon start`, or restart its service)".into()
     }

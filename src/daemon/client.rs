@@ -70,7 +70,7 @@ pub async fn daemon_socket(config: &LoadedConfig) -> Result<Option<PathBuf>, Dae
             if !listening(&paths.socket).await {
                 start().await?;
             } else if let Some(other) = build::other_build_daemon(&paths) {
-                if other.on_demand && made_way(&paths, &other).await {
+                if build::may_replace(&other) && made_way(&paths, &other).await {
                     tracing::info!("the daemon of another build made way; starting this build's");
                     start().await?;
                 } else {

@@ -152,6 +152,9 @@ pub struct DaemonInfo {
     /// way for a client of another build once it is idle.
     #[serde(default)]
     pub on_demand: bool,
+    /// The executable it was started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
     /// Seconds without work before it exits (0: never).
     pub idle_exit_s: u64,
     /// The MCP endpoint for remote hosts (`https://127.0.0.1:8765/mcp`), if any.

@@ -143,6 +143,9 @@ async fn serve(
         version: build::VERSION.to_string(),
         build: build::build_id().to_string(),
         on_demand,
+        exe: std::env::current_exe()
+            .ok()
+            .map(|p| p.display().to_string()),
         idle_exit_s: idle_exit.map_or(0, |d| d.as_secs()),
         http_url: tcp.as_ref().map(|t| t.url.clone()),
     };

@@ -21,7 +21,17 @@ const OLD_BUILD: &str = "old-build-for-the-test";
 
 /// The CLI of the build that posing gives (`None`: this build).
 fn cli_of(build: Option<&str>, home: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_claude-comms"));
+    cli_at(
+        Path::new(env!("CARGO_BIN_EXE_claude-comms")),
+        build,
+        home,
+        args,
+    )
+}
+
+/// The CLI of the executable at `program`.
+fn cli_at(program: &Path, build: Option<&str>, home: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(program);
     command
         .args(args)
         .env("CLAUDE_COMMS_HOME", home)
@@ -161,4 +171,35 @@ fn a_daemon_of_another_build_started_by_hand_is_reported_with_the_fix() {
         .cloned()
         .unwrap();
     assert_eq!(check["status"], "ok", "{check}");
+}
+
+/// Another install (a copy of the binary elsewhere: another build) started
+/// the daemon on demand. This program is not the build installed where that
+/// daemon's executable is, so it does not replace it (two installs would
+/// otherwise take turns replacing each other's daemon): it uses it and says so.
+#[test]
+fn a_client_of_another_install_leaves_an_on_demand_daemon_alone_and_says_so() {
+    let home = common::home_with(&common::fake_child_toml());
+    let _guard = DaemonGuard(home.path().to_path_buf());
+    let install = tempfile::tempdir().unwrap();
+    let other = install.path().join("claude-comms");
+    std::fs::copy(env!("CARGO_BIN_EXE_claude-comms"), &other).unwrap();
+    let mut args = vec!["--json", "send", "--from", "marker", "--to", "arangodb"];
+    args.push("[[brief]] from the other install");
+    assert_eq!(
+        json_of(&cli_at(&other, None, home.path(), &args))["status"],
+        "delivered"
+    );
+    let pid = daemon_pid(home.path()).expect("the other install's daemon runs");
+    assert_eq!(daemon_state(home.path())["on_demand"], true);
+    let sent = send(None, home.path(), &[], "[[brief]] from this build");
+    assert_eq!(json_of(&sent)["status"], "delivered");
+    assert_eq!(daemon_pid(home.path()), Some(pid), "not replaced");
+    let stderr = String::from_utf8_lossy(&sent.stderr);
+    assert!(
+        stderr.contains(&other.display().to_string())
+            && stderr.contains("not this program")
+            && stderr.contains("claude-comms daemon stop"),
+        "{stderr}"
+    );
 }
