@@ -53,8 +53,16 @@ pub async fn run(
             let idle = idle_exit_s
                 .filter(|s| *s > 0)
                 .map(std::time::Duration::from_secs);
-            crate::daemon::run::run(config, idle, on_demand).await?;
-            Ok(0)
+            match crate::daemon::run::run(config, idle, on_demand).await {
+                Ok(()) => Ok(0),
+                // Its own exit code, so a command starting it on demand
+                // waits for the daemon that holds the lock.
+                Err(e) if e.downcast_ref::<crate::daemon::run::LockHeld>().is_some() => {
+                    out.note(format!("claude-comms: {e}"))?;
+                    Ok(crate::daemon::run::LOCK_HELD_EXIT)
+                }
+                Err(e) => Err(e),
+            }
         }
         DaemonCommand::Start {
             idle_exit_s,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::run::DaemonLock;
+use super::run::{DaemonLock, LOCK_HELD_EXIT};
 use super::{DaemonInfo, DaemonPaths, client};
 use crate::config::LoadedConfig;
 use crate::store::pid_exists;
@@ -102,12 +102,51 @@ async fn spawn_and_wait(
     on_demand: bool,
     deadline: tokio::time::Instant,
 ) -> anyhow::Result<DaemonInfo> {
+    let log_start = std::fs::metadata(&paths.log).map(|m| m.len()).unwrap_or(0);
+    let mut child = spawn(config, paths, idle_exit_s, on_demand)?;
+    loop {
+        if let Some(info) = answering(paths).await {
+            return Ok(info);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            if status.code() != Some(LOCK_HELD_EXIT) {
+                anyhow::bail!(
+                    "the daemon exited at start ({status}); its log {} says:\n{}",
+                    paths.log.display(),
+                    log_tail(&paths.log, log_start)
+                );
+            }
+            // Ours lost the data dir's lock: to a daemon that answers soon
+            // (one started by hand, say), or to one that is stopping. Once
+            // the lock is free and nothing answers, try again.
+            if !DaemonLock::is_held(paths) && answering(paths).await.is_none() {
+                child = spawn(config, paths, idle_exit_s, on_demand)?;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "the daemon did not answer within {}s; its log {} says:\n{}",
+                START_WAIT.as_secs(),
+                paths.log.display(),
+                log_tail(&paths.log, log_start)
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Spawns `daemon run` detached (its own process group, stderr to the log).
+fn spawn(
+    config: &LoadedConfig,
+    paths: &DaemonPaths,
+    idle_exit_s: u64,
+    on_demand: bool,
+) -> anyhow::Result<tokio::process::Child> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&paths.log)
         .with_context(|| format!("cannot open the daemon log {}", paths.log.display()))?;
-    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
     let exe = std::env::current_exe().context("cannot find this program's own path")?;
     let mut command = tokio::process::Command::new(exe);
     // The daemon reads the config this command read (the environment,
@@ -129,37 +168,7 @@ async fn spawn_and_wait(
         // Its own process group: the terminal's Ctrl-C is not for it.
         .process_group(0)
         .kill_on_drop(false);
-    let mut child = command.spawn().context("cannot start the daemon")?;
-    let mut exited = None;
-    loop {
-        if let Some(info) = answering(paths).await {
-            return Ok(info);
-        }
-        if exited.is_none() {
-            exited = child.try_wait().ok().flatten();
-        }
-        // Ours exited; a daemon that holds the lock (one started by hand,
-        // say) is still fine once it answers. Anything else is a failure.
-        if let Some(status) = exited
-            && !DaemonLock::is_held(paths)
-            && answering(paths).await.is_none()
-        {
-            anyhow::bail!(
-                "the daemon exited at start ({status}); its log {} says:\n{}",
-                paths.log.display(),
-                log_tail(&paths.log, log_start)
-            );
-        }
-        if tokio::time::Instant::now() >= deadline {
-            anyhow::bail!(
-                "the daemon did not answer within {}s; its log {} says:\n{}",
-                START_WAIT.as_secs(),
-                paths.log.display(),
-                log_tail(&paths.log, log_start)
-            );
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    command.spawn().context("cannot start the daemon")
 }
 
 /// Stops the data dir's daemon: SIGTERM (it interrupts in-flight work

@@ -30,6 +30,20 @@ const MAKE_WAY_CHECK: Duration = Duration::from_millis(200);
 /// How long open HTTP connections may take to close at shutdown.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
 
+/// The exit code of `daemon run` when another daemon holds the data dir's
+/// lock (EX_TEMPFAIL): a starter tells it from a daemon that failed.
+pub const LOCK_HELD_EXIT: i32 = 75;
+
+/// Another daemon holds the data dir's lock.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "a claude-comms daemon already runs for this data dir{holder}; `claude-comms daemon stop` stops it ({errno})"
+)]
+pub struct LockHeld {
+    holder: String,
+    errno: nix::errno::Errno,
+}
+
 /// The lock that makes a daemon the only one of its data dir. Held until
 /// dropped (or the process dies: the kernel releases it, so a crash leaves
 /// no stale lock).
@@ -56,9 +70,7 @@ impl DaemonLock {
                 let holder = DaemonInfo::read(&paths.state)
                     .map(|i| format!(" (pid {}, socket {})", i.pid, i.socket))
                     .unwrap_or_default();
-                anyhow::bail!(
-                    "a claude-comms daemon already runs for this data dir{holder}; `claude-comms daemon stop` stops it ({errno})"
-                )
+                Err(LockHeld { holder, errno }.into())
             }
         }
     }

@@ -284,3 +284,40 @@ fn concurrent_first_use_starts_one_daemon_and_every_command_uses_it() {
         "no second daemon was even started: {log}"
     );
 }
+
+/// A command that starts a daemon while the data dir's lock is still held
+/// (a daemon that is stopping holds it to the end) waits, and once the lock
+/// is free starts the daemon again instead of failing with "already runs".
+#[test]
+fn a_start_that_meets_a_stopping_daemon_waits_for_the_lock_and_tries_again() {
+    use nix::fcntl::{Flock, FlockArg};
+    let home = common::home_with(&common::fake_child_toml());
+    let _guard = DaemonGuard(home.path().to_path_buf());
+    // The lock of a daemon on its way out, held here.
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(home.path().join("daemon.lock"))
+        .unwrap();
+    let held = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).unwrap();
+    let send = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+        .args(["--json", "send", "--from", "marker", "--to", "arangodb"])
+        .arg("[[brief]] after the old one")
+        .env("CLAUDE_COMMS_HOME", home.path())
+        .env("CLAUDE_COMMS_HUB", "auto")
+        .env_remove("CLAUDE_COMMS_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = home.path().join("daemon.log");
+    wait_until("the first daemon it started lost the lock", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("already runs"))
+    });
+    drop(held);
+    let output = send.wait_with_output().unwrap();
+    assert_eq!(json_of(&output)["status"], "delivered");
+    assert!(daemon_pid(home.path()).is_some());
+}
