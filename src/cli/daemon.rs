@@ -17,6 +17,9 @@ pub enum DaemonCommand {
         /// Also serve MCP to remote hosts at http(s)://ADDR/mcp (tokens required); overrides `[daemon] listen`.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Started on demand by a command (`hub = "auto"`), not by hand.
+        #[arg(long, hide = true)]
+        on_demand: bool,
     },
     /// Start the daemon in the background and return once it answers.
     Start {
@@ -42,6 +45,7 @@ pub async fn run(
         DaemonCommand::Run {
             idle_exit_s,
             listen,
+            on_demand,
         } => {
             if listen.is_some() {
                 config.config.daemon.listen = listen;
@@ -49,8 +53,16 @@ pub async fn run(
             let idle = idle_exit_s
                 .filter(|s| *s > 0)
                 .map(std::time::Duration::from_secs);
-            crate::daemon::run::run(config, idle).await?;
-            Ok(0)
+            match crate::daemon::run::run(config, idle, on_demand).await {
+                Ok(()) => Ok(0),
+                // Its own exit code, so a command starting it on demand
+                // waits for the daemon that holds the lock.
+                Err(e) if e.downcast_ref::<crate::daemon::run::LockHeld>().is_some() => {
+                    out.note(format!("claude-comms: {e}"))?;
+                    Ok(crate::daemon::run::LOCK_HELD_EXIT)
+                }
+                Err(e) => Err(e),
+            }
         }
         DaemonCommand::Start {
             idle_exit_s,
@@ -59,7 +71,7 @@ pub async fn run(
             if listen.is_some() {
                 config.config.daemon.listen = listen;
             }
-            let info = lifecycle::start(&config, idle_exit_s.unwrap_or(0)).await?;
+            let info = lifecycle::start(&config, idle_exit_s.unwrap_or(0), false).await?;
             if out.json {
                 out.json(&info)?;
             } else {
@@ -90,6 +102,21 @@ pub async fn run(
         },
         DaemonCommand::Status => status(config, out).await,
     }
+}
+
+/// What every command says when the data dir's daemon is of another build
+/// than this program and is not replaced by it (one started by hand, say;
+/// one started on demand makes way by itself once idle), under a `hub`
+/// policy that uses a daemon.
+pub fn other_build_note(config: &LoadedConfig) -> Option<String> {
+    if crate::daemon::HubPolicy::parse(&config.config.hub).ok()?
+        == crate::daemon::HubPolicy::Embedded
+    {
+        return None;
+    }
+    crate::daemon::build::other_build_daemon(&DaemonPaths::of(config))
+        .filter(|daemon| !crate::daemon::build::may_replace(daemon))
+        .map(|daemon| crate::daemon::build::note(&daemon))
 }
 
 async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
@@ -129,6 +156,19 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
     ))?;
     if let Some(url) = &status.http_url {
         out.line(format!("remote hosts: {url}"))?;
+    }
+    out.line(format!(
+        "version {} build {}, started {}",
+        status.version.as_deref().unwrap_or("?"),
+        status.build.as_deref().unwrap_or("?"),
+        if status.on_demand == Some(true) {
+            "on demand"
+        } else {
+            "by hand"
+        }
+    ))?;
+    if let Some(other) = &status.other_build {
+        out.line(format!("note: {other}"))?;
     }
     out.line(format!(
         "memory {} MB resident; {} instance(s); {} job(s) pending; idle exit {}",

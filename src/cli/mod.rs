@@ -216,6 +216,13 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     use send::SendArgs;
 
     let out = output::Output::new(cli.json);
+    if !matches!(
+        cli.command,
+        Command::Daemon(_) | Command::Completions { .. } | Command::Man
+    ) && let Some(note) = daemon::other_build_note(&config)
+    {
+        out.note(format!("note: {note}"))?;
+    }
     let command = match cli.command {
         Command::Serve { .. } => unreachable!("serve is started by main"),
         Command::Modules(cmd) => return modules::run(cmd, config, &out).await,

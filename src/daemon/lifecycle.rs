@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::run::DaemonLock;
+use super::run::{DaemonLock, LOCK_HELD_EXIT};
 use super::{DaemonInfo, DaemonPaths, client};
 use crate::config::LoadedConfig;
 use crate::store::pid_exists;
@@ -23,60 +23,105 @@ const POLL: Duration = Duration::from_millis(25);
 const LOG_TAIL_BYTES: u64 = 2000;
 
 /// Starts a detached daemon for this data dir (unless one answers already)
-/// and returns once it answers.
-pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<DaemonInfo> {
+/// and returns once it answers. Many commands may ask at once on a data dir
+/// with no daemon: one of them starts it (they take turns on
+/// `daemon.start.lock`), the others wait for it and use it. `on_demand`:
+/// started for a command under `hub = "auto"` rather than by hand.
+pub async fn start(
+    config: &LoadedConfig,
+    idle_exit_s: u64,
+    on_demand: bool,
+) -> anyhow::Result<DaemonInfo> {
     let paths = DaemonPaths::of(config);
-    if client::listening(&paths.socket).await
-        && let Some(info) = DaemonInfo::read(&paths.state)
-    {
+    if let Some(info) = answering(&paths).await {
         return Ok(info);
     }
     std::fs::create_dir_all(&config.paths.data_dir)
         .with_context(|| format!("cannot create {}", config.paths.data_dir.display()))?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&paths.log)
-        .with_context(|| format!("cannot open the daemon log {}", paths.log.display()))?;
-    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
-    let exe = std::env::current_exe().context("cannot find this program's own path")?;
-    let mut command = tokio::process::Command::new(exe);
-    // The daemon reads the config this command read (the environment,
-    // CLAUDE_COMMS_HOME included, is inherited).
-    if config.paths.config_file.is_file() {
-        command.arg("--config").arg(&config.paths.config_file);
-    }
-    command.args(["daemon", "run", "--idle-exit-s", &idle_exit_s.to_string()]);
-    if let Some(listen) = &config.config.daemon.listen {
-        command.args(["--listen", listen]);
-    }
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        // Its own process group: the terminal's Ctrl-C is not for it.
-        .process_group(0)
-        .kill_on_drop(false);
-    let mut child = command.spawn().context("cannot start the daemon")?;
     let deadline = tokio::time::Instant::now() + START_WAIT;
+    let _turn = loop {
+        if let Some(turn) = StartTurn::try_take(&paths)? {
+            break turn;
+        }
+        // Another command is starting one: use it once it answers.
+        if let Some(info) = answering(&paths).await {
+            return Ok(info);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "another command has been starting the daemon for {}s and it does not answer; its log {} may say why",
+                START_WAIT.as_secs(),
+                paths.log.display()
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    // The command before us may have started it while we waited our turn.
+    if let Some(info) = answering(&paths).await {
+        return Ok(info);
+    }
+    spawn_and_wait(config, &paths, idle_exit_s, on_demand, deadline).await
+}
+
+/// The daemon's state once it answers on its socket.
+async fn answering(paths: &DaemonPaths) -> Option<DaemonInfo> {
+    if client::listening(&paths.socket).await {
+        DaemonInfo::read(&paths.state)
+    } else {
+        None
+    }
+}
+
+/// The turn to start the daemon: an exclusive `flock` on
+/// `daemon.start.lock`, released when dropped (or when the process dies).
+struct StartTurn {
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl StartTurn {
+    fn try_take(paths: &DaemonPaths) -> anyhow::Result<Option<StartTurn>> {
+        use nix::fcntl::{Flock, FlockArg};
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&paths.start_lock)
+            .with_context(|| format!("cannot open {}", paths.start_lock.display()))?;
+        Ok(Flock::lock(file, FlockArg::LockExclusiveNonblock)
+            .ok()
+            .map(|lock| StartTurn { _lock: lock }))
+    }
+}
+
+/// Runs `daemon run` detached and waits until it (or a daemon that won the
+/// data dir's lock before it) answers.
+async fn spawn_and_wait(
+    config: &LoadedConfig,
+    paths: &DaemonPaths,
+    idle_exit_s: u64,
+    on_demand: bool,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<DaemonInfo> {
+    let log_start = std::fs::metadata(&paths.log).map(|m| m.len()).unwrap_or(0);
+    let mut child = spawn(config, paths, idle_exit_s, on_demand)?;
     loop {
-        if client::listening(&paths.socket).await
-            && let Some(info) = DaemonInfo::read(&paths.state)
-        {
+        if let Some(info) = answering(paths).await {
             return Ok(info);
         }
         if let Ok(Some(status)) = child.try_wait() {
-            // Another daemon may have won the race for the lock: fine.
-            if client::listening(&paths.socket).await
-                && let Some(info) = DaemonInfo::read(&paths.state)
-            {
-                return Ok(info);
+            if status.code() != Some(LOCK_HELD_EXIT) {
+                anyhow::bail!(
+                    "the daemon exited at start ({status}); its log {} says:\n{}",
+                    paths.log.display(),
+                    log_tail(&paths.log, log_start)
+                );
             }
-            anyhow::bail!(
-                "the daemon exited at start ({status}); its log {} says:\n{}",
-                paths.log.display(),
-                log_tail(&paths.log, log_start)
-            );
+            // Ours lost the data dir's lock: to a daemon that answers soon
+            // (one started by hand, say), or to one that is stopping. Once
+            // the lock is free and nothing answers, try again.
+            if !DaemonLock::is_held(paths) && answering(paths).await.is_none() {
+                child = spawn(config, paths, idle_exit_s, on_demand)?;
+            }
         }
         if tokio::time::Instant::now() >= deadline {
             anyhow::bail!(
@@ -88,6 +133,42 @@ pub async fn start(config: &LoadedConfig, idle_exit_s: u64) -> anyhow::Result<Da
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Spawns `daemon run` detached (its own process group, stderr to the log).
+fn spawn(
+    config: &LoadedConfig,
+    paths: &DaemonPaths,
+    idle_exit_s: u64,
+    on_demand: bool,
+) -> anyhow::Result<tokio::process::Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&paths.log)
+        .with_context(|| format!("cannot open the daemon log {}", paths.log.display()))?;
+    let exe = std::env::current_exe().context("cannot find this program's own path")?;
+    let mut command = tokio::process::Command::new(exe);
+    // The daemon reads the config this command read (the environment,
+    // CLAUDE_COMMS_HOME included, is inherited).
+    if config.paths.config_file.is_file() {
+        command.arg("--config").arg(&config.paths.config_file);
+    }
+    command.args(["daemon", "run", "--idle-exit-s", &idle_exit_s.to_string()]);
+    if on_demand {
+        command.arg("--on-demand");
+    }
+    if let Some(listen) = &config.config.daemon.listen {
+        command.args(["--listen", listen]);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        // Its own process group: the terminal's Ctrl-C is not for it.
+        .process_group(0)
+        .kill_on_drop(false);
+    command.spawn().context("cannot start the daemon")
 }
 
 /// Stops the data dir's daemon: SIGTERM (it interrupts in-flight work
@@ -133,6 +214,12 @@ pub struct DaemonStatus {
     pub uptime_s: Option<u64>,
     pub started_at: Option<i64>,
     pub version: Option<String>,
+    pub build: Option<String>,
+    /// Started on demand (`hub = "auto"`) rather than by hand.
+    pub on_demand: Option<bool>,
+    /// When the daemon is another version or build than this program:
+    /// what that means and the fix.
+    pub other_build: Option<String>,
     pub idle_exit_s: Option<u64>,
     /// Resident memory of the daemon process, in KiB.
     pub rss_kib: Option<u64>,
@@ -147,12 +234,15 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
         .flatten();
     match info {
         Some(info) => DaemonStatus {
+            other_build: super::build::is_other_build(&info).then(|| super::build::note(&info)),
             running: true,
             pid: Some(info.pid),
             socket: info.socket,
             uptime_s: Some(((crate::time::now_ms() - info.started_at).max(0) / 1000) as u64),
             started_at: Some(info.started_at),
             version: Some(info.version),
+            build: Some(info.build),
+            on_demand: Some(info.on_demand),
             idle_exit_s: Some(info.idle_exit_s),
             rss_kib: crate::instances::memory::process_rss_kib(info.pid),
             http_url: info.http_url,
@@ -164,6 +254,9 @@ pub fn status(config: &LoadedConfig) -> DaemonStatus {
             uptime_s: None,
             started_at: None,
             version: None,
+            build: None,
+            on_demand: None,
+            other_build: None,
             idle_exit_s: None,
             rss_kib: None,
             http_url: None,

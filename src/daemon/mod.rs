@@ -8,15 +8,19 @@
 //! * [`run`]: the daemon process itself (lock, socket, idle exit, shutdown).
 //! * [`lifecycle`]: `daemon start` (detach, wait until it answers), `stop`, `status`.
 //! * [`client`]: an MCP client of the daemon, started on demand (`hub = "auto"`).
+//! * [`peer`]: which process serves a socket, and whether it still runs.
+//! * [`build`]: the build id a client and its daemon compare.
 //!
 //! One daemon per data dir: `daemon.lock` is held with `flock` for the
 //! daemon's lifetime, so a daemon that crashed leaves no stale lock (the
 //! kernel drops it with the process); `daemon.json` says where it listens.
 
 mod auth;
+pub mod build;
 pub mod client;
 mod http;
 pub mod lifecycle;
+pub mod peer;
 mod request_checks;
 pub mod run;
 mod sessions;
@@ -36,6 +40,8 @@ pub use crate::config::daemon::{DaemonConfig, HUB_ENV, HubPolicy};
 pub struct DaemonPaths {
     pub socket: PathBuf,
     pub lock: PathBuf,
+    /// Held by the command that is starting a daemon on demand.
+    pub start_lock: PathBuf,
     pub state: PathBuf,
     pub log: PathBuf,
 }
@@ -56,6 +62,7 @@ impl DaemonPaths {
         DaemonPaths {
             socket,
             lock: data.join("daemon.lock"),
+            start_lock: data.join("daemon.start.lock"),
             state: data.join("daemon.json"),
             log: data.join("daemon.log"),
         }
@@ -71,6 +78,17 @@ pub struct DaemonInfo {
     /// Unix ms.
     pub started_at: i64,
     pub version: String,
+    /// The build id of its executable (see `build`); empty from a daemon
+    /// older than build ids.
+    #[serde(default)]
+    pub build: String,
+    /// Started on demand (`hub = "auto"`), not by hand: such a daemon makes
+    /// way for a client of another build once it is idle.
+    #[serde(default)]
+    pub on_demand: bool,
+    /// The executable it was started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
     /// Seconds without work before it exits (0: never).
     pub idle_exit_s: u64,
     /// The MCP endpoint for remote hosts (`https://127.0.0.1:8765/mcp`), if any.

@@ -13,15 +13,36 @@ use anyhow::Context;
 use nix::fcntl::{Flock, FlockArg};
 use tokio_util::sync::CancellationToken;
 
-use super::{DaemonInfo, DaemonPaths, http};
+use super::{DaemonInfo, DaemonPaths, build, http};
 use crate::config::LoadedConfig;
 use crate::hub::Hub;
 
 /// How often the daemon checks whether it has been idle long enough.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
+/// How often the daemon checks that its data dir and database are still
+/// the ones it opened.
+const FILES_CHECK: Duration = Duration::from_secs(2);
+
+/// How often a daemon asked to make way checks whether it is idle.
+const MAKE_WAY_CHECK: Duration = Duration::from_millis(200);
+
 /// How long open HTTP connections may take to close at shutdown.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
+
+/// The exit code of `daemon run` when another daemon holds the data dir's
+/// lock (EX_TEMPFAIL): a starter tells it from a daemon that failed.
+pub const LOCK_HELD_EXIT: i32 = 75;
+
+/// Another daemon holds the data dir's lock.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "a claude-comms daemon already runs for this data dir{holder}; `claude-comms daemon stop` stops it ({errno})"
+)]
+pub struct LockHeld {
+    holder: String,
+    errno: nix::errno::Errno,
+}
 
 /// The lock that makes a daemon the only one of its data dir. Held until
 /// dropped (or the process dies: the kernel releases it, so a crash leaves
@@ -49,9 +70,7 @@ impl DaemonLock {
                 let holder = DaemonInfo::read(&paths.state)
                     .map(|i| format!(" (pid {}, socket {})", i.pid, i.socket))
                     .unwrap_or_default();
-                anyhow::bail!(
-                    "a claude-comms daemon already runs for this data dir{holder}; `claude-comms daemon stop` stops it ({errno})"
-                )
+                Err(LockHeld { holder, errno }.into())
             }
         }
     }
@@ -67,14 +86,20 @@ impl DaemonLock {
 
 /// Runs the daemon until a signal or the idle timeout; `idle_exit` of
 /// `None` keeps it running.
-pub async fn run(config: LoadedConfig, idle_exit: Option<Duration>) -> anyhow::Result<()> {
+/// `on_demand`: started by a command under `hub = "auto"`, so it makes way
+/// for a client of another build once idle.
+pub async fn run(
+    config: LoadedConfig,
+    idle_exit: Option<Duration>,
+    on_demand: bool,
+) -> anyhow::Result<()> {
     let paths = DaemonPaths::of(&config);
     // A bad `[daemon] listen`/TLS setting fails here, before the lock, the
     // database or any announcement.
     let tcp_plan = http::plan(&config.config.daemon)?;
     let lock = DaemonLock::take(&paths)?;
     let hub = Hub::open(config, None)?;
-    let served = serve(&hub, &paths, idle_exit, tcp_plan).await;
+    let served = serve(&hub, &paths, idle_exit, on_demand, tcp_plan).await;
     // Whatever ended it: stop the children, record what was cut, clean up.
     hub.shutdown().await;
     let _ = std::fs::remove_file(&paths.socket);
@@ -88,6 +113,7 @@ async fn serve(
     hub: &Arc<Hub>,
     paths: &DaemonPaths,
     idle_exit: Option<Duration>,
+    on_demand: bool,
     tcp_plan: Option<http::TcpPlan>,
 ) -> anyhow::Result<()> {
     hub.announce().await?;
@@ -126,10 +152,19 @@ async fn serve(
         pid: std::process::id(),
         socket: paths.socket.display().to_string(),
         started_at: crate::time::now_ms(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version: build::VERSION.to_string(),
+        build: build::build_id().to_string(),
+        on_demand,
+        exe: std::env::current_exe()
+            .ok()
+            .map(|p| p.display().to_string()),
         idle_exit_s: idle_exit.map_or(0, |d| d.as_secs()),
         http_url: tcp.as_ref().map(|t| t.url.clone()),
     };
+    // Listen for "make way" before anyone can read our pid from
+    // daemon.json: SIGUSR1's default action would end the process.
+    let make_way = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .context("cannot listen for SIGUSR1")?;
     write_state(&paths.state, &info)?;
     tracing::info!(socket = %paths.socket.display(), http = ?info.http_url, pid = info.pid, "daemon ready");
 
@@ -141,6 +176,22 @@ async fn serve(
             stop.cancel();
         });
     }
+    {
+        let stop = stop.clone();
+        let config = hub.config();
+        let watched = [config.paths.data_dir.clone(), config.database_path()];
+        hub.spawn_until_shutdown(async move {
+            let why = files_gone(&watched).await;
+            tracing::error!("{why}; stopping the daemon (nothing it wrote could be read again)");
+            stop.cancel();
+        });
+    }
+    hub.spawn_until_shutdown(make_way_when_idle(
+        make_way,
+        on_demand,
+        Arc::downgrade(hub),
+        stop.clone(),
+    ));
     if let Some(idle_exit) = idle_exit {
         let (stop, hub_weak, last_request) = (stop.clone(), Arc::downgrade(hub), last_request);
         hub.spawn_until_shutdown(async move {
@@ -183,6 +234,64 @@ async fn serve(
         } => tracing::warn!("some connections did not close within {}s", CONNECTIONS_GRACE.as_secs()),
     }
     Ok(())
+}
+
+/// A client of another build asks a daemon to make way with SIGUSR1 (see
+/// `build`). One started on demand stops as soon as it has no work; one
+/// started by hand keeps running (its owner restarts it).
+async fn make_way_when_idle(
+    mut make_way: tokio::signal::unix::Signal,
+    on_demand: bool,
+    hub: std::sync::Weak<Hub>,
+    stop: CancellationToken,
+) {
+    loop {
+        if make_way.recv().await.is_none() {
+            return;
+        }
+        if on_demand {
+            break;
+        }
+        tracing::warn!(
+            "a client of another build asked this daemon to make way; it was started by hand, so it keeps running"
+        );
+    }
+    tracing::info!("a client of another build asked this daemon to make way; stopping once idle");
+    loop {
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        if hub.is_idle() {
+            tracing::info!("idle; stopping the daemon for the new build");
+            stop.cancel();
+            return;
+        }
+        drop(hub);
+        tokio::time::sleep(MAKE_WAY_CHECK).await;
+    }
+}
+
+/// Returns, saying why, once one of `paths` is deleted or replaced (a data
+/// dir removed by hand, say): a daemon left running would answer with a
+/// database nobody else can see, idle for its whole idle time.
+async fn files_gone(paths: &[std::path::PathBuf]) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |path: &std::path::Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino()));
+    let opened: Vec<_> = paths.iter().map(|p| identity(p).ok()).collect();
+    loop {
+        tokio::time::sleep(FILES_CHECK).await;
+        for (path, opened) in paths.iter().zip(&opened) {
+            match (identity(path), opened) {
+                (Err(e), _) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return format!("{} was deleted", path.display());
+                }
+                (Ok(now), Some(opened)) if now != *opened => {
+                    return format!("{} was replaced by another", path.display());
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Writes `daemon.json` whole (temp file + rename), readable by its user only.

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Hub;
-use super::doctor_env::{find_program, login_check, not_found, probe, root_check};
+use super::doctor_env::{daemon_check, find_program, login_check, not_found, probe, root_check};
 use crate::config::BackendKind;
 
 /// How long a probed program may take to answer.
@@ -141,6 +141,8 @@ impl Hub {
                 "if it says locked, another program holds a write lock: stop it, or move `database` in the config",
             ),
         });
+
+        checks.extend(daemon_check(self.config()));
 
         let report = self.load_report();
         checks.push(if report.errors.is_empty() {

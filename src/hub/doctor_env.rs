@@ -1,5 +1,5 @@
 //! What doctor reads off the machine: programs on PATH, the `claude` CLI's
-//! login, running as root.
+//! login, running as root, the daemon's build.
 
 use std::path::{Path, PathBuf};
 
@@ -139,4 +139,37 @@ pub(super) async fn probe(program: &Path, args: &[&str]) -> Result<String, Strin
             PROBE_TIMEOUT.as_secs()
         )),
     }
+}
+
+/// The data dir's running daemon (under a `hub` policy that uses one): a
+/// warning, with the fix, when it is another version or build than this
+/// program, which would otherwise go on using it after an upgrade.
+pub(super) fn daemon_check(config: &crate::config::LoadedConfig) -> Option<Check> {
+    use crate::daemon::{DaemonInfo, DaemonPaths, HubPolicy, build, run::DaemonLock};
+    if HubPolicy::parse(&config.config.hub).ok()? == HubPolicy::Embedded {
+        return None;
+    }
+    let paths = DaemonPaths::of(config);
+    if !DaemonLock::is_held(&paths) {
+        return None;
+    }
+    let info = DaemonInfo::read(&paths.state)?;
+    Some(if build::is_other_build(&info) {
+        Check::new(
+            "daemon",
+            CheckStatus::Warning,
+            build::describe(&info),
+            build::fix(&info),
+        )
+    } else {
+        Check::new(
+            "daemon",
+            CheckStatus::Ok,
+            format!(
+                "pid {}, version {} build {} (this program's)",
+                info.pid, info.version, info.build
+            ),
+            "",
+        )
+    })
 }

@@ -5,8 +5,10 @@
 //! read from the shared database here. Faces call the same `Hub` methods
 //! either way.
 //!
-//! A daemon that goes away fails only the requests in flight, with a clear
-//! error; the next request reconnects (starting a new daemon under `auto`).
+//! A daemon that goes away (stopped or killed) fails only the requests in
+//! flight, as soon as its process has exited and saying so; the next request
+//! reconnects (starting a new daemon under `auto`). Each call watches the
+//! daemon's process rather than trusting the HTTP stream to break.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,7 @@ use super::HubError;
 use super::messaging::{SendOutcome, SendRequest};
 use crate::config::LoadedConfig;
 use crate::daemon::client;
+use crate::daemon::peer::DaemonProcess;
 use crate::instances::{Progress, ProgressSink};
 
 /// Progress sinks of the calls in flight, by the token the daemon sees.
@@ -54,10 +57,23 @@ impl ClientHandler for Relay {
     }
 }
 
+/// A session with one daemon process.
+struct Link {
+    service: RunningService<RoleClient, Relay>,
+    /// The process that serves it (`None` if the kernel would not say).
+    daemon: Option<DaemonProcess>,
+}
+
+impl Link {
+    fn usable(&self) -> bool {
+        !self.service.peer().is_transport_closed() && self.daemon.is_none_or(|d| d.is_alive())
+    }
+}
+
 /// The daemon as this process's hub sees it.
 pub(crate) struct RemoteHub {
     config: LoadedConfig,
-    link: tokio::sync::Mutex<Option<RunningService<RoleClient, Relay>>>,
+    link: tokio::sync::Mutex<Option<Link>>,
     relay: Relay,
 }
 
@@ -70,14 +86,15 @@ impl RemoteHub {
         }
     }
 
-    /// The live connection, (re)connecting (and under `auto` starting a
-    /// daemon) when there is none.
-    async fn peer(&self) -> Result<rmcp::Peer<RoleClient>, HubError> {
+    /// The live connection and its daemon, (re)connecting (and under
+    /// `auto` starting a daemon) when there is none or its daemon is gone.
+    async fn peer(&self) -> Result<(rmcp::Peer<RoleClient>, Option<DaemonProcess>), HubError> {
         let mut link = self.link.lock().await;
-        if let Some(service) = link.as_ref()
-            && !service.peer().is_transport_closed()
-        {
-            return Ok(service.peer().clone());
+        if let Some(live) = link.as_ref().filter(|l| l.usable()) {
+            return Ok((live.service.peer().clone(), live.daemon));
+        }
+        if let Some(dead) = link.take() {
+            let _ = dead.service.cancel().await;
         }
         let socket = client::daemon_socket(&self.config)
             .await
@@ -85,12 +102,13 @@ impl RemoteHub {
             .ok_or_else(|| {
                 HubError::Daemon("hub = \"embedded\": there is no daemon to use".into())
             })?;
+        let daemon = DaemonProcess::behind(&socket).await;
         let service = client::connect(&socket, self.relay.clone())
             .await
             .map_err(|e| HubError::Daemon(e.to_string()))?;
         let peer = service.peer().clone();
-        *link = Some(service);
-        Ok(peer)
+        *link = Some(Link { service, daemon });
+        Ok((peer, daemon))
     }
 
     /// Calls one of the daemon's tools. Progress goes to `progress`;
@@ -107,7 +125,7 @@ impl RemoteHub {
                 "tool arguments must be an object".into(),
             ));
         };
-        let peer = self.peer().await?;
+        let (peer, daemon) = self.peer().await?;
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(
             CallToolRequestParams::new(tool.to_string()).with_arguments(arguments),
         ));
@@ -117,7 +135,7 @@ impl RemoteHub {
         {
             Ok(handle) => handle,
             Err(e) => {
-                self.forget_link().await;
+                self.forget_link_to(daemon).await;
                 return Err(lost(tool, e));
             }
         };
@@ -137,13 +155,18 @@ impl RemoteHub {
                 self.listeners().remove(&token);
                 return Err(HubError::Instance(crate::instances::InstanceError::Cancelled));
             }
+            _ = exited(daemon) => {
+                self.listeners().remove(&token);
+                self.forget_link_to(daemon).await;
+                return Err(daemon_exited(tool, daemon));
+            }
         };
         self.listeners().remove(&token);
         let response = match response {
             Ok(response) => response,
             Err(ServiceError::McpError(e)) => return Err(HubError::Daemon(e.message.to_string())),
             Err(e) => {
-                self.forget_link().await;
+                self.forget_link_to(daemon).await;
                 return Err(lost(tool, e));
             }
         };
@@ -173,15 +196,39 @@ impl RemoteHub {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn forget_link(&self) {
-        if let Some(service) = self.link.lock().await.take() {
-            let _ = service.cancel().await;
+    /// Drops the link to `daemon`, unless another call has already
+    /// replaced it with a link to a new daemon.
+    async fn forget_link_to(&self, daemon: Option<DaemonProcess>) {
+        let mut link = self.link.lock().await;
+        if link.as_ref().is_some_and(|l| l.daemon == daemon)
+            && let Some(link) = link.take()
+        {
+            let _ = link.service.cancel().await;
         }
     }
 
     pub async fn close(&self) {
-        self.forget_link().await;
+        if let Some(link) = self.link.lock().await.take() {
+            let _ = link.service.cancel().await;
+        }
     }
+}
+
+/// Returns once `daemon` has exited; never when it is not known.
+async fn exited(daemon: Option<DaemonProcess>) {
+    match daemon {
+        Some(daemon) => daemon.exited().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn daemon_exited(tool: &str, daemon: Option<DaemonProcess>) -> HubError {
+    let pid = daemon
+        .map(|d| format!(" (pid {})", d.pid))
+        .unwrap_or_default();
+    HubError::Daemon(format!(
+        "the claude-comms daemon{pid} stopped or was killed during {tool}; this request failed and was not retried (its job is recorded cancelled or interrupted: `claude-comms jobs list` shows it); the next request starts or reaches a new daemon"
+    ))
 }
 
 fn lost(tool: &str, e: ServiceError) -> HubError {

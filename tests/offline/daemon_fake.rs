@@ -374,3 +374,29 @@ fn monitor_shows_the_next_turn_of_an_instance_live() {
         "the request, then the reply: {seen:?}"
     );
 }
+
+/// A daemon whose data dir is deleted under it exits, and its log (still
+/// open to it, read here through a handle taken before) says why.
+#[test]
+fn a_daemon_whose_data_dir_is_deleted_exits_saying_why() {
+    use std::io::Read;
+    let (home, _guard) = home_and_guard();
+    assert!(cli(home.path(), &["daemon", "start"]).status.success());
+    let pid = daemon_pid(home.path()).expect("the daemon runs");
+    let mut log = std::fs::File::open(home.path().join("daemon.log")).unwrap();
+    std::fs::remove_dir_all(home.path()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while process_exists(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon still runs without its data dir"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut said = String::new();
+    log.read_to_string(&mut said).unwrap();
+    assert!(
+        said.contains("was deleted") && said.contains(&home.path().display().to_string()),
+        "{said}"
+    );
+}

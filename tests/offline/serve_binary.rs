@@ -224,3 +224,53 @@ fn an_unwritable_data_dir_is_named_with_permission_denied() {
         );
     }
 }
+
+/// A database file this user cannot write, in a folder it cannot write:
+/// SQLite would open it for reading only and fail each write later with
+/// "attempt to write a readonly database (code 8)", naming nothing. The
+/// error names the file and says it is read-only, at open.
+#[test]
+fn a_read_only_database_is_named_and_said_to_be_read_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = outer.path().join("data");
+    let run = |args: &[&str], as_nobody: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_claude-comms"));
+        command
+            .args(args)
+            .env("CLAUDE_COMMS_HOME", &data)
+            .env("CLAUDE_COMMS_HUB", "embedded")
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .env("RUST_LOG", "off")
+            .stdin(std::process::Stdio::null());
+        if as_nobody {
+            command.uid(65534).gid(65534);
+        }
+        command.output().unwrap()
+    };
+    // The database exists, with its -wal and -shm beside it, as after use.
+    assert!(run(&["conversations", "list"], false).status.success());
+    let db = data.join("claude-comms.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // root may write anywhere: run as `nobody` then, as a user would be.
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    for args in [
+        &["conversations", "list"][..],
+        &["send", "--from", "marker", "--to", "arangodb", "hello"][..],
+        &["serve"][..],
+    ] {
+        let output = run(args, as_root);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&db.display().to_string()),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("read-only"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("code 8"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: stdout stays clean");
+    }
+}

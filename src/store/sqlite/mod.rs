@@ -96,6 +96,10 @@ impl SqliteStore {
             })?;
         }
         let mut conn = Connection::open(path).map_err(open_error)?;
+        if let Some(reason) = open_error::read_only(path, &conn) {
+            let path = path.display().to_string();
+            return Err(StoreError::Open { path, reason });
+        }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
         // Switching a new database to WAL takes an exclusive lock and SQLite
         // does not wait for it (busy_timeout does not apply): two processes

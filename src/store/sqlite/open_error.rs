@@ -3,7 +3,11 @@
 //! SQLite says only "unable to open database file (code 14)", and the
 //! error used to repeat it three times. Here the path and the cause
 //! (permission denied on the file or its folder, a folder that cannot be
-//! created) are found out once the open has failed.
+//! created, a read-only file system) are found out once the open has failed.
+//!
+//! SQLite also opens a file it cannot write for reading only, without an
+//! error; every write then failed with "attempt to write a readonly database
+//! (code 8)", naming nothing. [`read_only`] catches that at open.
 
 use std::io::ErrorKind;
 use std::path::Path;
@@ -15,6 +19,11 @@ pub(super) fn reason(path: &Path, error: &rusqlite::Error) -> String {
         return reason;
     }
     match error {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.code == rusqlite::ErrorCode::ReadOnly =>
+        {
+            read_only_reason(path)
+        }
         rusqlite::Error::SqliteFailure(failure, message) => {
             let text = message.clone().unwrap_or_else(|| failure.to_string());
             format!("{text} (SQLite code {})", failure.extended_code)
@@ -28,6 +37,26 @@ pub(super) fn reason(path: &Path, error: &rusqlite::Error) -> String {
 pub(super) fn reason_of_message(path: &Path, message: String) -> String {
     let folder = path.parent().unwrap_or(Path::new("."));
     permission_problem(path, folder).unwrap_or(message)
+}
+
+/// Why the database at `path` must not be used through `conn`: SQLite
+/// opened it for reading only, while this store writes.
+pub(super) fn read_only(path: &Path, conn: &rusqlite::Connection) -> Option<String> {
+    conn.is_readonly(rusqlite::MAIN_DB)
+        .unwrap_or(false)
+        .then(|| read_only_reason(path))
+}
+
+fn read_only_reason(path: &Path) -> String {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    match permission_problem(path, folder) {
+        Some(problem) => format!("the database is read-only ({problem})"),
+        None => format!(
+            "the database is read-only: {} cannot be written (a read-only file system or \
+             mount?); claude-comms writes every message there",
+            path.display()
+        ),
+    }
 }
 
 /// The reason a folder for the database cannot be created.
@@ -69,6 +98,11 @@ fn permission_problem(path: &Path, folder: &Path) -> Option<String> {
         Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(format!(
             "permission denied: cannot create files in the folder {}; make it writable or choose \
              another data folder (CLAUDE_COMMS_HOME)",
+            folder.display()
+        )),
+        Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => Some(format!(
+            "the folder {} is on a read-only file system; choose another data folder \
+             (CLAUDE_COMMS_HOME)",
             folder.display()
         )),
         Err(_) => None,
