@@ -172,7 +172,7 @@ impl CommunicatorBuilder {
             // The data dir's running daemon, by its socket: this program is
             // not claude-comms, so it cannot start one (`auto` would run
             // this program as the daemon).
-            let socket = crate::daemon::DaemonPaths::of(&config).socket;
+            let socket = crate::daemon_link::DaemonPaths::of(&config).socket;
             config.config.hub = socket.display().to_string();
             Door::Daemon(Hub::open_routed(config, Some(self.module.clone()))?)
         } else {

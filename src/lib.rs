@@ -46,6 +46,7 @@ pub mod communicator;
 pub mod config;
 pub mod context;
 pub mod daemon;
+pub mod daemon_link;
 pub mod descriptor;
 pub mod expand;
 pub mod hub;

@@ -224,7 +224,7 @@ pub(super) async fn daemon_throughput_section() {
     let mut senders = Vec::new();
     for s in 0..SENDERS {
         let (source, target) = pairs[s % pairs.len()];
-        let client = claude_comms::daemon::client::connect(&socket, ())
+        let client = claude_comms::daemon_link::client::connect(&socket, ())
             .await
             .unwrap();
         let first = call(

@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use super::output::Output;
 use crate::config::LoadedConfig;
-use crate::daemon::{DaemonPaths, lifecycle};
+use crate::daemon_link::{DaemonPaths, lifecycle};
 
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
@@ -57,9 +57,12 @@ pub async fn run(
                 Ok(()) => Ok(0),
                 // Its own exit code, so a command starting it on demand
                 // waits for the daemon that holds the lock.
-                Err(e) if e.downcast_ref::<crate::daemon::run::LockHeld>().is_some() => {
+                Err(e)
+                    if e.downcast_ref::<crate::daemon_link::lock::LockHeld>()
+                        .is_some() =>
+                {
                     out.note(format!("claude-comms: {e}"))?;
-                    Ok(crate::daemon::run::LOCK_HELD_EXIT)
+                    Ok(crate::daemon_link::lock::LOCK_HELD_EXIT)
                 }
                 Err(e) => Err(e),
             }
@@ -114,9 +117,9 @@ pub fn other_build_note(config: &LoadedConfig) -> Option<String> {
     {
         return None;
     }
-    crate::daemon::build::other_build_daemon(&DaemonPaths::of(config))
-        .filter(|daemon| !crate::daemon::build::may_replace(daemon))
-        .map(|daemon| crate::daemon::build::note(&daemon))
+    crate::daemon_link::build::other_build_daemon(&DaemonPaths::of(config))
+        .filter(|daemon| !crate::daemon_link::build::may_replace(daemon))
+        .map(|daemon| crate::daemon_link::build::note(&daemon))
 }
 
 async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {

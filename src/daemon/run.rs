@@ -10,11 +10,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use nix::fcntl::{Flock, FlockArg};
 use tokio_util::sync::CancellationToken;
 
-use super::{DaemonInfo, DaemonPaths, build, http};
+use super::http;
 use crate::config::LoadedConfig;
+use crate::daemon_link::lock::DaemonLock;
+use crate::daemon_link::{DaemonInfo, DaemonPaths, build};
 use crate::hub::Hub;
 
 /// How often the daemon checks whether it has been idle long enough.
@@ -29,60 +30,6 @@ const MAKE_WAY_CHECK: Duration = Duration::from_millis(200);
 
 /// How long open HTTP connections may take to close at shutdown.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(5);
-
-/// The exit code of `daemon run` when another daemon holds the data dir's
-/// lock (EX_TEMPFAIL): a starter tells it from a daemon that failed.
-pub const LOCK_HELD_EXIT: i32 = 75;
-
-/// Another daemon holds the data dir's lock.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "a claude-comms daemon already runs for this data dir{holder}; `claude-comms daemon stop` stops it ({errno})"
-)]
-pub struct LockHeld {
-    holder: String,
-    errno: nix::errno::Errno,
-}
-
-/// The lock that makes a daemon the only one of its data dir. Held until
-/// dropped (or the process dies: the kernel releases it, so a crash leaves
-/// no stale lock).
-pub struct DaemonLock {
-    _lock: Flock<std::fs::File>,
-}
-
-impl DaemonLock {
-    /// Takes the lock, or says which daemon holds it.
-    pub fn take(paths: &DaemonPaths) -> anyhow::Result<DaemonLock> {
-        if let Some(parent) = paths.lock.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create the data dir {}", parent.display()))?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&paths.lock)
-            .with_context(|| format!("cannot open the daemon lock {}", paths.lock.display()))?;
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(DaemonLock { _lock: lock }),
-            Err((_, errno)) => {
-                let holder = DaemonInfo::read(&paths.state)
-                    .map(|i| format!(" (pid {}, socket {})", i.pid, i.socket))
-                    .unwrap_or_default();
-                Err(LockHeld { holder, errno }.into())
-            }
-        }
-    }
-
-    /// Whether some process holds the lock now.
-    pub fn is_held(paths: &DaemonPaths) -> bool {
-        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&paths.lock) else {
-            return false;
-        };
-        Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err()
-    }
-}
 
 /// Runs the daemon until a signal or the idle timeout; `idle_exit` of
 /// `None` keeps it running.

@@ -145,7 +145,8 @@ pub(super) async fn probe(program: &Path, args: &[&str]) -> Result<String, Strin
 /// warning, with the fix, when it is another version or build than this
 /// program, which would otherwise go on using it after an upgrade.
 pub(super) fn daemon_check(config: &crate::config::LoadedConfig) -> Option<Check> {
-    use crate::daemon::{DaemonInfo, DaemonPaths, HubPolicy, build, run::DaemonLock};
+    use crate::config::daemon::HubPolicy;
+    use crate::daemon_link::{DaemonInfo, DaemonPaths, build, lock::DaemonLock};
     if HubPolicy::parse(&config.config.hub).ok()? == HubPolicy::Embedded {
         return None;
     }

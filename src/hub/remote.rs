@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 use super::HubError;
 use super::messaging::{SendOutcome, SendRequest};
 use crate::config::LoadedConfig;
-use crate::daemon::client;
-use crate::daemon::peer::DaemonProcess;
+use crate::daemon_link::client;
+use crate::daemon_link::peer::DaemonProcess;
 use crate::instances::{Progress, ProgressSink};
 
 /// Progress sinks of the calls in flight, by the token the daemon sees.

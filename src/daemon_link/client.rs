@@ -14,8 +14,9 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 
 use super::peer::DaemonProcess;
-use super::{DaemonInfo, DaemonPaths, HubPolicy, SOCKET_URI, build, lifecycle};
+use super::{DaemonInfo, DaemonPaths, SOCKET_URI, build, lifecycle, listening};
 use crate::config::LoadedConfig;
+use crate::config::daemon::HubPolicy;
 
 /// How long a daemon of another build asked to make way may take to show
 /// that it is stopping (it stops at once when idle); a busy one is used
@@ -107,11 +108,6 @@ async fn made_way(paths: &DaemonPaths, other: &DaemonInfo) -> bool {
         tokio::time::sleep(POLL).await;
     }
     true
-}
-
-/// Whether something accepts connections on `socket`.
-pub async fn listening(socket: &Path) -> bool {
-    tokio::net::UnixStream::connect(socket).await.is_ok()
 }
 
 /// An MCP client session with the daemon on `socket`.

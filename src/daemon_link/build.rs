@@ -19,7 +19,8 @@
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
-use super::{DaemonInfo, DaemonPaths, run::DaemonLock};
+use super::lock::DaemonLock;
+use super::{DaemonInfo, DaemonPaths};
 
 /// Debug builds only: the build id this process claims (tests).
 pub const POSE_ENV: &str = "CLAUDE_COMMS_POSE_AS_BUILD";

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::run::{DaemonLock, LOCK_HELD_EXIT};
-use super::{DaemonInfo, DaemonPaths, client};
+use super::lock::{DaemonLock, LOCK_HELD_EXIT};
+use super::{DaemonInfo, DaemonPaths, listening};
 use crate::config::LoadedConfig;
 use crate::store::pid_exists;
 
@@ -65,7 +65,7 @@ pub async fn start(
 
 /// The daemon's state once it answers on its socket.
 async fn answering(paths: &DaemonPaths) -> Option<DaemonInfo> {
-    if client::listening(&paths.socket).await {
+    if listening(&paths.socket).await {
         DaemonInfo::read(&paths.state)
     } else {
         None
