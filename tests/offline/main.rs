@@ -32,6 +32,7 @@ mod jobs_fake;
 mod ledger_fake;
 mod listen_fake;
 mod mcp_server;
+mod packaging;
 mod policy_shim;
 mod properties;
 mod protocol_revisions;

@@ -21,4 +21,5 @@ mod http_host;
 mod instances;
 mod ledger;
 mod permissions;
+mod setup;
 mod standby;
