@@ -201,7 +201,7 @@ fn config_step(config: &LoadedConfig, options: SetupOptions, installed: bool) ->
     };
     let edited = match config_edit::with_child_command(file, &text, command, &[]) {
         Ok(Some(edited)) => edited,
-        // The file says so already; an environment variable or flag must win over it.
+        // The file already names the installed child.
         Ok(None) => {
             return Step::new(
                 NAME,
