@@ -1124,7 +1124,9 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
     // binary without it, and a test run is no place for benchmarks.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("benchmarks run with `cargo bench`; nothing to test here");
+        println!(
+            "benchmarks run with `cargo bench` (a quick debug run: `cargo test --bench bench -- --bench SECTION`); nothing to test here"
+        );
         return;
     }
     let wanted: Vec<String> = std::env::args()
