@@ -221,8 +221,21 @@ async fn serve_client(home: &Path) -> RunningService<RoleClient, ()> {
     client_of(command).await
 }
 
+/// A tool's answer: its structured content, or the text of a tool that has
+/// none (a child's `claude_code`, which answers in text only). Panics on a
+/// tool error, naming it.
 async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> Value {
-    common::ok_value(&common::call(client, tool, args).await)
+    let result = common::call(client, tool, args).await;
+    if result.structured_content.is_some() {
+        return common::ok_value(&result);
+    }
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{tool} failed: {}",
+        common::text_of(&result)
+    );
+    Value::String(common::text_of(&result))
 }
 
 async fn timed<F: std::future::Future>(f: F) -> (Duration, F::Output) {
@@ -1123,7 +1136,9 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
     // binary without it, and a test run is no place for benchmarks.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("benchmarks run with `cargo bench`; nothing to test here");
+        println!(
+            "benchmarks run with `cargo bench` (a quick debug run: `cargo test --bench bench -- --bench SECTION`); nothing to test here"
+        );
         return;
     }
     let wanted: Vec<String> = std::env::args()

@@ -2,6 +2,7 @@
 # Installs what the end-to-end tier and the benchmarks drive: the real
 # children (claude-code-mcp and the `claude` CLI, pinned in
 # tests/real-children/package-lock.json) into tests/real-children/node_modules,
+# with the official MCPB validator (`mcpb`, for packaging/mcpb/manifest.json),
 # and the Python MCP SDK (pinned in tests/host/requirements.txt), a second
 # independent MCP client, into tests/real-children/.venv.
 # Nothing is installed globally and nothing outside the project is touched.
@@ -17,10 +18,12 @@ done
 
 claude=node_modules/.bin/claude
 mcp=node_modules/.bin/claude-code-mcp
-if ! { [[ -x $claude && -x $mcp ]] && "$claude" --version 2>/dev/null | grep -q "2.1.197"; }; then
+mcpb=node_modules/.bin/mcpb
+if ! { [[ -x $claude && -x $mcp && -x $mcpb ]] && "$claude" --version 2>/dev/null | grep -q "2.1.197"; }; then
     npm ci --no-audit --no-fund --loglevel=error
     "$claude" --version >/dev/null
     test -x "$mcp"
+    test -x "$mcpb"
     echo "install-real-children: installed $("$claude" --version) and claude-code-mcp into $(pwd)/node_modules" >&2
 fi
 

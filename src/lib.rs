@@ -55,6 +55,7 @@ pub mod logging;
 pub mod mcp;
 pub mod policy;
 pub mod redact;
+pub mod setup;
 pub mod store;
 pub mod time;
 

@@ -68,6 +68,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { module } => {
+                // An empty name (a bundle's unset setting) names no module.
+                let module = module.filter(|m| !m.trim().is_empty());
                 let hub = Hub::open_routed(config, module)?;
                 hub.announce().await?;
                 claude_comms::mcp::serve_stdio(hub).await.map(|()| 0)

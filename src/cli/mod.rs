@@ -14,6 +14,7 @@ mod modules;
 mod output;
 mod send;
 pub use output::cli_words;
+mod setup;
 mod shell;
 mod stats;
 mod tokens;
@@ -121,6 +122,18 @@ pub enum Command {
         /// Start a claude-code-mcp child even when that may download it.
         #[arg(long)]
         start: bool,
+    },
+    /// Make this machine ready for a first answer: install the pinned
+    /// claude-code-mcp into the data dir (npm, never globally), point the
+    /// config's child command at it, and check the `claude` CLI and its
+    /// login. Running it again changes nothing.
+    Setup {
+        /// Only report what is missing; change nothing (exit code 1 when something is).
+        #[arg(long)]
+        check: bool,
+        /// Replace a child command you set yourself (setup only replaces `npx` and its kin).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a shell completion script: `claude-comms completions bash > ~/.local/share/bash-completion/completions/claude-comms`.
     Completions {
@@ -240,6 +253,10 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         }
         Command::Config(cmd) => return config_cmd::run(cmd, &config, &out),
         Command::Daemon(cmd) => return daemon::run(cmd, config, &out).await,
+        Command::Setup { check, force } => {
+            let options = crate::setup::SetupOptions { check, force };
+            return setup::run(&config, options, &out).await;
+        }
         Command::Completions { shell } => return shell::completions(shell),
         Command::Man => return shell::man(),
         // Seed names, mapped onto the commands they stand for.

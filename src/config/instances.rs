@@ -4,6 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The npm package of the default child, and the version claude-comms is
+/// tested with (`npx` runs it by default; `claude-comms setup` installs it).
+pub const CHILD_PACKAGE: &str = "@steipete/claude-code-mcp";
+pub const CHILD_VERSION: &str = "1.10.12";
+
 /// The backends that answer queries.
 #[derive(
     Debug,
@@ -106,7 +111,7 @@ impl Default for ClaudeCodeMcpConfig {
     fn default() -> Self {
         ClaudeCodeMcpConfig {
             command: "npx".into(),
-            args: vec!["-y".into(), "@steipete/claude-code-mcp@1.10.12".into()],
+            args: vec!["-y".into(), format!("{CHILD_PACKAGE}@{CHILD_VERSION}")],
             env: BTreeMap::new(),
             tool_name: "claude_code".into(),
             prompt_arg: "prompt".into(),

@@ -13,7 +13,10 @@ mod instances;
 pub mod permissions;
 
 pub use budgets::{Budget, BudgetsConfig};
-pub use instances::{BackendKind, ClaudeCodeMcpConfig, ClaudeStreamConfig, InstancesConfig};
+pub use instances::{
+    BackendKind, CHILD_PACKAGE, CHILD_VERSION, ClaudeCodeMcpConfig, ClaudeStreamConfig,
+    InstancesConfig,
+};
 
 /// Environment variable that puts all data and config under one folder.
 pub const HOME_ENV: &str = "CLAUDE_COMMS_HOME";

@@ -8,7 +8,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Hub;
-use super::doctor_env::{daemon_check, find_program, login_check, not_found, probe, root_check};
+use super::doctor_env::{
+    cli_check, daemon_check, downloads_on_start, find_program, login_check, not_found, probe,
+    root_check,
+};
 use crate::config::BackendKind;
 
 /// How long a probed program may take to answer.
@@ -67,7 +70,18 @@ impl Hub {
             ),
         });
         let child = &config.instances.claude_code_mcp;
+        let setup_child = crate::setup::npm::child_executable(&self.config().paths.data_dir);
         checks.push(match find_program(&child.command) {
+            Some(path) if downloads_on_start(&child.command) => Check::new(
+                "child command",
+                CheckStatus::Warning,
+                format!(
+                    "{} {}: downloads the package whenever its cache is cold, so a first answer on a fresh machine waits 10-20 s",
+                    path.display(),
+                    child.args.join(" ")
+                ),
+                "run `claude-comms setup`: it installs the pinned claude-code-mcp into the data dir and points the config at it",
+            ),
             Some(path) => Check::new(
                 "child command",
                 CheckStatus::Ok,
@@ -78,32 +92,17 @@ impl Hub {
                 "child command",
                 CheckStatus::Failed,
                 format!("`{}` (instances.claude_code_mcp.command) {}", child.command, not_found(&child.command)),
-                if child.command == "npx" {
-                    "install Node.js (npx comes with npm), or set instances.claude_code_mcp.command to an installed claude-code-mcp".to_string()
+                if Path::new(&child.command) == setup_child {
+                    "run `claude-comms setup` again: it reinstalls claude-code-mcp there".to_string()
+                } else if child.command == "npx" {
+                    "install Node.js (npm and npx come with it), then run `claude-comms setup`: it installs claude-code-mcp and points instances.claude_code_mcp.command at it".to_string()
                 } else {
                     format!("install it or fix instances.claude_code_mcp.command (now `{}`)", child.command)
                 },
             ),
         });
 
-        let cli_name = child
-            .env
-            .get("CLAUDE_CLI_NAME")
-            .cloned()
-            .or_else(|| std::env::var("CLAUDE_CLI_NAME").ok())
-            .unwrap_or_else(|| config.instances.claude_stream.command.clone());
-        checks.push(match find_program(&cli_name) {
-            Some(path) => match probe(&path, &["--version"]).await {
-                Ok(v) => Check::new("claude CLI", CheckStatus::Ok, format!("{} ({v})", path.display()), ""),
-                Err(e) => Check::new("claude CLI", CheckStatus::Failed, e, "reinstall it: npm install -g @anthropic-ai/claude-code"),
-            },
-            None => Check::new(
-                "claude CLI",
-                CheckStatus::Failed,
-                format!("`{cli_name}` {}", not_found(&cli_name)),
-                "install it (npm install -g @anthropic-ai/claude-code) or set CLAUDE_CLI_NAME / instances.claude_stream.command to its absolute path",
-            ),
-        });
+        checks.push(cli_check(config).await);
         checks.push(login_check(&self.child_env()));
         if let Some(check) = root_check(&self.child_env()) {
             checks.push(check);
@@ -214,7 +213,7 @@ impl Hub {
                     "not tried: the child command is `{}`, which may download the package first",
                     child.command
                 ),
-                "`claude-comms doctor --start` starts one (the first run may take a minute)",
+                "`claude-comms setup` installs it so that nothing is downloaded; `claude-comms doctor --start` starts one as it is (the first run may take a minute)",
             )
         } else {
             Check::new(
@@ -289,25 +288,12 @@ impl Hub {
     /// (the default `npx -y @steipete/claude-code-mcp`): then `doctor`
     /// does not start one unless asked with `--start`.
     pub fn child_start_may_download(&self) -> bool {
-        let command = &self.config().config.instances.claude_code_mcp.command;
-        Path::new(command)
-            .file_name()
-            .is_some_and(|name| name == "npx" || name == "bunx" || name == "pnpx")
+        downloads_on_start(&self.config().config.instances.claude_code_mcp.command)
     }
 
     /// The environment a child gets from the config, over this process's.
     fn child_env(&self) -> impl Fn(&str) -> Option<String> + '_ {
-        let config = &self.config().config.instances;
-        move |key: &str| {
-            config
-                .claude_code_mcp
-                .env
-                .get(key)
-                .or_else(|| config.claude_stream.env.get(key))
-                .cloned()
-                .or_else(|| std::env::var(key).ok())
-                .filter(|v| !v.is_empty())
-        }
+        super::doctor_env::child_env(&self.config().config)
     }
 
     /// Starts a claude-code-mcp child and stops it again; a failure quotes

@@ -4,6 +4,64 @@
 use std::path::{Path, PathBuf};
 
 use super::doctor::{Check, CheckStatus, PROBE_TIMEOUT};
+use crate::config::Config;
+
+/// Whether a child command fetches its package when it starts (`npx -y
+/// PKG` and its kin): the first answer then waits for a download.
+pub(crate) fn downloads_on_start(command: &str) -> bool {
+    Path::new(command)
+        .file_name()
+        .is_some_and(|name| name == "npx" || name == "bunx" || name == "pnpx")
+}
+
+/// The environment a child gets from the config, over this process's.
+pub(crate) fn child_env(config: &Config) -> impl Fn(&str) -> Option<String> + '_ {
+    let instances = &config.instances;
+    move |key: &str| {
+        instances
+            .claude_code_mcp
+            .env
+            .get(key)
+            .or_else(|| instances.claude_stream.env.get(key))
+            .cloned()
+            .or_else(|| std::env::var(key).ok())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// The `claude` CLI the children run: found, and answering `--version`.
+pub(crate) async fn cli_check(config: &Config) -> Check {
+    let cli_name = config
+        .instances
+        .claude_code_mcp
+        .env
+        .get("CLAUDE_CLI_NAME")
+        .cloned()
+        .or_else(|| std::env::var("CLAUDE_CLI_NAME").ok())
+        .unwrap_or_else(|| config.instances.claude_stream.command.clone());
+    match find_program(&cli_name) {
+        Some(path) => match probe(&path, &["--version"]).await {
+            Ok(v) => Check::new(
+                "claude CLI",
+                CheckStatus::Ok,
+                format!("{} ({v})", path.display()),
+                "",
+            ),
+            Err(e) => Check::new(
+                "claude CLI",
+                CheckStatus::Failed,
+                e,
+                "reinstall it: npm install -g @anthropic-ai/claude-code",
+            ),
+        },
+        None => Check::new(
+            "claude CLI",
+            CheckStatus::Failed,
+            format!("`{cli_name}` {}", not_found(&cli_name)),
+            "install it (npm install -g @anthropic-ai/claude-code) or set CLAUDE_CLI_NAME / instances.claude_stream.command to its absolute path",
+        ),
+    }
+}
 
 /// Why a program was not found: a path that is not there, or a bare name
 /// missing from PATH.
@@ -22,7 +80,7 @@ pub(super) fn not_found(name: &str) -> &'static str {
 /// Credentials the `claude` CLI can use: an API key or OAuth token in the
 /// environment (ours or the child's config), or a credentials file that
 /// really holds a token. `~/.claude.json` alone is settings, not a login.
-pub(super) fn login_check(env: &impl Fn(&str) -> Option<String>) -> Check {
+pub(crate) fn login_check(env: &impl Fn(&str) -> Option<String>) -> Check {
     for key in [
         "ANTHROPIC_API_KEY",
         "CLAUDE_CODE_OAUTH_TOKEN",
@@ -115,7 +173,7 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     })
 }
 
-pub(super) async fn probe(program: &Path, args: &[&str]) -> Result<String, String> {
+pub(crate) async fn probe(program: &Path, args: &[&str]) -> Result<String, String> {
     let run = tokio::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())

@@ -6,7 +6,7 @@ mod budgets;
 mod cleanup;
 mod conversations;
 mod doctor;
-mod doctor_env;
+pub(crate) mod doctor_env;
 mod history;
 mod instance_control;
 mod instances;

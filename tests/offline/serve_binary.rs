@@ -274,3 +274,29 @@ fn a_read_only_database_is_named_and_said_to_be_read_only() {
         assert!(output.stdout.is_empty(), "{args:?}: stdout stays clean");
     }
 }
+
+#[test]
+fn an_empty_module_setting_names_no_module() {
+    // A Claude Desktop bundle passes its unset "module" setting as an empty
+    // CLAUDE_COMMS_MODULE: that must mean "no module", not a module named "".
+    let home = common::home_with(&common::fake_child_toml());
+    let mut server = Server::start_with(home.path(), &[("CLAUDE_COMMS_MODULE", "")]);
+    server.initialize();
+    let result = server.call_tool(
+        2,
+        "send_message",
+        json!({"target": "arangodb", "message": "hello"}),
+    );
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(
+        result.to_string().contains("no asking module given"),
+        "{result}"
+    );
+    let result = server.call_tool(
+        3,
+        "send_message",
+        json!({"source": "marker", "target": "arangodb", "message": "hello"}),
+    );
+    assert_ne!(result["isError"], true, "{result}");
+    assert!(server.finish().success());
+}

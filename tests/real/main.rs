@@ -28,4 +28,5 @@ mod instances;
 mod ledger;
 mod named_stream;
 mod permissions;
+mod setup;
 mod standby;
