@@ -2,53 +2,15 @@
 //! says how to fix each problem.
 
 use std::path::Path;
-use std::time::Duration;
-
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::Hub;
+use super::doctor_check::PROBE_TIMEOUT;
+use super::doctor_check::{Check, CheckStatus};
 use super::doctor_env::{
     cli_check, daemon_check, downloads_on_start, find_program, login_check, not_found, probe,
     root_check,
 };
 use crate::config::BackendKind;
-
-/// How long a probed program may take to answer.
-pub(super) const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    Ok,
-    Warning,
-    Failed,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Check {
-    pub name: String,
-    pub status: CheckStatus,
-    pub detail: String,
-    /// What to do about it (empty when all is well).
-    pub fix: String,
-}
-
-impl Check {
-    pub(super) fn new(
-        name: &str,
-        status: CheckStatus,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Check {
-        Check {
-            name: name.to_string(),
-            status,
-            detail: detail.into(),
-            fix: fix.into(),
-        }
-    }
-}
 
 impl Hub {
     /// Runs every check. `start_child` also starts a claude-code-mcp child

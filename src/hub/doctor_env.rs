@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::doctor::{Check, CheckStatus, PROBE_TIMEOUT};
+use super::doctor_check::{Check, CheckStatus, PROBE_TIMEOUT};
 use crate::config::Config;
 
 /// Whether a child command fetches its package when it starts (`npx -y

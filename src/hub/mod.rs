@@ -6,6 +6,7 @@ mod budgets;
 mod cleanup;
 mod conversations;
 mod doctor;
+mod doctor_check;
 pub(crate) mod doctor_env;
 mod history;
 mod instance_control;
@@ -30,7 +31,7 @@ use crate::instances::InstanceManager;
 use crate::store::{Store, StoreError};
 
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
-pub use doctor::{Check, CheckStatus};
+pub use doctor_check::{Check, CheckStatus};
 pub use doctor_env::find_program;
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
 pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance, parse_pair};
