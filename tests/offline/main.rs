@@ -37,6 +37,7 @@ mod history_fake;
 mod http_foreign_ids;
 mod http_hardening;
 mod http_remote;
+mod http_tls_revisions;
 mod instances_fake;
 mod jobs_fake;
 mod ledger_fake;
