@@ -56,5 +56,6 @@ pub mod policy;
 pub mod redact;
 pub mod store;
 pub mod time;
+pub mod workspace;
 
 pub use communicator::Communicator;
