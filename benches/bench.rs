@@ -270,6 +270,7 @@ fn context_section() {
         history: &history,
         message: "Where do the extracted tables go?",
         hop_chain: &[],
+        code_changes: None,
     };
     let mut samples = Vec::new();
     let mut tokens = 0;
@@ -397,6 +398,7 @@ async fn inproc_section() {
                 idempotency_key: None,
                 progress: None,
                 cancel: Default::default(),
+                reuse: Default::default(),
             })
             .await
             .unwrap()
@@ -814,6 +816,7 @@ async fn throughput_section() {
             idempotency_key: None,
             progress: None,
             cancel: Default::default(),
+            reuse: Default::default(),
         })
         .await
         .unwrap()
@@ -930,6 +933,10 @@ fn seed(store: &Store, conversations: usize, messages: usize, rng: &mut Rng) {
                 reply_to: None,
                 owner: None,
                 tool_uses: Vec::new(),
+                module_commit: None,
+                module_dirty: None,
+                reused_from: None,
+                stale: None,
             })
             .collect();
         store
@@ -1054,6 +1061,7 @@ fn store_section() {
                     num_turns: None,
                     backend_session: None,
                     tool_uses: Vec::new(),
+                    module: Default::default(),
                 },
             )
             .unwrap();

@@ -252,6 +252,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
             timeout: None,
             idempotency_key: None,
             background: false,
+            reuse: crate::hub::Reuse::Never,
             message,
         }),
         Command::ExportConversation {

@@ -112,6 +112,7 @@ fn input<'a>(
         history,
         message,
         hop_chain: &[],
+        code_changes: None,
     }
 }
 

@@ -51,17 +51,21 @@ impl Hub {
     ) -> Result<ConversationTranscript, HubError> {
         let id = &self.conversation_id_of(id).await?;
         let id = id.to_string();
-        self.db(move |s| {
-            let conversation = s.conversation(&id)?;
-            let messages = s.messages(&id, limit, before)?;
-            let more_before = messages.first().is_some_and(|m| m.seq > 1);
-            Ok(ConversationTranscript {
-                conversation,
-                messages,
-                more_before,
+        let mut transcript = self
+            .db(move |s| {
+                let conversation = s.conversation(&id)?;
+                let messages = s.messages(&id, limit, before)?;
+                let more_before = messages.first().is_some_and(|m| m.seq > 1);
+                Ok(ConversationTranscript {
+                    conversation,
+                    messages,
+                    more_before,
+                })
             })
-        })
-        .await
+            .await?;
+        let target = transcript.conversation.target.clone();
+        self.mark_stale(&target, &mut transcript.messages).await;
+        Ok(transcript)
     }
 
     pub async fn search_conversations(
@@ -87,7 +91,15 @@ impl Hub {
     ) -> Result<String, HubError> {
         let id = &self.conversation_id_of(id).await?;
         let id = id.to_string();
-        self.db(move |s| s.export(&id, format)).await
+        let (conversation, mut messages) = self
+            .db(move |s| Ok((s.conversation(&id)?, s.messages(&id, None, None)?)))
+            .await?;
+        self.mark_stale(&conversation.target, &mut messages).await;
+        Ok(crate::store::render_export(
+            &conversation,
+            &messages,
+            format,
+        )?)
     }
 
     /// Stores a JSON or JSON Lines export (from this or another database).

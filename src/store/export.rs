@@ -59,6 +59,17 @@ impl Store {
     pub fn export(&self, id: &str, format: ExportFormat) -> Result<String> {
         let conversation = self.conversation(id)?;
         let messages = self.messages(id, None, None)?;
+        render_export(&conversation, &messages, format)
+    }
+}
+
+/// An export of messages read before (the hub marks stale replies first).
+pub fn render_export(
+    conversation: &Conversation,
+    messages: &[Message],
+    format: ExportFormat,
+) -> Result<String> {
+    {
         let to_text =
             |v: &Value| serde_json::to_string(v).map_err(|e| StoreError::Export(e.to_string()));
         match format {
@@ -77,7 +88,7 @@ impl Store {
                 head["format"] = json!(FORMAT_NAME);
                 head["version"] = json!(FORMAT_VERSION);
                 lines.push(to_text(&head)?);
-                for m in &messages {
+                for m in messages {
                     let mut line =
                         serde_json::to_value(m).map_err(|e| StoreError::Export(e.to_string()))?;
                     line["type"] = json!("message");
@@ -85,7 +96,7 @@ impl Store {
                 }
                 Ok(lines.join("\n") + "\n")
             }
-            ExportFormat::Markdown => Ok(markdown(&conversation, &messages)),
+            ExportFormat::Markdown => Ok(markdown(conversation, messages)),
         }
     }
 }
@@ -152,6 +163,9 @@ fn markdown(c: &Conversation, messages: &[Message]) -> String {
         ));
         let fence = "`".repeat(longest_backtick_run(&m.content).max(2) + 1);
         out.push_str(&format!("{fence}text\n{}\n{fence}\n", m.content.trim_end()));
+        if let Some(line) = module_line(m) {
+            out.push_str(&line);
+        }
         if !m.tool_uses.is_empty() {
             let lines: Vec<String> = m.tool_uses.iter().map(tool_use_line).collect();
             let text = lines.join("\n");
@@ -160,6 +174,35 @@ fn markdown(c: &Conversation, messages: &[Message]) -> String {
         }
     }
     out
+}
+
+/// For a reply: the commit it describes, and whether it is stale.
+fn module_line(m: &Message) -> Option<String> {
+    let commit = m.module_commit.as_deref()?;
+    let short = commit.get(..12).unwrap_or(commit);
+    let dirty = if m.module_dirty == Some(true) {
+        " (with uncommitted changes)"
+    } else {
+        ""
+    };
+    let mut line = format!("\nAnswered at commit `{short}`{dirty}");
+    if let Some(reused) = &m.reused_from {
+        line.push_str(&format!("; reuses reply `{reused}`"));
+    }
+    if let Some(stale) = &m.stale {
+        let commits = stale
+            .commits
+            .map_or("an unknown number of".to_string(), |n| n.to_string());
+        line.push_str(&format!(
+            ". **Stale**: {commits} commits since, {} files changed",
+            stale.files_changed
+        ));
+        if !stale.files.is_empty() {
+            line.push_str(&format!(" ({})", stale.files.join(", ")));
+        }
+    }
+    line.push_str(".\n");
+    Some(line)
 }
 
 /// One tool use on one line (a multi-line command keeps its `\n`s visible).
@@ -215,8 +258,8 @@ impl Store {
                 ],
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses, module_commit, module_dirty, reused_from)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             )?;
             for m in &exported.messages {
                 insert.execute(rusqlite::params![
@@ -240,6 +283,9 @@ impl Store {
                     m.reply_to,
                     m.owner,
                     serde_json::to_string(&m.tool_uses).unwrap_or_else(|_| "[]".into()),
+                    m.module_commit,
+                    m.module_dirty,
+                    m.reused_from,
                 ])?;
             }
             super::conversations::load_conversation(tx, &c.id)
@@ -285,6 +331,16 @@ fn check_imported(exported: &ExportedConversation) -> Result<()> {
         limits::check_opt_len("reply_to", m.reply_to.as_deref(), limits::MAX_NAME_BYTES)?;
         limits::check_opt_len("owner", m.owner.as_deref(), limits::MAX_NAME_BYTES)?;
         limits::check_hop_chain(&m.hop_chain)?;
+        limits::check_opt_len(
+            "module_commit",
+            m.module_commit.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
+        limits::check_opt_len(
+            "reused_from",
+            m.reused_from.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
     }
     Ok(())
 }

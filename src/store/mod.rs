@@ -29,6 +29,7 @@ pub mod limits;
 mod message_reads;
 mod messages;
 mod model;
+mod module_state;
 mod open_error;
 mod removal;
 mod schema;
@@ -50,7 +51,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use activity::MessageActivity;
 pub use control::ControlRequest;
-pub use export::{ExportFormat, ExportedConversation, parse_export, tool_use_line};
+pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use jobs::{IdKind, MIN_ID_PREFIX};
 pub use ledger::{OutcomeRow, Spend, SpendScope};
 pub(crate) use model::optional_object_schema;
@@ -59,6 +60,7 @@ pub use model::{
     InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
     ServerRow,
 };
+pub use module_state::ReplyModule;
 pub use removal::PruneRule;
 pub(crate) use servers::pid_exists;
 pub use servers::this_hostname;

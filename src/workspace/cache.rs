@@ -172,4 +172,3 @@ impl FolderStates {
         self.changes.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
-

@@ -68,7 +68,10 @@ pub(super) fn head_commit(folder: &Path) -> Result<Option<String>, GitError> {
 
 /// Whether the folder has uncommitted changes (staged, unstaged, untracked).
 pub(super) fn is_dirty(folder: &Path) -> Result<bool, GitError> {
-    let out = git(folder, &["status", "--porcelain", "-z", "--no-renames", "--", "."])?;
+    let out = git(
+        folder,
+        &["status", "--porcelain", "-z", "--no-renames", "--", "."],
+    )?;
     Ok(!out.is_empty())
 }
 
@@ -97,7 +100,16 @@ pub(super) fn changes(folder: &Path, from: &str, to: &str) -> Result<Changes, Gi
     let (files, files_changed) = if commits.is_some() {
         let out = git(
             folder,
-            &["diff", "--name-only", "-z", "--relative", from, to, "--", "."],
+            &[
+                "diff",
+                "--name-only",
+                "-z",
+                "--relative",
+                from,
+                to,
+                "--",
+                ".",
+            ],
         )?;
         let names: Vec<String> = out
             .split(|b| *b == 0)

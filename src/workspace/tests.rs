@@ -37,7 +37,10 @@ fn a_clean_repository_gives_its_head_and_a_new_commit_is_seen_at_once() {
     let repo = repo_with_commit();
     let states = FolderStates::new();
     let first = states.read(repo.path());
-    assert_eq!(first.commit.as_deref(), Some(git(repo.path(), &["rev-parse", "HEAD"]).as_str()));
+    assert_eq!(
+        first.commit.as_deref(),
+        Some(git(repo.path(), &["rev-parse", "HEAD"]).as_str())
+    );
     assert_eq!(first.dirty, Some(false));
 
     std::fs::write(repo.path().join("lib.rs"), "fn b() {}\n").unwrap();
@@ -46,7 +49,10 @@ fn a_clean_repository_gives_its_head_and_a_new_commit_is_seen_at_once() {
     git(repo.path(), &["commit", "-q", "-m", "second"]);
     // No wait: the branch's ref file moved, so the cache does not hold.
     let second = states.read(repo.path());
-    assert_eq!(second.commit.as_deref(), Some(git(repo.path(), &["rev-parse", "HEAD"]).as_str()));
+    assert_eq!(
+        second.commit.as_deref(),
+        Some(git(repo.path(), &["rev-parse", "HEAD"]).as_str())
+    );
     assert_ne!(second.commit, first.commit);
 
     let changes = states
@@ -87,7 +93,11 @@ fn a_module_in_a_subfolder_counts_only_its_own_files() {
     git(repo.path(), &["commit", "-q", "-am", "elsewhere"]);
     let after = states.read(&module);
     let changes = states
-        .changes(&module, before.commit.as_deref().unwrap(), after.commit.as_deref().unwrap())
+        .changes(
+            &module,
+            before.commit.as_deref().unwrap(),
+            after.commit.as_deref().unwrap(),
+        )
         .unwrap();
     assert_eq!((changes.commits, changes.files_changed), (Some(0), 0));
     assert!(!changes.is_stale());
@@ -108,5 +118,8 @@ fn only_commit_names_reach_git() {
     let err = FolderStates::new()
         .changes(repo.path(), "--output=/tmp/x", &head)
         .unwrap_err();
-    assert!(matches!(err, GitError::BadCommit(ref c) if c == "--output=/tmp/x"), "{err}");
+    assert!(
+        matches!(err, GitError::BadCommit(ref c) if c == "--output=/tmp/x"),
+        "{err}"
+    );
 }

@@ -17,6 +17,7 @@ mod cli_doctor;
 mod cli_modules;
 mod cli_operator;
 mod cli_permissions;
+mod commit_pinned;
 mod communicator;
 mod conversations_fake;
 mod daemon_fake;
