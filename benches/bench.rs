@@ -20,6 +20,8 @@ mod http_section;
 use http_section::{http_hop_section, http_throughput_section};
 #[path = "support/daemon_section.rs"]
 mod daemon_section;
+#[path = "support/workspace_section.rs"]
+mod workspace_section;
 use daemon_section::{
     daemon_cli_section, daemon_footprint_section, daemon_hop_section, daemon_throughput_section,
 };
@@ -1174,6 +1176,9 @@ fn main() {
     if run("http") {
         runtime.block_on(http_hop_section());
         runtime.block_on(http_throughput_section());
+    }
+    if run("workspace") {
+        runtime.block_on(workspace_section::workspace_section());
     }
     if run("daemon") {
         runtime.block_on(daemon_hop_section());
