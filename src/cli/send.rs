@@ -131,6 +131,15 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
         return out.json(outcome);
     }
     match &outcome.reply {
+        Some(reply) if outcome.reused => {
+            out.line(reply.trim_end())?;
+            out.note(format!(
+                "({}'s earlier answer {}, reused: its folder is at the same commit and clean; conversation {})",
+                outcome.target,
+                outcome.reused_from.as_deref().unwrap_or("?"),
+                outcome.conversation_id,
+            ))
+        }
         Some(reply) => {
             out.line(reply.trim_end())?;
             out.note(format!(

@@ -291,3 +291,49 @@ async fn a_folder_without_git_records_nulls_and_works_as_before() {
     assert_eq!(child_requests(&hub).await, 2);
     hub.shutdown().await;
 }
+
+#[test]
+fn the_cli_reuses_with_reuse_unchanged_and_names_a_bad_value() {
+    let home = common::home_with(&fake_child_toml());
+    module_repo(home.path());
+    let send = |extra: &[&str]| {
+        let mut args = vec!["--json", "send", "--from", "marker", "--to", "arangodb"];
+        args.extend_from_slice(extra);
+        args.push("where is the schema?");
+        Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+            .env("CLAUDE_COMMS_HOME", home.path())
+            .env("CLAUDE_COMMS_HUB", "embedded")
+            // The git it runs reads this throw-away home's config, if any.
+            .env("HOME", home.path())
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .env_remove("CLAUDE_COMMS_MODULE")
+            .env_remove("CLAUDE_COMMS_HOP")
+            .env_remove("CLAUDE_COMMS_CHAIN")
+            .args(&args)
+            .output()
+            .expect("claude-comms runs")
+    };
+    let parse = |out: std::process::Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = parse(send(&[]));
+    assert_eq!(first["reused"], false);
+    assert_eq!(first["module_dirty"], false);
+    let again = parse(send(&["--reuse", "unchanged"]));
+    assert_eq!(again["reused"], true);
+    assert_eq!(again["reused_from"], first["reply_id"]);
+    assert_eq!(again["reply"], first["reply"]);
+
+    let bad = send(&["--reuse", "sometimes"]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("sometimes") && stderr.contains("unchanged"),
+        "{stderr}"
+    );
+}
