@@ -3,7 +3,7 @@
 //! agent which files changed since its last answer, `reuse: "unchanged"`,
 //! and marking stored replies stale on reads.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -160,7 +160,7 @@ impl Hub {
 /// files differ now.
 fn stale_marks(
     states: &crate::workspace::FolderStates,
-    folder: &PathBuf,
+    folder: &Path,
     commits: Vec<Option<String>>,
 ) -> Vec<Option<Changes>> {
     let Some(head) = states.read(folder).commit else {

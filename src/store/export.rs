@@ -69,35 +69,33 @@ pub fn render_export(
     messages: &[Message],
     format: ExportFormat,
 ) -> Result<String> {
-    {
-        let to_text =
-            |v: &Value| serde_json::to_string(v).map_err(|e| StoreError::Export(e.to_string()));
-        match format {
-            ExportFormat::Json => serde_json::to_string_pretty(&json!({
-                "format": FORMAT_NAME,
-                "version": FORMAT_VERSION,
-                "conversation": conversation,
-                "messages": messages,
-            }))
-            .map_err(|e| StoreError::Export(e.to_string())),
-            ExportFormat::Jsonl => {
-                let mut lines = Vec::with_capacity(messages.len() + 1);
-                let mut head = serde_json::to_value(&conversation)
-                    .map_err(|e| StoreError::Export(e.to_string()))?;
-                head["type"] = json!("conversation");
-                head["format"] = json!(FORMAT_NAME);
-                head["version"] = json!(FORMAT_VERSION);
-                lines.push(to_text(&head)?);
-                for m in messages {
-                    let mut line =
-                        serde_json::to_value(m).map_err(|e| StoreError::Export(e.to_string()))?;
-                    line["type"] = json!("message");
-                    lines.push(to_text(&line)?);
-                }
-                Ok(lines.join("\n") + "\n")
+    let to_text =
+        |v: &Value| serde_json::to_string(v).map_err(|e| StoreError::Export(e.to_string()));
+    match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&json!({
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "conversation": conversation,
+            "messages": messages,
+        }))
+        .map_err(|e| StoreError::Export(e.to_string())),
+        ExportFormat::Jsonl => {
+            let mut lines = Vec::with_capacity(messages.len() + 1);
+            let mut head = serde_json::to_value(conversation)
+                .map_err(|e| StoreError::Export(e.to_string()))?;
+            head["type"] = json!("conversation");
+            head["format"] = json!(FORMAT_NAME);
+            head["version"] = json!(FORMAT_VERSION);
+            lines.push(to_text(&head)?);
+            for m in messages {
+                let mut line =
+                    serde_json::to_value(m).map_err(|e| StoreError::Export(e.to_string()))?;
+                line["type"] = json!("message");
+                lines.push(to_text(&line)?);
             }
-            ExportFormat::Markdown => Ok(markdown(conversation, messages)),
+            Ok(lines.join("\n") + "\n")
         }
+        ExportFormat::Markdown => Ok(markdown(conversation, messages)),
     }
 }
 
