@@ -26,6 +26,8 @@ mod http_section;
 use http_section::{http_hop_section, http_throughput_section};
 #[path = "support/daemon_section.rs"]
 mod daemon_section;
+#[path = "support/workspace_section.rs"]
+mod workspace_section;
 use daemon_section::{
     daemon_cli_section, daemon_footprint_section, daemon_hop_section, daemon_throughput_section,
 };
@@ -289,6 +291,7 @@ fn context_section() {
         history: &history,
         message: "Where do the extracted tables go?",
         hop_chain: &[],
+        code_changes: None,
     };
     let mut samples = Vec::new();
     let mut tokens = 0;
@@ -416,6 +419,7 @@ async fn inproc_section() {
                 idempotency_key: None,
                 progress: None,
                 cancel: Default::default(),
+                reuse: Default::default(),
             })
             .await
             .unwrap()
@@ -833,6 +837,7 @@ async fn throughput_section() {
             idempotency_key: None,
             progress: None,
             cancel: Default::default(),
+            reuse: Default::default(),
         })
         .await
         .unwrap()
@@ -949,6 +954,10 @@ async fn seed(store: &Store, conversations: usize, messages: usize, rng: &mut Rn
                 reply_to: None,
                 owner: None,
                 tool_uses: Vec::new(),
+                module_commit: None,
+                module_dirty: None,
+                reused_from: None,
+                stale: None,
             })
             .collect();
         store
@@ -1078,6 +1087,7 @@ async fn store_section() {
                     num_turns: None,
                     backend_session: None,
                     tool_uses: Vec::new(),
+                    module: Default::default(),
                 },
             )
             .await
@@ -1193,6 +1203,9 @@ fn main() {
     if run("http") {
         runtime.block_on(http_hop_section());
         runtime.block_on(http_throughput_section());
+    }
+    if run("workspace") {
+        runtime.block_on(workspace_section::workspace_section());
     }
     if run("daemon") {
         runtime.block_on(daemon_hop_section());

@@ -73,5 +73,6 @@ pub mod redact;
 pub mod setup;
 pub mod store;
 pub mod time;
+pub mod workspace;
 
 pub use communicator::Communicator;

@@ -276,6 +276,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
             timeout: None,
             idempotency_key: None,
             background: false,
+            reuse: crate::hub::Reuse::Never,
             message,
         }),
         Command::ExportConversation {

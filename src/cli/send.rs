@@ -26,6 +26,10 @@ pub struct SendArgs {
     /// to its end (`claude-comms jobs wait ID` collects the answer).
     #[arg(long)]
     pub background: bool,
+    /// `unchanged`: give the earlier answer to the same question again when
+    /// the module's folder is at the same commit and clean (no agent runs).
+    #[arg(long, value_name = "WHEN", default_value = "never")]
+    pub reuse: crate::hub::Reuse,
     /// The message.
     #[arg(required = true)]
     pub message: Vec<String>,
@@ -59,6 +63,7 @@ impl QueryModuleArgs {
             timeout: self.timeout,
             idempotency_key: None,
             background: self.background,
+            reuse: crate::hub::Reuse::Never,
             message: self.message,
         }
     }
@@ -126,6 +131,15 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
         return out.json(outcome);
     }
     match &outcome.reply {
+        Some(reply) if outcome.reused => {
+            out.line(reply.trim_end())?;
+            out.note(format!(
+                "({}'s earlier answer {}, reused: its folder is at the same commit and clean; conversation {})",
+                outcome.target,
+                outcome.reused_from.as_deref().unwrap_or("?"),
+                outcome.conversation_id,
+            ))
+        }
         Some(reply) => {
             out.line(reply.trim_end())?;
             out.note(format!(
@@ -170,6 +184,7 @@ fn request_of(args: SendArgs, cancel: tokio_util::sync::CancellationToken) -> Se
         idempotency_key: args.idempotency_key,
         progress: None,
         cancel,
+        reuse: args.reuse,
     }
 }
 

@@ -9,6 +9,7 @@
 //! gives the same prompt.
 
 mod budget;
+mod code_changes;
 mod fence;
 mod loop_guard;
 mod sections;
@@ -80,6 +81,9 @@ pub struct QueryInput<'a> {
     pub message: &'a str,
     /// The modules that led here, oldest first.
     pub hop_chain: &'a [String],
+    /// What changed in the answering module's folder since its last
+    /// answer in this conversation (told to the agent after the message).
+    pub code_changes: Option<&'a crate::workspace::Changes>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +149,11 @@ impl ContextEngine {
         let template = self.templates.get(name);
         let mut values = sections::values(input, tag);
         values.insert("history", String::new());
-        let without_history = template.render(&values);
+        let changes_note = input
+            .code_changes
+            .map(code_changes::note)
+            .unwrap_or_default();
+        let without_history = template.render(&values) + &changes_note;
         let max_bytes = self.budget.saturating_mul(4);
         if without_history.len() > max_bytes {
             return Err(ContextError::OverBudget {
@@ -163,7 +171,7 @@ impl ContextEngine {
             );
             cut = packed.cut;
             values.insert("history", packed.text);
-            template.render(&values)
+            template.render(&values) + &changes_note
         } else {
             without_history
         };

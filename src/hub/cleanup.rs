@@ -38,7 +38,27 @@ impl Hub {
     /// The newest `limit` messages of any conversation, newest first, by
     /// any process sharing the database.
     pub async fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>, HubError> {
-        Ok(self.store.recent_messages(limit).await?)
+        let mut recent = self.store.recent_messages(limit).await?;
+        // Marked per answering module, as `get_conversation` marks them.
+        let mut targets: Vec<String> = recent.iter().map(|a| a.target.clone()).collect();
+        targets.sort();
+        targets.dedup();
+        for target in targets {
+            let mut messages: Vec<_> = recent
+                .iter()
+                .filter(|a| a.target == target)
+                .map(|a| a.message.clone())
+                .collect();
+            self.mark_stale(&target, &mut messages).await;
+            for (activity, marked) in recent
+                .iter_mut()
+                .filter(|a| a.target == target)
+                .zip(messages)
+            {
+                activity.message.stale = marked.stale;
+            }
+        }
+        Ok(recent)
     }
 
     /// The permission settings an operator should know about, such as

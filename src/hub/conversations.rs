@@ -51,8 +51,9 @@ impl Hub {
     ) -> Result<ConversationTranscript, HubError> {
         let id = &self.conversation_id_of(id).await?;
         let conversation = self.store.conversation(id).await?;
-        let messages = self.store.messages(id, limit, before).await?;
+        let mut messages = self.store.messages(id, limit, before).await?;
         let more_before = messages.first().is_some_and(|m| m.seq > 1);
+        self.mark_stale(&conversation.target, &mut messages).await;
         Ok(ConversationTranscript {
             conversation,
             messages,
@@ -80,7 +81,14 @@ impl Hub {
         format: ExportFormat,
     ) -> Result<String, HubError> {
         let id = &self.conversation_id_of(id).await?;
-        Ok(self.store.export(id, format).await?)
+        let conversation = self.store.conversation(id).await?;
+        let mut messages = self.store.messages(id, None, None).await?;
+        self.mark_stale(&conversation.target, &mut messages).await;
+        Ok(crate::store::render_export(
+            &conversation,
+            &messages,
+            format,
+        )?)
     }
 
     /// Stores a JSON or JSON Lines export (from this or another database).

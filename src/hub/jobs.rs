@@ -134,6 +134,11 @@ impl Hub {
             policy: self.module_policy(&sending.conversation.target).mode,
             refused: None,
             tool_uses: Vec::new(),
+            // Known once answered (`get_reply`).
+            module_commit: None,
+            module_dirty: None,
+            reused: false,
+            reused_from: None,
         };
         let id = accepted.message_id.clone();
         self.jobs_in_flight().insert(id.clone(), cancel);
@@ -208,6 +213,10 @@ impl Hub {
             policy: self.module_policy(&conversation.target).mode,
             refused: crate::policy::tool_use::refused_summary(&reply.tool_uses),
             tool_uses: reply.tool_uses,
+            module_commit: reply.module_commit,
+            module_dirty: reply.module_dirty,
+            reused: reply.reused_from.is_some(),
+            reused_from: reply.reused_from,
         }
     }
 

@@ -42,6 +42,9 @@ pub struct SendRequest {
     pub progress: Option<ProgressSink>,
     /// Fires when the host cancels the call.
     pub cancel: CancellationToken,
+    /// `Unchanged`: return the earlier answer to the same question when the
+    /// module has not changed since (see [`super::Reuse`]).
+    pub reuse: super::Reuse,
 }
 
 /// What `send_message` returns.
@@ -83,6 +86,20 @@ pub struct SendOutcome {
     /// Every tool use of the answering agent: tool, target, allowed or refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_uses: Vec<crate::policy::ToolUse>,
+    /// The commit of HEAD in the answering module's folder when it
+    /// answered (null outside git, and while pending).
+    #[serde(default)]
+    pub module_commit: Option<String>,
+    /// Whether that folder had uncommitted changes.
+    #[serde(default)]
+    pub module_dirty: Option<bool>,
+    /// True when this is an earlier answer given again (`reuse:
+    /// "unchanged"`): no agent ran and nothing was spent.
+    #[serde(default)]
+    pub reused: bool,
+    /// The earlier reply a reused answer repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// The parameters of a conversation being created.
@@ -207,7 +224,11 @@ impl Hub {
             BackendKind::ClaudeStream => conversation.backend_session.clone(),
             BackendKind::ClaudeCodeMcp => None,
         };
+        let module = self
+            .module_context(&target, &folder, &history, &request.message, request.reuse)
+            .await?;
         let mut sending = Sending {
+            module,
             history: history.into_iter().map(turn_of).collect(),
             source_descriptor: self.descriptor(&source)?,
             target_descriptor: self.descriptor(&target)?,
@@ -272,6 +293,7 @@ impl Hub {
             history: &sending.history,
             message,
             hop_chain: &sending.chain,
+            code_changes: sending.module.changes.as_ref(),
         })
     }
 
@@ -288,6 +310,21 @@ impl Hub {
                 .timeout_s
                 .unwrap_or(self.config().config.instances.request_timeout_s),
         );
+        if let Some(earlier) = &sending.module.reused {
+            // No agent runs: the earlier text, with nothing spent.
+            return Ok(Answer {
+                text: earlier.content.clone(),
+                instance_id: String::new(),
+                duration_ms: 0,
+                session_id: None,
+                usage: None,
+                cost_usd: None,
+                api_duration_ms: None,
+                num_turns: None,
+                session_continued: false,
+                tool_uses: Vec::new(),
+            });
+        }
         loop {
             let answer = self
                 .instances()

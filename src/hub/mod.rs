@@ -18,6 +18,7 @@ mod modules;
 mod outcome;
 mod profile;
 mod remote;
+mod reuse;
 mod sending;
 mod stats;
 mod tokens;
@@ -53,6 +54,7 @@ pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,
 };
+pub use reuse::Reuse;
 pub use stats::{PairStats, StatsReport, parse_since};
 pub use tokens::{AuthError, Caller, CreatedToken, TOKEN_PREFIX, TokenRequest};
 
@@ -126,6 +128,8 @@ pub struct Hub {
     history: history::HistoryCache,
     /// When this process last recorded each token's use (see `tokens.rs`).
     token_touches: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// The git state of module folders, cached (see `crate::workspace`).
+    folder_states: Arc<crate::workspace::FolderStates>,
 }
 
 impl Hub {
@@ -197,6 +201,7 @@ impl Hub {
             announced: tokio::sync::OnceCell::new(),
             history: history::HistoryCache::default(),
             token_touches: Default::default(),
+            folder_states: Default::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
             profiles: std::sync::Mutex::default(),

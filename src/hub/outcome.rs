@@ -12,7 +12,7 @@ use super::sending::{QueryFailure, Sending};
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::instances::{Answer, InstanceError};
-use crate::store::{Message, MessageStatus, Outcome};
+use crate::store::{Message, MessageStatus, Outcome, ReplyModule};
 
 /// Attempts at writing one outcome, and the pause before each retry: a
 /// busy database (another process's long write) usually frees up quickly.
@@ -30,6 +30,7 @@ impl Hub {
             Ok(answer) => match self.store_reply(&sending, &answer, duration_ms).await {
                 Ok(reply) => {
                     self.messages_changed();
+                    let reused = reply.reused_from.is_some();
                     return Ok(SendOutcome {
                         conversation_id: sending.conversation.id.clone(),
                         message_id: sending.query_id().to_string(),
@@ -38,7 +39,7 @@ impl Hub {
                         reply: Some(answer.text),
                         source: sending.conversation.source.clone(),
                         target,
-                        instance_id: Some(answer.instance_id),
+                        instance_id: (!reused).then_some(answer.instance_id),
                         duration_ms,
                         usage: answer.usage,
                         cost_usd: answer.cost_usd,
@@ -46,6 +47,10 @@ impl Hub {
                         policy: self.module_policy(&sending.conversation.target).mode,
                         refused: crate::policy::tool_use::refused_summary(&answer.tool_uses),
                         tool_uses: answer.tool_uses,
+                        module_commit: reply.module_commit,
+                        module_dirty: reply.module_dirty,
+                        reused,
+                        reused_from: reply.reused_from,
                     });
                 }
                 Err(e) => QueryFailure::Hub(HubError::Internal(format!(
@@ -109,10 +114,12 @@ impl Hub {
             && answer.session_id != sending.conversation.backend_session)
             .then(|| answer.session_id.clone())
             .flatten();
+        let module = self.reply_module(sending).await;
+        let reused = module.reused_from.is_some();
         let reply = |backend_session: Option<String>| Outcome::Reply {
             sender: sending.conversation.target.clone(),
             content: answer.text.clone(),
-            instance_id: Some(answer.instance_id.clone()),
+            instance_id: (!reused).then(|| answer.instance_id.clone()),
             duration_ms,
             usage: answer.usage.clone(),
             cost_usd: answer.cost_usd,
@@ -120,6 +127,7 @@ impl Hub {
             num_turns: answer.num_turns,
             backend_session,
             tool_uses: answer.tool_uses.clone(),
+            module: module.clone(),
         };
         let with_session = new_session.is_some();
         match self
@@ -131,6 +139,26 @@ impl Hub {
                 self.store_outcome(sending.query_id(), reply(None)).await
             }
             stored => stored,
+        }
+    }
+
+    /// What the reply records about the module's folder: the state now
+    /// (read again unless the agent could not change it: a read-only
+    /// agent's folder changes only by others, which the cache sees), or
+    /// the state the reused reply was checked against.
+    async fn reply_module(&self, sending: &Sending) -> ReplyModule {
+        let reused_from = sending.module.reused.as_ref().map(|m| m.id.clone());
+        let state = if reused_from.is_some() {
+            sending.module.state_now.clone()
+        } else {
+            let may_edit = self.module_policy(&sending.conversation.target).mode
+                != crate::policy::Mode::ReadOnly;
+            self.folder_state(&sending.folder, may_edit).await
+        };
+        ReplyModule {
+            state,
+            reuse_key: Some(sending.module.reuse_key.clone()),
+            reused_from,
         }
     }
 

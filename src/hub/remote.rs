@@ -261,6 +261,7 @@ impl super::Hub {
             "conversation_id": request.conversation_id,
             "timeout_s": request.timeout_s,
             "idempotency_key": request.idempotency_key,
+            "reuse": request.reuse,
             "wait": wait,
         });
         let progress = if wait { request.progress.clone() } else { None };

@@ -49,6 +49,8 @@ pub(super) struct Sending {
     pub prompt_text: String,
     /// The stored query (set once stored).
     pub query: Option<Message>,
+    /// The answering module's folder and reuse (see `reuse.rs`).
+    pub module: super::reuse::ModuleContext,
 }
 
 impl Sending {

@@ -55,8 +55,9 @@ pub struct ExportedConversation {
     pub messages: Vec<Message>,
 }
 
-/// `conversation` and its `messages` in `format`.
-pub(crate) fn render(
+/// `conversation` and its `messages` in `format` (read, and stale replies
+/// marked, by the caller).
+pub fn render_export(
     conversation: &Conversation,
     messages: &[Message],
     format: ExportFormat,
@@ -198,6 +199,9 @@ fn markdown(c: &Conversation, messages: &[Message]) -> String {
         ));
         let fence = "`".repeat(longest_backtick_run(&m.content).max(2) + 1);
         out.push_str(&format!("{fence}text\n{}\n{fence}\n", m.content.trim_end()));
+        if let Some(line) = module_line(m) {
+            out.push_str(&line);
+        }
         if !m.tool_uses.is_empty() {
             let lines: Vec<String> = m.tool_uses.iter().map(tool_use_line).collect();
             let text = lines.join("\n");
@@ -206,6 +210,35 @@ fn markdown(c: &Conversation, messages: &[Message]) -> String {
         }
     }
     out
+}
+
+/// For a reply: the commit it describes, and whether it is stale.
+fn module_line(m: &Message) -> Option<String> {
+    let commit = m.module_commit.as_deref()?;
+    let short = commit.get(..12).unwrap_or(commit);
+    let dirty = if m.module_dirty == Some(true) {
+        " (with uncommitted changes)"
+    } else {
+        ""
+    };
+    let mut line = format!("\nAnswered at commit `{short}`{dirty}");
+    if let Some(reused) = &m.reused_from {
+        line.push_str(&format!("; reuses reply `{reused}`"));
+    }
+    if let Some(stale) = &m.stale {
+        let commits = stale
+            .commits
+            .map_or("an unknown number of".to_string(), |n| n.to_string());
+        line.push_str(&format!(
+            ". **Stale**: {commits} commits since, {} files changed",
+            stale.files_changed
+        ));
+        if !stale.files.is_empty() {
+            line.push_str(&format!(" ({})", stale.files.join(", ")));
+        }
+    }
+    line.push_str(".\n");
+    Some(line)
 }
 
 /// One tool use on one line (a multi-line command keeps its `\n`s visible).
@@ -263,6 +296,16 @@ pub(crate) fn check_imported(exported: &ExportedConversation) -> Result<()> {
         limits::check_opt_len("reply_to", m.reply_to.as_deref(), limits::MAX_NAME_BYTES)?;
         limits::check_opt_len("owner", m.owner.as_deref(), limits::MAX_NAME_BYTES)?;
         limits::check_hop_chain(&m.hop_chain)?;
+        limits::check_opt_len(
+            "module_commit",
+            m.module_commit.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
+        limits::check_opt_len(
+            "reused_from",
+            m.reused_from.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
     }
     Ok(())
 }

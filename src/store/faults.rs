@@ -119,6 +119,7 @@ mod tests {
             num_turns: None,
             backend_session: session.map(str::to_string),
             tool_uses: Vec::new(),
+            module: Default::default(),
         }
     }
 

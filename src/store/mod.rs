@@ -33,12 +33,13 @@ mod hosts;
 mod ids;
 pub mod limits;
 mod model;
+mod module_state;
 mod operations;
 mod operations_servers;
 mod records;
 mod sqlite;
 
-pub use export::{ExportFormat, ExportedConversation, parse_export, tool_use_line};
+pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use faults::{WriteFault, WriteFaults};
 pub use handle::Store;
 pub(crate) use hosts::pid_exists;
@@ -50,6 +51,7 @@ pub use model::{
     InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
     ServerRow,
 };
+pub use module_state::ReplyModule;
 pub use records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, Spend, SpendScope,
     TokenRecord,

@@ -123,6 +123,20 @@ pub struct Message {
     /// or refused), where the backend reports it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_uses: Vec<crate::policy::ToolUse>,
+    /// For replies: the commit of HEAD in the answering module's folder
+    /// when it answered (null outside git).
+    #[serde(default)]
+    pub module_commit: Option<String>,
+    /// For replies: whether that folder had uncommitted changes then.
+    #[serde(default)]
+    pub module_dirty: Option<bool>,
+    /// For a reused reply (`reuse: "unchanged"`): the earlier reply it repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
+    /// Not stored; set on reads: the module's folder has changed since
+    /// this reply (its HEAD moved on), with the commits and files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<crate::workspace::Changes>,
 }
 
 /// A query about to be stored.
@@ -170,6 +184,8 @@ pub enum Outcome {
         backend_session: Option<String>,
         /// What the agent tried while answering.
         tool_uses: Vec<crate::policy::ToolUse>,
+        /// The answering module's folder, and reuse (issue 21).
+        module: super::ReplyModule,
     },
     Failed {
         sender: String,

@@ -106,6 +106,13 @@ impl Store {
         on_backend!(self, |s| s.finish_query(&id, &outcome))
     }
 
+    /// The newest reply an agent gave under `reuse_key` at `commit` with a
+    /// clean folder, if any (`send_message` with `reuse: "unchanged"`).
+    pub async fn reusable_reply(&self, reuse_key: &str, commit: &str) -> Result<Option<Message>> {
+        let (key, commit) = (reuse_key.to_owned(), commit.to_owned());
+        on_backend!(self, |s| s.reusable_reply(&key, &commit))
+    }
+
     /// Marks `interrupted` the pending queries of servers that are not
     /// alive (other than `this_server`); returns how many.
     pub async fn recover_interrupted(

@@ -459,6 +459,7 @@ async fn two_servers_on_one_database_lose_and_duplicate_nothing() {
                 idempotency_key: Some(format!("key-{i}")),
                 progress: None,
                 cancel: Default::default(),
+                reuse: Default::default(),
             })
             .await
             .unwrap()

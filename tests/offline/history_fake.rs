@@ -16,6 +16,7 @@ fn follow_up(conversation: Option<String>, message: &str) -> SendRequest {
         idempotency_key: None,
         progress: None,
         cancel: Default::default(),
+        reuse: Default::default(),
     }
 }
 

@@ -21,6 +21,7 @@ fn send(source: &str, target: &str, message: &str) -> SendRequest {
         idempotency_key: None,
         progress: None,
         cancel: Default::default(),
+        reuse: Default::default(),
     }
 }
 
@@ -201,6 +202,7 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
                     num_turns: Some(1),
                     backend_session: None,
                     tool_uses: Vec::new(),
+                    module: Default::default(),
                 },
             )
             .await

@@ -24,6 +24,7 @@ mod cli_modules;
 mod cli_operator;
 mod cli_permissions;
 mod cli_setup;
+mod commit_pinned;
 mod communicator;
 mod conversations_fake;
 mod daemon_build;

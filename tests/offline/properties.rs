@@ -133,6 +133,7 @@ proptest! {
             history: &history,
             message: &message,
             hop_chain: &[],
+            code_changes: None,
         };
         // A tag the module text even guesses right: safety must not rest on it.
         let tag = "0123456789abcdef";

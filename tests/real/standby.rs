@@ -44,6 +44,7 @@ async fn ask(
         idempotency_key: None,
         progress: None,
         cancel: Default::default(),
+        reuse: Default::default(),
     })
     .await
     .unwrap()

@@ -268,7 +268,12 @@ pub fn draw_messages(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(when::ago(m.created_at, now)),
                 Cell::from(format!("{}→{}", a.source, a.target)),
                 Cell::from(m.role.as_str()),
-                Cell::from(m.status.as_str()).style(status_style(m.status)),
+                // A reply whose module changed since it was given.
+                if m.stale.is_some() {
+                    Cell::from("stale").style(Style::new().yellow())
+                } else {
+                    Cell::from(m.status.as_str()).style(status_style(m.status))
+                },
                 Cell::from(time),
                 Cell::from(m.content.lines().next().unwrap_or("").to_string()),
             ])

@@ -80,20 +80,33 @@ pub fn instance_line(view: &InstanceView) -> String {
     )
 }
 
-/// `message CONVERSATION#SEQ SOURCE->TARGET ROLE STATUS [duration] first line`.
+/// `message CONVERSATION#SEQ SOURCE->TARGET ROLE STATUS [stale (...)]
+/// [duration] first line`.
 pub fn message_line(a: &MessageActivity) -> String {
     let m = &a.message;
     format!(
-        "message {}#{} {}->{} {} {}{} {}",
+        "message {}#{} {}->{} {} {}{}{} {}",
         m.conversation_id,
         m.seq,
         a.source,
         a.target,
         m.role.as_str(),
         m.status.as_str(),
+        stale_note(m),
         m.duration_ms
             .map(|d| format!(" {}", crate::cli::when::duration_ms(d)))
             .unwrap_or_default(),
         m.content.lines().next().unwrap_or("")
     )
+}
+
+/// ` stale (N commits, M files)` for a reply whose module changed since.
+pub fn stale_note(m: &crate::hub::Message) -> String {
+    let Some(stale) = &m.stale else {
+        return String::new();
+    };
+    let commits = stale
+        .commits
+        .map_or("history rewritten".to_string(), |n| format!("{n} commits"));
+    format!(" stale ({commits}, {} files)", stale.files_changed)
 }

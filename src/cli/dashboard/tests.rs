@@ -73,6 +73,10 @@ fn message(
             reply_to: None,
             owner: None,
             tool_uses: Vec::new(),
+            module_commit: None,
+            module_dirty: None,
+            reused_from: None,
+            stale: None,
         },
     }
 }
@@ -183,6 +187,38 @@ fn the_messages_pane_shows_state_and_duration_newest_first() {
         text.contains("3 s ago") && text.contains("marker→arangodb"),
         "{text}"
     );
+}
+
+#[test]
+fn a_stale_reply_says_so_in_the_pane_and_the_plain_line() {
+    let mut a = message(
+        2,
+        Role::Reply,
+        MessageStatus::Delivered,
+        Some(900),
+        "old answer",
+    );
+    a.message.module_commit = Some("a".repeat(40));
+    a.message.stale = Some(crate::workspace::Changes {
+        from: "a".repeat(40),
+        to: "b".repeat(40),
+        commits: Some(3),
+        files: vec!["src/lib.rs".into()],
+        files_changed: 1,
+    });
+    let line = super::plain::message_line(&a);
+    assert!(
+        line.contains("delivered stale (3 commits, 1 files)"),
+        "{line}"
+    );
+    let mut app = app();
+    app.snapshot.messages = vec![a];
+    let screen = render(100, 5, |f| draw::draw_messages(f, f.area(), &app));
+    let row = screen
+        .iter()
+        .find(|l| l.contains("old answer"))
+        .expect("the row");
+    assert!(row.contains("stale") && !row.contains("delivered"), "{row}");
 }
 
 #[test]

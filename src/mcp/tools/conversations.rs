@@ -51,6 +51,12 @@ pub struct SendMessageArgs {
     /// `get_reply` collects the answer. Default `true`: wait for the answer.
     #[serde(default)]
     pub wait: Option<bool>,
+    /// `unchanged`: if the same question (same target, same text once
+    /// whitespace is normalised) was answered at the module's current
+    /// commit with a clean tree, under the same policy, return that answer
+    /// at once (`reused: true`, nothing spent). Default `never`: always ask.
+    #[serde(default)]
+    pub reuse: Option<crate::hub::Reuse>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -382,6 +388,7 @@ impl CommsServer {
                 Delivery::Detached => None,
             },
             cancel: context.ct.clone(),
+            reuse: args.reuse.unwrap_or_default(),
         };
         match delivery {
             Delivery::Wait => self.hub().send_message(request).await,

@@ -10,7 +10,7 @@ impl SqliteStore {
     pub fn export(&self, id: &str, format: ExportFormat) -> Result<String> {
         let conversation = self.conversation(id)?;
         let messages = self.messages(id, None, None)?;
-        super::export::render(&conversation, &messages, format)
+        super::export::render_export(&conversation, &messages, format)
     }
 
     /// Stores an exported conversation as it was (same ids, sequence
@@ -48,8 +48,8 @@ impl SqliteStore {
                 ],
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses, module_commit, module_dirty, reused_from)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             )?;
             for m in &exported.messages {
                 insert.execute(rusqlite::params![
@@ -73,6 +73,9 @@ impl SqliteStore {
                     m.reply_to,
                     m.owner,
                     serde_json::to_string(&m.tool_uses).unwrap_or_else(|_| "[]".into()),
+                    m.module_commit,
+                    m.module_dirty,
+                    m.reused_from,
                 ])?;
             }
             super::conversations::load_conversation(tx, &c.id)

@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::{Result, SqliteStore, StoreError, now_ms};
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses";
+pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses, module_commit, module_dirty, reused_from";
 
 /// [`MESSAGE_COLUMNS`] qualified by the alias `m`, for queries that join
 /// messages (as `m`) with their conversation. Built once.
@@ -56,6 +56,10 @@ pub(super) fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
         reply_to: row.get(o + 17)?,
         owner: row.get(o + 18)?,
         tool_uses: serde_json::from_str(&tool_uses).unwrap_or_default(),
+        module_commit: row.get(o + 20)?,
+        module_dirty: row.get(o + 21)?,
+        reused_from: row.get(o + 22)?,
+        stale: None,
     })
 }
 
@@ -275,6 +279,7 @@ impl SqliteStore {
                     num_turns,
                     backend_session,
                     tool_uses,
+                    module: _,
                 } => {
                     if let Some(session) = backend_session {
                         tx.prepare_cached(
@@ -344,6 +349,9 @@ impl SqliteStore {
             let usage_text = ledger.usage.map(|u| u.to_string());
             let (input_tokens, output_tokens) = ledger.usage.map(tokens_of).unwrap_or_default();
             let stored = insert(tx, row)?;
+            if let Outcome::Reply { module, .. } = outcome {
+                super::module_state::record(tx, &stored.id, module)?;
+            }
             if !tool_uses.is_empty() {
                 let text = serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into());
                 tx.prepare_cached("UPDATE messages SET tool_uses = ?2 WHERE id = ?1")?

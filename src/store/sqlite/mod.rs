@@ -29,6 +29,7 @@ mod jobs;
 mod ledger;
 mod message_reads;
 mod messages;
+mod module_state;
 mod open_error;
 mod removal;
 mod schema;

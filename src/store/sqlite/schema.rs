@@ -131,6 +131,17 @@ CREATE TABLE access_tokens (
     last_used_at INTEGER
 );
 "#,
+    // Commit-pinned replies (issue 21): the answering module's folder when
+    // it answered (HEAD, uncommitted changes; NULL outside git), the key
+    // of the question for `reuse: "unchanged"` (a hash of target, question
+    // and policy), and the earlier reply a reused one repeats.
+    r#"
+ALTER TABLE messages ADD COLUMN module_commit TEXT;
+ALTER TABLE messages ADD COLUMN module_dirty INTEGER;
+ALTER TABLE messages ADD COLUMN reuse_key TEXT;
+ALTER TABLE messages ADD COLUMN reused_from TEXT;
+CREATE INDEX messages_reuse ON messages (reuse_key, module_commit) WHERE reuse_key IS NOT NULL;
+"#,
 ];
 
 /// The schema version this code writes.

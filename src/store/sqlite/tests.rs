@@ -41,6 +41,7 @@ pub(super) fn reply(text: &str) -> Outcome {
         num_turns: Some(1),
         backend_session: None,
         tool_uses: Vec::new(),
+        module: Default::default(),
     }
 }
 
