@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::messaging::{SendOutcome, SendRequest};
+use super::send_types::{SendOutcome, SendRequest};
 use super::sending::Prepared;
 use super::{Hub, HubError};
 use crate::store::{Conversation, IdKind, Message, MessageStatus, Role};

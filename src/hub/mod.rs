@@ -19,6 +19,7 @@ mod outcome;
 mod profile;
 mod remote;
 mod reuse;
+mod send_types;
 mod sending;
 mod stats;
 mod tokens;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::messaging::SendOutcome;
+use super::send_types::SendOutcome;
 use super::sending::{QueryFailure, Sending};
 use super::{Hub, HubError};
 use crate::config::BackendKind;

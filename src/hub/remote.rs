@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::HubError;
-use super::messaging::{SendOutcome, SendRequest};
+use super::send_types::{SendOutcome, SendRequest};
 use crate::config::LoadedConfig;
 use crate::daemon_link::client;
 use crate::daemon_link::peer::DaemonProcess;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::HubError;
-use super::messaging::SendOutcome;
+use super::send_types::SendOutcome;
 use crate::config::BackendKind;
 use crate::context::Turn;
 use crate::instances::InstanceError;

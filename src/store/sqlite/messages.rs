@@ -8,6 +8,7 @@ use super::model::{
     BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
 };
 use super::{Result, SqliteStore, StoreError, now_ms};
+use crate::store::ReplyModule;
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses, module_commit, module_dirty, reused_from";
 
@@ -350,7 +351,7 @@ impl SqliteStore {
             let (input_tokens, output_tokens) = ledger.usage.map(tokens_of).unwrap_or_default();
             let stored = insert(tx, row)?;
             if let Outcome::Reply { module, .. } = outcome {
-                super::module_state::record(tx, &stored.id, module)?;
+                record_module(tx, &stored.id, module)?;
             }
             if !tool_uses.is_empty() {
                 let text = serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into());
@@ -445,4 +446,23 @@ impl SqliteStore {
             Ok(marked)
         })
     }
+}
+
+/// Writes `module` onto the reply row `reply_id` (inside `finish_query`'s
+/// transaction). Nothing to write, nothing done.
+fn record_module(tx: &Transaction<'_>, reply_id: &str, module: &ReplyModule) -> Result<()> {
+    if *module == ReplyModule::default() {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "UPDATE messages SET module_commit = ?2, module_dirty = ?3, reuse_key = ?4, reused_from = ?5 WHERE id = ?1",
+    )?
+    .execute(params![
+        reply_id,
+        module.state.commit,
+        module.state.dirty,
+        module.reuse_key,
+        module.reused_from,
+    ])?;
+    Ok(())
 }

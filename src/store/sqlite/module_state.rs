@@ -1,32 +1,12 @@
-//! Commit-pinned replies (issue 21) on SQLite: the reply's folder state,
-//! written inside `finish_query`'s transaction, and the reuse lookup. Kept
-//! apart from the message life cycle so that another backend ports these
-//! few statements as one piece.
+//! Commit-pinned replies (issue 21) on SQLite: finding an earlier answer
+//! to reuse. (The reply's folder state is written with the reply, in
+//! `messages.rs`.)
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
-use crate::store::{Message, ReplyModule, Result};
-
-/// Writes `module` onto the reply row `reply_id` (inside `finish_query`'s
-/// transaction). Nothing to write, nothing done.
-pub(super) fn record(tx: &Transaction<'_>, reply_id: &str, module: &ReplyModule) -> Result<()> {
-    if *module == ReplyModule::default() {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "UPDATE messages SET module_commit = ?2, module_dirty = ?3, reuse_key = ?4, reused_from = ?5 WHERE id = ?1",
-    )?
-    .execute(params![
-        reply_id,
-        module.state.commit,
-        module.state.dirty,
-        module.reuse_key,
-        module.reused_from,
-    ])?;
-    Ok(())
-}
+use crate::store::{Message, Result};
 
 impl SqliteStore {
     /// The newest delivered reply stored under `reuse_key` at `commit` with
