@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncSeekExt};
 
+use super::daemon_ops::{
+    INSTANCE_STATUS, InstanceIdArgs, LIST_INSTANCES, NoArguments, START_INSTANCE, StartInstanceArgs,
+};
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus, StreamHome};
@@ -18,17 +21,8 @@ impl Hub {
     /// This process's instances (the daemon's, when one carries the work).
     pub async fn local_instances(&self) -> Result<Vec<InstanceStatus>, HubError> {
         if let Some(remote) = &self.remote {
-            #[derive(serde::Deserialize)]
-            struct Listed {
-                instances: Vec<InstanceStatus>,
-            }
-            let listed: Listed = remote
-                .call(
-                    "list_instances",
-                    serde_json::json!({}),
-                    None,
-                    &Default::default(),
-                )
+            let listed = remote
+                .call(&LIST_INSTANCES, &NoArguments {}, None, &Default::default())
                 .await?;
             return Ok(listed.instances);
         }
@@ -38,9 +32,11 @@ impl Hub {
     /// One instance of this process (or of the daemon).
     pub async fn instance_status(&self, id: &str) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
-            let args = serde_json::json!({"instance_id": id});
+            let args = InstanceIdArgs {
+                instance_id: id.to_string(),
+            };
             return remote
-                .call("instance_status", args, None, &Default::default())
+                .call(&INSTANCE_STATUS, &args, None, &Default::default())
                 .await;
         }
         Ok(self.instances().status(id)?)
@@ -57,13 +53,16 @@ impl Hub {
         request: StartInstance,
     ) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
-            let args = serde_json::json!({
-                "backend": request.backend,
-                "pair": request.pair.as_ref().map(|(s, t)| format!("{s}:{t}")),
-                "name": request.name,
-            });
+            let (source, module) = request.pair.clone().unzip();
+            let args = StartInstanceArgs {
+                backend: request.backend,
+                module,
+                source,
+                pair: None,
+                name: request.name.clone(),
+            };
             return remote
-                .call("start_instance", args, None, &Default::default())
+                .call(&START_INSTANCE, &args, None, &Default::default())
                 .await;
         }
         let backend = request

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::daemon_ops::{CANCEL_JOB, JobIdArgs};
 use super::send_types::{SendOutcome, SendRequest};
 use super::sending::Prepared;
 use super::{Hub, HubError};
@@ -259,9 +260,11 @@ impl Hub {
     pub async fn cancel_job(&self, id: &str) -> Result<JobStatus, HubError> {
         let job = self.job(id).await?;
         if let Some(remote) = &self.remote {
-            let args = serde_json::json!({"message_id": job.message_id});
+            let args = JobIdArgs {
+                message_id: job.message_id.clone(),
+            };
             return remote
-                .call("cancel_job", args, None, &CancellationToken::new())
+                .call(&CANCEL_JOB, &args, None, &CancellationToken::new())
                 .await;
         }
         if !job.is_pending() {

@@ -5,6 +5,7 @@
 mod budgets;
 mod cleanup;
 mod conversations;
+pub mod daemon_ops;
 mod doctor;
 mod doctor_check;
 pub(crate) mod doctor_env;

@@ -19,11 +19,13 @@ use rmcp::model::{
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceError};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::HubError;
+use super::daemon_ops::{DaemonOp, SEND_MESSAGE, SendMessageArgs};
 use super::send_types::{SendOutcome, SendRequest};
 use crate::config::LoadedConfig;
 use crate::daemon_link::client;
@@ -113,17 +115,18 @@ impl RemoteHub {
 
     /// Calls one of the daemon's tools. Progress goes to `progress`;
     /// `cancel` cancels the call (and the work) at the daemon.
-    pub async fn call<T: DeserializeOwned>(
+    pub async fn call<Args: Serialize, Output: DeserializeOwned>(
         &self,
-        tool: &str,
-        args: Value,
+        op: &DaemonOp<Args, Output>,
+        args: &Args,
         progress: Option<ProgressSink>,
         cancel: &CancellationToken,
-    ) -> Result<T, HubError> {
-        let Value::Object(arguments) = args else {
-            return Err(HubError::Internal(
-                "tool arguments must be an object".into(),
-            ));
+    ) -> Result<Output, HubError> {
+        let tool = op.tool;
+        let Ok(Value::Object(arguments)) = serde_json::to_value(args) else {
+            return Err(HubError::Internal(format!(
+                "the arguments of {tool} are not a JSON object"
+            )));
         };
         let (peer, daemon) = self.peer().await?;
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(
@@ -254,19 +257,19 @@ impl super::Hub {
             (None, None) => Some(self.resolve_source(None)?),
             (None, Some(_)) => None,
         };
-        let args = serde_json::json!({
-            "source": source,
-            "target": request.target,
-            "message": request.message,
-            "conversation_id": request.conversation_id,
-            "timeout_s": request.timeout_s,
-            "idempotency_key": request.idempotency_key,
-            "reuse": request.reuse,
-            "wait": wait,
-        });
+        let args = SendMessageArgs {
+            source,
+            target: request.target.clone(),
+            message: request.message.clone(),
+            conversation_id: request.conversation_id.clone(),
+            timeout_s: request.timeout_s,
+            idempotency_key: request.idempotency_key.clone(),
+            reuse: Some(request.reuse),
+            wait: Some(wait),
+        };
         let progress = if wait { request.progress.clone() } else { None };
-        let outcome: SendOutcome = remote
-            .call("send_message", args, progress, &request.cancel)
+        let outcome = remote
+            .call(&SEND_MESSAGE, &args, progress, &request.cancel)
             .await?;
         self.messages_changed();
         Ok(outcome)

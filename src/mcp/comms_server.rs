@@ -126,3 +126,53 @@ fn bound_integers(schema: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rmcp::handler::server::common::{schema_for_empty_input, schema_for_type};
+
+    use super::CommsServer;
+    use crate::hub::daemon_ops::{
+        CANCEL_JOB, INSTANCE_STATUS, LIST_INSTANCES, SEND_MESSAGE, START_INSTANCE,
+    };
+
+    /// What the hub asks of its daemon is a tool the daemon serves, taking
+    /// exactly the argument type the hub sends: the two cannot drift.
+    #[test]
+    fn every_daemon_operation_is_a_tool_that_takes_its_argument_type() {
+        let router = CommsServer::conversation_tools()
+            + CommsServer::instance_tools()
+            + CommsServer::job_tools();
+        let schema = |tool: &str| {
+            router
+                .get(tool)
+                .unwrap_or_else(|| panic!("the daemon serves no tool {tool}"))
+                .input_schema
+                .clone()
+        };
+        // The tool macro leaves out the type's name ("title"); the rest of
+        // the schema (fields, types, bounds, descriptions) must be equal.
+        let untitled = |schema: std::sync::Arc<rmcp::model::JsonObject>| {
+            let mut schema = (*schema).clone();
+            schema.remove("title");
+            std::sync::Arc::new(schema)
+        };
+        assert_eq!(
+            schema(SEND_MESSAGE.tool),
+            untitled(schema_for_type::<crate::hub::daemon_ops::SendMessageArgs>())
+        );
+        assert_eq!(
+            schema(START_INSTANCE.tool),
+            untitled(schema_for_type::<crate::hub::daemon_ops::StartInstanceArgs>())
+        );
+        assert_eq!(
+            schema(INSTANCE_STATUS.tool),
+            untitled(schema_for_type::<crate::hub::daemon_ops::InstanceIdArgs>())
+        );
+        assert_eq!(
+            schema(CANCEL_JOB.tool),
+            untitled(schema_for_type::<crate::hub::daemon_ops::JobIdArgs>())
+        );
+        assert_eq!(schema(LIST_INSTANCES.tool), schema_for_empty_input());
+    }
+}

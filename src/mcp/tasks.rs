@@ -29,8 +29,9 @@ use rmcp::{ErrorData as McpError, RoleServer};
 use serde_json::json;
 
 use super::comms_server::CommsServer;
-use super::tools::conversations::{Delivery, SendMessageArgs, answer_result};
+use super::tools::conversations::{Delivery, answer_result};
 use super::tools::failure;
+use crate::hub::daemon_ops::SendMessageArgs;
 use crate::hub::{HubError, JobDetail, MessageStatus};
 
 /// The only task-eligible tool.

@@ -15,49 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{failure, reply, structured};
 use crate::config::BackendKind;
+use crate::hub::daemon_ops::SendMessageArgs;
 use crate::hub::{Conversation, ConversationFilter, ConversationPage, ExportFormat};
 use crate::hub::{
     ConversationTranscript, NewConversationRequest, SearchResults, SendOutcome, SendRequest,
 };
 use crate::hub::{HubError, Progress, ProgressSink};
 use crate::mcp::comms_server::CommsServer;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SendMessageArgs {
-    /// The asking module. Defaults to the module this server was started for
-    /// (`serve --module`); taken from the conversation when one is given.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// The module to ask. Required unless `conversation_id` is given.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// The question or request, in the asking module's own terms.
-    pub message: String,
-    /// Continue this conversation (its history goes to the answering agent).
-    #[serde(default)]
-    pub conversation_id: Option<String>,
-    /// Seconds to wait for the answer, counted from dispatch to an agent
-    /// (default: instances.request_timeout_s).
-    #[serde(default)]
-    #[schemars(range(min = 1, max = 86400))]
-    pub timeout_s: Option<u64>,
-    /// A key unique to this message within the conversation: resending with
-    /// the same key returns the first answer instead of asking again.
-    #[serde(default)]
-    pub idempotency_key: Option<String>,
-    /// `false`: store the question and return its `message_id` at once
-    /// (status `pending`); the server carries it to its end, and
-    /// `get_reply` collects the answer. Default `true`: wait for the answer.
-    #[serde(default)]
-    pub wait: Option<bool>,
-    /// `unchanged`: if the same question (same target, same text once
-    /// whitespace is normalised) was answered at the module's current
-    /// commit with a clean tree, under the same policy, return that answer
-    /// at once (`reused: true`, nothing spent). Default `never`: always ask.
-    #[serde(default)]
-    pub reuse: Option<crate::hub::Reuse>,
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

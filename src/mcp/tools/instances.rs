@@ -7,49 +7,11 @@ use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, tool, tool_router};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::{failure, reply};
-use crate::config::BackendKind;
+use crate::hub::daemon_ops::{InstanceIdArgs, InstanceList, StartInstanceArgs};
 use crate::hub::{ControlAction, InstanceStatus, StartInstance};
 use crate::mcp::comms_server::CommsServer;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InstanceIdArgs {
-    /// Id of the instance, as shown by `list_instances`.
-    pub instance_id: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartInstanceArgs {
-    /// Backend: `claude-code-mcp` (default) or `claude-stream`.
-    #[serde(default)]
-    pub backend: Option<BackendKind>,
-    /// Module the instance answers for. Its child is started with the
-    /// profile (hop context) of queries from `source` to this module, so it
-    /// serves that pair.
-    #[serde(default)]
-    pub module: Option<String>,
-    /// The asking module of that pair; defaults to this server's module.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// The pair as `SOURCE:TARGET` (instead of `module` and `source`).
-    #[serde(default)]
-    pub pair: Option<String>,
-    /// A name every instance tool accepts instead of the id. A name that
-    /// reads `SOURCE_TARGET` of two known modules binds that pair.
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-/// The instances of this server.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct InstanceList {
-    pub instances: Vec<InstanceStatus>,
-}
 
 fn describe(s: &InstanceStatus) -> String {
     let mut text = format!(

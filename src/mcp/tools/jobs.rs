@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{failure, reply};
+use crate::hub::daemon_ops::JobIdArgs;
 use crate::hub::{JobStatus, MessageStatus};
 use crate::mcp::comms_server::CommsServer;
 
@@ -42,13 +43,6 @@ pub struct ListJobsArgs {
     #[serde(default)]
     #[schemars(range(min = 1, max = 500))]
     pub limit: Option<usize>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JobIdArgs {
-    /// The job's id (or its first 8+ characters).
-    pub message_id: String,
 }
 
 /// The result of `list_jobs`.
