@@ -80,8 +80,8 @@ pub struct SendMessageArgs {
     /// `get_reply` collects the answer. Default `true`: wait for the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
-    /// `unchanged`: if the same question (same target, same text once
-    /// whitespace is normalised) was answered at the module's current
+    /// `unchanged`: if the same question (same asker and target, same text
+    /// once whitespace is normalised) was answered at the module's current
     /// commit with a clean tree, under the same policy, return that answer
     /// at once (`reused: true`, nothing spent). Default `never`: always ask.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -138,7 +138,14 @@ impl Hub {
             BackendKind::ClaudeCodeMcp => None,
         };
         let module = self
-            .module_context(&target, &folder, &history, &request.message, request.reuse)
+            .module_context(
+                &source,
+                &target,
+                &folder,
+                &history,
+                &request.message,
+                request.reuse,
+            )
             .await?;
         let mut sending = Sending {
             module,

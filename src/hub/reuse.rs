@@ -20,8 +20,8 @@ pub enum Reuse {
     /// Always ask the agent (the default).
     #[default]
     Never,
-    /// Return the earlier answer to the same question (same target, same
-    /// text once whitespace is normalised, same policy) when it was given
+    /// Return the earlier answer to the same question (same asker and
+    /// target, same text once whitespace is normalised, same policy) when it was given
     /// at the module's current commit with a clean folder, and the folder
     /// is still clean.
     Unchanged,
@@ -53,11 +53,19 @@ pub(super) struct ModuleContext {
     pub changes: Option<Changes>,
 }
 
-/// The key of a question: target, text with whitespace normalised, and
-/// the policy the agent answers under, hashed.
-fn reuse_key(target: &str, message: &str, policy: &crate::policy::ModulePolicy) -> String {
+/// The key of a question: who asks, who answers, the text with whitespace
+/// normalised, and the policy the agent answers under, hashed. The asker
+/// is part of it because the answer was written for that asker (the prompt
+/// says who asks and answers in its terms), and because an answer given to
+/// one module is not another module's to read.
+fn reuse_key(
+    source: &str,
+    target: &str,
+    message: &str,
+    policy: &crate::policy::ModulePolicy,
+) -> String {
     let words: Vec<&str> = message.split_whitespace().collect();
-    let identity = serde_json::json!([target, words.join(" "), policy]);
+    let identity = serde_json::json!([source, target, words.join(" "), policy]);
     let digest = Sha256::digest(identity.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -82,13 +90,14 @@ impl Hub {
     /// asked for and one fits) and what changed since the last answer.
     pub(super) async fn module_context(
         &self,
+        source: &str,
         target: &str,
         folder: &Path,
         history: &[Message],
         message: &str,
         reuse: Reuse,
     ) -> Result<ModuleContext, HubError> {
-        let reuse_key = reuse_key(target, message, &self.module_policy(target));
+        let reuse_key = reuse_key(source, target, message, &self.module_policy(target));
         // Reuse must not trust a cached "clean": read the folder now.
         let state_now = self.folder_state(folder, reuse == Reuse::Unchanged).await;
         let mut reused = None;
@@ -185,14 +194,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_key_ignores_whitespace_and_tells_targets_and_policies_apart() {
+    fn the_key_ignores_whitespace_and_tells_askers_targets_and_policies_apart() {
         let policy = crate::policy::PermissionsConfig::default().policy_for("a");
-        let key = reuse_key("a", "How do I\n  call   you?", &policy);
-        assert_eq!(key, reuse_key("a", " How do I call you? ", &policy));
-        assert_ne!(key, reuse_key("b", "How do I call you?", &policy));
-        assert_ne!(key, reuse_key("a", "How do I call you", &policy));
+        let key = reuse_key("s", "a", "How do I\n  call   you?", &policy);
+        assert_eq!(key, reuse_key("s", "a", " How do I call you? ", &policy));
+        assert_ne!(key, reuse_key("s", "b", "How do I call you?", &policy));
+        assert_ne!(
+            key,
+            reuse_key("other", "a", "How do I call you?", &policy),
+            "another asker's answer is not reused"
+        );
+        assert_ne!(key, reuse_key("s", "a", "How do I call you", &policy));
         let mut edit = policy.clone();
         edit.mode = crate::policy::Mode::Edit;
-        assert_ne!(key, reuse_key("a", "How do I call you?", &edit));
+        assert_ne!(key, reuse_key("s", "a", "How do I call you?", &edit));
     }
 }

@@ -220,12 +220,17 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
     let via_mcp = ok_value(&call(&client, "send_message", json!({"source": "marker", "target": "arangodb", "message": question, "reuse": "unchanged"})).await);
     assert_eq!(via_mcp["reused"], true);
     assert_eq!(via_mcp["reused_from"], first.reply_id.as_deref().unwrap());
+    // Another asker's identical question goes to the agent: an answer
+    // written for marker is not handed to claude_mcp.
+    let other = ok_value(&call(&client, "send_message", json!({"source": "claude_mcp", "target": "arangodb", "message": question, "reuse": "unchanged"})).await);
+    assert_ne!(other["reused"], true, "{other}");
+    assert_eq!(child_requests(&hub).await, 2);
     let asked = hub
         .send_message(ask(question, None, Reuse::Never))
         .await
         .unwrap();
     assert!(!asked.reused);
-    assert_eq!(child_requests(&hub).await, 2);
+    assert_eq!(child_requests(&hub).await, 3);
 
     // Uncommitted changes: recorded as dirty, and nothing is reused.
     std::fs::write(folder.join("api.rs"), "pub fn store(g: u8) {}\n").unwrap();
@@ -235,7 +240,7 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
         .unwrap();
     assert!(!dirty.reused);
     assert_eq!(dirty.module_dirty, Some(true));
-    assert_eq!(child_requests(&hub).await, 3);
+    assert_eq!(child_requests(&hub).await, 4);
 
     // Committed: a new commit, so the question is asked again once...
     git(&folder, &["commit", "-q", "-am", "typed"]);
@@ -255,7 +260,7 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
         .await
         .unwrap();
     assert_eq!(reused.reused_from, changed.reply_id);
-    assert_eq!(child_requests(&hub).await, 4);
+    assert_eq!(child_requests(&hub).await, 5);
     client.cancel().await.unwrap();
     hub.shutdown().await;
 }
