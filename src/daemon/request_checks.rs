@@ -191,7 +191,7 @@ pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
                 INVALID_REQUEST,
                 format!(
                     "invalid request: a JSON-RPC message is an object, not {}",
-                    kind_of(other)
+                    crate::mcp::transport::params::kind(other)
                 ),
             ));
         }
@@ -204,7 +204,7 @@ pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
                 INVALID_REQUEST,
                 format!(
                     "invalid request: \"id\" must be a string or a number, not {}",
-                    kind_of(other)
+                    crate::mcp::transport::params::kind(other)
                 ),
             ));
         }
@@ -226,7 +226,7 @@ pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
                 INVALID_REQUEST,
                 format!(
                     "invalid request: \"method\" must be a string, not {}",
-                    kind_of(other)
+                    crate::mcp::transport::params::kind(other)
                 ),
             ));
         }
@@ -265,17 +265,6 @@ pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
             params_problem(&method, params).unwrap_or_else(|| e.to_string()),
         )),
         Err(e) => Err(with_id(INVALID_REQUEST, format!("invalid response: {e}"))),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -82,7 +82,8 @@ fn decode_problem<P: DeserializeOwned>(params: Value) -> Option<String> {
     })
 }
 
-fn kind(value: &Value) -> &'static str {
+/// What a JSON value is, in words for an error message ("a string").
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
