@@ -133,9 +133,7 @@ pub fn parse_since(text: &str) -> Result<Duration, HubError> {
     let bad = || {
         HubError::bad_argument(
             Argument::Since,
-            format!(
-                "\"{text}\" is not a period; write a number and a unit: 30m, 12h, 7d, 2w"
-            ),
+            format!("\"{text}\" is not a period; write a number and a unit: 30m, 12h, 7d, 2w"),
         )
     };
     let text_trimmed = text.trim();

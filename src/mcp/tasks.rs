@@ -30,7 +30,7 @@ use serde_json::json;
 
 use super::comms_server::CommsServer;
 use super::tools::conversations::{Delivery, answer_result};
-use super::tools::failure;
+use super::tools::{failure, hub_failure};
 use crate::hub::daemon_ops::SendMessageArgs;
 use crate::hub::{HubError, JobDetail, MessageStatus};
 
@@ -75,7 +75,7 @@ pub(crate) async fn create(
     };
     let outcome = match server.send(args, &context, Delivery::Detached).await {
         Ok(outcome) => outcome,
-        Err(e) => return Ok(failure(e).into()),
+        Err(e) => return Ok(hub_failure(e).into()),
     };
     let detail = lookup(server, &outcome.message_id, &context).await?;
     let task = detailed(server, detail)?.task;
