@@ -73,6 +73,27 @@ impl HubError {
         }
     }
 
+    /// Whether the server failed (its database, a task of its own), as
+    /// opposed to the request being wrong: protocols answer the two with
+    /// different errors.
+    pub fn is_server_fault(&self) -> bool {
+        match self {
+            HubError::Internal(_) => true,
+            HubError::Store(e) => matches!(
+                e,
+                StoreError::Open { .. }
+                    | StoreError::Database { .. }
+                    | StoreError::Busy { .. }
+                    | StoreError::TooNew { .. }
+                    | StoreError::NotCommitted(_)
+                    | StoreError::Export(_)
+                    | StoreError::Injected(_)
+                    | StoreError::Task(_)
+            ),
+            _ => false,
+        }
+    }
+
     pub fn not_found(thing: Thing, id: impl Into<String>) -> HubError {
         HubError::NotFound {
             thing,

@@ -120,12 +120,7 @@ async fn lookup(
     let caller = super::access::caller_of(context)?;
     super::access::check_job(server.hub(), &caller, task_id)
         .await
-        .map_err(|reason| {
-            McpError::invalid_params(
-                format!("task \"{task_id}\": {reason}"),
-                Some(json!({"taskId": task_id})),
-            )
-        })?;
+        .map_err(|unseen| not_usable(task_id, unseen))?;
     server
         .hub()
         .job_with_answer(task_id)
@@ -134,12 +129,16 @@ async fn lookup(
 }
 
 /// SEP-2663 answers an unknown task id (or a request the task cannot take)
-/// with invalid params; the message names the id.
+/// with invalid params; the message names the id. The database failing is
+/// the server's error, not a bad id.
 fn not_usable(task_id: &str, error: HubError) -> McpError {
-    McpError::invalid_params(
-        format!("task \"{task_id}\": {error}"),
-        Some(json!({"taskId": task_id})),
-    )
+    let message = format!("task \"{task_id}\": {error}");
+    let data = Some(json!({"taskId": task_id}));
+    if error.is_server_fault() {
+        McpError::internal_error(message, data)
+    } else {
+        McpError::invalid_params(message, data)
+    }
 }
 
 /// The task as SEP-2663 reports it, from the stored job.
