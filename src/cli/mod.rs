@@ -6,6 +6,7 @@ mod cleanup;
 mod config_cmd;
 mod conversations;
 mod daemon;
+mod error_words;
 pub use daemon::DaemonCommand;
 pub mod dashboard;
 mod instances;
@@ -13,7 +14,7 @@ mod jobs;
 mod modules;
 mod output;
 mod send;
-pub use output::cli_words;
+pub use error_words::cli_words;
 mod setup;
 mod shell;
 mod stats;
@@ -224,6 +225,14 @@ impl Cli {
 
 /// Runs a command other than `serve`. Returns the process exit code.
 pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
+    // A hub error a command returns with `?` reaches `main` as text: word
+    // it for the CLI here, while its variant is still known.
+    run_command(cli, config)
+        .await
+        .map_err(error_words::with_cli_words)
+}
+
+async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     use conversations::ConversationsCommand;
     use instances::InstancesCommand;
     use send::SendArgs;

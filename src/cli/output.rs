@@ -62,64 +62,15 @@ impl Output {
         Ok(())
     }
 
-    /// Prints an error on stderr in the CLI's words (see [`cli_words`]).
-    pub fn error(&self, e: impl std::fmt::Display) -> anyhow::Result<()> {
-        self.note(format!("error: {}", cli_words(&e.to_string())))
+    /// Prints a hub error on stderr in the CLI's words (see
+    /// [`super::error_words`]).
+    pub fn error(&self, e: &crate::hub::HubError) -> anyhow::Result<()> {
+        self.note(format!("error: {}", super::error_words::in_cli_words(e)))
     }
 
     /// Prints a warning or error for people, on stderr.
     pub fn note(&self, text: impl AsRef<str>) -> anyhow::Result<()> {
         writeln!(std::io::stderr().lock(), "{}", text.as_ref())?;
         Ok(())
-    }
-}
-
-/// The hub words its errors for MCP callers, who name tool arguments
-/// (`source`, `target`, ...); a CLI user typed flags. Each argument named
-/// in an error becomes the flag that sets it.
-pub fn cli_words(text: &str) -> String {
-    const FLAGS: &[(&str, &str)] = &[
-        ("argument `source`", "--from"),
-        ("argument `target`", "--to"),
-        ("argument `conversation_id`", "--conversation"),
-        ("argument `idempotency_key`", "--idempotency-key"),
-        ("argument `timeout_s`", "--timeout"),
-        ("argument `message`", "the message"),
-        ("argument `module`", "--module"),
-        ("argument `status`", "--status"),
-        ("argument `format`", "--format"),
-        ("give a conversation_id", "give --conversation"),
-        // The failure explanation written for agents (through the daemon
-        // the CLI gets it as text): the CLI's own way to ask again.
-        (
-            "send it again with this conversation_id (the history is kept)",
-            "ask again with `claude-comms send --conversation ID MESSAGE` (ID as above; the history is kept)",
-        ),
-        (
-            "this server was not started with --module (or CLAUDE_COMMS_MODULE)",
-            "no CLAUDE_COMMS_MODULE is set",
-        ),
-    ];
-    FLAGS
-        .iter()
-        .fold(text.to_string(), |text, (hub, cli)| text.replace(hub, cli))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hub_arguments_become_the_flags_a_cli_user_typed() {
-        assert_eq!(
-            super::cli_words(
-                "argument `source`: no asking module given, and this server was not started with --module (or CLAUDE_COMMS_MODULE)"
-            ),
-            "--from: no asking module given, and no CLAUDE_COMMS_MODULE is set"
-        );
-        assert_eq!(
-            super::cli_words(
-                "argument `target`: name the module to ask, or give a conversation_id"
-            ),
-            "--to: name the module to ask, or give --conversation"
-        );
     }
 }

@@ -211,10 +211,8 @@ async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> a
                 ))?;
                 return Ok(130);
             }
-            out.error(&reason)?;
-            out.note(format!(
-                "The message and this failure are stored in conversation {conversation_id}. Once the cause is fixed, `claude-comms send --conversation {conversation_id} MESSAGE` asks again with the history; `claude-comms doctor` checks node, the child package and the claude CLI."
-            ))?;
+            out.note(format!("error: {reason}"))?;
+            out.note(super::error_words::query_failed_advice(&conversation_id))?;
             Ok(1)
         }
         Err(_) if cancel.is_cancelled() => {

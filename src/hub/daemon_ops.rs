@@ -4,7 +4,8 @@
 //! hub serializes here, so a renamed or retyped field breaks the build on
 //! both sides at once, and the hub never spells a tool's name or builds its
 //! JSON by hand (a unit test of the MCP server checks that each operation's
-//! tool exists and takes exactly this argument type's schema).
+//! tool exists and takes exactly this argument type's schema). A failure
+//! travels typed too ([`DaemonFailure`]).
 
 use std::marker::PhantomData;
 
@@ -12,9 +13,9 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{JobStatus, SendOutcome};
+use super::{Argument, HubError, JobStatus, SendOutcome, Thing};
 use crate::config::BackendKind;
-use crate::instances::InstanceStatus;
+use crate::instances::{InstanceError, InstanceStatus};
 
 /// One operation the daemon carries out for a routed hub.
 pub struct DaemonOp<Args, Output> {
@@ -129,4 +130,105 @@ pub struct InstanceList {
 pub struct JobIdArgs {
     /// The job's id (or its first 8+ characters).
     pub message_id: String,
+}
+
+/// The `_meta` key under which a failed tool result carries its
+/// [`DaemonFailure`].
+pub const FAILURE_META: &str = "claude-comms/error";
+
+/// A failure as a failed tool result carries it (in `_meta`, under
+/// [`FAILURE_META`], next to the text for the model), so a routed hub
+/// rebuilds the very [`HubError`] the daemon returned and its faces
+/// branch on it as they would in process. Failures that no face treats
+/// apart travel as their text alone ([`HubError::Daemon`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DaemonFailure {
+    BadArgument {
+        argument: Argument,
+        problem: String,
+    },
+    MissingArgument {
+        argument: Argument,
+    },
+    NotFound {
+        thing: Thing,
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        module: Option<String>,
+    },
+    QueryFailed {
+        explanation: String,
+        reason: String,
+        conversation_id: String,
+        message_id: String,
+    },
+    OverBudget {
+        text: String,
+    },
+    Instance {
+        error: InstanceError,
+    },
+}
+
+impl DaemonFailure {
+    /// How `error` travels, if a face may branch on it.
+    pub fn of(error: &HubError) -> Option<DaemonFailure> {
+        Some(match error {
+            HubError::BadArgument { argument, problem } => DaemonFailure::BadArgument {
+                argument: *argument,
+                problem: problem.clone(),
+            },
+            HubError::MissingArgument { argument } => DaemonFailure::MissingArgument {
+                argument: *argument,
+            },
+            HubError::NotFound { thing, id, module } => DaemonFailure::NotFound {
+                thing: *thing,
+                id: id.clone(),
+                module: module.clone(),
+            },
+            HubError::QueryFailed {
+                explanation,
+                reason,
+                conversation_id,
+                message_id,
+            } => DaemonFailure::QueryFailed {
+                explanation: explanation.clone(),
+                reason: reason.clone(),
+                conversation_id: conversation_id.clone(),
+                message_id: message_id.clone(),
+            },
+            HubError::OverBudget(text) => DaemonFailure::OverBudget { text: text.clone() },
+            HubError::Instance(error) => DaemonFailure::Instance {
+                error: error.clone(),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The error the daemon returned, rebuilt.
+    pub fn into_error(self) -> HubError {
+        match self {
+            DaemonFailure::BadArgument { argument, problem } => {
+                HubError::BadArgument { argument, problem }
+            }
+            DaemonFailure::MissingArgument { argument } => HubError::MissingArgument { argument },
+            DaemonFailure::NotFound { thing, id, module } => {
+                HubError::NotFound { thing, id, module }
+            }
+            DaemonFailure::QueryFailed {
+                explanation,
+                reason,
+                conversation_id,
+                message_id,
+            } => HubError::QueryFailed {
+                explanation,
+                reason,
+                conversation_id,
+                message_id,
+            },
+            DaemonFailure::OverBudget { text } => HubError::OverBudget(text),
+            DaemonFailure::Instance { error } => HubError::Instance(error),
+        }
+    }
 }

@@ -120,11 +120,7 @@ impl Hub {
                     || r.instance.name.as_deref() == Some(id)
                     || (id.len() >= 8 && r.instance.id.starts_with(id))
             })
-            .ok_or_else(|| {
-                HubError::BadRequest(format!(
-                    "unknown instance \"{id}\" (`claude-comms instances list` shows the ids)"
-                ))
-            })?;
+            .ok_or_else(|| HubError::not_found(super::Thing::Instance, id))?;
         if !row.server_alive {
             return Err(HubError::BadRequest(format!(
                 "instance \"{id}\" belonged to server pid {} which is no longer running",

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 pub use super::send_types::{NewConversationRequest, SendOutcome, SendRequest};
 use super::sending::{Prepared, QueryFailure, Sending};
-use super::{Hub, HubError};
+use super::{Argument, Hub, HubError};
 use crate::config::BackendKind;
 use crate::context::{HopContext, PromptKind, QueryInput, Turn, TurnRole};
 use crate::instances::{Answer, InstanceError, Query};
@@ -77,11 +77,14 @@ impl Hub {
         if let Some(key) = &request.idempotency_key
             && key.len() > crate::store::limits::MAX_IDEMPOTENCY_KEY_BYTES
         {
-            return Err(HubError::BadRequest(format!(
-                "argument `idempotency_key`: {} bytes is over the limit of {} bytes",
-                key.len(),
-                crate::store::limits::MAX_IDEMPOTENCY_KEY_BYTES
-            )));
+            return Err(HubError::bad_argument(
+                Argument::IdempotencyKey,
+                format!(
+                    "{} bytes is over the limit of {} bytes",
+                    key.len(),
+                    crate::store::limits::MAX_IDEMPOTENCY_KEY_BYTES
+                ),
+            ));
         }
         if request.conversation_id.is_none() {
             // A send that will be refused must not leave an empty
@@ -167,7 +170,7 @@ impl Hub {
         // sync). The history is what was stored before this message.
         let prompt = self
             .render(&sending, &request.message, sending.resume.is_some())
-            .map_err(|e| HubError::BadRequest(format!("argument `message`: {e}")))?;
+            .map_err(|e| HubError::bad_argument(Argument::Message, e.to_string()))?;
         let new_query = NewQuery {
             conversation_id: sending.conversation.id.clone(),
             sender: source,
@@ -287,26 +290,30 @@ impl Hub {
 
     pub(super) fn check_message(&self, message: &str) -> Result<(), HubError> {
         if message.trim().is_empty() {
-            return Err(HubError::BadRequest(
-                "argument `message`: the message is empty".into(),
+            return Err(HubError::bad_argument(
+                Argument::Message,
+                "the message is empty",
             ));
         }
         let limit = self.config().config.context.max_message_bytes;
         if message.len() > limit {
-            return Err(HubError::BadRequest(format!(
-                "argument `message`: {} bytes is over the limit of {limit} bytes (context.max_message_bytes)",
-                message.len()
-            )));
+            return Err(HubError::bad_argument(
+                Argument::Message,
+                format!(
+                    "{} bytes is over the limit of {limit} bytes (context.max_message_bytes)",
+                    message.len()
+                ),
+            ));
         }
         Ok(())
     }
 
     pub(super) fn resolve_source(&self, source: Option<&str>) -> Result<String, HubError> {
-        let source = source.or(self.default_module()).ok_or_else(|| {
-            HubError::BadRequest(
-                "argument `source`: no asking module given, and this server was not started with --module (or CLAUDE_COMMS_MODULE)".into(),
-            )
-        })?;
+        let source = source
+            .or(self.default_module())
+            .ok_or(HubError::MissingArgument {
+                argument: Argument::Source,
+            })?;
         self.descriptor(source)?;
         Ok(source.to_string())
     }
@@ -318,10 +325,8 @@ impl Hub {
         request: &SendRequest,
     ) -> Result<(Conversation, Vec<Message>), HubError> {
         let Some(id) = &request.conversation_id else {
-            let target = request.target.clone().ok_or_else(|| {
-                HubError::BadRequest(
-                    "argument `target`: name the module to ask, or give a conversation_id".into(),
-                )
+            let target = request.target.clone().ok_or(HubError::MissingArgument {
+                argument: Argument::Target,
             })?;
             let conversation = self
                 .create_conversation(NewConversationRequest {
@@ -345,17 +350,20 @@ impl Hub {
             self.history.keep(id, std::sync::Arc::new(history.clone()));
             (conversation, history)
         };
-        for (field, given, stored) in [
-            ("source", &request.source, &conversation.source),
-            ("target", &request.target, &conversation.target),
+        for (argument, given, stored) in [
+            (Argument::Source, &request.source, &conversation.source),
+            (Argument::Target, &request.target, &conversation.target),
         ] {
             if let Some(given) = given
                 && given != stored
             {
-                return Err(HubError::BadRequest(format!(
-                    "argument `{field}`: conversation {} is between {} and {}, not {given}",
-                    conversation.id, conversation.source, conversation.target
-                )));
+                return Err(HubError::bad_argument(
+                    argument,
+                    format!(
+                        "conversation {} is between {} and {}, not {given}",
+                        conversation.id, conversation.source, conversation.target
+                    ),
+                ));
             }
         }
         Ok((conversation, history))
@@ -394,11 +402,14 @@ impl Hub {
                 conversation_id: conversation.id.clone(),
                 message_id: query.id,
             }),
-            None => Err(HubError::BadRequest(format!(
-                "argument `idempotency_key`: message {} with this key is {} and has no answer yet; it is not sent again",
-                query.id,
-                query.status.as_str()
-            ))),
+            None => Err(HubError::bad_argument(
+                Argument::IdempotencyKey,
+                format!(
+                    "message {} with this key is {} and has no answer yet; it is not sent again",
+                    query.id,
+                    query.status.as_str()
+                ),
+            )),
         }
     }
 }

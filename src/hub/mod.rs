@@ -9,6 +9,7 @@ pub mod daemon_ops;
 mod doctor;
 mod doctor_check;
 pub(crate) mod doctor_env;
+pub(crate) mod error;
 mod history;
 mod instance_control;
 mod instances;
@@ -28,14 +29,14 @@ mod tokens;
 use std::sync::Arc;
 
 use crate::config::LoadedConfig;
-use crate::context::{ContextEngine, ContextError};
-use crate::descriptor::RegistryError;
+use crate::context::ContextEngine;
 use crate::instances::InstanceManager;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor_check::{Check, CheckStatus};
 pub use doctor_env::find_program;
+pub use error::{Argument, HubError, Thing};
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
 pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance, parse_pair};
 pub use jobs::{JobDetail, JobStatus, MAX_WAIT};
@@ -59,41 +60,6 @@ pub use modules::{
 pub use reuse::Reuse;
 pub use stats::{PairStats, StatsReport, parse_since};
 pub use tokens::{AuthError, Caller, CreatedToken, TOKEN_PREFIX, TokenRequest};
-
-#[derive(Debug, thiserror::Error)]
-pub enum HubError {
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Context(#[from] ContextError),
-    #[error(transparent)]
-    Instance(#[from] crate::instances::InstanceError),
-    /// The query was stored and dispatched but got no answer; the failure
-    /// is stored too.
-    #[error("{explanation}")]
-    QueryFailed {
-        /// For an agent (MCP caller): what happened and what to do next.
-        explanation: String,
-        /// Why the query got no answer, alone (for faces that word their
-        /// own advice, such as the CLI).
-        reason: String,
-        conversation_id: String,
-        message_id: String,
-    },
-    /// A budget of `[budgets]` is used up; nothing was stored or sent.
-    #[error("{0}")]
-    OverBudget(String),
-    #[error("the database task failed: {0}")]
-    Internal(String),
-    /// The daemon refused or failed the request (its words), or could not
-    /// be reached.
-    #[error("{0}")]
-    Daemon(String),
-}
 
 /// How long shutdown waits for background tasks after cancelling them.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);

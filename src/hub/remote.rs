@@ -8,14 +8,16 @@
 //! A daemon that goes away (stopped or killed) fails only the requests in
 //! flight, as soon as its process has exited and saying so; the next request
 //! reconnects (starting a new daemon under `auto`). Each call watches the
-//! daemon's process rather than trusting the HTTP stream to break.
+//! daemon's process rather than trusting the HTTP stream to break. A failed
+//! call comes back as the daemon's own `HubError` (QueryFailed, NotFound,
+//! a bad argument, ...), not as text: see `daemon_ops::DaemonFailure`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest,
-    ProgressNotificationParam, ProgressToken, ServerResult,
+    CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam,
+    ClientRequest, ProgressNotificationParam, ProgressToken, ServerResult,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceError};
@@ -25,7 +27,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::HubError;
-use super::daemon_ops::{DaemonOp, SEND_MESSAGE, SendMessageArgs};
+use super::daemon_ops::{DaemonFailure, DaemonOp, FAILURE_META, SEND_MESSAGE, SendMessageArgs};
 use super::send_types::{SendOutcome, SendRequest};
 use crate::config::LoadedConfig;
 use crate::daemon_link::client;
@@ -179,13 +181,7 @@ impl RemoteHub {
             )));
         };
         if result.is_error == Some(true) {
-            let text = result
-                .content
-                .iter()
-                .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
-                .collect::<Vec<_>>()
-                .join("\n");
-            return Err(HubError::Daemon(text));
+            return Err(failure_of(&result));
         }
         serde_json::from_value(result.structured_content.unwrap_or(Value::Null)).map_err(|e| {
             HubError::Daemon(format!("the daemon's answer to {tool} did not parse: {e}"))
@@ -215,6 +211,27 @@ impl RemoteHub {
             let _ = link.service.cancel().await;
         }
     }
+}
+
+/// The error a failed tool result stands for: the typed failure the
+/// daemon put in its `_meta`, rebuilt, so faces branch on it as they do in
+/// process; else (a failure no face treats apart) its text.
+fn failure_of(result: &CallToolResult) -> HubError {
+    let carried = result
+        .meta
+        .as_ref()
+        .and_then(|meta| meta.0.get(FAILURE_META))
+        .and_then(|value| serde_json::from_value::<DaemonFailure>(value.clone()).ok());
+    if let Some(carried) = carried {
+        return carried.into_error();
+    }
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    HubError::Daemon(text)
 }
 
 /// Returns once `daemon` has exited; never when it is not known.
@@ -273,5 +290,80 @@ impl super::Hub {
             .await?;
         self.messages_changed();
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{Argument, Thing};
+
+    /// What the daemon's tool answers for `error`, read back by a routed hub.
+    fn through_the_daemon(error: HubError) -> HubError {
+        let result = crate::mcp::tools::hub_failure(error);
+        let wire = serde_json::to_value(&result).unwrap();
+        failure_of(&serde_json::from_value(wire).unwrap())
+    }
+
+    #[test]
+    fn a_failed_query_comes_back_typed_with_its_fields() {
+        let rebuilt = through_the_daemon(HubError::QueryFailed {
+            explanation: "for the agent".into(),
+            reason: "the graph is down".into(),
+            conversation_id: "c-1".into(),
+            message_id: "m-1".into(),
+        });
+        let HubError::QueryFailed {
+            explanation,
+            reason,
+            conversation_id,
+            message_id,
+        } = rebuilt
+        else {
+            panic!("not rebuilt as QueryFailed: {rebuilt:?}");
+        };
+        assert_eq!(
+            (explanation, reason, conversation_id, message_id),
+            (
+                "for the agent".to_string(),
+                "the graph is down".to_string(),
+                "c-1".to_string(),
+                "m-1".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn the_failures_faces_branch_on_keep_their_variant_and_text() {
+        let cases = [
+            HubError::bad_argument(Argument::Target, "conversation c is between a and b, not x"),
+            HubError::MissingArgument {
+                argument: Argument::Source,
+            },
+            HubError::not_found(Thing::Instance, "i-9"),
+            HubError::NotFound {
+                thing: Thing::Job,
+                id: "j-1".into(),
+                module: Some("marker".into()),
+            },
+            HubError::OverBudget("marker has spent its 10 queries today".into()),
+            HubError::Instance(crate::instances::InstanceError::Cancelled),
+        ];
+        for error in cases {
+            let text = error.to_string();
+            let kind = std::mem::discriminant(&error);
+            let rebuilt = through_the_daemon(error);
+            assert_eq!(std::mem::discriminant(&rebuilt), kind, "{rebuilt:?}");
+            assert_eq!(rebuilt.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn other_failures_come_back_as_their_text() {
+        let rebuilt = through_the_daemon(HubError::BadRequest("job j is already delivered".into()));
+        assert!(
+            matches!(&rebuilt, HubError::Daemon(text) if text == "job j is already delivered"),
+            "{rebuilt:?}"
+        );
     }
 }

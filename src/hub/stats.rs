@@ -7,7 +7,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Hub, HubError};
+use super::{Argument, Hub, HubError};
 use crate::store::OutcomeRow;
 use crate::time::now_ms;
 
@@ -131,9 +131,10 @@ fn percentile(sorted: &[i64], q: f64) -> Option<i64> {
 /// A period such as `90m`, `12h`, `7d`, `2w` (a bare number is days).
 pub fn parse_since(text: &str) -> Result<Duration, HubError> {
     let bad = || {
-        HubError::BadRequest(format!(
-            "argument `since`: \"{text}\" is not a period; write a number and a unit: 30m, 12h, 7d, 2w"
-        ))
+        HubError::bad_argument(
+            Argument::Since,
+            format!("\"{text}\" is not a period; write a number and a unit: 30m, 12h, 7d, 2w"),
+        )
     };
     let text_trimmed = text.trim();
     let split = text_trimmed
@@ -151,9 +152,10 @@ pub fn parse_since(text: &str) -> Result<Duration, HubError> {
     };
     let since = Duration::from_secs(number.saturating_mul(seconds));
     if since > MAX_SINCE {
-        return Err(HubError::BadRequest(format!(
-            "argument `since`: \"{text}\" is longer than ten years"
-        )));
+        return Err(HubError::bad_argument(
+            Argument::Since,
+            format!("\"{text}\" is longer than ten years"),
+        ));
     }
     Ok(since)
 }

@@ -12,7 +12,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
 use serde_json::{Value, json};
 
-use crate::hub::{Caller, Hub};
+use crate::hub::{Caller, Hub, HubError, Thing};
 
 /// Tools anyone may call as they are: they read descriptors only.
 const OPEN_TOOLS: &[&str] = &["list_modules", "describe_module", "find_consumers"];
@@ -56,7 +56,7 @@ pub(crate) async fn authorize_call(
     hub: &Hub,
     caller: &Caller,
     request: &mut CallToolRequestParams,
-) -> Result<(), String> {
+) -> Result<(), HubError> {
     let Some(module) = caller.module() else {
         return Ok(());
     };
@@ -75,9 +75,9 @@ pub(crate) async fn authorize_call(
         if let Some(source) = text_arg("source")
             && source != module
         {
-            return Err(format!(
+            return Err(HubError::BadRequest(format!(
                 "this token acts as module \"{module}\"; it cannot send as \"{source}\""
-            ));
+            )));
         }
         if let Some(id) = text_arg("conversation_id") {
             // Continuing a conversation asks as its source: one the module
@@ -87,7 +87,7 @@ pub(crate) async fn authorize_call(
                 .await
                 .is_ok_and(|t| t.conversation.source == module);
             if !asks_in {
-                return Err(unseen(Unseen::Conversation, &id, module));
+                return Err(unseen(Thing::Conversation, &id, module));
             }
         }
         arguments.insert("source".into(), json!(module));
@@ -97,9 +97,9 @@ pub(crate) async fn authorize_call(
         if let Some(asked) = text_arg("module")
             && asked != module
         {
-            return Err(format!(
+            return Err(HubError::BadRequest(format!(
                 "this token acts as module \"{module}\"; it sees only its own conversations, not \"{asked}\"'s"
-            ));
+            )));
         }
         arguments.insert("module".into(), json!(module));
         return Ok(());
@@ -112,43 +112,41 @@ pub(crate) async fn authorize_call(
         let id = text_arg("message_id").unwrap_or_default();
         return check_job(hub, caller, &id).await;
     }
-    Err(format!(
+    Err(HubError::BadRequest(format!(
         "tool {tool} needs an operator token; this token acts as module \"{module}\""
-    ))
+    )))
 }
 
-/// What a module token is told about an id it may not use. An unknown id
-/// and another module's get this same answer from every tool, resource
-/// and task method, so a module cannot probe which ids exist.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Unseen {
-    Conversation,
-    Job,
-}
-
-pub(crate) fn unseen(what: Unseen, id: &str, module: &str) -> String {
-    match what {
-        Unseen::Conversation => {
-            format!("no conversation \"{id}\" that module \"{module}\" can use")
-        }
-        Unseen::Job => format!("no job \"{id}\" that module \"{module}\" can use"),
+/// What a module token is told about an id it may not use: not found. An
+/// unknown id and another module's get this same answer (text and
+/// JSON-RPC error) from every tool, resource and task method, so a module
+/// cannot probe which ids exist.
+pub(crate) fn unseen(thing: Thing, id: &str, module: &str) -> HubError {
+    HubError::NotFound {
+        thing,
+        id: id.to_string(),
+        module: Some(module.to_string()),
     }
 }
 
 /// Whether `caller` takes part in conversation `id`. An unknown id and a
 /// foreign one get the same answer ([`unseen`]).
-pub(crate) async fn check_conversation(hub: &Hub, caller: &Caller, id: &str) -> Result<(), String> {
+pub(crate) async fn check_conversation(
+    hub: &Hub,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), HubError> {
     let Some(module) = caller.module() else {
         return Ok(());
     };
     match hub.get_conversation(id, Some(1), None).await {
         Ok(t) if caller.is_party(&t.conversation.source, &t.conversation.target) => Ok(()),
-        _ => Err(unseen(Unseen::Conversation, id, module)),
+        _ => Err(unseen(Thing::Conversation, id, module)),
     }
 }
 
 /// Whether `caller` takes part in the conversation of job `id`.
-pub(crate) async fn check_job(hub: &Hub, caller: &Caller, id: &str) -> Result<(), String> {
+pub(crate) async fn check_job(hub: &Hub, caller: &Caller, id: &str) -> Result<(), HubError> {
     let Some(module) = caller.module() else {
         return Ok(());
     };
@@ -161,17 +159,18 @@ pub(crate) async fn check_job(hub: &Hub, caller: &Caller, id: &str) -> Result<()
     if allowed {
         Ok(())
     } else {
-        Err(unseen(Unseen::Job, id, module))
+        Err(unseen(Thing::Job, id, module))
     }
 }
 
 /// Whether `caller` may read (or subscribe to) a resource: descriptors are
-/// open, a conversation only to its parties.
+/// open, a conversation only to its parties. Another module's conversation
+/// is "resource not found", as an unknown one is.
 pub(crate) async fn check_resource(hub: &Hub, caller: &Caller, uri: &str) -> Result<(), McpError> {
     match uri.strip_prefix(super::resources::CONVERSATION_SCHEME) {
-        Some(id) => check_conversation(hub, caller, id)
-            .await
-            .map_err(|reason| McpError::invalid_request(reason, Some(json!({"uri": uri})))),
+        Some(id) => check_conversation(hub, caller, id).await.map_err(|unseen| {
+            McpError::resource_not_found(unseen.to_string(), Some(json!({"uri": uri})))
+        }),
         None => Ok(()),
     }
 }

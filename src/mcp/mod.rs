@@ -8,7 +8,7 @@ mod resources;
 mod server;
 mod subscriptions;
 mod tasks;
-mod tools;
+pub(crate) mod tools;
 pub mod transport;
 
 pub use comms_server::CommsServer;

@@ -10,8 +10,8 @@ use rmcp::model::{
 };
 use serde_json::json;
 
-use crate::hub::Hub;
 use crate::hub::{ConversationFilter, ExportFormat};
+use crate::hub::{Hub, HubError};
 
 const MODULE_SCHEME: &str = "module://";
 pub(crate) const CONVERSATION_SCHEME: &str = "conversation://";
@@ -82,10 +82,7 @@ pub(crate) async fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, Mcp
             Ok(text) => Ok(ReadResourceResult::new(vec![
                 ResourceContents::text(text, uri).with_mime_type("text/markdown"),
             ])),
-            Err(e) => Err(McpError::resource_not_found(
-                e.to_string(),
-                Some(json!({"uri": uri})),
-            )),
+            Err(e) => Err(resource_error(e, uri)),
         };
     }
     if let Some(name) = uri.strip_prefix(MODULE_SCHEME) {
@@ -109,4 +106,15 @@ pub(crate) async fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, Mcp
         ),
         Some(json!({"uri": uri})),
     ))
+}
+
+/// An unknown id is "resource not found"; anything else (the database
+/// failing) is the server's error, not the caller's.
+fn resource_error(error: HubError, uri: &str) -> McpError {
+    let data = Some(json!({"uri": uri}));
+    match error {
+        e if e.is_server_fault() => McpError::internal_error(e.to_string(), data),
+        // An unknown id, or a bad one (an ambiguous prefix): no resource.
+        e => McpError::resource_not_found(e.to_string(), data),
+    }
 }

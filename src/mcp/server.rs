@@ -53,7 +53,7 @@ impl ServerHandler for CommsServer {
         if let Err(refusal) = super::access::authorize_call(&self.hub, &caller, &mut request).await
         {
             tracing::warn!(tool = %request.name, caller = ?caller.module(), reason = %refusal, "tool call refused");
-            return Ok(super::tools::failure(refusal).into());
+            return Ok(super::tools::hub_failure(refusal).into());
         }
         if let Some(problem) = self.argument_problems(&request) {
             return Ok(super::tools::failure(problem).into());

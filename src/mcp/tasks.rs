@@ -30,7 +30,7 @@ use serde_json::json;
 
 use super::comms_server::CommsServer;
 use super::tools::conversations::{Delivery, answer_result};
-use super::tools::failure;
+use super::tools::{failure, hub_failure};
 use crate::hub::daemon_ops::SendMessageArgs;
 use crate::hub::{HubError, JobDetail, MessageStatus};
 
@@ -75,7 +75,7 @@ pub(crate) async fn create(
     };
     let outcome = match server.send(args, &context, Delivery::Detached).await {
         Ok(outcome) => outcome,
-        Err(e) => return Ok(failure(e).into()),
+        Err(e) => return Ok(hub_failure(e).into()),
     };
     let detail = lookup(server, &outcome.message_id, &context).await?;
     let task = detailed(server, detail)?.task;
@@ -120,12 +120,7 @@ async fn lookup(
     let caller = super::access::caller_of(context)?;
     super::access::check_job(server.hub(), &caller, task_id)
         .await
-        .map_err(|reason| {
-            McpError::invalid_params(
-                format!("task \"{task_id}\": {reason}"),
-                Some(json!({"taskId": task_id})),
-            )
-        })?;
+        .map_err(|unseen| not_usable(task_id, unseen))?;
     server
         .hub()
         .job_with_answer(task_id)
@@ -134,12 +129,16 @@ async fn lookup(
 }
 
 /// SEP-2663 answers an unknown task id (or a request the task cannot take)
-/// with invalid params; the message names the id.
+/// with invalid params; the message names the id. The database failing is
+/// the server's error, not a bad id.
 fn not_usable(task_id: &str, error: HubError) -> McpError {
-    McpError::invalid_params(
-        format!("task \"{task_id}\": {error}"),
-        Some(json!({"taskId": task_id})),
-    )
+    let message = format!("task \"{task_id}\": {error}");
+    let data = Some(json!({"taskId": task_id}));
+    if error.is_server_fault() {
+        McpError::internal_error(message, data)
+    } else {
+        McpError::invalid_params(message, data)
+    }
 }
 
 /// The task as SEP-2663 reports it, from the stored job.

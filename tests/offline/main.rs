@@ -28,6 +28,7 @@ mod commit_pinned;
 mod communicator;
 mod conversations_fake;
 mod daemon_build;
+mod daemon_errors;
 mod daemon_fake;
 mod daemon_link;
 mod dashboard_pty;

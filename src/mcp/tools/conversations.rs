@@ -13,14 +13,14 @@ use rmcp::{ErrorData as McpError, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{failure, reply, structured};
+use super::{hub_failure, reply, structured};
 use crate::config::BackendKind;
 use crate::hub::daemon_ops::SendMessageArgs;
+use crate::hub::{Argument, HubError, Progress, ProgressSink};
 use crate::hub::{Conversation, ConversationFilter, ConversationPage, ExportFormat};
 use crate::hub::{
     ConversationTranscript, NewConversationRequest, SearchResults, SendOutcome, SendRequest,
 };
-use crate::hub::{HubError, Progress, ProgressSink};
 use crate::mcp::comms_server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -127,7 +127,7 @@ impl CommsServer {
         }
         match self.send(args, &context, Delivery::Wait).await {
             Ok(outcome) => answer_result(self, &outcome),
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -153,7 +153,7 @@ impl CommsServer {
                 ),
                 &c,
             ),
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -166,9 +166,19 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<ListConversationsArgs>,
     ) -> Result<CallToolResult, McpError> {
-        let status = match args.status.as_deref().map(str::parse).transpose() {
+        let status = match args
+            .status
+            .as_deref()
+            .map(str::parse::<crate::hub::ConversationStatus>)
+            .transpose()
+        {
             Ok(s) => s,
-            Err(e) => return Ok(failure(format!("argument `status`: {e}"))),
+            Err(e) => {
+                return Ok(hub_failure(HubError::bad_argument(
+                    Argument::Status,
+                    e.to_string(),
+                )));
+            }
         };
         let filter = ConversationFilter {
             module: args.module,
@@ -196,7 +206,7 @@ impl CommsServer {
                 }
                 structured(text, &page)
             }
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -236,7 +246,7 @@ impl CommsServer {
                 }
                 structured(text, &t)
             }
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -273,7 +283,7 @@ impl CommsServer {
                 }
                 structured(text, &results)
             }
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -288,7 +298,12 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         let format: ExportFormat = match args.format.parse() {
             Ok(f) => f,
-            Err(e) => return Ok(failure(format!("argument `format`: {e}"))),
+            Err(e) => {
+                return Ok(hub_failure(HubError::bad_argument(
+                    Argument::Format,
+                    e.to_string(),
+                )));
+            }
         };
         match self
             .hub()
@@ -303,7 +318,7 @@ impl CommsServer {
                 };
                 structured(export.content.clone(), &export)
             }
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -317,7 +332,7 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         match self.hub().archive_conversation(&args.conversation_id).await {
             Ok(c) => structured(format!("conversation {} archived", c.id), &c),
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 }

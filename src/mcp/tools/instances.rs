@@ -8,9 +8,9 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, tool, tool_router};
 
-use super::{failure, reply};
+use super::{hub_failure, reply};
 use crate::hub::daemon_ops::{InstanceIdArgs, InstanceList, StartInstanceArgs};
-use crate::hub::{ControlAction, InstanceStatus, StartInstance};
+use crate::hub::{Argument, ControlAction, HubError, InstanceStatus, StartInstance};
 use crate::mcp::comms_server::CommsServer;
 
 fn describe(s: &InstanceStatus) -> String {
@@ -69,22 +69,29 @@ impl CommsServer {
         let pair = match (args.pair.as_deref(), args.module, args.source) {
             (Some(pair), _, _) => match crate::hub::parse_pair(pair) {
                 Ok(pair) => Some(pair),
-                Err(e) => return Ok(failure(format!("argument `pair`: {e}"))),
+                Err(e) => {
+                    return Ok(hub_failure(HubError::bad_argument(
+                        Argument::Pair,
+                        e.to_string(),
+                    )));
+                }
             },
             (None, Some(target), source) => {
                 match source.or_else(|| self.hub().default_module().map(str::to_string)) {
                     Some(source) => Some((source, target)),
                     None => {
-                        return Ok(failure(
-                            "argument `source`: name the asking module of the pair this instance serves (this server was not started with --module)",
-                        ));
+                        return Ok(hub_failure(HubError::bad_argument(
+                            Argument::Source,
+                            "name the asking module of the pair this instance serves (this server was not started with --module)",
+                        )));
                     }
                 }
             }
             (None, None, Some(_)) => {
-                return Ok(failure(
-                    "argument `module`: give the answering module together with `source`",
-                ));
+                return Ok(hub_failure(HubError::bad_argument(
+                    Argument::Module,
+                    "give the answering module together with `source`",
+                )));
             }
             (None, None, None) => None,
         };

@@ -11,9 +11,9 @@ use rmcp::{ErrorData as McpError, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{failure, reply};
+use super::{hub_failure, reply};
 use crate::hub::daemon_ops::JobIdArgs;
-use crate::hub::{JobStatus, MessageStatus};
+use crate::hub::{Argument, HubError, JobStatus, MessageStatus};
 use crate::mcp::comms_server::CommsServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -90,9 +90,12 @@ impl CommsServer {
             None => None,
             Some(Ok(s)) => Some(s),
             Some(Err(_)) => {
-                return Ok(failure(format!(
-                    "argument `status`: \"{}\" is not a job state (pending, delivered, failed, cancelled, interrupted)",
-                    args.status.unwrap_or_default()
+                return Ok(hub_failure(HubError::bad_argument(
+                    Argument::Status,
+                    format!(
+                        "\"{}\" is not a job state (pending, delivered, failed, cancelled, interrupted)",
+                        args.status.unwrap_or_default()
+                    ),
                 )));
             }
         };

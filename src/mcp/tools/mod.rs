@@ -8,8 +8,11 @@ pub(crate) mod modules;
 pub(crate) mod stats;
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResult, ContentBlock, MetaObject};
 use serde::Serialize;
+
+use crate::hub::HubError;
+use crate::hub::daemon_ops::{DaemonFailure, FAILURE_META};
 
 /// A successful result: human text plus the structured value.
 pub(crate) fn structured<T: Serialize>(
@@ -29,14 +32,27 @@ pub(crate) fn failure(message: impl std::fmt::Display) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.to_string())])
 }
 
+/// A tool-level failure from the hub: its text for the model and, when a
+/// face may branch on the kind of failure, that failure typed in `_meta`
+/// (see [`DaemonFailure`]), so a routed hub rebuilds the same error.
+pub(crate) fn hub_failure(error: HubError) -> CallToolResult {
+    let mut result = failure(&error);
+    if let Some(Ok(carried)) = DaemonFailure::of(&error).map(serde_json::to_value) {
+        let mut meta = MetaObject::new();
+        meta.0.insert(FAILURE_META.to_string(), carried);
+        result.meta = Some(meta);
+    }
+    result
+}
+
 /// The result of a tool whose work is one hub call: its value with a text
 /// made from it, or a tool-level failure saying what was wrong.
-pub(crate) fn reply<T: Serialize, E: std::fmt::Display>(
-    result: Result<T, E>,
+pub(crate) fn reply<T: Serialize>(
+    result: Result<T, HubError>,
     text: impl FnOnce(&T) -> String,
 ) -> Result<CallToolResult, McpError> {
     match result {
         Ok(value) => structured(text(&value), &value),
-        Err(e) => Ok(failure(e)),
+        Err(e) => Ok(hub_failure(e)),
     }
 }

@@ -11,7 +11,7 @@ use rmcp::{ErrorData as McpError, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{failure, structured};
+use super::{hub_failure, structured};
 use crate::descriptor::{ModuleFilter, RegisterFrom};
 use crate::hub::{ConsumerList, ModuleDetails, ModuleList, RegisterOutcome};
 use crate::mcp::comms_server::CommsServer;
@@ -112,7 +112,7 @@ impl CommsServer {
                 }
                 structured(text, &details)
             }
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -142,7 +142,7 @@ impl CommsServer {
                 let _ = ctx.peer.notify_resource_list_changed().await;
                 structured(text, &outcome)
             }
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 
@@ -172,7 +172,7 @@ impl CommsServer {
                 }
                 structured(text, &list)
             }
-            Err(e) => Ok(failure(e)),
+            Err(e) => Ok(hub_failure(e)),
         }
     }
 }

@@ -10,7 +10,7 @@ use rmcp::{ErrorData as McpError, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{failure, reply};
+use super::{hub_failure, reply};
 use crate::hub::{StatsReport, parse_since};
 use crate::mcp::comms_server::CommsServer;
 
@@ -60,7 +60,7 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         let since = match parse_since(args.since.as_deref().unwrap_or("7d")) {
             Ok(since) => since,
-            Err(e) => return Ok(failure(e)),
+            Err(e) => return Ok(hub_failure(e)),
         };
         reply(
             self.hub().stats(args.module.as_deref(), since).await,
