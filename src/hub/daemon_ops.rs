@@ -232,3 +232,18 @@ impl DaemonFailure {
         }
     }
 }
+
+/// The tool result the daemon answers a failed operation with: the text
+/// for the calling model and, when a face may branch on the kind of
+/// failure, the failure typed under [`FAILURE_META`] in `_meta`.
+pub fn failure_result(error: &super::HubError) -> rmcp::model::CallToolResult {
+    let mut result = rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(
+        error.to_string(),
+    )]);
+    if let Some(Ok(carried)) = DaemonFailure::of(error).map(serde_json::to_value) {
+        let mut meta = rmcp::model::MetaObject::new();
+        meta.0.insert(FAILURE_META.to_string(), carried);
+        result.meta = Some(meta);
+    }
+    result
+}

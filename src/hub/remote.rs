@@ -300,7 +300,7 @@ mod tests {
 
     /// What the daemon's tool answers for `error`, read back by a routed hub.
     fn through_the_daemon(error: HubError) -> HubError {
-        let result = crate::mcp::tools::hub_failure(error);
+        let result = crate::hub::daemon_ops::failure_result(&error);
         let wire = serde_json::to_value(&result).unwrap();
         failure_of(&serde_json::from_value(wire).unwrap())
     }

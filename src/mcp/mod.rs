@@ -8,7 +8,7 @@ mod resources;
 mod server;
 mod subscriptions;
 mod tasks;
-pub(crate) mod tools;
+mod tools;
 pub mod transport;
 
 pub use comms_server::CommsServer;

@@ -8,11 +8,10 @@ pub(crate) mod modules;
 pub(crate) mod stats;
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{CallToolResult, ContentBlock, MetaObject};
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Serialize;
 
 use crate::hub::HubError;
-use crate::hub::daemon_ops::{DaemonFailure, FAILURE_META};
 
 /// A successful result: human text plus the structured value.
 pub(crate) fn structured<T: Serialize>(
@@ -34,15 +33,9 @@ pub(crate) fn failure(message: impl std::fmt::Display) -> CallToolResult {
 
 /// A tool-level failure from the hub: its text for the model and, when a
 /// face may branch on the kind of failure, that failure typed in `_meta`
-/// (see [`DaemonFailure`]), so a routed hub rebuilds the same error.
+/// (defined with the daemon's operations, which read it back).
 pub(crate) fn hub_failure(error: HubError) -> CallToolResult {
-    let mut result = failure(&error);
-    if let Some(Ok(carried)) = DaemonFailure::of(&error).map(serde_json::to_value) {
-        let mut meta = MetaObject::new();
-        meta.0.insert(FAILURE_META.to_string(), carried);
-        result.meta = Some(meta);
-    }
-    result
+    crate::hub::daemon_ops::failure_result(&error)
 }
 
 /// The result of a tool whose work is one hub call: its value with a text
