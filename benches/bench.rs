@@ -9,7 +9,7 @@
 //! (real claude-code-mcp), warm (claude-stream against fresh `claude -p`),
 //! standby (first turns answered by a standby process), memory (RSS of warm
 //! instances, the memory budget under a burst), throughput, footprint, store,
-//! http, workspace, daemon; each lives in benches/support/, this file keeps
+//! http, sessions, workspace, daemon; each lives in benches/support/, this file keeps
 //! the driver and the helpers they share. The real sections need
 //! scripts/install-real-children.sh; they run against the stand-in model on
 //! 127.0.0.1, which answers at once, so what is measured is claude-comms and
@@ -42,6 +42,8 @@ mod http_section;
 mod overhead_section;
 #[path = "support/real_child_sections.rs"]
 mod real_child_sections;
+#[path = "support/sessions_section.rs"]
+mod sessions_section;
 #[path = "support/store_section.rs"]
 mod store_section;
 #[path = "support/throughput_section.rs"]
@@ -330,6 +332,9 @@ fn main() {
     if run("http") {
         runtime.block_on(http_hop_section());
         runtime.block_on(http_throughput_section());
+    }
+    if run("sessions") {
+        runtime.block_on(sessions_section::sessions_section());
     }
     if run("workspace") {
         runtime.block_on(workspace_section::workspace_section());

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 
 /// One remote host: a connection, its token and its MCP session.
-struct HttpHost {
+pub(super) struct HttpHost {
     send: SendRequest<Full<Bytes>>,
     authority: String,
     token: String,
@@ -20,7 +20,7 @@ struct HttpHost {
 }
 
 impl HttpHost {
-    async fn connect(authority: &str, token: &str) -> HttpHost {
+    pub(super) async fn connect(authority: &str, token: &str) -> HttpHost {
         let tcp = tokio::net::TcpStream::connect(authority).await.unwrap();
         tcp.set_nodelay(true).unwrap();
         let (send, connection) =
@@ -105,7 +105,7 @@ impl HttpHost {
 }
 
 /// Starts a daemon listening on a free loopback port; its `host:port`.
-fn daemon_on_tcp(home: &Path) -> String {
+pub(super) fn daemon_on_tcp(home: &Path) -> String {
     let out = std::process::Command::new(bin("claude-comms"))
         .args(["--json", "daemon", "start", "--listen", "127.0.0.1:0"])
         .env(HOME_ENV, home)
@@ -127,7 +127,7 @@ fn daemon_on_tcp(home: &Path) -> String {
         .to_string()
 }
 
-fn token_for(home: &Path, module: &str) -> String {
+pub(super) fn token_for(home: &Path, module: &str) -> String {
     let out = std::process::Command::new(bin("claude-comms"))
         .args(["--json", "tokens", "create", "--module", module])
         .env(HOME_ENV, home)
