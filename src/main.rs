@@ -71,7 +71,7 @@ fn main() -> std::process::ExitCode {
                 // An empty name (a bundle's unset setting) names no module.
                 let module = module.filter(|m| !m.trim().is_empty());
                 let hub = Hub::open_routed(config, module)?;
-                hub.announce().await?;
+                // serve_stdio announces the hub beside the handshake.
                 claude_comms::mcp::serve_stdio(hub).await.map(|()| 0)
             }
             _ => claude_comms::cli::run(cli, config).await,

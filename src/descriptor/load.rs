@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::model::ModuleDescriptor;
-use super::validate::{DescriptorError, Format, parse_descriptor};
+use super::validate::{DescriptorError, Format, parse_descriptor, parse_shipped};
 
 /// The descriptors shipped in `descriptors/`, compiled into the binary so an
 /// installed `claude-comms` has them without the source tree.
@@ -107,7 +107,7 @@ pub fn load_all(sources: &DescriptorSources) -> (BTreeMap<String, LoadedDescript
         add(
             &mut modules,
             &mut report,
-            parse_descriptor(file, text, format),
+            parse_shipped(file, text, format),
             Origin::Builtin,
             file,
         );

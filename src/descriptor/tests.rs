@@ -49,6 +49,18 @@ fn shipped_descriptors_are_valid_and_related() {
     assert_eq!(names, vec!["arangodb", "claude_mcp", "marker"]);
 }
 
+/// The loader trusts the shipped descriptors (`parse_shipped`, no schema
+/// check at start-up); this is the check it skips.
+#[test]
+fn every_shipped_descriptor_passes_the_validation_the_loader_skips() {
+    for (file, text) in BUILTIN_DESCRIPTORS {
+        let format = Format::from_file_name(file).unwrap();
+        let checked = parse_descriptor(file, text, format).unwrap_or_else(|e| panic!("{e}"));
+        let trusted = validate::parse_shipped(file, text, format).unwrap();
+        assert_eq!(trusted, checked, "{file}");
+    }
+}
+
 #[test]
 fn the_published_schema_matches_the_rust_type() {
     let published = include_str!("../../schemas/module-descriptor.schema.json");

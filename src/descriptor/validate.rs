@@ -108,6 +108,22 @@ pub fn parse_descriptor(
     validate_value(source_name, &parse_value(source_name, text, format)?)
 }
 
+/// Parses a descriptor shipped inside the binary ([`super::BUILTIN_DESCRIPTORS`])
+/// without checking it against the schema: those texts cannot change after
+/// the build, and a test checks each with [`parse_descriptor`]. Compiling
+/// the schema validator and the shipped data types' schemas at every start
+/// was start-up time spent proving the build right again (issue 22); the
+/// validator is compiled when a user's or an extra descriptor needs it.
+pub(crate) fn parse_shipped(
+    source_name: &str,
+    text: &str,
+    format: Format,
+) -> Result<ModuleDescriptor, DescriptorError> {
+    let value = parse_value(source_name, text, format)?;
+    serde_json::from_value(value)
+        .map_err(|e| DescriptorError::single(source_name, "", e.to_string()))
+}
+
 /// Parses a descriptor text into a JSON value, with the loader's limits on
 /// the parser, without validating it.
 pub fn parse_value(

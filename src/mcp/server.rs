@@ -49,6 +49,10 @@ impl ServerHandler for CommsServer {
                 None,
             ));
         }
+        // Before any tool reads the store: see `announced`.
+        if let Err(e) = self.hub.announce().await {
+            return Ok(super::tools::failure(e).into());
+        }
         let caller = super::access::caller_of(&context)?;
         if let Err(refusal) = super::access::authorize_call(&self.hub, &caller, &mut request).await
         {
@@ -103,6 +107,7 @@ impl ServerHandler for CommsServer {
         request: Option<rmcp::model::PaginatedRequestParams>,
         ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
+        announced(&self.hub).await?;
         let caller = super::access::caller_of(&ctx)?;
         super::resources::list(&self.hub, caller.module(), request).await
     }
@@ -120,6 +125,7 @@ impl ServerHandler for CommsServer {
         request: rmcp::model::ReadResourceRequestParams,
         ctx: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
+        announced(&self.hub).await?;
         let caller = super::access::caller_of(&ctx)?;
         super::access::check_resource(&self.hub, &caller, &request.uri).await?;
         super::resources::read(&self.hub, &request.uri)
@@ -202,14 +208,43 @@ impl ServerHandler for CommsServer {
     }
 }
 
+/// Waits until the hub is announced. `serve_stdio` announces beside the
+/// handshake; no tool or resource may read the store before the recovery
+/// that announcing does (what a dead server left pending is marked
+/// interrupted). Only the first request waits; a failed announcement is
+/// tried again by the next (`call_tool` reports it as a tool failure).
+async fn announced(hub: &Arc<Hub>) -> Result<(), rmcp::ErrorData> {
+    hub.announce()
+        .await
+        .map(|_recovered| ())
+        .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))
+}
+
 /// Serves MCP on stdin/stdout until stdin ends (or the host goes away).
 pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
+    // Announcing (register this server, recover what dead servers left
+    // pending, end their children) is store work that `initialize` does not
+    // need: it runs beside the handshake instead of before it, and every
+    // tool call waits for it (`call_tool`).
+    let announcing = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            if let Err(e) = hub.announce().await {
+                tracing::error!(error = %e, "could not announce this server in the database");
+            }
+        }
+    });
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let server = CommsServer::new(hub.clone());
     let versions = ServerHandler::supported_protocol_versions(&server).into_owned();
     let (transport, written) =
         StdioFrames::spawn_with_versions(stdin, tokio::io::stdout(), versions);
     let session = run_session(hub.clone(), server, transport).await;
+    // Shutdown unregisters only an announced server: let a session that
+    // ended early not leave its announcement half done.
+    if let Err(e) = announcing.await {
+        tracing::error!(error = %e, "announcing this server panicked");
+    }
     // Whatever ended the session, the children and tasks are stopped.
     hub.shutdown().await;
     // The session dropped its side of the transport: let the writer finish.
