@@ -6,25 +6,9 @@
 
 use super::*;
 
-use claude_comms::workspace::FolderStates;
+use common::git;
 
-/// git with a throw-away identity and no user or system config.
-fn git(dir: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
+use claude_comms::workspace::FolderStates;
 
 pub async fn workspace_section() {
     let repo = tempfile::tempdir().unwrap();

@@ -10,28 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use claude_comms::hub::{ExportFormat, Hub, Reuse, Role, SendOutcome, SendRequest};
-use common::{call, connect, fake_child_toml, hub_in, ok_value};
+use common::{call, connect, fake_child_toml, git, hub_in, ok_value};
 use serde_json::json;
-
-/// Runs git in `dir` with a throw-away identity and no user or system
-/// config, so the test never reads or writes the real home's.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 /// The folder of `arangodb` in `home`, made a repository with one commit.
 fn module_repo(home: &Path) -> std::path::PathBuf {
