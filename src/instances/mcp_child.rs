@@ -77,12 +77,9 @@ impl McpChild {
         let (service, tools) = match started {
             Ok(Ok(ok)) => ok,
             Ok(Err(e)) => {
-                // Let the exit be recorded so the message can say how it ended.
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(500),
-                    process.exit_watch().wait_for(|e| e.is_some()),
-                )
-                .await;
+                // Let the exit and the child's last stderr lines be recorded
+                // so the message can say how it ended and why.
+                process.settle(Duration::from_millis(1000)).await;
                 let how = process
                     .has_exited()
                     .map(|e| format!(" ({e})"))
@@ -194,10 +191,11 @@ impl McpChild {
     /// The error for a request whose child went away: how it ended and what
     /// it last said on stderr.
     async fn died(&self, transport_error: String) -> InstanceError {
-        let mut exit = self.process.exit_watch();
-        let _ =
-            tokio::time::timeout(Duration::from_millis(500), exit.wait_for(|e| e.is_some())).await;
-        let exit: Option<ExitInfo> = exit.borrow().clone();
+        // Its exit and its last stderr lines are what the caller needs.
+        self.process
+            .settle(std::time::Duration::from_millis(1000))
+            .await;
+        let exit = self.process.has_exited();
         InstanceError::ChildDied {
             pid: self.process.pid,
             exit: exit

@@ -152,6 +152,8 @@ pub struct ChildProcess {
     exit: watch::Receiver<Option<ExitInfo>>,
     /// Becomes true once the rest of the child's group is gone too.
     reaped: watch::Receiver<bool>,
+    /// Becomes true once every stderr line the child wrote is in the log.
+    stderr_drained: watch::Receiver<bool>,
 }
 
 impl ChildProcess {
@@ -183,6 +185,7 @@ impl ChildProcess {
         let pid = child.id().unwrap_or(0);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
+        let (drained_tx, drained_rx) = watch::channel(false);
         if let Some(stderr) = child.stderr.take() {
             let log = log.clone();
             tasks.spawn(async move {
@@ -190,7 +193,10 @@ impl ChildProcess {
                 while let Ok(Some(line)) = lines.next_line().await {
                     log.push(line.into_text());
                 }
+                let _ = drained_tx.send(true);
             });
+        } else {
+            let _ = drained_tx.send(true);
         }
         let (exit_tx, exit_rx) = watch::channel(None);
         let (reaped_tx, reaped_rx) = watch::channel(false);
@@ -223,7 +229,21 @@ impl ChildProcess {
             stdout,
             exit: exit_rx,
             reaped: reaped_rx,
+            stderr_drained: drained_rx,
         })
+    }
+
+    /// Waits (at most `within`) until the child has exited and everything
+    /// it wrote on stderr has been read into the log: a start failure can
+    /// then quote the child's last words instead of racing them.
+    pub async fn settle(&self, within: std::time::Duration) {
+        let mut exit = self.exit.clone();
+        let mut drained = self.stderr_drained.clone();
+        let _ = tokio::time::timeout(within, async {
+            let _ = exit.wait_for(|e| e.is_some()).await;
+            let _ = drained.wait_for(|done| *done).await;
+        })
+        .await;
     }
 
     pub fn exit_watch(&self) -> watch::Receiver<Option<ExitInfo>> {

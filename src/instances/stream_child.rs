@@ -195,13 +195,11 @@ impl StreamChild {
     }
 
     async fn died(&self, why: String) -> InstanceError {
-        let mut exit = self.process.exit_watch();
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_millis(500),
-            exit.wait_for(|e| e.is_some()),
-        )
-        .await;
-        let exit = exit.borrow().clone();
+        // Its exit and its last stderr lines are what the caller needs.
+        self.process
+            .settle(std::time::Duration::from_millis(1000))
+            .await;
+        let exit = self.process.has_exited();
         InstanceError::ChildDied {
             pid: self.process.pid,
             exit: exit.map(|e| e.to_string()).unwrap_or(why),
