@@ -26,6 +26,8 @@
 //! * queries are stored `pending` before they are dispatched; after a crash
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
+mod columns;
+mod cursor;
 mod export;
 mod faults;
 mod handle;
@@ -36,6 +38,7 @@ mod model;
 mod module_state;
 mod operations;
 mod operations_servers;
+mod postgres;
 mod records;
 mod sqlite;
 

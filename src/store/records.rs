@@ -96,3 +96,19 @@ pub struct ControlRequest {
     pub instance_id: String,
     pub action: String,
 }
+
+/// Tokens in and out of a reply from the CLI's `usage` object. Tokens in
+/// count everything the model read: fresh input plus prompt-cache writes
+/// and reads (each is billed, at different rates).
+pub(crate) fn tokens_of(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
+    let field = |name: &str| usage.get(name).and_then(serde_json::Value::as_i64);
+    let input = [
+        "input_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+    ]
+    .iter()
+    .filter_map(|f| field(f))
+    .fold(None, |sum: Option<i64>, n| Some(sum.unwrap_or(0) + n));
+    (input, field("output_tokens"))
+}
