@@ -7,6 +7,7 @@ mod config_cmd;
 mod conversations;
 mod daemon;
 mod error_words;
+mod fleet;
 pub use daemon::DaemonCommand;
 pub mod dashboard;
 mod instances;
@@ -98,6 +99,9 @@ pub enum Command {
     /// Access tokens for hosts on other machines: create, list, revoke.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// The nodes of the fleet that shares this PostgreSQL store: status.
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// The store that keeps conversations (SQLite or PostgreSQL): status.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
@@ -363,6 +367,7 @@ async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         Command::Doctor { no_start, start } => doctor(&hub, no_start, start, &out).await?,
         Command::Stats(args) => stats::run(&hub, args, &out).await?,
         Command::Store(cmd) => store_cmd::run(&hub, cmd, &out).await?,
+        Command::Fleet(cmd) => fleet::run(&hub, cmd, &out).await?,
         _ => unreachable!("every other command was handled above"),
     };
     Ok(code)

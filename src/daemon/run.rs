@@ -112,6 +112,13 @@ async fn serve(
     // daemon.json: SIGUSR1's default action would end the process.
     let make_way = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
         .context("cannot listen for SIGUSR1")?;
+    if hub.in_a_fleet() {
+        // A node may be refused (its name is taken by a live node, or the
+        // fleet runs another schema): then the daemon does not start.
+        crate::hub::fleet::run_node(hub.clone(), info.http_url.clone(), stop.clone())
+            .await
+            .context("cannot join the fleet")?;
+    }
     write_state(&paths.state, &info)?;
     tracing::info!(socket = %paths.socket.display(), http = ?info.http_url, pid = info.pid, "daemon ready");
 
@@ -126,7 +133,12 @@ async fn serve(
     {
         let stop = stop.clone();
         let config = hub.config();
-        let watched = [config.paths.data_dir.clone(), config.database_path()];
+        // The SQLite file is watched too; a PostgreSQL store is not a file
+        // here (its outages are the store's to report).
+        let mut watched = vec![config.paths.data_dir.clone()];
+        if let crate::config::store::StoreLocation::Sqlite(file) = config.store_location() {
+            watched.push(file);
+        }
         hub.spawn_until_shutdown(async move {
             let why = files_gone(&watched).await;
             tracing::error!("{why}; stopping the daemon (nothing it wrote could be read again)");

@@ -118,29 +118,15 @@ impl Hub {
         let sending = match self.prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
+            // The node that claims it answers it; the job is in the store.
+            Prepared::Routed {
+                conversation,
+                query,
+            } => {
+                return Ok(self.pending_outcome(&conversation, &query.id));
+            }
         };
-        let accepted = SendOutcome {
-            conversation_id: sending.conversation.id.clone(),
-            message_id: sending.query_id().to_string(),
-            status: MessageStatus::Pending.as_str().to_string(),
-            reply_id: None,
-            reply: None,
-            source: sending.conversation.source.clone(),
-            target: sending.conversation.target.clone(),
-            instance_id: None,
-            duration_ms: 0,
-            usage: None,
-            cost_usd: None,
-            duplicate: false,
-            policy: self.module_policy(&sending.conversation.target).mode,
-            refused: None,
-            tool_uses: Vec::new(),
-            // Known once answered (`get_reply`).
-            module_commit: None,
-            module_dirty: None,
-            reused: false,
-            reused_from: None,
-        };
+        let accepted = self.pending_outcome(&sending.conversation, sending.query_id());
         let id = accepted.message_id.clone();
         self.jobs_in_flight().insert(id.clone(), cancel);
         let hub = self.clone();
@@ -156,6 +142,36 @@ impl Hub {
             hub.jobs_in_flight().remove(&id);
         });
         Ok(accepted)
+    }
+
+    /// What a detached send returns: the query is stored and pending.
+    pub(super) fn pending_outcome(
+        &self,
+        conversation: &Conversation,
+        query_id: &str,
+    ) -> SendOutcome {
+        SendOutcome {
+            conversation_id: conversation.id.clone(),
+            message_id: query_id.to_string(),
+            status: MessageStatus::Pending.as_str().to_string(),
+            reply_id: None,
+            reply: None,
+            source: conversation.source.clone(),
+            target: conversation.target.clone(),
+            instance_id: None,
+            duration_ms: 0,
+            usage: None,
+            cost_usd: None,
+            duplicate: false,
+            policy: self.module_policy(&conversation.target).mode,
+            refused: None,
+            tool_uses: Vec::new(),
+            // Known once answered (`get_reply`).
+            module_commit: None,
+            module_dirty: None,
+            reused: false,
+            reused_from: None,
+        }
     }
 
     /// A job by its id (or an unambiguous prefix of 8+ characters).

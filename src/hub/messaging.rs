@@ -59,6 +59,12 @@ impl Hub {
         let mut sending = match self.prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
+            Prepared::Routed {
+                conversation,
+                query,
+            } => {
+                return self.await_routed(&conversation, query, &request).await;
+            }
         };
         let started = Instant::now();
         let result = self.dispatch(&mut sending, &request).await;
@@ -95,7 +101,7 @@ impl Hub {
                 HopContext::from_env()
                     .check(&source, target, self.config().config.context.hop_limit)
                     .map_err(|e| HubError::BadRequest(e.to_string()))?;
-                self.existing_module_folder(target)?;
+                self.check_reachable(target).await?;
                 self.check_budgets(&source, target).await?;
             }
         }
@@ -132,39 +138,20 @@ impl Hub {
         let chain = HopContext::from_env()
             .check(&source, &target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
-        let folder = self.existing_module_folder(&target)?;
-        let backend = backend_of(&conversation, self.config().config.instances.backend);
-        // Stream instances that hold (or can resume) the Claude session get
-        // only the new turn; everything else gets the whole story.
-        let resume = match backend {
-            BackendKind::ClaudeStream => conversation.backend_session.clone(),
-            BackendKind::ClaudeCodeMcp => None,
-        };
-        let module = self
-            .module_context(
-                &source,
-                &target,
-                &folder,
-                &history,
+        if self.routes_through_fleet(&target).await? {
+            // Its folder is on another node: that node renders the prompt
+            // and runs the agent (see `fleet/`).
+            return self.prepare_routed(conversation, chain, request).await;
+        }
+        let mut sending = self
+            .sending_for(
+                conversation,
+                history,
                 &request.message,
                 request.reuse,
+                chain,
             )
             .await?;
-        let mut sending = Sending {
-            module,
-            history: history.into_iter().map(turn_of).collect(),
-            source_descriptor: self.descriptor(&source)?,
-            target_descriptor: self.descriptor(&target)?,
-            // Never run the agent without its policy: no profile, no query.
-            profile: self.child_profile(&chain, backend)?,
-            chain,
-            folder,
-            backend,
-            resume,
-            prompt_text: String::new(),
-            query: None,
-            conversation,
-        };
         // The prompt is rendered before the query is stored, so the query and
         // the template that rendered it are one write (each write is a disk
         // sync). The history is what was stored before this message.
@@ -194,7 +181,48 @@ impl Hub {
         }
     }
 
-    fn render(
+    /// Everything a query to `conversation`'s target needs before its
+    /// prompt is rendered: the module's folder (here), its state and reuse,
+    /// the descriptors and the agent's policy. Also how a node starts on a
+    /// question another node stored.
+    pub(super) async fn sending_for(
+        &self,
+        conversation: Conversation,
+        history: Vec<Message>,
+        message: &str,
+        reuse: super::Reuse,
+        chain: Vec<String>,
+    ) -> Result<Sending, HubError> {
+        let (source, target) = (conversation.source.clone(), conversation.target.clone());
+        let folder = self.existing_module_folder(&target)?;
+        let backend = backend_of(&conversation, self.config().config.instances.backend);
+        // Stream instances that hold (or can resume) the Claude session get
+        // only the new turn; everything else gets the whole story.
+        let resume = match backend {
+            BackendKind::ClaudeStream => conversation.backend_session.clone(),
+            BackendKind::ClaudeCodeMcp => None,
+        };
+        let module = self
+            .module_context(&source, &target, &folder, &history, message, reuse)
+            .await?;
+        Ok(Sending {
+            module,
+            history: history.into_iter().map(turn_of).collect(),
+            source_descriptor: self.descriptor(&source)?,
+            target_descriptor: self.descriptor(&target)?,
+            // Never run the agent without its policy: no profile, no query.
+            profile: self.child_profile(&chain, backend)?,
+            chain,
+            folder,
+            backend,
+            resume,
+            prompt_text: String::new(),
+            query: None,
+            conversation,
+        })
+    }
+
+    pub(super) fn render(
         &self,
         sending: &Sending,
         message: &str,
@@ -383,7 +411,7 @@ impl Hub {
     }
 
     /// The answer to a repeated idempotency key: the first call's outcome.
-    fn earlier_outcome(
+    pub(super) fn earlier_outcome(
         &self,
         conversation: &Conversation,
         query: Message,

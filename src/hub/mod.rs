@@ -10,6 +10,7 @@ mod doctor;
 mod doctor_check;
 pub(crate) mod doctor_env;
 pub(crate) mod error;
+pub mod fleet;
 mod history;
 mod instance_control;
 mod instances;

@@ -155,7 +155,7 @@ pub struct ConsumerList {
 }
 
 impl Hub {
-    fn registry(&self) -> Arc<Registry> {
+    pub(super) fn registry(&self) -> Arc<Registry> {
         self.registry.snapshot()
     }
 

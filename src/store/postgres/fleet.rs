@@ -10,10 +10,11 @@ use super::listen::{OUTCOMES, QUESTIONS};
 use super::rows::{all, message_from_row};
 use crate::store::columns::message_columns_of_m;
 use crate::store::fleet::{ClaimedQuery, LeaseExpired, NodeRecord, NodeRow, QueryState};
+use crate::store::hosts::{pid_exists, this_hostname};
 use crate::store::model::MessageStatus;
 use crate::store::{Result, StoreError, now_ms};
 
-const NODE_COLUMNS: &str = "name, server_id, address, version, schema_version, started_at, last_heartbeat, modules, stopped";
+const NODE_COLUMNS: &str = "n.name, n.server_id, n.address, n.version, n.schema_version, n.started_at, n.last_heartbeat, n.modules, n.stopped";
 
 /// Every node, with whether it is alive (heard from within `lease_ms`)
 /// and how many questions it holds.
@@ -23,8 +24,9 @@ async fn nodes_in(client: &impl GenericClient, lease_ms: i64) -> Result<Vec<Node
         .query(
             &format!(
                 "SELECT {NODE_COLUMNS},
-                        (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending')
-                 FROM nodes n ORDER BY name"
+                        (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending'),
+                        s.pid, s.hostname
+                 FROM nodes n LEFT JOIN servers s ON s.id = n.server_id ORDER BY name"
             ),
             &[],
         )
@@ -45,9 +47,22 @@ async fn nodes_in(client: &impl GenericClient, lease_ms: i64) -> Result<Vec<Node
             },
             last_heartbeat,
             stopped,
-            alive: !stopped && now - last_heartbeat <= lease_ms,
+            alive: !stopped && now - last_heartbeat <= lease_ms && still_running(r)?,
             in_flight: r.try_get(9)?,
         })
+    })
+}
+
+/// A node on this host whose daemon process is gone is not alive, however
+/// fresh its last heartbeat (a restarted node takes its name back at once).
+fn still_running(r: &tokio_postgres::Row) -> Result<bool> {
+    let pid: Option<i64> = r.try_get(10)?;
+    let hostname: Option<String> = r.try_get(11)?;
+    Ok(match (pid, hostname) {
+        (Some(pid), Some(host)) if host == this_hostname() => {
+            u32::try_from(pid).map(pid_exists).unwrap_or(false)
+        }
+        _ => true,
     })
 }
 

@@ -1,0 +1,64 @@
+//! `claude-comms fleet status`: every node of the fleet that shares this
+//! store (PostgreSQL), what it hosts and holds.
+
+use clap::Subcommand;
+
+use super::output::Output;
+use super::when::ago;
+use crate::hub::Hub;
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Every node: address, version, last heartbeat, hosted modules,
+    /// instances and questions in flight.
+    Status,
+}
+
+pub async fn run(hub: &Hub, cmd: FleetCommand, out: &Output) -> anyhow::Result<i32> {
+    match cmd {
+        FleetCommand::Status => {
+            let status = hub.fleet_status().await?;
+            if out.json {
+                out.json(&status)?;
+                return Ok(0);
+            }
+            let now = crate::time::now_ms();
+            let rows: Vec<Vec<String>> = status
+                .nodes
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.name.clone(),
+                        if n.alive {
+                            "live".into()
+                        } else if n.stopped {
+                            "stopped".into()
+                        } else {
+                            "lost".into()
+                        },
+                        n.address.clone().unwrap_or_else(|| "-".into()),
+                        n.version.clone(),
+                        ago(n.last_heartbeat, now),
+                        n.modules.join(","),
+                        n.instances.to_string(),
+                        n.in_flight.to_string(),
+                    ]
+                })
+                .collect();
+            out.table(
+                &[
+                    "NODE",
+                    "STATE",
+                    "ADDRESS",
+                    "VERSION",
+                    "HEARD",
+                    "MODULES",
+                    "INSTANCES",
+                    "IN FLIGHT",
+                ],
+                &rows,
+            )?;
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! A node answering a question it claimed: the prompt is rendered here,
+//! in this node's folder of the module, under this node's policy for it
+//! (nothing read from the store can widen it); the outcome is stored as
+//! on one machine, and the store's notice wakes the asker.
+
+use std::sync::Arc;
+
+use super::Route;
+use crate::hub::send_types::SendRequest;
+use crate::hub::sending::{QueryFailure, Sending};
+use crate::hub::{Hub, HubError};
+use crate::store::{ClaimedQuery, MessageStatus, Outcome};
+
+impl Hub {
+    pub(super) async fn answer_claimed(self: &Arc<Self>, claimed: ClaimedQuery) {
+        let query = claimed.query;
+        let route: Route = serde_json::from_str(&claimed.route).unwrap_or_default();
+        let request = SendRequest {
+            source: None,
+            target: None,
+            message: query.content.clone(),
+            conversation_id: Some(query.conversation_id.clone()),
+            timeout_s: route.timeout_s,
+            idempotency_key: None,
+            progress: None,
+            cancel: Default::default(),
+            reuse: route.reuse,
+        };
+        let started = std::time::Instant::now();
+        match self.claimed_sending(&query, route.reuse).await {
+            Ok(mut sending) => {
+                let result = self.dispatch(&mut sending, &request).await;
+                let duration_ms = started.elapsed().as_millis() as i64;
+                self.beat_soon();
+                if let Err(e) = self
+                    .record_outcome(Box::new(sending), result, duration_ms)
+                    .await
+                {
+                    tracing::info!(query = %query.id, asked_on = %route.asked_on, error = %e, "a claimed question ended without an answer");
+                }
+            }
+            Err(e) => {
+                // Refused here (a bad descriptor, no policy, no folder any
+                // more): the asker is told why, at once.
+                let target = self
+                    .store
+                    .conversation(&query.conversation_id)
+                    .await
+                    .map(|c| c.target)
+                    .unwrap_or_default();
+                let outcome = Outcome::Failed {
+                    sender: target,
+                    reason: format!(
+                        "node \"{}\" could not start on it: {e}",
+                        self.config().config.fleet.node_name()
+                    ),
+                    status: MessageStatus::Failed,
+                    instance_id: None,
+                    duration_ms: started.elapsed().as_millis() as i64,
+                    cause: QueryFailure::Refused(String::new()).cause().to_string(),
+                };
+                if let Err(e) = self.store.finish_query(&query.id, outcome).await {
+                    tracing::warn!(query = %query.id, error = %e, "could not close a claimed question");
+                }
+            }
+        }
+        self.messages_changed();
+    }
+
+    /// The [`Sending`] of a question another node stored: its history up
+    /// to it, this node's folder and policy, the prompt rendered here.
+    async fn claimed_sending(
+        &self,
+        query: &crate::store::Message,
+        reuse: crate::hub::Reuse,
+    ) -> Result<Sending, HubError> {
+        let (conversation, messages) = self
+            .store
+            .conversation_since(&query.conversation_id, 0)
+            .await?;
+        let history: Vec<_> = messages.into_iter().filter(|m| m.seq < query.seq).collect();
+        let mut sending = self
+            .sending_for(
+                conversation,
+                history,
+                &query.content,
+                reuse,
+                query.hop_chain.clone(),
+            )
+            .await?;
+        let prompt = self
+            .render(&sending, &query.content, sending.resume.is_some())
+            .map_err(|e| HubError::BadRequest(e.to_string()))?;
+        self.store
+            .set_query_context(&query.id, &prompt.template_version, prompt.cut.as_deref())
+            .await?;
+        sending.prompt_text = prompt.text;
+        sending.query = Some(query.clone());
+        Ok(sending)
+    }
+}

@@ -1,0 +1,238 @@
+//! The asking side of a routed question: is the target hosted here or by a
+//! live node; store and route the query; wait for the node's outcome.
+
+use std::time::{Duration, Instant};
+
+use super::Route;
+use crate::hub::send_types::{SendOutcome, SendRequest};
+use crate::hub::sending::Prepared;
+use crate::hub::{Hub, HubError};
+use crate::store::{BeginQuery, Conversation, Message, MessageStatus, NewQuery, Notice, Role};
+
+/// The slow safety net of a wait: re-read the query this often even when
+/// no notice came (a notice lost while the listener reconnected).
+const RECHECK_EVERY: Duration = Duration::from_secs(2);
+
+impl Hub {
+    /// Whether a question to `target` goes through the fleet: the store
+    /// holds one and the module's folder is not on this machine. When no
+    /// live node hosts it, that is an error at once, never a wait.
+    pub(in crate::hub) async fn routes_through_fleet(
+        &self,
+        target: &str,
+    ) -> Result<bool, HubError> {
+        let here = self
+            .module_folder(target)
+            .map(|f| f.is_dir())
+            .unwrap_or(false);
+        if here || !self.store.holds_a_fleet() {
+            return Ok(false);
+        }
+        self.live_host_of(target).await?;
+        Ok(true)
+    }
+
+    /// The folder of `target` is here, or a live node hosts it.
+    pub(in crate::hub) async fn check_reachable(&self, target: &str) -> Result<(), HubError> {
+        match self.existing_module_folder(target) {
+            Ok(_) => Ok(()),
+            Err(_) if self.store.holds_a_fleet() => self.live_host_of(target).await.map(|_| ()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A live node that hosts `module`, or an error naming where and when
+    /// it was last hosted.
+    async fn live_host_of(&self, module: &str) -> Result<String, HubError> {
+        let nodes = self.store.nodes(self.lease_ms()).await?;
+        let hosting: Vec<_> = nodes
+            .iter()
+            .filter(|n| n.record.modules.iter().any(|m| m == module))
+            .collect();
+        if let Some(live) = hosting.iter().find(|n| n.alive) {
+            return Ok(live.record.name.clone());
+        }
+        let last = hosting.iter().max_by_key(|n| n.last_heartbeat);
+        Err(HubError::BadRequest(match last {
+            Some(n) => format!(
+                "no live node hosts module \"{module}\": it was last hosted by node \"{}\", last heard from {}; start that node's daemon, or give a live node the module's folder",
+                n.record.name,
+                crate::time::rfc3339(n.last_heartbeat)
+            ),
+            None => format!(
+                "no node of the fleet hosts module \"{module}\" (none has its folder), and it is not on this machine; set module_paths.{module} on a node that has its code"
+            ),
+        }))
+    }
+
+    pub(in crate::hub) fn lease_ms(&self) -> i64 {
+        self.config().config.fleet.lease_s as i64 * 1000
+    }
+
+    /// Stores the query and hands it to the fleet.
+    pub(in crate::hub) async fn prepare_routed(
+        &self,
+        conversation: Conversation,
+        chain: Vec<String>,
+        request: &SendRequest,
+    ) -> Result<Prepared, HubError> {
+        let new_query = NewQuery {
+            conversation_id: conversation.id.clone(),
+            sender: conversation.source.clone(),
+            content: request.message.clone(),
+            idempotency_key: request.idempotency_key.clone(),
+            hop_chain: chain,
+            owner: self.server_id().to_string(),
+            // The answering node renders the prompt and records its template.
+            template_version: None,
+            context_note: None,
+        };
+        let query = match self.store.begin_query(new_query).await? {
+            BeginQuery::Fresh(query) => query,
+            BeginQuery::Duplicate { query, outcome } => {
+                return Ok(Prepared::Duplicate(Box::new(self.earlier_outcome(
+                    &conversation,
+                    query,
+                    outcome.map(|b| *b),
+                ))));
+            }
+        };
+        self.messages_changed();
+        let route = Route {
+            timeout_s: request.timeout_s,
+            reuse: request.reuse,
+            asked_on: self.config().config.fleet.node_name(),
+        };
+        let route = serde_json::to_string(&route).unwrap_or_default();
+        if let Err(e) = self
+            .store
+            .route_query(&query.id, &conversation.target, &route)
+            .await
+        {
+            // Stored but not routed: close it, so nothing waits for it.
+            let _ = self
+                .store
+                .finish_query(
+                    &query.id,
+                    crate::store::Outcome::Failed {
+                        sender: conversation.target.clone(),
+                        reason: format!("the question could not be handed to the fleet: {e}"),
+                        status: MessageStatus::Failed,
+                        instance_id: None,
+                        duration_ms: 0,
+                        cause: "store".into(),
+                    },
+                )
+                .await;
+            return Err(e.into());
+        }
+        Ok(Prepared::Routed {
+            conversation,
+            query,
+        })
+    }
+
+    /// Waits for the outcome of a routed query: a notice wakes the wait,
+    /// a slow re-read covers notices lost in a reconnect. Bounded by the
+    /// request's timeout plus a lease.
+    pub(in crate::hub) async fn await_routed(
+        &self,
+        conversation: &Conversation,
+        query: Message,
+        request: &SendRequest,
+    ) -> Result<SendOutcome, HubError> {
+        let timeout = Duration::from_secs(
+            request
+                .timeout_s
+                .unwrap_or(self.config().config.instances.request_timeout_s),
+        ) + Duration::from_millis(self.lease_ms() as u64);
+        let deadline = Instant::now() + timeout;
+        let mut notices = self.store.notices();
+        loop {
+            if let Some(outcome) = self.routed_outcome(conversation, &query).await? {
+                return outcome;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(HubError::QueryFailed {
+                    explanation: format!(
+                        "no node answered within {} s; the question stays pending (`claude-comms jobs show {}`)",
+                        timeout.as_secs(),
+                        query.id
+                    ),
+                    reason: "timeout".into(),
+                    conversation_id: conversation.id.clone(),
+                    message_id: query.id,
+                });
+            }
+            let wake = async {
+                match notices.as_mut() {
+                    Some(receiver) => loop {
+                        match receiver.recv().await {
+                            Ok(Notice::Outcome { query_id }) if query_id == query.id => break,
+                            Ok(Notice::Reconnected) => break,
+                            Ok(_) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                                std::future::pending::<()>().await
+                            }
+                        }
+                    },
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wake => {}
+                _ = tokio::time::sleep(left.min(RECHECK_EVERY)) => {}
+                _ = request.cancel.cancelled() => {
+                    return Err(HubError::QueryFailed {
+                        explanation: format!(
+                            "cancelled while another node works on it; its answer will still be stored (`claude-comms jobs show {}`)",
+                            query.id
+                        ),
+                        reason: "cancelled".into(),
+                        conversation_id: conversation.id.clone(),
+                        message_id: query.id,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The outcome of a routed query once there is one.
+    async fn routed_outcome(
+        &self,
+        conversation: &Conversation,
+        query: &Message,
+    ) -> Result<Option<Result<SendOutcome, HubError>>, HubError> {
+        if let Some(outcome) = self.store.outcome_of(&query.id).await? {
+            return Ok(Some(match outcome.role {
+                Role::Reply => {
+                    Ok(self.delivered_outcome(conversation, query.id.clone(), outcome, false))
+                }
+                _ => Err(HubError::QueryFailed {
+                    explanation: format!(
+                        "{} could not answer: {}",
+                        conversation.target, outcome.content
+                    ),
+                    reason: outcome.content,
+                    conversation_id: conversation.id.clone(),
+                    message_id: query.id.clone(),
+                }),
+            }));
+        }
+        let state = self.store.query_state(&query.id).await?;
+        if state.status == MessageStatus::Pending {
+            return Ok(None);
+        }
+        let reason = state
+            .error
+            .unwrap_or_else(|| format!("the question is {}", state.status.as_str()));
+        Ok(Some(Err(HubError::QueryFailed {
+            explanation: format!("{} did not answer: {reason}", conversation.target),
+            reason,
+            conversation_id: conversation.id.clone(),
+            message_id: query.id.clone(),
+        })))
+    }
+}

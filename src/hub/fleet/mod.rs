@@ -1,0 +1,39 @@
+//! The fleet (issue 19): a daemon on every machine, one PostgreSQL store.
+//! A question to a module whose folder is not on this machine is stored
+//! and *routed*: a node that hosts the module claims it, runs the agent in
+//! its own folder under its own config's policy, and stores the reply;
+//! the asker is woken by the store's notice. No broker of our own.
+//!
+//! * `ask.rs`: the asking side (route, wait, read the outcome);
+//! * `node.rs`: a daemon as a node (join, heartbeat, claim, leases);
+//! * `answer.rs`: a node answering a question it claimed;
+//! * `status.rs`: `fleet status`, one view of every node.
+
+mod answer;
+mod ask;
+mod node;
+mod status;
+
+use serde::{Deserialize, Serialize};
+
+pub use node::run_node;
+pub use status::{FleetStatus, NodeStatus};
+
+impl super::Hub {
+    /// Whether this hub's store holds a fleet (it is PostgreSQL): a daemon
+    /// on it is a node.
+    pub fn in_a_fleet(&self) -> bool {
+        self.store.holds_a_fleet()
+    }
+}
+
+/// What the answering node needs of the asker's request, kept with the
+/// routed query (JSON in the store).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Route {
+    timeout_s: Option<u64>,
+    #[serde(default)]
+    reuse: super::Reuse,
+    /// The node (or process) that asked, for `fleet status` and errors.
+    asked_on: String,
+}

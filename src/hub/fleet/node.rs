@@ -1,0 +1,161 @@
+//! A daemon as a node of the fleet: it joins (refused when its name is
+//! taken by a live node or the fleet runs another schema), beats (renewing
+//! the leases of what it holds, ending the leases of dead nodes), and
+//! claims the questions to the modules it hosts, woken by the store's
+//! notices, with a slow re-scan as the safety net.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{Hub, HubError};
+use crate::store::{LeaseExpired, NodeRecord, Notice};
+
+/// The slow safety net: look for unclaimed questions this often even
+/// when no notice came.
+const RESCAN_EVERY: Duration = Duration::from_secs(5);
+
+/// Joins the fleet and serves as a node until `stop`. Returns an error at
+/// once when the node may not join (the daemon then does not start).
+pub async fn run_node(
+    hub: Arc<Hub>,
+    address: Option<String>,
+    stop: CancellationToken,
+) -> Result<(), HubError> {
+    let name = hub.config().config.fleet.node_name();
+    let lease_ms = hub.lease_ms();
+    let record = NodeRecord {
+        name: name.clone(),
+        server_id: hub.server_id().to_string(),
+        address,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        schema_version: crate::store::SCHEMA_VERSION,
+        started_at: crate::time::now_ms(),
+        modules: hub.hosted_modules(),
+    };
+    hub.store.register_node(&record, lease_ms).await?;
+    tracing::info!(node = %name, modules = ?record.modules, "joined the fleet");
+    let beating = hub.clone();
+    let beat_stop = stop.clone();
+    hub.spawn_until_shutdown(async move { beat(beating, beat_stop).await });
+    let claiming = hub.clone();
+    hub.spawn_until_shutdown(async move { claim(claiming, stop).await });
+    Ok(())
+}
+
+/// Every third of a lease: the node's heartbeat, then the sweep of
+/// expired leases (any live node may end a dead node's claims).
+async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
+    let name = hub.config().config.fleet.node_name();
+    let lease_ms = hub.lease_ms();
+    let every = Duration::from_millis((lease_ms / 3).max(500) as u64);
+    loop {
+        let modules = hub.hosted_modules();
+        match hub
+            .store
+            .node_heartbeat(&name, hub.server_id(), &modules, lease_ms)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!(node = %name, "another process has taken this node's name; this node no longer claims questions")
+            }
+            Err(e) => {
+                tracing::warn!(node = %name, error = %e, "heartbeat failed; leases held here may run out")
+            }
+        }
+        match hub.store.expire_leases(&hub.requeue_modules()).await {
+            Ok(expired) => {
+                for e in expired {
+                    match e {
+                        LeaseExpired::Interrupted { query_id, node } => {
+                            tracing::warn!(query = %query_id, %node, "lease ran out; the question is interrupted")
+                        }
+                        LeaseExpired::Requeued { query_id, node } => {
+                            tracing::warn!(query = %query_id, %node, "lease ran out; the read-only question is queued again")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "lease sweep failed"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+    let _ = hub.store.stop_node(&name, hub.server_id()).await;
+}
+
+/// Claims every question it can, then waits for a notice about one of its
+/// modules (or a reconnect, or the slow re-scan).
+async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
+    let name = hub.config().config.fleet.node_name();
+    let lease_ms = hub.lease_ms();
+    let mut notices = hub.store.notices();
+    loop {
+        let hosted = hub.hosted_modules();
+        loop {
+            if stop.is_cancelled() {
+                return;
+            }
+            match hub.store.claim_query(&name, &hosted, lease_ms).await {
+                Ok(Some(claimed)) => {
+                    let answering = hub.clone();
+                    hub.spawn_job(async move { answering.answer_claimed(claimed).await });
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(node = %name, error = %e, "cannot claim questions");
+                    break;
+                }
+            }
+        }
+        let wake = async {
+            match notices.as_mut() {
+                Some(receiver) => loop {
+                    match receiver.recv().await {
+                        Ok(Notice::Question { target }) if hosted.contains(&target) => break,
+                        Ok(Notice::Reconnected) => break,
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                },
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = wake => {}
+            _ = tokio::time::sleep(RESCAN_EVERY) => {}
+        }
+    }
+}
+
+impl Hub {
+    /// The modules this node hosts: those whose folder is on this machine.
+    pub fn hosted_modules(&self) -> Vec<String> {
+        self.registry()
+            .names()
+            .filter(|m| self.module_folder(m).map(|f| f.is_dir()).unwrap_or(false))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The modules whose questions may be queued again when their node
+    /// dies: read-only ones, when `fleet.retry_read_only` is on.
+    fn requeue_modules(&self) -> Vec<String> {
+        if !self.config().config.fleet.retry_read_only {
+            return Vec::new();
+        }
+        self.registry()
+            .names()
+            .filter(|m| self.module_policy(m).mode == crate::config::permissions::Mode::ReadOnly)
+            .map(str::to_string)
+            .collect()
+    }
+}
