@@ -18,6 +18,7 @@ pub use error_words::cli_words;
 mod setup;
 mod shell;
 mod stats;
+mod store_cmd;
 mod tokens;
 pub mod when;
 
@@ -97,6 +98,9 @@ pub enum Command {
     /// Access tokens for hosts on other machines: create, list, revoke.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// The store that keeps conversations (SQLite or PostgreSQL): status.
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     /// The hub daemon that owns every child for this data dir: run, start, stop, status.
     #[command(subcommand)]
     Daemon(daemon::DaemonCommand),
@@ -358,6 +362,7 @@ async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         }
         Command::Doctor { no_start, start } => doctor(&hub, no_start, start, &out).await?,
         Command::Stats(args) => stats::run(&hub, args, &out).await?,
+        Command::Store(cmd) => store_cmd::run(&hub, cmd, &out).await?,
         _ => unreachable!("every other command was handled above"),
     };
     Ok(code)

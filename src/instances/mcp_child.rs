@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::task::TaskTracker;
 
 use super::lines::{BoundedLines, Line};
-use super::process::{ChildProcess, ExitInfo, Launch, StderrLog};
+use super::process::{ChildProcess, Launch, StderrLog};
 use super::{ANSWER_LINE_MAX, InstanceError, STDERR_TAIL_IN_ERRORS};
 use crate::config::ClaudeCodeMcpConfig;
 

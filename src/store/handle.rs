@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::faults::WriteFaults;
+use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use super::{Result, StoreError};
 
@@ -20,7 +21,7 @@ pub struct Store {
 /// and each operation names every backend in one `match`.
 pub(super) enum Backend {
     Sqlite(Arc<SqliteStore>),
-    // Postgres(postgres::PostgresStore) comes with `src/store/postgres/`.
+    Postgres(Box<PostgresStore>),
 }
 
 impl Store {
@@ -35,6 +36,26 @@ impl Store {
     pub fn open_with(path: &Path, sync: crate::config::DatabaseSync) -> Result<Store> {
         let sqlite = SqliteStore::open_with(path, sync)?;
         Ok(Store::over(Backend::Sqlite(Arc::new(sqlite))))
+    }
+
+    /// Opens the store the config names (see
+    /// [`crate::config::LoadedConfig::store_location`]).
+    pub fn open_location(
+        location: &crate::config::store::StoreLocation,
+        sync: crate::config::DatabaseSync,
+    ) -> Result<Store> {
+        match location {
+            crate::config::store::StoreLocation::Sqlite(path) => Store::open_with(path, sync),
+            crate::config::store::StoreLocation::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://...`),
+    /// brings its schema up to date and keeps a pool of connections. A URL
+    /// that does not work is an error naming host, port, database and cause.
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let postgres = PostgresStore::open(url)?;
+        Ok(Store::over(Backend::Postgres(Box::new(postgres))))
     }
 
     fn over(backend: Backend) -> Store {
@@ -66,13 +87,18 @@ where
 }
 
 /// Runs one operation on whichever backend the store has. `|$s| $call` is
-/// the backend's method call; its captures move into it (the SQLite arm
-/// runs it on another thread).
+/// the backend's method call, the same on both (synchronous on SQLite,
+/// async on PostgreSQL); its captures move into it (the SQLite arm runs it
+/// on another thread, the PostgreSQL arm within its time bound).
 macro_rules! on_backend {
     ($store:expr, |$s:ident| $call:expr) => {
         match &$store.backend {
             $crate::store::handle::Backend::Sqlite(sqlite) => {
                 $crate::store::handle::on_sqlite(sqlite, move |$s| $call).await
+            }
+            $crate::store::handle::Backend::Postgres(postgres) => {
+                let $s: &$crate::store::postgres::PostgresStore = postgres;
+                postgres.bounded(async move { $call.await }).await
             }
         }
     };

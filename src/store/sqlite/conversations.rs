@@ -6,8 +6,9 @@ use serde_json::Value;
 use super::limits::{self, MAX_CURSOR_BYTES, MAX_METADATA_BYTES, MAX_TITLE_BYTES};
 use super::model::{Conversation, ConversationFilter, ConversationPage, ConversationStatus};
 use super::{Result, SqliteStore, StoreError, now_ms};
+use crate::store::cursor::{decode_cursor, encode_cursor};
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, source, target, title, status, created_at, updated_at, backend_session, metadata, message_count";
+pub(super) use crate::store::columns::CONVERSATION_COLUMNS;
 
 pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     let status: String = row.get(4)?;
@@ -144,17 +145,4 @@ impl SqliteStore {
             Ok(())
         })
     }
-}
-
-/// Cursors are `<updated_at>.<id>`: opaque to callers, readable in logs.
-fn encode_cursor(updated_at: i64, id: &str) -> String {
-    format!("{updated_at}.{id}")
-}
-
-fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
-    cursor
-        .split_once('.')
-        .and_then(|(t, id)| Some((t.parse().ok()?, id.to_string())))
-        .filter(|(_, id)| !id.is_empty())
-        .ok_or_else(|| StoreError::BadCursor(cursor.to_string()))
 }

@@ -9,21 +9,9 @@ use super::model::{
 };
 use super::{Result, SqliteStore, StoreError, now_ms};
 use crate::store::ReplyModule;
+use crate::store::records::tokens_of;
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender, role, content, created_at, status, instance_id, duration_ms, usage, cost_usd, template_version, idempotency_key, hop_chain, context_note, error, reply_to, owner, tool_uses, module_commit, module_dirty, reused_from";
-
-/// [`MESSAGE_COLUMNS`] qualified by the alias `m`, for queries that join
-/// messages (as `m`) with their conversation. Built once.
-pub(super) fn message_columns_of_m() -> &'static str {
-    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
-    &COLUMNS
-}
+pub(super) use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
 
 pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_at(row, 0)
@@ -82,22 +70,6 @@ struct Ledger<'a> {
     api_duration_ms: Option<i64>,
     num_turns: Option<i64>,
     cause: Option<&'a str>,
-}
-
-/// Tokens in and out of a reply from the CLI's `usage` object. Tokens in
-/// count everything the model read: fresh input plus prompt-cache writes
-/// and reads (each is billed, at different rates).
-fn tokens_of(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
-    let field = |name: &str| usage.get(name).and_then(serde_json::Value::as_i64);
-    let input = [
-        "input_tokens",
-        "cache_creation_input_tokens",
-        "cache_read_input_tokens",
-    ]
-    .iter()
-    .filter_map(|f| field(f))
-    .fold(None, |sum: Option<i64>, n| Some(sum.unwrap_or(0) + n));
-    (input, field("output_tokens"))
 }
 
 /// The fields of a row to insert; the rest are NULL.

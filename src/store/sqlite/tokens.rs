@@ -8,8 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use super::records::{NewToken, TokenRecord};
 use super::{Result, SqliteStore, StoreError};
 
-const TOKEN_COLUMNS: &str =
-    "id, secret_hash, module, admin, label, created_at, expires_at, revoked_at, last_used_at";
+use crate::store::columns::TOKEN_COLUMNS;
 
 fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     Ok(TokenRecord {

@@ -1,0 +1,173 @@
+//! Jobs and ledger on PostgreSQL: queries by id prefix, their outcomes,
+//! the newest queries, and what replies cost.
+
+use super::PostgresStore;
+use super::rows::{all, message_from_row};
+use crate::store::columns::MESSAGE_COLUMNS;
+use crate::store::ids::{IdKind, MIN_ID_PREFIX};
+use crate::store::limits;
+use crate::store::model::{Message, MessageStatus};
+use crate::store::records::{OutcomeRow, Spend, SpendScope};
+use crate::store::{Result, StoreError};
+
+fn table_of(kind: IdKind) -> &'static str {
+    match kind {
+        IdKind::Message => "messages",
+        IdKind::Conversation => "conversations",
+    }
+}
+
+impl PostgresStore {
+    /// The one id of `kind` that starts with `prefix` (see the SQLite
+    /// backend for the rules and the words of its errors).
+    pub async fn resolve_id(&self, kind: IdKind, prefix: &str) -> Result<String> {
+        let prefix = prefix.trim();
+        if prefix.len() < MIN_ID_PREFIX {
+            return Err(StoreError::BadValue(format!(
+                "{} id \"{prefix}\": give the whole id or at least {MIN_ID_PREFIX} of its first characters",
+                kind.noun()
+            )));
+        }
+        limits::check_len("id", prefix, limits::MAX_NAME_BYTES)?;
+        // A range on the primary key (byte order, see the schema), as on
+        // SQLite: LIKE would read `%` and `_` in the prefix as patterns.
+        let upper = format!("{prefix}\u{10FFFF}");
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT id FROM {} WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2",
+                    table_of(kind)
+                ),
+                &[&prefix, &upper],
+            )
+            .await?;
+        let found = all(rows, |r| Ok(r.try_get::<_, String>(0)?))?;
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(match kind {
+                IdKind::Message => StoreError::UnknownMessage(prefix.to_string()),
+                IdKind::Conversation => StoreError::UnknownConversation(prefix.to_string()),
+            }),
+            _ => Err(StoreError::BadValue(format!(
+                "{} id \"{prefix}\" is ambiguous: it starts {} and {}; give more characters",
+                kind.noun(),
+                found[0],
+                found[1]
+            ))),
+        }
+    }
+
+    pub async fn outcome_of(&self, query_id: &str) -> Result<Option<Message>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = $1 ORDER BY seq LIMIT 1"
+                ),
+                &[&query_id],
+            )
+            .await?;
+        row.map(|row| message_from_row(&row)).transpose()
+    }
+
+    pub async fn recent_queries(
+        &self,
+        status: Option<MessageStatus>,
+        module: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        limits::check_page("limit", limit)?;
+        let status = status.map(|s| s.as_str());
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE role = 'query' AND ($1::text IS NULL OR status = $1)
+                       AND ($3::text IS NULL OR conversation_id IN
+                            (SELECT id FROM conversations WHERE source = $3 OR target = $3))
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
+                ),
+                &[&status, &(limit as i64), &module],
+            )
+            .await?;
+        all(rows, message_from_row)
+    }
+
+    /// Every outcome since `since_ms`, oldest first (see the SQLite
+    /// backend for which rows count as outcomes).
+    pub async fn outcomes_since(
+        &self,
+        since_ms: i64,
+        module: Option<&str>,
+    ) -> Result<Vec<OutcomeRow>> {
+        limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT c.source, c.target, m.created_at, m.role, m.failure_cause, m.duration_ms,
+                        m.api_duration_ms, m.num_turns, m.input_tokens, m.output_tokens, m.cost_usd
+                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.created_at >= $1
+                   AND (m.role IN ('reply', 'error') OR (m.role = 'query' AND m.status = 'interrupted'))
+                   AND ($2::text IS NULL OR c.source = $2 OR c.target = $2)
+                 ORDER BY m.pos",
+                &[&since_ms, &module],
+            )
+            .await?;
+        all(rows, |r| {
+            let role: String = r.try_get(3)?;
+            let cause: Option<String> = r.try_get(4)?;
+            Ok(OutcomeRow {
+                source: r.try_get(0)?,
+                target: r.try_get(1)?,
+                at: r.try_get(2)?,
+                failure: match role.as_str() {
+                    "reply" => None,
+                    "query" => Some("interrupted".into()),
+                    _ => Some(cause.unwrap_or_else(|| "unknown".into())),
+                },
+                duration_ms: r.try_get(5)?,
+                api_duration_ms: r.try_get(6)?,
+                num_turns: r.try_get(7)?,
+                input_tokens: r.try_get(8)?,
+                output_tokens: r.try_get(9)?,
+                cost_usd: if role == "reply" {
+                    r.try_get(10)?
+                } else {
+                    None
+                },
+            })
+        })
+    }
+
+    pub async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend> {
+        let (source, target) = match scope {
+            SpendScope::Pair { source, target } => (Some(source.as_str()), target.as_str()),
+            SpendScope::Target(module) => (None, module.as_str()),
+        };
+        limits::check_opt_len("source", source, limits::MAX_NAME_BYTES)?;
+        limits::check_len("target", target, limits::MAX_NAME_BYTES)?;
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT COALESCE(SUM(CASE WHEN m.role = 'query' THEN 1 ELSE 0 END), 0)::bigint,
+                        COALESCE(SUM(CASE WHEN m.role = 'reply' THEN m.cost_usd ELSE 0 END), 0.0)::double precision
+                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.created_at >= $1 AND c.target = $2 AND ($3::text IS NULL OR c.source = $3)
+                   AND m.role IN ('query', 'reply')",
+                &[&since_ms, &target, &source],
+            )
+            .await?;
+        Ok(Spend {
+            messages: row.try_get(0)?,
+            cost_usd: row.try_get(1)?,
+        })
+    }
+}

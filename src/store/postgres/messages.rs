@@ -1,0 +1,478 @@
+//! Messages on PostgreSQL: the query/reply life cycle, notes, recovery of
+//! interrupted queries, and the reuse lookup of commit-pinned replies.
+//! The same steps as `sqlite/messages.rs`, in the same order, so that both
+//! backends mean the same thing.
+
+use deadpool_postgres::{GenericClient, Transaction};
+
+use super::rows::{load_conversation, load_message, message_from_row};
+use super::{PostgresStore, lock_message_writes};
+use crate::store::columns::MESSAGE_COLUMNS;
+use crate::store::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_NOTE_BYTES, clip};
+use crate::store::model::{
+    BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
+};
+use crate::store::records::tokens_of;
+use crate::store::{ReplyModule, Result, StoreError, now_ms};
+
+/// The fields of a row to insert; the rest are NULL.
+struct Insert<'a> {
+    conversation_id: &'a str,
+    sender: &'a str,
+    role: Role,
+    content: &'a str,
+    status: MessageStatus,
+    idempotency_key: Option<&'a str>,
+    hop_chain: &'a [String],
+    owner: Option<&'a str>,
+    reply_to: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+/// Appends a row with the next sequence number and bumps the conversation.
+/// The caller holds the message-write lock.
+async fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now_ms();
+    let hop_chain = serde_json::to_string(row.hop_chain).unwrap_or_else(|_| "[]".into());
+    let statement = tx
+        .prepare_cached(&format!(
+            "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error)
+             VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = $2),
+                     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .await?;
+    let inserted = tx
+        .query_one(
+            &statement,
+            &[
+                &id,
+                &row.conversation_id,
+                &row.sender,
+                &row.role.as_str(),
+                &row.content,
+                &now,
+                &row.status.as_str(),
+                &row.idempotency_key,
+                &hop_chain,
+                &row.owner,
+                &row.reply_to,
+                &row.error,
+            ],
+        )
+        .await?;
+    let bump = tx
+        .prepare_cached(
+            "UPDATE conversations SET updated_at = $2, message_count = message_count + 1 WHERE id = $1",
+        )
+        .await?;
+    tx.execute(&bump, &[&row.conversation_id, &now]).await?;
+    message_from_row(&inserted)
+}
+
+impl PostgresStore {
+    /// Stores a query as pending, or finds the earlier one with the same
+    /// idempotency key (see [`BeginQuery`]).
+    pub async fn begin_query(&self, q: &NewQuery) -> Result<BeginQuery> {
+        limits::check_name("sender", &q.sender)?;
+        limits::check_name("owner", &q.owner)?;
+        limits::check_opt_len(
+            "idempotency_key",
+            q.idempotency_key.as_deref(),
+            MAX_IDEMPOTENCY_KEY_BYTES,
+        )?;
+        limits::check_opt_len(
+            "template_version",
+            q.template_version.as_deref(),
+            limits::MAX_NAME_BYTES,
+        )?;
+        limits::check_hop_chain(&q.hop_chain)?;
+        let context_note: Option<String> = q
+            .context_note
+            .as_deref()
+            .map(|n| clip(n, MAX_NOTE_BYTES).into_owned());
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        lock_message_writes(&tx).await?;
+        let conversation = load_conversation(&tx, &q.conversation_id).await?;
+        if let Some(key) = &q.idempotency_key {
+            let earlier = tx
+                .query_opt(
+                    "SELECT id FROM messages WHERE conversation_id = $1 AND idempotency_key = $2",
+                    &[&q.conversation_id, key],
+                )
+                .await?;
+            if let Some(row) = earlier {
+                let id: String = row.try_get(0)?;
+                let query = load_message(&tx, &id).await?;
+                let outcome = tx
+                    .query_opt(
+                        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = $1"),
+                        &[&id],
+                    )
+                    .await?
+                    .map(|row| message_from_row(&row))
+                    .transpose()?;
+                return Ok(BeginQuery::Duplicate {
+                    query,
+                    outcome: outcome.map(Box::new),
+                });
+            }
+        }
+        if conversation.status == ConversationStatus::Archived {
+            return Err(StoreError::Archived(conversation.id));
+        }
+        let mut query = insert(
+            &tx,
+            Insert {
+                conversation_id: &q.conversation_id,
+                sender: &q.sender,
+                role: Role::Query,
+                content: &q.content,
+                status: MessageStatus::Pending,
+                idempotency_key: q.idempotency_key.as_deref(),
+                hop_chain: &q.hop_chain,
+                owner: Some(&q.owner),
+                reply_to: None,
+                error: None,
+            },
+        )
+        .await?;
+        if q.template_version.is_some() || q.context_note.is_some() {
+            tx.execute(
+                "UPDATE messages SET template_version = $2, context_note = $3 WHERE id = $1",
+                &[&query.id, &q.template_version, &context_note],
+            )
+            .await?;
+            query.template_version = q.template_version.clone();
+            query.context_note = context_note;
+        }
+        tx.commit().await?;
+        Ok(BeginQuery::Fresh(query))
+    }
+
+    /// Records which template rendered a query and what it left out.
+    pub async fn set_query_context(
+        &self,
+        query_id: &str,
+        template_version: &str,
+        context_note: Option<&str>,
+    ) -> Result<()> {
+        limits::check_len("template_version", template_version, limits::MAX_NAME_BYTES)?;
+        let context_note = context_note.map(|n| clip(n, MAX_NOTE_BYTES).into_owned());
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE messages SET template_version = $2, context_note = $3 WHERE id = $1",
+                &[&query_id, &template_version, &context_note],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::UnknownMessage(query_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Stores a query's reply or failure and closes the query, in one
+    /// transaction. Returns the new reply or error row.
+    pub async fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        lock_message_writes(&tx).await?;
+        let query = load_message(&tx, query_id).await?;
+        if query.status != MessageStatus::Pending {
+            return Err(StoreError::NotPending {
+                id: query.id,
+                status: query.status.as_str().to_string(),
+            });
+        }
+        let stored = match outcome {
+            Outcome::Reply {
+                sender,
+                content,
+                instance_id,
+                duration_ms,
+                usage,
+                cost_usd,
+                api_duration_ms,
+                num_turns,
+                backend_session,
+                tool_uses,
+                module,
+            } => {
+                if let Some(session) = backend_session {
+                    tx.execute(
+                        "UPDATE conversations SET backend_session = $2 WHERE id = $1",
+                        &[&query.conversation_id, session],
+                    )
+                    .await?;
+                }
+                let stored = insert(
+                    &tx,
+                    Insert {
+                        conversation_id: &query.conversation_id,
+                        sender,
+                        role: Role::Reply,
+                        content,
+                        status: MessageStatus::Delivered,
+                        idempotency_key: None,
+                        hop_chain: &query.hop_chain,
+                        owner: None,
+                        reply_to: Some(query_id),
+                        error: None,
+                    },
+                )
+                .await?;
+                record_module(&tx, &stored.id, module).await?;
+                if !tool_uses.is_empty() {
+                    let text = serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into());
+                    tx.execute(
+                        "UPDATE messages SET tool_uses = $2 WHERE id = $1",
+                        &[&stored.id, &text],
+                    )
+                    .await?;
+                }
+                let usage_text = usage.as_ref().map(|u| u.to_string());
+                let (input_tokens, output_tokens) =
+                    usage.as_ref().map(tokens_of).unwrap_or_default();
+                close_query(
+                    &tx,
+                    query_id,
+                    &stored.id,
+                    Closing {
+                        query_status: MessageStatus::Delivered,
+                        instance_id: instance_id.as_deref(),
+                        duration_ms: *duration_ms,
+                        usage: usage_text.as_deref(),
+                        cost_usd: *cost_usd,
+                        api_duration_ms: *api_duration_ms,
+                        num_turns: *num_turns,
+                        input_tokens,
+                        output_tokens,
+                        cause: None,
+                        error: None,
+                    },
+                )
+                .await?;
+                stored
+            }
+            Outcome::Failed {
+                sender,
+                reason,
+                status,
+                instance_id,
+                duration_ms,
+                cause,
+            } => {
+                // A failure's reason may carry a child's output: clipped,
+                // never refused, so the outcome is always stored.
+                let reason = clip(reason, MAX_NOTE_BYTES);
+                let stored = insert(
+                    &tx,
+                    Insert {
+                        conversation_id: &query.conversation_id,
+                        sender,
+                        role: Role::Error,
+                        content: &reason,
+                        status: MessageStatus::Delivered,
+                        idempotency_key: None,
+                        hop_chain: &query.hop_chain,
+                        owner: None,
+                        reply_to: Some(query_id),
+                        error: Some(&reason),
+                    },
+                )
+                .await?;
+                close_query(
+                    &tx,
+                    query_id,
+                    &stored.id,
+                    Closing {
+                        query_status: *status,
+                        instance_id: instance_id.as_deref(),
+                        duration_ms: *duration_ms,
+                        usage: None,
+                        cost_usd: None,
+                        api_duration_ms: None,
+                        num_turns: None,
+                        input_tokens: None,
+                        output_tokens: None,
+                        cause: Some(cause.as_str()),
+                        error: Some(&reason),
+                    },
+                )
+                .await?;
+                stored
+            }
+        };
+        let stored = load_message(&tx, &stored.id).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// A note (something said outside the query/reply cycle).
+    pub async fn add_note(
+        &self,
+        conversation_id: &str,
+        sender: &str,
+        content: &str,
+    ) -> Result<Message> {
+        limits::check_name("sender", sender)?;
+        limits::check_len("note", content, MAX_NOTE_BYTES)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        lock_message_writes(&tx).await?;
+        load_conversation(&tx, conversation_id).await?;
+        let note = insert(
+            &tx,
+            Insert {
+                conversation_id,
+                sender,
+                role: Role::Note,
+                content,
+                status: MessageStatus::Delivered,
+                idempotency_key: None,
+                hop_chain: &[],
+                owner: None,
+                reply_to: None,
+                error: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// Marks as interrupted every pending query whose server is gone: not
+    /// `this_server`, and not alive by the servers' rule (`servers.rs`).
+    /// Returns how many were marked.
+    pub async fn recover_interrupted(
+        &self,
+        this_server: &str,
+        stale_after_ms: i64,
+    ) -> Result<usize> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Read who is alive inside the transaction, after taking the
+        // message-write lock: a server that registers and dispatches
+        // meanwhile waits for us, and cannot be judged dead.
+        lock_message_writes(&tx).await?;
+        let live: Vec<String> = super::servers::servers_in(&tx, stale_after_ms)
+            .await?
+            .into_iter()
+            .filter(|s| s.alive)
+            .map(|s| s.record.id)
+            .collect();
+        let pending = tx
+            .query(
+                "SELECT id, owner FROM messages WHERE status = 'pending' FOR UPDATE",
+                &[],
+            )
+            .await?;
+        let mut marked = 0;
+        for row in pending {
+            let id: String = row.try_get(0)?;
+            let owner: Option<String> = row.try_get(1)?;
+            let owner = owner.unwrap_or_default();
+            if owner == this_server || live.contains(&owner) {
+                continue;
+            }
+            marked += tx
+                .execute(
+                    "UPDATE messages SET status = 'interrupted', error = $2 WHERE id = $1 AND status = 'pending'",
+                    &[&id, &"the server that dispatched it stopped before an answer came back"],
+                )
+                .await? as usize;
+        }
+        tx.commit().await?;
+        Ok(marked)
+    }
+
+    /// The newest delivered reply stored under `reuse_key` at `commit` with
+    /// a clean folder, if any (see the SQLite backend for why only
+    /// original answers count).
+    pub async fn reusable_reply(&self, reuse_key: &str, commit: &str) -> Result<Option<Message>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE reuse_key = $1 AND module_commit = $2 AND module_dirty = FALSE
+                       AND role = 'reply' AND status = 'delivered' AND reused_from IS NULL
+                     ORDER BY pos DESC LIMIT 1"
+                ),
+                &[&reuse_key, &commit],
+            )
+            .await?;
+        row.map(|row| message_from_row(&row)).transpose()
+    }
+}
+
+/// What closing a query writes on the query and on its outcome row.
+struct Closing<'a> {
+    query_status: MessageStatus,
+    instance_id: Option<&'a str>,
+    duration_ms: i64,
+    usage: Option<&'a str>,
+    cost_usd: Option<f64>,
+    api_duration_ms: Option<i64>,
+    num_turns: Option<i64>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    cause: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+async fn close_query(
+    tx: &Transaction<'_>,
+    query_id: &str,
+    outcome_id: &str,
+    c: Closing<'_>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE messages SET instance_id = $3, duration_ms = $4, usage = $5, cost_usd = $6 WHERE id IN ($1, $2)",
+        &[&query_id, &outcome_id, &c.instance_id, &c.duration_ms, &c.usage, &c.cost_usd],
+    )
+    .await?;
+    // The ledger's columns on the outcome row only, so sums over outcomes
+    // count each query once.
+    tx.execute(
+        "UPDATE messages SET api_duration_ms = $2, num_turns = $3, input_tokens = $4, output_tokens = $5, failure_cause = $6 WHERE id = $1",
+        &[&outcome_id, &c.api_duration_ms, &c.num_turns, &c.input_tokens, &c.output_tokens, &c.cause],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE messages SET status = $2, error = COALESCE($3, error) WHERE id = $1",
+        &[&query_id, &c.query_status.as_str(), &c.error],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes `module` onto the reply row (inside `finish_query`'s
+/// transaction). Nothing to write, nothing done.
+async fn record_module(
+    client: &impl GenericClient,
+    reply_id: &str,
+    module: &ReplyModule,
+) -> Result<()> {
+    if *module == ReplyModule::default() {
+        return Ok(());
+    }
+    client
+        .execute(
+            "UPDATE messages SET module_commit = $2, module_dirty = $3, reuse_key = $4, reused_from = $5 WHERE id = $1",
+            &[
+                &reply_id,
+                &module.state.commit,
+                &module.state.dirty,
+                &module.reuse_key,
+                &module.reused_from,
+            ],
+        )
+        .await?;
+    Ok(())
+}

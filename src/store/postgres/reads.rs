@@ -1,0 +1,218 @@
+//! Reading messages on PostgreSQL: one, a window of a conversation, what
+//! came after a cursor (for followers), recent activity, and export and
+//! import of whole conversations.
+
+use super::PostgresStore;
+use super::rows::{all, load_conversation, load_message, message_at, message_from_row};
+use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
+use crate::store::export::{ExportFormat, ExportedConversation};
+use crate::store::limits;
+use crate::store::model::{Conversation, Message};
+use crate::store::records::MessageActivity;
+use crate::store::{Result, StoreError};
+
+impl PostgresStore {
+    pub async fn message(&self, id: &str) -> Result<Message> {
+        load_message(&self.client().await?, id).await
+    }
+
+    /// The latest `limit` messages before sequence number `before_seq`
+    /// (all when `None`), in ascending order.
+    pub async fn messages(
+        &self,
+        conversation_id: &str,
+        limit: Option<usize>,
+        before_seq: Option<i64>,
+    ) -> Result<Vec<Message>> {
+        if let Some(limit) = limit {
+            limits::check_page("limit", limit)?;
+        }
+        let client = self.client().await?;
+        load_conversation(&client, conversation_id).await?;
+        let limit = limit.map(|l| l as i64);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+                ),
+                &[&conversation_id, &before_seq.unwrap_or(i64::MAX), &limit],
+            )
+            .await?;
+        let mut messages = all(rows, message_from_row)?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// A conversation and its messages numbered after `after_seq`, oldest
+    /// first, read in one snapshot.
+    pub async fn conversation_since(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> Result<(Conversation, Vec<Message>)> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let conversation = load_conversation(&tx, conversation_id).await?;
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq"
+                ),
+                &[&conversation_id, &after_seq],
+            )
+            .await?;
+        let messages = all(rows, message_from_row)?;
+        tx.commit().await?;
+        Ok((conversation, messages))
+    }
+
+    /// Messages stored after `cursor` (by any process), oldest first, each
+    /// with the cursor that follows it; optionally only conversations where
+    /// `module` is the source or the target.
+    pub async fn messages_after(
+        &self,
+        cursor: i64,
+        module: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(i64, Message)>> {
+        limits::check_page("limit", limit)?;
+        limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
+        let columns = message_columns_of_m();
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT m.pos, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE m.pos > $1 AND ($2::text IS NULL OR c.source = $2 OR c.target = $2)
+                     ORDER BY m.pos LIMIT $3"
+                ),
+                &[&cursor, &module, &(limit as i64)],
+            )
+            .await?;
+        all(rows, |row| Ok((row.try_get(0)?, message_at(row, 1)?)))
+    }
+
+    /// The cursor of the newest message (0 when there is none).
+    pub async fn latest_message_cursor(&self) -> Result<i64> {
+        let row = self
+            .client()
+            .await?
+            .query_one("SELECT COALESCE(MAX(pos), 0)::bigint FROM messages", &[])
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>> {
+        limits::check_page("limit", limit)?;
+        let columns = message_columns_of_m();
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT c.source, c.target, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                     ORDER BY m.pos DESC LIMIT $1"
+                ),
+                &[&(limit as i64)],
+            )
+            .await?;
+        all(rows, |row| {
+            Ok(MessageActivity {
+                source: row.try_get(0)?,
+                target: row.try_get(1)?,
+                message: message_at(row, 2)?,
+            })
+        })
+    }
+
+    pub async fn export(&self, id: &str, format: ExportFormat) -> Result<String> {
+        let conversation = self.conversation(id).await?;
+        let messages = self.messages(id, None, None).await?;
+        crate::store::export::render_export(&conversation, &messages, format)
+    }
+
+    pub async fn import(&self, exported: &ExportedConversation) -> Result<Conversation> {
+        let c = &exported.conversation;
+        crate::store::export::check_imported(exported)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        super::lock_message_writes(&tx).await?;
+        let exists = tx
+            .query_opt("SELECT 1 FROM conversations WHERE id = $1", &[&c.id])
+            .await?
+            .is_some();
+        if exists {
+            return Err(StoreError::Export(format!(
+                "conversation {} already exists; nothing was imported",
+                c.id
+            )));
+        }
+        tx.execute(
+            "INSERT INTO conversations (id, source, target, title, status, created_at, updated_at, backend_session, metadata, message_count)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &c.id,
+                &c.source,
+                &c.target,
+                &c.title,
+                &c.status.as_str(),
+                &c.created_at,
+                &c.updated_at,
+                &c.backend_session,
+                &c.metadata.to_string(),
+                &(exported.messages.len() as i64),
+            ],
+        )
+        .await?;
+        let insert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+            ))
+            .await?;
+        for m in &exported.messages {
+            let usage = m.usage.as_ref().map(|u| u.to_string());
+            let hop_chain = serde_json::to_string(&m.hop_chain).unwrap_or_else(|_| "[]".into());
+            let tool_uses = serde_json::to_string(&m.tool_uses).unwrap_or_else(|_| "[]".into());
+            tx.execute(
+                &insert,
+                &[
+                    &m.id,
+                    &c.id,
+                    &m.seq,
+                    &m.sender,
+                    &m.role.as_str(),
+                    &m.content,
+                    &m.created_at,
+                    &m.status.as_str(),
+                    &m.instance_id,
+                    &m.duration_ms,
+                    &usage,
+                    &m.cost_usd,
+                    &m.template_version,
+                    &m.idempotency_key,
+                    &hop_chain,
+                    &m.context_note,
+                    &m.error,
+                    &m.reply_to,
+                    &m.owner,
+                    &tool_uses,
+                    &m.module_commit,
+                    &m.module_dirty,
+                    &m.reused_from,
+                ],
+            )
+            .await?;
+        }
+        let conversation = load_conversation(&tx, &c.id).await?;
+        tx.commit().await?;
+        Ok(conversation)
+    }
+}

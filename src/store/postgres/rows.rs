@@ -1,0 +1,113 @@
+//! Reading PostgreSQL rows into the store's types. Columns are read with
+//! `try_get`: a row that does not fit is an error, never a panic.
+
+use deadpool_postgres::GenericClient;
+use serde_json::Value;
+use tokio_postgres::Row;
+
+use crate::store::columns::{CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::store::model::{Conversation, ConversationStatus, Message, MessageStatus, Role};
+use crate::store::records::TokenRecord;
+use crate::store::{Result, StoreError};
+
+pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation> {
+    let status: String = row.try_get(4)?;
+    let metadata: String = row.try_get(8)?;
+    Ok(Conversation {
+        id: row.try_get(0)?,
+        source: row.try_get(1)?,
+        target: row.try_get(2)?,
+        title: row.try_get(3)?,
+        status: status.parse().unwrap_or(ConversationStatus::Active),
+        created_at: row.try_get(5)?,
+        updated_at: row.try_get(6)?,
+        backend_session: row.try_get(7)?,
+        metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
+        message_count: row.try_get(9)?,
+    })
+}
+
+pub(super) fn message_from_row(row: &Row) -> Result<Message> {
+    message_at(row, 0)
+}
+
+/// Reads a message whose [`MESSAGE_COLUMNS`] start at column `o`.
+pub(super) fn message_at(row: &Row, o: usize) -> Result<Message> {
+    let role: String = row.try_get(o + 4)?;
+    let status: String = row.try_get(o + 7)?;
+    let usage: Option<String> = row.try_get(o + 10)?;
+    let hop_chain: String = row.try_get(o + 14)?;
+    let tool_uses: String = row.try_get(o + 19)?;
+    Ok(Message {
+        id: row.try_get(o)?,
+        conversation_id: row.try_get(o + 1)?,
+        seq: row.try_get(o + 2)?,
+        sender: row.try_get(o + 3)?,
+        role: role.parse().unwrap_or(Role::Note),
+        content: row.try_get(o + 5)?,
+        created_at: row.try_get(o + 6)?,
+        status: status.parse().unwrap_or(MessageStatus::Failed),
+        instance_id: row.try_get(o + 8)?,
+        duration_ms: row.try_get(o + 9)?,
+        usage: usage.and_then(|u| serde_json::from_str(&u).ok()),
+        cost_usd: row.try_get(o + 11)?,
+        template_version: row.try_get(o + 12)?,
+        idempotency_key: row.try_get(o + 13)?,
+        hop_chain: serde_json::from_str(&hop_chain).unwrap_or_default(),
+        context_note: row.try_get(o + 15)?,
+        error: row.try_get(o + 16)?,
+        reply_to: row.try_get(o + 17)?,
+        owner: row.try_get(o + 18)?,
+        tool_uses: serde_json::from_str(&tool_uses).unwrap_or_default(),
+        module_commit: row.try_get(o + 20)?,
+        module_dirty: row.try_get(o + 21)?,
+        reused_from: row.try_get(o + 22)?,
+        stale: None,
+    })
+}
+
+pub(super) fn token_from_row(row: &Row) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.try_get(0)?,
+        secret_hash: row.try_get(1)?,
+        module: row.try_get(2)?,
+        admin: row.try_get(3)?,
+        label: row.try_get(4)?,
+        created_at: row.try_get(5)?,
+        expires_at: row.try_get(6)?,
+        revoked_at: row.try_get(7)?,
+        last_used_at: row.try_get(8)?,
+    })
+}
+
+/// Every row through `read`, stopping at the first that does not fit.
+pub(super) fn all<T>(rows: Vec<Row>, read: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(read).collect()
+}
+
+pub(super) async fn load_conversation(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<Conversation> {
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1"
+        ))
+        .await?;
+    match client.query_opt(&statement, &[&id]).await? {
+        Some(row) => conversation_from_row(&row),
+        None => Err(StoreError::UnknownConversation(id.to_string())),
+    }
+}
+
+pub(super) async fn load_message(client: &impl GenericClient, id: &str) -> Result<Message> {
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+        ))
+        .await?;
+    match client.query_opt(&statement, &[&id]).await? {
+        Some(row) => message_from_row(&row),
+        None => Err(StoreError::UnknownMessage(id.to_string())),
+    }
+}

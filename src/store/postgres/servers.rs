@@ -1,0 +1,218 @@
+//! The processes that share the database on PostgreSQL: servers, their
+//! instances (rewritten at each heartbeat), and control requests for an
+//! instance that another process owns.
+
+use deadpool_postgres::GenericClient;
+
+use super::PostgresStore;
+use super::rows::all;
+use crate::store::hosts::{pid_exists, this_hostname};
+use crate::store::limits;
+use crate::store::model::{InstanceRecord, ServerRecord, ServerRow};
+use crate::store::records::ControlRequest;
+use crate::store::{Result, now_ms};
+
+/// Every server with whether it is alive, by the rule of the SQLite
+/// backend: not stopped, heard from within `stale_after_ms`, and (when on
+/// this host) its process still exists.
+pub(super) async fn servers_in(
+    client: &impl GenericClient,
+    stale_after_ms: i64,
+) -> Result<Vec<ServerRow>> {
+    let host = this_hostname();
+    let now = now_ms();
+    let rows = client
+        .query(
+            "SELECT id, pid, hostname, module, started_at, last_heartbeat, stopped FROM servers ORDER BY started_at DESC",
+            &[],
+        )
+        .await?;
+    all(rows, |r| {
+        let pid: i64 = r.try_get(1)?;
+        let record = ServerRecord {
+            id: r.try_get(0)?,
+            pid: u32::try_from(pid).unwrap_or(0),
+            hostname: r.try_get(2)?,
+            module: r.try_get(3)?,
+            started_at: r.try_get(4)?,
+        };
+        let last_heartbeat: i64 = r.try_get(5)?;
+        let stopped: bool = r.try_get(6)?;
+        let fresh = now - last_heartbeat <= stale_after_ms;
+        let here_and_running = record.hostname != host || pid_exists(record.pid);
+        Ok(ServerRow {
+            alive: !stopped && fresh && here_and_running,
+            record,
+            last_heartbeat,
+            stopped,
+        })
+    })
+}
+
+impl PostgresStore {
+    pub async fn register_server(&self, s: &ServerRecord) -> Result<()> {
+        limits::check_name("server id", &s.id)?;
+        limits::check_name("hostname", &s.hostname)?;
+        limits::check_opt_len("module", s.module.as_deref(), limits::MAX_NAME_BYTES)?;
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO servers (id, pid, hostname, module, started_at, last_heartbeat, stopped)
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE)
+                 ON CONFLICT (id) DO UPDATE SET pid = EXCLUDED.pid, hostname = EXCLUDED.hostname,
+                     module = EXCLUDED.module, started_at = EXCLUDED.started_at,
+                     last_heartbeat = EXCLUDED.last_heartbeat, stopped = FALSE",
+                &[
+                    &s.id,
+                    &i64::from(s.pid),
+                    &s.hostname,
+                    &s.module,
+                    &s.started_at,
+                    &now_ms(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn heartbeat(&self, server_id: &str, instances: &[InstanceRecord]) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "UPDATE servers SET last_heartbeat = $2 WHERE id = $1",
+            &[&server_id, &now_ms()],
+        )
+        .await?;
+        tx.execute("DELETE FROM instances WHERE server_id = $1", &[&server_id])
+            .await?;
+        for i in instances {
+            let i = InstanceRecord {
+                last_error: i
+                    .last_error
+                    .as_deref()
+                    .map(|e| limits::clip(e, limits::MAX_NOTE_BYTES).into_owned()),
+                ..i.clone()
+            };
+            let record = serde_json::to_string(&i).unwrap_or_else(|_| "{}".into());
+            tx.execute(
+                "INSERT INTO instances (server_id, id, record) VALUES ($1, $2, $3)",
+                &[&server_id, &i.id, &record],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn unregister_server(&self, server_id: &str) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM instances WHERE server_id = $1", &[&server_id])
+            .await?;
+        tx.execute(
+            "UPDATE servers SET stopped = TRUE WHERE id = $1",
+            &[&server_id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_instances(
+        &self,
+        stale_after_ms: i64,
+    ) -> Result<Vec<(ServerRow, InstanceRecord)>> {
+        let client = self.client().await?;
+        let servers = servers_in(&client, stale_after_ms).await?;
+        let rows = client
+            .query(
+                "SELECT server_id, record FROM instances ORDER BY server_id, id",
+                &[],
+            )
+            .await?;
+        let rows = all(rows, |r| {
+            Ok((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?))
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(server_id, record)| {
+                let server = servers.iter().find(|s| s.record.id == server_id)?.clone();
+                Some((server, serde_json::from_str(&record).ok()?))
+            })
+            .collect())
+    }
+
+    pub async fn request_control(
+        &self,
+        server_id: &str,
+        instance_id: &str,
+        action: &str,
+    ) -> Result<i64> {
+        limits::check_name("server id", server_id)?;
+        limits::check_name("instance_id", instance_id)?;
+        limits::check_name("action", action)?;
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "INSERT INTO control_requests (server_id, instance_id, action, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&server_id, &instance_id, &action, &now_ms()],
+            )
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// The open control requests of `server_id`, marked taken in the same
+    /// statement, so that each is taken once.
+    pub async fn take_control_requests(&self, server_id: &str) -> Result<Vec<ControlRequest>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "UPDATE control_requests SET taken_at = $2
+                 WHERE server_id = $1 AND taken_at IS NULL
+                 RETURNING id, instance_id, action",
+                &[&server_id, &now_ms()],
+            )
+            .await?;
+        let mut requests = all(rows, |r| {
+            Ok(ControlRequest {
+                id: r.try_get(0)?,
+                instance_id: r.try_get(1)?,
+                action: r.try_get(2)?,
+            })
+        })?;
+        requests.sort_by_key(|r| r.id);
+        Ok(requests)
+    }
+
+    pub async fn finish_control(&self, id: i64, ok: bool, result: &str) -> Result<()> {
+        let result = limits::clip(result, limits::MAX_NOTE_BYTES).into_owned();
+        self.client()
+            .await?
+            .execute(
+                "UPDATE control_requests SET done_at = $2, ok = $3, result = $4 WHERE id = $1",
+                &[&id, &now_ms(), &ok, &result],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn control_result(&self, id: i64) -> Result<Option<(bool, String)>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT ok, result FROM control_requests WHERE id = $1 AND done_at IS NOT NULL",
+                &[&id],
+            )
+            .await?;
+        Ok(row
+            .map(|r| -> Result<(bool, String)> {
+                let ok: Option<bool> = r.try_get(0)?;
+                let result: Option<String> = r.try_get(1)?;
+                Ok((ok.unwrap_or(false), result.unwrap_or_default()))
+            })
+            .transpose()?)
+    }
+}

@@ -1,0 +1,86 @@
+//! Access tokens of remote hosts on PostgreSQL (only a hash of each
+//! secret is kept, as on SQLite).
+
+use super::PostgresStore;
+use super::rows::{all, token_from_row};
+use crate::store::columns::TOKEN_COLUMNS;
+use crate::store::records::{NewToken, TokenRecord};
+use crate::store::{Result, StoreError, limits, now_ms};
+
+impl PostgresStore {
+    pub async fn insert_token(&self, token: &NewToken) -> Result<TokenRecord> {
+        limits::check_len("token label", token.label.as_deref().unwrap_or(""), 200)?;
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                &format!(
+                    "INSERT INTO access_tokens (id, secret_hash, module, admin, label, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLUMNS}"
+                ),
+                &[
+                    &token.id,
+                    &token.secret_hash,
+                    &token.module,
+                    &token.admin,
+                    &token.label,
+                    &now_ms(),
+                    &token.expires_at,
+                ],
+            )
+            .await?;
+        token_from_row(&row)
+    }
+
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        row.map(|r| token_from_row(&r)).transpose()
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens ORDER BY created_at DESC, id"),
+                &[],
+            )
+            .await?;
+        all(rows, token_from_row)
+    }
+
+    pub async fn revoke_token(&self, id: &str) -> Result<bool> {
+        let changed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now_ms()],
+            )
+            .await?;
+        if changed == 0 && self.token(id).await?.is_none() {
+            return Err(StoreError::BadValue(format!(
+                "unknown token \"{id}\": `claude-comms tokens list` shows the ids"
+            )));
+        }
+        Ok(changed > 0)
+    }
+
+    pub async fn touch_token(&self, id: &str, now: i64) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE access_tokens SET last_used_at = $2 WHERE id = $1",
+                &[&id, &now],
+            )
+            .await?;
+        Ok(())
+    }
+}
