@@ -12,5 +12,8 @@
 
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;
+#[path = "../store_suite/mod.rs"]
+mod store_suite;
 
 mod cluster;
+mod store_suite_postgres;

@@ -1,7 +1,8 @@
 //! A throw-away PostgreSQL cluster for tests: a copy of a template data
-//! directory (see `pg_server.rs`) in a folder of its own in the temp dir,
-//! served on a free loopback port with its unix socket in that folder, and
-//! stopped and removed when dropped, even when the test panics.
+//! directory (see `pg_server.rs`) in a folder of its own (in /dev/shm when
+//! it has room, else in the temp dir), served on a free loopback port with
+//! its unix socket in that folder, and stopped and removed when dropped,
+//! even when the test panics.
 //!
 //! Without the server binaries [`PgCluster::start`] says why and returns
 //! `None` (the test skips), unless CLAUDE_COMMS_REQUIRE_REAL=1 (as in
@@ -16,7 +17,9 @@ use std::path::{Path, PathBuf};
 mod pg_server;
 
 pub use pg_server::pid_alive;
-use pg_server::{CLUSTER_DIR_PREFIX, NoServer, Server, copy_tree, postmaster_pid, run};
+use pg_server::{
+    CLUSTER_DIR_PREFIX, NoServer, Server, clusters_root, copy_tree, postmaster_pid, run,
+};
 
 /// The role every cluster trusts (made by `initdb -U`).
 pub const USER: &str = "comms";
@@ -70,7 +73,7 @@ impl PgCluster {
         // cluster if this one is killed before it can (see pg_server.rs).
         let dir = tempfile::Builder::new()
             .prefix(&format!("{CLUSTER_DIR_PREFIX}{}-", std::process::id()))
-            .tempdir()
+            .tempdir_in(clusters_root())
             .expect("a temp dir for the cluster");
         server
             .hand_over(dir.path())
