@@ -270,7 +270,7 @@ pub fn clusters_root() -> PathBuf {
     const ROOM: u64 = 1 << 30;
     let shm = Path::new("/dev/shm");
     let roomy = nix::sys::statvfs::statvfs(shm)
-        .is_ok_and(|s| s.blocks_available() as u64 * s.fragment_size() as u64 >= ROOM);
+        .is_ok_and(|s| s.blocks_available().saturating_mul(s.fragment_size()) >= ROOM);
     if roomy {
         shm.to_path_buf()
     } else {
