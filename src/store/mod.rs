@@ -31,6 +31,7 @@ mod columns;
 mod cursor;
 mod export;
 mod faults;
+mod fleet;
 mod handle;
 mod hosts;
 mod ids;
@@ -38,6 +39,7 @@ pub mod limits;
 mod model;
 mod module_state;
 mod operations;
+mod operations_fleet;
 mod operations_servers;
 mod postgres;
 mod records;
@@ -45,6 +47,7 @@ mod sqlite;
 
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use faults::{WriteFault, WriteFaults};
+pub use fleet::{ClaimedQuery, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState};
 pub use handle::Store;
 pub use postgres::{StoreUrl, hide_password, is_postgres_url};
 /// The schema version this claude-comms writes, the same on both backends.
