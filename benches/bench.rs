@@ -40,6 +40,8 @@ mod footprint_section;
 mod http_section;
 #[path = "support/overhead_section.rs"]
 mod overhead_section;
+#[path = "../tests/support/pg_cluster.rs"]
+mod pg_cluster;
 #[path = "support/real_child_sections.rs"]
 mod real_child_sections;
 #[path = "support/sessions_section.rs"]

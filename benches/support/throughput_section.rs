@@ -28,11 +28,35 @@ pub(super) async fn queries_after_warm_up(hub: &Hub, ids: &[String]) -> usize {
     stored
 }
 
+/// 64 senders over 8 pairs on SQLite, then the same on PostgreSQL (a
+/// throw-away cluster, when the machine has its server binaries), and
+/// the ratio of the two.
 pub(super) async fn throughput_section() {
+    let sqlite = throughput_run("sqlite", "").await;
+    let Some(cluster) = crate::pg_cluster::PgCluster::start() else {
+        println!(
+            "| throughput (postgresql) | skipped: PostgreSQL's server binaries are missing | | |"
+        );
+        return;
+    };
+    let url = cluster.create_database("throughput");
+    let postgres = throughput_run("postgresql", &format!("[store]\nurl = {url:?}\n")).await;
+    let ratio = postgres / sqlite;
+    figure(
+        "throughput: postgresql / sqlite, messages/s",
+        format!("{ratio:.2} ({postgres:.0} / {sqlite:.0})"),
+        ">= 0.5",
+        Some(ratio >= 0.5),
+    );
+}
+
+/// One throughput run on the store `store_toml` names (empty: SQLite);
+/// returns the messages per second.
+async fn throughput_run(backend: &str, store_toml: &str) -> f64 {
     const SENDERS: usize = 64;
     const EACH: usize = 40;
     let pairs = THROUGHPUT_PAIRS;
-    let home = home_with(&fake_toml(8, 16));
+    let home = home_with(&format!("{}{store_toml}", fake_toml(8, 16)));
     let hub = hub_in(home.path());
     // One conversation per sender, created (and children started) up front.
     let mut conversations = Vec::new();
@@ -93,7 +117,7 @@ pub(super) async fn throughput_section() {
     let stored = queries_after_warm_up(&hub, &ids).await;
     figure(
         &format!(
-            "throughput: {SENDERS} senders over {} pairs, fake child",
+            "throughput ({backend}): {SENDERS} senders over {} pairs, fake child",
             pairs.len()
         ),
         format!(
@@ -103,7 +127,7 @@ pub(super) async fn throughput_section() {
         ">= 4000/s",
         Some(rate >= 4000.0),
     );
-    if rate < 4000.0 {
+    if rate < 4000.0 && backend == "sqlite" {
         println!(
             "| throughput: why missed | with group commit and the kept history, the run is CPU-bound: 8 fake children and the hub on 2 cores; a history read, a prompt render and a JSON-RPC round trip per message remain; what would close it: rendering from a kept prompt prefix, and fewer child processes per core | | |"
         );
@@ -111,7 +135,7 @@ pub(super) async fn throughput_section() {
     // The same load through the daemon's MCP endpoint: the `daemon`
     // section (`daemon_throughput_section`).
     figure(
-        "throughput: messages stored once",
+        &format!("throughput ({backend}): messages stored once"),
         format!("{stored} of {total}"),
         "all",
         Some(stored == total),
@@ -119,10 +143,11 @@ pub(super) async fn throughput_section() {
     let p99s: Vec<Duration> = per_pair.into_iter().map(|w| stats(w).p99).collect();
     let (lo, hi) = (p99s.iter().min().unwrap(), p99s.iter().max().unwrap());
     figure(
-        "fairness: per-pair p99 wait, min .. max",
+        &format!("fairness ({backend}): per-pair p99 wait, min .. max"),
         format!("{} .. {}", ms(*lo), ms(*hi)),
         "max <= 2x min",
         Some(hi.as_secs_f64() <= lo.as_secs_f64() * 2.0),
     );
     hub.shutdown().await;
+    rate
 }

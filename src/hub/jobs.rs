@@ -119,10 +119,8 @@ impl Hub {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
             // The node that claims it answers it; the job is in the store.
-            Prepared::Routed {
-                conversation,
-                query,
-            } => {
+            Prepared::Routed(routed) => {
+                let (conversation, query) = *routed;
                 return Ok(self.pending_outcome(&conversation, &query.id));
             }
         };

@@ -59,10 +59,8 @@ impl Hub {
         let mut sending = match self.prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
-            Prepared::Routed {
-                conversation,
-                query,
-            } => {
+            Prepared::Routed(routed) => {
+                let (conversation, query) = *routed;
                 return self.await_routed(&conversation, query, &request).await;
             }
         };

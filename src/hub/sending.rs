@@ -63,10 +63,7 @@ pub(super) enum Prepared {
     Fresh(Box<Sending>),
     /// Stored and handed to the fleet: a node that hosts the target
     /// answers it (see `fleet/`).
-    Routed {
-        conversation: Conversation,
-        query: Message,
-    },
+    Routed(Box<(Conversation, Message)>),
     /// A repeated idempotency key: the first call's outcome.
     Duplicate(Box<Result<SendOutcome, HubError>>),
 }

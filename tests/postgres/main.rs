@@ -16,4 +16,5 @@ mod pg_cluster;
 mod store_suite;
 
 mod cluster;
+mod store_faults;
 mod store_suite_postgres;

@@ -126,10 +126,7 @@ impl Hub {
                 .await;
             return Err(e.into());
         }
-        Ok(Prepared::Routed {
-            conversation,
-            query,
-        })
+        Ok(Prepared::Routed(Box::new((conversation, query))))
     }
 
     /// Waits for the outcome of a routed query: a notice wakes the wait,

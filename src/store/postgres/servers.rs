@@ -207,12 +207,11 @@ impl PostgresStore {
                 &[&id],
             )
             .await?;
-        Ok(row
-            .map(|r| -> Result<(bool, String)> {
-                let ok: Option<bool> = r.try_get(0)?;
-                let result: Option<String> = r.try_get(1)?;
-                Ok((ok.unwrap_or(false), result.unwrap_or_default()))
-            })
-            .transpose()?)
+        row.map(|r| -> Result<(bool, String)> {
+            let ok: Option<bool> = r.try_get(0)?;
+            let result: Option<String> = r.try_get(1)?;
+            Ok((ok.unwrap_or(false), result.unwrap_or_default()))
+        })
+        .transpose()
     }
 }
