@@ -18,6 +18,7 @@ pub use error_words::cli_words;
 mod setup;
 mod shell;
 mod stats;
+mod store_cmd;
 mod tokens;
 pub mod when;
 
@@ -110,6 +111,9 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         lines: usize,
     },
+    /// The store itself: copy it into another (SQLite to PostgreSQL and back).
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     /// Per module pair: queries, p50/p95 latency, tokens in/out, cost and
     /// failures by cause (`stats --module M --since 7d`).
     Stats(stats::StatsArgs),
@@ -358,6 +362,7 @@ async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         }
         Command::Doctor { no_start, start } => doctor(&hub, no_start, start, &out).await?,
         Command::Stats(args) => stats::run(&hub, args, &out).await?,
+        Command::Store(cmd) => store_cmd::run(&hub, cmd, &out).await?,
         _ => unreachable!("every other command was handled above"),
     };
     Ok(code)

@@ -24,6 +24,7 @@ mod reuse;
 mod send_types;
 mod sending;
 mod stats;
+mod store_copy;
 mod tokens;
 
 use std::sync::Arc;

@@ -27,6 +27,7 @@
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
 mod columns;
+mod copy;
 mod cursor;
 mod export;
 mod faults;
@@ -37,11 +38,13 @@ pub mod limits;
 mod model;
 mod module_state;
 mod operations;
+mod operations_copy;
 mod operations_servers;
 mod postgres;
 mod records;
 mod sqlite;
 
+pub use copy::{CopyError, CopyOptions, CopyProgress, CopyReport, StoreCounts};
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use faults::{WriteFault, WriteFaults};
 pub use handle::Store;

@@ -16,6 +16,8 @@ mod daemon_cli;
 mod http_raw;
 #[path = "../support/serve_process.rs"]
 mod serve_process;
+#[path = "../support/store_fixture.rs"]
+mod store_fixture;
 
 mod bad_input;
 mod cli_conversations;
@@ -51,4 +53,5 @@ mod properties;
 mod protocol_revisions;
 mod registry;
 mod serve_binary;
+mod store_copy;
 mod tasks_fake;

@@ -17,6 +17,7 @@
 
 mod connect;
 mod conversations;
+mod copy;
 mod jobs;
 mod messages;
 mod reads;
@@ -32,6 +33,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
 use super::{Result, StoreError};
 pub use connect::{StoreUrl, hide_password, is_postgres_url};
+pub(crate) use copy::PgSnapshot;
 pub use schema::SCHEMA_VERSION;
 
 /// The longest any one store operation may take before its caller is told

@@ -1,0 +1,113 @@
+//! `claude-comms store copy --to URL [--force]`: the configured store,
+//! copied into another (SQLite to PostgreSQL and back). The copy is the
+//! library's (`Hub::copy_store`); this file words its report.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+
+use super::output::Output;
+use crate::hub::Hub;
+use crate::store::{CopyError, CopyProgress, StoreCounts};
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy the configured store into another (SQLite to PostgreSQL and back).
+    ///
+    /// Copies conversations, messages (with their costs, tokens and failure
+    /// causes) and access tokens, with their ids, sequence numbers, times and
+    /// statuses as they are, then compares the rows per table on both sides
+    /// (exit code 1 when they differ). Servers, instances and control
+    /// requests (runtime state) are not copied; registered modules are files
+    /// in the data dir (`descriptors/`), not in the store. The copy reads one
+    /// snapshot of the store, so it may run while others use it; what they
+    /// write meanwhile is not copied.
+    Copy {
+        /// The store to copy into: a postgres:// URL, or else the path of a
+        /// SQLite file (created if missing). It must be empty, unless --force.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Copy into a store that holds data: its conversations, messages and
+        /// access tokens are deleted first (its servers and instances are left).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// How often a copy on a terminal says how far it has come.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+pub async fn run(hub: &Hub, cmd: StoreCommand, out: &Output) -> anyhow::Result<i32> {
+    match cmd {
+        StoreCommand::Copy { to, force } => copy(hub, &to, force, out).await,
+    }
+}
+
+async fn copy(hub: &Hub, to: &str, force: bool, out: &Output) -> anyhow::Result<i32> {
+    let show_progress = std::io::stderr().is_terminal();
+    let mut last_shown = Instant::now();
+    let progress = move |p: CopyProgress| {
+        if show_progress && last_shown.elapsed() >= PROGRESS_EVERY {
+            last_shown = Instant::now();
+            let _ =
+                Output::new(false).note(format!("copying {}: {} of {}", p.noun, p.copied, p.total));
+        }
+    };
+    let copied = hub.copy_store(to, force, progress).await;
+    hub.shutdown().await;
+    let report = match copied {
+        Ok(report) => report,
+        Err(CopyError::TargetNotEmpty { to, found }) => {
+            out.note(format!(
+                "error: {to} is not empty: it holds {found}. Copy into an empty store, or pass --force to delete them first"
+            ))?;
+            return Ok(1);
+        }
+        Err(CopyError::Stopped {
+            to,
+            noun,
+            copied,
+            cause,
+        }) => {
+            out.note(format!(
+                "error: copying {noun} into {to} stopped after {copied} of them: {cause}. The target holds a partial copy: run `store copy --force` again once the cause is fixed"
+            ))?;
+            return Ok(1);
+        }
+        Err(CopyError::CountsDiffer { report }) => {
+            out.note(format!(
+                "error: the copy into {} does not match the source; rows per table:",
+                report.to
+            ))?;
+            counts_table(&report.source, &report.target, out)?;
+            return Ok(1);
+        }
+        Err(e) => {
+            out.note(format!("error: {e}"))?;
+            return Ok(1);
+        }
+    };
+    if out.json {
+        out.json(&report)?;
+        return Ok(0);
+    }
+    out.line(format!("copied {} into {}", report.from, report.to))?;
+    if !report.replaced.is_empty() {
+        out.line(format!("(replacing what it held: {})", report.replaced))?;
+    }
+    counts_table(&report.source, &report.target, out)?;
+    Ok(0)
+}
+
+fn counts_table(source: &StoreCounts, target: &StoreCounts, out: &Output) -> anyhow::Result<()> {
+    let rows: Vec<Vec<String>> = [
+        ("conversations", source.conversations, target.conversations),
+        ("messages", source.messages, target.messages),
+        ("access tokens", source.tokens, target.tokens),
+    ]
+    .iter()
+    .map(|(table, s, t)| vec![table.to_string(), s.to_string(), t.to_string()])
+    .collect();
+    out.table(&["TABLE", "SOURCE", "TARGET"], &rows)
+}
