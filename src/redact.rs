@@ -113,6 +113,27 @@ pub fn redact_url_passwords(text: &str) -> Cow<'_, str> {
         rest = &tail[end..];
     }
     out.push_str(rest);
+    // A password given as a URL option (`postgres://h/db?password=x`).
+    let lower = out.to_ascii_lowercase();
+    let mut options = Vec::new();
+    for marker in ["?password=", "&password="] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(marker) {
+            let start = from + i + marker.len();
+            let end = out[start..]
+                .find(|c: char| c == '&' || c.is_whitespace() || c == '"' || c == '\'')
+                .map_or(out.len(), |e| start + e);
+            options.push((start, end));
+            from = end;
+        }
+    }
+    options.sort_unstable();
+    for (start, end) in options.into_iter().rev() {
+        if start < end {
+            out.replace_range(start..end, REDACTED);
+            changed = true;
+        }
+    }
     if changed {
         Cow::Owned(out)
     } else {

@@ -17,9 +17,7 @@ pub fn run(cmd: ConfigCommand, config: &LoadedConfig, out: &Output) -> anyhow::R
         ConfigCommand::Show => {
             let entries = config.entries();
             // Shown under the same rules as the values (a URL keeps no password).
-            let database =
-                crate::redact::redact_url_passwords(&config.database_path().display().to_string())
-                    .into_owned();
+            let database = config.store_shown();
             // Each known module's effective permission policy.
             let modules: Vec<String> =
                 crate::descriptor::Registry::load(config.descriptor_sources())

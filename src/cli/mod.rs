@@ -98,6 +98,10 @@ pub enum Command {
     /// Access tokens for hosts on other machines: create, list, revoke.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// The store that keeps conversations (SQLite or PostgreSQL): status, and
+    /// copy into another store (SQLite to PostgreSQL and back).
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     /// The hub daemon that owns every child for this data dir: run, start, stop, status.
     #[command(subcommand)]
     Daemon(daemon::DaemonCommand),
@@ -111,9 +115,6 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         lines: usize,
     },
-    /// The store itself: copy it into another (SQLite to PostgreSQL and back).
-    #[command(subcommand)]
-    Store(store_cmd::StoreCommand),
     /// Per module pair: queries, p50/p95 latency, tokens in/out, cost and
     /// failures by cause (`stats --module M --since 7d`).
     Stats(stats::StatsArgs),

@@ -1,6 +1,6 @@
-//! `claude-comms store copy --to URL [--force]`: the configured store,
-//! copied into another (SQLite to PostgreSQL and back). The copy is the
-//! library's (`Hub::copy_store`); this file words its report.
+//! `claude-comms store status | copy`: the store behind this data dir, and
+//! copying it into another (SQLite to PostgreSQL and back). The copy is
+//! the library's (`Hub::copy_store`); this file words its report.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -9,10 +9,14 @@ use clap::Subcommand;
 
 use super::output::Output;
 use crate::hub::Hub;
-use crate::store::{CopyError, CopyProgress, StoreCounts};
+use crate::store::{CopyCounts, CopyError, CopyProgress};
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
+    /// The backend (sqlite or postgresql), where it is (a URL never shows
+    /// its password), the schema version and how many conversations,
+    /// messages, pending queries and tokens it holds.
+    Status,
     /// Copy the configured store into another (SQLite to PostgreSQL and back).
     ///
     /// Copies conversations, messages (with their costs, tokens and failure
@@ -40,8 +44,28 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn run(hub: &Hub, cmd: StoreCommand, out: &Output) -> anyhow::Result<i32> {
     match cmd {
+        StoreCommand::Status => status(hub, out).await,
         StoreCommand::Copy { to, force } => copy(hub, &to, force, out).await,
     }
+}
+
+async fn status(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
+    let status = hub.store_status().await?;
+    if out.json {
+        out.json(&status)?;
+        return Ok(0);
+    }
+    let c = &status.counts;
+    out.line(format!("backend:        {}", status.backend))?;
+    out.line(format!("location:       {}", status.location))?;
+    out.line(format!("schema version: {}", c.schema_version))?;
+    out.line(format!("conversations:  {}", c.conversations))?;
+    out.line(format!(
+        "messages:       {} ({} queries pending)",
+        c.messages, c.pending
+    ))?;
+    out.line(format!("tokens:         {}", c.tokens))?;
+    Ok(0)
 }
 
 async fn copy(hub: &Hub, to: &str, force: bool, out: &Output) -> anyhow::Result<i32> {
@@ -100,7 +124,7 @@ async fn copy(hub: &Hub, to: &str, force: bool, out: &Output) -> anyhow::Result<
     Ok(0)
 }
 
-fn counts_table(source: &StoreCounts, target: &StoreCounts, out: &Output) -> anyhow::Result<()> {
+fn counts_table(source: &CopyCounts, target: &CopyCounts, out: &Output) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = [
         ("conversations", source.conversations, target.conversations),
         ("messages", source.messages, target.messages),

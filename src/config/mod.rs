@@ -11,6 +11,7 @@ mod budgets;
 pub mod daemon;
 mod instances;
 pub mod permissions;
+pub mod store;
 
 pub use budgets::{Budget, BudgetsConfig};
 pub use instances::{
@@ -64,6 +65,8 @@ pub struct Config {
     /// Limits on what module pairs may spend; a query over a budget is
     /// refused before it is stored or dispatched.
     pub budgets: BudgetsConfig,
+    /// Where conversations are kept (see [`store::StoreConfig`]).
+    pub store: store::StoreConfig,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             daemon: daemon::DaemonConfig::default(),
             permissions: permissions::PermissionsConfig::default(),
             budgets: BudgetsConfig::default(),
+            store: store::StoreConfig::default(),
         }
     }
 }
@@ -212,6 +216,10 @@ impl LoadedConfig {
             config.hub = hub;
             provenance.insert("hub".into(), format!("env {}", daemon::HUB_ENV));
         }
+        if let Some(url) = env(store::STORE_URL_ENV).filter(|v| !v.trim().is_empty()) {
+            config.store.url = Some(url);
+            provenance.insert("store.url".into(), format!("env {}", store::STORE_URL_ENV));
+        }
         if let Some(file) = env("CLAUDE_COMMS_LOG_FILE").filter(|v| !v.is_empty()) {
             config.log_file = Some(file);
             provenance.insert("log_file".into(), "env CLAUDE_COMMS_LOG_FILE".into());
@@ -267,6 +275,24 @@ impl LoadedConfig {
         }
     }
 
+    /// Where the store is: the PostgreSQL URL of `[store]` (or
+    /// `CLAUDE_COMMS_STORE_URL`), else the SQLite file.
+    pub fn store_location(&self) -> store::StoreLocation {
+        match &self.config.store.url {
+            Some(url) => store::StoreLocation::Postgres(url.clone()),
+            None => store::StoreLocation::Sqlite(self.database_path()),
+        }
+    }
+
+    /// The store's location for people: the SQLite file, or the URL
+    /// without its password.
+    pub fn store_shown(&self) -> String {
+        match self.store_location() {
+            store::StoreLocation::Sqlite(path) => path.display().to_string(),
+            store::StoreLocation::Postgres(url) => crate::store::shown_url(&url),
+        }
+    }
+
     pub fn database_path(&self) -> PathBuf {
         match &self.config.database {
             Some(p) => crate::expand::expand_path(p).unwrap_or_else(|_| PathBuf::from(p)),
@@ -315,6 +341,7 @@ fn parse_file(
 
 fn validate(config: &Config) -> Result<(), ConfigError> {
     daemon::HubPolicy::parse(&config.hub).map_err(ConfigError::Invalid)?;
+    store::validate(&config.store).map_err(ConfigError::Invalid)?;
     let i = &config.instances;
     if i.claude_code_mcp.pool_max == 0 || i.claude_code_mcp.pool_min > i.claude_code_mcp.pool_max {
         return Err(ConfigError::Invalid(format!(

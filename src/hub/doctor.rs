@@ -94,7 +94,7 @@ impl Hub {
             },
         );
         checks.push(match self.message_cursor().await {
-            Ok(_) => Check::new("database", CheckStatus::Ok, self.config().database_path().display().to_string(), ""),
+            Ok(_) => Check::new("database", CheckStatus::Ok, self.config().store_shown(), ""),
             Err(e) => Check::new(
                 "database",
                 CheckStatus::Failed,

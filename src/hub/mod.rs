@@ -25,6 +25,7 @@ mod send_types;
 mod sending;
 mod stats;
 mod store_copy;
+mod store_status;
 mod tokens;
 
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub use modules::{
 };
 pub use reuse::Reuse;
 pub use stats::{PairStats, StatsReport, parse_since};
+pub use store_status::StoreStatus;
 pub use tokens::{AuthError, Caller, CreatedToken, TOKEN_PREFIX, TokenRequest};
 
 /// How long shutdown waits for background tasks after cancelling them.
@@ -144,7 +146,7 @@ impl Hub {
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
-        let store = Store::open_with(&config.database_path(), config.config.database_sync)?;
+        let store = Store::open_location(&config.store_location(), config.config.database_sync)?;
         let template_dir = config.paths.template_dir();
         let context = if template_dir.is_dir() {
             ContextEngine::with_overrides(&config.config.context, &template_dir)?

@@ -223,14 +223,14 @@ impl BatchBudget {
 
 /// Rows per table of a store: what `store copy` copies and compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct StoreCounts {
+pub struct CopyCounts {
     pub conversations: u64,
     pub messages: u64,
     /// Access tokens.
     pub tokens: u64,
 }
 
-impl StoreCounts {
+impl CopyCounts {
     pub fn of(&self, table: &CopyTable) -> u64 {
         match table.name {
             "conversations" => self.conversations,
@@ -240,11 +240,11 @@ impl StoreCounts {
     }
 
     pub fn is_empty(&self) -> bool {
-        *self == StoreCounts::default()
+        *self == CopyCounts::default()
     }
 }
 
-impl std::fmt::Display for StoreCounts {
+impl std::fmt::Display for CopyCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let plural =
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
@@ -266,11 +266,11 @@ pub struct CopyReport {
     pub to: String,
     /// What the target held before and was deleted (`replace`); zero
     /// otherwise.
-    pub replaced: StoreCounts,
+    pub replaced: CopyCounts,
     /// Rows per table in the source, as of the copy's snapshot.
-    pub source: StoreCounts,
+    pub source: CopyCounts,
     /// Rows per table in the target after the copy.
-    pub target: StoreCounts,
+    pub target: CopyCounts,
 }
 
 /// How far a copy has come, after each batch.
@@ -287,7 +287,7 @@ pub enum CopyError {
     SameStore { to: String },
     /// The target holds data and replacing it was not asked for.
     #[error("{to} is not empty: it holds {found}")]
-    TargetNotEmpty { to: String, found: StoreCounts },
+    TargetNotEmpty { to: String, found: CopyCounts },
     /// A table's columns are not the ones this claude-comms copies (a
     /// store of another version): copying would lose data.
     #[error(
@@ -341,9 +341,9 @@ pub async fn copy_between(
         check_columns(source, &from, table).await?;
         check_columns(target, &to, table).await?;
     }
-    let found = target.counts().await?;
+    let found = target.copy_counts().await?;
     let replaced = if found.is_empty() {
-        StoreCounts::default()
+        CopyCounts::default()
     } else if options.replace {
         target.copy_clear().await?;
         found
@@ -393,7 +393,7 @@ pub async fn copy_between(
         to,
         replaced,
         source: source_counts,
-        target: target.counts().await?,
+        target: target.copy_counts().await?,
     };
     if report.source != report.target {
         return Err(CopyError::CountsDiffer {

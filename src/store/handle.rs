@@ -38,6 +38,18 @@ impl Store {
         Ok(Store::over(Backend::Sqlite(Arc::new(sqlite))))
     }
 
+    /// Opens the store the config names (see
+    /// [`crate::config::LoadedConfig::store_location`]).
+    pub fn open_location(
+        location: &crate::config::store::StoreLocation,
+        sync: crate::config::DatabaseSync,
+    ) -> Result<Store> {
+        match location {
+            crate::config::store::StoreLocation::Sqlite(path) => Store::open_with(path, sync),
+            crate::config::store::StoreLocation::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
     /// Connects to the PostgreSQL database at `url` (`postgres://...`),
     /// brings its schema up to date and keeps a pool of connections. A URL
     /// that does not work is an error naming host, port, database and cause.

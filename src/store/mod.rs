@@ -6,8 +6,9 @@
 //! * `sqlite/`: one SQLite file (WAL mode, FTS5 for search); its
 //!   synchronous SQLite calls run on tokio's blocking pool, so a write
 //!   waiting for another process's lock never stalls the async workers;
-//! * `postgres/` (next): a shared PostgreSQL database, as a second arm of
-//!   the backend enum, with the same methods.
+//! * `postgres/`: a shared PostgreSQL database (many processes, many
+//!   machines), the second arm of the backend enum, with the same methods
+//!   (async ones).
 //!
 //! What is backend-independent lives here, beside the backends: the types
 //! the store speaks in (`model.rs`, `records.rs`), the limits every write
@@ -44,10 +45,13 @@ mod postgres;
 mod records;
 mod sqlite;
 
-pub use copy::{CopyError, CopyOptions, CopyProgress, CopyReport, StoreCounts};
+pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use faults::{WriteFault, WriteFaults};
 pub use handle::Store;
+pub use postgres::{StoreUrl, hide_password, is_postgres_url};
+/// The schema version this claude-comms writes, the same on both backends.
+pub const SCHEMA_VERSION: i64 = sqlite::SCHEMA_VERSION;
 pub(crate) use hosts::pid_exists;
 pub use hosts::this_hostname;
 pub use ids::{IdKind, MIN_ID_PREFIX};
@@ -60,7 +64,7 @@ pub use model::{
 pub use module_state::ReplyModule;
 pub use records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, Spend, SpendScope,
-    TokenRecord,
+    StoreCounts, TokenRecord,
 };
 
 /// Why a store operation failed, in terms that hold for every backend.
@@ -119,5 +123,14 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A store URL for people: `postgres://user@host:port/db`, never with its
+/// password (also when the URL does not parse).
+pub fn shown_url(url: &str) -> String {
+    match StoreUrl::parse(url) {
+        Ok(parsed) => parsed.shown().to_string(),
+        Err(_) => hide_password(url),
+    }
+}
 
 pub(crate) use crate::time::now_ms;

@@ -1,30 +1,19 @@
-//! The store's operations for `store copy` and `store status`: where a
-//! store is, how much it holds, and the batch reads and writes the copy
+//! The store's operations for `store copy`: where a store is, how much of
+//! what is copied it holds, and the batch reads and writes the copy
 //! (`copy.rs`) drives, dispatched to the backend (see `handle.rs`).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::copy::{
-    CopyError, CopyOptions, CopyProgress, CopyReport, CopyRow, CopyTable, CopyValue, StoreCounts,
+    CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport, CopyRow, CopyTable, CopyValue,
     copy_between,
 };
 use super::handle::{Backend, Store, on_backend, on_sqlite};
-use super::postgres::{PostgresStore, is_postgres_url};
+use super::postgres::PostgresStore;
 use super::sqlite::SqliteSnapshot;
 use super::{Result, postgres::PgSnapshot};
 
 impl Store {
-    /// Opens the store at `location`: a `postgres://` URL, or else the path
-    /// of a SQLite file (created if missing).
-    pub fn open_location(location: &str) -> Result<Store> {
-        if is_postgres_url(location) {
-            Store::open_postgres(location)
-        } else {
-            Store::open(Path::new(location))
-        }
-    }
-
     /// Where the data is, for people: the SQLite file, or the PostgreSQL
     /// URL without its password.
     pub async fn location(&self) -> Result<String> {
@@ -32,13 +21,14 @@ impl Store {
             Backend::Sqlite(sqlite) => {
                 on_sqlite(sqlite, |s| Ok(s.file_path()?.display().to_string())).await
             }
-            Backend::Postgres(postgres) => Ok(postgres.shown_url().to_string()),
+            Backend::Postgres(postgres) => Ok(postgres.shown_location()),
         }
     }
 
-    /// Rows of conversations, messages and access tokens, read together.
-    pub async fn counts(&self) -> Result<StoreCounts> {
-        on_backend!(self, |s| s.counts())
+    /// Rows of the copied tables (conversations, messages, access tokens),
+    /// read together.
+    pub async fn copy_counts(&self) -> Result<CopyCounts> {
+        on_backend!(self, |s| s.copy_counts())
     }
 
     /// Copies everything this store keeps for good into `target` (see
@@ -111,7 +101,7 @@ pub(super) enum CopySnapshot<'a> {
 }
 
 impl CopySnapshot<'_> {
-    pub(super) async fn counts(&self) -> Result<StoreCounts> {
+    pub(super) async fn counts(&self) -> Result<CopyCounts> {
         match self {
             CopySnapshot::Sqlite(snapshot) => on_snapshot(snapshot, |s| s.counts()).await,
             CopySnapshot::Postgres { store, snapshot } => store.bounded(snapshot.counts()).await,

@@ -5,7 +5,7 @@
 use super::Result;
 use super::handle::{Store, on_backend};
 use super::model::{InstanceRecord, ServerRecord, ServerRow};
-use super::records::{ControlRequest, NewToken, TokenRecord};
+use super::records::{ControlRequest, NewToken, StoreCounts, TokenRecord};
 
 impl Store {
     pub async fn register_server(&self, server: &ServerRecord) -> Result<()> {
@@ -80,5 +80,18 @@ impl Store {
     pub async fn touch_token(&self, id: &str, now: i64) -> Result<()> {
         let id = id.to_owned();
         on_backend!(self, |s| s.touch_token(&id, now))
+    }
+
+    /// The schema version and the row counts of the main tables.
+    pub async fn counts(&self) -> Result<StoreCounts> {
+        on_backend!(self, |s| s.counts())
+    }
+
+    /// `sqlite` or `postgresql`.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            super::handle::Backend::Sqlite(_) => "sqlite",
+            super::handle::Backend::Postgres(_) => "postgresql",
+        }
     }
 }

@@ -112,3 +112,20 @@ pub(crate) fn tokens_of(usage: &serde_json::Value) -> (Option<i64>, Option<i64>)
     .fold(None, |sum: Option<i64>, n| Some(sum.unwrap_or(0) + n));
     (input, field("output_tokens"))
 }
+
+/// What `store status` reports of the data: the schema version and how
+/// many rows the main tables hold.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct StoreCounts {
+    pub schema_version: i64,
+    pub conversations: i64,
+    pub messages: i64,
+    /// Queries still waiting for their answer.
+    pub pending: i64,
+    pub tokens: i64,
+}
+
+/// The one statement both backends answer [`StoreCounts`] with.
+pub(crate) const COUNTS_SQL: &str = "SELECT (SELECT version FROM schema_version),
+        (SELECT COUNT(*) FROM conversations), (SELECT COUNT(*) FROM messages),
+        (SELECT COUNT(*) FROM messages WHERE status = 'pending'), (SELECT COUNT(*) FROM access_tokens)";

@@ -78,7 +78,11 @@ async fn a_copy_carries_every_field_and_refuses_a_store_that_holds_data() {
         "{words}"
     );
     assert!(words.contains("--force"), "{words}");
-    assert_eq!(copy.counts().await.unwrap().messages, 11, "nothing changed");
+    assert_eq!(
+        copy.copy_counts().await.unwrap().messages,
+        11,
+        "nothing changed"
+    );
 
     // With --force: what the target held is replaced by the source's.
     let replaced = store_copy(home.path(), &["--to", &target, "--force"]);
@@ -120,7 +124,7 @@ async fn a_store_is_never_copied_onto_itself() {
         );
     }
     assert_eq!(
-        source.counts().await.unwrap().messages,
+        source.copy_counts().await.unwrap().messages,
         10,
         "nothing deleted"
     );

@@ -8,7 +8,7 @@ use tokio_postgres::types::ToSql;
 use super::{PostgresStore, lock_message_writes};
 use crate::store::Result;
 use crate::store::copy::{
-    BatchBudget, COPIED_TABLES, CopyKind, CopyRow, CopyTable, CopyValue, MESSAGES, StoreCounts,
+    BatchBudget, COPIED_TABLES, CopyCounts, CopyKind, CopyRow, CopyTable, CopyValue, MESSAGES,
 };
 
 /// Counts every copied table in one statement (one read, one moment).
@@ -18,9 +18,9 @@ const COUNTS: &str = "SELECT (SELECT count(*) FROM conversations), (SELECT count
 /// batch stops near its byte budget however big the rows are.
 const FETCH_ROWS: i64 = 50;
 
-fn counts_of(row: &Row) -> Result<StoreCounts> {
+fn counts_of(row: &Row) -> Result<CopyCounts> {
     let count = |i: usize| -> Result<u64> { Ok(row.try_get::<_, i64>(i)?.max(0) as u64) };
-    Ok(StoreCounts {
+    Ok(CopyCounts {
         conversations: count(0)?,
         messages: count(1)?,
         tokens: count(2)?,
@@ -68,6 +68,11 @@ fn row_of(row: &Row, table: &CopyTable) -> Result<CopyRow> {
 }
 
 impl PostgresStore {
+    /// The URL without its password.
+    pub(crate) fn shown_location(&self) -> String {
+        self.url.shown().to_string()
+    }
+
     /// The cluster and database: two stores are one when these match,
     /// whatever URLs reached them. (Without the right to read the
     /// cluster's id, the URL stands in for it.)
@@ -85,7 +90,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) async fn counts(&self) -> Result<StoreCounts> {
+    pub(crate) async fn copy_counts(&self) -> Result<CopyCounts> {
         let row = self.client().await?.query_one(COUNTS, &[]).await?;
         counts_of(&row)
     }
@@ -225,7 +230,7 @@ impl PgSnapshot {
             })
     }
 
-    pub(crate) async fn counts(&self) -> Result<StoreCounts> {
+    pub(crate) async fn counts(&self) -> Result<CopyCounts> {
         let row = self.client()?.query_one(COUNTS, &[]).await?;
         counts_of(&row)
     }

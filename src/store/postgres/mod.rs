@@ -25,6 +25,7 @@ mod rows;
 mod schema;
 mod search;
 mod servers;
+mod status;
 mod tokens;
 
 use std::time::Duration;
@@ -34,7 +35,6 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use super::{Result, StoreError};
 pub use connect::{StoreUrl, hide_password, is_postgres_url};
 pub(crate) use copy::PgSnapshot;
-pub use schema::SCHEMA_VERSION;
 
 /// The longest any one store operation may take before its caller is told
 /// the database did not answer. Generous for a healthy database (writes
@@ -98,11 +98,6 @@ impl PostgresStore {
             .build()
             .map_err(|e| open_error(format!("cannot set up the connection pool: {e}")))?;
         Ok(PostgresStore { pool, url })
-    }
-
-    /// The URL without its password.
-    pub fn shown_url(&self) -> &str {
-        self.url.shown()
     }
 
     /// A connection from the pool, or an error naming the database.

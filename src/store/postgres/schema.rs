@@ -124,8 +124,15 @@ CREATE INDEX messages_reuse ON messages (reuse_key, module_commit) WHERE reuse_k
 "#,
 ];
 
-/// The schema version this code writes (the same number as SQLite's).
+/// The schema version this code writes: the same number as SQLite's (a
+/// unit test holds them together).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[cfg(test)]
+#[test]
+fn both_backends_are_at_the_same_schema_version() {
+    assert_eq!(SCHEMA_VERSION, crate::store::SCHEMA_VERSION);
+}
 
 /// The advisory lock that makes migrations take turns.
 const MIGRATION_LOCK: i64 = 0x00cc_c0dd_0000;
@@ -190,12 +197,4 @@ async fn migrate(client: &mut tokio_postgres::Client) -> Result<()> {
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// The schema version of the database `client` is connected to.
-pub(super) async fn version_of(client: &deadpool_postgres::Object) -> Result<i64> {
-    let row = client
-        .query_one("SELECT version FROM schema_version", &[])
-        .await?;
-    Ok(row.try_get(0)?)
 }

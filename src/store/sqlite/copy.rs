@@ -9,16 +9,16 @@ use rusqlite::{Connection, OpenFlags, params_from_iter};
 
 use super::{BUSY_TIMEOUT, Result, SqliteStore, StoreError};
 use crate::store::copy::{
-    BatchBudget, COPIED_TABLES, CopyKind, CopyRow, CopyTable, CopyValue, StoreCounts, wrong_kind,
+    BatchBudget, COPIED_TABLES, CopyCounts, CopyKind, CopyRow, CopyTable, CopyValue, wrong_kind,
 };
 
 /// Counts every copied table in one statement (one read, one moment).
 const COUNTS: &str = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), (SELECT count(*) FROM access_tokens)";
 
-fn counts_on(conn: &Connection) -> Result<StoreCounts> {
+fn counts_on(conn: &Connection) -> Result<CopyCounts> {
     let count = |row: &rusqlite::Row<'_>, i| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
     Ok(conn.query_row(COUNTS, [], |row| {
-        Ok(StoreCounts {
+        Ok(CopyCounts {
             conversations: count(row, 0)?,
             messages: count(row, 1)?,
             tokens: count(row, 2)?,
@@ -83,7 +83,7 @@ impl SqliteStore {
         Ok(format!("sqlite:{}", path.display()))
     }
 
-    pub(crate) fn counts(&self) -> Result<StoreCounts> {
+    pub(crate) fn copy_counts(&self) -> Result<CopyCounts> {
         self.read(counts_on)
     }
 
@@ -161,7 +161,7 @@ impl SqliteSnapshot {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn counts(&self) -> Result<StoreCounts> {
+    pub(crate) fn counts(&self) -> Result<CopyCounts> {
         counts_on(&self.conn())
     }
 

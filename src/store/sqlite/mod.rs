@@ -34,8 +34,10 @@ mod module_state;
 mod open_error;
 mod removal;
 mod schema;
+pub(super) use schema::SCHEMA_VERSION;
 mod search;
 mod servers;
+mod status;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
