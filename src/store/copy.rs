@@ -435,3 +435,39 @@ pub(crate) fn wrong_kind(table: &CopyTable, column: &CopyColumn, found: &str) ->
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch_of(row: &CopyRow) -> usize {
+        let mut budget = BatchBudget::default();
+        let mut rows = 1;
+        while budget.take(row) {
+            rows += 1;
+        }
+        rows
+    }
+
+    #[test]
+    fn a_batch_ends_at_its_rows_or_its_bytes_whichever_comes_first() {
+        assert_eq!(batch_of(&vec![CopyValue::Integer(1); 30]), BATCH_ROWS);
+        let mib = vec![CopyValue::Text("x".repeat(1 << 20))];
+        assert_eq!(batch_of(&mib), 4, "4 MiB a batch");
+        let huge = vec![CopyValue::Text("x".repeat(BATCH_BYTES * 2))];
+        assert_eq!(batch_of(&huge), 1, "a row bigger than a batch is a batch");
+    }
+
+    #[test]
+    fn counts_read_as_people_say_them() {
+        let counts = CopyCounts {
+            conversations: 1,
+            messages: 0,
+            tokens: 2,
+        };
+        assert_eq!(
+            counts.to_string(),
+            "1 conversation, 0 messages and 2 access tokens"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 //! copied onto itself.
 
 use crate::common;
-use crate::store_fixture::{assert_fixture, assert_same, fill};
+use crate::store_fixture::{assert_fixture, assert_same, fill, fill_many};
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -128,4 +128,19 @@ async fn a_store_is_never_copied_onto_itself() {
         10,
         "nothing deleted"
     );
+}
+
+#[tokio::test]
+async fn a_big_store_is_copied_in_batches_whole() {
+    let home = common::home_with("");
+    let source = Store::open(&common::config_in(home.path()).database_path()).unwrap();
+    fill(&source).await;
+    // Over two batches of rows, and big replies over a batch's bytes.
+    fill_many(&source, 1_100, 6).await;
+    let target_path = home.path().join("copy.db");
+    let copied = store_copy(home.path(), &["--to", &target_path.display().to_string()]);
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    let copy = Store::open(&target_path).unwrap();
+    assert_eq!(copy.copy_counts().await.unwrap().messages, 10 + 1_100 + 12);
+    assert_same(&source, &copy).await;
 }

@@ -182,6 +182,64 @@ pub async fn fill(store: &Store) {
     assert!(store.revoke_token("tok-admin").await.unwrap());
 }
 
+/// Every message with its cursor (the global order followers page by).
+async fn in_global_order(store: &Store) -> Vec<(i64, claude_comms::store::Message)> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |(cursor, _)| *cursor);
+        let page = store.messages_after(after, None, 500).await.unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// Adds `notes` notes over 3 new conversations (between modules the
+/// fixture's checks do not look at) and `big` replies of 1 MiB each: more
+/// rows than a batch of the copy holds, and more bytes than it takes.
+pub async fn fill_many(store: &Store, notes: usize, big: usize) {
+    let mut conversations = Vec::new();
+    for i in 0..3 {
+        let c = store
+            .create_conversation("pdf", "graph", Some(&format!("bulk {i}")), json!({}))
+            .await
+            .unwrap();
+        conversations.push(c.id);
+    }
+    for n in 0..notes {
+        let id = &conversations[n % conversations.len()];
+        store
+            .add_note(id, "operator", &format!("note number {n}"))
+            .await
+            .unwrap();
+    }
+    for n in 0..big {
+        let id = &conversations[n % conversations.len()];
+        let q = begin(store, query(id, "pdf", &format!("big answer {n}?"), None)).await;
+        let text = format!("{n} {}", "x".repeat(1 << 20));
+        store
+            .finish_query(
+                &q,
+                Outcome::Reply {
+                    sender: "graph".into(),
+                    content: text,
+                    instance_id: None,
+                    duration_ms: 5,
+                    usage: None,
+                    cost_usd: None,
+                    api_duration_ms: None,
+                    num_turns: None,
+                    backend_session: None,
+                    tool_uses: Vec::new(),
+                    module: ReplyModule::default(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
 /// Asserts that `copy` holds what `original` holds, field for field,
 /// through every read the product makes of it.
 pub async fn assert_same(original: &Store, copy: &Store) {
@@ -209,8 +267,8 @@ pub async fn assert_same(original: &Store, copy: &Store) {
     }
     // The global order (followers' cursors) is kept.
     assert_eq!(
-        copy.messages_after(0, None, 500).await.unwrap(),
-        original.messages_after(0, None, 500).await.unwrap(),
+        in_global_order(copy).await,
+        in_global_order(original).await,
         "messages in global order"
     );
     // The ledger: what `stats` and budgets read.
