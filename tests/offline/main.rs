@@ -16,8 +16,6 @@ mod daemon_cli;
 mod http_raw;
 #[path = "../support/serve_process.rs"]
 mod serve_process;
-#[path = "../support/store_fixture.rs"]
-mod store_fixture;
 
 mod bad_input;
 mod cli_conversations;

@@ -4,8 +4,11 @@
 //! unless `--force` (which replaces what it held), and a store is never
 //! copied onto itself.
 
+#[path = "../support/store_fixture.rs"]
+mod store_fixture;
+
 use crate::common;
-use crate::store_fixture::{assert_fixture, assert_same, fill, fill_many};
+use store_fixture::{assert_fixture, assert_same, fill, fill_many};
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
