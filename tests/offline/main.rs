@@ -16,6 +16,8 @@ mod daemon_cli;
 mod http_raw;
 #[path = "../support/serve_process.rs"]
 mod serve_process;
+#[path = "../store_suite/mod.rs"]
+mod store_suite;
 
 mod bad_input;
 mod cli_conversations;
@@ -52,4 +54,5 @@ mod protocol_revisions;
 mod registry;
 mod serve_binary;
 mod store_copy;
+mod store_suite_sqlite;
 mod tasks_fake;

@@ -1,0 +1,20 @@
+//! The PostgreSQL tier: the store on a real PostgreSQL server, a
+//! throw-away cluster per test (see tests/support/pg_cluster.rs). Without
+//! PostgreSQL's server binaries these tests say so and pass as skipped,
+//! unless CLAUDE_COMMS_REQUIRE_REAL=1 (scripts/test.sh, CI), which makes
+//! that a failure naming the package to install.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test stops at its first failed step"
+)]
+
+#[path = "../support/pg_cluster.rs"]
+mod pg_cluster;
+#[path = "../store_suite/mod.rs"]
+mod store_suite;
+
+mod cluster;
+mod store_suite_postgres;
+mod store_copy;

@@ -1,0 +1,267 @@
+//! Many writers at once, on one handle and on several handles to the same
+//! database (as several processes, or machines, share one): nothing lost,
+//! nothing stored twice, sequence numbers without gaps.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use claude_comms::store::{BeginQuery, ConversationStatus, Message, Role, Store, StoreError};
+use tokio::sync::Barrier;
+use tokio::task::JoinSet;
+
+use super::Backend;
+use super::helpers::{ask, ask_and_answer, fresh, pair, query, reply, seqs};
+
+/// `count` handles on the database `main`.
+fn handles(b: &impl Backend, count: usize) -> Vec<Arc<Store>> {
+    (0..count).map(|_| Arc::new(b.open("main"))).collect()
+}
+
+/// Every message of a conversation is numbered 1..=n once, its count says
+/// n, and each query has exactly one outcome, numbered after it.
+async fn assert_well_numbered(store: &Store, conversation: &str) -> Vec<Message> {
+    let all = store.messages(conversation, None, None).await.unwrap();
+    let n = all.len() as i64;
+    assert_eq!(seqs(&all), (1..=n).collect::<Vec<_>>(), "gapless, unique");
+    assert_eq!(
+        store
+            .conversation(conversation)
+            .await
+            .unwrap()
+            .message_count,
+        n
+    );
+    let mut outcomes: BTreeMap<&str, Vec<&Message>> = BTreeMap::new();
+    for m in all.iter().filter(|m| m.reply_to.is_some()) {
+        outcomes
+            .entry(m.reply_to.as_deref().unwrap_or_default())
+            .or_default()
+            .push(m);
+    }
+    for q in all.iter().filter(|m| m.role == Role::Query) {
+        if let Some(found) = outcomes.get(q.id.as_str()) {
+            assert_eq!(found.len(), 1, "one outcome for {}", q.id);
+            assert!(found[0].seq > q.seq);
+        }
+    }
+    all
+}
+
+pub async fn sequence_numbers_stay_gapless_with_many_writers_on_many_handles(b: &impl Backend) {
+    const HANDLES: usize = 3;
+    const TASKS: usize = 12;
+    const ROUNDS: usize = 8;
+    let stores = handles(b, HANDLES);
+    let conversations = [pair(&stores[0]).await.id, pair(&stores[1]).await.id];
+    let mut tasks = JoinSet::new();
+    for t in 0..TASKS {
+        let store = stores[t % HANDLES].clone();
+        let conversation = conversations[t % 2].clone();
+        tasks.spawn(async move {
+            for i in 0..ROUNDS {
+                let key = format!("t{t}-q{i}");
+                let q = fresh(
+                    store
+                        .begin_query(query(&conversation, &key, Some(&key), "srv"))
+                        .await
+                        .unwrap(),
+                );
+                store.finish_query(&q.id, reply(&key)).await.unwrap();
+                if i % 4 == 3 {
+                    store
+                        .add_note(&conversation, "marker", &format!("t{t} note {i}"))
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let reader = b.open("main");
+    for conversation in &conversations {
+        let all = assert_well_numbered(&reader, conversation).await;
+        let per_conversation = TASKS / 2 * ROUNDS;
+        let keys: BTreeSet<&str> = all
+            .iter()
+            .filter_map(|m| m.idempotency_key.as_deref())
+            .collect();
+        assert_eq!(keys.len(), per_conversation, "every query stored once");
+        assert_eq!(
+            all.len(),
+            per_conversation * 2 + TASKS / 2 * (ROUNDS / 4),
+            "queries, replies and notes"
+        );
+    }
+}
+
+pub async fn one_idempotency_key_stores_one_query_however_many_race(b: &impl Backend) {
+    const RACERS: usize = 12;
+    let stores = handles(b, 3);
+    let c = pair(&stores[0]).await;
+    for round in 0..5 {
+        let key = format!("key-{round}");
+        let start = Arc::new(Barrier::new(RACERS));
+        let mut racers = JoinSet::new();
+        for r in 0..RACERS {
+            let (store, start) = (stores[r % stores.len()].clone(), start.clone());
+            let (c, key) = (c.id.clone(), key.clone());
+            racers.spawn(async move {
+                start.wait().await;
+                store
+                    .begin_query(query(&c, &format!("racer {r}"), Some(&key), "srv"))
+                    .await
+            });
+        }
+        let mut stored = Vec::new();
+        let mut found = Vec::new();
+        while let Some(done) = racers.join_next().await {
+            match done.unwrap() {
+                Ok(BeginQuery::Fresh(q)) => stored.push(q),
+                Ok(BeginQuery::Duplicate { query, outcome }) => {
+                    assert!(outcome.is_none());
+                    found.push(query);
+                }
+                Err(e) => panic!("a racing duplicate is found, never an error: {e}"),
+            }
+        }
+        assert_eq!(stored.len(), 1, "round {round}: one racer stores the query");
+        assert!(
+            found.iter().all(|q| q.id == stored[0].id),
+            "round {round}: the others find it"
+        );
+    }
+    let all = assert_well_numbered(&stores[1], &c.id).await;
+    assert_eq!(all.len(), 5);
+}
+
+pub async fn a_query_finished_from_two_handles_at_once_is_closed_once(b: &impl Backend) {
+    let stores = handles(b, 2);
+    let c = pair(&stores[0]).await;
+    for round in 0..10 {
+        let q = ask(&stores[0], &c.id, &format!("q{round}"), "srv").await;
+        let start = Arc::new(Barrier::new(2));
+        let mut finishers = JoinSet::new();
+        for (h, store) in stores.iter().enumerate() {
+            let (store, start, id) = (store.clone(), start.clone(), q.id.clone());
+            finishers.spawn(async move {
+                start.wait().await;
+                store.finish_query(&id, reply(&format!("from {h}"))).await
+            });
+        }
+        let mut closed = 0;
+        while let Some(done) = finishers.join_next().await {
+            match done.unwrap() {
+                Ok(_) => closed += 1,
+                Err(StoreError::NotPending { status, .. }) => assert_eq!(status, "delivered"),
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        assert_eq!(closed, 1, "round {round}: closed exactly once");
+    }
+    let all = assert_well_numbered(&stores[1], &c.id).await;
+    assert_eq!(all.len(), 20);
+}
+
+pub async fn a_failing_write_undoes_only_itself(b: &impl Backend) {
+    let stores = handles(b, 2);
+    let open = pair(&stores[0]).await;
+    let archived = pair(&stores[0]).await;
+    stores[0]
+        .set_conversation_status(&archived.id, ConversationStatus::Archived)
+        .await
+        .unwrap();
+    let mut writers = JoinSet::new();
+    for i in 0..32 {
+        let store = stores[i % 2].clone();
+        let target = if i % 4 < 2 { &open.id } else { &archived.id }.clone();
+        writers.spawn(async move {
+            let q = fresh(
+                store
+                    .begin_query(query(&target, &format!("q{i}"), None, "srv"))
+                    .await?,
+            );
+            store.finish_query(&q.id, reply(&format!("r{i}"))).await?;
+            Ok::<_, StoreError>(i)
+        });
+    }
+    let mut good = 0;
+    while let Some(done) = writers.join_next().await {
+        match done.unwrap() {
+            Ok(i) => {
+                assert!(i % 4 < 2, "write {i} to the archived conversation stored");
+                good += 1;
+            }
+            Err(e) => assert!(matches!(e, StoreError::Archived(_)), "{e}"),
+        }
+    }
+    assert_eq!(good, 16);
+    let all = assert_well_numbered(&stores[1], &open.id).await;
+    assert_eq!(all.len(), 32);
+    assert!(
+        stores[1]
+            .messages(&archived.id, None, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn a_follower_sees_every_message_once_while_many_write(b: &impl Backend) {
+    let stores = handles(b, 3);
+    let follower = b.open("main");
+    let conversations = [pair(&stores[0]).await.id, pair(&stores[1]).await.id];
+    let mut cursor = follower.latest_message_cursor().await.unwrap();
+    let mut writers = JoinSet::new();
+    for t in 0..9 {
+        let store = stores[t % 3].clone();
+        let conversation = conversations[t % 2].clone();
+        writers.spawn(async move {
+            for i in 0..4 {
+                store
+                    .add_note(&conversation, "marker", &format!("t{t} note {i}"))
+                    .await
+                    .unwrap();
+                ask_and_answer(&store, &conversation, &format!("t{t} q{i}")).await;
+            }
+        });
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen: Vec<String> = Vec::new();
+    let mut writers_done = false;
+    loop {
+        let page = follower.messages_after(cursor, None, 50).await.unwrap();
+        for (next, m) in &page {
+            assert!(*next > cursor, "cursors only grow");
+            cursor = *next;
+            seen.push(m.id.clone());
+        }
+        // Everything is committed once the writers are done: one more
+        // read that finds nothing new ends the follow.
+        if page.is_empty() && writers_done {
+            break;
+        }
+        if writers.is_empty() {
+            writers_done = true;
+        } else if let Ok(Some(done)) =
+            tokio::time::timeout(std::time::Duration::from_millis(2), writers.join_next()).await
+        {
+            done.unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "the writers finish");
+    }
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no message is followed twice");
+    let mut stored = BTreeSet::new();
+    for conversation in &conversations {
+        let all = assert_well_numbered(&follower, conversation).await;
+        stored.extend(all.into_iter().map(|m| m.id));
+    }
+    assert_eq!(stored.len(), 9 * 4 * 3);
+    assert_eq!(
+        unique.into_iter().cloned().collect::<BTreeSet<_>>(),
+        stored,
+        "the follower saw every message"
+    );
+}
