@@ -8,12 +8,12 @@
 mod store_fixture;
 
 use crate::common;
-use store_fixture::{assert_fixture, assert_same, fill, fill_many};
+use store_fixture::{assert_fixture, assert_same, fill, fill_many, write_from_elsewhere};
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use claude_comms::store::Store;
+use claude_comms::store::{CopyOptions, Store};
 use serde_json::Value;
 
 fn store_copy(home: &Path, args: &[&str]) -> Output {
@@ -146,4 +146,43 @@ async fn a_big_store_is_copied_in_batches_whole() {
     let copy = Store::open(&target_path).unwrap();
     assert_eq!(copy.copy_counts().await.unwrap().messages, 10 + 1_100 + 12);
     assert_same(&source, &copy).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_is_of_one_moment_while_others_write() {
+    let home = common::home_with("");
+    let path = common::config_in(home.path()).database_path();
+    let source = Store::open(&path).unwrap();
+    fill(&source).await;
+    fill_many(&source, 600, 0).await;
+    let before = source.copy_counts().await.unwrap();
+    let conversation = source
+        .list_conversations(&Default::default())
+        .await
+        .unwrap()
+        .conversations[0]
+        .id
+        .clone();
+    let target = Store::open(&home.path().join("copy.db")).unwrap();
+    let mut wrote = false;
+    // Others write after the first batch of messages is copied.
+    let report = source
+        .copy_to(&target, CopyOptions::default(), |progress| {
+            if progress.noun == "messages" && !wrote {
+                wrote = true;
+                let path = path.clone();
+                write_from_elsewhere(move || Store::open(&path).unwrap(), conversation.clone());
+            }
+        })
+        .await
+        .unwrap();
+    assert!(wrote);
+    assert_eq!((report.source, report.target), (before, before));
+    assert_eq!(target.copy_counts().await.unwrap(), before);
+    let now = source.copy_counts().await.unwrap();
+    assert_eq!(
+        (now.conversations, now.messages),
+        (before.conversations + 1, before.messages + 2),
+        "the writes landed in the source"
+    );
 }

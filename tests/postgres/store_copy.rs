@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use claude_comms::config::{HOME_ENV, LoadedConfig, Overrides};
-use claude_comms::store::{ConversationFilter, Store};
+use claude_comms::store::{ConversationFilter, CopyOptions, Store};
 use serde_json::Value;
-use store_fixture::{assert_fixture, assert_same, fill, fill_many};
+use store_fixture::{assert_fixture, assert_same, fill, fill_many, write_from_elsewhere};
 
 use crate::pg_cluster::PgCluster;
 
@@ -62,7 +62,7 @@ fn data_dir() -> (tempfile::TempDir, PathBuf) {
     (home, database)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_store_goes_to_postgresql_and_back_unchanged() {
     let Some(cluster) = PgCluster::start() else {
         return;
@@ -91,7 +91,7 @@ async fn a_store_goes_to_postgresql_and_back_unchanged() {
     let words = stderr(&refused);
     assert!(words.contains(&url), "{words}");
     assert!(
-        words.contains("2 conversations, 1122 messages and 2 access tokens"),
+        words.contains("5 conversations, 1122 messages and 2 access tokens"),
         "{words}"
     );
     // With --force: replaced.
@@ -153,4 +153,30 @@ async fn a_store_goes_to_postgresql_and_back_unchanged() {
         .unwrap();
     assert_eq!(note.seq, conversation.message_count + 1);
     assert!(postgres.latest_message_cursor().await.unwrap() > latest);
+
+    // A copy from PostgreSQL is of one moment, while others write into it.
+    let before = postgres.copy_counts().await.unwrap();
+    let again = Store::open(&home.path().join("again.db")).unwrap();
+    let mut wrote = false;
+    let report = postgres
+        .copy_to(&again, CopyOptions::default(), |progress| {
+            if progress.noun == "messages" && !wrote {
+                wrote = true;
+                let url = url.clone();
+                write_from_elsewhere(
+                    move || Store::open_postgres(&url).unwrap(),
+                    conversation.id.clone(),
+                );
+            }
+        })
+        .await
+        .unwrap();
+    assert!(wrote);
+    assert_eq!((report.source, report.target), (before, before));
+    let now = postgres.copy_counts().await.unwrap();
+    assert_eq!(
+        (now.conversations, now.messages),
+        (before.conversations + 1, before.messages + 2),
+        "the writes landed in the source"
+    );
 }

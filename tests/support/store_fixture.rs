@@ -357,3 +357,36 @@ pub async fn assert_fixture(store: &Store) {
         .unwrap();
     assert_eq!(pending.len(), 1, "{pending:?}");
 }
+
+/// Writes into the store `open` opens, as another process would, from a
+/// thread and a handle of its own (so that a synchronous callback may call
+/// it): a note in `conversation`, and a new conversation with a note.
+pub fn write_from_elsewhere(open: impl FnOnce() -> Store + Send + 'static, conversation: String) {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = open();
+            store
+                .add_note(&conversation, "elsewhere", "written during the copy")
+                .await
+                .unwrap();
+            let new = store
+                .create_conversation("elsewhere", "marker", None, json!({}))
+                .await
+                .unwrap();
+            store
+                .add_note(
+                    &new.id,
+                    "elsewhere",
+                    "in a conversation begun during the copy",
+                )
+                .await
+                .unwrap();
+        });
+    })
+    .join()
+    .unwrap();
+}
