@@ -22,8 +22,8 @@ pub enum StoreCommand {
     /// Copies conversations, messages (with their costs, tokens and failure
     /// causes) and access tokens, with their ids, sequence numbers, times and
     /// statuses as they are, then compares the rows per table on both sides
-    /// (exit code 1 when they differ). Servers, instances and control
-    /// requests (runtime state) are not copied; registered modules are files
+    /// (exit code 1 when they differ). Servers, instances, control requests
+    /// and fleet nodes (runtime state) are not copied; registered modules are files
     /// in the data dir (`descriptors/`), not in the store. The copy reads one
     /// snapshot of the store, so it may run while others use it; what they
     /// write meanwhile is not copied.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 mod budgets;
 pub mod daemon;
+pub mod fleet;
 mod instances;
 pub mod permissions;
 pub mod store;
@@ -67,6 +68,8 @@ pub struct Config {
     pub budgets: BudgetsConfig,
     /// Where conversations are kept (see [`store::StoreConfig`]).
     pub store: store::StoreConfig,
+    /// This daemon as a node of a fleet (a PostgreSQL store only).
+    pub fleet: fleet::FleetConfig,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             permissions: permissions::PermissionsConfig::default(),
             budgets: BudgetsConfig::default(),
             store: store::StoreConfig::default(),
+            fleet: fleet::FleetConfig::default(),
         }
     }
 }
@@ -342,6 +346,7 @@ fn parse_file(
 fn validate(config: &Config) -> Result<(), ConfigError> {
     daemon::HubPolicy::parse(&config.hub).map_err(ConfigError::Invalid)?;
     store::validate(&config.store).map_err(ConfigError::Invalid)?;
+    fleet::validate(&config.fleet).map_err(ConfigError::Invalid)?;
     let i = &config.instances;
     if i.claude_code_mcp.pool_max == 0 || i.claude_code_mcp.pool_min > i.claude_code_mcp.pool_max {
         return Err(ConfigError::Invalid(format!(

@@ -4,9 +4,10 @@
 //! What is copied: conversations, messages with every column (the ledger
 //! columns and the reuse key too, which [`super::Message`] does not carry)
 //! and access tokens. Jobs are messages, and the ledger is columns of
-//! messages, so they come along. Not copied: servers, their instances and
-//! control requests (the runtime state of processes, rebuilt by the
-//! processes that use the target); registered modules, which are files in
+//! messages, so they come along (the fleet's routing and claim columns
+//! too, as they are). Not copied: servers, their instances, control
+//! requests and fleet nodes (the runtime state of processes, rebuilt by
+//! the processes that use the target); registered modules, which are files in
 //! the data dir (`<data dir>/descriptors`), not rows of the store.
 //!
 //! The copy speaks a row model of its own, the same for every backend:
@@ -148,6 +149,11 @@ pub const MESSAGES: CopyTable = CopyTable {
         boolean("module_dirty"),
         text("reuse_key"),
         text("reused_from"),
+        boolean("routed"),
+        text("route"),
+        text("claimed_by"),
+        integer("lease_until"),
+        integer("retries"),
     ],
     identity_key: true,
 };
@@ -196,7 +202,7 @@ pub type CopyRow = Vec<CopyValue>;
 
 /// The most rows a batch holds. PostgreSQL takes at most 65,535 parameters
 /// in a statement, and a batch is one multi-row INSERT there: 500 rows of
-/// the widest table (30 columns) are 15,000.
+/// the widest table (35 columns) are 17,500.
 pub const BATCH_ROWS: usize = 500;
 /// The most text a batch holds, about: a batch ends at the row that
 /// reaches it. Keeps memory bounded whatever the messages' sizes, and a

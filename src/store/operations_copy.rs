@@ -84,7 +84,7 @@ impl Store {
                 on_sqlite(sqlite, |s| s.copy_snapshot()).await?,
             ))),
             Backend::Postgres(postgres) => Ok(CopySnapshot::Postgres {
-                snapshot: postgres.bounded(postgres.copy_snapshot()).await?,
+                snapshot: Box::new(postgres.bounded(postgres.copy_snapshot()).await?),
                 store: postgres,
             }),
         }
@@ -96,7 +96,7 @@ pub(super) enum CopySnapshot<'a> {
     Sqlite(Arc<SqliteSnapshot>),
     Postgres {
         store: &'a PostgresStore,
-        snapshot: PgSnapshot,
+        snapshot: Box<PgSnapshot>,
     },
 }
 

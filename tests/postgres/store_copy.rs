@@ -13,7 +13,9 @@ use std::process::{Command, Output, Stdio};
 use claude_comms::config::{HOME_ENV, LoadedConfig, Overrides};
 use claude_comms::store::{ConversationFilter, CopyOptions, Store};
 use serde_json::Value;
-use store_fixture::{assert_fixture, assert_same, fill, fill_many, write_from_elsewhere};
+use store_fixture::{
+    assert_fixture, assert_same, begin, fill, fill_many, query, write_from_elsewhere,
+};
 
 use crate::pg_cluster::PgCluster;
 
@@ -178,5 +180,78 @@ async fn a_store_goes_to_postgresql_and_back_unchanged() {
         (now.conversations, now.messages),
         (before.conversations + 1, before.messages + 2),
         "the writes landed in the source"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fleet_columns_survive_a_trip_through_sqlite() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let first = Store::open_postgres(&cluster.create_database("fleet_first")).unwrap();
+    let second = Store::open_postgres(&cluster.create_database("fleet_second")).unwrap();
+    fill(&first).await;
+    let asked = first
+        .create_conversation("marker", "arangodb", None, serde_json::json!({}))
+        .await
+        .unwrap();
+    // One routed question claimed by a node, one routed and waiting.
+    let claimed = begin(&first, query(&asked.id, "marker", "claimed?", None)).await;
+    first
+        .route_query(&claimed, "arangodb", "route-7")
+        .await
+        .unwrap();
+    let hosted = ["arangodb".to_string()];
+    let taken = first.claim_query("node-a", &hosted, 60_000).await.unwrap();
+    assert_eq!(taken.map(|c| c.query.id), Some(claimed.clone()));
+    let waiting = begin(&first, query(&asked.id, "marker", "waiting?", None)).await;
+    first
+        .route_query(&waiting, "arangodb", "route-8")
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let middle = Store::open(&dir.path().join("middle.db")).unwrap();
+    first
+        .copy_to(&middle, CopyOptions::default(), |_| {})
+        .await
+        .unwrap();
+    middle
+        .copy_to(&second, CopyOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_same(&first, &second).await;
+    for id in [&claimed, &waiting] {
+        assert_eq!(
+            second.query_state(id).await.unwrap(),
+            first.query_state(id).await.unwrap(),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        second
+            .query_state(&claimed)
+            .await
+            .unwrap()
+            .claimed_by
+            .as_deref(),
+        Some("node-a")
+    );
+    // The waiting question is still routed there, and claimable once.
+    let next = second
+        .claim_query("node-b", &hosted, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (next.query.id, next.route),
+        (waiting, "route-8".to_string())
+    );
+    assert!(
+        second
+            .claim_query("node-b", &hosted, 60_000)
+            .await
+            .unwrap()
+            .is_none()
     );
 }

@@ -20,7 +20,7 @@ pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 /// The reuse key of the fixture's first reply.
 pub const REUSE_KEY: &str = "reuse-key-of-the-schema-question";
 
-fn query(conversation_id: &str, sender: &str, content: &str, key: Option<&str>) -> NewQuery {
+pub fn query(conversation_id: &str, sender: &str, content: &str, key: Option<&str>) -> NewQuery {
     NewQuery {
         conversation_id: conversation_id.into(),
         sender: sender.into(),
@@ -33,7 +33,7 @@ fn query(conversation_id: &str, sender: &str, content: &str, key: Option<&str>) 
     }
 }
 
-async fn begin(store: &Store, q: NewQuery) -> String {
+pub async fn begin(store: &Store, q: NewQuery) -> String {
     match store.begin_query(q).await.unwrap() {
         BeginQuery::Fresh(m) => m.id,
         BeginQuery::Duplicate { .. } => panic!("the fixture's queries are new"),

@@ -308,6 +308,12 @@ impl PostgresStore {
             }
         };
         let stored = load_message(&tx, &stored.id).await?;
+        // An asker on another node waits for this (see `fleet.rs`).
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&super::listen::OUTCOMES, &query_id],
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }

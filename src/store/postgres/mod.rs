@@ -18,7 +18,9 @@
 mod connect;
 mod conversations;
 mod copy;
+mod fleet;
 mod jobs;
+mod listen;
 mod messages;
 mod reads;
 mod rows;
@@ -52,6 +54,19 @@ const POOL_SIZE: usize = 16;
 pub struct PostgresStore {
     pool: Pool,
     url: StoreUrl,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// Notices of the database (see `listen.rs`), and the task that
+    /// listens for them once someone asks.
+    notices: tokio::sync::broadcast::Sender<crate::store::fleet::Notice>,
+    listener: std::sync::OnceLock<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.get() {
+            listener.abort();
+        }
+    }
 }
 
 impl PostgresStore {
@@ -82,7 +97,7 @@ impl PostgresStore {
         .map_err(|_| StoreError::Task("the database check panicked".into()))??;
         let manager = Manager::from_config(
             url.config.clone(),
-            tls,
+            tls.clone(),
             ManagerConfig {
                 // Fast: a connection the server closed is seen as closed
                 // (its task ended) and replaced without a round trip.
@@ -97,7 +112,13 @@ impl PostgresStore {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| open_error(format!("cannot set up the connection pool: {e}")))?;
-        Ok(PostgresStore { pool, url })
+        Ok(PostgresStore {
+            pool,
+            url,
+            tls,
+            notices: tokio::sync::broadcast::channel(1024).0,
+            listener: std::sync::OnceLock::new(),
+        })
     }
 
     /// A connection from the pool, or an error naming the database.

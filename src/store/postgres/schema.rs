@@ -122,6 +122,29 @@ ALTER TABLE messages ADD COLUMN reuse_key TEXT;
 ALTER TABLE messages ADD COLUMN reused_from TEXT;
 CREATE INDEX messages_reuse ON messages (reuse_key, module_commit) WHERE reuse_key IS NOT NULL;
 "#,
+    // The fleet (issue 19): every daemon on this database is a node; a
+    // question whose target is hosted elsewhere is `routed`: a node that
+    // hosts the target claims it (`claimed_by`) under a lease it renews.
+    r#"
+CREATE TABLE nodes (
+    name           TEXT PRIMARY KEY,
+    server_id      TEXT NOT NULL,
+    address        TEXT,
+    version        TEXT NOT NULL,
+    schema_version BIGINT NOT NULL,
+    started_at     BIGINT NOT NULL,
+    last_heartbeat BIGINT NOT NULL,
+    modules        TEXT NOT NULL DEFAULT '[]',
+    stopped        BOOLEAN NOT NULL DEFAULT FALSE
+);
+ALTER TABLE messages ADD COLUMN routed BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE messages ADD COLUMN route TEXT;
+ALTER TABLE messages ADD COLUMN claimed_by TEXT;
+ALTER TABLE messages ADD COLUMN lease_until BIGINT;
+ALTER TABLE messages ADD COLUMN retries BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX messages_unclaimed ON messages (pos) WHERE routed AND status = 'pending' AND claimed_by IS NULL;
+CREATE INDEX messages_claimed ON messages (claimed_by) WHERE status = 'pending' AND claimed_by IS NOT NULL;
+"#,
 ];
 
 /// The schema version this code writes: the same number as SQLite's (a

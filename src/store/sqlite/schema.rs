@@ -142,6 +142,27 @@ ALTER TABLE messages ADD COLUMN reuse_key TEXT;
 ALTER TABLE messages ADD COLUMN reused_from TEXT;
 CREATE INDEX messages_reuse ON messages (reuse_key, module_commit) WHERE reuse_key IS NOT NULL;
 "#,
+    // The fleet (issue 19): nodes, and questions routed through the store
+    // to the node that hosts their target. Used on PostgreSQL only; kept
+    // here too so a schema version means the same tables on both backends.
+    r#"
+CREATE TABLE nodes (
+    name           TEXT PRIMARY KEY,
+    server_id      TEXT NOT NULL,
+    address        TEXT,
+    version        TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    started_at     INTEGER NOT NULL,
+    last_heartbeat INTEGER NOT NULL,
+    modules        TEXT NOT NULL DEFAULT '[]',
+    stopped        INTEGER NOT NULL DEFAULT 0
+);
+ALTER TABLE messages ADD COLUMN routed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN route TEXT;
+ALTER TABLE messages ADD COLUMN claimed_by TEXT;
+ALTER TABLE messages ADD COLUMN lease_until INTEGER;
+ALTER TABLE messages ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this code writes.

@@ -1,0 +1,85 @@
+//! What the store keeps about a fleet (issue 19): its nodes, and the
+//! questions routed through the store to the node that hosts their target.
+//! Only the PostgreSQL backend holds a fleet; on SQLite these operations
+//! say so.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{Message, MessageStatus};
+
+/// A node as it announces itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NodeRecord {
+    pub name: String,
+    /// The daemon process that is this node now (a restarted node keeps
+    /// its name and gets a new server id).
+    pub server_id: String,
+    /// Where its HTTP face listens, when it has one.
+    pub address: Option<String>,
+    /// The claude-comms version it runs.
+    pub version: String,
+    pub schema_version: i64,
+    pub started_at: i64,
+    /// The modules whose folders it has.
+    pub modules: Vec<String>,
+}
+
+/// A node as the fleet sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct NodeRow {
+    #[serde(flatten)]
+    pub record: NodeRecord,
+    pub last_heartbeat: i64,
+    pub stopped: bool,
+    /// Heard from within the lease, and not stopped.
+    pub alive: bool,
+    /// Questions it has claimed and not yet answered.
+    pub in_flight: i64,
+}
+
+/// A routed question a node has claimed: the stored query, the routing
+/// details its asker left (JSON, read by the hub), and how often it was
+/// queued again.
+#[derive(Debug, Clone)]
+pub struct ClaimedQuery {
+    pub query: Message,
+    pub route: String,
+    pub retries: i64,
+}
+
+/// Where a question stands, for the asker waiting on another node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryState {
+    pub status: MessageStatus,
+    pub claimed_by: Option<String>,
+    pub retries: i64,
+    pub error: Option<String>,
+}
+
+/// What the lease sweep did to a question whose node stopped renewing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseExpired {
+    /// Closed as `interrupted`; its asker is told.
+    Interrupted { query_id: String, node: String },
+    /// A read-only question queued again for another node (once).
+    Requeued { query_id: String, node: String },
+}
+
+/// Something the store told every listener (PostgreSQL NOTIFY).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A question to `target` waits for a node.
+    Question { target: String },
+    /// The query `query_id` has its outcome (or was closed).
+    Outcome { query_id: String },
+    /// The listener reconnected: notices may have been missed; re-read.
+    Reconnected,
+}
+
+/// The error of a fleet operation on a store that cannot hold a fleet.
+pub(crate) fn needs_postgres() -> super::StoreError {
+    super::StoreError::BadValue(
+        "a fleet needs a PostgreSQL store: set [store] url = \"postgres://...\" on every node"
+            .into(),
+    )
+}

@@ -1,0 +1,286 @@
+//! The fleet on PostgreSQL: nodes and their heartbeats, questions routed
+//! to the node that hosts their target (claimed with `FOR UPDATE SKIP
+//! LOCKED`, announced with `NOTIFY`), and the leases that end a dead
+//! node's claims.
+
+use deadpool_postgres::GenericClient;
+
+use super::PostgresStore;
+use super::listen::{OUTCOMES, QUESTIONS};
+use super::rows::{all, message_from_row};
+use crate::store::columns::message_columns_of_m;
+use crate::store::fleet::{ClaimedQuery, LeaseExpired, NodeRecord, NodeRow, QueryState};
+use crate::store::model::MessageStatus;
+use crate::store::{Result, StoreError, now_ms};
+
+const NODE_COLUMNS: &str = "name, server_id, address, version, schema_version, started_at, last_heartbeat, modules, stopped";
+
+/// Every node, with whether it is alive (heard from within `lease_ms`)
+/// and how many questions it holds.
+async fn nodes_in(client: &impl GenericClient, lease_ms: i64) -> Result<Vec<NodeRow>> {
+    let now = now_ms();
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {NODE_COLUMNS},
+                        (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending')
+                 FROM nodes n ORDER BY name"
+            ),
+            &[],
+        )
+        .await?;
+    all(rows, |r| {
+        let modules: String = r.try_get(7)?;
+        let last_heartbeat: i64 = r.try_get(6)?;
+        let stopped: bool = r.try_get(8)?;
+        Ok(NodeRow {
+            record: NodeRecord {
+                name: r.try_get(0)?,
+                server_id: r.try_get(1)?,
+                address: r.try_get(2)?,
+                version: r.try_get(3)?,
+                schema_version: r.try_get(4)?,
+                started_at: r.try_get(5)?,
+                modules: serde_json::from_str(&modules).unwrap_or_default(),
+            },
+            last_heartbeat,
+            stopped,
+            alive: !stopped && now - last_heartbeat <= lease_ms,
+            in_flight: r.try_get(9)?,
+        })
+    })
+}
+
+impl PostgresStore {
+    /// Joins the fleet as `node`. Refused while another live node has the
+    /// same name, or when the live nodes run another schema version.
+    pub async fn register_node(&self, node: &NodeRecord, lease_ms: i64) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("LOCK TABLE nodes IN SHARE ROW EXCLUSIVE MODE", &[])
+            .await?;
+        let now = now_ms();
+        for other in nodes_in(&tx, lease_ms).await? {
+            if !other.alive || other.record.server_id == node.server_id {
+                continue;
+            }
+            if other.record.name == node.name {
+                return Err(StoreError::BadValue(format!(
+                    "a live node named \"{}\" is already in the fleet (claude-comms {}, heard from {} s ago); give this one another [fleet] node name, or stop that one",
+                    node.name,
+                    other.record.version,
+                    (now - other.last_heartbeat) / 1000
+                )));
+            }
+            if other.record.schema_version != node.schema_version {
+                return Err(StoreError::BadValue(format!(
+                    "node \"{}\" runs schema version {} and this claude-comms writes version {}: a fleet runs one schema version; upgrade the older nodes",
+                    other.record.name, other.record.schema_version, node.schema_version
+                )));
+            }
+        }
+        let modules = serde_json::to_string(&node.modules).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO nodes (name, server_id, address, version, schema_version, started_at, last_heartbeat, modules, stopped)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)
+             ON CONFLICT (name) DO UPDATE SET server_id = EXCLUDED.server_id, address = EXCLUDED.address,
+                 version = EXCLUDED.version, schema_version = EXCLUDED.schema_version,
+                 started_at = EXCLUDED.started_at, last_heartbeat = EXCLUDED.last_heartbeat,
+                 modules = EXCLUDED.modules, stopped = FALSE",
+            &[
+                &node.name,
+                &node.server_id,
+                &node.address,
+                &node.version,
+                &node.schema_version,
+                &node.started_at,
+                &now,
+                &modules,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The node's heartbeat: it is alive, hosts `modules`, and renews the
+    /// leases of the questions it holds. Returns false when the name now
+    /// belongs to another process (this one was taken for dead).
+    pub async fn node_heartbeat(
+        &self,
+        name: &str,
+        server_id: &str,
+        modules: &[String],
+        lease_ms: i64,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let modules = serde_json::to_string(modules).unwrap_or_else(|_| "[]".into());
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let ours = tx
+            .execute(
+                "UPDATE nodes SET last_heartbeat = $3, modules = $4, stopped = FALSE WHERE name = $1 AND server_id = $2",
+                &[&name, &server_id, &now, &modules],
+            )
+            .await?
+            == 1;
+        if ours {
+            tx.execute(
+                "UPDATE messages SET lease_until = $2 WHERE claimed_by = $1 AND status = 'pending'",
+                &[&name, &(now + lease_ms)],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ours)
+    }
+
+    /// The node leaves the fleet (a clean stop).
+    pub async fn stop_node(&self, name: &str, server_id: &str) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE nodes SET stopped = TRUE WHERE name = $1 AND server_id = $2",
+                &[&name, &server_id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn nodes(&self, lease_ms: i64) -> Result<Vec<NodeRow>> {
+        nodes_in(&self.client().await?, lease_ms).await
+    }
+
+    /// Hands a stored (pending) query to the fleet: a node hosting
+    /// `target` will claim it. `route` is what the answering node needs
+    /// of the request (JSON).
+    pub async fn route_query(&self, query_id: &str, target: &str, route: &str) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = tx
+            .execute(
+                "UPDATE messages SET routed = TRUE, route = $2 WHERE id = $1 AND status = 'pending'",
+                &[&query_id, &route],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::UnknownMessage(query_id.to_string()));
+        }
+        tx.execute("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims the oldest routed question to one of `hosted` that no node
+    /// holds, under a lease of `lease_ms`. Concurrent claimers skip each
+    /// other's rows (`SKIP LOCKED`), so each question is claimed once.
+    pub async fn claim_query(
+        &self,
+        node: &str,
+        hosted: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<ClaimedQuery>> {
+        if hosted.is_empty() {
+            return Ok(None);
+        }
+        let columns = message_columns_of_m();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                &format!(
+                    "SELECT {columns}, m.route, m.retries FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE m.routed AND m.status = 'pending' AND m.claimed_by IS NULL AND c.target = ANY($1)
+                     ORDER BY m.pos LIMIT 1 FOR UPDATE OF m SKIP LOCKED"
+                ),
+                &[&hosted],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let query = message_from_row(&row)?;
+        let route: Option<String> = row.try_get(23)?;
+        let retries: i64 = row.try_get(24)?;
+        tx.execute(
+            "UPDATE messages SET claimed_by = $2, lease_until = $3 WHERE id = $1",
+            &[&query.id, &node, &(now_ms() + lease_ms)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ClaimedQuery {
+            query,
+            route: route.unwrap_or_default(),
+            retries,
+        }))
+    }
+
+    /// Where a query stands (for an asker waiting on another node).
+    pub async fn query_state(&self, query_id: &str) -> Result<QueryState> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT status, claimed_by, retries, error FROM messages WHERE id = $1",
+                &[&query_id],
+            )
+            .await?
+            .ok_or_else(|| StoreError::UnknownMessage(query_id.to_string()))?;
+        let status: String = row.try_get(0)?;
+        Ok(QueryState {
+            status: status.parse().unwrap_or(MessageStatus::Failed),
+            claimed_by: row.try_get(1)?,
+            retries: row.try_get(2)?,
+            error: row.try_get(3)?,
+        })
+    }
+
+    /// Ends the claims whose lease ran out: closed `interrupted` (never
+    /// replayed), except that a question to one of `requeue_modules` that
+    /// was never queued again goes back to the fleet, once.
+    pub async fn expire_leases(&self, requeue_modules: &[String]) -> Result<Vec<LeaseExpired>> {
+        let now = now_ms();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let expired = tx
+            .query(
+                "SELECT m.id, m.claimed_by, m.retries, c.target FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.status = 'pending' AND m.claimed_by IS NOT NULL AND m.lease_until < $1
+                 FOR UPDATE OF m SKIP LOCKED",
+                &[&now],
+            )
+            .await?;
+        let mut done = Vec::new();
+        for row in expired {
+            let query_id: String = row.try_get(0)?;
+            let node: String = row.try_get(1)?;
+            let retries: i64 = row.try_get(2)?;
+            let target: String = row.try_get(3)?;
+            if retries == 0 && requeue_modules.contains(&target) {
+                tx.execute(
+                    "UPDATE messages SET claimed_by = NULL, lease_until = NULL, retries = retries + 1 WHERE id = $1",
+                    &[&query_id],
+                )
+                .await?;
+                tx.execute("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
+                    .await?;
+                done.push(LeaseExpired::Requeued { query_id, node });
+            } else {
+                let why = format!(
+                    "node \"{node}\" stopped renewing its lease on this question (it died or lost the database); it is not asked again"
+                );
+                tx.execute(
+                    "UPDATE messages SET status = 'interrupted', error = $2 WHERE id = $1",
+                    &[&query_id, &why],
+                )
+                .await?;
+                tx.execute("SELECT pg_notify($1, $2)", &[&OUTCOMES, &query_id])
+                    .await?;
+                done.push(LeaseExpired::Interrupted { query_id, node });
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+}
