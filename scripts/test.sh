@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: installs what the end-to-end
-# tier needs (the pinned npm children, into .real-children/), then runs every
-# test. CLAUDE_COMMS_REQUIRE_REAL=1 makes the end-to-end tier fail instead of
-# skipping when the real children are missing, so it can never be skipped
-# silently.
+# tier needs (the pinned npm children, into .real-children/) and what the
+# PostgreSQL tier needs (PostgreSQL's server binaries, when root with apt),
+# then runs every test. CLAUDE_COMMS_REQUIRE_REAL=1 makes both tiers fail
+# instead of skipping when what they need is missing, so neither can be
+# skipped silently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-real-children.sh
+bash scripts/install-postgres.sh
 export CLAUDE_COMMS_REQUIRE_REAL=1
 # The end-to-end tier is #[ignore]d for a bare `cargo test` (it reports
 # skipped, not passed, without the children); here it runs.

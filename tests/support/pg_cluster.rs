@@ -125,16 +125,21 @@ impl PgCluster {
         self.url(name)
     }
 
-    /// Runs `statement` in `database` with psql over TCP; its rows, one a
-    /// line, fields separated by `|`.
-    pub fn sql(&self, database: &str, statement: &str) -> Result<String, String> {
-        let output = run(std::process::Command::new(self.server.bin.join("psql"))
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args(["-h", "127.0.0.1", "-U", USER, "-p", &self.port.to_string()])
-            .args(["-d", database, "-c", statement]))?;
-        Ok(String::from_utf8_lossy(&output.stdout)
-            .trim_end()
-            .to_string())
+    /// Runs `statements` in `database` over TCP with tokio-postgres (the
+    /// store's own client); the rows, one a line, fields separated by `|`
+    /// (as `psql -At` prints them). It runs on a thread with a runtime of
+    /// its own, so that plain tests and async tests alike can call it.
+    pub fn sql(&self, database: &str, statements: &str) -> Result<String, String> {
+        let (url, statements) = (self.url(database), statements.to_string());
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?
+                .block_on(simple_query(&url, &statements))
+        })
+        .join()
+        .map_err(|_| "the SQL thread panicked".to_string())?
     }
 
     /// Restarts the server on the same port (`pg_ctl restart -m ...`):
@@ -266,6 +271,44 @@ impl Drop for PgCluster {
             }
         }
     }
+}
+
+/// How long a statement of the harness may take, connecting included.
+const SQL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Connects to `url`, runs `statements` (the simple query protocol: several
+/// statements, no parameters), and prints the rows.
+async fn simple_query(url: &str, statements: &str) -> Result<String, String> {
+    use tokio_postgres::SimpleQueryMessage;
+    let failed = |e: tokio_postgres::Error| match e.as_db_error() {
+        Some(db) => format!("{url}: {}", db.message()),
+        None => format!("{url}: {e}"),
+    };
+    let work = async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(failed)?;
+        let driver = tokio::spawn(connection);
+        let messages = client.simple_query(statements).await.map_err(failed);
+        drop(client);
+        let _ = driver.await;
+        let rows: Vec<String> = messages?
+            .iter()
+            .filter_map(|message| match message {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                ),
+                _ => None,
+            })
+            .collect();
+        Ok(rows.join("\n"))
+    };
+    tokio::time::timeout(SQL_TIMEOUT, work)
+        .await
+        .map_err(|_| format!("{url}: no answer within {SQL_TIMEOUT:?}"))?
 }
 
 /// A loopback port nothing listens on now.

@@ -121,16 +121,20 @@ impl Server {
     }
 
     /// The template data dir, made by `initdb` unless an earlier test
-    /// process made it for the same binaries and arguments.
+    /// process made it for the same binaries, arguments and user.
     fn template(&self) -> Result<PathBuf, String> {
         let version = run(Command::new(self.bin.join("postgres")).arg("--version"))?;
         let key = {
             use std::hash::{Hash, Hasher};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            // The user too: a template another user made may not be
+            // readable here.
+            let user = (effective_uid(), self.run_as);
             (
                 String::from_utf8_lossy(&version.stdout),
                 &self.bin,
                 INITDB_ARGS,
+                user,
             )
                 .hash(&mut hasher);
             hasher.finish()
@@ -230,10 +234,14 @@ fn find_bin_dir() -> Option<PathBuf> {
         .find(|dir| complete(dir))
 }
 
-/// Whether this process is root (`/proc/self` belongs to the effective user).
-fn running_as_root() -> bool {
+/// This process's effective user (`/proc/self` belongs to it).
+fn effective_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
+fn running_as_root() -> bool {
+    effective_uid() == Some(0)
 }
 
 fn user_exists(name: &str) -> bool {
@@ -270,7 +278,7 @@ pub fn clusters_root() -> PathBuf {
     const ROOM: u64 = 1 << 30;
     let shm = Path::new("/dev/shm");
     let roomy = nix::sys::statvfs::statvfs(shm)
-        .is_ok_and(|s| s.blocks_available() as u64 * s.fragment_size() as u64 >= ROOM);
+        .is_ok_and(|s| s.blocks_available().saturating_mul(s.fragment_size()) >= ROOM);
     if roomy {
         shm.to_path_buf()
     } else {

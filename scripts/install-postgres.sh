@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the PostgreSQL tier (tests/postgres) needs: PostgreSQL's
+# server binaries (initdb, pg_ctl, postgres), from Debian's package
+# `postgresql`, when they are missing and this is root with apt-get.
+# Otherwise it only says what is missing: the tier then skips, or fails
+# under CLAUDE_COMMS_REQUIRE_REAL=1 (scripts/test.sh), naming the package.
+#
+# The tests never use an installed cluster: each starts throw-away
+# clusters of its own (tests/support/pg_cluster.rs) on free loopback ports
+# with their sockets in their own folders, so a cluster the package starts
+# cannot get in their way. It is stopped all the same, so that nothing of
+# ours keeps running after the tests.
+set -euo pipefail
+
+# The same search as the tests': Debian's versioned folders, pg_config, PATH.
+has_server_binaries() {
+    local dir
+    for dir in /usr/lib/postgresql/*/bin "$(pg_config --bindir 2>/dev/null || true)"; do
+        if [[ -n $dir && -x $dir/initdb && -x $dir/pg_ctl && -x $dir/postgres ]]; then
+            return 0
+        fi
+    done
+    command -v initdb >/dev/null && command -v pg_ctl >/dev/null && command -v postgres >/dev/null
+}
+
+# Stops every cluster Debian's tools know of (the package's `main`).
+stop_package_clusters() {
+    command -v pg_lsclusters >/dev/null || return 0
+    local version name _port status _rest
+    while read -r version name _port status _rest; do
+        if [[ $status == online* ]]; then
+            pg_ctlcluster "$version" "$name" stop ||
+                echo "install-postgres: could not stop the cluster $version/$name" >&2
+        fi
+    done < <(pg_lsclusters --no-header 2>/dev/null || true)
+}
+
+if has_server_binaries; then
+    exit 0
+fi
+if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "install-postgres: PostgreSQL's server binaries are missing; install Debian's package" \
+        "\`postgresql\` (apt-get install --no-install-recommends postgresql) for the PostgreSQL tier" >&2
+    exit 0
+fi
+echo "install-postgres: installing Debian's package postgresql for the PostgreSQL tier" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+stop_package_clusters
+if ! has_server_binaries; then
+    echo "install-postgres: the package postgresql is installed but its server binaries are not found" >&2
+    exit 1
+fi
