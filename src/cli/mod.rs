@@ -102,7 +102,8 @@ pub enum Command {
     /// The nodes of the fleet that shares this PostgreSQL store: status.
     #[command(subcommand)]
     Fleet(fleet::FleetCommand),
-    /// The store that keeps conversations (SQLite or PostgreSQL): status.
+    /// The store that keeps conversations (SQLite or PostgreSQL): status, and
+    /// copy into another store (SQLite to PostgreSQL and back).
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
     /// The hub daemon that owns every child for this data dir: run, start, stop, status.

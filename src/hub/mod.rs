@@ -25,6 +25,7 @@ mod reuse;
 mod send_types;
 mod sending;
 mod stats;
+mod store_copy;
 mod store_status;
 mod tokens;
 

@@ -28,6 +28,7 @@
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
 mod columns;
+mod copy;
 mod cursor;
 mod export;
 mod faults;
@@ -39,12 +40,14 @@ pub mod limits;
 mod model;
 mod module_state;
 mod operations;
+mod operations_copy;
 mod operations_fleet;
 mod operations_servers;
 mod postgres;
 mod records;
 mod sqlite;
 
+pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use faults::{WriteFault, WriteFaults};
 pub use fleet::{ClaimedQuery, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState};

@@ -53,5 +53,6 @@ mod properties;
 mod protocol_revisions;
 mod registry;
 mod serve_binary;
+mod store_copy;
 mod store_suite_sqlite;
 mod tasks_fake;

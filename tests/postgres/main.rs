@@ -18,3 +18,4 @@ mod store_suite;
 mod cluster;
 mod store_faults;
 mod store_suite_postgres;
+mod store_copy;

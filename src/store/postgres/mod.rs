@@ -17,6 +17,7 @@
 
 mod connect;
 mod conversations;
+mod copy;
 mod fleet;
 mod jobs;
 mod listen;
@@ -35,6 +36,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
 use super::{Result, StoreError};
 pub use connect::{StoreUrl, hide_password, is_postgres_url};
+pub(crate) use copy::PgSnapshot;
 
 /// The longest any one store operation may take before its caller is told
 /// the database did not answer. Generous for a healthy database (writes

@@ -22,6 +22,7 @@ mod activity;
 mod checkpoint;
 mod control;
 mod conversations;
+mod copy;
 mod error;
 mod group_commit;
 mod import;
@@ -44,6 +45,8 @@ mod tests_limits;
 #[cfg(test)]
 mod tests_processes;
 mod tokens;
+
+pub(crate) use copy::SqliteSnapshot;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,0 +1,34 @@
+//! `store copy`: the configured store, copied into another (SQLite to
+//! PostgreSQL and back); the copy itself is the store's (`store/copy.rs`).
+
+use super::Hub;
+use crate::config::store::StoreLocation;
+use crate::store::{CopyError, CopyOptions, CopyProgress, CopyReport, Store, StoreError};
+
+impl Hub {
+    /// Copies this hub's store into the store at `to` (a `postgres://` URL
+    /// or else a SQLite file path, created if missing). A target that holds
+    /// data is refused unless `replace`, which deletes its conversations,
+    /// messages and access tokens first. `progress` is told after every
+    /// batch.
+    pub async fn copy_store(
+        &self,
+        to: &str,
+        replace: bool,
+        progress: impl FnMut(CopyProgress) + Send,
+    ) -> Result<CopyReport, CopyError> {
+        let location = if crate::store::is_postgres_url(to) {
+            StoreLocation::Postgres(to.to_owned())
+        } else {
+            StoreLocation::Sqlite(to.into())
+        };
+        let sync = self.config().config.database_sync;
+        // Opening may wait for a database (and SQLite opens synchronously).
+        let target = tokio::task::spawn_blocking(move || Store::open_location(&location, sync))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+        self.store
+            .copy_to(&target, CopyOptions { replace }, progress)
+            .await
+    }
+}
