@@ -292,7 +292,10 @@ impl LoadedConfig {
     /// without its password.
     pub fn store_shown(&self) -> String {
         match self.store_location() {
-            store::StoreLocation::Sqlite(path) => path.display().to_string(),
+            // A path can hold anything, a URL with a password too.
+            store::StoreLocation::Sqlite(path) => {
+                crate::redact::redact_url_passwords(&path.display().to_string()).into_owned()
+            }
             store::StoreLocation::Postgres(url) => crate::store::shown_url(&url),
         }
     }

@@ -150,6 +150,7 @@ async fn serve(
         on_demand,
         Arc::downgrade(hub),
         stop.clone(),
+        last_request.clone(),
     ));
     if let Some(idle_exit) = idle_exit {
         let (stop, hub_weak, last_request) = (stop.clone(), Arc::downgrade(hub), last_request);
@@ -198,11 +199,15 @@ async fn serve(
 /// A client of another build asks a daemon to make way with SIGUSR1 (see
 /// `build`). One started on demand stops as soon as it has no work; one
 /// started by hand keeps running (its owner restarts it).
+/// How long a daemon that makes way waits after the last request began.
+const MAKE_WAY_QUIET: Duration = Duration::from_millis(300);
+
 async fn make_way_when_idle(
     mut make_way: tokio::signal::unix::Signal,
     on_demand: bool,
     hub: std::sync::Weak<Hub>,
     stop: CancellationToken,
+    last_request: Arc<AtomicI64>,
 ) {
     loop {
         if make_way.recv().await.is_none() {
@@ -220,7 +225,12 @@ async fn make_way_when_idle(
         let Some(hub) = hub.upgrade() else {
             return;
         };
-        if hub.is_idle() {
+        // Idle, and no request began just now: the answer to the request
+        // that made it idle (a cancelled job's `jobs cancel`) is still on
+        // its way, and a daemon that stopped now would cut it off.
+        let quiet = crate::time::now_ms() - last_request.load(Ordering::Relaxed)
+            >= MAKE_WAY_QUIET.as_millis() as i64;
+        if hub.is_idle() && quiet {
             tracing::info!("idle; stopping the daemon for the new build");
             stop.cancel();
             return;

@@ -217,6 +217,7 @@ impl Hub {
             prompt_text: String::new(),
             query: None,
             conversation,
+            claimant: None,
         })
     }
 

@@ -79,7 +79,10 @@ impl Hub {
             duration_ms,
             cause: failure.cause().to_string(),
         };
-        if let Err(e) = self.store_outcome(sending.query_id(), outcome).await {
+        if let Err(e) = self
+            .store_outcome(sending.query_id(), sending.claimant.as_deref(), outcome)
+            .await
+        {
             tracing::error!(message = %sending.query_id(), error = %e, "the outcome of a query could not be stored");
             return Err(HubError::Internal(format!(
                 "{reason}; and this outcome could not be stored ({e}): message {} stays pending until this server stops, then it is marked interrupted",
@@ -131,12 +134,17 @@ impl Hub {
         };
         let with_session = new_session.is_some();
         match self
-            .store_outcome(sending.query_id(), reply(new_session))
+            .store_outcome(
+                sending.query_id(),
+                sending.claimant.as_deref(),
+                reply(new_session),
+            )
             .await
         {
             Err(e) if with_session => {
                 tracing::warn!(conversation = %sending.conversation.id, error = %e, "the stream session could not be stored with the reply; storing the reply alone (the next turn re-sends the history)");
-                self.store_outcome(sending.query_id(), reply(None)).await
+                self.store_outcome(sending.query_id(), sending.claimant.as_deref(), reply(None))
+                    .await
             }
             stored => stored,
         }
@@ -163,13 +171,27 @@ impl Hub {
     }
 
     /// `finish_query`, tried again after a short pause when it fails.
-    async fn store_outcome(&self, query_id: &str, outcome: Outcome) -> Result<Message, HubError> {
+    async fn store_outcome(
+        &self,
+        query_id: &str,
+        claimant: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<Message, HubError> {
         let mut last = None;
         for pause in std::iter::once(None).chain(WRITE_RETRIES.into_iter().map(Some)) {
             if let Some(pause) = pause {
                 tokio::time::sleep(pause).await;
             }
-            match self.store.finish_query(query_id, outcome.clone()).await {
+            let stored = match claimant {
+                // A routed question: only while this node still holds it.
+                Some(node) => {
+                    self.store
+                        .finish_claimed_query(query_id, node, outcome.clone())
+                        .await
+                }
+                None => self.store.finish_query(query_id, outcome.clone()).await,
+            };
+            match stored {
                 Ok(message) => return Ok(message),
                 // Someone else closed it (e.g. marked interrupted): final.
                 Err(crate::store::StoreError::NotPending { id, status }) => {

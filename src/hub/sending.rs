@@ -51,6 +51,9 @@ pub(super) struct Sending {
     pub query: Option<Message>,
     /// The answering module's folder and reuse (see `reuse.rs`).
     pub module: super::reuse::ModuleContext,
+    /// The node answering a routed question (see `fleet/`): its outcome
+    /// is stored only while this node still holds the question.
+    pub claimant: Option<String>,
 }
 
 impl Sending {

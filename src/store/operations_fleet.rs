@@ -66,6 +66,22 @@ impl Store {
         on_postgres!(self, |s| s.claim_query(node, hosted, lease_ms))
     }
 
+    /// Stores the outcome of a routed question, only while node
+    /// `claimant` still holds it (see `finish_query`).
+    pub async fn finish_claimed_query(
+        &self,
+        query_id: &str,
+        claimant: &str,
+        outcome: super::model::Outcome,
+    ) -> Result<super::model::Message> {
+        self.faults.check_outcome(&outcome)?;
+        on_postgres!(self, |s| s.finish_query_held(
+            query_id,
+            &outcome,
+            Some(claimant)
+        ))
+    }
+
     pub async fn query_state(&self, query_id: &str) -> Result<QueryState> {
         on_postgres!(self, |s| s.query_state(query_id))
     }

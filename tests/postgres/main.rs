@@ -16,6 +16,6 @@ mod pg_cluster;
 mod store_suite;
 
 mod cluster;
+mod store_copy;
 mod store_faults;
 mod store_suite_postgres;
-mod store_copy;

@@ -59,7 +59,12 @@ impl Hub {
                     duration_ms: started.elapsed().as_millis() as i64,
                     cause: QueryFailure::Refused(String::new()).cause().to_string(),
                 };
-                if let Err(e) = self.store.finish_query(&query.id, outcome).await {
+                let node = self.config().config.fleet.node_name();
+                if let Err(e) = self
+                    .store
+                    .finish_claimed_query(&query.id, &node, outcome)
+                    .await
+                {
                     tracing::warn!(query = %query.id, error = %e, "could not close a claimed question");
                 }
             }
@@ -96,6 +101,7 @@ impl Hub {
             .await?;
         sending.prompt_text = prompt.text;
         sending.query = Some(query.clone());
+        sending.claimant = Some(self.config().config.fleet.node_name());
         Ok(sending)
     }
 }

@@ -178,6 +178,18 @@ impl PostgresStore {
     /// Stores a query's reply or failure and closes the query, in one
     /// transaction. Returns the new reply or error row.
     pub async fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
+        self.finish_query_held(query_id, outcome, None).await
+    }
+
+    /// [`PostgresStore::finish_query`] for a routed question: stored only
+    /// while node `claimant` still holds it (its lease may have run out and
+    /// the question gone to another node).
+    pub async fn finish_query_held(
+        &self,
+        query_id: &str,
+        outcome: &Outcome,
+        claimant: Option<&str>,
+    ) -> Result<Message> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         lock_message_writes(&tx).await?;
@@ -187,6 +199,26 @@ impl PostgresStore {
                 id: query.id,
                 status: query.status.as_str().to_string(),
             });
+        }
+        if let Some(node) = claimant {
+            let holder: Option<String> = tx
+                .query_one(
+                    "SELECT claimed_by FROM messages WHERE id = $1",
+                    &[&query_id],
+                )
+                .await?
+                .try_get(0)?;
+            if holder.as_deref() != Some(node) {
+                return Err(StoreError::NotPending {
+                    id: query.id,
+                    status: format!(
+                        "no longer held by node \"{node}\" (its lease ran out; now {})",
+                        holder.map_or("waiting for a node".to_string(), |h| format!(
+                            "held by node \"{h}\""
+                        ))
+                    ),
+                });
+            }
         }
         let stored = match outcome {
             Outcome::Reply {
