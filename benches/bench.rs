@@ -34,6 +34,8 @@ mod real_children;
 mod context_section;
 #[path = "support/daemon_section.rs"]
 mod daemon_section;
+#[path = "support/fleet_section.rs"]
+mod fleet_section;
 #[path = "support/footprint_section.rs"]
 mod footprint_section;
 #[path = "support/http_section.rs"]
@@ -330,6 +332,9 @@ fn main() {
     }
     if run("store") {
         runtime.block_on(store_section());
+    }
+    if run("fleet") {
+        runtime.block_on(fleet_section::fleet_section());
     }
     if run("http") {
         runtime.block_on(http_hop_section());

@@ -60,6 +60,7 @@ pub(super) async fn seed(store: &Store, conversations: usize, messages: usize, r
                 module_commit: None,
                 module_dirty: None,
                 reused_from: None,
+                node: None,
                 stale: None,
             })
             .collect();

@@ -49,19 +49,30 @@ pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i3
                 out.json(&jobs)?;
                 return Ok(0);
             }
+            // In a fleet, which node took each question.
+            let fleet = hub.in_a_fleet();
             let rows: Vec<Vec<String>> = jobs
                 .iter()
                 .map(|j| {
-                    vec![
+                    let mut row = vec![
                         j.message_id.clone(),
                         j.status.clone(),
                         j.source.clone(),
                         super::when::ago(j.created_at, crate::time::now_ms()),
-                        first_line(&j.message),
-                    ]
+                    ];
+                    if fleet {
+                        row.push(j.node.clone().unwrap_or_else(|| "-".into()));
+                    }
+                    row.push(first_line(&j.message));
+                    row
                 })
                 .collect();
-            out.table(&["ID", "STATE", "FROM", "SENT", "QUESTION"], &rows)?;
+            let header: &[&str] = if fleet {
+                &["ID", "STATE", "FROM", "SENT", "NODE", "QUESTION"]
+            } else {
+                &["ID", "STATE", "FROM", "SENT", "QUESTION"]
+            };
+            out.table(header, &rows)?;
             return Ok(0);
         }
         JobsCommand::Show { id } => hub.job(&id).await,

@@ -54,6 +54,9 @@ pub struct JobStatus {
     /// What the answering agent tried: tool, target, allowed or refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_uses: Vec<crate::policy::ToolUse>,
+    /// The fleet node that took the question (routed questions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// A job with what an MCP task reports beyond [`JobStatus`].
@@ -80,6 +83,7 @@ impl JobStatus {
             None => (None, query.error.clone(), None, None),
         };
         JobStatus {
+            node: query.node.clone(),
             message_id: query.id,
             conversation_id: query.conversation_id,
             source: query.sender,

@@ -133,6 +133,10 @@ pub struct Message {
     /// For a reused reply (`reuse: "unchanged"`): the earlier reply it repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// For a query routed through the fleet: the node that took it (and
+    /// answered it, or held it when its lease ran out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// Not stored; set on reads: the module's folder has changed since
     /// this reply (its HEAD moved on), with the commits and files.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -180,6 +180,7 @@ pub fn message(id: &str, conversation_id: &str, seq: i64, role: Role, content: &
         module_commit: None,
         module_dirty: None,
         reused_from: None,
+        node: None,
         stale: None,
     }
 }

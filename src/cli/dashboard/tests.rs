@@ -76,6 +76,7 @@ fn message(
             module_commit: None,
             module_dirty: None,
             reused_from: None,
+            node: None,
             stale: None,
         },
     }

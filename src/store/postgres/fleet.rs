@@ -216,8 +216,8 @@ impl PostgresStore {
             return Ok(None);
         };
         let query = message_from_row(&row)?;
-        let route: Option<String> = row.try_get(23)?;
-        let retries: i64 = row.try_get(24)?;
+        let route: Option<String> = row.try_get(24)?;
+        let retries: i64 = row.try_get(25)?;
         tx.execute(
             "UPDATE messages SET claimed_by = $2, lease_until = $3 WHERE id = $1",
             &[&query.id, &node, &(now_ms() + lease_ms)],

@@ -174,7 +174,7 @@ impl PostgresStore {
         let insert = tx
             .prepare_cached(&format!(
                 "INSERT INTO messages ({MESSAGE_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
             ))
             .await?;
         for m in &exported.messages {
@@ -207,6 +207,7 @@ impl PostgresStore {
                     &m.module_commit,
                     &m.module_dirty,
                     &m.reused_from,
+                    &m.node,
                 ],
             )
             .await?;

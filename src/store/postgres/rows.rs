@@ -62,6 +62,7 @@ pub(super) fn message_at(row: &Row, o: usize) -> Result<Message> {
         module_commit: row.try_get(o + 20)?,
         module_dirty: row.try_get(o + 21)?,
         reused_from: row.try_get(o + 22)?,
+        node: row.try_get(o + 23)?,
         stale: None,
     })
 }

@@ -48,6 +48,7 @@ pub(super) fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
         module_commit: row.get(o + 20)?,
         module_dirty: row.get(o + 21)?,
         reused_from: row.get(o + 22)?,
+        node: row.get(o + 23)?,
         stale: None,
     })
 }
