@@ -10,12 +10,15 @@
     reason = "a test stops at its first failed step"
 )]
 
+#[path = "../support/fleet_nodes.rs"]
+mod fleet_nodes;
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;
 #[path = "../store_suite/mod.rs"]
 mod store_suite;
 
 mod cluster;
+mod fleet;
 mod store_copy;
 mod store_faults;
 mod store_suite_postgres;
