@@ -143,7 +143,7 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
         Some(reply) => {
             out.line(reply.trim_end())?;
             out.note(format!(
-                "({} answered {} in {} ms; conversation {}{})",
+                "({} answered {} in {} ms; conversation {}{}{})",
                 outcome.target,
                 outcome.source,
                 outcome.duration_ms,
@@ -152,8 +152,16 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
                     .instance_id
                     .as_deref()
                     .map(|i| format!("; instance {i}"))
+                    .unwrap_or_default(),
+                outcome
+                    .node
+                    .as_deref()
+                    .map(|n| format!("; on node {n}"))
                     .unwrap_or_default()
             ))?;
+            if let Some(retried) = &outcome.retried {
+                out.note(format!("({retried})"))?;
+            }
             if let Some(refused) = &outcome.refused {
                 out.note(format!(
                     "({refused}; {}'s permissions are \"{}\": see [permissions] in the config)",

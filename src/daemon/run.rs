@@ -47,6 +47,10 @@ pub async fn run(
     let lock = DaemonLock::take(&paths)?;
     let hub = Hub::open(config, None)?;
     let served = serve(&hub, &paths, idle_exit, on_demand, tcp_plan).await;
+    // A node leaves the fleet first, while the store is still in use: the
+    // others then refuse questions to its modules at once instead of
+    // routing them to it until its lease runs out.
+    hub.leave_fleet().await;
     // Whatever ended it: stop the children, record what was cut, clean up.
     hub.shutdown().await;
     let _ = std::fs::remove_file(&paths.socket);

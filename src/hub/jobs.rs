@@ -173,6 +173,8 @@ impl Hub {
             module_dirty: None,
             reused: false,
             reused_from: None,
+            node: None,
+            retried: None,
         }
     }
 
@@ -236,6 +238,8 @@ impl Hub {
             module_dirty: reply.module_dirty,
             reused: reply.reused_from.is_some(),
             reused_from: reply.reused_from,
+            node: None,
+            retried: None,
         }
     }
 

@@ -51,6 +51,8 @@ impl Hub {
                         module_dirty: reply.module_dirty,
                         reused,
                         reused_from: reply.reused_from,
+                        node: None,
+                        retried: None,
                     });
                 }
                 Err(e) => QueryFailure::Hub(HubError::Internal(format!(

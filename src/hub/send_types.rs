@@ -83,6 +83,15 @@ pub struct SendOutcome {
     /// The earlier reply a reused answer repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// The fleet node that answered a question routed to it (its module's
+    /// folder is on that node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Set when the question was asked again on another node after the
+    /// node that first took it died (a read-only module, with
+    /// `fleet.retry_read_only`): says so and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried: Option<String>,
 }
 
 /// The parameters of a conversation being created.

@@ -203,9 +203,19 @@ impl Hub {
         query: &Message,
     ) -> Result<Option<Result<SendOutcome, HubError>>, HubError> {
         if let Some(outcome) = self.store.outcome_of(&query.id).await? {
+            let state = self.store.query_state(&query.id).await?;
             return Ok(Some(match outcome.role {
                 Role::Reply => {
-                    Ok(self.delivered_outcome(conversation, query.id.clone(), outcome, false))
+                    let mut delivered =
+                        self.delivered_outcome(conversation, query.id.clone(), outcome, false);
+                    delivered.retried = (state.retries > 0).then(|| {
+                        format!(
+                            "asked again on node \"{}\": the node that first took it stopped renewing its lease",
+                            state.claimed_by.as_deref().unwrap_or("?")
+                        )
+                    });
+                    delivered.node = state.claimed_by;
+                    Ok(delivered)
                 }
                 _ => Err(HubError::QueryFailed {
                     explanation: format!(

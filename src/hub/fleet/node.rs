@@ -85,7 +85,6 @@ async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
             _ = tokio::time::sleep(every) => {}
         }
     }
-    let _ = hub.store.stop_node(&name, hub.server_id()).await;
 }
 
 /// Claims every question it can, then waits for a notice about one of its
@@ -137,6 +136,18 @@ async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
 }
 
 impl Hub {
+    /// Marks this node stopped in the fleet (a clean stop). Nothing to do
+    /// outside a fleet; a failure is logged (the lease covers it).
+    pub async fn leave_fleet(&self) {
+        if !self.in_a_fleet() {
+            return;
+        }
+        let name = self.config().config.fleet.node_name();
+        if let Err(e) = self.store.stop_node(&name, self.server_id()).await {
+            tracing::warn!(node = %name, error = %e, "could not mark this node stopped; the others see it gone after its lease");
+        }
+    }
+
     /// The modules this node hosts: those whose folder is on this machine.
     pub fn hosted_modules(&self) -> Vec<String> {
         self.registry()

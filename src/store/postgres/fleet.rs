@@ -134,7 +134,7 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         let ours = tx
             .execute(
-                "UPDATE nodes SET last_heartbeat = $3, modules = $4, stopped = FALSE WHERE name = $1 AND server_id = $2",
+                "UPDATE nodes SET last_heartbeat = $3, modules = $4 WHERE name = $1 AND server_id = $2 AND NOT stopped",
                 &[&name, &server_id, &now, &modules],
             )
             .await?
