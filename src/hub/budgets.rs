@@ -10,7 +10,7 @@
 
 use super::{Hub, HubError};
 use crate::config::{Budget, BudgetsConfig};
-use crate::store::SpendScope;
+use crate::store::{QueryCap, SpendScope};
 use crate::time::{DAY_MS, HOUR_MS, now_ms, span_text, utc_text};
 
 impl Hub {
@@ -83,6 +83,52 @@ impl Hub {
         }
         Ok(())
     }
+}
+
+impl Hub {
+    /// The message caps of `source -> target`, for the store to check in
+    /// the transaction that stores the query: concurrent senders, on any
+    /// node of a fleet, are refused exactly at the cap.
+    pub(super) fn message_caps(&self, source: &str, target: &str) -> Vec<QueryCap> {
+        let budgets = &self.config().config.budgets;
+        let pair_key = BudgetsConfig::pair_key(source, target);
+        let now = now_ms();
+        let start = now - now.rem_euclid(HOUR_MS);
+        let pair = budgets.pairs.get(&pair_key).and_then(|b| {
+            Some(QueryCap {
+                scope: SpendScope::Pair {
+                    source: source.to_string(),
+                    target: target.to_string(),
+                },
+                since_ms: start,
+                max: b.max_messages_per_hour? as i64,
+                name: format!("budgets.pairs.\"{pair_key}\".max_messages_per_hour"),
+            })
+        });
+        let module = budgets.modules.get(target).and_then(|b| {
+            Some(QueryCap {
+                scope: SpendScope::Target(target.to_string()),
+                since_ms: start,
+                max: b.max_messages_per_hour? as i64,
+                name: format!("budgets.modules.{target}.max_messages_per_hour"),
+            })
+        });
+        pair.into_iter().chain(module).collect()
+    }
+}
+
+/// The refusal of a cap the store checked with the write.
+pub(super) fn over_cap(name: &str, count: i64, max: i64) -> HubError {
+    let now = now_ms();
+    let start = now - now.rem_euclid(HOUR_MS);
+    over_budget(
+        format!(
+            "{name} is used up: {count} of {max} queries since {}",
+            utc_text(start)
+        ),
+        start + HOUR_MS,
+        now,
+    )
 }
 
 fn over_budget(what: String, resets: i64, now: i64) -> HubError {

@@ -167,7 +167,8 @@ impl Hub {
             context_note: prompt.cut.clone(),
         };
         sending.prompt_text = prompt.text;
-        match self.store.begin_query(new_query).await? {
+        let caps = self.message_caps(&new_query.sender, &sending.conversation.target);
+        match self.begin_capped(new_query, caps).await? {
             BeginQuery::Fresh(query) => {
                 self.messages_changed();
                 sending.query = Some(query);
@@ -312,6 +313,22 @@ impl Hub {
                 Ok(answer) => return Ok(answer),
                 Err(e) => return Err(QueryFailure::Instance(e)),
             }
+        }
+    }
+
+    /// Stores a query under the message caps of its pair (see
+    /// `budgets.rs`); a cap reached is the same refusal as before storing.
+    pub(super) async fn begin_capped(
+        &self,
+        query: NewQuery,
+        caps: Vec<crate::store::QueryCap>,
+    ) -> Result<BeginQuery, HubError> {
+        match self.store.begin_query_capped(query, caps).await {
+            Ok(begun) => Ok(begun),
+            Err(crate::store::StoreError::OverCap { name, count, max }) => {
+                Err(super::budgets::over_cap(&name, count, max))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

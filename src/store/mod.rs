@@ -66,7 +66,7 @@ pub use model::{
 };
 pub use module_state::ReplyModule;
 pub use records::{
-    ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, Spend, SpendScope,
+    ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
     StoreCounts, TokenRecord,
 };
 
@@ -117,6 +117,9 @@ pub enum StoreError {
     #[error("export: {0}")]
     Export(String),
     /// A test made this write fail on purpose (see [`WriteFault`]).
+    /// A cap checked with the write refused it (see [`QueryCap`]).
+    #[error("{name} is used up: {count} of {max} queries")]
+    OverCap { name: String, count: i64, max: i64 },
     #[error("database: injected fault: {0}")]
     Injected(String),
     /// The task that ran the operation ended without an answer (it

@@ -15,7 +15,7 @@ use super::model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus, Message,
     MessageStatus, NewQuery, Outcome, SearchHit,
 };
-use super::records::{MessageActivity, OutcomeRow, PruneRule, Spend, SpendScope};
+use super::records::{MessageActivity, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope};
 
 impl Store {
     pub async fn create_conversation(
@@ -81,6 +81,16 @@ impl Store {
     /// idempotency key).
     pub async fn begin_query(&self, query: NewQuery) -> Result<BeginQuery> {
         on_backend!(self, |s| s.begin_query(&query))
+    }
+
+    /// [`Store::begin_query`], refused with [`StoreError::OverCap`] when a
+    /// cap is reached, checked in the transaction that would store it.
+    pub async fn begin_query_capped(
+        &self,
+        query: NewQuery,
+        caps: Vec<QueryCap>,
+    ) -> Result<BeginQuery> {
+        on_backend!(self, |s| s.begin_query_capped(&query, &caps))
     }
 
     pub async fn set_query_context(

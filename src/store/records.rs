@@ -35,6 +35,28 @@ pub enum SpendScope {
     Target(String),
 }
 
+impl SpendScope {
+    /// The `(source, target)` a scope counts: no source for a module's.
+    pub(crate) fn source_and_target(&self) -> (Option<&str>, &str) {
+        match self {
+            SpendScope::Pair { source, target } => (Some(source.as_str()), target.as_str()),
+            SpendScope::Target(module) => (None, module.as_str()),
+        }
+    }
+}
+
+/// A cap on queries checked in the same transaction that stores a new
+/// one, so that concurrent senders (on any node) are refused exactly at
+/// the cap: at most `max` queries of `scope` since `since_ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryCap {
+    pub scope: SpendScope,
+    pub since_ms: i64,
+    pub max: i64,
+    /// What to call the cap when it refuses (`budgets.pairs."a->b"...`).
+    pub name: String,
+}
+
 /// What a scope used within a window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Spend {
@@ -124,6 +146,11 @@ pub struct StoreCounts {
     pub pending: i64,
     pub tokens: i64,
 }
+
+/// The queries of a cap's scope since its start, counted the same way on
+/// both backends (`$1` since, `$2` target, `$3` source or NULL).
+pub(crate) const CAP_COUNT_SQL: &str = "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.role = 'query' AND m.created_at >= ?1 AND c.target = ?2 AND (?3 IS NULL OR c.source = ?3)";
 
 /// The one statement both backends answer [`StoreCounts`] with.
 pub(crate) const COUNTS_SQL: &str = "SELECT (SELECT version FROM schema_version),

@@ -265,3 +265,62 @@ pub async fn a_follower_sees_every_message_once_while_many_write(b: &impl Backen
         "the follower saw every message"
     );
 }
+
+/// A query cap (a budget's `max_messages_per_hour`) checked with the write:
+/// 24 senders on three handles (three nodes of a fleet) race for 5 places
+/// in a pair's hour and in a module's; exactly 5 queries are stored, the
+/// rest refused naming the cap.
+pub async fn a_query_cap_holds_exactly_under_concurrent_senders_on_many_handles(b: &impl Backend) {
+    use claude_comms::store::{QueryCap, SpendScope};
+    let stores = handles(b, 3);
+    let conversation = pair(&stores[0]).await;
+    let since_ms = claude_comms::time::now_ms() - 1_000;
+    let caps = vec![
+        QueryCap {
+            scope: SpendScope::Pair {
+                source: conversation.source.clone(),
+                target: conversation.target.clone(),
+            },
+            since_ms,
+            max: 5,
+            name: "budgets.pairs.test.max_messages_per_hour".into(),
+        },
+        QueryCap {
+            scope: SpendScope::Target(conversation.target.clone()),
+            since_ms,
+            max: 7,
+            name: "budgets.modules.test.max_messages_per_hour".into(),
+        },
+    ];
+    let start = Arc::new(Barrier::new(24));
+    let mut senders = JoinSet::new();
+    for i in 0..24 {
+        let (store, start, caps) = (stores[i % 3].clone(), start.clone(), caps.clone());
+        let id = conversation.id.clone();
+        senders.spawn(async move {
+            start.wait().await;
+            store
+                .begin_query_capped(query(&id, &format!("q{i}"), None, "srv"), caps)
+                .await
+        });
+    }
+    let (mut stored, mut refused) = (0, 0);
+    while let Some(done) = senders.join_next().await {
+        match done.unwrap() {
+            Ok(BeginQuery::Fresh(_)) => stored += 1,
+            Ok(BeginQuery::Duplicate { .. }) => panic!("no key, so never a duplicate"),
+            Err(StoreError::OverCap { name, count, max }) => {
+                assert!(name.contains("budgets.pairs.test"), "{name}");
+                assert_eq!((count, max), (5, 5));
+                refused += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((stored, refused), (5, 19));
+    let all = stores[1]
+        .messages(&conversation.id, None, None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5, "exactly the cap is stored");
+}

@@ -87,7 +87,8 @@ impl Hub {
             template_version: None,
             context_note: None,
         };
-        let query = match self.store.begin_query(new_query).await? {
+        let caps = self.message_caps(&conversation.source, &conversation.target);
+        let query = match self.begin_capped(new_query, caps).await? {
             BeginQuery::Fresh(query) => query,
             BeginQuery::Duplicate { query, outcome } => {
                 return Ok(Prepared::Duplicate(Box::new(self.earlier_outcome(
@@ -202,8 +203,14 @@ impl Hub {
         conversation: &Conversation,
         query: &Message,
     ) -> Result<Option<Result<SendOutcome, HubError>>, HubError> {
+        // The state first: a query is closed in the transaction that
+        // stores its outcome, so once it is not pending the outcome (if
+        // any) is there to read.
+        let state = self.store.query_state(&query.id).await?;
+        if state.status == MessageStatus::Pending {
+            return Ok(None);
+        }
         if let Some(outcome) = self.store.outcome_of(&query.id).await? {
-            let state = self.store.query_state(&query.id).await?;
             return Ok(Some(match outcome.role {
                 Role::Reply => {
                     let mut delivered =
@@ -227,10 +234,6 @@ impl Hub {
                     message_id: query.id.clone(),
                 }),
             }));
-        }
-        let state = self.store.query_state(&query.id).await?;
-        if state.status == MessageStatus::Pending {
-            return Ok(None);
         }
         let reason = state
             .error

@@ -12,7 +12,7 @@ use crate::store::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_NOTE_BYTES, clip
 use crate::store::model::{
     BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
 };
-use crate::store::records::tokens_of;
+use crate::store::records::{QueryCap, tokens_of};
 use crate::store::{ReplyModule, Result, StoreError, now_ms};
 
 /// The fields of a row to insert; the rest are NULL.
@@ -75,6 +75,11 @@ impl PostgresStore {
     /// Stores a query as pending, or finds the earlier one with the same
     /// idempotency key (see [`BeginQuery`]).
     pub async fn begin_query(&self, q: &NewQuery) -> Result<BeginQuery> {
+        self.begin_query_capped(q, &[]).await
+    }
+
+    /// [`PostgresStore::begin_query`], refused when a cap is reached.
+    pub async fn begin_query_capped(&self, q: &NewQuery, caps: &[QueryCap]) -> Result<BeginQuery> {
         limits::check_name("sender", &q.sender)?;
         limits::check_name("owner", &q.owner)?;
         limits::check_opt_len(
@@ -122,6 +127,27 @@ impl PostgresStore {
         }
         if conversation.status == ConversationStatus::Archived {
             return Err(StoreError::Archived(conversation.id));
+        }
+        // Under the message-write lock: no other node stores a query
+        // between this count and this insert, so a cap holds exactly.
+        for cap in caps {
+            let (source, target) = cap.scope.source_and_target();
+            let sql = crate::store::records::CAP_COUNT_SQL
+                .replace("?1", "$1")
+                .replace("?2", "$2")
+                .replace("?3 IS NULL", "$3::text IS NULL")
+                .replace("?3", "$3");
+            let count: i64 = tx
+                .query_one(&sql, &[&cap.since_ms, &target, &source])
+                .await?
+                .try_get(0)?;
+            if count >= cap.max {
+                return Err(StoreError::OverCap {
+                    name: cap.name.clone(),
+                    count,
+                    max: cap.max,
+                });
+            }
         }
         let mut query = insert(
             &tx,

@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::{Result, SqliteStore, StoreError, now_ms};
 use crate::store::ReplyModule;
-use crate::store::records::tokens_of;
+use crate::store::records::{QueryCap, tokens_of};
 
 pub(super) use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
 
@@ -127,6 +127,12 @@ impl SqliteStore {
     /// Stores a query as pending, or finds the earlier one with the same
     /// idempotency key (see [`BeginQuery`]).
     pub fn begin_query(&self, q: &NewQuery) -> Result<BeginQuery> {
+        self.begin_query_capped(q, &[])
+    }
+
+    /// [`SqliteStore::begin_query`], refused when a cap is reached (the
+    /// count is read in the write transaction).
+    pub fn begin_query_capped(&self, q: &NewQuery, caps: &[QueryCap]) -> Result<BeginQuery> {
         limits::check_name("sender", &q.sender)?;
         limits::check_name("owner", &q.owner)?;
         limits::check_opt_len(
@@ -145,6 +151,7 @@ impl SqliteStore {
             .as_deref()
             .map(|n| clip(n, MAX_NOTE_BYTES).into_owned());
         let q = q.clone();
+        let caps = caps.to_vec();
         self.write_grouped(move |tx| {
             let conversation = load_conversation(tx, &q.conversation_id)?;
             if let Some(key) = &q.idempotency_key {
@@ -172,6 +179,19 @@ impl SqliteStore {
             }
             if conversation.status == ConversationStatus::Archived {
                 return Err(StoreError::Archived(conversation.id));
+            }
+            for cap in &caps {
+                let (source, target) = cap.scope.source_and_target();
+                let count: i64 = tx
+                    .prepare_cached(crate::store::records::CAP_COUNT_SQL)?
+                    .query_row(params![cap.since_ms, target, source], |r| r.get(0))?;
+                if count >= cap.max {
+                    return Err(StoreError::OverCap {
+                        name: cap.name.clone(),
+                        count,
+                        max: cap.max,
+                    });
+                }
             }
             let mut query = insert(
                 tx,
