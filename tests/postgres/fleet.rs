@@ -24,6 +24,7 @@ pub(crate) fn short_lease(retry_read_only: bool) -> NodeSettings {
     NodeSettings {
         lease_s: SHORT_LEASE_S,
         retry_read_only,
+        ..NodeSettings::default()
     }
 }
 
