@@ -14,46 +14,47 @@ use crate::pg_cluster::{PgCluster, Shutdown};
 
 /// How long a question to the fake child may take end to end, with room
 /// for a loaded machine; the fleet's own waits are far shorter.
-const ANSWERED_WITHIN: Duration = Duration::from_secs(60);
+pub(crate) const ANSWERED_WITHIN: Duration = Duration::from_secs(60);
 
 /// A node's lease in the tests that kill a node: the least allowed, so a
 /// dead node's questions end soon.
-const SHORT_LEASE_S: u64 = 3;
+pub(crate) const SHORT_LEASE_S: u64 = 3;
 
-fn short_lease(retry_read_only: bool) -> NodeSettings {
+pub(crate) fn short_lease(retry_read_only: bool) -> NodeSettings {
     NodeSettings {
         lease_s: SHORT_LEASE_S,
         retry_read_only,
+        ..NodeSettings::default()
     }
 }
 
 /// `fleet status --json` as `node` sees it.
-fn fleet_status(node: &Node) -> Value {
+pub(crate) fn fleet_status(node: &Node) -> Value {
     json_of(&node.cli(&["--json", "fleet", "status"]))
 }
 
 /// `send --json --from FROM --to TO TEXT` on `node`, answered.
-fn ask(node: &Node, from: &str, to: &str, text: &str) -> Value {
+pub(crate) fn ask(node: &Node, from: &str, to: &str, text: &str) -> Value {
     let sent = json_of(&node.cli(&["--json", "send", "--from", from, "--to", to, text]));
     assert_eq!(sent["status"], "delivered", "{sent}");
     sent
 }
 
 /// `jobs list --json` on `node`, every job.
-fn jobs(node: &Node) -> Vec<Value> {
+pub(crate) fn jobs(node: &Node) -> Vec<Value> {
     let listed = json_of(&node.cli(&["--json", "jobs", "list", "--limit", "500"]));
     listed.as_array().expect("a list of jobs").clone()
 }
 
 /// Whether `reply` is the fake child's answer from `node`'s folder of
 /// `module`.
-fn answered_by(reply: &Value, node: &Node, module: &str) -> bool {
+pub(crate) fn answered_by(reply: &Value, node: &Node, module: &str) -> bool {
     let from = format!("fake answer from {}:", node.folder(module).display());
     reply.as_str().is_some_and(|r| r.contains(&from))
 }
 
 /// The node named `name` holds this many questions (`fleet status`).
-fn in_flight(status: &Value, name: &str) -> i64 {
+pub(crate) fn in_flight(status: &Value, name: &str) -> i64 {
     node_in(status, name)
         .and_then(|n| n["in_flight"].as_i64())
         .unwrap_or(0)
@@ -61,7 +62,7 @@ fn in_flight(status: &Value, name: &str) -> i64 {
 
 /// For each query in the store: its text, and how many replies and error
 /// outcomes it has (a question answered twice would show 2).
-fn outcomes_per_query(cluster: &PgCluster, database: &str) -> Vec<(String, i64, i64)> {
+pub(crate) fn outcomes_per_query(cluster: &PgCluster, database: &str) -> Vec<(String, i64, i64)> {
     let rows = cluster
         .sql(
             database,

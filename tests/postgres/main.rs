@@ -19,6 +19,7 @@ mod store_suite;
 
 mod cluster;
 mod fleet;
+mod fleet_cutoff;
 mod store_copy;
 mod store_faults;
 mod store_suite_postgres;

@@ -13,15 +13,21 @@
 mod common;
 #[path = "../support/daemon_cli.rs"]
 mod daemon_cli;
+#[path = "../support/fleet_nodes.rs"]
+mod fleet_nodes;
 #[path = "../support/model_stub.rs"]
 mod model_stub;
+#[path = "../support/pg_cluster.rs"]
+mod pg_cluster;
 #[path = "../support/real_children.rs"]
 mod real_children;
-#[path = "../support/serve_process.rs"]
-mod serve_process;
+
+// fleet_nodes includes serve_process; one copy serves every test.
+use fleet_nodes::serve_process;
 
 mod conversations;
 mod daemon;
+mod fleet;
 mod host;
 mod http_host;
 mod instances;

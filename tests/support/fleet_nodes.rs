@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 #[path = "serve_process.rs"]
-mod serve_process;
+pub mod serve_process;
 
 pub use serve_process::{descendants, process_exists};
 
@@ -34,6 +34,9 @@ pub struct NodeSettings {
     pub lease_s: u64,
     /// `[fleet] retry_read_only`.
     pub retry_read_only: bool,
+    /// The `[instances...]` tables that run the answering agents; `None`:
+    /// the in-repo fake child as claude-code-mcp.
+    pub instances_toml: Option<String>,
 }
 
 impl Default for NodeSettings {
@@ -41,6 +44,7 @@ impl Default for NodeSettings {
         NodeSettings {
             lease_s: 15,
             retry_read_only: false,
+            instances_toml: None,
         }
     }
 }
@@ -70,11 +74,16 @@ impl Node {
             config.push_str(&format!("{module} = {:?}\n", folder.display().to_string()));
         }
         config.push_str(&format!(
-            "\n[store]\nurl = {url:?}\n\n[fleet]\nnode = {name:?}\nlease_s = {}\nretry_read_only = {}\n\n[instances.claude_code_mcp]\ncommand = {:?}\nargs = []\n",
-            settings.lease_s,
-            settings.retry_read_only,
-            env!("CARGO_BIN_EXE_fake-mcp-child"),
+            "\n[store]\nurl = {url:?}\n\n[fleet]\nnode = {name:?}\nlease_s = {}\nretry_read_only = {}\n\n",
+            settings.lease_s, settings.retry_read_only,
         ));
+        match &settings.instances_toml {
+            Some(instances) => config.push_str(instances),
+            None => config.push_str(&format!(
+                "[instances.claude_code_mcp]\ncommand = {:?}\nargs = []\n",
+                env!("CARGO_BIN_EXE_fake-mcp-child"),
+            )),
+        }
         std::fs::write(home.path().join("config.toml"), config).expect("config.toml written");
         Node {
             name: name.to_string(),
