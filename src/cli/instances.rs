@@ -80,11 +80,13 @@ pub async fn run(
                 return Ok(0);
             }
             let now = crate::time::now_ms();
+            // In a fleet, which node runs each instance.
+            let fleet = hub.in_a_fleet();
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|r| {
                     let i = &r.instance;
-                    vec![
+                    let mut row = vec![
                         i.id.clone(),
                         i.name.clone().unwrap_or_else(|| "-".into()),
                         i.backend.clone(),
@@ -106,27 +108,32 @@ pub async fn run(
                         i.queued.to_string(),
                         i.restarts.to_string(),
                         i.module_pair.clone().unwrap_or_default(),
-                    ]
+                    ];
+                    if fleet {
+                        row.insert(6, r.node.clone().unwrap_or_else(|| "-".into()));
+                    }
+                    row
                 })
                 .collect();
-            out.table(
-                &[
-                    "ID",
-                    "NAME",
-                    "BACKEND",
-                    "STATE",
-                    "PID",
-                    "SERVER",
-                    "UPTIME",
-                    "RSS",
-                    "SERVED",
-                    "IN-FLIGHT",
-                    "QUEUED",
-                    "RESTARTS",
-                    "PAIRS",
-                ],
-                &table,
-            )?;
+            let mut header = vec![
+                "ID",
+                "NAME",
+                "BACKEND",
+                "STATE",
+                "PID",
+                "SERVER",
+                "UPTIME",
+                "RSS",
+                "SERVED",
+                "IN-FLIGHT",
+                "QUEUED",
+                "RESTARTS",
+                "PAIRS",
+            ];
+            if fleet {
+                header.insert(6, "NODE");
+            }
+            out.table(&header, &table)?;
             Ok(0)
         }
         InstancesCommand::Start(args) => {

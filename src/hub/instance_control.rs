@@ -76,6 +76,9 @@ pub struct InstanceRow {
     pub server_module: Option<String>,
     /// Seconds since the instance's child started (from `started_at`).
     pub uptime_s: Option<u64>,
+    /// In a fleet: the node whose daemon runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     pub instance: InstanceRecord,
 }
 
@@ -84,10 +87,20 @@ impl Hub {
     pub async fn all_instances(&self) -> Result<Vec<InstanceRow>, HubError> {
         let stale = STALE_AFTER.as_millis() as i64;
         let rows = self.store.list_instances(stale).await?;
+        // In a fleet, each daemon is a node: name the node of each server.
+        let nodes = if self.in_a_fleet() {
+            self.store.nodes(self.lease_ms()).await?
+        } else {
+            Vec::new()
+        };
         let now = crate::time::now_ms();
         Ok(rows
             .into_iter()
             .map(|(server, instance)| InstanceRow {
+                node: nodes
+                    .iter()
+                    .find(|n| n.record.server_id == server.record.id)
+                    .map(|n| n.record.name.clone()),
                 server_id: server.record.id,
                 server_pid: server.record.pid,
                 hostname: server.record.hostname,

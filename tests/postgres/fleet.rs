@@ -129,6 +129,24 @@ fn a_question_to_a_module_on_another_node_is_answered_there_and_seen_from_every_
         .unwrap_or_else(|| panic!("B does not see job {id}: {listed:?}"));
     assert_eq!(job["status"], "delivered", "{job}");
     assert_eq!(job["reply"], sent["reply"], "{job}");
+    // ... and which node took it; the answer says so too.
+    assert_eq!(job["node"], "node-c", "{job}");
+    assert_eq!(sent["node"], "node-c", "{sent}");
+    // The instance that answered runs on C, and every node says so (once
+    // C's heartbeat has recorded it).
+    eventually(
+        "B to list an instance on node-c",
+        Duration::from_secs(10),
+        || {
+            let instances = json_of(&b.cli(&["--json", "instances", "list"]));
+            instances
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["node"] == "node-c")
+                .then_some(())
+        },
+    );
 }
 
 /// Far less than the lease (the default, 15 s) and the request timeout:

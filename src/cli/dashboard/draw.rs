@@ -97,6 +97,8 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
     let now = app.snapshot.taken_ms;
     let wide = area.width >= WIDE_INSTANCES;
     let visible = app.visible_instances();
+    // In a fleet, which node runs each instance.
+    let fleet = visible.iter().any(|v| v.row.node.is_some());
     let id_width = visible
         .iter()
         .map(|v| display_id(&v.row.instance).chars().count())
@@ -113,6 +115,9 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
                 format!("{} (dead)", i.state)
             };
             let mut cells = vec![Cell::from(display_id(i))];
+            if fleet {
+                cells.push(Cell::from(v.row.node.clone().unwrap_or_else(|| "-".into())));
+            }
             if wide {
                 cells.push(Cell::from(short_backend(&i.backend)));
             }
@@ -141,6 +146,10 @@ pub fn draw_instances(frame: &mut Frame, area: Rect, app: &App) {
         .collect();
     let mut header = vec!["ID"];
     let mut widths = vec![Constraint::Length(id_width)];
+    if fleet {
+        header.push("NODE");
+        widths.push(Constraint::Length(10));
+    }
     if wide {
         header.push("BACKEND");
         widths.push(Constraint::Length(7));

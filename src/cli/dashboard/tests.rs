@@ -22,6 +22,7 @@ fn instance(id: &str, state: &str, pid: Option<u32>) -> InstanceView {
             server_alive: true,
             server_module: Some("marker".into()),
             uptime_s: Some(125),
+            node: None,
             instance: InstanceRecord {
                 id: id.into(),
                 name: None,
