@@ -309,6 +309,13 @@ impl LoadedConfig {
 
     pub fn descriptor_sources(&self) -> crate::descriptor::DescriptorSources {
         crate::descriptor::DescriptorSources {
+            // Only a fleet (a PostgreSQL store) shares descriptors.
+            fleet_dir: self
+                .config
+                .store
+                .url
+                .is_some()
+                .then(|| self.paths.data_dir.join("fleet-descriptors")),
             user_dir: self.paths.user_descriptor_dir(),
             extra_dirs: self
                 .config

@@ -36,6 +36,8 @@ pub enum Origin {
     User,
     /// An extra folder from the config file or `--descriptors`.
     Extra,
+    /// Registered on another node of the fleet.
+    Fleet,
 }
 
 /// A descriptor together with where it came from.
@@ -54,7 +56,9 @@ impl LoadedDescriptor {
     pub fn path_trust(&self) -> super::folder::PathTrust {
         match self.origin {
             Origin::Builtin | Origin::Extra => super::folder::PathTrust::Operator,
-            Origin::User => super::folder::PathTrust::Registered,
+            // Another node's copy carries no path; were one there, it
+            // would get no more trust than a registered one.
+            Origin::User | Origin::Fleet => super::folder::PathTrust::Registered,
         }
     }
 
@@ -63,7 +67,7 @@ impl LoadedDescriptor {
     pub fn base_dir(&self) -> Option<&Path> {
         match self.origin {
             Origin::Builtin => None,
-            Origin::User | Origin::Extra => Path::new(&self.file).parent(),
+            Origin::User | Origin::Extra | Origin::Fleet => Path::new(&self.file).parent(),
         }
     }
 }
@@ -91,6 +95,23 @@ pub struct LoadReport {
 pub struct DescriptorSources {
     pub user_dir: PathBuf,
     pub extra_dirs: Vec<PathBuf>,
+    /// Descriptors registered on other nodes of a fleet, kept in the data
+    /// dir by the node's sync (see `hub/fleet/descriptors.rs`). Read after
+    /// the shipped ones and before the user's, so a module registered on
+    /// this machine always wins over another node's copy.
+    pub fleet_dir: Option<PathBuf>,
+}
+
+impl DescriptorSources {
+    /// The folders whose changes make a loaded registry stale (besides the
+    /// user folder): the extra folders and the fleet's.
+    pub fn watched_dirs(&self) -> Vec<PathBuf> {
+        self.extra_dirs
+            .iter()
+            .cloned()
+            .chain(self.fleet_dir.clone())
+            .collect()
+    }
 }
 
 /// Loads every descriptor; broken files are reported, never fatal.
@@ -111,6 +132,9 @@ pub fn load_all(sources: &DescriptorSources) -> (BTreeMap<String, LoadedDescript
             Origin::Builtin,
             file,
         );
+    }
+    if let Some(fleet_dir) = &sources.fleet_dir {
+        load_dir(fleet_dir, Origin::Fleet, &mut modules, &mut report, false);
     }
     load_dir(
         &sources.user_dir,

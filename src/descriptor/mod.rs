@@ -2,6 +2,7 @@
 //! shipped/user/extra folders, and the registry that answers queries.
 
 mod files;
+pub use files::write_atomically;
 pub mod folder;
 mod load;
 mod model;

@@ -103,7 +103,7 @@ pub struct Registry {
 impl Registry {
     pub fn load(sources: DescriptorSources) -> Registry {
         // Read before loading: a change made while loading shows as stale.
-        let state = SourcesState::read(&sources.user_dir, &sources.extra_dirs);
+        let state = SourcesState::read(&sources.user_dir, &sources.watched_dirs());
         let (modules, report) = load_all(&sources);
         Registry {
             sources,
@@ -117,7 +117,7 @@ impl Registry {
     /// loaded (no register, remove or file added by any process since).
     /// Cheap: one small read and one `stat` per folder.
     pub fn is_current(&self) -> bool {
-        SourcesState::read(&self.sources.user_dir, &self.sources.extra_dirs) == self.state
+        SourcesState::read(&self.sources.user_dir, &self.sources.watched_dirs()) == self.state
     }
 
     /// Every source read again.
@@ -350,7 +350,7 @@ impl Registry {
                     name: name.to_string(),
                 });
             }
-            Origin::Extra => {
+            Origin::Extra | Origin::Fleet => {
                 return Err(RegistryError::NotUserOwned {
                     name: name.to_string(),
                     file: loaded.file,

@@ -7,6 +7,7 @@ use super::*;
 
 fn sources(user: &std::path::Path, extra: Vec<std::path::PathBuf>) -> DescriptorSources {
     DescriptorSources {
+        fleet_dir: None,
         user_dir: user.to_path_buf(),
         extra_dirs: extra,
     }

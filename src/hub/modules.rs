@@ -309,25 +309,47 @@ impl Hub {
         descriptor: serde_json::Value,
         from: RegisterFrom,
     ) -> Result<RegisterOutcome, HubError> {
-        self.registry
+        let mut outcome: RegisterOutcome = self
+            .registry
             .update(move |registry| {
                 registry
                     .register(&descriptor, &from)
                     .map(|(registered, now)| (registered.into(), now))
             })
-            .await
+            .await?;
+        // In a fleet every node sees it (registered here, it is hosted here).
+        if let Err(e) = self.share_descriptor(&outcome.name).await {
+            outcome.warnings.push(format!(
+                "registered here, but not shared with the fleet yet: {e}"
+            ));
+        }
+        Ok(outcome)
+    }
+
+    /// The modules registered in this data dir's own folder.
+    pub(super) fn user_registered_modules(&self) -> Vec<String> {
+        self.registry()
+            .all()
+            .filter(|m| m.origin == Origin::User)
+            .map(|m| m.descriptor.name.clone())
+            .collect()
     }
 
     /// Removes a registered descriptor; returns the file it was in.
     pub async fn remove_module(&self, name: &str) -> Result<String, HubError> {
-        let name = name.to_string();
-        self.registry
+        let removed_name = name.to_string();
+        let file = self
+            .registry
             .update(move |registry| {
                 registry
-                    .remove(&name)
+                    .remove(&removed_name)
                     .map(|(removed, now)| (removed.file, now))
             })
-            .await
+            .await?;
+        if let Err(e) = self.withdraw_descriptor(name).await {
+            tracing::warn!(module = %name, error = %e, "removed here, but not withdrawn from the fleet");
+        }
+        Ok(file)
     }
 
     pub fn find_consumers(
@@ -364,6 +386,7 @@ pub fn origin_name(origin: Origin) -> &'static str {
         Origin::Builtin => "builtin",
         Origin::User => "user",
         Origin::Extra => "extra",
+        Origin::Fleet => "fleet",
     }
 }
 

@@ -72,8 +72,20 @@ pub enum Notice {
     Question { target: String },
     /// The query `query_id` has its outcome (or was closed).
     Outcome { query_id: String },
+    /// A node registered or removed a module descriptor.
+    Descriptors,
     /// The listener reconnected: notices may have been missed; re-read.
     Reconnected,
+}
+
+/// A module descriptor a node shared with the fleet (JSON, without the
+/// `path` that only means something on that node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetDescriptor {
+    pub name: String,
+    pub node: String,
+    pub descriptor: String,
+    pub removed: bool,
 }
 
 /// The error of a fleet operation on a store that cannot hold a fleet.

@@ -50,7 +50,9 @@ mod sqlite;
 pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use faults::{WriteFault, WriteFaults};
-pub use fleet::{ClaimedQuery, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState};
+pub use fleet::{
+    ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState,
+};
 pub use handle::Store;
 pub use postgres::{StoreUrl, hide_password, is_postgres_url};
 /// The schema version this claude-comms writes, the same on both backends.

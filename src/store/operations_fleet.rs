@@ -6,7 +6,8 @@ use tokio::sync::broadcast;
 
 use super::Result;
 use super::fleet::{
-    ClaimedQuery, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState, needs_postgres,
+    ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState,
+    needs_postgres,
 };
 use super::handle::{Backend, Store};
 
@@ -88,6 +89,21 @@ impl Store {
 
     pub async fn expire_leases(&self, requeue_modules: &[String]) -> Result<Vec<LeaseExpired>> {
         on_postgres!(self, |s| s.expire_leases(requeue_modules))
+    }
+
+    pub async fn publish_descriptor(
+        &self,
+        name: &str,
+        node: &str,
+        descriptor: &str,
+        removed: bool,
+    ) -> Result<()> {
+        on_postgres!(self, |s| s
+            .publish_descriptor(name, node, descriptor, removed))
+    }
+
+    pub async fn fleet_descriptors(&self) -> Result<Vec<FleetDescriptor>> {
+        on_postgres!(self, |s| s.fleet_descriptors())
     }
 
     /// Every notice of the store from now on; `None` on SQLite (which

@@ -555,3 +555,53 @@ fn daemon_stop_on_each_node_leaves_nothing_behind() {
         "{status}"
     );
 }
+
+/// Descriptors are fleet-wide: a module registered on one node (with its
+/// folder there) is known to every node within a second and answered on
+/// the node that has its folder; removed there, it is gone everywhere.
+#[test]
+fn a_module_registered_on_one_node_is_known_everywhere_and_answered_where_its_folder_is() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_descriptors");
+    let settings = NodeSettings::default();
+    let a = Node::new(&url, "node-a", &["marker"], &settings);
+    let c = Node::new(&url, "node-c", &["arangodb"], &settings);
+    a.start_ok();
+    c.start_ok();
+    let folder = c.home().join("modules").join("newmod");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = c.home().join("newmod.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: newmod\nversion: 0.1.0\ndescription: A module only node-c has.\npath: {}\ncapabilities:\n  - name: answer\n    description: Answers.\n",
+            folder.display()
+        ),
+    )
+    .unwrap();
+    let registered = c.cli(&["modules", "register", file.to_str().unwrap()]);
+    assert!(registered.status.success(), "{registered:?}");
+
+    let listed_on = |node: &Node| {
+        json_of(&node.cli(&["--json", "modules", "list"]))["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "newmod")
+    };
+    eventually("node-a to know newmod", Duration::from_secs(1), || {
+        listed_on(&a).then_some(())
+    });
+    let sent = ask(&a, "marker", "newmod", "are you there?");
+    let from = format!("fake answer from {}:", folder.display());
+    assert!(sent["reply"].as_str().unwrap().contains(&from), "{sent}");
+    assert_eq!(sent["node"], "node-c", "{sent}");
+
+    let removed = c.cli(&["modules", "remove", "newmod"]);
+    assert!(removed.status.success(), "{removed:?}");
+    eventually("node-a to forget newmod", Duration::from_secs(1), || {
+        (!listed_on(&a)).then_some(())
+    });
+}

@@ -11,6 +11,7 @@
 
 mod answer;
 mod ask;
+mod descriptors;
 mod node;
 mod status;
 

@@ -35,6 +35,18 @@ pub async fn run_node(
         modules: hub.hosted_modules(),
     };
     hub.store.register_node(&record, lease_ms).await?;
+    // Modules registered here before this node joined (or while it was
+    // away) are shared again; the others' arrive through the sync.
+    for module in hub.user_registered_modules() {
+        if let Err(e) = hub.share_descriptor(&module).await {
+            tracing::warn!(%module, error = %e, "cannot share a descriptor with the fleet");
+        }
+    }
+    let syncing = hub.clone();
+    let sync_stop = stop.clone();
+    hub.spawn_until_shutdown(
+        async move { super::descriptors::sync_forever(syncing, sync_stop).await },
+    );
     tracing::info!(node = %name, modules = ?record.modules, "joined the fleet");
     let beating = hub.clone();
     let beat_stop = stop.clone();

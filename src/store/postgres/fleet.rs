@@ -6,10 +6,12 @@
 use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
-use super::listen::{OUTCOMES, QUESTIONS};
+use super::listen::{DESCRIPTORS, OUTCOMES, QUESTIONS};
 use super::rows::{all, message_from_row};
 use crate::store::columns::message_columns_of_m;
-use crate::store::fleet::{ClaimedQuery, LeaseExpired, NodeRecord, NodeRow, QueryState};
+use crate::store::fleet::{
+    ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, QueryState,
+};
 use crate::store::hosts::{pid_exists, this_hostname};
 use crate::store::model::MessageStatus;
 use crate::store::{Result, StoreError, now_ms};
@@ -297,5 +299,50 @@ impl PostgresStore {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// Shares (or withdraws, `removed`) a module descriptor with the fleet
+    /// and tells every node.
+    pub async fn publish_descriptor(
+        &self,
+        name: &str,
+        node: &str,
+        descriptor: &str,
+        removed: bool,
+    ) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO fleet_descriptors (name, node, descriptor, updated_at, removed)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (name) DO UPDATE SET node = EXCLUDED.node, descriptor = EXCLUDED.descriptor,
+                 updated_at = EXCLUDED.updated_at, removed = EXCLUDED.removed",
+            &[&name, &node, &descriptor, &now_ms(), &removed],
+        )
+        .await?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&DESCRIPTORS, &name])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every descriptor shared with the fleet.
+    pub async fn fleet_descriptors(&self) -> Result<Vec<FleetDescriptor>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT name, node, descriptor, removed FROM fleet_descriptors ORDER BY name",
+                &[],
+            )
+            .await?;
+        all(rows, |r| {
+            Ok(FleetDescriptor {
+                name: r.try_get(0)?,
+                node: r.try_get(1)?,
+                descriptor: r.try_get(2)?,
+                removed: r.try_get(3)?,
+            })
+        })
     }
 }

@@ -14,6 +14,7 @@ use crate::store::fleet::Notice;
 /// The channels claude-comms notifies on.
 pub(super) const QUESTIONS: &str = "claude_comms_questions";
 pub(super) const OUTCOMES: &str = "claude_comms_outcomes";
+pub(super) const DESCRIPTORS: &str = "claude_comms_descriptors";
 
 impl PostgresStore {
     /// A receiver of every notice from now on. The listening connection
@@ -52,6 +53,7 @@ async fn listen_forever(
                                     QUESTIONS => Notice::Question {
                                         target: n.payload().to_string(),
                                     },
+                                    DESCRIPTORS => Notice::Descriptors,
                                     _ => Notice::Outcome {
                                         query_id: n.payload().to_string(),
                                     },
@@ -64,7 +66,9 @@ async fn listen_forever(
                     }
                 });
                 let listening = client
-                    .batch_execute(&format!("LISTEN {QUESTIONS}; LISTEN {OUTCOMES}"))
+                    .batch_execute(&format!(
+                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}"
+                    ))
                     .await;
                 if listening.is_ok() {
                     // Listening (again): whatever was sent meanwhile is lost.

@@ -145,6 +145,17 @@ ALTER TABLE messages ADD COLUMN retries BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX messages_unclaimed ON messages (pos) WHERE routed AND status = 'pending' AND claimed_by IS NULL;
 CREATE INDEX messages_claimed ON messages (claimed_by) WHERE status = 'pending' AND claimed_by IS NOT NULL;
 "#,
+    // Descriptors registered on one node of a fleet, for every other node
+    // (issue 19). Used on PostgreSQL only, kept in step on SQLite.
+    r#"
+CREATE TABLE fleet_descriptors (
+    name       TEXT PRIMARY KEY,
+    node       TEXT NOT NULL,
+    descriptor TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    removed    BOOLEAN NOT NULL DEFAULT FALSE
+);
+"#,
 ];
 
 /// The schema version this code writes: the same number as SQLite's (a

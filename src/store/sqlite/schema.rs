@@ -163,6 +163,17 @@ ALTER TABLE messages ADD COLUMN claimed_by TEXT;
 ALTER TABLE messages ADD COLUMN lease_until INTEGER;
 ALTER TABLE messages ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Descriptors registered on one node of a fleet, for every other node
+    // (issue 19). Used on PostgreSQL only, kept in step on SQLite.
+    r#"
+CREATE TABLE fleet_descriptors (
+    name       TEXT PRIMARY KEY,
+    node       TEXT NOT NULL,
+    descriptor TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    removed    INTEGER NOT NULL DEFAULT 0
+);
+"#,
 ];
 
 /// The schema version this code writes.
