@@ -431,7 +431,10 @@ impl PostgresStore {
             .collect();
         let pending = tx
             .query(
-                "SELECT id, owner FROM messages WHERE status = 'pending' FOR UPDATE",
+                // A routed question is not its asker's to end: a node
+                // holds it under a lease (or will claim it), and its
+                // answer is kept for the asker's job either way.
+                "SELECT id, owner FROM messages WHERE status = 'pending' AND NOT routed FOR UPDATE",
                 &[],
             )
             .await?;

@@ -1,0 +1,72 @@
+//! The fleet's rules as the store keeps them, below the daemons.
+
+use claude_comms::store::{BeginQuery, MessageStatus, NewQuery, ServerRecord, Store};
+
+use crate::pg_cluster::PgCluster;
+
+/// A routed question belongs to the node that holds it (or will claim
+/// it), not to the process that asked: a restarted asker's recovery of
+/// its dead predecessor's queries leaves it pending, while an unrouted
+/// query of the same dead server is interrupted as always.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_after_an_asker_dies_leaves_routed_questions_to_the_fleet() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let store = Store::open_postgres(&cluster.create_database("recovery")).unwrap();
+    // The asker that died: registered, then never heard from again.
+    store
+        .register_server(&ServerRecord {
+            id: "dead-asker".into(),
+            pid: u32::MAX - 1,
+            hostname: claude_comms::store::this_hostname(),
+            started_at: 0,
+            module: None,
+        })
+        .await
+        .unwrap();
+    let c = store
+        .create_conversation("marker", "arangodb", None, serde_json::json!({}))
+        .await
+        .unwrap();
+    let ask = |content: &str| NewQuery {
+        conversation_id: c.id.clone(),
+        sender: "marker".into(),
+        content: content.into(),
+        idempotency_key: None,
+        hop_chain: Vec::new(),
+        owner: "dead-asker".into(),
+        template_version: None,
+        context_note: None,
+    };
+    let BeginQuery::Fresh(routed) = store.begin_query(ask("routed")).await.unwrap() else {
+        panic!("fresh")
+    };
+    store
+        .route_query(&routed.id, "arangodb", "{}")
+        .await
+        .unwrap();
+    let BeginQuery::Fresh(local) = store.begin_query(ask("local")).await.unwrap() else {
+        panic!("fresh")
+    };
+    let marked = store
+        .recover_interrupted("new-asker", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(marked, 1);
+    assert_eq!(
+        store.message(&local.id).await.unwrap().status,
+        MessageStatus::Interrupted
+    );
+    assert_eq!(
+        store.message(&routed.id).await.unwrap().status,
+        MessageStatus::Pending
+    );
+    // ... and a node that hosts the target still claims it.
+    let claimed = store
+        .claim_query("node-c", &["arangodb".to_string()], 15_000)
+        .await
+        .unwrap()
+        .expect("claimable");
+    assert_eq!(claimed.query.id, routed.id);
+}
