@@ -139,7 +139,9 @@ impl Hub {
         if self.routes_through_fleet(&target).await? {
             // Its folder is on another node: that node renders the prompt
             // and runs the agent (see `fleet/`).
-            return self.prepare_routed(conversation, chain, request).await;
+            return self
+                .prepare_routed(conversation, &history, chain, request)
+                .await;
         }
         let mut sending = self
             .sending_for(

@@ -605,3 +605,57 @@ fn a_module_registered_on_one_node_is_known_everywhere_and_answered_where_its_fo
         (!listed_on(&a)).then_some(())
     });
 }
+
+/// Follow-ups of a conversation go to the node that answered its last
+/// turn (it may hold the warm session) while that node lives; when it is
+/// gone, the other node hosting the module continues from the stored
+/// history.
+#[test]
+fn follow_ups_stay_on_the_node_that_answered_and_move_when_it_is_gone() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_warmth");
+    let settings = NodeSettings::default();
+    let a = Node::new(&url, "node-a", &["marker"], &settings);
+    let c = Node::new(&url, "node-c", &["arangodb"], &settings);
+    let d = Node::new(&url, "node-d", &["arangodb"], &settings);
+    for node in [&a, &c, &d] {
+        node.start_ok();
+    }
+    let first = ask(&a, "marker", "arangodb", "the first question");
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    let answered = first["node"].as_str().unwrap().to_string();
+    let (stays, other) = if answered == "node-c" {
+        (&c, &d)
+    } else {
+        (&d, &c)
+    };
+    for i in 0..6 {
+        let next = json_of(&a.cli(&[
+            "--json",
+            "send",
+            "--conversation",
+            &conversation,
+            &format!("follow-up {i}"),
+        ]));
+        assert_eq!(next["node"], answered.as_str(), "turn {i}: {next}");
+        assert!(answered_by(&next["reply"], stays, "arangodb"), "{next}");
+    }
+    assert!(stays.stop().status.success());
+    let moved = json_of(&a.cli(&[
+        "--json",
+        "send",
+        "--conversation",
+        &conversation,
+        "after the move",
+    ]));
+    assert_eq!(moved["node"], other.name.as_str(), "{moved}");
+    let reply = moved["reply"].as_str().unwrap();
+    assert!(answered_by(&moved["reply"], other, "arangodb"), "{moved}");
+    // The other node continued from the stored history.
+    assert!(
+        reply.contains("the first question") && reply.contains("follow-up 5"),
+        "{reply}"
+    );
+}

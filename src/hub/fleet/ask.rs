@@ -73,9 +73,12 @@ impl Hub {
     pub(in crate::hub) async fn prepare_routed(
         &self,
         conversation: Conversation,
+        history: &[Message],
         chain: Vec<String>,
         request: &SendRequest,
     ) -> Result<Prepared, HubError> {
+        // The node that answered the last routed turn, if any.
+        let prefer = history.iter().rev().find_map(|m| m.node.clone());
         let new_query = NewQuery {
             conversation_id: conversation.id.clone(),
             sender: conversation.source.clone(),
@@ -103,6 +106,7 @@ impl Hub {
             timeout_s: request.timeout_s,
             reuse: request.reuse,
             asked_on: self.config().config.fleet.node_name(),
+            prefer,
         };
         let route = serde_json::to_string(&route).unwrap_or_default();
         if let Err(e) = self

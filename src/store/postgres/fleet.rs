@@ -18,6 +18,17 @@ use crate::store::{Result, StoreError, now_ms};
 
 const NODE_COLUMNS: &str = "n.name, n.server_id, n.address, n.version, n.schema_version, n.started_at, n.last_heartbeat, n.modules, n.stopped";
 
+/// A follow-up prefers the node that answered its conversation's last
+/// routed turn (it may hold the warm session): other nodes leave it to that
+/// node while that node lives and hosts the target, for at most
+/// two seconds. (`$2` this node, `$3` now, `$4` the lease.)
+const PREFERENCE: &str = "(COALESCE(CASE WHEN m.route LIKE '{%}' THEN m.route::jsonb ->> 'prefer' END, $2) = $2
+        OR m.created_at < $3::bigint - 2000
+        OR NOT EXISTS (SELECT 1 FROM nodes n
+                       WHERE n.name = (CASE WHEN m.route LIKE '{%}' THEN m.route::jsonb ->> 'prefer' END)
+                         AND NOT n.stopped AND n.last_heartbeat >= $3::bigint - $4::bigint
+                         AND n.modules::jsonb ? c.target))";
+
 /// Every node, with whether it is alive (heard from within `lease_ms`)
 /// and how many questions it holds.
 async fn nodes_in(client: &impl GenericClient, lease_ms: i64) -> Result<Vec<NodeRow>> {
@@ -209,9 +220,10 @@ impl PostgresStore {
                 &format!(
                     "SELECT {columns}, m.route, m.retries FROM messages m JOIN conversations c ON c.id = m.conversation_id
                      WHERE m.routed AND m.status = 'pending' AND m.claimed_by IS NULL AND c.target = ANY($1)
+                       AND {PREFERENCE}
                      ORDER BY m.pos LIMIT 1 FOR UPDATE OF m SKIP LOCKED"
                 ),
-                &[&hosted],
+                &[&hosted, &node, &now_ms(), &lease_ms],
             )
             .await?;
         let Some(row) = row else {
