@@ -74,6 +74,8 @@ pub enum Notice {
     Outcome { query_id: String },
     /// A node registered or removed a module descriptor.
     Descriptors,
+    /// What the agent answering `query_id` on another node is doing.
+    Progress { query_id: String, message: String },
     /// The listener reconnected: notices may have been missed; re-read.
     Reconnected,
 }

@@ -102,6 +102,10 @@ impl Store {
             .publish_descriptor(name, node, descriptor, removed))
     }
 
+    pub async fn announce_progress(&self, query_id: &str, message: &str) -> Result<()> {
+        on_postgres!(self, |s| s.announce_progress(query_id, message))
+    }
+
     pub async fn fleet_descriptors(&self) -> Result<Vec<FleetDescriptor>> {
         on_postgres!(self, |s| s.fleet_descriptors())
     }

@@ -70,3 +70,72 @@ async fn recovery_after_an_asker_dies_leaves_routed_questions_to_the_fleet() {
         .expect("claimable");
     assert_eq!(claimed.query.id, routed.id);
 }
+
+/// What the agent on the answering node reports (progress) reaches the
+/// asker on another node as it happens, as if the agent ran there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_of_an_agent_on_another_node_reaches_the_asker() {
+    use std::sync::{Arc, Mutex};
+
+    use claude_comms::config::{HOME_ENV, LoadedConfig, Overrides};
+    use claude_comms::hub::{Hub, NewConversationRequest, SendRequest};
+
+    use crate::fleet_nodes::{Node, NodeSettings};
+
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("progress");
+    let settings = NodeSettings::default();
+    let c = Node::new(&url, "node-c", &["arangodb"], &settings);
+    c.start_ok();
+    // The asker: this test process, on a node of its own that hosts marker.
+    let a = Node::new(&url, "node-a", &["marker"], &settings);
+    let home = a.home().display().to_string();
+    let mut config = LoadedConfig::load_with_env(&Overrides::default(), |k| {
+        (k == HOME_ENV).then(|| home.clone())
+    })
+    .unwrap();
+    config.config.hub = "embedded".into();
+    let hub = Hub::open(config, None).unwrap();
+    let conversation = hub
+        .create_conversation(NewConversationRequest {
+            source: Some("marker".into()),
+            target: "arangodb".into(),
+            title: None,
+            backend: None,
+        })
+        .await
+        .unwrap();
+    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = heard.clone();
+    let answer = hub
+        .send_message(SendRequest {
+            source: None,
+            target: None,
+            message: "[[progress:3]] [[brief]] tell me as you go".into(),
+            conversation_id: Some(conversation.id),
+            timeout_s: None,
+            idempotency_key: None,
+            progress: Some(Arc::new(move |p: claude_comms::instances::Progress| {
+                sink.lock().unwrap().push(p.message)
+            })),
+            cancel: Default::default(),
+            reuse: Default::default(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.node.as_deref(), Some("node-c"), "{answer:?}");
+    // What the answering node's instance layer reported, in order, before
+    // the answer.
+    let heard = heard.lock().unwrap().clone();
+    let dispatched = heard
+        .iter()
+        .position(|l| l.starts_with("dispatched to instance"));
+    let answered = heard.iter().position(|l| l.starts_with("answered in"));
+    assert!(
+        matches!((dispatched, answered), (Some(d), Some(a)) if d < a),
+        "the asker heard: {heard:?}"
+    );
+    hub.shutdown().await;
+}

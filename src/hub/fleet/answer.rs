@@ -15,6 +15,7 @@ impl Hub {
     pub(super) async fn answer_claimed(self: &Arc<Self>, claimed: ClaimedQuery) {
         let query = claimed.query;
         let route: Route = serde_json::from_str(&claimed.route).unwrap_or_default();
+        let (progress, forwarding) = self.progress_to_asker(&query.id);
         let request = SendRequest {
             source: None,
             target: None,
@@ -22,7 +23,7 @@ impl Hub {
             conversation_id: Some(query.conversation_id.clone()),
             timeout_s: route.timeout_s,
             idempotency_key: None,
-            progress: None,
+            progress: Some(progress),
             cancel: Default::default(),
             reuse: route.reuse,
         };
@@ -31,6 +32,10 @@ impl Hub {
             Ok(mut sending) => {
                 let result = self.dispatch(&mut sending, &request).await;
                 let duration_ms = started.elapsed().as_millis() as i64;
+                // Every progress line goes out before the outcome, so the
+                // asker hears them all before it is told the answer is in.
+                drop(request);
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), forwarding).await;
                 self.beat_soon();
                 if let Err(e) = self
                     .record_outcome(Box::new(sending), result, duration_ms)
@@ -70,6 +75,32 @@ impl Hub {
             }
         }
         self.messages_changed();
+    }
+
+    /// A progress sink that tells the asker, on whatever node, through the
+    /// store's notices; in order (one task sends them), never blocking the
+    /// agent (a line that cannot be sent is dropped: progress is not kept).
+    /// Returns the sink and the task that sends; the task ends once every
+    /// clone of the sink is dropped and all it was given is sent.
+    fn progress_to_asker(
+        self: &Arc<Self>,
+        query_id: &str,
+    ) -> (crate::instances::ProgressSink, tokio::task::JoinHandle<()>) {
+        let (lines, mut to_send) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let hub = self.clone();
+        let id = query_id.to_string();
+        let forwarding = tokio::spawn(async move {
+            while let Some(line) = to_send.recv().await {
+                if let Err(e) = hub.store.announce_progress(&id, &line).await {
+                    tracing::debug!(query = %id, error = %e, "progress not sent");
+                }
+            }
+        });
+        let sink: crate::instances::ProgressSink =
+            Arc::new(move |p: crate::instances::Progress| {
+                let _ = lines.send(p.message);
+            });
+        (sink, forwarding)
     }
 
     /// The [`Sending`] of a question another node stored: its history up

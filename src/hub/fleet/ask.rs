@@ -172,6 +172,13 @@ impl Hub {
                     Some(receiver) => loop {
                         match receiver.recv().await {
                             Ok(Notice::Outcome { query_id }) if query_id == query.id => break,
+                            // What the agent on the other node is doing,
+                            // passed on as if it ran here.
+                            Ok(Notice::Progress { query_id, message }) if query_id == query.id => {
+                                if let Some(progress) = &request.progress {
+                                    progress(crate::instances::Progress { message });
+                                }
+                            }
                             Ok(Notice::Reconnected) => break,
                             Ok(_) => {}
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,

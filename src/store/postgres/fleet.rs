@@ -6,7 +6,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
-use super::listen::{DESCRIPTORS, OUTCOMES, QUESTIONS};
+use super::listen::{DESCRIPTORS, OUTCOMES, PROGRESS, QUESTIONS};
 use super::rows::{all, message_from_row};
 use crate::store::columns::message_columns_of_m;
 use crate::store::fleet::{
@@ -356,5 +356,20 @@ impl PostgresStore {
                 removed: r.try_get(3)?,
             })
         })
+    }
+
+    /// Tells the asker of `query_id`, wherever it is, what its agent is
+    /// doing (a notice only: progress is not stored). A notice holds under
+    /// 8,000 bytes, so a long line is cut.
+    pub async fn announce_progress(&self, query_id: &str, message: &str) -> Result<()> {
+        let message = crate::store::limits::clip(message, 7000);
+        self.client()
+            .await?
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&PROGRESS, &format!("{query_id} {message}")],
+            )
+            .await?;
+        Ok(())
     }
 }

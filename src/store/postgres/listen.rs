@@ -15,6 +15,7 @@ use crate::store::fleet::Notice;
 pub(super) const QUESTIONS: &str = "claude_comms_questions";
 pub(super) const OUTCOMES: &str = "claude_comms_outcomes";
 pub(super) const DESCRIPTORS: &str = "claude_comms_descriptors";
+pub(super) const PROGRESS: &str = "claude_comms_progress";
 
 impl PostgresStore {
     /// A receiver of every notice from now on. The listening connection
@@ -54,6 +55,13 @@ async fn listen_forever(
                                         target: n.payload().to_string(),
                                     },
                                     DESCRIPTORS => Notice::Descriptors,
+                                    PROGRESS => match n.payload().split_once(' ') {
+                                        Some((query_id, message)) => Notice::Progress {
+                                            query_id: query_id.to_string(),
+                                            message: message.to_string(),
+                                        },
+                                        None => continue,
+                                    },
                                     _ => Notice::Outcome {
                                         query_id: n.payload().to_string(),
                                     },
@@ -67,7 +75,7 @@ async fn listen_forever(
                 });
                 let listening = client
                     .batch_execute(&format!(
-                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}"
+                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}; LISTEN {PROGRESS}"
                     ))
                     .await;
                 if listening.is_ok() {
