@@ -659,3 +659,42 @@ fn follow_ups_stay_on_the_node_that_answered_and_move_when_it_is_gone() {
         "{reply}"
     );
 }
+
+/// A fleet runs one schema version: a node whose schema differs from the
+/// live nodes' refuses to join, saying which node runs which version.
+#[test]
+fn a_node_of_another_schema_version_refuses_to_join_saying_which() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_versions");
+    let settings = NodeSettings::default();
+    let older = Node::new(&url, "older", &["marker"], &settings);
+    let newer = Node::new(&url, "newer", &["arangodb"], &settings);
+    older.start_ok();
+    // As if `older` ran a binary one schema version behind.
+    let ours = claude_comms::store::SCHEMA_VERSION;
+    cluster
+        .sql(
+            "fleet_versions",
+            &format!(
+                "UPDATE nodes SET schema_version = {} WHERE name = 'older'",
+                ours - 1
+            ),
+        )
+        .unwrap();
+    let refused = newer.start();
+    let text = said(&refused);
+    assert!(!refused.status.success(), "{text}");
+    assert!(
+        text.contains("\"older\"")
+            && text.contains(&format!("schema version {}", ours - 1))
+            && text.contains(&format!("writes version {ours}")),
+        "{text}"
+    );
+    assert_eq!(
+        newer.daemon_pid(),
+        None,
+        "the refused daemon is not running"
+    );
+}
