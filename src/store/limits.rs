@@ -83,6 +83,28 @@ pub(super) fn check_hop_chain(chain: &[String]) -> Result<()> {
 
 /// `text` cut to at most `limit` bytes (on a character boundary), with a
 /// marker saying how much was left out.
+/// Checks a query about to be stored against every limit (each backend
+/// calls this before its transaction); returns its context note, clipped
+/// (a note is cut, never refused).
+pub(super) fn check_new_query(q: &super::model::NewQuery) -> Result<Option<String>> {
+    check_name("sender", &q.sender)?;
+    check_name("owner", &q.owner)?;
+    check_opt_len(
+        "idempotency_key",
+        q.idempotency_key.as_deref(),
+        MAX_IDEMPOTENCY_KEY_BYTES,
+    )?;
+    check_opt_len(
+        "template_version",
+        q.template_version.as_deref(),
+        MAX_NAME_BYTES,
+    )?;
+    check_hop_chain(&q.hop_chain)?;
+    Ok(q.context_note
+        .as_deref()
+        .map(|n| clip(n, MAX_NOTE_BYTES).into_owned()))
+}
+
 pub(super) fn clip(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
     if text.len() <= limit {
         return text.into();

@@ -8,7 +8,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use super::rows::{load_conversation, load_message, message_from_row};
 use super::{PostgresStore, lock_message_writes};
 use crate::store::columns::MESSAGE_COLUMNS;
-use crate::store::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_NOTE_BYTES, clip};
+use crate::store::limits::{self, MAX_NOTE_BYTES, clip};
 use crate::store::model::{
     BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
 };
@@ -80,23 +80,7 @@ impl PostgresStore {
 
     /// [`PostgresStore::begin_query`], refused when a cap is reached.
     pub async fn begin_query_capped(&self, q: &NewQuery, caps: &[QueryCap]) -> Result<BeginQuery> {
-        limits::check_name("sender", &q.sender)?;
-        limits::check_name("owner", &q.owner)?;
-        limits::check_opt_len(
-            "idempotency_key",
-            q.idempotency_key.as_deref(),
-            MAX_IDEMPOTENCY_KEY_BYTES,
-        )?;
-        limits::check_opt_len(
-            "template_version",
-            q.template_version.as_deref(),
-            limits::MAX_NAME_BYTES,
-        )?;
-        limits::check_hop_chain(&q.hop_chain)?;
-        let context_note: Option<String> = q
-            .context_note
-            .as_deref()
-            .map(|n| clip(n, MAX_NOTE_BYTES).into_owned());
+        let context_note = limits::check_new_query(q)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         lock_message_writes(&tx).await?;

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::conversations::load_conversation;
-use super::limits::{self, MAX_IDEMPOTENCY_KEY_BYTES, MAX_NOTE_BYTES, clip};
+use super::limits::{self, MAX_NOTE_BYTES, clip};
 use super::model::{
     BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
 };
@@ -133,23 +133,7 @@ impl SqliteStore {
     /// [`SqliteStore::begin_query`], refused when a cap is reached (the
     /// count is read in the write transaction).
     pub fn begin_query_capped(&self, q: &NewQuery, caps: &[QueryCap]) -> Result<BeginQuery> {
-        limits::check_name("sender", &q.sender)?;
-        limits::check_name("owner", &q.owner)?;
-        limits::check_opt_len(
-            "idempotency_key",
-            q.idempotency_key.as_deref(),
-            MAX_IDEMPOTENCY_KEY_BYTES,
-        )?;
-        limits::check_opt_len(
-            "template_version",
-            q.template_version.as_deref(),
-            limits::MAX_NAME_BYTES,
-        )?;
-        limits::check_hop_chain(&q.hop_chain)?;
-        let context_note: Option<String> = q
-            .context_note
-            .as_deref()
-            .map(|n| clip(n, MAX_NOTE_BYTES).into_owned());
+        let context_note = limits::check_new_query(q)?;
         let q = q.clone();
         let caps = caps.to_vec();
         self.write_grouped(move |tx| {
