@@ -167,29 +167,18 @@ impl Hub {
                     message_id: query.id,
                 });
             }
-            let wake = async {
-                match notices.as_mut() {
-                    Some(receiver) => loop {
-                        match receiver.recv().await {
-                            Ok(Notice::Outcome { query_id }) if query_id == query.id => break,
-                            // What the agent on the other node is doing,
-                            // passed on as if it ran here.
-                            Ok(Notice::Progress { query_id, message }) if query_id == query.id => {
-                                if let Some(progress) = &request.progress {
-                                    progress(crate::instances::Progress { message });
-                                }
-                            }
-                            Ok(Notice::Reconnected) => break,
-                            Ok(_) => {}
-                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                                std::future::pending::<()>().await
-                            }
-                        }
-                    },
-                    None => std::future::pending::<()>().await,
+            let wake = super::next_notice(&mut notices, |notice| match notice {
+                Notice::Outcome { query_id } => query_id == query.id,
+                // What the agent on the other node is doing, passed on as
+                // if it ran here.
+                Notice::Progress { query_id, message } if query_id == query.id => {
+                    if let Some(progress) = &request.progress {
+                        progress(crate::instances::Progress { message });
+                    }
+                    false
                 }
-            };
+                _ => false,
+            });
             tokio::select! {
                 _ = wake => {}
                 _ = tokio::time::sleep(left.min(RECHECK_EVERY)) => {}

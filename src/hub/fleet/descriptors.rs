@@ -112,21 +112,7 @@ pub(super) async fn sync_forever(hub: Arc<Hub>, stop: CancellationToken) {
         {
             tracing::debug!(error = %e, "heartbeat after a descriptor change failed");
         }
-        let wake = async {
-            match notices.as_mut() {
-                Some(receiver) => loop {
-                    match receiver.recv().await {
-                        Ok(Notice::Descriptors | Notice::Reconnected) => break,
-                        Ok(_) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                            std::future::pending::<()>().await
-                        }
-                    }
-                },
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let wake = super::next_notice(&mut notices, |notice| matches!(notice, Notice::Descriptors));
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = wake => {}

@@ -123,22 +123,10 @@ async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
                 }
             }
         }
-        let wake = async {
-            match notices.as_mut() {
-                Some(receiver) => loop {
-                    match receiver.recv().await {
-                        Ok(Notice::Question { target }) if hosted.contains(&target) => break,
-                        Ok(Notice::Reconnected) => break,
-                        Ok(_) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                            std::future::pending::<()>().await
-                        }
-                    }
-                },
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let wake = super::next_notice(
+            &mut notices,
+            |notice| matches!(notice, Notice::Question { target } if hosted.contains(&target)),
+        );
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = wake => {}
