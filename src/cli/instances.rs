@@ -268,7 +268,12 @@ async fn control(hub: &Hub, id: &str, action: ControlAction, out: &Output) -> an
 }
 
 /// Prints the last `lines` events of an instance's journal, then follows it.
-async fn monitor(hub: &Hub, id: &str, lines: usize, out: &Output) -> anyhow::Result<i32> {
+async fn monitor(
+    hub: &std::sync::Arc<Hub>,
+    id: &str,
+    lines: usize,
+    out: &Output,
+) -> anyhow::Result<i32> {
     let (recent, mut follower) = match hub.follow_instance_journal(id, lines).await {
         Ok(found) => found,
         Err(e) => {

@@ -25,7 +25,7 @@ const CONTROL_WAIT: Duration = Duration::from_secs(10);
 
 /// The most a control result may take in the store: the owner's status
 /// of the instance, with its stderr tail cut from the oldest line to fit.
-const MAX_CONTROL_RESULT_BYTES: usize = crate::store::limits::MAX_NOTE_BYTES;
+pub(super) const MAX_CONTROL_RESULT_BYTES: usize = crate::store::limits::MAX_NOTE_BYTES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -124,6 +124,22 @@ impl Hub {
         if self.instances().status(id).is_ok() {
             return self.control_local(id, action).await;
         }
+        let row = self.live_instance_row(id).await?;
+        let text = self
+            .await_control(&row, &row.instance.id, action.as_str())
+            .await?;
+        serde_json::from_str(&text).map_err(|e| {
+            HubError::Internal(format!(
+                "server pid {} answered the {} request with an unreadable status: {e}",
+                row.server_pid,
+                action.as_str()
+            ))
+        })
+    }
+
+    /// The instance `id` (its id, name, or an id prefix of 8 characters or
+    /// more) of any process that shares the store, whose owner still runs.
+    pub(super) async fn live_instance_row(&self, id: &str) -> Result<InstanceRow, HubError> {
         let row = self
             .all_instances()
             .await?
@@ -140,29 +156,40 @@ impl Hub {
                 row.server_pid
             )));
         }
+        Ok(row)
+    }
+
+    /// Asks the owner of `row` to carry out `action` on instance
+    /// `instance_id` and waits (bounded) for its answer: the result text
+    /// of a request it carried out, its error as a bad request otherwise.
+    pub(super) async fn await_control(
+        &self,
+        row: &InstanceRow,
+        instance_id: &str,
+        action: &str,
+    ) -> Result<String, HubError> {
         let request = self
             .store
-            .request_control(&row.server_id, &row.instance.id, action.as_str())
+            .request_control(&row.server_id, instance_id, action)
             .await?;
         let deadline = tokio::time::Instant::now() + CONTROL_WAIT;
         loop {
             if let Some((ok, text)) = self.store.control_result(request).await? {
-                if !ok {
-                    return Err(HubError::BadRequest(text));
-                }
-                return serde_json::from_str(&text).map_err(|e| {
-                    HubError::Internal(format!(
-                        "server pid {} answered the {} request with an unreadable status: {e}",
-                        row.server_pid,
-                        action.as_str()
-                    ))
-                });
+                return if ok {
+                    Ok(text)
+                } else {
+                    Err(HubError::BadRequest(text))
+                };
             }
             if tokio::time::Instant::now() >= deadline {
+                let verb = action.split(' ').next().unwrap_or(action);
                 return Err(HubError::BadRequest(format!(
-                    "server pid {} did not act on the {} request within {}s",
+                    "server pid {}{} did not act on the {verb} request within {}s",
                     row.server_pid,
-                    action.as_str(),
+                    row.node
+                        .as_deref()
+                        .map(|n| format!(" on node {n}"))
+                        .unwrap_or_default(),
                     CONTROL_WAIT.as_secs()
                 )));
             }
@@ -184,15 +211,24 @@ impl Hub {
     }
 
     /// Carries out the control requests other processes addressed to this server.
-    pub(super) async fn serve_control_requests(&self) -> Result<(), HubError> {
+    pub(super) async fn serve_control_requests(
+        self: &std::sync::Arc<Self>,
+    ) -> Result<(), HubError> {
         let requests = self.store.take_control_requests(self.server_id()).await?;
         for request in requests {
-            let result = match request.action.parse::<ControlAction>() {
-                Ok(action) => self.control_local(&request.instance_id, action).await,
-                Err(e) => Err(HubError::BadRequest(e)),
+            let result = if let Some(history) = super::fleet::watch_request(&request.action) {
+                self.start_watch(&request.instance_id, history).await
+            } else {
+                match request.action.parse::<ControlAction>() {
+                    Ok(action) => self
+                        .control_local(&request.instance_id, action)
+                        .await
+                        .map(status_for_the_store),
+                    Err(e) => Err(HubError::BadRequest(e)),
+                }
             };
             let (ok, text) = match result {
-                Ok(status) => (true, status_for_the_store(status)),
+                Ok(text) => (true, text),
                 Err(e) => (false, e.to_string()),
             };
             self.store.finish_control(request.id, ok, &text).await?;

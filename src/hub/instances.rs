@@ -3,9 +3,6 @@
 //! processes see it at once; errors stay typed ([`HubError::Instance`]).
 
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, AsyncSeekExt};
 
 use super::daemon_ops::{
     INSTANCE_STATUS, InstanceIdArgs, LIST_INSTANCES, NoArguments, START_INSTANCE, StartInstanceArgs,
@@ -13,9 +10,6 @@ use super::daemon_ops::{
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus, StreamHome};
-
-/// How often a journal follower looks for new lines.
-pub const JOURNAL_POLL: Duration = Duration::from_millis(200);
 
 impl Hub {
     /// This process's instances (the daemon's, when one carries the work).
@@ -137,41 +131,6 @@ impl Hub {
         Ok(self.instances().subscribe(id)?)
     }
 
-    /// The last `history` events of any process's instance from its
-    /// journal, and a follower for the events after them.
-    pub async fn follow_instance_journal(
-        &self,
-        id: &str,
-        history: usize,
-    ) -> Result<(Vec<InstanceEvent>, JournalFollower), HubError> {
-        let path =
-            crate::instances::journal_path(&self.config().paths.data_dir.join("instances"), id);
-        let file = tokio::fs::File::open(&path).await.map_err(|_| {
-            HubError::BadRequest(format!(
-                "no events for instance \"{id}\" (looked for {}); `claude-comms instances list` shows the ids",
-                path.display()
-            ))
-        })?;
-        let mut reader = tokio::io::BufReader::new(file);
-        let mut recent = std::collections::VecDeque::new();
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).await.map_err(io_error)? == 0 {
-                break;
-            }
-            if let Ok(event) = serde_json::from_str::<InstanceEvent>(&line) {
-                if recent.len() == history {
-                    recent.pop_front();
-                }
-                if history > 0 {
-                    recent.push_back(event);
-                }
-            }
-        }
-        Ok((recent.into(), JournalFollower { path, reader }))
-    }
-
     /// An instance operation carried out by the daemon, when one carries
     /// this process's work; `None` when it is to be done here.
     async fn beat_if_announced(&self) {
@@ -230,49 +189,4 @@ impl Hub {
                 .then(|| (source.to_string(), target.to_string()))
         })
     }
-}
-
-/// Follows an instance's journal file, whichever process writes it.
-pub struct JournalFollower {
-    path: std::path::PathBuf,
-    reader: tokio::io::BufReader<tokio::fs::File>,
-}
-
-impl JournalFollower {
-    /// The next event; waits for one to be written.
-    pub async fn next(&mut self) -> Result<InstanceEvent, HubError> {
-        let mut line = String::new();
-        loop {
-            let before = self.reader.stream_position().await.map_err(io_error)?;
-            line.clear();
-            let read = self.reader.read_line(&mut line).await.map_err(io_error)?;
-            if read > 0 && line.ends_with('\n') {
-                if let Ok(event) = serde_json::from_str::<InstanceEvent>(&line) {
-                    return Ok(event);
-                }
-                continue;
-            }
-            // A partly written line: read it again when it is complete.
-            self.reader
-                .seek(std::io::SeekFrom::Start(before))
-                .await
-                .map_err(io_error)?;
-            let len = tokio::fs::metadata(&self.path)
-                .await
-                .map(|m| m.len())
-                .unwrap_or(0);
-            if len < before {
-                // The journal was started afresh.
-                self.reader
-                    .seek(std::io::SeekFrom::Start(0))
-                    .await
-                    .map_err(io_error)?;
-            }
-            tokio::time::sleep(JOURNAL_POLL).await;
-        }
-    }
-}
-
-fn io_error(e: std::io::Error) -> HubError {
-    HubError::Internal(format!("reading an instance journal: {e}"))
 }

@@ -15,6 +15,7 @@ mod history;
 mod instance_control;
 mod instances;
 mod jobs;
+mod journal;
 mod liveness;
 mod messaging;
 mod modules;
@@ -41,8 +42,9 @@ pub use doctor_check::{Check, CheckStatus};
 pub use doctor_env::find_program;
 pub use error::{Argument, HubError, Thing};
 pub use instance_control::{CONTROL_POLL, ControlAction, InstanceRow};
-pub use instances::{JOURNAL_POLL, JournalFollower, StartInstance, parse_pair};
+pub use instances::{StartInstance, parse_pair};
 pub use jobs::{JobDetail, JobStatus, MAX_WAIT};
+pub use journal::{JOURNAL_POLL, JournalFollower};
 pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
 
 // The data types the faces (MCP, CLI) need, so they depend on the hub only.
@@ -102,6 +104,9 @@ pub struct Hub {
     token_touches: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     /// The git state of module folders, cached (see `crate::workspace`).
     folder_states: Arc<crate::workspace::FolderStates>,
+    /// This process's instances that another node watches (see
+    /// `fleet/watch.rs`).
+    watches: fleet::Watches,
 }
 
 impl Hub {
@@ -174,6 +179,7 @@ impl Hub {
             history: history::HistoryCache::default(),
             token_touches: Default::default(),
             folder_states: Default::default(),
+            watches: Default::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
             profiles: std::sync::Mutex::default(),

@@ -76,6 +76,9 @@ pub enum Notice {
     Descriptors,
     /// What the agent answering `query_id` on another node is doing.
     Progress { query_id: String, message: String },
+    /// Events of an instance someone on another node watches
+    /// (`instances monitor`), each an `InstanceEvent` as JSON.
+    InstanceEvent { instance_id: String, event: String },
     /// The listener reconnected: notices may have been missed; re-read.
     Reconnected,
 }

@@ -106,6 +106,14 @@ impl Store {
         on_postgres!(self, |s| s.announce_progress(query_id, message))
     }
 
+    pub async fn announce_instance_events(
+        &self,
+        instance_id: &str,
+        events: &[String],
+    ) -> Result<()> {
+        on_postgres!(self, |s| s.announce_instance_events(instance_id, events))
+    }
+
     pub async fn fleet_descriptors(&self) -> Result<Vec<FleetDescriptor>> {
         on_postgres!(self, |s| s.fleet_descriptors())
     }

@@ -112,6 +112,11 @@ pub struct PruneRule {
     pub inactive_before_ms: i64,
 }
 
+/// How long a finished control request is kept (its asker reads the
+/// result within seconds); older ones are deleted as new ones finish, so
+/// the table stays small however long the fleet runs.
+pub const CONTROL_KEPT_MS: i64 = 10 * 60 * 1000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlRequest {
     pub id: i64,

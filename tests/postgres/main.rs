@@ -20,6 +20,7 @@ mod store_suite;
 mod cluster;
 mod fleet;
 mod fleet_cutoff;
+mod fleet_instances;
 mod fleet_store;
 mod store_admin;
 mod store_copy;

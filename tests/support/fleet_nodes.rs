@@ -149,6 +149,34 @@ impl Node {
         }
     }
 
+    /// Starts `claude-comms ARGS` on this node, a command that runs until
+    /// stopped (`instances monitor`), and reads its output as it comes.
+    pub fn follow_cli(&self, args: &[&str]) -> Following {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("claude-comms starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let (lines, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if lines.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Following {
+            child,
+            received,
+            seen: Vec::new(),
+            what: format!("{} on node {}", args.join(" "), self.name),
+        }
+    }
+
     /// `daemon start`; its output (the caller decides what it expects).
     pub fn start(&self) -> Output {
         let started = self.cli(&["daemon", "start"]);
@@ -306,6 +334,50 @@ impl Drop for Running {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A command that runs until stopped, its output read line by line as it
+/// comes; killed when dropped.
+pub struct Following {
+    child: Child,
+    received: std::sync::mpsc::Receiver<String>,
+    /// Every line printed so far.
+    pub seen: Vec<String>,
+    what: String,
+}
+
+impl Following {
+    /// Reads lines until `wanted` holds for the lines so far; panics naming
+    /// `what` (and showing the lines) when `within` passes first.
+    pub fn wait_until(&mut self, what: &str, within: Duration, wanted: impl Fn(&[String]) -> bool) {
+        let deadline = Instant::now() + within;
+        while !wanted(&self.seen) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.received.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let mut stderr = String::new();
+                    if let Some(mut err) = self.child.stderr.take() {
+                        use std::io::Read;
+                        let _ = err.read_to_string(&mut stderr);
+                    }
+                    panic!(
+                        "gave up waiting {within:?} for {what} from `{}`; it printed:\n{}\n{stderr}",
+                        self.what,
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -7,18 +7,22 @@
 //! * `ask.rs`: the asking side (route, wait, read the outcome);
 //! * `node.rs`: a daemon as a node (join, heartbeat, claim, leases);
 //! * `answer.rs`: a node answering a question it claimed;
-//! * `status.rs`: `fleet status`, one view of every node.
+//! * `status.rs`: `fleet status`, one view of every node;
+//! * `watch.rs`: `instances monitor` of an instance on another node.
 
 mod answer;
 mod ask;
 mod descriptors;
 mod node;
 mod status;
+mod watch;
 
 use serde::{Deserialize, Serialize};
 
 pub use node::run_node;
 pub use status::{FleetStatus, NodeStatus};
+pub use watch::RemoteEvents;
+pub(in crate::hub) use watch::{Watches, watch_request};
 
 impl super::Hub {
     /// Whether this hub's store holds a fleet (it is PostgreSQL): a daemon

@@ -6,7 +6,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
-use super::listen::{DESCRIPTORS, OUTCOMES, PROGRESS, QUESTIONS};
+use super::listen::{DESCRIPTORS, INSTANCE_EVENTS, OUTCOMES, PROGRESS, QUESTIONS};
 use super::rows::{all, message_from_row};
 use crate::store::columns::message_columns_of_m;
 use crate::store::fleet::{
@@ -368,6 +368,25 @@ impl PostgresStore {
             .execute(
                 "SELECT pg_notify($1, $2)",
                 &[&PROGRESS, &format!("{query_id} {message}")],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Publishes events of `instance_id` to whoever watches it from
+    /// another node, in order, in one round trip. Each notice holds under
+    /// 8,000 bytes: the caller cuts long texts first.
+    pub async fn announce_instance_events(
+        &self,
+        instance_id: &str,
+        events: &[String],
+    ) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "SELECT pg_notify($1, $2 || ' ' || e.event)
+                 FROM unnest($3::text[]) WITH ORDINALITY AS e(event, n) ORDER BY e.n",
+                &[&INSTANCE_EVENTS, &instance_id, &events],
             )
             .await?;
         Ok(())

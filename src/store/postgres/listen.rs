@@ -16,6 +16,7 @@ pub(super) const QUESTIONS: &str = "claude_comms_questions";
 pub(super) const OUTCOMES: &str = "claude_comms_outcomes";
 pub(super) const DESCRIPTORS: &str = "claude_comms_descriptors";
 pub(super) const PROGRESS: &str = "claude_comms_progress";
+pub(super) const INSTANCE_EVENTS: &str = "claude_comms_instance_events";
 
 impl PostgresStore {
     /// A receiver of every notice from now on. The listening connection
@@ -62,6 +63,13 @@ async fn listen_forever(
                                         },
                                         None => continue,
                                     },
+                                    INSTANCE_EVENTS => match n.payload().split_once(' ') {
+                                        Some((instance_id, event)) => Notice::InstanceEvent {
+                                            instance_id: instance_id.to_string(),
+                                            event: event.to_string(),
+                                        },
+                                        None => continue,
+                                    },
                                     _ => Notice::Outcome {
                                         query_id: n.payload().to_string(),
                                     },
@@ -75,7 +83,7 @@ async fn listen_forever(
                 });
                 let listening = client
                     .batch_execute(&format!(
-                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}; LISTEN {PROGRESS}"
+                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}; LISTEN {PROGRESS}; LISTEN {INSTANCE_EVENTS}"
                     ))
                     .await;
                 if listening.is_ok() {

@@ -188,11 +188,17 @@ impl PostgresStore {
 
     pub async fn finish_control(&self, id: i64, ok: bool, result: &str) -> Result<()> {
         let result = limits::clip(result, limits::MAX_NOTE_BYTES).into_owned();
-        self.client()
-            .await?
+        let client = self.client().await?;
+        client
             .execute(
                 "UPDATE control_requests SET done_at = $2, ok = $3, result = $4 WHERE id = $1",
                 &[&id, &now_ms(), &ok, &result],
+            )
+            .await?;
+        client
+            .execute(
+                "DELETE FROM control_requests WHERE done_at < $1",
+                &[&(now_ms() - crate::store::records::CONTROL_KEPT_MS)],
             )
             .await?;
         Ok(())

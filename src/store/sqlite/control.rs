@@ -60,6 +60,10 @@ impl SqliteStore {
                 "UPDATE control_requests SET done_at = ?2, ok = ?3, result = ?4 WHERE id = ?1",
                 params![id, now_ms(), ok, result],
             )?;
+            tx.execute(
+                "DELETE FROM control_requests WHERE done_at < ?1",
+                [now_ms() - super::records::CONTROL_KEPT_MS],
+            )?;
             Ok(())
         })
     }
