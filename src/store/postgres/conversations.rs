@@ -1,6 +1,7 @@
 //! Conversations on PostgreSQL: create, read, list (keyset pages),
 //! status, session, delete and prune.
 
+use super::cached::Cached;
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
@@ -31,7 +32,7 @@ impl PostgresStore {
         let now = now_ms();
         let client = self.client().await?;
         let row = client
-            .query_one(
+            .row(
                 &format!(
                     "INSERT INTO conversations (id, source, target, title, status, created_at, updated_at, metadata)
                      VALUES ($1, $2, $3, $4, 'active', $5, $5, $6) RETURNING {CONVERSATION_COLUMNS}"
@@ -83,7 +84,7 @@ impl PostgresStore {
             .iter()
             .map(|a| a.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let rows = self.client().await?.query(&sql, &params).await?;
+        let rows = self.client().await?.rows(&sql, &params).await?;
         let mut conversations = all(rows, conversation_from_row)?;
         let next_cursor = if conversations.len() > limit {
             conversations.truncate(limit);
@@ -107,7 +108,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 &format!(
                     "UPDATE conversations SET status = $2, updated_at = $3 WHERE id = $1 RETURNING {CONVERSATION_COLUMNS}"
                 ),
@@ -125,7 +126,7 @@ impl PostgresStore {
         let changed = self
             .client()
             .await?
-            .execute(
+            .run(
                 "UPDATE conversations SET backend_session = $2 WHERE id = $1",
                 &[&id, &session],
             )
@@ -167,7 +168,7 @@ impl PostgresStore {
 /// The first pending query of conversation `id`, if any.
 async fn has_pending(client: &impl GenericClient, id: &str) -> Result<Option<String>> {
     let row = client
-        .query_opt(
+        .row_opt(
             "SELECT id FROM messages WHERE conversation_id = $1 AND status = 'pending' LIMIT 1",
             &[&id],
         )
@@ -187,10 +188,10 @@ async fn delete_in(client: &impl GenericClient, id: &str) -> Result<()> {
 
 async fn delete_rows(client: &impl GenericClient, id: &str) -> Result<()> {
     client
-        .execute("DELETE FROM messages WHERE conversation_id = $1", &[&id])
+        .run("DELETE FROM messages WHERE conversation_id = $1", &[&id])
         .await?;
     client
-        .execute("DELETE FROM conversations WHERE id = $1", &[&id])
+        .run("DELETE FROM conversations WHERE id = $1", &[&id])
         .await?;
     Ok(())
 }
@@ -198,7 +199,7 @@ async fn delete_rows(client: &impl GenericClient, id: &str) -> Result<()> {
 async fn matching(client: &impl GenericClient, rule: &PruneRule) -> Result<Vec<Conversation>> {
     let status = rule.status.map(|s| s.as_str());
     let rows = client
-        .query(
+        .rows(
             &format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM conversations
                  WHERE updated_at < $1 AND ($2::text IS NULL OR status = $2) ORDER BY updated_at, id"

@@ -3,12 +3,13 @@
 //! LOCKED`, announced with `NOTIFY`), and the leases that end a dead
 //! node's claims.
 
+use super::cached::Cached;
 use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
 use super::listen::{DESCRIPTORS, INSTANCE_EVENTS, OUTCOMES, PROGRESS, QUESTIONS};
 use super::rows::{all, message_from_row};
-use crate::store::columns::message_columns_of_m;
+use crate::store::columns::MESSAGE_COLUMNS;
 use crate::store::fleet::{
     ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, QueryState,
 };
@@ -34,7 +35,7 @@ const PREFERENCE: &str = "(COALESCE(CASE WHEN m.route LIKE '{%}' THEN m.route::j
 async fn nodes_in(client: &impl GenericClient, lease_ms: i64) -> Result<Vec<NodeRow>> {
     let now = now_ms();
     let rows = client
-        .query(
+        .rows(
             &format!(
                 "SELECT {NODE_COLUMNS},
                         (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending'),
@@ -85,7 +86,7 @@ impl PostgresStore {
     pub async fn register_node(&self, node: &NodeRecord, lease_ms: i64) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("LOCK TABLE nodes IN SHARE ROW EXCLUSIVE MODE", &[])
+        tx.run("LOCK TABLE nodes IN SHARE ROW EXCLUSIVE MODE", &[])
             .await?;
         let now = now_ms();
         for other in nodes_in(&tx, lease_ms).await? {
@@ -108,7 +109,7 @@ impl PostgresStore {
             }
         }
         let modules = serde_json::to_string(&node.modules).unwrap_or_else(|_| "[]".into());
-        tx.execute(
+        tx.run(
             "INSERT INTO nodes (name, server_id, address, version, schema_version, started_at, last_heartbeat, modules, stopped)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)
              ON CONFLICT (name) DO UPDATE SET server_id = EXCLUDED.server_id, address = EXCLUDED.address,
@@ -146,14 +147,14 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let ours = tx
-            .execute(
+            .run(
                 "UPDATE nodes SET last_heartbeat = $3, modules = $4 WHERE name = $1 AND server_id = $2 AND NOT stopped",
                 &[&name, &server_id, &now, &modules],
             )
             .await?
             == 1;
         if ours {
-            tx.execute(
+            tx.run(
                 "UPDATE messages SET lease_until = $2 WHERE claimed_by = $1 AND status = 'pending'",
                 &[&name, &(now + lease_ms)],
             )
@@ -167,7 +168,7 @@ impl PostgresStore {
     pub async fn stop_node(&self, name: &str, server_id: &str) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .run(
                 "UPDATE nodes SET stopped = TRUE WHERE name = $1 AND server_id = $2",
                 &[&name, &server_id],
             )
@@ -186,7 +187,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let changed = tx
-            .execute(
+            .run(
                 "UPDATE messages SET routed = TRUE, route = $2 WHERE id = $1 AND status = 'pending'",
                 &[&query_id, &route],
             )
@@ -194,7 +195,7 @@ impl PostgresStore {
         if changed == 0 {
             return Err(StoreError::UnknownMessage(query_id.to_string()));
         }
-        tx.execute("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
+        tx.run("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
             .await?;
         tx.commit().await?;
         Ok(())
@@ -212,16 +213,20 @@ impl PostgresStore {
         if hosted.is_empty() {
             return Ok(None);
         }
-        let columns = message_columns_of_m();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let row = tx
-            .query_opt(
+        // One statement (one round trip): pick the row, skipping rows
+        // other claimers hold, and take it.
+        let row = self
+            .client()
+            .await?
+            .row_opt(
                 &format!(
-                    "SELECT {columns}, m.route, m.retries FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                     WHERE m.routed AND m.status = 'pending' AND m.claimed_by IS NULL AND c.target = ANY($1)
-                       AND {PREFERENCE}
-                     ORDER BY m.pos LIMIT 1 FOR UPDATE OF m SKIP LOCKED"
+                    "UPDATE messages SET claimed_by = $2, lease_until = $3::bigint + $4::bigint
+                     WHERE id = (
+                         SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                         WHERE m.routed AND m.status = 'pending' AND m.claimed_by IS NULL AND c.target = ANY($1)
+                           AND {PREFERENCE}
+                         ORDER BY m.pos LIMIT 1 FOR UPDATE OF m SKIP LOCKED)
+                     RETURNING {MESSAGE_COLUMNS}, route, retries"
                 ),
                 &[&hosted, &node, &now_ms(), &lease_ms],
             )
@@ -232,12 +237,6 @@ impl PostgresStore {
         let query = message_from_row(&row)?;
         let route: Option<String> = row.try_get(24)?;
         let retries: i64 = row.try_get(25)?;
-        tx.execute(
-            "UPDATE messages SET claimed_by = $2, lease_until = $3 WHERE id = $1",
-            &[&query.id, &node, &(now_ms() + lease_ms)],
-        )
-        .await?;
-        tx.commit().await?;
         Ok(Some(ClaimedQuery {
             query,
             route: route.unwrap_or_default(),
@@ -250,7 +249,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 "SELECT status, claimed_by, retries, error FROM messages WHERE id = $1",
                 &[&query_id],
             )
@@ -273,7 +272,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let expired = tx
-            .query(
+            .rows(
                 "SELECT m.id, m.claimed_by, m.retries, c.target FROM messages m JOIN conversations c ON c.id = m.conversation_id
                  WHERE m.status = 'pending' AND m.claimed_by IS NOT NULL AND m.lease_until < $1
                  FOR UPDATE OF m SKIP LOCKED",
@@ -287,24 +286,24 @@ impl PostgresStore {
             let retries: i64 = row.try_get(2)?;
             let target: String = row.try_get(3)?;
             if retries == 0 && requeue_modules.contains(&target) {
-                tx.execute(
+                tx.run(
                     "UPDATE messages SET claimed_by = NULL, lease_until = NULL, retries = retries + 1 WHERE id = $1",
                     &[&query_id],
                 )
                 .await?;
-                tx.execute("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
+                tx.run("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
                     .await?;
                 done.push(LeaseExpired::Requeued { query_id, node });
             } else {
                 let why = format!(
                     "node \"{node}\" stopped renewing its lease on this question (it died or lost the database); it is not asked again"
                 );
-                tx.execute(
+                tx.run(
                     "UPDATE messages SET status = 'interrupted', error = $2 WHERE id = $1",
                     &[&query_id, &why],
                 )
                 .await?;
-                tx.execute("SELECT pg_notify($1, $2)", &[&OUTCOMES, &query_id])
+                tx.run("SELECT pg_notify($1, $2)", &[&OUTCOMES, &query_id])
                     .await?;
                 done.push(LeaseExpired::Interrupted { query_id, node });
             }
@@ -324,7 +323,7 @@ impl PostgresStore {
     ) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute(
+        tx.run(
             "INSERT INTO fleet_descriptors (name, node, descriptor, updated_at, removed)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (name) DO UPDATE SET node = EXCLUDED.node, descriptor = EXCLUDED.descriptor,
@@ -332,7 +331,7 @@ impl PostgresStore {
             &[&name, &node, &descriptor, &now_ms(), &removed],
         )
         .await?;
-        tx.execute("SELECT pg_notify($1, $2)", &[&DESCRIPTORS, &name])
+        tx.run("SELECT pg_notify($1, $2)", &[&DESCRIPTORS, &name])
             .await?;
         tx.commit().await?;
         Ok(())
@@ -343,7 +342,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 "SELECT name, node, descriptor, removed FROM fleet_descriptors ORDER BY name",
                 &[],
             )
@@ -365,7 +364,7 @@ impl PostgresStore {
         let message = crate::store::limits::clip(message, 7000);
         self.client()
             .await?
-            .execute(
+            .run(
                 "SELECT pg_notify($1, $2)",
                 &[&PROGRESS, &format!("{query_id} {message}")],
             )
@@ -383,7 +382,7 @@ impl PostgresStore {
     ) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .run(
                 "SELECT pg_notify($1, $2 || ' ' || e.event)
                  FROM unnest($3::text[]) WITH ORDINALITY AS e(event, n) ORDER BY e.n",
                 &[&INSTANCE_EVENTS, &instance_id, &events],

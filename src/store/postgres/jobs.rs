@@ -1,6 +1,7 @@
 //! Jobs and ledger on PostgreSQL: queries by id prefix, their outcomes,
 //! the newest queries, and what replies cost.
 
+use super::cached::Cached;
 use super::PostgresStore;
 use super::rows::{all, message_from_row};
 use crate::store::columns::MESSAGE_COLUMNS;
@@ -35,7 +36,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT id FROM {} WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2",
                     table_of(kind)
@@ -63,7 +64,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = $1 ORDER BY seq LIMIT 1"
                 ),
@@ -84,7 +85,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages
                      WHERE role = 'query' AND ($1::text IS NULL OR status = $1)
@@ -109,7 +110,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 "SELECT c.source, c.target, m.created_at, m.role, m.failure_cause, m.duration_ms,
                         m.api_duration_ms, m.num_turns, m.input_tokens, m.output_tokens, m.cost_usd
                  FROM messages m JOIN conversations c ON c.id = m.conversation_id
@@ -156,7 +157,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_one(
+            .row(
                 "SELECT COALESCE(SUM(CASE WHEN m.role = 'query' THEN 1 ELSE 0 END), 0)::bigint,
                         COALESCE(SUM(CASE WHEN m.role = 'reply' THEN m.cost_usd ELSE 0 END), 0.0)::double precision
                  FROM messages m JOIN conversations c ON c.id = m.conversation_id

@@ -3,6 +3,7 @@
 //! The same steps as `sqlite/messages.rs`, in the same order, so that both
 //! backends mean the same thing.
 
+use super::cached::Cached;
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::rows::{load_conversation, load_message, message_from_row};
@@ -35,17 +36,16 @@ async fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = now_ms();
     let hop_chain = serde_json::to_string(row.hop_chain).unwrap_or_else(|_| "[]".into());
-    let statement = tx
-        .prepare_cached(&format!(
-            "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error)
-             VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = $2),
-                     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             RETURNING {MESSAGE_COLUMNS}"
-        ))
-        .await?;
+    // The conversation is bumped in the same statement (one round trip).
     let inserted = tx
-        .query_one(
-            &statement,
+        .row(
+            &format!(
+                "WITH bump AS (UPDATE conversations SET updated_at = $6, message_count = message_count + 1 WHERE id = $2)
+                 INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error)
+                 VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = $2),
+                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 RETURNING {MESSAGE_COLUMNS}"
+            ),
             &[
                 &id,
                 &row.conversation_id,
@@ -62,12 +62,6 @@ async fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
             ],
         )
         .await?;
-    let bump = tx
-        .prepare_cached(
-            "UPDATE conversations SET updated_at = $2, message_count = message_count + 1 WHERE id = $1",
-        )
-        .await?;
-    tx.execute(&bump, &[&row.conversation_id, &now]).await?;
     message_from_row(&inserted)
 }
 
@@ -87,7 +81,7 @@ impl PostgresStore {
         let conversation = load_conversation(&tx, &q.conversation_id).await?;
         if let Some(key) = &q.idempotency_key {
             let earlier = tx
-                .query_opt(
+                .row_opt(
                     "SELECT id FROM messages WHERE conversation_id = $1 AND idempotency_key = $2",
                     &[&q.conversation_id, key],
                 )
@@ -96,7 +90,7 @@ impl PostgresStore {
                 let id: String = row.try_get(0)?;
                 let query = load_message(&tx, &id).await?;
                 let outcome = tx
-                    .query_opt(
+                    .row_opt(
                         &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = $1"),
                         &[&id],
                     )
@@ -122,7 +116,7 @@ impl PostgresStore {
                 .replace("?3 IS NULL", "$3::text IS NULL")
                 .replace("?3", "$3");
             let count: i64 = tx
-                .query_one(&sql, &[&cap.since_ms, &target, &source])
+                .row(&sql, &[&cap.since_ms, &target, &source])
                 .await?
                 .try_get(0)?;
             if count >= cap.max {
@@ -150,7 +144,7 @@ impl PostgresStore {
         )
         .await?;
         if q.template_version.is_some() || q.context_note.is_some() {
-            tx.execute(
+            tx.run(
                 "UPDATE messages SET template_version = $2, context_note = $3 WHERE id = $1",
                 &[&query.id, &q.template_version, &context_note],
             )
@@ -174,7 +168,7 @@ impl PostgresStore {
         let changed = self
             .client()
             .await?
-            .execute(
+            .run(
                 "UPDATE messages SET template_version = $2, context_note = $3 WHERE id = $1",
                 &[&query_id, &template_version, &context_note],
             )
@@ -203,32 +197,38 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         lock_message_writes(&tx).await?;
-        let query = load_message(&tx, query_id).await?;
+        // Locked: a lease that runs out meanwhile cannot end it under us
+        // (`expire_leases` skips locked rows).
+        let query = tx
+            .row_opt(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1 FOR UPDATE"),
+                &[&query_id],
+            )
+            .await?
+            .map(|row| message_from_row(&row))
+            .transpose()?
+            .ok_or_else(|| StoreError::UnknownMessage(query_id.to_string()))?;
         if query.status != MessageStatus::Pending {
             return Err(StoreError::NotPending {
                 id: query.id,
                 status: query.status.as_str().to_string(),
             });
         }
-        if let Some(node) = claimant {
-            let holder: Option<String> = tx
-                .query_one(
-                    "SELECT claimed_by FROM messages WHERE id = $1",
-                    &[&query_id],
-                )
-                .await?
-                .try_get(0)?;
-            if holder.as_deref() != Some(node) {
-                return Err(StoreError::NotPending {
-                    id: query.id,
-                    status: format!(
-                        "no longer held by node \"{node}\" (its lease ran out; now {})",
-                        holder.map_or("waiting for a node".to_string(), |h| format!(
+        if let Some(node) = claimant
+            && query.node.as_deref() != Some(node)
+        {
+            return Err(StoreError::NotPending {
+                id: query.id,
+                status: format!(
+                    "no longer held by node \"{node}\" (its lease ran out; now {})",
+                    query
+                        .node
+                        .as_ref()
+                        .map_or("waiting for a node".to_string(), |h| format!(
                             "held by node \"{h}\""
                         ))
-                    ),
-                });
-            }
+                ),
+            });
         }
         let stored = match outcome {
             Outcome::Reply {
@@ -245,7 +245,7 @@ impl PostgresStore {
                 module,
             } => {
                 if let Some(session) = backend_session {
-                    tx.execute(
+                    tx.run(
                         "UPDATE conversations SET backend_session = $2 WHERE id = $1",
                         &[&query.conversation_id, session],
                     )
@@ -267,18 +267,11 @@ impl PostgresStore {
                     },
                 )
                 .await?;
-                record_module(&tx, &stored.id, module).await?;
-                if !tool_uses.is_empty() {
-                    let text = serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into());
-                    tx.execute(
-                        "UPDATE messages SET tool_uses = $2 WHERE id = $1",
-                        &[&stored.id, &text],
-                    )
-                    .await?;
-                }
                 let usage_text = usage.as_ref().map(|u| u.to_string());
                 let (input_tokens, output_tokens) =
                     usage.as_ref().map(tokens_of).unwrap_or_default();
+                let tool_uses = (!tool_uses.is_empty())
+                    .then(|| serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into()));
                 close_query(
                     &tx,
                     query_id,
@@ -295,10 +288,11 @@ impl PostgresStore {
                         output_tokens,
                         cause: None,
                         error: None,
+                        tool_uses: tool_uses.as_deref(),
+                        module: Some(module),
                     },
                 )
-                .await?;
-                stored
+                .await?
             }
             Outcome::Failed {
                 sender,
@@ -343,15 +337,15 @@ impl PostgresStore {
                         output_tokens: None,
                         cause: Some(cause.as_str()),
                         error: Some(&reason),
+                        tool_uses: None,
+                        module: None,
                     },
                 )
-                .await?;
-                stored
+                .await?
             }
         };
-        let stored = load_message(&tx, &stored.id).await?;
         // An asker on another node waits for this (see `fleet.rs`).
-        tx.execute(
+        tx.run(
             "SELECT pg_notify($1, $2)",
             &[&super::listen::OUTCOMES, &query_id],
         )
@@ -431,7 +425,7 @@ impl PostgresStore {
                 continue;
             }
             marked += tx
-                .execute(
+                .run(
                     "UPDATE messages SET status = 'interrupted', error = $2 WHERE id = $1 AND status = 'pending'",
                     &[&id, &"the server that dispatched it stopped before an answer came back"],
                 )
@@ -448,7 +442,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages
                      WHERE reuse_key = $1 AND module_commit = $2 AND module_dirty = FALSE
@@ -475,55 +469,69 @@ struct Closing<'a> {
     output_tokens: Option<i64>,
     cause: Option<&'a str>,
     error: Option<&'a str>,
+    /// The reply's tool uses as JSON, when it used any.
+    tool_uses: Option<&'a str>,
+    /// The module's folder state behind a reply (nothing written when
+    /// default).
+    module: Option<&'a ReplyModule>,
 }
 
+/// Closes a query: one statement writes the outcome row (returned as
+/// stored), one the query. The ledger's columns go on the outcome row
+/// only, so sums over outcomes count each query once.
 async fn close_query(
     tx: &Transaction<'_>,
     query_id: &str,
     outcome_id: &str,
     c: Closing<'_>,
-) -> Result<()> {
-    tx.execute(
-        "UPDATE messages SET instance_id = $3, duration_ms = $4, usage = $5, cost_usd = $6 WHERE id IN ($1, $2)",
-        &[&query_id, &outcome_id, &c.instance_id, &c.duration_ms, &c.usage, &c.cost_usd],
-    )
-    .await?;
-    // The ledger's columns on the outcome row only, so sums over outcomes
-    // count each query once.
-    tx.execute(
-        "UPDATE messages SET api_duration_ms = $2, num_turns = $3, input_tokens = $4, output_tokens = $5, failure_cause = $6 WHERE id = $1",
-        &[&outcome_id, &c.api_duration_ms, &c.num_turns, &c.input_tokens, &c.output_tokens, &c.cause],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE messages SET status = $2, error = COALESCE($3, error) WHERE id = $1",
-        &[&query_id, &c.query_status.as_str(), &c.error],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Writes `module` onto the reply row (inside `finish_query`'s
-/// transaction). Nothing to write, nothing done.
-async fn record_module(
-    client: &impl GenericClient,
-    reply_id: &str,
-    module: &ReplyModule,
-) -> Result<()> {
-    if *module == ReplyModule::default() {
-        return Ok(());
-    }
-    client
-        .execute(
-            "UPDATE messages SET module_commit = $2, module_dirty = $3, reuse_key = $4, reused_from = $5 WHERE id = $1",
+) -> Result<Message> {
+    let module = c.module.filter(|m| **m != ReplyModule::default());
+    let outcome = tx
+        .row(
+            &format!(
+                "UPDATE messages SET instance_id = $2, duration_ms = $3, usage = $4, cost_usd = $5,
+                     api_duration_ms = $6, num_turns = $7, input_tokens = $8, output_tokens = $9, failure_cause = $10,
+                     tool_uses = COALESCE($11, tool_uses),
+                     module_commit = CASE WHEN $12 THEN $13 ELSE module_commit END,
+                     module_dirty = CASE WHEN $12 THEN $14 ELSE module_dirty END,
+                     reuse_key = CASE WHEN $12 THEN $15 ELSE reuse_key END,
+                     reused_from = CASE WHEN $12 THEN $16 ELSE reused_from END
+                 WHERE id = $1 RETURNING {MESSAGE_COLUMNS}"
+            ),
             &[
-                &reply_id,
-                &module.state.commit,
-                &module.state.dirty,
-                &module.reuse_key,
-                &module.reused_from,
+                &outcome_id,
+                &c.instance_id,
+                &c.duration_ms,
+                &c.usage,
+                &c.cost_usd,
+                &c.api_duration_ms,
+                &c.num_turns,
+                &c.input_tokens,
+                &c.output_tokens,
+                &c.cause,
+                &c.tool_uses,
+                &module.is_some(),
+                &module.and_then(|m| m.state.commit.clone()),
+                &module.map(|m| m.state.dirty),
+                &module.and_then(|m| m.reuse_key.clone()),
+                &module.and_then(|m| m.reused_from.clone()),
             ],
         )
         .await?;
-    Ok(())
+    tx.run(
+        "UPDATE messages SET instance_id = $2, duration_ms = $3, usage = $4, cost_usd = $5,
+             status = $6, error = COALESCE($7, error)
+         WHERE id = $1",
+        &[
+            &query_id,
+            &c.instance_id,
+            &c.duration_ms,
+            &c.usage,
+            &c.cost_usd,
+            &c.query_status.as_str(),
+            &c.error,
+        ],
+    )
+    .await?;
+    message_from_row(&outcome)
 }

@@ -15,6 +15,7 @@
 //!   names it, never a hang; the pool replaces broken connections, so the
 //!   store reconnects by itself once the database is back.
 
+mod cached;
 mod connect;
 mod conversations;
 mod copy;
@@ -30,6 +31,7 @@ mod servers;
 mod status;
 mod tokens;
 
+use cached::Cached;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -180,7 +182,7 @@ impl From<tokio_postgres::Error> for StoreError {
 
 /// Takes the message-write lock inside `tx` (see the module comment).
 async fn lock_message_writes(tx: &deadpool_postgres::Transaction<'_>) -> Result<()> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MESSAGE_WRITE_LOCK])
+    tx.run("SELECT pg_advisory_xact_lock($1)", &[&MESSAGE_WRITE_LOCK])
         .await?;
     Ok(())
 }

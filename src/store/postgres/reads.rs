@@ -2,6 +2,7 @@
 //! came after a cursor (for followers), recent activity, and export and
 //! import of whole conversations.
 
+use super::cached::Cached;
 use super::PostgresStore;
 use super::rows::{all, load_conversation, load_message, message_at, message_from_row};
 use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
@@ -31,7 +32,7 @@ impl PostgresStore {
         load_conversation(&client, conversation_id).await?;
         let limit = limit.map(|l| l as i64);
         let rows = client
-            .query(
+            .rows(
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages
                      WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
@@ -60,7 +61,7 @@ impl PostgresStore {
             .await?;
         let conversation = load_conversation(&tx, conversation_id).await?;
         let rows = tx
-            .query(
+            .rows(
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq"
                 ),
@@ -87,7 +88,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT m.pos, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
                      WHERE m.pos > $1 AND ($2::text IS NULL OR c.source = $2 OR c.target = $2)
@@ -104,7 +105,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_one("SELECT COALESCE(MAX(pos), 0)::bigint FROM messages", &[])
+            .row("SELECT COALESCE(MAX(pos), 0)::bigint FROM messages", &[])
             .await?;
         Ok(row.try_get(0)?)
     }
@@ -115,7 +116,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT c.source, c.target, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
                      ORDER BY m.pos DESC LIMIT $1"
@@ -145,7 +146,7 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         super::lock_message_writes(&tx).await?;
         let exists = tx
-            .query_opt("SELECT 1 FROM conversations WHERE id = $1", &[&c.id])
+            .row_opt("SELECT 1 FROM conversations WHERE id = $1", &[&c.id])
             .await?
             .is_some();
         if exists {
@@ -154,7 +155,7 @@ impl PostgresStore {
                 c.id
             )));
         }
-        tx.execute(
+        tx.run(
             "INSERT INTO conversations (id, source, target, title, status, created_at, updated_at, backend_session, metadata, message_count)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[

@@ -2,6 +2,7 @@
 //! instances (rewritten at each heartbeat), and control requests for an
 //! instance that another process owns.
 
+use super::cached::Cached;
 use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
@@ -22,7 +23,7 @@ pub(super) async fn servers_in(
     let host = this_hostname();
     let now = now_ms();
     let rows = client
-        .query(
+        .rows(
             "SELECT id, pid, hostname, module, started_at, last_heartbeat, stopped FROM servers ORDER BY started_at DESC",
             &[],
         )
@@ -56,7 +57,7 @@ impl PostgresStore {
         limits::check_opt_len("module", s.module.as_deref(), limits::MAX_NAME_BYTES)?;
         self.client()
             .await?
-            .execute(
+            .run(
                 "INSERT INTO servers (id, pid, hostname, module, started_at, last_heartbeat, stopped)
                  VALUES ($1, $2, $3, $4, $5, $6, FALSE)
                  ON CONFLICT (id) DO UPDATE SET pid = EXCLUDED.pid, hostname = EXCLUDED.hostname,
@@ -78,12 +79,12 @@ impl PostgresStore {
     pub async fn heartbeat(&self, server_id: &str, instances: &[InstanceRecord]) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute(
+        tx.run(
             "UPDATE servers SET last_heartbeat = $2 WHERE id = $1",
             &[&server_id, &now_ms()],
         )
         .await?;
-        tx.execute("DELETE FROM instances WHERE server_id = $1", &[&server_id])
+        tx.run("DELETE FROM instances WHERE server_id = $1", &[&server_id])
             .await?;
         for i in instances {
             let i = InstanceRecord {
@@ -94,7 +95,7 @@ impl PostgresStore {
                 ..i.clone()
             };
             let record = serde_json::to_string(&i).unwrap_or_else(|_| "{}".into());
-            tx.execute(
+            tx.run(
                 "INSERT INTO instances (server_id, id, record) VALUES ($1, $2, $3)",
                 &[&server_id, &i.id, &record],
             )
@@ -107,9 +108,9 @@ impl PostgresStore {
     pub async fn unregister_server(&self, server_id: &str) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("DELETE FROM instances WHERE server_id = $1", &[&server_id])
+        tx.run("DELETE FROM instances WHERE server_id = $1", &[&server_id])
             .await?;
-        tx.execute(
+        tx.run(
             "UPDATE servers SET stopped = TRUE WHERE id = $1",
             &[&server_id],
         )
@@ -125,7 +126,7 @@ impl PostgresStore {
         let client = self.client().await?;
         let servers = servers_in(&client, stale_after_ms).await?;
         let rows = client
-            .query(
+            .rows(
                 "SELECT server_id, record FROM instances ORDER BY server_id, id",
                 &[],
             )
@@ -154,7 +155,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_one(
+            .row(
                 "INSERT INTO control_requests (server_id, instance_id, action, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
                 &[&server_id, &instance_id, &action, &now_ms()],
             )
@@ -168,7 +169,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 "UPDATE control_requests SET taken_at = $2
                  WHERE server_id = $1 AND taken_at IS NULL
                  RETURNING id, instance_id, action",
@@ -190,13 +191,13 @@ impl PostgresStore {
         let result = limits::clip(result, limits::MAX_NOTE_BYTES).into_owned();
         let client = self.client().await?;
         client
-            .execute(
+            .run(
                 "UPDATE control_requests SET done_at = $2, ok = $3, result = $4 WHERE id = $1",
                 &[&id, &now_ms(), &ok, &result],
             )
             .await?;
         client
-            .execute(
+            .run(
                 "DELETE FROM control_requests WHERE done_at < $1",
                 &[&(now_ms() - crate::store::records::CONTROL_KEPT_MS)],
             )
@@ -208,7 +209,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 "SELECT ok, result FROM control_requests WHERE id = $1 AND done_at IS NOT NULL",
                 &[&id],
             )

@@ -1,6 +1,7 @@
 //! Access tokens of remote hosts on PostgreSQL (only a hash of each
 //! secret is kept, as on SQLite).
 
+use super::cached::Cached;
 use super::PostgresStore;
 use super::rows::{all, token_from_row};
 use crate::store::columns::TOKEN_COLUMNS;
@@ -13,7 +14,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_one(
+            .row(
                 &format!(
                     "INSERT INTO access_tokens (id, secret_hash, module, admin, label, created_at, expires_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLUMNS}"
@@ -36,7 +37,7 @@ impl PostgresStore {
         let row = self
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE id = $1"),
                 &[&id],
             )
@@ -48,7 +49,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens ORDER BY created_at DESC, id"),
                 &[],
             )
@@ -60,7 +61,7 @@ impl PostgresStore {
         let changed = self
             .client()
             .await?
-            .execute(
+            .run(
                 "UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
                 &[&id, &now_ms()],
             )
@@ -76,7 +77,7 @@ impl PostgresStore {
     pub async fn touch_token(&self, id: &str, now: i64) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .run(
                 "UPDATE access_tokens SET last_used_at = $2 WHERE id = $1",
                 &[&id, &now],
             )
