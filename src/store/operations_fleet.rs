@@ -54,6 +54,10 @@ impl Store {
         on_postgres!(self, |s| s.nodes(lease_ms))
     }
 
+    pub async fn nodes_hosting(&self, module: &str, lease_ms: i64) -> Result<Vec<NodeRow>> {
+        on_postgres!(self, |s| s.nodes_hosting(module, lease_ms))
+    }
+
     pub async fn route_query(&self, query_id: &str, target: &str, route: &str) -> Result<()> {
         on_postgres!(self, |s| s.route_query(query_id, target, route))
     }

@@ -15,7 +15,13 @@ impl Hub {
     pub(super) async fn answer_claimed(self: &Arc<Self>, claimed: ClaimedQuery) {
         let query = claimed.query;
         let route: Route = serde_json::from_str(&claimed.route).unwrap_or_default();
-        let (progress, forwarding) = self.progress_to_asker(&query.id);
+        // Progress only for an asker that shows it.
+        let (progress, forwarding) = if route.progress {
+            let (sink, task) = self.progress_to_asker(&query.id);
+            (Some(sink), Some(task))
+        } else {
+            (None, None)
+        };
         let request = SendRequest {
             source: None,
             target: None,
@@ -23,7 +29,7 @@ impl Hub {
             conversation_id: Some(query.conversation_id.clone()),
             timeout_s: route.timeout_s,
             idempotency_key: None,
-            progress: Some(progress),
+            progress,
             cancel: Default::default(),
             reuse: route.reuse,
         };
@@ -35,7 +41,10 @@ impl Hub {
                 // Every progress line goes out before the outcome, so the
                 // asker hears them all before it is told the answer is in.
                 drop(request);
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), forwarding).await;
+                if let Some(forwarding) = forwarding {
+                    let _ =
+                        tokio::time::timeout(std::time::Duration::from_secs(2), forwarding).await;
+                }
                 self.beat_soon();
                 if let Err(e) = self
                     .record_outcome(Box::new(sending), result, duration_ms)

@@ -44,11 +44,7 @@ impl Hub {
     /// A live node that hosts `module`, or an error naming where and when
     /// it was last hosted.
     async fn live_host_of(&self, module: &str) -> Result<String, HubError> {
-        let nodes = self.store.nodes(self.lease_ms()).await?;
-        let hosting: Vec<_> = nodes
-            .iter()
-            .filter(|n| n.record.modules.iter().any(|m| m == module))
-            .collect();
+        let hosting = self.store.nodes_hosting(module, self.lease_ms()).await?;
         if let Some(live) = hosting.iter().find(|n| n.alive) {
             return Ok(live.record.name.clone());
         }
@@ -107,6 +103,7 @@ impl Hub {
             reuse: request.reuse,
             asked_on: self.config().config.fleet.node_name(),
             prefer,
+            progress: request.progress.is_some(),
         };
         let route = serde_json::to_string(&route).unwrap_or_default();
         if let Err(e) = self

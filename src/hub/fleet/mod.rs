@@ -71,4 +71,12 @@ struct Route {
     /// `store/postgres/fleet.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     prefer: Option<String>,
+    /// Whether the asker shows progress: the answering node sends none
+    /// to an asker that would drop it.
+    #[serde(default = "yes")]
+    progress: bool,
+}
+
+fn yes() -> bool {
+    true
 }

@@ -11,7 +11,10 @@ use tokio_postgres::types::ToSql;
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
-#[allow(async_fn_in_trait, reason = "used only inside the store, on concrete clients")]
+#[allow(
+    async_fn_in_trait,
+    reason = "used only inside the store, on concrete clients"
+)]
 pub(super) trait Cached: GenericClient {
     /// Every row `sql` returns.
     async fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {

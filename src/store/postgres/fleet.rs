@@ -30,21 +30,30 @@ const PREFERENCE: &str = "(COALESCE(CASE WHEN m.route LIKE '{%}' THEN m.route::j
                          AND NOT n.stopped AND n.last_heartbeat >= $3::bigint - $4::bigint
                          AND n.modules::jsonb ? c.target))";
 
-/// Every node, with whether it is alive (heard from within `lease_ms`)
-/// and how many questions it holds.
-async fn nodes_in(client: &impl GenericClient, lease_ms: i64) -> Result<Vec<NodeRow>> {
-    let now = now_ms();
+/// Every node (or only those hosting `module`), with whether it is alive
+/// (heard from within `lease_ms`) and how many questions it holds (not
+/// counted when looking for a module's hosts: an asker needs only who).
+async fn nodes_in(
+    client: &impl GenericClient,
+    lease_ms: i64,
+    module: Option<&str>,
+) -> Result<Vec<NodeRow>> {
     let rows = client
         .rows(
             &format!(
                 "SELECT {NODE_COLUMNS},
-                        (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending'),
+                        CASE WHEN $1::text IS NULL
+                             THEN (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending')
+                             ELSE 0 END,
                         s.pid, s.hostname
-                 FROM nodes n LEFT JOIN servers s ON s.id = n.server_id ORDER BY name"
+                 FROM nodes n LEFT JOIN servers s ON s.id = n.server_id
+                 WHERE $1::text IS NULL OR n.modules::jsonb ? $1::text
+                 ORDER BY name"
             ),
-            &[],
+            &[&module],
         )
         .await?;
+    let now = now_ms();
     all(rows, |r| {
         let modules: String = r.try_get(7)?;
         let last_heartbeat: i64 = r.try_get(6)?;
@@ -89,7 +98,7 @@ impl PostgresStore {
         tx.run("LOCK TABLE nodes IN SHARE ROW EXCLUSIVE MODE", &[])
             .await?;
         let now = now_ms();
-        for other in nodes_in(&tx, lease_ms).await? {
+        for other in nodes_in(&tx, lease_ms, None).await? {
             if !other.alive || other.record.server_id == node.server_id {
                 continue;
             }
@@ -177,27 +186,33 @@ impl PostgresStore {
     }
 
     pub async fn nodes(&self, lease_ms: i64) -> Result<Vec<NodeRow>> {
-        nodes_in(&self.client().await?, lease_ms).await
+        nodes_in(&self.client().await?, lease_ms, None).await
+    }
+
+    /// The nodes that host (or hosted) `module`.
+    pub async fn nodes_hosting(&self, module: &str, lease_ms: i64) -> Result<Vec<NodeRow>> {
+        nodes_in(&self.client().await?, lease_ms, Some(module)).await
     }
 
     /// Hands a stored (pending) query to the fleet: a node hosting
     /// `target` will claim it. `route` is what the answering node needs
     /// of the request (JSON).
     pub async fn route_query(&self, query_id: &str, target: &str, route: &str) -> Result<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let changed = tx
-            .run(
-                "UPDATE messages SET routed = TRUE, route = $2 WHERE id = $1 AND status = 'pending'",
-                &[&query_id, &route],
+        // One statement: the notice goes out only if the query was routed,
+        // when the statement commits.
+        let routed = self
+            .client()
+            .await?
+            .rows(
+                "WITH routed AS (
+                     UPDATE messages SET routed = TRUE, route = $2 WHERE id = $1 AND status = 'pending' RETURNING id)
+                 SELECT pg_notify($3, $4) FROM routed",
+                &[&query_id, &route, &QUESTIONS, &target],
             )
             .await?;
-        if changed == 0 {
+        if routed.is_empty() {
             return Err(StoreError::UnknownMessage(query_id.to_string()));
         }
-        tx.run("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -1,8 +1,8 @@
 //! Jobs and ledger on PostgreSQL: queries by id prefix, their outcomes,
 //! the newest queries, and what replies cost.
 
-use super::cached::Cached;
 use super::PostgresStore;
+use super::cached::Cached;
 use super::rows::{all, message_from_row};
 use crate::store::columns::MESSAGE_COLUMNS;
 use crate::store::ids::{IdKind, MIN_ID_PREFIX};

@@ -196,9 +196,9 @@ impl PostgresStore {
     ) -> Result<Message> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        lock_message_writes(&tx).await?;
-        // Locked: a lease that runs out meanwhile cannot end it under us
-        // (`expire_leases` skips locked rows).
+        // The query's row is locked first: a lease that runs out meanwhile
+        // cannot end it under us (`expire_leases` skips locked rows), and a
+        // second outcome for it waits here, then finds it closed.
         let query = tx
             .row_opt(
                 &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1 FOR UPDATE"),
@@ -230,6 +230,22 @@ impl PostgresStore {
                 ),
             });
         }
+        // Only now the message-write lock, held to the commit: the fewer
+        // round trips under it, the more answers the fleet stores a second.
+        // (Nothing else is locked before it but the query's row, which
+        // no holder of this lock waits for: no deadlock.)
+        lock_message_writes(&tx).await?;
+        if let Outcome::Reply {
+            backend_session: Some(session),
+            ..
+        } = outcome
+        {
+            tx.run(
+                "UPDATE conversations SET backend_session = $2 WHERE id = $1",
+                &[&query.conversation_id, session],
+            )
+            .await?;
+        }
         let stored = match outcome {
             Outcome::Reply {
                 sender,
@@ -240,17 +256,10 @@ impl PostgresStore {
                 cost_usd,
                 api_duration_ms,
                 num_turns,
-                backend_session,
+                backend_session: _,
                 tool_uses,
                 module,
             } => {
-                if let Some(session) = backend_session {
-                    tx.run(
-                        "UPDATE conversations SET backend_session = $2 WHERE id = $1",
-                        &[&query.conversation_id, session],
-                    )
-                    .await?;
-                }
                 let stored = insert(
                     &tx,
                     Insert {
@@ -344,12 +353,6 @@ impl PostgresStore {
                 .await?
             }
         };
-        // An asker on another node waits for this (see `fleet.rs`).
-        tx.run(
-            "SELECT pg_notify($1, $2)",
-            &[&super::listen::OUTCOMES, &query_id],
-        )
-        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -412,7 +415,9 @@ impl PostgresStore {
                 // A routed question is not its asker's to end: a node
                 // holds it under a lease (or will claim it), and its
                 // answer is kept for the asker's job either way.
-                "SELECT id, owner FROM messages WHERE status = 'pending' AND NOT routed FOR UPDATE",
+                // A query whose outcome is being stored right now is
+                // locked, and skipped: its server is alive.
+                "SELECT id, owner FROM messages WHERE status = 'pending' AND NOT routed FOR UPDATE SKIP LOCKED",
                 &[],
             )
             .await?;
@@ -518,10 +523,14 @@ async fn close_query(
             ],
         )
         .await?;
-    tx.run(
-        "UPDATE messages SET instance_id = $2, duration_ms = $3, usage = $4, cost_usd = $5,
-             status = $6, error = COALESCE($7, error)
-         WHERE id = $1",
+    // The query closed, and an asker on another node told (see
+    // `fleet.rs`) when this commits; one statement.
+    tx.rows(
+        "WITH closed AS (
+             UPDATE messages SET instance_id = $2, duration_ms = $3, usage = $4, cost_usd = $5,
+                 status = $6, error = COALESCE($7, error)
+             WHERE id = $1 RETURNING id)
+         SELECT pg_notify($8, id) FROM closed",
         &[
             &query_id,
             &c.instance_id,
@@ -530,6 +539,7 @@ async fn close_query(
             &c.cost_usd,
             &c.query_status.as_str(),
             &c.error,
+            &super::listen::OUTCOMES,
         ],
     )
     .await?;

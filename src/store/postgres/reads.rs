@@ -2,8 +2,8 @@
 //! came after a cursor (for followers), recent activity, and export and
 //! import of whole conversations.
 
-use super::cached::Cached;
 use super::PostgresStore;
+use super::cached::Cached;
 use super::rows::{all, load_conversation, load_message, message_at, message_from_row};
 use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
 use crate::store::export::{ExportFormat, ExportedConversation};

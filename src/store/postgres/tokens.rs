@@ -1,8 +1,8 @@
 //! Access tokens of remote hosts on PostgreSQL (only a hash of each
 //! secret is kept, as on SQLite).
 
-use super::cached::Cached;
 use super::PostgresStore;
+use super::cached::Cached;
 use super::rows::{all, token_from_row};
 use crate::store::columns::TOKEN_COLUMNS;
 use crate::store::records::{NewToken, TokenRecord};
