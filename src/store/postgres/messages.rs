@@ -28,6 +28,8 @@ struct Insert<'a> {
     owner: Option<&'a str>,
     reply_to: Option<&'a str>,
     error: Option<&'a str>,
+    template_version: Option<&'a str>,
+    context_note: Option<&'a str>,
 }
 
 /// Appends a row with the next sequence number and bumps the conversation.
@@ -41,9 +43,9 @@ async fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
         .row(
             &format!(
                 "WITH bump AS (UPDATE conversations SET updated_at = $6, message_count = message_count + 1 WHERE id = $2)
-                 INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error)
+                 INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error, template_version, context_note)
                  VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = $2),
-                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  RETURNING {MESSAGE_COLUMNS}"
             ),
             &[
@@ -59,6 +61,8 @@ async fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
                 &row.owner,
                 &row.reply_to,
                 &row.error,
+                &row.template_version,
+                &row.context_note,
             ],
         )
         .await?;
@@ -77,8 +81,14 @@ impl PostgresStore {
         let context_note = limits::check_new_query(q)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        lock_message_writes(&tx).await?;
         let conversation = load_conversation(&tx, &q.conversation_id).await?;
+        // The message-write lock is held to the commit, so it is taken as
+        // late as it can be: before the idempotency look-up when there is
+        // a key (two sends with one key must not both insert), else before
+        // the caps are counted (a cap holds exactly under it).
+        if q.idempotency_key.is_some() {
+            lock_message_writes(&tx).await?;
+        }
         if let Some(key) = &q.idempotency_key {
             let earlier = tx
                 .row_opt(
@@ -106,6 +116,9 @@ impl PostgresStore {
         if conversation.status == ConversationStatus::Archived {
             return Err(StoreError::Archived(conversation.id));
         }
+        if q.idempotency_key.is_none() {
+            lock_message_writes(&tx).await?;
+        }
         // Under the message-write lock: no other node stores a query
         // between this count and this insert, so a cap holds exactly.
         for cap in caps {
@@ -127,7 +140,7 @@ impl PostgresStore {
                 });
             }
         }
-        let mut query = insert(
+        let query = insert(
             &tx,
             Insert {
                 conversation_id: &q.conversation_id,
@@ -140,18 +153,11 @@ impl PostgresStore {
                 owner: Some(&q.owner),
                 reply_to: None,
                 error: None,
+                template_version: q.template_version.as_deref(),
+                context_note: context_note.as_deref(),
             },
         )
         .await?;
-        if q.template_version.is_some() || q.context_note.is_some() {
-            tx.run(
-                "UPDATE messages SET template_version = $2, context_note = $3 WHERE id = $1",
-                &[&query.id, &q.template_version, &context_note],
-            )
-            .await?;
-            query.template_version = q.template_version.clone();
-            query.context_note = context_note;
-        }
         tx.commit().await?;
         Ok(BeginQuery::Fresh(query))
     }
@@ -273,6 +279,8 @@ impl PostgresStore {
                         owner: None,
                         reply_to: Some(query_id),
                         error: None,
+                        template_version: None,
+                        context_note: None,
                     },
                 )
                 .await?;
@@ -327,6 +335,8 @@ impl PostgresStore {
                         owner: None,
                         reply_to: Some(query_id),
                         error: Some(&reason),
+                        template_version: None,
+                        context_note: None,
                     },
                 )
                 .await?;
@@ -383,6 +393,8 @@ impl PostgresStore {
                 owner: None,
                 reply_to: None,
                 error: None,
+                template_version: None,
+                context_note: None,
             },
         )
         .await?;
