@@ -12,6 +12,8 @@
 
 #[path = "../support/fleet_nodes.rs"]
 mod fleet_nodes;
+#[path = "../support/http_raw.rs"]
+mod http_raw;
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;
 #[path = "../store_suite/mod.rs"]
@@ -20,6 +22,7 @@ mod store_suite;
 mod cluster;
 mod fleet;
 mod fleet_cutoff;
+mod fleet_faces;
 mod fleet_instances;
 mod fleet_store;
 mod store_admin;

@@ -37,6 +37,8 @@ pub struct NodeSettings {
     /// The `[instances...]` tables that run the answering agents; `None`:
     /// the in-repo fake child as claude-code-mcp.
     pub instances_toml: Option<String>,
+    /// More of the config, appended as it is (`[budgets...]` tables).
+    pub extra_toml: String,
 }
 
 impl Default for NodeSettings {
@@ -45,6 +47,7 @@ impl Default for NodeSettings {
             lease_s: 15,
             retry_read_only: false,
             instances_toml: None,
+            extra_toml: String::new(),
         }
     }
 }
@@ -84,6 +87,7 @@ impl Node {
                 env!("CARGO_BIN_EXE_fake-mcp-child"),
             )),
         }
+        config.push_str(&format!("\n{}", settings.extra_toml));
         std::fs::write(home.path().join("config.toml"), config).expect("config.toml written");
         Node {
             name: name.to_string(),
@@ -182,6 +186,21 @@ impl Node {
         let started = self.cli(&["daemon", "start"]);
         self.remember_processes();
         started
+    }
+
+    /// `daemon start --listen 127.0.0.1:0`, which must succeed: the node
+    /// also serves hosts on other machines (Streamable HTTP, tokens).
+    /// Returns the `host:port` it listens on.
+    pub fn start_listening(&self) -> String {
+        let started = self.cli(&["--json", "daemon", "start", "--listen", "127.0.0.1:0"]);
+        self.remember_processes();
+        let info = json_of(&started);
+        info["http_url"]
+            .as_str()
+            .expect("daemon start reports the TCP face")
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp")
+            .to_string()
     }
 
     /// `daemon start`, which must succeed; the daemon's pid.

@@ -11,6 +11,11 @@ use crate::store::limits;
 use crate::store::model::{Conversation, Message};
 use crate::store::records::MessageActivity;
 use crate::store::{Result, StoreError};
+use tokio_postgres::types::ToSql;
+
+/// Messages per INSERT of an import (24 parameters each, well within
+/// PostgreSQL's 65,535).
+const IMPORT_CHUNK: usize = 500;
 
 impl PostgresStore {
     pub async fn message(&self, id: &str) -> Result<Message> {
@@ -172,44 +177,75 @@ impl PostgresStore {
             ],
         )
         .await?;
-        let insert = tx
-            .prepare_cached(&format!(
-                "INSERT INTO messages ({MESSAGE_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-            ))
-            .await?;
-        for m in &exported.messages {
-            let usage = m.usage.as_ref().map(|u| u.to_string());
-            let hop_chain = serde_json::to_string(&m.hop_chain).unwrap_or_else(|_| "[]".into());
-            let tool_uses = serde_json::to_string(&m.tool_uses).unwrap_or_else(|_| "[]".into());
-            tx.execute(
-                &insert,
-                &[
-                    &m.id,
+        // Many rows per statement: one round trip per chunk, not per
+        // message (a long conversation imports in seconds).
+        let texts: Vec<[String; 3]> = exported
+            .messages
+            .iter()
+            .map(|m| {
+                [
+                    m.usage.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+                    serde_json::to_string(&m.hop_chain).unwrap_or_else(|_| "[]".into()),
+                    serde_json::to_string(&m.tool_uses).unwrap_or_else(|_| "[]".into()),
+                ]
+            })
+            .collect();
+        let usage: Vec<Option<&str>> = exported
+            .messages
+            .iter()
+            .zip(&texts)
+            .map(|(m, t)| m.usage.as_ref().map(|_| t[0].as_str()))
+            .collect();
+        let kinds: Vec<(&str, &str)> = exported
+            .messages
+            .iter()
+            .map(|m| (m.role.as_str(), m.status.as_str()))
+            .collect();
+        for (chunk, first) in exported
+            .messages
+            .chunks(IMPORT_CHUNK)
+            .zip((0..).step_by(IMPORT_CHUNK))
+        {
+            let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(chunk.len() * 24);
+            for (i, m) in chunk.iter().enumerate() {
+                let at = first + i;
+                params.extend([
+                    &m.id as &(dyn ToSql + Sync),
                     &c.id,
                     &m.seq,
                     &m.sender,
-                    &m.role.as_str(),
+                    &kinds[at].0,
                     &m.content,
                     &m.created_at,
-                    &m.status.as_str(),
+                    &kinds[at].1,
                     &m.instance_id,
                     &m.duration_ms,
-                    &usage,
+                    &usage[at],
                     &m.cost_usd,
                     &m.template_version,
                     &m.idempotency_key,
-                    &hop_chain,
+                    &texts[at][1],
                     &m.context_note,
                     &m.error,
                     &m.reply_to,
                     &m.owner,
-                    &tool_uses,
+                    &texts[at][2],
                     &m.module_commit,
                     &m.module_dirty,
                     &m.reused_from,
                     &m.node,
-                ],
+                ]);
+            }
+            let values = (0..chunk.len())
+                .map(|r| {
+                    let row: Vec<String> = (1..=24).map(|c| format!("${}", r * 24 + c)).collect();
+                    format!("({})", row.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            tx.execute(
+                format!("INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {values}").as_str(),
+                &params,
             )
             .await?;
         }
