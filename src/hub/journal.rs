@@ -78,6 +78,10 @@ async fn read_journal(
     id: &str,
     history: usize,
 ) -> Result<Option<(Vec<InstanceEvent>, JournalFollower)>, HubError> {
+    // An id names a file in `dir` and nothing else: no path in it.
+    if id.is_empty() || id.contains(['/', '\\', '\0']) || id.starts_with('.') {
+        return Ok(None);
+    }
     let path = crate::instances::journal_path(dir, id);
     let Ok(file) = tokio::fs::File::open(&path).await else {
         return Ok(None);

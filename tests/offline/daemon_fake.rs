@@ -300,6 +300,52 @@ fn the_seed_commands_work_as_written_against_a_running_daemon() {
 /// `instances monitor` on the instance that answered shows the next turn
 /// live: the request, then the reply.
 #[test]
+fn monitor_takes_an_instance_id_never_a_path() {
+    let (home, _guard) = home_and_guard();
+    // A journal-like file outside the journal folder (which exists).
+    std::fs::create_dir_all(home.path().join("instances")).unwrap();
+    std::fs::write(
+        home.path().join("elsewhere.jsonl"),
+        "{\"instance_id\":\"x\",\"at_ms\":1,\"kind\":\"stderr\",\"text\":\"not a journal\"}\n",
+    )
+    .unwrap();
+    for id in ["../elsewhere", "/etc/passwd", ".hidden", ""] {
+        // A monitor that found a file would follow it for ever: bounded.
+        let mut monitor = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+            .args(["instances", "monitor", id, "--lines", "5"])
+            .env("CLAUDE_COMMS_HOME", home.path())
+            .env("CLAUDE_COMMS_HUB", "auto")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while monitor.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = monitor.kill();
+                let out = monitor.wait_with_output().unwrap();
+                panic!(
+                    "monitor {id:?} kept following: {}",
+                    String::from_utf8_lossy(&out.stdout)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = monitor.wait_with_output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{id:?}: {said}");
+        assert!(
+            !said.contains("not a journal"),
+            "{id:?} read a file: {said}"
+        );
+    }
+}
+
+#[test]
 fn monitor_shows_the_next_turn_of_an_instance_live() {
     use std::io::{BufRead, BufReader};
     let (home, _guard) = home_and_guard();
