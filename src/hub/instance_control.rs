@@ -125,9 +125,7 @@ impl Hub {
             return self.control_local(id, action).await;
         }
         let row = self.live_instance_row(id).await?;
-        let text = self
-            .await_control(&row, &row.instance.id, action.as_str())
-            .await?;
+        let text = self.await_control(&row, action.as_str()).await?;
         serde_json::from_str(&text).map_err(|e| {
             HubError::Internal(format!(
                 "server pid {} answered the {} request with an unreadable status: {e}",
@@ -159,18 +157,17 @@ impl Hub {
         Ok(row)
     }
 
-    /// Asks the owner of `row` to carry out `action` on instance
-    /// `instance_id` and waits (bounded) for its answer: the result text
-    /// of a request it carried out, its error as a bad request otherwise.
+    /// Asks the owner of `row`'s instance to carry out `action` on it and
+    /// waits (bounded) for its answer: the result text of a request it
+    /// carried out, its error as a bad request otherwise.
     pub(super) async fn await_control(
         &self,
         row: &InstanceRow,
-        instance_id: &str,
         action: &str,
     ) -> Result<String, HubError> {
         let request = self
             .store
-            .request_control(&row.server_id, instance_id, action)
+            .request_control(&row.server_id, &row.instance.id, action)
             .await?;
         let deadline = tokio::time::Instant::now() + CONTROL_WAIT;
         loop {

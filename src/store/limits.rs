@@ -105,7 +105,7 @@ pub(super) fn check_new_query(q: &super::model::NewQuery) -> Result<Option<Strin
         .map(|n| clip(n, MAX_NOTE_BYTES).into_owned()))
 }
 
-pub(super) fn clip(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+pub(crate) fn clip(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
     if text.len() <= limit {
         return text.into();
     }

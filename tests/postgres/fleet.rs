@@ -219,17 +219,7 @@ fn two_nodes_hosting_one_module_share_concurrent_questions_each_answered_once() 
 
     let tag = |i: usize| format!("<question {i:02}>");
     let running: Vec<_> = (0..CONCURRENT)
-        .map(|i| {
-            a.spawn_cli(&[
-                "--json",
-                "send",
-                "--from",
-                "marker",
-                "--to",
-                "arangodb",
-                &tag(i),
-            ])
-        })
+        .map(|i| a.spawn_send("marker", "arangodb", &tag(i)))
         .collect();
     let mut by_c = 0;
     let mut by_d = 0;
@@ -342,15 +332,7 @@ fn a_read_only_question_of_a_killed_node_is_answered_once_by_another_node() {
 
     // arangodb's policy is the default, read-only. The question is slow
     // enough to be cut, short enough to be answered when asked again.
-    let asking = a.spawn_cli(&[
-        "--json",
-        "send",
-        "--from",
-        "marker",
-        "--to",
-        "arangodb",
-        "[[delay:4000]] a read-only look",
-    ]);
+    let asking = a.spawn_send("marker", "arangodb", "[[delay:4000]] a read-only look");
     let (holder, other) = eventually("a node to claim the question", ANSWERED_WITHIN, || {
         let status = fleet_status(&a);
         match (in_flight(&status, "node-c"), in_flight(&status, "node-d")) {
@@ -414,15 +396,7 @@ fn after_a_postgresql_restart_every_node_listens_again_and_questions_are_answere
     });
 
     // A question at work on C while the database restarts.
-    let asking = a.spawn_cli(&[
-        "--json",
-        "send",
-        "--from",
-        "marker",
-        "--to",
-        "arangodb",
-        "[[delay:3000]] across the restart",
-    ]);
+    let asking = a.spawn_send("marker", "arangodb", "[[delay:3000]] across the restart");
     eventually("node-c to claim the question", ANSWERED_WITHIN, || {
         (in_flight(&fleet_status(&a), "node-c") == 1).then_some(())
     });
@@ -470,17 +444,10 @@ fn a_second_live_node_with_a_taken_name_is_refused_at_start() {
     let second = Node::new(&url, "twin", &["arangodb"], &settings);
     first.start_ok();
 
-    let refused = second.start();
-    let text = said(&refused);
-    assert!(!refused.status.success(), "{text}");
+    let text = second.start_refused();
     assert!(
         text.contains("\"twin\"") && text.contains("already in the fleet"),
         "the refusal does not name the node: {text}"
-    );
-    assert_eq!(
-        second.daemon_pid(),
-        None,
-        "the refused daemon is not running"
     );
 
     let status = fleet_status(&first);
@@ -683,18 +650,11 @@ fn a_node_of_another_schema_version_refuses_to_join_saying_which() {
             ),
         )
         .unwrap();
-    let refused = newer.start();
-    let text = said(&refused);
-    assert!(!refused.status.success(), "{text}");
+    let text = newer.start_refused();
     assert!(
         text.contains("\"older\"")
             && text.contains(&format!("schema version {}", ours - 1))
             && text.contains(&format!("writes version {ours}")),
         "{text}"
-    );
-    assert_eq!(
-        newer.daemon_pid(),
-        None,
-        "the refused daemon is not running"
     );
 }

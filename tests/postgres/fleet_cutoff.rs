@@ -152,15 +152,11 @@ fn cut_off_mid_question(retry_read_only: bool) {
 
     // arangodb's policy is the default, read-only. Only C runs yet: it
     // claims the question; D joins while C's agent is at work on it.
-    let asking = a.spawn_cli(&[
-        "--json",
-        "send",
-        "--from",
+    let asking = a.spawn_send(
         "marker",
-        "--to",
         "arangodb",
         &format!("[[delay:{SLOW_QUESTION_MS}]] a read-only look"),
-    ]);
+    );
     eventually("node-c to claim the question", ANSWERED_WITHIN, || {
         (in_flight(&fleet_status(&a), "node-c") == 1).then_some(())
     });

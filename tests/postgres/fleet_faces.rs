@@ -103,15 +103,11 @@ fn a_budget_shared_by_two_nodes_holds_exactly_at_its_cap() {
     let sends: Vec<_> = (0..EACH)
         .flat_map(|i| {
             [&a, &b].map(|node| {
-                node.spawn_cli(&[
-                    "--json",
-                    "send",
-                    "--from",
+                node.spawn_send(
                     "marker",
-                    "--to",
                     "arangodb",
                     &format!("[[brief]] question {i} from {}", node.name),
-                ])
+                )
             })
         })
         .collect();

@@ -24,11 +24,7 @@ fn claude_comms(home: &Path, store_url: &str, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("claude-comms runs");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = crate::fleet_nodes::said(&output);
     assert!(!said.contains(PASSWORD), "the password shows: {said}");
     output
 }

@@ -37,11 +37,7 @@ fn store_copy(home: &Path, store_url: Option<&str>, args: &[&str]) -> Output {
         command.env("CLAUDE_COMMS_STORE_URL", url);
     }
     let output = command.output().expect("claude-comms runs");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = crate::fleet_nodes::said(&output);
     assert!(!said.contains(PASSWORD), "the password shows: {said}");
     output
 }

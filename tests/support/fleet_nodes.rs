@@ -181,6 +181,22 @@ impl Node {
         }
     }
 
+    /// `send --json --from FROM --to TO TEXT` on this node, in the
+    /// background.
+    pub fn spawn_send(&self, from: &str, to: &str, text: &str) -> Running {
+        self.spawn_cli(&["--json", "send", "--from", from, "--to", to, text])
+    }
+
+    /// `daemon start`, which must be refused and leave no daemon running;
+    /// what it said.
+    pub fn start_refused(&self) -> String {
+        let refused = self.start();
+        let text = said(&refused);
+        assert!(!refused.status.success(), "{text}");
+        assert_eq!(self.daemon_pid(), None, "the refused daemon is not running");
+        text
+    }
+
     /// `daemon start`; its output (the caller decides what it expects).
     pub fn start(&self) -> Output {
         let started = self.cli(&["daemon", "start"]);

@@ -103,7 +103,7 @@ impl Hub {
         })?;
         let instance_id = row.instance.id.clone();
         let action = format!("{WATCH} {}", history.min(HISTORY_MAX));
-        let text = self.await_control(row, &instance_id, &action).await?;
+        let text = self.await_control(row, &action).await?;
         let recent: Vec<InstanceEvent> = serde_json::from_str(&text).map_err(|e| {
             HubError::Internal(format!(
                 "the node of instance {instance_id} sent an unreadable history: {e}"
@@ -262,15 +262,7 @@ impl Drop for RemoteEvents {
 /// An event as one notice's payload: JSON, its text cut to fit.
 fn notice_of(event: &InstanceEvent) -> String {
     let mut event = event.clone();
-    if event.text.len() > NOTICE_TEXT_MAX {
-        let mut end = NOTICE_TEXT_MAX;
-        while !event.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let cut = event.text.len() - end;
-        event.text.truncate(end);
-        event.text.push_str(&format!("… [{cut} more bytes cut]"));
-    }
+    event.text = crate::store::limits::clip(&event.text, NOTICE_TEXT_MAX).into_owned();
     serde_json::to_string(&event).unwrap_or_default()
 }
 

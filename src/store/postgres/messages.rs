@@ -502,6 +502,8 @@ async fn close_query(
     outcome_id: &str,
     c: Closing<'_>,
 ) -> Result<Message> {
+    // The outcome row was just inserted: its module columns are NULL, so
+    // writing NULL for "no module" changes nothing.
     let module = c.module.filter(|m| **m != ReplyModule::default());
     let outcome = tx
         .row(
@@ -509,10 +511,7 @@ async fn close_query(
                 "UPDATE messages SET instance_id = $2, duration_ms = $3, usage = $4, cost_usd = $5,
                      api_duration_ms = $6, num_turns = $7, input_tokens = $8, output_tokens = $9, failure_cause = $10,
                      tool_uses = COALESCE($11, tool_uses),
-                     module_commit = CASE WHEN $12 THEN $13 ELSE module_commit END,
-                     module_dirty = CASE WHEN $12 THEN $14 ELSE module_dirty END,
-                     reuse_key = CASE WHEN $12 THEN $15 ELSE reuse_key END,
-                     reused_from = CASE WHEN $12 THEN $16 ELSE reused_from END
+                     module_commit = $12, module_dirty = $13, reuse_key = $14, reused_from = $15
                  WHERE id = $1 RETURNING {MESSAGE_COLUMNS}"
             ),
             &[
@@ -527,9 +526,8 @@ async fn close_query(
                 &c.output_tokens,
                 &c.cause,
                 &c.tool_uses,
-                &module.is_some(),
                 &module.and_then(|m| m.state.commit.clone()),
-                &module.map(|m| m.state.dirty),
+                &module.and_then(|m| m.state.dirty),
                 &module.and_then(|m| m.reuse_key.clone()),
                 &module.and_then(|m| m.reused_from.clone()),
             ],
