@@ -38,7 +38,8 @@ pub async fn run(hub: &Hub, cmd: FleetCommand, out: &Output) -> anyhow::Result<i
                         },
                         n.address.clone().unwrap_or_else(|| "-".into()),
                         n.version.clone(),
-                        ago(n.last_heartbeat, now),
+                        // Measured by the database's clock, not this machine's.
+                        ago(now - n.heard_ms_ago, now),
                         n.modules.join(","),
                         n.instances.to_string(),
                         n.in_flight.to_string(),

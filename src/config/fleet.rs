@@ -19,6 +19,12 @@ pub struct FleetConfig {
     /// once, for another node when its lease runs out (a read-only question
     /// changes nothing, so asking again is safe). Off by default.
     pub retry_read_only: bool,
+    /// Routed questions this node runs at once: it claims no more than it
+    /// has free slots, so a node that dies takes down only what it was
+    /// running. Default: what its backend runs at once
+    /// (`claude_code_mcp.pool_max` x `max_in_flight`, or
+    /// `claude_stream.max_warm`).
+    pub slots: Option<usize>,
 }
 
 impl Default for FleetConfig {
@@ -27,6 +33,7 @@ impl Default for FleetConfig {
             node: None,
             lease_s: 15,
             retry_read_only: false,
+            slots: None,
         }
     }
 }
@@ -57,6 +64,13 @@ pub(super) fn validate(fleet: &FleetConfig) -> Result<(), String> {
         return Err(format!(
             "fleet.lease_s is {}; it must be between 3 and 3600 seconds",
             fleet.lease_s
+        ));
+    }
+    if let Some(slots) = fleet.slots
+        && !(1..=1024).contains(&slots)
+    {
+        return Err(format!(
+            "fleet.slots is {slots}; it must be between 1 and 1024 questions at once"
         ));
     }
     Ok(())

@@ -112,7 +112,7 @@ impl Hub {
     }
 
     /// The cursor just past the newest stored message.
-    pub async fn message_cursor(&self) -> Result<i64, HubError> {
+    pub async fn message_cursor(&self) -> Result<crate::store::MessageCursor, HubError> {
         Ok(self.store.latest_message_cursor().await?)
     }
 
@@ -121,10 +121,10 @@ impl Hub {
     /// first one; returns the messages with the cursor to continue from.
     pub async fn follow_messages(
         &self,
-        cursor: i64,
+        cursor: crate::store::MessageCursor,
         module: Option<String>,
         max_wait: Duration,
-    ) -> Result<(i64, Vec<Message>), HubError> {
+    ) -> Result<(crate::store::MessageCursor, Vec<Message>), HubError> {
         let deadline = tokio::time::Instant::now() + max_wait;
         loop {
             // Register interest before reading, so a write in between is not missed.

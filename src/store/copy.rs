@@ -154,6 +154,7 @@ pub const MESSAGES: CopyTable = CopyTable {
         text("claimed_by"),
         integer("lease_until"),
         integer("retries"),
+        text("prefer_node"),
     ],
     identity_key: true,
 };

@@ -30,6 +30,9 @@ pub struct NodeRow {
     #[serde(flatten)]
     pub record: NodeRecord,
     pub last_heartbeat: i64,
+    /// How long ago its last heartbeat was, by the database's clock (the
+    /// one clock every node shares; never this machine's minus another's).
+    pub heard_ms_ago: i64,
     pub stopped: bool,
     /// Heard from within the lease, and not stopped.
     pub alive: bool,

@@ -48,6 +48,7 @@ mod records;
 mod sqlite;
 
 pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
+pub use cursor::MessageCursor;
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
 pub use faults::{WriteFault, WriteFaults};
 pub use fleet::{

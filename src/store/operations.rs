@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::Result;
+use super::cursor::MessageCursor;
 use super::export::{ExportFormat, ExportedConversation};
 use super::handle::{Store, on_backend};
 use super::ids::IdKind;
@@ -162,15 +163,15 @@ impl Store {
     /// Messages stored after `cursor`, each with its cursor.
     pub async fn messages_after(
         &self,
-        cursor: i64,
+        cursor: MessageCursor,
         module: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, Message)>> {
+    ) -> Result<Vec<(MessageCursor, Message)>> {
         let module = module.map(str::to_owned);
         on_backend!(self, |s| s.messages_after(cursor, module.as_deref(), limit))
     }
 
-    pub async fn latest_message_cursor(&self) -> Result<i64> {
+    pub async fn latest_message_cursor(&self) -> Result<MessageCursor> {
         on_backend!(self, |s| s.latest_message_cursor())
     }
 

@@ -58,17 +58,28 @@ impl Store {
         on_postgres!(self, |s| s.nodes_hosting(module, lease_ms))
     }
 
-    pub async fn route_query(&self, query_id: &str, target: &str, route: &str) -> Result<()> {
-        on_postgres!(self, |s| s.route_query(query_id, target, route))
+    /// Hands a stored query to the fleet; `prefer` is the node that
+    /// answered the conversation's last routed turn (it gets it first).
+    pub async fn route_query(
+        &self,
+        query_id: &str,
+        target: &str,
+        route: &str,
+        prefer: Option<&str>,
+    ) -> Result<()> {
+        on_postgres!(self, |s| s.route_query(query_id, target, route, prefer))
     }
 
-    pub async fn claim_query(
+    /// Claims up to `max` routed questions to the modules `hosted` (as
+    /// many as the node can start now).
+    pub async fn claim_queries(
         &self,
         node: &str,
         hosted: &[String],
         lease_ms: i64,
-    ) -> Result<Option<ClaimedQuery>> {
-        on_postgres!(self, |s| s.claim_query(node, hosted, lease_ms))
+        max: usize,
+    ) -> Result<Vec<ClaimedQuery>> {
+        on_postgres!(self, |s| s.claim_queries(node, hosted, lease_ms, max))
     }
 
     /// Stores the outcome of a routed question, only while node

@@ -43,7 +43,7 @@ async fn recovery_after_an_asker_dies_leaves_routed_questions_to_the_fleet() {
         panic!("fresh")
     };
     store
-        .route_query(&routed.id, "arangodb", "{}")
+        .route_query(&routed.id, "arangodb", "{}", None)
         .await
         .unwrap();
     let BeginQuery::Fresh(local) = store.begin_query(ask("local")).await.unwrap() else {
@@ -64,11 +64,11 @@ async fn recovery_after_an_asker_dies_leaves_routed_questions_to_the_fleet() {
     );
     // ... and a node that hosts the target still claims it.
     let claimed = store
-        .claim_query("node-c", &["arangodb".to_string()], 15_000)
+        .claim_queries("node-c", &["arangodb".to_string()], 15_000, 4)
         .await
-        .unwrap()
-        .expect("claimable");
-    assert_eq!(claimed.query.id, routed.id);
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "only the routed question is claimable");
+    assert_eq!(claimed[0].query.id, routed.id);
 }
 
 /// What the agent on the answering node reports (progress) reaches the

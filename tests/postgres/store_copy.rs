@@ -194,15 +194,21 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
     // One routed question claimed by a node, one routed and waiting.
     let claimed = begin(&first, query(&asked.id, "marker", "claimed?", None)).await;
     first
-        .route_query(&claimed, "arangodb", "route-7")
+        .route_query(&claimed, "arangodb", "route-7", None)
         .await
         .unwrap();
     let hosted = ["arangodb".to_string()];
-    let taken = first.claim_query("node-a", &hosted, 60_000).await.unwrap();
-    assert_eq!(taken.map(|c| c.query.id), Some(claimed.clone()));
+    let taken = first
+        .claim_queries("node-a", &hosted, 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.into_iter().map(|c| c.query.id).collect::<Vec<_>>(),
+        vec![claimed.clone()]
+    );
     let waiting = begin(&first, query(&asked.id, "marker", "waiting?", None)).await;
     first
-        .route_query(&waiting, "arangodb", "route-8")
+        .route_query(&waiting, "arangodb", "route-8", Some("node-b"))
         .await
         .unwrap();
 
@@ -234,20 +240,21 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
         Some("node-a")
     );
     // The waiting question is still routed there, and claimable once.
-    let next = second
-        .claim_query("node-b", &hosted, 60_000)
+    let mut next = second
+        .claim_queries("node-b", &hosted, 60_000, 4)
         .await
-        .unwrap()
         .unwrap();
+    assert_eq!(next.len(), 1, "only the waiting question is claimable");
+    let next = next.remove(0);
     assert_eq!(
         (next.query.id, next.route),
         (waiting, "route-8".to_string())
     );
     assert!(
         second
-            .claim_query("node-b", &hosted, 60_000)
+            .claim_queries("node-b", &hosted, 60_000, 4)
             .await
             .unwrap()
-            .is_none()
+            .is_empty()
     );
 }

@@ -2,6 +2,7 @@
 //! another as it was, and works there like any other.
 
 use claude_comms::policy::{ToolOutcome, ToolUse};
+use claude_comms::store::MessageCursor;
 use claude_comms::store::{
     ExportFormat, ExportedConversation, IdKind, MessageStatus, Outcome, StoreError, parse_export,
 };
@@ -92,7 +93,14 @@ pub async fn an_export_imports_into_another_database_as_it_was(b: &impl Backend)
     let hits = other.search("zeppelins", None, 10).await.unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].message_id, stored.messages[1].id);
-    assert_eq!(other.messages_after(0, None, 100).await.unwrap().len(), 5);
+    assert_eq!(
+        other
+            .messages_after(MessageCursor::START, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
     assert_eq!(
         other.resolve_id(IdKind::Message, &q.id[..8]).await.unwrap(),
         q.id

@@ -3,6 +3,7 @@
 //! nothing of a refused write is stored; product-written text (a failure's
 //! reason) is clipped, never refused.
 
+use claude_comms::store::MessageCursor;
 use claude_comms::store::limits::{MAX_NOTE_BYTES, MAX_PAGE};
 use claude_comms::store::{ConversationFilter, MessageStatus, NewQuery, StoreError};
 use serde_json::json;
@@ -83,7 +84,10 @@ pub async fn page_sizes_outside_one_to_the_maximum_are_refused(b: &impl Backend)
         assert_names(s.search("x", None, limit).await, &["limit", "500"]);
         assert_names(s.recent_queries(None, None, limit).await, &["limit", "500"]);
         assert_names(s.recent_messages(limit).await, &["limit", "500"]);
-        assert_names(s.messages_after(0, None, limit).await, &["limit", "500"]);
+        assert_names(
+            s.messages_after(MessageCursor::START, None, limit).await,
+            &["limit", "500"],
+        );
     }
     let filter = ConversationFilter {
         limit: MAX_PAGE,

@@ -1,6 +1,7 @@
 //! Reading back: windows of a conversation, pages of conversations, and
 //! what followers read after their cursor.
 
+use claude_comms::store::MessageCursor;
 use claude_comms::store::{ConversationFilter, ConversationStatus, StoreError};
 use serde_json::json;
 
@@ -153,8 +154,8 @@ pub async fn followers_read_every_message_after_their_cursor_in_order(b: &impl B
     let (s, other) = (b.open("main"), b.open("main"));
     assert_eq!(
         s.latest_message_cursor().await.unwrap(),
-        0,
-        "0 before any message"
+        MessageCursor::START,
+        "the start before any message"
     );
     let c1 = pair(&s).await;
     let c2 = s
@@ -175,16 +176,21 @@ pub async fn followers_read_every_message_after_their_cursor_in_order(b: &impl B
             .id,
     );
 
-    let all = s.messages_after(0, None, 100).await.unwrap();
+    let all = s
+        .messages_after(MessageCursor::START, None, 100)
+        .await
+        .unwrap();
     let followed: Vec<String> = all.iter().map(|(_, m)| m.id.clone()).collect();
     assert_eq!(followed, written, "in the order they were stored");
-    let cursors: Vec<i64> = all.iter().map(|(c, _)| *c).collect();
+    let cursors: Vec<MessageCursor> = all.iter().map(|(c, _)| *c).collect();
     assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
-    let last = *cursors.last().unwrap_or(&0);
+    let last = *cursors.last().unwrap_or(&MessageCursor::START);
     assert_eq!(s.latest_message_cursor().await.unwrap(), last);
     assert!(s.messages_after(last, None, 100).await.unwrap().is_empty());
     assert_eq!(
-        s.messages_after(0, None, 2).await.unwrap(),
+        s.messages_after(MessageCursor::START, None, 2)
+            .await
+            .unwrap(),
         all[..2].to_vec()
     );
     assert_eq!(
@@ -195,7 +201,7 @@ pub async fn followers_read_every_message_after_their_cursor_in_order(b: &impl B
         let s = &s;
         let module = module.to_string();
         async move {
-            s.messages_after(0, Some(&module), 100)
+            s.messages_after(MessageCursor::START, Some(&module), 100)
                 .await
                 .unwrap()
                 .into_iter()

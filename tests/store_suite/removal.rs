@@ -1,6 +1,7 @@
 //! Removing conversations for good, one or by a cleanup rule; never one
 //! that still waits for an answer.
 
+use claude_comms::store::MessageCursor;
 use claude_comms::store::{
     ConversationFilter, ConversationStatus, ExportFormat, IdKind, PruneRule, StoreError,
 };
@@ -53,7 +54,13 @@ pub async fn deleting_a_conversation_removes_it_and_its_messages(b: &impl Backen
         .await
         .unwrap();
     assert_eq!(listed.conversations.len(), 1);
-    assert_eq!(s.messages_after(0, None, 100).await.unwrap().len(), 2);
+    assert_eq!(
+        s.messages_after(MessageCursor::START, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     let waiting = pair(&s).await;
     let pending = ask(&s, &waiting.id, "still waiting", "srv").await;

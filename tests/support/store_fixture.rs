@@ -183,10 +183,19 @@ pub async fn fill(store: &Store) {
 }
 
 /// Every message with its cursor (the global order followers page by).
-async fn in_global_order(store: &Store) -> Vec<(i64, claude_comms::store::Message)> {
+async fn in_global_order(
+    store: &Store,
+) -> Vec<(
+    claude_comms::store::MessageCursor,
+    claude_comms::store::Message,
+)> {
     let mut all = Vec::new();
     loop {
-        let after = all.last().map_or(0, |(cursor, _)| *cursor);
+        let after = all
+            .last()
+            .map_or(claude_comms::store::MessageCursor::START, |(cursor, _)| {
+                *cursor
+            });
         let page = store.messages_after(after, None, 500).await.unwrap();
         if page.is_empty() {
             return all;
@@ -265,10 +274,14 @@ pub async fn assert_same(original: &Store, copy: &Store) {
             c.id
         );
     }
-    // The global order (followers' cursors) is kept.
+    // The global order followers read in is kept (the cursors themselves
+    // are each backend's own: PostgreSQL's name the writing transaction).
+    let messages_only = |all: Vec<(_, claude_comms::store::Message)>| {
+        all.into_iter().map(|(_, m)| m).collect::<Vec<_>>()
+    };
     assert_eq!(
-        in_global_order(copy).await,
-        in_global_order(original).await,
+        messages_only(in_global_order(copy).await),
+        messages_only(in_global_order(original).await),
         "messages in global order"
     );
     // The ledger: what `stats` and budgets read.

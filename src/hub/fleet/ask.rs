@@ -48,12 +48,17 @@ impl Hub {
         if let Some(live) = hosting.iter().find(|n| n.alive) {
             return Ok(live.record.name.clone());
         }
-        let last = hosting.iter().max_by_key(|n| n.last_heartbeat);
+        let last = hosting.iter().min_by_key(|n| n.heard_ms_ago);
         Err(HubError::BadRequest(match last {
             Some(n) => format!(
-                "no live node hosts module \"{module}\": it was last hosted by node \"{}\", last heard from {}; start that node's daemon, or give a live node the module's folder",
+                "no live node hosts module \"{module}\": it was last hosted by node \"{}\", last heard from {} s ago{}; start that node's daemon, or give a live node the module's folder",
                 n.record.name,
-                crate::time::rfc3339(n.last_heartbeat)
+                n.heard_ms_ago / 1000,
+                if n.stopped {
+                    " (it left the fleet)"
+                } else {
+                    ""
+                }
             ),
             None => format!(
                 "no node of the fleet hosts module \"{module}\" (none has its folder), and it is not on this machine; set module_paths.{module} on a node that has its code"
@@ -102,13 +107,12 @@ impl Hub {
             timeout_s: request.timeout_s,
             reuse: request.reuse,
             asked_on: self.config().config.fleet.node_name(),
-            prefer,
             progress: request.progress.is_some(),
         };
         let route = serde_json::to_string(&route).unwrap_or_default();
         if let Err(e) = self
             .store
-            .route_query(&query.id, &conversation.target, &route)
+            .route_query(&query.id, &conversation.target, &route, prefer.as_deref())
             .await
         {
             // Stored but not routed: close it, so nothing waits for it.

@@ -66,11 +66,6 @@ struct Route {
     reuse: super::Reuse,
     /// The node (or process) that asked, for `fleet status` and errors.
     asked_on: String,
-    /// The node that answered the conversation's last routed turn: it may
-    /// hold the warm session, so it gets the follow-up first (see
-    /// `store/postgres/fleet.rs`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    prefer: Option<String>,
     /// Whether the asker shows progress: the answering node sends none
     /// to an asker that would drop it.
     #[serde(default = "yes")]

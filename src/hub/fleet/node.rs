@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::{Hub, HubError};
@@ -99,24 +100,51 @@ async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
     }
 }
 
-/// Claims every question it can, then waits for a notice about one of its
-/// modules (or a reconnect, or the slow re-scan).
+/// Claims as many questions as it has free slots (never more: a node
+/// holds only what it runs, so a node that dies takes down no more than it
+/// was running), then waits for a notice about one of its modules, a slot
+/// coming free while questions may wait, or the slow re-scan.
 async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
     let name = hub.config().config.fleet.node_name();
     let lease_ms = hub.lease_ms();
+    let slots = Arc::new(Semaphore::new(hub.answer_slots()));
     let mut notices = hub.store.notices();
     loop {
         let hosted = hub.hosted_modules();
+        let mut full = false;
         loop {
             if stop.is_cancelled() {
                 return;
             }
-            match hub.store.claim_query(&name, &hosted, lease_ms).await {
-                Ok(Some(claimed)) => {
-                    let answering = hub.clone();
-                    hub.spawn_job(async move { answering.answer_claimed(claimed).await });
+            let free = slots.available_permits();
+            if free == 0 {
+                full = true;
+                break;
+            }
+            match hub
+                .store
+                .claim_queries(&name, &hosted, lease_ms, free)
+                .await
+            {
+                Ok(claimed) => {
+                    let all_taken = claimed.len() == free;
+                    for question in claimed {
+                        let Ok(slot) = slots.clone().try_acquire_owned() else {
+                            // Cannot happen (only this loop takes slots);
+                            // the lease ends the question if it did.
+                            tracing::error!(query = %question.query.id, "no free slot for a claimed question");
+                            continue;
+                        };
+                        let answering = hub.clone();
+                        hub.spawn_job(async move {
+                            answering.answer_claimed(question).await;
+                            drop(slot);
+                        });
+                    }
+                    if !all_taken {
+                        break;
+                    }
                 }
-                Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(node = %name, error = %e, "cannot claim questions");
                     break;
@@ -130,6 +158,7 @@ async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = wake => {}
+            _ = slots.acquire(), if full => {}
             _ = tokio::time::sleep(RESCAN_EVERY) => {}
         }
     }
@@ -155,6 +184,26 @@ impl Hub {
             .filter(|m| self.module_folder(m).map(|f| f.is_dir()).unwrap_or(false))
             .map(str::to_string)
             .collect()
+    }
+
+    /// How many routed questions this node runs at once: `[fleet] slots`,
+    /// else what its backend runs at once (claude-code-mcp: children x
+    /// requests per child; claude-stream: warm processes).
+    fn answer_slots(&self) -> usize {
+        let config = &self.config().config;
+        config
+            .fleet
+            .slots
+            .unwrap_or_else(|| match config.instances.backend {
+                crate::config::BackendKind::ClaudeCodeMcp => {
+                    let mcp = &config.instances.claude_code_mcp;
+                    mcp.pool_max.max(1) * mcp.max_in_flight.max(1)
+                }
+                crate::config::BackendKind::ClaudeStream => {
+                    config.instances.claude_stream.max_warm.max(1)
+                }
+            })
+            .max(1)
     }
 
     /// The modules whose questions may be queued again when their node

@@ -13,6 +13,8 @@ pub struct NodeStatus {
     pub schema_version: i64,
     pub started_at: i64,
     pub last_heartbeat: i64,
+    /// How long ago its last heartbeat was, by the database's clock.
+    pub heard_ms_ago: i64,
     /// Heard from within the lease and not stopped.
     pub alive: bool,
     pub stopped: bool,
@@ -54,6 +56,7 @@ impl Hub {
                     schema_version: n.record.schema_version,
                     started_at: n.record.started_at,
                     last_heartbeat: n.last_heartbeat,
+                    heard_ms_ago: n.heard_ms_ago,
                     alive: n.alive,
                     stopped: n.stopped,
                     modules: n.record.modules,

@@ -7,13 +7,14 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::PostgresStore;
+use super::flight::DB_NOW_MS;
 use super::rows::{all, conversation_from_row, load_conversation};
 use crate::store::columns::CONVERSATION_COLUMNS;
 use crate::store::cursor::{decode_cursor, encode_cursor};
 use crate::store::limits::{self, MAX_CURSOR_BYTES, MAX_METADATA_BYTES, MAX_TITLE_BYTES};
 use crate::store::model::{Conversation, ConversationFilter, ConversationPage, ConversationStatus};
 use crate::store::records::PruneRule;
-use crate::store::{Result, StoreError, now_ms};
+use crate::store::{Result, StoreError};
 
 impl PostgresStore {
     pub async fn create_conversation(
@@ -29,15 +30,15 @@ impl PostgresStore {
         let metadata = metadata.to_string();
         limits::check_len("metadata", &metadata, MAX_METADATA_BYTES)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let now = now_ms();
         let client = self.client().await?;
+        // Times by the database's clock, like every time of a message.
         let row = client
             .row(
                 &format!(
                     "INSERT INTO conversations (id, source, target, title, status, created_at, updated_at, metadata)
-                     VALUES ($1, $2, $3, $4, 'active', $5, $5, $6) RETURNING {CONVERSATION_COLUMNS}"
+                     VALUES ($1, $2, $3, $4, 'active', {DB_NOW_MS}, {DB_NOW_MS}, $5) RETURNING {CONVERSATION_COLUMNS}"
                 ),
-                &[&id, &source, &target, &title, &now, &metadata],
+                &[&id, &source, &target, &title, &metadata],
             )
             .await?;
         conversation_from_row(&row)
@@ -110,9 +111,9 @@ impl PostgresStore {
             .await?
             .row_opt(
                 &format!(
-                    "UPDATE conversations SET status = $2, updated_at = $3 WHERE id = $1 RETURNING {CONVERSATION_COLUMNS}"
+                    "UPDATE conversations SET status = $2, updated_at = {DB_NOW_MS} WHERE id = $1 RETURNING {CONVERSATION_COLUMNS}"
                 ),
-                &[&id, &status.as_str(), &now_ms()],
+                &[&id, &status.as_str()],
             )
             .await?;
         match row {

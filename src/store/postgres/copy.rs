@@ -5,7 +5,7 @@
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::{PostgresStore, lock_message_writes};
+use super::PostgresStore;
 use crate::store::Result;
 use crate::store::copy::{
     BatchBudget, COPIED_TABLES, CopyCounts, CopyKind, CopyRow, CopyTable, CopyValue, MESSAGES,
@@ -112,12 +112,11 @@ impl PostgresStore {
             .collect()
     }
 
-    /// Deletes every row of the copied tables, in one transaction (with
-    /// the message-write lock, as every change of messages takes it).
+    /// Deletes every row of the copied tables, in one transaction (TRUNCATE
+    /// takes every table's lock: no writer runs meanwhile).
     pub(crate) async fn copy_clear(&self) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        lock_message_writes(&tx).await?;
         let tables: Vec<&str> = COPIED_TABLES.iter().map(|t| t.name).collect();
         tx.batch_execute(&format!("TRUNCATE {}", tables.join(", ")))
             .await?;
@@ -126,9 +125,9 @@ impl PostgresStore {
     }
 
     /// Inserts `rows` of `table` as they are, keys included, in one
-    /// transaction: one multi-row INSERT. Messages are inserted under the
-    /// message-write lock, so no other writer takes a `pos` or a `seq`
-    /// meanwhile.
+    /// transaction: one multi-row INSERT. Messages are inserted with the
+    /// table locked against other writers (readers go on), so no other
+    /// writer takes a `pos` or a `seq` meanwhile.
     pub(crate) async fn copy_insert(&self, table: &CopyTable, rows: &[CopyRow]) -> Result<()> {
         let width = table.columns.len();
         let values = (0..rows.len())
@@ -161,7 +160,8 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         if table.name == MESSAGES.name {
-            lock_message_writes(&tx).await?;
+            tx.batch_execute("LOCK TABLE messages IN EXCLUSIVE MODE")
+                .await?;
         }
         tx.execute(sql.as_str(), &params).await?;
         tx.commit().await?;

@@ -7,6 +7,7 @@ use super::cached::Cached;
 use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
+use super::flight::DB_NOW_MS;
 use super::listen::{DESCRIPTORS, INSTANCE_EVENTS, OUTCOMES, PROGRESS, QUESTIONS};
 use super::rows::{all, message_from_row};
 use crate::store::columns::MESSAGE_COLUMNS;
@@ -15,20 +16,24 @@ use crate::store::fleet::{
 };
 use crate::store::hosts::{pid_exists, this_hostname};
 use crate::store::model::MessageStatus;
-use crate::store::{Result, StoreError, now_ms};
+use crate::store::{Result, StoreError};
 
 const NODE_COLUMNS: &str = "n.name, n.server_id, n.address, n.version, n.schema_version, n.started_at, n.last_heartbeat, n.modules, n.stopped";
 
 /// A follow-up prefers the node that answered its conversation's last
 /// routed turn (it may hold the warm session): other nodes leave it to that
 /// node while that node lives and hosts the target, for at most
-/// two seconds. (`$2` this node, `$3` now, `$4` the lease.)
-const PREFERENCE: &str = "(COALESCE(CASE WHEN m.route LIKE '{%}' THEN m.route::jsonb ->> 'prefer' END, $2) = $2
-        OR m.created_at < $3::bigint - 2000
-        OR NOT EXISTS (SELECT 1 FROM nodes n
-                       WHERE n.name = (CASE WHEN m.route LIKE '{%}' THEN m.route::jsonb ->> 'prefer' END)
-                         AND NOT n.stopped AND n.last_heartbeat >= $3::bigint - $4::bigint
-                         AND n.modules::jsonb ? c.target))";
+/// two seconds. (`$2` this node, `$4` the lease; times by the database.)
+fn preference() -> String {
+    format!(
+        "(COALESCE(m.prefer_node, $2) = $2
+          OR m.created_at < {DB_NOW_MS} - 2000
+          OR NOT EXISTS (SELECT 1 FROM nodes n
+                         WHERE n.name = m.prefer_node
+                           AND NOT n.stopped AND n.last_heartbeat >= {DB_NOW_MS} - $4::bigint
+                           AND n.modules::jsonb ? c.target))"
+    )
+}
 
 /// Every node (or only those hosting `module`), with whether it is alive
 /// (heard from within `lease_ms`) and how many questions it holds (not
@@ -45,7 +50,7 @@ async fn nodes_in(
                         CASE WHEN $1::text IS NULL
                              THEN (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending')
                              ELSE 0 END,
-                        s.pid, s.hostname
+                        s.pid, s.hostname, {DB_NOW_MS} - n.last_heartbeat
                  FROM nodes n LEFT JOIN servers s ON s.id = n.server_id
                  WHERE $1::text IS NULL OR n.modules::jsonb ? $1::text
                  ORDER BY name"
@@ -53,10 +58,10 @@ async fn nodes_in(
             &[&module],
         )
         .await?;
-    let now = now_ms();
     all(rows, |r| {
         let modules: String = r.try_get(7)?;
         let last_heartbeat: i64 = r.try_get(6)?;
+        let heard_ms_ago: i64 = r.try_get(12)?;
         let stopped: bool = r.try_get(8)?;
         Ok(NodeRow {
             record: NodeRecord {
@@ -66,11 +71,17 @@ async fn nodes_in(
                 version: r.try_get(3)?,
                 schema_version: r.try_get(4)?,
                 started_at: r.try_get(5)?,
-                modules: serde_json::from_str(&modules).unwrap_or_default(),
+                modules: serde_json::from_str(&modules).map_err(|e| {
+                    StoreError::BadValue(format!(
+                        "nodes.modules of node {name:?} is not a JSON list of names: {e}",
+                        name = r.try_get::<_, String>(0).unwrap_or_default()
+                    ))
+                })?,
             },
             last_heartbeat,
+            heard_ms_ago,
             stopped,
-            alive: !stopped && now - last_heartbeat <= lease_ms && still_running(r)?,
+            alive: !stopped && heard_ms_ago <= lease_ms && still_running(r)?,
             in_flight: r.try_get(9)?,
         })
     })
@@ -97,7 +108,6 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         tx.run("LOCK TABLE nodes IN SHARE ROW EXCLUSIVE MODE", &[])
             .await?;
-        let now = now_ms();
         for other in nodes_in(&tx, lease_ms, None).await? {
             if !other.alive || other.record.server_id == node.server_id {
                 continue;
@@ -107,7 +117,7 @@ impl PostgresStore {
                     "a live node named \"{}\" is already in the fleet (claude-comms {}, heard from {} s ago); give this one another [fleet] node name, or stop that one",
                     node.name,
                     other.record.version,
-                    (now - other.last_heartbeat) / 1000
+                    other.heard_ms_ago / 1000
                 )));
             }
             if other.record.schema_version != node.schema_version {
@@ -119,12 +129,14 @@ impl PostgresStore {
         }
         let modules = serde_json::to_string(&node.modules).unwrap_or_else(|_| "[]".into());
         tx.run(
-            "INSERT INTO nodes (name, server_id, address, version, schema_version, started_at, last_heartbeat, modules, stopped)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE)
-             ON CONFLICT (name) DO UPDATE SET server_id = EXCLUDED.server_id, address = EXCLUDED.address,
-                 version = EXCLUDED.version, schema_version = EXCLUDED.schema_version,
-                 started_at = EXCLUDED.started_at, last_heartbeat = EXCLUDED.last_heartbeat,
-                 modules = EXCLUDED.modules, stopped = FALSE",
+            &format!(
+                "INSERT INTO nodes (name, server_id, address, version, schema_version, started_at, last_heartbeat, modules, stopped)
+                 VALUES ($1, $2, $3, $4, $5, $6, {DB_NOW_MS}, $7, FALSE)
+                 ON CONFLICT (name) DO UPDATE SET server_id = EXCLUDED.server_id, address = EXCLUDED.address,
+                     version = EXCLUDED.version, schema_version = EXCLUDED.schema_version,
+                     started_at = EXCLUDED.started_at, last_heartbeat = EXCLUDED.last_heartbeat,
+                     modules = EXCLUDED.modules, stopped = FALSE"
+            ),
             &[
                 &node.name,
                 &node.server_id,
@@ -132,7 +144,6 @@ impl PostgresStore {
                 &node.version,
                 &node.schema_version,
                 &node.started_at,
-                &now,
                 &modules,
             ],
         )
@@ -142,8 +153,9 @@ impl PostgresStore {
     }
 
     /// The node's heartbeat: it is alive, hosts `modules`, and renews the
-    /// leases of the questions it holds. Returns false when the name now
-    /// belongs to another process (this one was taken for dead).
+    /// leases of the questions it holds, in one statement, by the
+    /// database's clock. Returns false when the name now belongs to
+    /// another process (this one was taken for dead).
     pub async fn node_heartbeat(
         &self,
         name: &str,
@@ -151,26 +163,24 @@ impl PostgresStore {
         modules: &[String],
         lease_ms: i64,
     ) -> Result<bool> {
-        let now = now_ms();
         let modules = serde_json::to_string(modules).unwrap_or_else(|_| "[]".into());
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let ours = tx
-            .run(
-                "UPDATE nodes SET last_heartbeat = $3, modules = $4 WHERE name = $1 AND server_id = $2 AND NOT stopped",
-                &[&name, &server_id, &now, &modules],
-            )
+        let row = self
+            .client()
             .await?
-            == 1;
-        if ours {
-            tx.run(
-                "UPDATE messages SET lease_until = $2 WHERE claimed_by = $1 AND status = 'pending'",
-                &[&name, &(now + lease_ms)],
+            .row(
+                &format!(
+                    "WITH beat AS (
+                         UPDATE nodes SET last_heartbeat = {DB_NOW_MS}, modules = $3
+                         WHERE name = $1 AND server_id = $2 AND NOT stopped RETURNING name),
+                     renewed AS (
+                         UPDATE messages SET lease_until = {DB_NOW_MS} + $4::bigint
+                         WHERE claimed_by = (SELECT name FROM beat) AND status = 'pending')
+                     SELECT EXISTS (SELECT 1 FROM beat)"
+                ),
+                &[&name, &server_id, &modules, &lease_ms],
             )
             .await?;
-        }
-        tx.commit().await?;
-        Ok(ours)
+        Ok(row.try_get(0)?)
     }
 
     /// The node leaves the fleet (a clean stop).
@@ -197,7 +207,13 @@ impl PostgresStore {
     /// Hands a stored (pending) query to the fleet: a node hosting
     /// `target` will claim it. `route` is what the answering node needs
     /// of the request (JSON).
-    pub async fn route_query(&self, query_id: &str, target: &str, route: &str) -> Result<()> {
+    pub async fn route_query(
+        &self,
+        query_id: &str,
+        target: &str,
+        route: &str,
+        prefer: Option<&str>,
+    ) -> Result<()> {
         // One statement: the notice goes out only if the query was routed,
         // when the statement commits.
         let routed = self
@@ -205,9 +221,10 @@ impl PostgresStore {
             .await?
             .rows(
                 "WITH routed AS (
-                     UPDATE messages SET routed = TRUE, route = $2 WHERE id = $1 AND status = 'pending' RETURNING id)
+                     UPDATE messages SET routed = TRUE, route = $2, prefer_node = $5
+                     WHERE id = $1 AND status = 'pending' RETURNING id)
                  SELECT pg_notify($3, $4) FROM routed",
-                &[&query_id, &route, &QUESTIONS, &target],
+                &[&query_id, &route, &QUESTIONS, &target, &prefer],
             )
             .await?;
         if routed.is_empty() {
@@ -216,47 +233,51 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Claims the oldest routed question to one of `hosted` that no node
-    /// holds, under a lease of `lease_ms`. Concurrent claimers skip each
-    /// other's rows (`SKIP LOCKED`), so each question is claimed once.
-    pub async fn claim_query(
+    /// Claims up to `max` of the oldest routed questions to `hosted` that
+    /// no node holds, under a lease of `lease_ms` (by the database's
+    /// clock): a node asks for as many as it has free slots, so it holds
+    /// only what it runs. Concurrent claimers skip each other's rows
+    /// (`SKIP LOCKED`), so each question is claimed once. One statement.
+    pub async fn claim_queries(
         &self,
         node: &str,
         hosted: &[String],
         lease_ms: i64,
-    ) -> Result<Option<ClaimedQuery>> {
-        if hosted.is_empty() {
-            return Ok(None);
+        max: usize,
+    ) -> Result<Vec<ClaimedQuery>> {
+        if hosted.is_empty() || max == 0 {
+            return Ok(Vec::new());
         }
-        // One statement (one round trip): pick the row, skipping rows
-        // other claimers hold, and take it.
-        let row = self
+        let rows = self
             .client()
             .await?
-            .row_opt(
+            .rows(
                 &format!(
-                    "UPDATE messages SET claimed_by = $2, lease_until = $3::bigint + $4::bigint
-                     WHERE id = (
+                    "UPDATE messages SET claimed_by = $2, lease_until = {DB_NOW_MS} + $4::bigint
+                     WHERE id IN (
                          SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
                          WHERE m.routed AND m.status = 'pending' AND m.claimed_by IS NULL AND c.target = ANY($1)
-                           AND {PREFERENCE}
-                         ORDER BY m.pos LIMIT 1 FOR UPDATE OF m SKIP LOCKED)
-                     RETURNING {MESSAGE_COLUMNS}, route, retries"
+                           AND {preference}
+                         ORDER BY m.pos LIMIT $3 FOR UPDATE OF m SKIP LOCKED)
+                     RETURNING {MESSAGE_COLUMNS}, route, retries, pos",
+                    preference = preference()
                 ),
-                &[&hosted, &node, &now_ms(), &lease_ms],
+                &[&hosted, &node, &(max as i64), &lease_ms],
             )
             .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let query = message_from_row(&row)?;
-        let route: Option<String> = row.try_get(24)?;
-        let retries: i64 = row.try_get(25)?;
-        Ok(Some(ClaimedQuery {
-            query,
-            route: route.unwrap_or_default(),
-            retries,
-        }))
+        let mut claimed = all(rows, |row| {
+            Ok((
+                row.try_get::<_, i64>(26)?,
+                ClaimedQuery {
+                    query: message_from_row(row)?,
+                    route: row.try_get::<_, Option<String>>(24)?.unwrap_or_default(),
+                    retries: row.try_get(25)?,
+                },
+            ))
+        })?;
+        // Oldest first, as they were asked.
+        claimed.sort_by_key(|(pos, _)| *pos);
+        Ok(claimed.into_iter().map(|(_, c)| c).collect())
     }
 
     /// Where a query stands (for an asker waiting on another node).
@@ -279,52 +300,52 @@ impl PostgresStore {
         })
     }
 
-    /// Ends the claims whose lease ran out: closed `interrupted` (never
-    /// replayed), except that a question to one of `requeue_modules` that
-    /// was never queued again goes back to the fleet, once.
+    /// Ends the claims whose lease ran out (by the database's clock):
+    /// closed `interrupted` (never replayed), except that a question to one
+    /// of `requeue_modules` that was never queued again goes back to the
+    /// fleet, once. One statement for all of them; rows being finished
+    /// right now are locked and skipped.
     pub async fn expire_leases(&self, requeue_modules: &[String]) -> Result<Vec<LeaseExpired>> {
-        let now = now_ms();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let expired = tx
+        let rows = self
+            .client()
+            .await?
             .rows(
-                "SELECT m.id, m.claimed_by, m.retries, c.target FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                 WHERE m.status = 'pending' AND m.claimed_by IS NOT NULL AND m.lease_until < $1
-                 FOR UPDATE OF m SKIP LOCKED",
-                &[&now],
+                &format!(
+                    "WITH expired AS (
+                         SELECT m.id, m.claimed_by, c.target,
+                                (m.retries = 0 AND c.target = ANY($1)) AS requeue
+                         FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                         WHERE m.status = 'pending' AND m.claimed_by IS NOT NULL
+                           AND m.lease_until < {DB_NOW_MS}
+                         FOR UPDATE OF m SKIP LOCKED),
+                     ended AS (
+                         UPDATE messages m SET
+                             claimed_by = CASE WHEN e.requeue THEN NULL ELSE m.claimed_by END,
+                             lease_until = CASE WHEN e.requeue THEN NULL ELSE m.lease_until END,
+                             retries = m.retries + CASE WHEN e.requeue THEN 1 ELSE 0 END,
+                             status = CASE WHEN e.requeue THEN m.status ELSE 'interrupted' END,
+                             error = CASE WHEN e.requeue THEN m.error ELSE
+                                 'node \"' || e.claimed_by || '\" stopped renewing its lease on this question (it died or lost the database); it is not asked again' END
+                         FROM expired e WHERE m.id = e.id
+                         RETURNING m.id, e.claimed_by, e.target, e.requeue)
+                     SELECT id, claimed_by, requeue,
+                            pg_notify(CASE WHEN requeue THEN $2 ELSE $3 END,
+                                      CASE WHEN requeue THEN target ELSE id END)
+                     FROM ended"
+                ),
+                &[&requeue_modules, &QUESTIONS, &OUTCOMES],
             )
             .await?;
-        let mut done = Vec::new();
-        for row in expired {
+        all(rows, |row| {
             let query_id: String = row.try_get(0)?;
             let node: String = row.try_get(1)?;
-            let retries: i64 = row.try_get(2)?;
-            let target: String = row.try_get(3)?;
-            if retries == 0 && requeue_modules.contains(&target) {
-                tx.run(
-                    "UPDATE messages SET claimed_by = NULL, lease_until = NULL, retries = retries + 1 WHERE id = $1",
-                    &[&query_id],
-                )
-                .await?;
-                tx.run("SELECT pg_notify($1, $2)", &[&QUESTIONS, &target])
-                    .await?;
-                done.push(LeaseExpired::Requeued { query_id, node });
+            let requeue: bool = row.try_get(2)?;
+            Ok(if requeue {
+                LeaseExpired::Requeued { query_id, node }
             } else {
-                let why = format!(
-                    "node \"{node}\" stopped renewing its lease on this question (it died or lost the database); it is not asked again"
-                );
-                tx.run(
-                    "UPDATE messages SET status = 'interrupted', error = $2 WHERE id = $1",
-                    &[&query_id, &why],
-                )
-                .await?;
-                tx.run("SELECT pg_notify($1, $2)", &[&OUTCOMES, &query_id])
-                    .await?;
-                done.push(LeaseExpired::Interrupted { query_id, node });
-            }
-        }
-        tx.commit().await?;
-        Ok(done)
+                LeaseExpired::Interrupted { query_id, node }
+            })
+        })
     }
 
     /// Shares (or withdraws, `removed`) a module descriptor with the fleet
@@ -339,11 +360,13 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.run(
-            "INSERT INTO fleet_descriptors (name, node, descriptor, updated_at, removed)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (name) DO UPDATE SET node = EXCLUDED.node, descriptor = EXCLUDED.descriptor,
-                 updated_at = EXCLUDED.updated_at, removed = EXCLUDED.removed",
-            &[&name, &node, &descriptor, &now_ms(), &removed],
+            &format!(
+                "INSERT INTO fleet_descriptors (name, node, descriptor, updated_at, removed)
+                 VALUES ($1, $2, $3, {DB_NOW_MS}, $4)
+                 ON CONFLICT (name) DO UPDATE SET node = EXCLUDED.node, descriptor = EXCLUDED.descriptor,
+                     updated_at = EXCLUDED.updated_at, removed = EXCLUDED.removed"
+            ),
+            &[&name, &node, &descriptor, &removed],
         )
         .await?;
         tx.run("SELECT pg_notify($1, $2)", &[&DESCRIPTORS, &name])

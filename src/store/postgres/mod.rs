@@ -5,10 +5,13 @@
 //!
 //! How the durability rules of `store/mod.rs` are kept here:
 //! * every write is one transaction on a pooled connection; writes that
-//!   add messages first take one transaction-scoped advisory lock
-//!   ([`MESSAGE_WRITE_LOCK`]), so sequence numbers and the global order
-//!   (`pos`, the cursor of followers) are assigned in commit order: a
-//!   follower that has read up to `pos` never later finds a smaller one;
+//!   add messages to a conversation first take that conversation's
+//!   advisory lock (`flight.rs`), so its sequence numbers stay gapless,
+//!   while writers of different conversations never wait for each other
+//!   (there is no fleet-wide write lock); followers read in commit order
+//!   by the writing transaction's id (`reads.rs`, [`crate::store::MessageCursor`]);
+//! * every time that machines compare (heartbeats, leases, liveness) is
+//!   the database's clock, never a node's own;
 //! * a committed message is PostgreSQL's to keep (its WAL and replicas);
 //! * every operation has a bound ([`OPERATION_TIMEOUT`]): a database that
 //!   is restarting, gone or cut off fails the request with an error that
@@ -19,7 +22,9 @@ mod cached;
 mod connect;
 mod conversations;
 mod copy;
+mod finish;
 mod fleet;
+mod flight;
 mod jobs;
 mod listen;
 mod messages;
@@ -31,7 +36,6 @@ mod servers;
 mod status;
 mod tokens;
 
-use cached::Cached;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -44,10 +48,6 @@ pub(crate) use copy::PgSnapshot;
 /// the database did not answer. Generous for a healthy database (writes
 /// take milliseconds), short enough that a person or a host is told.
 pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
-
-/// The advisory lock every message-adding transaction takes (see the
-/// module comment); an arbitrary constant that names claude-comms.
-const MESSAGE_WRITE_LOCK: i64 = 0x00cc_c0dd_0001;
 
 /// Connections per process: enough for the concurrent senders of one hub,
 /// far below PostgreSQL's default `max_connections` (100) for a fleet.
@@ -178,11 +178,4 @@ impl From<tokio_postgres::Error> for StoreError {
         };
         StoreError::Database { message }
     }
-}
-
-/// Takes the message-write lock inside `tx` (see the module comment).
-async fn lock_message_writes(tx: &deadpool_postgres::Transaction<'_>) -> Result<()> {
-    tx.run("SELECT pg_advisory_xact_lock($1)", &[&MESSAGE_WRITE_LOCK])
-        .await?;
-    Ok(())
 }

@@ -10,7 +10,12 @@ use crate::store::export::{ExportFormat, ExportedConversation};
 use crate::store::limits;
 use crate::store::model::{Conversation, Message};
 use crate::store::records::MessageActivity;
-use crate::store::{Result, StoreError};
+use crate::store::{MessageCursor, Result, StoreError};
+
+/// The id of the oldest transaction still running anywhere in the
+/// cluster (or the next id when none runs): every row of a transaction
+/// below it has been committed or rolled back for good.
+const SETTLED_BELOW: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 use tokio_postgres::types::ToSql;
 
 /// Messages per INSERT of an import (24 parameters each, well within
@@ -78,15 +83,23 @@ impl PostgresStore {
         Ok((conversation, messages))
     }
 
-    /// Messages stored after `cursor` (by any process), oldest first, each
-    /// with the cursor that follows it; optionally only conversations where
-    /// `module` is the source or the target.
+    /// Messages stored after `cursor` (by any process), in commit order
+    /// (see [`MessageCursor`]), each with the cursor that follows it;
+    /// optionally only conversations where `module` is the source or the
+    /// target.
+    ///
+    /// Only rows written by transactions older than every transaction still
+    /// running are read (`txid` below the snapshot's `xmin`): such a
+    /// transaction has ended, so no row can later appear below a cursor
+    /// handed out here (no miss), and the cursor only grows (no repeat).
+    /// A long transaction anywhere in the cluster holds followers back
+    /// until it ends; it never makes them skip.
     pub async fn messages_after(
         &self,
-        cursor: i64,
+        cursor: MessageCursor,
         module: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, Message)>> {
+    ) -> Result<Vec<(MessageCursor, Message)>> {
         limits::check_page("limit", limit)?;
         limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
         let columns = message_columns_of_m();
@@ -95,24 +108,38 @@ impl PostgresStore {
             .await?
             .rows(
                 &format!(
-                    "SELECT m.pos, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                     WHERE m.pos > $1 AND ($2::text IS NULL OR c.source = $2 OR c.target = $2)
-                     ORDER BY m.pos LIMIT $3"
+                    "SELECT m.txid, m.pos, {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE (m.txid, m.pos) > ($1, $2) AND m.txid < {SETTLED_BELOW}
+                       AND ($3::text IS NULL OR c.source = $3 OR c.target = $3)
+                     ORDER BY m.txid, m.pos LIMIT $4"
                 ),
-                &[&cursor, &module, &(limit as i64)],
+                &[&cursor.commit, &cursor.pos, &module, &(limit as i64)],
             )
             .await?;
-        all(rows, |row| Ok((row.try_get(0)?, message_at(row, 1)?)))
+        all(rows, |row| {
+            let at = MessageCursor::new(row.try_get(0)?, row.try_get(1)?);
+            Ok((at, message_at(row, 2)?))
+        })
     }
 
-    /// The cursor of the newest message (0 when there is none).
-    pub async fn latest_message_cursor(&self) -> Result<i64> {
+    /// The cursor of the newest settled message (see
+    /// [`PostgresStore::messages_after`]); the start when there is none.
+    pub async fn latest_message_cursor(&self) -> Result<MessageCursor> {
         let row = self
             .client()
             .await?
-            .row("SELECT COALESCE(MAX(pos), 0)::bigint FROM messages", &[])
+            .row_opt(
+                &format!(
+                    "SELECT txid, pos FROM messages WHERE txid < {SETTLED_BELOW}
+                     ORDER BY txid DESC, pos DESC LIMIT 1"
+                ),
+                &[],
+            )
             .await?;
-        Ok(row.try_get(0)?)
+        match row {
+            Some(row) => Ok(MessageCursor::new(row.try_get(0)?, row.try_get(1)?)),
+            None => Ok(MessageCursor::START),
+        }
     }
 
     pub async fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>> {
@@ -149,7 +176,15 @@ impl PostgresStore {
         crate::store::export::check_imported(exported)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        super::lock_message_writes(&tx).await?;
+        // The imported conversation's lock, as every writer of it takes.
+        tx.run(
+            super::flight::LOCK_KEYS,
+            &[
+                &vec![super::flight::CONVERSATION_LOCK],
+                &vec![c.id.as_str()],
+            ],
+        )
+        .await?;
         let exists = tx
             .row_opt("SELECT 1 FROM conversations WHERE id = $1", &[&c.id])
             .await?

@@ -156,6 +156,16 @@ CREATE TABLE fleet_descriptors (
     removed    BOOLEAN NOT NULL DEFAULT FALSE
 );
 "#,
+    // The fleet without a global write lock (issue 27): a row remembers the
+    // transaction that wrote it, so followers read in commit order (see
+    // `reads.rs`); rows from before keep `pos` order under txid 0. The node
+    // a follow-up prefers is a column of the store, not the hub's JSON.
+    r#"
+ALTER TABLE messages ADD COLUMN txid BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE messages ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint);
+CREATE INDEX messages_follow ON messages (txid, pos);
+ALTER TABLE messages ADD COLUMN prefer_node TEXT;
+"#,
 ];
 
 /// The schema version this code writes: the same number as SQLite's (a

@@ -6,26 +6,33 @@ use super::cached::Cached;
 use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
+use super::flight::DB_NOW_MS;
 use super::rows::all;
+use crate::store::Result;
 use crate::store::hosts::{pid_exists, this_hostname};
 use crate::store::limits;
 use crate::store::model::{InstanceRecord, ServerRecord, ServerRow};
 use crate::store::records::ControlRequest;
-use crate::store::{Result, now_ms};
 
 /// Every server with whether it is alive, by the rule of the SQLite
 /// backend: not stopped, heard from within `stale_after_ms`, and (when on
 /// this host) its process still exists.
+///
+/// "Heard from within" is decided by the database's clock, which also
+/// stamped every heartbeat: no machine's clock is compared with another's.
 pub(super) async fn servers_in(
     client: &impl GenericClient,
     stale_after_ms: i64,
 ) -> Result<Vec<ServerRow>> {
     let host = this_hostname();
-    let now = now_ms();
     let rows = client
         .rows(
-            "SELECT id, pid, hostname, module, started_at, last_heartbeat, stopped FROM servers ORDER BY started_at DESC",
-            &[],
+            &format!(
+                "SELECT id, pid, hostname, module, started_at, last_heartbeat, stopped,
+                        last_heartbeat >= {DB_NOW_MS} - $1::bigint
+                 FROM servers ORDER BY started_at DESC"
+            ),
+            &[&stale_after_ms],
         )
         .await?;
     all(rows, |r| {
@@ -39,7 +46,7 @@ pub(super) async fn servers_in(
         };
         let last_heartbeat: i64 = r.try_get(5)?;
         let stopped: bool = r.try_get(6)?;
-        let fresh = now - last_heartbeat <= stale_after_ms;
+        let fresh: bool = r.try_get(7)?;
         let here_and_running = record.hostname != host || pid_exists(record.pid);
         Ok(ServerRow {
             alive: !stopped && fresh && here_and_running,
@@ -50,6 +57,25 @@ pub(super) async fn servers_in(
     })
 }
 
+/// The servers registered from this host whose process is gone (only this
+/// host can tell: a pid means nothing elsewhere).
+pub(super) async fn gone_on_this_host(client: &impl GenericClient) -> Result<Vec<String>> {
+    let rows = client
+        .rows(
+            "SELECT id, pid FROM servers WHERE hostname = $1 AND NOT stopped",
+            &[&this_hostname()],
+        )
+        .await?;
+    let mut gone = Vec::new();
+    for row in rows {
+        let pid: i64 = row.try_get(1)?;
+        if !u32::try_from(pid).map(pid_exists).unwrap_or(false) {
+            gone.push(row.try_get(0)?);
+        }
+    }
+    Ok(gone)
+}
+
 impl PostgresStore {
     pub async fn register_server(&self, s: &ServerRecord) -> Result<()> {
         limits::check_name("server id", &s.id)?;
@@ -58,19 +84,14 @@ impl PostgresStore {
         self.client()
             .await?
             .run(
-                "INSERT INTO servers (id, pid, hostname, module, started_at, last_heartbeat, stopped)
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE)
-                 ON CONFLICT (id) DO UPDATE SET pid = EXCLUDED.pid, hostname = EXCLUDED.hostname,
-                     module = EXCLUDED.module, started_at = EXCLUDED.started_at,
-                     last_heartbeat = EXCLUDED.last_heartbeat, stopped = FALSE",
-                &[
-                    &s.id,
-                    &i64::from(s.pid),
-                    &s.hostname,
-                    &s.module,
-                    &s.started_at,
-                    &now_ms(),
-                ],
+                &format!(
+                    "INSERT INTO servers (id, pid, hostname, module, started_at, last_heartbeat, stopped)
+                     VALUES ($1, $2, $3, $4, $5, {DB_NOW_MS}, FALSE)
+                     ON CONFLICT (id) DO UPDATE SET pid = EXCLUDED.pid, hostname = EXCLUDED.hostname,
+                         module = EXCLUDED.module, started_at = EXCLUDED.started_at,
+                         last_heartbeat = EXCLUDED.last_heartbeat, stopped = FALSE"
+                ),
+                &[&s.id, &i64::from(s.pid), &s.hostname, &s.module, &s.started_at],
             )
             .await?;
         Ok(())
@@ -80,8 +101,8 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.run(
-            "UPDATE servers SET last_heartbeat = $2 WHERE id = $1",
-            &[&server_id, &now_ms()],
+            &format!("UPDATE servers SET last_heartbeat = {DB_NOW_MS} WHERE id = $1"),
+            &[&server_id],
         )
         .await?;
         tx.run("DELETE FROM instances WHERE server_id = $1", &[&server_id])
@@ -156,8 +177,11 @@ impl PostgresStore {
             .client()
             .await?
             .row(
-                "INSERT INTO control_requests (server_id, instance_id, action, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[&server_id, &instance_id, &action, &now_ms()],
+                &format!(
+                    "INSERT INTO control_requests (server_id, instance_id, action, created_at)
+                     VALUES ($1, $2, $3, {DB_NOW_MS}) RETURNING id"
+                ),
+                &[&server_id, &instance_id, &action],
             )
             .await?;
         Ok(row.try_get(0)?)
@@ -170,10 +194,12 @@ impl PostgresStore {
             .client()
             .await?
             .rows(
-                "UPDATE control_requests SET taken_at = $2
-                 WHERE server_id = $1 AND taken_at IS NULL
-                 RETURNING id, instance_id, action",
-                &[&server_id, &now_ms()],
+                &format!(
+                    "UPDATE control_requests SET taken_at = {DB_NOW_MS}
+                     WHERE server_id = $1 AND taken_at IS NULL
+                     RETURNING id, instance_id, action"
+                ),
+                &[&server_id],
             )
             .await?;
         let mut requests = all(rows, |r| {
@@ -192,14 +218,16 @@ impl PostgresStore {
         let client = self.client().await?;
         client
             .run(
-                "UPDATE control_requests SET done_at = $2, ok = $3, result = $4 WHERE id = $1",
-                &[&id, &now_ms(), &ok, &result],
+                &format!(
+                    "UPDATE control_requests SET done_at = {DB_NOW_MS}, ok = $2, result = $3 WHERE id = $1"
+                ),
+                &[&id, &ok, &result],
             )
             .await?;
         client
             .run(
-                "DELETE FROM control_requests WHERE done_at < $1",
-                &[&(now_ms() - crate::store::records::CONTROL_KEPT_MS)],
+                &format!("DELETE FROM control_requests WHERE done_at < {DB_NOW_MS} - $1::bigint"),
+                &[&crate::store::records::CONTROL_KEPT_MS],
             )
             .await?;
         Ok(())

@@ -8,6 +8,7 @@ use super::limits;
 use super::messages::{MESSAGE_COLUMNS, load_message, message_at, message_from_row};
 use super::model::Message;
 use super::{Result, SqliteStore};
+use crate::store::MessageCursor;
 
 impl SqliteStore {
     pub fn message(&self, id: &str) -> Result<Message> {
@@ -71,10 +72,10 @@ impl SqliteStore {
     /// `module` is the source or the target.
     pub fn messages_after(
         &self,
-        cursor: i64,
+        cursor: MessageCursor,
         module: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(i64, Message)>> {
+    ) -> Result<Vec<(MessageCursor, Message)>> {
         limits::check_page("limit", limit)?;
         limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
         let columns = super::messages::message_columns_of_m();
@@ -85,9 +86,9 @@ impl SqliteStore {
                  ORDER BY m.pos LIMIT ?3"
             ))?;
             let rows = statement
-                .query_map(params![cursor, module, limit as i64], |row| {
+                .query_map(params![cursor.pos, module, limit as i64], |row| {
                     let pos: i64 = row.get(0)?;
-                    Ok((pos, message_at(row, 1)?))
+                    Ok((MessageCursor::new(0, pos), message_at(row, 1)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
@@ -95,13 +96,12 @@ impl SqliteStore {
     }
 
     /// The cursor of the newest message (0 when there is none).
-    pub fn latest_message_cursor(&self) -> Result<i64> {
+    pub fn latest_message_cursor(&self) -> Result<MessageCursor> {
         self.read(|conn| {
-            Ok(
-                conn.query_row("SELECT COALESCE(MAX(pos), 0) FROM messages", [], |r| {
-                    r.get(0)
-                })?,
-            )
+            let pos = conn.query_row("SELECT COALESCE(MAX(pos), 0) FROM messages", [], |r| {
+                r.get(0)
+            })?;
+            Ok(MessageCursor::new(0, pos))
         })
     }
 }

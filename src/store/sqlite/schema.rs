@@ -174,6 +174,12 @@ CREATE TABLE fleet_descriptors (
     removed    INTEGER NOT NULL DEFAULT 0
 );
 "#,
+    // Issue 27: the node a routed follow-up prefers, a column of its own.
+    // (PostgreSQL also records each row's transaction for its followers;
+    // SQLite's writers take turns, so `pos` is already commit order.)
+    r#"
+ALTER TABLE messages ADD COLUMN prefer_node TEXT;
+"#,
 ];
 
 /// The schema version this code writes.
