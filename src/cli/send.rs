@@ -162,6 +162,9 @@ fn print_outcome(outcome: &crate::hub::SendOutcome, out: &Output) -> anyhow::Res
             if let Some(retried) = &outcome.retried {
                 out.note(format!("({retried})"))?;
             }
+            if let Some(note) = &outcome.note {
+                out.note(format!("({note})"))?;
+            }
             if let Some(refused) = &outcome.refused {
                 out.note(format!(
                     "({refused}; {}'s permissions are \"{}\": see [permissions] in the config)",

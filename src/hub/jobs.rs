@@ -175,6 +175,7 @@ impl Hub {
             reused_from: None,
             node: None,
             retried: None,
+            note: None,
         }
     }
 
@@ -240,6 +241,7 @@ impl Hub {
             reused_from: reply.reused_from,
             node: None,
             retried: None,
+            note: None,
         }
     }
 

@@ -143,6 +143,9 @@ impl Hub {
                 .prepare_routed(conversation, &history, chain, request)
                 .await;
         }
+        // Answered here: the conversation's backend, as this node's config
+        // made it (or the asker chose it).
+        let backend = backend_of(&conversation, self.config().config.instances.backend);
         let mut sending = self
             .sending_for(
                 conversation,
@@ -150,6 +153,7 @@ impl Hub {
                 &request.message,
                 request.reuse,
                 chain,
+                backend,
             )
             .await?;
         // The prompt is rendered before the query is stored, so the query and
@@ -184,8 +188,9 @@ impl Hub {
 
     /// Everything a query to `conversation`'s target needs before its
     /// prompt is rendered: the module's folder (here), its state and reuse,
-    /// the descriptors and the agent's policy. Also how a node starts on a
-    /// question another node stored.
+    /// the descriptors and the agent's policy, and the `backend` that runs
+    /// it (always one of this machine's: see `fleet/answer.rs`). Also how a
+    /// node starts on a question another node stored.
     pub(super) async fn sending_for(
         &self,
         conversation: Conversation,
@@ -193,10 +198,10 @@ impl Hub {
         message: &str,
         reuse: super::Reuse,
         chain: Vec<String>,
+        backend: BackendKind,
     ) -> Result<Sending, HubError> {
         let (source, target) = (conversation.source.clone(), conversation.target.clone());
         let folder = self.existing_module_folder(&target)?;
-        let backend = backend_of(&conversation, self.config().config.instances.backend);
         // Stream instances that hold (or can resume) the Claude session get
         // only the new turn; everything else gets the whole story.
         let resume = match backend {
@@ -460,7 +465,9 @@ impl Hub {
     }
 }
 
-fn backend_of(conversation: &Conversation, default: BackendKind) -> BackendKind {
+/// The backend a conversation was started with (its preference), else
+/// `default`.
+pub(super) fn backend_of(conversation: &Conversation, default: BackendKind) -> BackendKind {
     conversation
         .metadata
         .get("backend")

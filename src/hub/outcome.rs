@@ -53,6 +53,7 @@ impl Hub {
                         reused_from: reply.reused_from,
                         node: None,
                         retried: None,
+                        note: None,
                     });
                 }
                 Err(e) => QueryFailure::Hub(HubError::Internal(format!(

@@ -92,6 +92,12 @@ pub struct SendOutcome {
     /// `fleet.retry_read_only`): says so and where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retried: Option<String>,
+    /// What the node that answered a routed question said about how it
+    /// answered: it runs its agents its own way (its own backend, even when
+    /// the conversation was started with another), and what context it
+    /// left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The parameters of a conversation being created.

@@ -59,6 +59,18 @@ pub struct QueryState {
     pub error: Option<String>,
 }
 
+/// A routed question as its asker reads it once it may be over: where it
+/// stands, the answering node's note on it, and its outcome if stored.
+#[derive(Debug, Clone)]
+pub struct RoutedState {
+    pub state: QueryState,
+    /// What the answering node noted (its own backend, context left out).
+    pub note: Option<String>,
+    /// The reply or error row, once stored (it is stored in the
+    /// transaction that closes the query).
+    pub outcome: Option<Message>,
+}
+
 /// What the lease sweep did to a question whose node stopped renewing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseExpired {

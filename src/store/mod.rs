@@ -53,6 +53,7 @@ pub use export::{ExportFormat, ExportedConversation, parse_export, render_export
 pub use faults::{WriteFault, WriteFaults};
 pub use fleet::{
     ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState,
+    RoutedState,
 };
 pub use handle::Store;
 pub use postgres::{StoreUrl, hide_password, is_postgres_url};

@@ -98,6 +98,11 @@ impl Store {
         ))
     }
 
+    /// A routed question's state, note and outcome, read together.
+    pub async fn routed_state(&self, query_id: &str) -> Result<super::fleet::RoutedState> {
+        on_postgres!(self, |s| s.routed_state(query_id))
+    }
+
     pub async fn query_state(&self, query_id: &str) -> Result<QueryState> {
         on_postgres!(self, |s| s.query_state(query_id))
     }

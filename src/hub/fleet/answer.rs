@@ -124,6 +124,23 @@ impl Hub {
             .conversation_since(&query.conversation_id, 0)
             .await?;
         let history: Vec<_> = messages.into_iter().filter(|m| m.seq < query.seq).collect();
+        // This node runs its agents its own way: its own backend, commands,
+        // environment and policy. The backend the conversation was started
+        // with elsewhere is only a preference; when it is not this node's,
+        // the answer says so (it never fails for it).
+        let own = self.config().config.instances.backend;
+        let preferred = crate::hub::messaging::backend_of(&conversation, own);
+        let note = (preferred != own).then(|| {
+            format!(
+                "node \"{}\" answered with its own backend {} (the conversation was started with {})",
+                self.config().config.fleet.node_name(),
+                own.as_str(),
+                preferred.as_str()
+            )
+        });
+        if let Some(note) = &note {
+            tracing::info!(query = %query.id, "{note}");
+        }
         let mut sending = self
             .sending_for(
                 conversation,
@@ -131,13 +148,18 @@ impl Hub {
                 &query.content,
                 reuse,
                 query.hop_chain.clone(),
+                own,
             )
             .await?;
         let prompt = self
             .render(&sending, &query.content, sending.resume.is_some())
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
+        let context_note = match (prompt.cut.as_deref(), note.as_deref()) {
+            (Some(cut), Some(note)) => Some(format!("{note}; {cut}")),
+            (cut, note) => note.or(cut).map(str::to_string),
+        };
         self.store
-            .set_query_context(&query.id, &prompt.template_version, prompt.cut.as_deref())
+            .set_query_context(&query.id, &prompt.template_version, context_note.as_deref())
             .await?;
         sending.prompt_text = prompt.text;
         sending.query = Some(query.clone());

@@ -207,11 +207,12 @@ impl Hub {
         // The state first: a query is closed in the transaction that
         // stores its outcome, so once it is not pending the outcome (if
         // any) is there to read.
-        let state = self.store.query_state(&query.id).await?;
+        let routed = self.store.routed_state(&query.id).await?;
+        let state = routed.state;
         if state.status == MessageStatus::Pending {
             return Ok(None);
         }
-        if let Some(outcome) = self.store.outcome_of(&query.id).await? {
+        if let Some(outcome) = routed.outcome {
             return Ok(Some(match outcome.role {
                 Role::Reply => {
                     let mut delivered =
@@ -223,6 +224,7 @@ impl Hub {
                         )
                     });
                     delivered.node = state.claimed_by;
+                    delivered.note = routed.note;
                     Ok(delivered)
                 }
                 _ => Err(HubError::QueryFailed {

@@ -101,8 +101,12 @@ impl PostgresStore {
             .client()
             .await?
             .query(
+                // `messages.txid` is PostgreSQL's own (the transaction that
+                // wrote the row, for followers): never copied, each store
+                // stamps its own rows.
                 "SELECT column_name::text FROM information_schema.columns
                  WHERE table_schema = current_schema() AND table_name = $1
+                   AND NOT (table_name = 'messages' AND column_name = 'txid')
                  ORDER BY ordinal_position",
                 &[&table.name],
             )

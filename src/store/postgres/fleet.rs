@@ -12,7 +12,7 @@ use super::listen::{DESCRIPTORS, INSTANCE_EVENTS, OUTCOMES, PROGRESS, QUESTIONS}
 use super::rows::{all, message_from_row};
 use crate::store::columns::MESSAGE_COLUMNS;
 use crate::store::fleet::{
-    ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, QueryState,
+    ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, QueryState, RoutedState,
 };
 use crate::store::hosts::{pid_exists, this_hostname};
 use crate::store::model::MessageStatus;
@@ -278,6 +278,43 @@ impl PostgresStore {
         // Oldest first, as they were asked.
         claimed.sort_by_key(|(pos, _)| *pos);
         Ok(claimed.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// Where a routed query stands, with its note and outcome: one
+    /// statement (the asker's one round trip per look).
+    pub async fn routed_state(&self, query_id: &str) -> Result<RoutedState> {
+        let columns = crate::store::columns::message_columns_of_m();
+        let row = self
+            .client()
+            .await?
+            .row_opt(
+                &format!(
+                    "SELECT q.status, q.claimed_by, q.retries, q.error, q.context_note, m.id IS NOT NULL, {columns}
+                     FROM messages q LEFT JOIN messages m ON m.reply_to = q.id
+                     WHERE q.id = $1"
+                ),
+                &[&query_id],
+            )
+            .await?
+            .ok_or_else(|| StoreError::UnknownMessage(query_id.to_string()))?;
+        let status: String = row.try_get(0)?;
+        let has_outcome: bool = row.try_get(5)?;
+        Ok(RoutedState {
+            state: QueryState {
+                status: status.parse().map_err(|_| {
+                    StoreError::BadValue(format!(
+                        "messages.status of query {query_id} is {status:?}, not a status this claude-comms knows"
+                    ))
+                })?,
+                claimed_by: row.try_get(1)?,
+                retries: row.try_get(2)?,
+                error: row.try_get(3)?,
+            },
+            note: row.try_get(4)?,
+            outcome: has_outcome
+                .then(|| super::rows::message_at(&row, 6))
+                .transpose()?,
+        })
     }
 
     /// Where a query stands (for an asker waiting on another node).
