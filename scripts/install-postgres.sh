@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the PostgreSQL tier (tests/postgres) needs: PostgreSQL's
 # server binaries (initdb, pg_ctl, postgres), from Debian's package
-# `postgresql`, when they are missing and this is root with apt-get.
+# `postgresql`, and `faketime`, when they are missing and this is root with
+# apt-get.
 # Otherwise it only says what is missing: the tier then skips, or fails
 # under CLAUDE_COMMS_REQUIRE_REAL=1 (scripts/test.sh), naming the package.
 #
@@ -35,20 +36,29 @@ stop_package_clusters() {
     done < <(pg_lsclusters --no-header 2>/dev/null || true)
 }
 
-if has_server_binaries; then
+# What the tier needs besides the server: Debian's `faketime`, which runs
+# a node's daemon with its wall clock shifted (the fleet's clock tests).
+missing=()
+has_server_binaries || missing+=(postgresql)
+command -v faketime >/dev/null || missing+=(faketime)
+if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
-    echo "install-postgres: PostgreSQL's server binaries are missing; install Debian's package" \
-        "\`postgresql\` (apt-get install --no-install-recommends postgresql) for the PostgreSQL tier" >&2
+    echo "install-postgres: missing for the PostgreSQL tier: ${missing[*]}; install Debian's" \
+        "packages (apt-get install --no-install-recommends ${missing[*]})" >&2
     exit 0
 fi
-echo "install-postgres: installing Debian's package postgresql for the PostgreSQL tier" >&2
+echo "install-postgres: installing Debian's packages ${missing[*]} for the PostgreSQL tier" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 stop_package_clusters
 if ! has_server_binaries; then
     echo "install-postgres: the package postgresql is installed but its server binaries are not found" >&2
+    exit 1
+fi
+if ! command -v faketime >/dev/null; then
+    echo "install-postgres: the package faketime is installed but \`faketime\` is not on PATH" >&2
     exit 1
 fi

@@ -22,6 +22,7 @@ mod store_suite;
 mod cluster;
 mod fleet;
 mod fleet_cutoff;
+mod fleet_distributed;
 mod fleet_faces;
 mod fleet_instances;
 mod fleet_store;

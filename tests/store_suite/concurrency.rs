@@ -324,3 +324,88 @@ pub async fn a_query_cap_holds_exactly_under_concurrent_senders_on_many_handles(
         .unwrap();
     assert_eq!(all.len(), 5, "exactly the cap is stored");
 }
+
+/// Writers of many conversations commit independently (no fleet-wide
+/// lock): followers on other handles still see every message exactly once,
+/// and each conversation's messages in their order.
+pub async fn followers_see_many_conversations_once_each_in_order(b: &impl Backend) {
+    const CONVERSATIONS: usize = 12;
+    let stores = handles(b, 3);
+    let followers = [b.open("main"), b.open("main")];
+    let mut conversations = Vec::new();
+    for i in 0..CONVERSATIONS {
+        conversations.push(pair(&stores[i % 3]).await.id);
+    }
+    let mut cursors = Vec::new();
+    for follower in &followers {
+        cursors.push(follower.latest_message_cursor().await.unwrap());
+    }
+    let mut writers = JoinSet::new();
+    for (t, conversation) in conversations.iter().enumerate() {
+        let store = stores[t % 3].clone();
+        let conversation = conversation.clone();
+        writers.spawn(async move {
+            for i in 0..3 {
+                ask_and_answer(&store, &conversation, &format!("c{t} q{i}")).await;
+                store
+                    .add_note(&conversation, "marker", &format!("c{t} note {i}"))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen: Vec<Vec<Message>> = vec![Vec::new(), Vec::new()];
+    let mut writers_done = false;
+    loop {
+        let mut found_any = false;
+        for (f, follower) in followers.iter().enumerate() {
+            let page = follower.messages_after(cursors[f], None, 7).await.unwrap();
+            for (next, m) in page {
+                assert!(next > cursors[f], "cursors only grow");
+                cursors[f] = next;
+                seen[f].push(m);
+                found_any = true;
+            }
+        }
+        if !found_any && writers_done {
+            break;
+        }
+        if writers.is_empty() {
+            writers_done = true;
+        } else if let Ok(Some(done)) =
+            tokio::time::timeout(std::time::Duration::from_millis(1), writers.join_next()).await
+        {
+            done.unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "the writers finish");
+    }
+    let mut stored = BTreeSet::new();
+    for conversation in &conversations {
+        let all = assert_well_numbered(&stores[0], conversation).await;
+        stored.extend(all.into_iter().map(|m| m.id));
+    }
+    assert_eq!(stored.len(), CONVERSATIONS * 3 * 3);
+    for messages in &seen {
+        let ids: Vec<&String> = messages.iter().map(|m| &m.id).collect();
+        let unique: BTreeSet<&String> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "no message is followed twice");
+        assert_eq!(
+            unique.into_iter().cloned().collect::<BTreeSet<_>>(),
+            stored,
+            "the follower saw every message"
+        );
+        for conversation in &conversations {
+            let seqs: Vec<i64> = messages
+                .iter()
+                .filter(|m| &m.conversation_id == conversation)
+                .map(|m| m.seq)
+                .collect();
+            assert_eq!(
+                seqs,
+                (1..=seqs.len() as i64).collect::<Vec<_>>(),
+                "a conversation's messages are followed in their order"
+            );
+        }
+    }
+}

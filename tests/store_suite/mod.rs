@@ -54,6 +54,7 @@ macro_rules! store_suite {
                 a_query_finished_from_two_handles_at_once_is_closed_once,
                 a_failing_write_undoes_only_itself,
                 a_follower_sees_every_message_once_while_many_write,
+                followers_see_many_conversations_once_each_in_order,
                 a_query_cap_holds_exactly_under_concurrent_senders_on_many_handles,
             },
             conversations {

@@ -39,6 +39,8 @@ pub struct NodeSettings {
     pub instances_toml: Option<String>,
     /// More of the config, appended as it is (`[budgets...]` tables).
     pub extra_toml: String,
+    /// `[fleet] slots` (routed questions run at once), when set.
+    pub slots: Option<usize>,
 }
 
 impl Default for NodeSettings {
@@ -48,6 +50,7 @@ impl Default for NodeSettings {
             retry_read_only: false,
             instances_toml: None,
             extra_toml: String::new(),
+            slots: None,
         }
     }
 }
@@ -80,6 +83,9 @@ impl Node {
             "\n[store]\nurl = {url:?}\n\n[fleet]\nnode = {name:?}\nlease_s = {}\nretry_read_only = {}\n\n",
             settings.lease_s, settings.retry_read_only,
         ));
+        if let Some(slots) = settings.slots {
+            config.push_str(&format!("slots = {slots}\n\n"));
+        }
         match &settings.instances_toml {
             Some(instances) => config.push_str(instances),
             None => config.push_str(&format!(
@@ -231,6 +237,57 @@ impl Node {
             self.log_tail()
         );
         self.daemon_pid().expect("the node's daemon runs")
+    }
+
+    /// Runs this node's daemon in the foreground (`daemon run`) under
+    /// Debian's `faketime`, its wall clock shifted by `offset` (`+60s`,
+    /// `-60s`), as on a machine whose clock is off; returns once the daemon
+    /// answers, with its pid. The node's guard stops it like any daemon.
+    pub fn start_with_clock(&self, offset: &str) -> u32 {
+        let mut command = self.command(&[]);
+        let program = command.get_program().to_owned();
+        command = Command::new("faketime");
+        command
+            .arg("-f")
+            .arg(offset)
+            .arg(program)
+            .args(["daemon", "run"])
+            .env("CLAUDE_COMMS_HOME", self.home())
+            .env("HOME", self.home())
+            .env("CLAUDE_COMMS_HUB", "auto")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env_remove("CLAUDE_COMMS_CONFIG")
+            .env_remove("CLAUDE_COMMS_STORE_URL")
+            .env_remove("CLAUDE_COMMS_MODULE")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut daemon = command.spawn().expect(
+            "faketime runs (Debian's package faketime; scripts/install-postgres.sh installs it)",
+        );
+        let pid = eventually(
+            &format!(
+                "node {}'s daemon under faketime {offset} to answer",
+                self.name
+            ),
+            Duration::from_secs(30),
+            || {
+                if let Ok(Some(status)) = daemon.try_wait() {
+                    panic!(
+                        "node {}'s daemon under faketime exited with {status}: {}",
+                        self.name,
+                        self.log_tail()
+                    );
+                }
+                self.daemon_pid()
+            },
+        );
+        self.remember_processes();
+        // The daemon is not a child the test waits for: its guard stops it
+        // (`daemon stop`, then SIGKILL of what remains).
+        std::thread::spawn(move || daemon.wait());
+        pid
     }
 
     /// `daemon stop`; its output.

@@ -1,0 +1,229 @@
+//! The fleet as teams run it (issue 27): nodes whose clocks are off, a
+//! node killed with a burst of questions in flight, nodes configured with
+//! different backends. Real daemons on a real PostgreSQL; a node's clock
+//! is shifted with Debian's `faketime`.
+
+use serde_json::Value;
+
+use crate::fleet::{ANSWERED_WITHIN, SHORT_LEASE_S, answered_by, fleet_status, jobs};
+use crate::fleet_nodes::{Node, NodeSettings, eventually, json_of, node_in, said};
+use crate::pg_cluster::PgCluster;
+
+fn settings(slots: Option<usize>) -> NodeSettings {
+    NodeSettings {
+        lease_s: SHORT_LEASE_S,
+        slots,
+        ..NodeSettings::default()
+    }
+}
+
+/// `send --json` from `node`, which must be answered; the answer.
+fn answered(node: &Node, from: &str, to: &str, text: &str) -> Value {
+    let sent = node.cli(&["--json", "send", "--from", from, "--to", to, text]);
+    let sent = json_of(&sent);
+    assert_eq!(sent["status"], "delivered", "{sent}");
+    sent
+}
+
+/// Each node's view: every node of `names` is live.
+fn all_live(node: &Node, names: &[&str]) -> bool {
+    let status = fleet_status(node);
+    names
+        .iter()
+        .all(|name| node_in(&status, name).is_some_and(|n| n["alive"] == true))
+}
+
+/// Nodes whose wall clocks are a minute ahead and a minute behind work as
+/// if every clock agreed: each sees the others live, questions both ways
+/// are answered, and an answer that takes longer than the lease (renewed
+/// by the database's clock) is not interrupted.
+#[test]
+fn nodes_whose_clocks_are_a_minute_off_either_way_change_nothing() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_clocks");
+    let a = Node::new(&url, "node-a", &["marker"], &settings(None));
+    let ahead = Node::new(&url, "node-ahead", &["arangodb"], &settings(None));
+    let behind = Node::new(&url, "node-behind", &["claude_mcp"], &settings(None));
+    a.start_ok();
+    ahead.start_with_clock("+60s");
+    behind.start_with_clock("-60s");
+    let names = ["node-a", "node-ahead", "node-behind"];
+    for node in [&a, &ahead, &behind] {
+        eventually(
+            &format!("node {} to see every node live", node.name),
+            ANSWERED_WITHIN,
+            || all_live(node, &names).then_some(()),
+        );
+    }
+    // The clocks really are off: each node stamps its start with its own.
+    let status = fleet_status(&a);
+    let started = |name: &str| node_in(&status, name).and_then(|n| n["started_at"].as_i64());
+    let (on_time, early, late) = (
+        started("node-a").expect("node-a listed"),
+        started("node-ahead").expect("node-ahead listed"),
+        started("node-behind").expect("node-behind listed"),
+    );
+    assert!(early - on_time > 30_000, "node-ahead's clock is not ahead");
+    assert!(on_time - late > 30_000, "node-behind's clock is not behind");
+    // Longer than the lease: only renewals by the database's clock keep
+    // it; a node comparing its own clock with the others' would end it.
+    let slow = format!("[[delay:{}]] a slow look", (SHORT_LEASE_S + 2) * 1000);
+    let to_ahead = answered(&a, "marker", "arangodb", &slow);
+    assert!(
+        answered_by(&to_ahead["reply"], &ahead, "arangodb"),
+        "{to_ahead}"
+    );
+    let to_behind = answered(&a, "marker", "claude_mcp", &slow);
+    assert!(
+        answered_by(&to_behind["reply"], &behind, "claude_mcp"),
+        "{to_behind}"
+    );
+    // The skewed nodes ask each other and the node with the right time.
+    let from_ahead = answered(&ahead, "arangodb", "claude_mcp", "[[brief]] and you?");
+    assert_eq!(from_ahead["node"], "node-behind", "{from_ahead}");
+    let from_behind = answered(&behind, "claude_mcp", "arangodb", "[[brief]] and you?");
+    assert_eq!(from_behind["node"], "node-ahead", "{from_behind}");
+    let from_behind_to_a = answered(&behind, "claude_mcp", "marker", "[[brief]] hello");
+    assert_eq!(from_behind_to_a["node"], "node-a", "{from_behind_to_a}");
+    for node in [&a, &ahead, &behind] {
+        for job in jobs(node) {
+            assert_eq!(job["status"], "delivered", "on {}: {job}", node.name);
+        }
+    }
+}
+
+/// A node dies with a burst in flight: it held only what it was running
+/// (its slots), so only that is lost; every other question is answered
+/// exactly once, by the other node, and nothing stays pending.
+#[test]
+fn a_killed_node_takes_down_only_what_it_was_running() {
+    const QUESTIONS: usize = 20;
+    const SLOTS: usize = 2;
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let database = "fleet_burst";
+    let url = cluster.create_database(database);
+    let a = Node::new(&url, "node-a", &["marker"], &settings(None));
+    let c = Node::new(&url, "node-c", &["arangodb"], &settings(Some(SLOTS)));
+    let d = Node::new(&url, "node-d", &["arangodb"], &settings(Some(SLOTS)));
+    for node in [&a, &c, &d] {
+        node.start_ok();
+    }
+    let mut ids = Vec::new();
+    for i in 0..QUESTIONS {
+        let sent = json_of(&a.cli(&[
+            "--json",
+            "send",
+            "--background",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            &format!("[[delay:1500]] question {i}"),
+        ]));
+        assert_eq!(sent["status"], "pending", "{sent}");
+        ids.push(sent["message_id"].as_str().unwrap_or_default().to_string());
+    }
+    // C runs its slots full; it holds no more than that.
+    eventually("node-c to run its slots full", ANSWERED_WITHIN, || {
+        let status = fleet_status(&a);
+        let held = node_in(&status, "node-c")?["in_flight"].as_i64()?;
+        assert!(held <= SLOTS as i64, "node-c holds {held} questions");
+        (held == SLOTS as i64).then_some(())
+    });
+    c.kill();
+    let listed = eventually("every question to end", ANSWERED_WITHIN * 2, || {
+        let listed = jobs(&a);
+        (listed.len() == QUESTIONS && listed.iter().all(|j| j["status"] != "pending"))
+            .then_some(listed)
+    });
+    let interrupted = listed
+        .iter()
+        .filter(|j| j["status"] == "interrupted")
+        .count();
+    let delivered = listed.iter().filter(|j| j["status"] == "delivered").count();
+    eprintln!(
+        "node-c killed with {SLOTS} slots: {interrupted} of {QUESTIONS} interrupted, {delivered} delivered"
+    );
+    assert!(
+        interrupted <= SLOTS,
+        "the killed node took down {interrupted} questions, more than the {SLOTS} it ran: {listed:?}"
+    );
+    assert_eq!(interrupted + delivered, QUESTIONS, "{listed:?}");
+    for (text, replies, errors) in crate::fleet::outcomes_per_query(&cluster, database) {
+        assert!(
+            replies + errors <= 1,
+            "{text} has {replies} replies and {errors} errors"
+        );
+    }
+    assert!(
+        !ids.iter().any(String::is_empty),
+        "every send gave a message id"
+    );
+}
+
+/// Two nodes configured with different backends: the asker's conversation
+/// was started with its own (claude-stream, which the answering node
+/// cannot run: its `claude` does not exist), and the answering node runs
+/// its own (claude-code-mcp) instead of failing, and says so.
+#[test]
+fn each_node_answers_with_its_own_backend() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_backends");
+    let missing_claude = "/nonexistent/claude";
+    let a = Node::new(
+        &url,
+        "node-a",
+        &["marker"],
+        &NodeSettings {
+            extra_toml: format!(
+                "[instances]\nbackend = \"claude-stream\"\n[instances.claude_stream]\ncommand = {missing_claude:?}\n"
+            ),
+            ..NodeSettings::default()
+        },
+    );
+    let b = Node::new(
+        &url,
+        "node-b",
+        &["arangodb"],
+        &NodeSettings {
+            extra_toml: format!(
+                "[instances]\nbackend = \"claude-code-mcp\"\n[instances.claude_stream]\ncommand = {missing_claude:?}\n"
+            ),
+            ..NodeSettings::default()
+        },
+    );
+    a.start_ok();
+    b.start_ok();
+    // The conversation is made on A, with A's backend.
+    let sent = a.cli(&[
+        "--json",
+        "send",
+        "--from",
+        "marker",
+        "--to",
+        "arangodb",
+        "which backend answers?",
+    ]);
+    let text = said(&sent);
+    let sent = json_of(&sent);
+    assert_eq!(sent["status"], "delivered", "{text}");
+    assert_eq!(sent["node"], "node-b", "{sent}");
+    assert!(answered_by(&sent["reply"], &b, "arangodb"), "{sent}");
+    let note = sent["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("node-b")
+            && note.contains("claude-code-mcp")
+            && note.contains("claude-stream"),
+        "the answer does not say that node-b used its own backend: {sent}"
+    );
+    assert!(
+        !text.contains(missing_claude),
+        "node-b tried the asker's backend: {text}"
+    );
+}
