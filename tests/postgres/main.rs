@@ -18,6 +18,8 @@ mod http_raw;
 mod pg_cluster;
 #[path = "../store_suite/mod.rs"]
 mod store_suite;
+#[path = "../support/tcp_proxy.rs"]
+mod tcp_proxy;
 
 mod cluster;
 mod fleet;
@@ -26,6 +28,7 @@ mod fleet_distributed;
 mod fleet_faces;
 mod fleet_instances;
 mod fleet_store;
+mod round_trips;
 mod store_admin;
 mod store_copy;
 mod store_faults;
