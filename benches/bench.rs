@@ -40,6 +40,8 @@ mod fleet_section;
 mod footprint_section;
 #[path = "support/http_section.rs"]
 mod http_section;
+#[path = "support/network_section.rs"]
+mod network_section;
 #[path = "support/overhead_section.rs"]
 mod overhead_section;
 #[path = "../tests/support/pg_cluster.rs"]
@@ -50,6 +52,8 @@ mod real_child_sections;
 mod sessions_section;
 #[path = "support/store_section.rs"]
 mod store_section;
+#[path = "../tests/support/tcp_proxy.rs"]
+mod tcp_proxy;
 #[path = "support/throughput_section.rs"]
 mod throughput_section;
 #[path = "support/workspace_section.rs"]
@@ -335,6 +339,9 @@ fn main() {
     }
     if run("fleet") {
         runtime.block_on(fleet_section::fleet_section());
+    }
+    if run("network") {
+        runtime.block_on(network_section::network_section());
     }
     if run("http") {
         runtime.block_on(http_hop_section());

@@ -34,7 +34,10 @@ async fn a_question_and_its_answer_cost_one_round_trip_each() {
             panic!("a fresh query")
         };
         store.finish_query(&asked.id, reply("warm")).await.unwrap();
-        store.add_note(&conversation, "marker", "warm").await.unwrap();
+        store
+            .add_note(&conversation, "marker", "warm")
+            .await
+            .unwrap();
     }
 
     let before = proxy.rounds();
@@ -47,13 +50,86 @@ async fn a_question_and_its_answer_cost_one_round_trip_each() {
     };
     let storing = proxy.rounds() - before;
     let before = proxy.rounds();
-    store.finish_query(&asked.id, reply("counted")).await.unwrap();
+    store
+        .finish_query(&asked.id, reply("counted"))
+        .await
+        .unwrap();
     let finishing = proxy.rounds() - before;
     let before = proxy.rounds();
-    store.add_note(&conversation, "marker", "counted").await.unwrap();
+    store
+        .add_note(&conversation, "marker", "counted")
+        .await
+        .unwrap();
     let noting = proxy.rounds() - before;
     eprintln!("round trips: store a query {storing}, finish it {finishing}, a note {noting}");
     assert_eq!(storing, 1, "storing a query");
     assert_eq!(finishing, 1, "finishing a query");
     assert_eq!(noting, 1, "storing a note");
+}
+
+/// A question through a hub whose module's folder is here, and its answer
+/// (the fake child): the whole path costs a handful of round trips, not
+/// twenty. Background work (the control-request poll, the heartbeat) may
+/// add one within the measured time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_and_answer_through_a_hub_costs_a_handful_of_round_trips() {
+    use claude_comms::config::{HOME_ENV, LoadedConfig, Overrides};
+    use claude_comms::hub::{Hub, NewConversationRequest, SendRequest};
+
+    use crate::fleet_nodes::{Node, NodeSettings};
+
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("hub_round_trips");
+    let proxy = TcpProxy::start(cluster.port(), DELAY);
+    let through = proxy.url_through(&url, cluster.port());
+    let node = Node::new(
+        &through,
+        "node-a",
+        &["marker", "arangodb"],
+        &NodeSettings::default(),
+    );
+    let home = node.home().display().to_string();
+    let mut config = LoadedConfig::load_with_env(&Overrides::default(), |k| {
+        (k == HOME_ENV).then(|| home.clone())
+    })
+    .unwrap();
+    config.config.hub = "embedded".into();
+    let hub = Hub::open(config, None).unwrap();
+    let conversation = hub
+        .create_conversation(NewConversationRequest {
+            source: Some("marker".into()),
+            target: "arangodb".into(),
+            title: None,
+            backend: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let ask = |text: &str| SendRequest {
+        source: None,
+        target: None,
+        message: text.into(),
+        conversation_id: Some(conversation.clone()),
+        timeout_s: None,
+        idempotency_key: None,
+        progress: None,
+        cancel: Default::default(),
+        reuse: Default::default(),
+    };
+    for i in 0..3 {
+        hub.send_message(ask(&format!("[[brief]] warm {i}")))
+            .await
+            .unwrap();
+    }
+    let before = proxy.rounds();
+    hub.send_message(ask("[[brief]] counted")).await.unwrap();
+    let rounds = proxy.rounds() - before;
+    eprintln!("round trips: a question and its answer through a hub {rounds}");
+    assert!(
+        rounds <= 7,
+        "a question and its answer took {rounds} round trips to the database"
+    );
+    hub.shutdown().await;
 }

@@ -28,7 +28,9 @@ impl TcpProxy {
     /// each chunk `delay` late in each direction.
     pub fn start(upstream: u16, delay: Duration) -> TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).expect("a non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
         let port = listener.local_addr().expect("its address").port();
         let rounds = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -110,7 +112,10 @@ fn pipe(
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     on_chunk(&buffer[..n]);
-                    if chunks.send((Instant::now() + delay, buffer[..n].to_vec())).is_err() {
+                    if chunks
+                        .send((Instant::now() + delay, buffer[..n].to_vec()))
+                        .is_err()
+                    {
                         break;
                     }
                 }

@@ -4,8 +4,10 @@
 
 use super::PostgresStore;
 use super::cached::Cached;
-use super::rows::{all, load_conversation, load_message, message_at, message_from_row};
-use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
+use super::rows::{
+    all, conversation_from_row, load_conversation, load_message, message_at, message_from_row,
+};
+use crate::store::columns::{CONVERSATION_COLUMNS, MESSAGE_COLUMNS, message_columns_of_m};
 use crate::store::export::{ExportFormat, ExportedConversation};
 use crate::store::limits;
 use crate::store::model::{Conversation, Message};
@@ -56,30 +58,41 @@ impl PostgresStore {
     }
 
     /// A conversation and its messages numbered after `after_seq`, oldest
-    /// first, read in one snapshot.
+    /// first: one statement (one snapshot, one round trip).
     pub async fn conversation_since(
         &self,
         conversation_id: &str,
         after_seq: i64,
     ) -> Result<(Conversation, Vec<Message>)> {
-        let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let conversation = load_conversation(&tx, conversation_id).await?;
-        let rows = tx
+        let conversation_columns = CONVERSATION_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let message_columns = message_columns_of_m();
+        let rows = self
+            .client()
+            .await?
             .rows(
                 &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq"
+                    "SELECT {conversation_columns}, m.id IS NOT NULL, {message_columns}
+                     FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq > $2
+                     WHERE c.id = $1 ORDER BY m.seq"
                 ),
                 &[&conversation_id, &after_seq],
             )
             .await?;
-        let messages = all(rows, message_from_row)?;
-        tx.commit().await?;
+        let Some(first) = rows.first() else {
+            return Err(StoreError::UnknownConversation(conversation_id.to_string()));
+        };
+        let conversation = conversation_from_row(first)?;
+        let width = CONVERSATION_COLUMNS.split(", ").count();
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<_, bool>(width)? {
+                messages.push(message_at(row, width + 1)?);
+            }
+        }
         Ok((conversation, messages))
     }
 

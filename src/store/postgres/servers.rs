@@ -97,16 +97,13 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The server's heartbeat (by the database's clock) and its instance
+    /// list, in one statement: the rows of instances it no longer has are
+    /// deleted, the others written (their ids differ, so the two parts never
+    /// touch one row).
     pub async fn heartbeat(&self, server_id: &str, instances: &[InstanceRecord]) -> Result<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        tx.run(
-            &format!("UPDATE servers SET last_heartbeat = {DB_NOW_MS} WHERE id = $1"),
-            &[&server_id],
-        )
-        .await?;
-        tx.run("DELETE FROM instances WHERE server_id = $1", &[&server_id])
-            .await?;
+        let mut ids = Vec::with_capacity(instances.len());
+        let mut records = Vec::with_capacity(instances.len());
         for i in instances {
             let i = InstanceRecord {
                 last_error: i
@@ -115,14 +112,24 @@ impl PostgresStore {
                     .map(|e| limits::clip(e, limits::MAX_NOTE_BYTES).into_owned()),
                 ..i.clone()
             };
-            let record = serde_json::to_string(&i).unwrap_or_else(|_| "{}".into());
-            tx.run(
-                "INSERT INTO instances (server_id, id, record) VALUES ($1, $2, $3)",
-                &[&server_id, &i.id, &record],
+            records.push(serde_json::to_string(&i).unwrap_or_else(|_| "{}".into()));
+            ids.push(i.id);
+        }
+        self.client()
+            .await?
+            .run(
+                &format!(
+                    "WITH beat AS (
+                         UPDATE servers SET last_heartbeat = {DB_NOW_MS} WHERE id = $1),
+                     gone AS (
+                         DELETE FROM instances WHERE server_id = $1 AND id <> ALL($2::text[]))
+                     INSERT INTO instances (server_id, id, record)
+                     SELECT $1, t.id, t.record FROM unnest($2::text[], $3::text[]) AS t(id, record)
+                     ON CONFLICT (server_id, id) DO UPDATE SET record = EXCLUDED.record"
+                ),
+                &[&server_id, &ids, &records],
             )
             .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
