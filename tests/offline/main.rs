@@ -53,6 +53,7 @@ mod properties;
 mod protocol_revisions;
 mod registry;
 mod serve_binary;
+mod standards_http;
 mod store_copy;
 mod store_suite_sqlite;
 mod tasks_fake;
