@@ -160,3 +160,28 @@ fn the_bundle_manifest_serves_this_version_over_stdio() {
         );
     }
 }
+
+#[test]
+fn the_claude_code_plugin_serves_this_version_with_its_commands() {
+    let plugin = read_json(".claude-plugin/plugin.json");
+    assert_eq!(plugin["version"], VERSION, "plugin.json version");
+    let server = &plugin["mcpServers"]["claude-comms"];
+    assert_eq!(server["command"], "claude-comms");
+    assert_eq!(server["args"][0], "serve");
+    assert_eq!(server["args"][1], "--module");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for command in plugin["commands"].as_array().unwrap() {
+        let file = root.join(command.as_str().unwrap());
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(
+            text.starts_with("---\ndescription: "),
+            "{}: front matter with a description",
+            file.display()
+        );
+    }
+    let marketplace = read_json(".claude-plugin/marketplace.json");
+    let listed = &marketplace["plugins"][0];
+    assert_eq!(listed["name"], plugin["name"]);
+    assert_eq!(listed["version"], VERSION, "marketplace.json version");
+}

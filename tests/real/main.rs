@@ -37,5 +37,6 @@ mod instances;
 mod ledger;
 mod named_stream;
 mod permissions;
+mod plugin;
 mod setup;
 mod standby;
