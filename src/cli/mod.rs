@@ -13,6 +13,7 @@ pub mod dashboard;
 mod instances;
 mod jobs;
 mod modules;
+mod modules_init;
 mod output;
 mod send;
 pub use error_words::cli_words;
@@ -264,6 +265,19 @@ async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         } => {
             let (file, name) = match desc {
                 Some(desc) => (desc, Some(name_or_file.display().to_string())),
+                // The seed's `register-module NAME --path DIR` without a
+                // descriptor: `modules init DIR` writes one.
+                None if path.is_some() && !name_or_file.is_file() => {
+                    let dir = path.as_deref().unwrap_or(std::path::Path::new("."));
+                    out.note(format!(
+                        "error: register-module {} --path {}: no descriptor given (--desc FILE); to write one from what is in the folder, run: claude-comms modules init {} --name {}",
+                        name_or_file.display(),
+                        dir.display(),
+                        dir.display(),
+                        name_or_file.display()
+                    ))?;
+                    return Ok(1);
+                }
                 None => (name_or_file, None),
             };
             let cmd = modules::ModulesCommand::Register { file, name, path };

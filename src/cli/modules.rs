@@ -1,4 +1,4 @@
-//! `claude-comms modules list | show | validate | register | remove | consumers | schema`.
+//! `claude-comms modules list | show | validate | register | init | remove | consumers | schema`.
 
 use std::path::PathBuf;
 
@@ -48,6 +48,16 @@ pub enum ModulesCommand {
         /// The module's folder (where its agent works); overrides the descriptor's `path`.
         #[arg(long)]
         path: Option<PathBuf>,
+    },
+    /// Write and register a descriptor for a module folder from what is there
+    /// (name and version from Cargo.toml, package.json, pyproject.toml or
+    /// go.mod; description from the README; tags from the languages found).
+    Init {
+        /// The module's folder (default: the current one).
+        path: Option<PathBuf>,
+        /// The module's name, instead of the manifest's (or the folder's).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Remove a registered descriptor from the user's folder.
     Remove {
@@ -211,6 +221,9 @@ pub async fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> any
                     Ok(1)
                 }
             }
+        }
+        ModulesCommand::Init { path, name } => {
+            super::modules_init::run(&hub, path.as_deref(), name.as_deref(), out).await
         }
         ModulesCommand::Remove { name } => match hub.remove_module(&name).await {
             Ok(file) => {

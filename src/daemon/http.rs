@@ -149,6 +149,22 @@ fn allowed_hosts(bound: SocketAddr, config: &DaemonConfig) -> Vec<String> {
     hosts
 }
 
+/// The `Origin` values the TCP face accepts: the configured ones and, on a
+/// loopback address, pages served from this machine (`http://localhost:*`
+/// and the like). A DNS-rebinding page has a foreign origin, so it stays
+/// refused; a local page still needs a token to do anything.
+fn allowed_origins(bound: SocketAddr, config: &DaemonConfig) -> Vec<String> {
+    let mut origins = config.allowed_origins.clone();
+    if bound.ip().is_loopback() {
+        for scheme in ["http", "https"] {
+            for host in ["localhost", "127.0.0.1", "[::1]"] {
+                origins.push(format!("{scheme}://{host}:*"));
+            }
+        }
+    }
+    origins
+}
+
 /// A face's server, running until its shutdown signal.
 pub type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
@@ -176,10 +192,11 @@ pub async fn bind_tcp(
         .with_cancellation_token(sessions_end.clone())
         .with_allowed_hosts(allowed_hosts(bound, config))
         .with_max_request_body_bytes(MAX_BODY_BYTES);
-    http = if config.allowed_origins.is_empty() {
+    let origins = allowed_origins(bound, config);
+    http = if origins.is_empty() {
         http.enforce_origin_validation()
     } else {
-        http.with_allowed_origins(config.allowed_origins.clone())
+        http.with_allowed_origins(origins)
     };
     let limits = session_limits(config);
     let sessions = Arc::new(session_manager(limits.idle));

@@ -10,7 +10,10 @@
 //! * a POST body over the limit: 413; empty, not UTF-8 or not JSON: 400
 //!   with a parse error (-32700, as JSON-RPC asks); a batch array, a
 //!   non-object or an object that is not a JSON-RPC 2.0 message: 400 with
-//!   invalid request (-32600) or invalid params (-32602), naming the field.
+//!   invalid request (-32600) or invalid params (-32602), naming the field;
+//! * a request on protocol 2026-07-28 (its `_meta` or its
+//!   `MCP-Protocol-Version` header) for a method that revision removed:
+//!   404 with method not found (-32601), as the revision asks.
 //!
 //! rmcp answers some of these itself, but with 415 and serde's words for
 //! any body it cannot read, and 500 when the framing breaks.
@@ -23,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 
 use crate::mcp::transport::params::problem as params_problem;
+use crate::mcp::transport::removed;
 use serde_json::{Value, json};
 
 /// The largest request body accepted (rmcp's own default).
@@ -31,6 +35,10 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const INVALID_PARAMS: i64 = -32602;
+const METHOD_NOT_FOUND: i64 = -32601;
+
+/// The header that names a request's protocol revision.
+const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// A refused request: its status and, for JSON-RPC errors, the code and id.
 #[derive(Debug, PartialEq)]
@@ -84,7 +92,11 @@ pub async fn check_request(request: Request, next: Next) -> Response {
         Ok(bytes) => bytes,
         Err(e) => return body_unreadable(&e).into_response(),
     };
-    if let Err(refusal) = check_body(&bytes) {
+    let revision = parts
+        .headers
+        .get(PROTOCOL_VERSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if let Err(refusal) = check_body(&bytes, revision) {
         return refusal.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -154,8 +166,9 @@ fn body_unreadable(error: &axum::Error) -> Refusal {
     }
 }
 
-/// Checks that a POST body is one JSON-RPC 2.0 message rmcp can take.
-pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
+/// Checks that a POST body is one JSON-RPC 2.0 message rmcp can take;
+/// `header_revision` is the request's `MCP-Protocol-Version` header.
+pub fn check_body(bytes: &Bytes, header_revision: Option<&str>) -> Result<(), Refusal> {
     let bad = |code, message: String| Refusal::new(StatusCode::BAD_REQUEST, code, message);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(bad(
@@ -244,6 +257,13 @@ pub fn check_body(bytes: &Bytes) -> Result<(), Refusal> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let revision = removed::meta_revision(&params).or(header_revision);
+    if let Some(message) = removed::removed_method(&method, revision) {
+        return Err(Refusal {
+            status: StatusCode::NOT_FOUND,
+            ..with_id(METHOD_NOT_FOUND, message)
+        });
+    }
     let invalid_params = |why: String| {
         with_id(
             INVALID_PARAMS,
@@ -273,7 +293,7 @@ mod tests {
     use super::*;
 
     fn refused(body: &str) -> Refusal {
-        check_body(&Bytes::from(body.to_string())).expect_err(body)
+        check_body(&Bytes::from(body.to_string()), None).expect_err(body)
     }
 
     #[test]
@@ -325,7 +345,7 @@ mod tests {
 
     #[test]
     fn bad_utf8_is_a_parse_error_naming_the_offset() {
-        let refusal = check_body(&Bytes::from_static(b"{\"a\": \"\xff\"}")).unwrap_err();
+        let refusal = check_body(&Bytes::from_static(b"{\"a\": \"\xff\"}"), None).unwrap_err();
         assert_eq!(refusal.code, PARSE_ERROR);
         assert!(refusal.message.contains("offset 7"), "{refusal:?}");
     }
@@ -347,8 +367,26 @@ mod tests {
             r#"{"jsonrpc": "2.0", "id": "a", "method": "some/custom", "params": {}}"#,
             r#"{"jsonrpc": "2.0", "id": 1, "result": {}}"#,
         ] {
-            assert_eq!(check_body(&Bytes::from(body)), Ok(()), "{body}");
+            assert_eq!(check_body(&Bytes::from(body), None), Ok(()), "{body}");
         }
+    }
+
+    #[test]
+    fn methods_removed_in_2026_07_28_are_not_found_there_only() {
+        let initialize = r#"{"jsonrpc": "2.0", "id": 4, "method": "initialize", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}"#;
+        let refusal = refused(initialize);
+        assert_eq!(refusal.status, StatusCode::NOT_FOUND, "{refusal:?}");
+        assert_eq!(refusal.code, METHOD_NOT_FOUND, "{refusal:?}");
+        assert_eq!(refusal.id, json!(4));
+        // The header alone names the revision too.
+        let subscribe = r#"{"jsonrpc": "2.0", "id": 5, "method": "resources/subscribe", "params": {"uri": "module://marker"}}"#;
+        let refusal = check_body(&Bytes::from(subscribe), Some("2026-07-28")).unwrap_err();
+        assert_eq!(refusal.status, StatusCode::NOT_FOUND, "{refusal:?}");
+        // On 2025-11-25 it is a method like any other.
+        assert_eq!(
+            check_body(&Bytes::from(subscribe), Some("2025-11-25")),
+            Ok(())
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod files;
 pub use files::write_atomically;
 pub mod folder;
+pub mod init;
 mod load;
 mod model;
 mod registry;

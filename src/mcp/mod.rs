@@ -3,6 +3,7 @@
 
 mod access;
 mod comms_server;
+mod completion;
 mod prompts;
 mod resources;
 mod server;

@@ -91,6 +91,8 @@ impl ServerHandler for CommsServer {
                 .enable_resources_list_changed()
                 .enable_resources_subscribe()
                 .enable_prompts()
+                // completion/complete: module names and conversation ids.
+                .enable_completions()
                 // SEP-2663: send_message may answer with a task (a job).
                 .enable_tasks()
                 .build(),
@@ -189,6 +191,16 @@ impl ServerHandler for CommsServer {
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<(), rmcp::ErrorData> {
         super::tasks::cancel(self, request, &context).await
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, rmcp::ErrorData> {
+        announced(&self.hub).await?;
+        let caller = super::access::caller_of(&context)?;
+        super::completion::complete(&self.hub, &caller, &request).await
     }
 
     async fn list_prompts(

@@ -102,6 +102,10 @@ fn revision_2026_07_28_discovers_then_calls_with_meta_on_every_request() {
     let bare = server.request(5, "tools/list", json!({}));
     let message = bare["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("protocolVersion"), "{bare}");
+
+    // The methods 2026-07-28 removed are unknown on it, whatever the params.
+    let removed = server.request(6, "initialize", json!({"_meta": meta}));
+    assert_eq!(removed["error"]["code"], -32601, "{removed}");
     assert!(server.finish().success());
 }
 

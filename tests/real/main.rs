@@ -21,10 +21,13 @@ mod model_stub;
 mod pg_cluster;
 #[path = "../support/real_children.rs"]
 mod real_children;
+#[path = "../support/token_proxy.rs"]
+mod token_proxy;
 
 // fleet_nodes includes serve_process; one copy serves every test.
 use fleet_nodes::serve_process;
 
+mod conformance;
 mod conversations;
 mod daemon;
 mod fleet;
@@ -34,5 +37,6 @@ mod instances;
 mod ledger;
 mod named_stream;
 mod permissions;
+mod plugin;
 mod setup;
 mod standby;

@@ -6,6 +6,8 @@
 //! CI's test command) runs them with `--include-ignored` and sets
 //! CLAUDE_COMMS_REQUIRE_REAL=1, which turns missing children into a
 //! failure: the end-to-end tier can never be skipped silently.
+//! `CLAUDE_COMMS_REAL_CLAUDE=/abs/path/claude` runs the tier against another
+//! `claude` CLI (scripts/compat-newest-claude.sh: the newest on npm).
 
 #![allow(dead_code)]
 
@@ -26,8 +28,12 @@ impl RealChildren {
     pub fn find() -> Option<RealChildren> {
         let bin =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real-children/node_modules/.bin");
+        // scripts/compat-newest-claude.sh points the tier at another CLI.
+        let claude = std::env::var_os("CLAUDE_COMMS_REAL_CLAUDE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| bin.join("claude"));
         let found = RealChildren {
-            claude: bin.join("claude"),
+            claude,
             claude_code_mcp: bin.join("claude-code-mcp"),
         };
         if found.claude.exists() && found.claude_code_mcp.exists() {

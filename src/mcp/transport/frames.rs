@@ -136,6 +136,10 @@ impl Classifier {
             );
         }
         let params = object.get("params").cloned().unwrap_or(Value::Null);
+        let revision = super::removed::meta_revision(&params);
+        if let Some(message) = super::removed::removed_method(method, revision) {
+            return error_frame(id, -32601, message);
+        }
         let checked_params = params.clone();
         let request = match serde_json::from_value::<RxJsonRpcMessage<RoleServer>>(object.into()) {
             Ok(JsonRpcMessage::Request(request)) => request,

@@ -11,6 +11,7 @@
 mod frames;
 mod in_flight;
 pub(crate) mod params;
+pub(crate) mod removed;
 
 use std::sync::Arc;
 use std::time::Duration;

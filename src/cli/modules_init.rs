@@ -1,0 +1,92 @@
+//! `claude-comms modules init [PATH] [--name NAME]`: drafts a descriptor from
+//! what is in a module's folder (see [`crate::descriptor::init`]), checks it
+//! against the descriptor schema, registers it with the folder as its path
+//! (as `modules register` does) and prints what it wrote and what to edit.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::output::Output;
+use crate::descriptor::init::draft_from_folder;
+use crate::descriptor::{Format, RegisterFrom, parse_descriptor};
+use crate::hub::Hub;
+
+pub async fn run(
+    hub: &Hub,
+    path: Option<&Path>,
+    name: Option<&str>,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    let given = path.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let folder = match std::path::absolute(&given) {
+        Ok(folder) if folder.is_dir() => folder,
+        Ok(_) | Err(_) => {
+            out.note(format!("error: {}: no such folder", given.display()))?;
+            return Ok(1);
+        }
+    };
+    // `..` and `.` spelled out would make a poor module name and path.
+    let folder = folder.canonicalize().unwrap_or(folder);
+    let drafted = match draft_from_folder(&folder, name) {
+        Ok(drafted) => drafted,
+        Err(e) => {
+            out.note(format!("error: {e}"))?;
+            return Ok(1);
+        }
+    };
+    let yaml = serde_saphyr::to_string(&drafted.descriptor)?;
+    // The schema's own check, before anything is written.
+    let shown = format!(
+        "{}.yaml (drafted from {})",
+        drafted.descriptor.name,
+        folder.display()
+    );
+    if let Err(e) = parse_descriptor(&shown, &yaml, Format::Yaml) {
+        out.note(format!("error: {e}"))?;
+        return Ok(1);
+    }
+    let value = serde_json::to_value(&drafted.descriptor)?;
+    let from = RegisterFrom::Operator {
+        base: Some(folder.clone()),
+    };
+    let outcome = match hub.register_module(value, from).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            out.note(format!("error: {shown}: {e}"))?;
+            return Ok(1);
+        }
+    };
+    if out.json {
+        out.json(&json!({
+            "name": outcome.name,
+            "file": outcome.file,
+            "replaced_file": outcome.replaced_file,
+            "from": drafted.manifest,
+            "descriptor": drafted.descriptor,
+            "notes": drafted.notes,
+            "warnings": outcome.warnings,
+        }))?;
+        return Ok(0);
+    }
+    out.line(format!(
+        "# {} ({}), registered in {}",
+        outcome.name,
+        drafted
+            .manifest
+            .map_or("no manifest".to_string(), |m| format!("from {m}")),
+        outcome.file
+    ))?;
+    out.line(yaml.trim_end())?;
+    if let Some(old) = &outcome.replaced_file {
+        out.note(format!("it replaces {old}"))?;
+    }
+    for note in drafted.notes.iter().chain(&outcome.warnings) {
+        out.note(format!("note: {note}"))?;
+    }
+    out.note(format!(
+        "edit {} to add them; `claude-comms modules validate FILE` checks it",
+        outcome.file
+    ))?;
+    Ok(0)
+}
