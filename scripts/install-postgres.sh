@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the PostgreSQL tier (tests/postgres) needs: PostgreSQL's
 # server binaries (initdb, pg_ctl, postgres), from Debian's package
-# `postgresql`, when they are missing and this is root with apt-get.
+# `postgresql`, Debian's `pgbouncer` (the pooler test) and `openssl` (the
+# TLS test makes its certificates with it), when they are missing and this
+# is root with apt-get.
 # Otherwise it only says what is missing: the tier then skips, or fails
 # under CLAUDE_COMMS_REQUIRE_REAL=1 (scripts/test.sh), naming the package.
 #
@@ -35,20 +37,38 @@ stop_package_clusters() {
     done < <(pg_lsclusters --no-header 2>/dev/null || true)
 }
 
-if has_server_binaries; then
+# pgbouncer's binary lives in /usr/sbin, which may not be on PATH.
+has_pgbouncer() {
+    command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]]
+}
+
+if has_server_binaries && has_pgbouncer && command -v openssl >/dev/null; then
     exit 0
 fi
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
-    echo "install-postgres: PostgreSQL's server binaries are missing; install Debian's package" \
-        "\`postgresql\` (apt-get install --no-install-recommends postgresql) for the PostgreSQL tier" >&2
+    echo "install-postgres: PostgreSQL's server binaries, pgbouncer or openssl are missing; install" \
+        "Debian's packages (apt-get install --no-install-recommends postgresql pgbouncer openssl)" \
+        "for the PostgreSQL tier" >&2
     exit 0
 fi
-echo "install-postgres: installing Debian's package postgresql for the PostgreSQL tier" >&2
+echo "install-postgres: installing Debian's packages postgresql pgbouncer openssl for the PostgreSQL tier" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+apt-get install -y -qq --no-install-recommends postgresql pgbouncer openssl >/dev/null
 stop_package_clusters
+# The package starts a pgbouncer of its own (port 6432); the tests start
+# theirs, so the package's is stopped like the clusters.
+if command -v systemctl >/dev/null && systemctl is-active --quiet pgbouncer 2>/dev/null; then
+    systemctl stop pgbouncer || true
+fi
+if [[ -x /etc/init.d/pgbouncer ]]; then
+    /etc/init.d/pgbouncer stop >/dev/null 2>&1 || true
+fi
 if ! has_server_binaries; then
     echo "install-postgres: the package postgresql is installed but its server binaries are not found" >&2
+    exit 1
+fi
+if ! has_pgbouncer; then
+    echo "install-postgres: the package pgbouncer is installed but /usr/sbin/pgbouncer is not found" >&2
     exit 1
 fi
