@@ -423,7 +423,7 @@ impl PostgresStore {
             .map(|s| s.record.id)
             .collect();
         let pending = tx
-            .query(
+            .rows(
                 // A routed question is not its asker's to end: a node
                 // holds it under a lease (or will claim it), and its
                 // answer is kept for the asker's job either way.

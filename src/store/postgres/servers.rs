@@ -17,7 +17,7 @@ use crate::store::{Result, now_ms};
 /// backend: not stopped, heard from within `stale_after_ms`, and (when on
 /// this host) its process still exists.
 pub(super) async fn servers_in(
-    client: &impl GenericClient,
+    client: &impl Cached,
     stale_after_ms: i64,
 ) -> Result<Vec<ServerRow>> {
     let host = this_hostname();
