@@ -28,4 +28,5 @@ mod fleet_store;
 mod store_admin;
 mod store_copy;
 mod store_faults;
+mod store_suite_pooler;
 mod store_suite_postgres;

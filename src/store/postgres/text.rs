@@ -9,18 +9,21 @@
 //! * anything else is left as it is.
 //!
 //! The mapping is reversible, so what is read is exactly what was written,
-//! on either backend and through `store copy`. Both characters are from
-//! the last private-use plane (U+10FFFD, U+10FFFC), which no script and no
-//! icon font uses, so a text almost never changes and a search still
-//! matches the words around a NUL. Escaping happens where parameters are
-//! bound (`cached.rs`), restoring where text columns are read.
+//! on either backend and through `store copy`. Both characters are ASCII
+//! controls (U+0001 "start of heading", U+0002 "start of text") that
+//! prose never holds, so a text almost never changes; and like NUL they
+//! separate words for PostgreSQL's text search (in any locale, unlike a
+//! private-use character, which the C locale takes for a letter), so a
+//! search finds the words around a NUL on both backends. Escaping happens
+//! where parameters are bound (`cached.rs`), restoring where text columns
+//! are read.
 
 use std::borrow::Cow;
 
 /// Starts an escape sequence.
-pub(super) const ESCAPE: char = '\u{10FFFD}';
+pub(super) const ESCAPE: char = '\u{1}';
 /// After [`ESCAPE`]: the sequence stands for U+0000.
-pub(super) const NUL_MARK: char = '\u{10FFFC}';
+pub(super) const NUL_MARK: char = '\u{2}';
 
 /// `text` as PostgreSQL can store it (borrowed when nothing changes).
 pub(super) fn escape(text: &str) -> Cow<'_, str> {
@@ -113,16 +116,16 @@ mod tests {
             "plain",
             "a\0b",
             "\0\0",
-            "\u{10FFFD}",
-            "\u{10FFFD}\u{10FFFC}",
-            "x\u{10FFFC}\0\u{10FFFD}\0y",
-            "\u{10FFFD}\u{10FFFD}\0",
+            "\u{1}",
+            "\u{1}\u{2}",
+            "x\u{2}\0\u{1}\0y",
+            "\u{1}\u{1}\0",
         ] {
             let stored = escape(text);
             assert!(!stored.contains('\0'), "{stored:?}");
             assert_eq!(restore(stored.into_owned()), text);
         }
         assert!(matches!(escape("no change"), Cow::Borrowed(_)));
-        assert_eq!(restore("cut\u{10FFFD}".into()), "cut\u{10FFFD}");
+        assert_eq!(restore("cut\u{1}".into()), "cut\u{1}");
     }
 }
