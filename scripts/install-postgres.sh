@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the PostgreSQL tier (tests/postgres) needs: PostgreSQL's
 # server binaries (initdb, pg_ctl, postgres), from Debian's package
-# `postgresql`, and `faketime`, when they are missing and this is root with
-# apt-get.
+# `postgresql`, Debian's `pgbouncer` (the pooler test), `openssl` (the TLS
+# test makes its certificates with it) and `faketime` (the fleet's clock
+# tests), when they are missing and this is root with apt-get.
 # Otherwise it only says what is missing: the tier then skips, or fails
 # under CLAUDE_COMMS_REQUIRE_REAL=1 (scripts/test.sh), naming the package.
 #
@@ -36,10 +37,16 @@ stop_package_clusters() {
     done < <(pg_lsclusters --no-header 2>/dev/null || true)
 }
 
-# What the tier needs besides the server: Debian's `faketime`, which runs
-# a node's daemon with its wall clock shifted (the fleet's clock tests).
+# pgbouncer's binary lives in /usr/sbin, which may not be on PATH.
+has_pgbouncer() {
+    command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]]
+}
+
 missing=()
 has_server_binaries || missing+=(postgresql)
+has_pgbouncer || missing+=(pgbouncer)
+command -v openssl >/dev/null || missing+=(openssl)
+# Runs a node's daemon with its wall clock shifted (the fleet's clock tests).
 command -v faketime >/dev/null || missing+=(faketime)
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
@@ -54,8 +61,20 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 stop_package_clusters
+# The package starts a pgbouncer of its own (port 6432); the tests start
+# theirs, so the package's is stopped like the clusters.
+if command -v systemctl >/dev/null && systemctl is-active --quiet pgbouncer 2>/dev/null; then
+    systemctl stop pgbouncer || true
+fi
+if [[ -x /etc/init.d/pgbouncer ]]; then
+    /etc/init.d/pgbouncer stop >/dev/null 2>&1 || true
+fi
 if ! has_server_binaries; then
     echo "install-postgres: the package postgresql is installed but its server binaries are not found" >&2
+    exit 1
+fi
+if ! has_pgbouncer; then
+    echo "install-postgres: the package pgbouncer is installed but /usr/sbin/pgbouncer is not found" >&2
     exit 1
 fi
 if ! command -v faketime >/dev/null; then

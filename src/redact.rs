@@ -85,8 +85,70 @@ impl Redactor {
     }
 }
 
-/// `scheme://user:password@host` becomes `scheme://user:[redacted]@host`.
+/// `scheme://user:password@host` becomes `scheme://user:[redacted]@host`;
+/// so does the `password=...` pair of a libpq key=value connection string
+/// (`host=db password='x y'`).
 pub fn redact_url_passwords(text: &str) -> Cow<'_, str> {
+    match redact_urls(text) {
+        Cow::Borrowed(_) => redact_key_value_passwords(text),
+        Cow::Owned(out) => match redact_key_value_passwords(&out) {
+            Cow::Borrowed(_) => Cow::Owned(out),
+            Cow::Owned(more) => Cow::Owned(more),
+        },
+    }
+}
+
+/// `password = value` (a word of its own; the value bare, or quoted with
+/// `'` and backslash escapes, even unterminated) with the value hidden.
+fn redact_key_value_passwords(text: &str) -> Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("password") {
+        let at = from + i;
+        from = at + "password".len();
+        if at > 0 && !text[..at].ends_with(char::is_whitespace) {
+            continue;
+        }
+        let rest = &text[from..];
+        let after_key = rest.trim_start();
+        let Some(value) = after_key.strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let start = text.len() - value.len();
+        let end = match value.strip_prefix('\'') {
+            Some(quoted) => {
+                let mut escaped = false;
+                quoted
+                    .char_indices()
+                    .find(|(_, c)| {
+                        let close = *c == '\'' && !escaped;
+                        escaped = *c == '\\' && !escaped;
+                        close
+                    })
+                    .map_or(text.len(), |(i, _)| start + 1 + i + 1)
+            }
+            None => value
+                .find(char::is_whitespace)
+                .map_or(text.len(), |e| start + e),
+        };
+        if start < end {
+            spans.push((start, end));
+        }
+        from = end.max(from);
+    }
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for (start, end) in spans.into_iter().rev() {
+        out.replace_range(start..end, REDACTED);
+    }
+    Cow::Owned(out)
+}
+
+fn redact_urls(text: &str) -> Cow<'_, str> {
     if !text.contains("://") {
         return Cow::Borrowed(text);
     }
@@ -228,6 +290,14 @@ mod tests {
         assert_eq!(
             config_value("database", json!("postgres://u:pw@h/db")),
             "postgres://u:[redacted]@h/db"
+        );
+        assert_eq!(
+            config_value("store.url", json!("host=h password = 'p w\\'x' user=u")),
+            "host=h password = [redacted] user=u"
+        );
+        assert_eq!(
+            config_value("store.url", json!("host=h password='unterminated")),
+            "host=h password=[redacted]"
         );
         assert_eq!(
             config_value(

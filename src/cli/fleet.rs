@@ -43,6 +43,7 @@ pub async fn run(hub: &Hub, cmd: FleetCommand, out: &Output) -> anyhow::Result<i
                         n.modules.join(","),
                         n.instances.to_string(),
                         n.in_flight.to_string(),
+                        format!("{}/{}", n.connections.active, n.connections.open),
                     ]
                 })
                 .collect();
@@ -56,9 +57,17 @@ pub async fn run(hub: &Hub, cmd: FleetCommand, out: &Output) -> anyhow::Result<i
                     "MODULES",
                     "INSTANCES",
                     "IN FLIGHT",
+                    "CONNS",
                 ],
                 &rows,
             )?;
+            let limit = status
+                .role_limit
+                .map_or("no role limit".to_string(), |l| format!("role limit {l}"));
+            out.line(format!(
+                "connections: CONNS is active/open per node; {} open for this role ({limit}, server max_connections {}); each process here keeps at most {} ([store] max_connections) + 1 listener",
+                status.role_open, status.server_max, status.max_connections
+            ))?;
             Ok(0)
         }
     }

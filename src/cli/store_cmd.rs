@@ -65,6 +65,29 @@ async fn status(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
         c.messages, c.pending
     ))?;
     out.line(format!("tokens:         {}", c.tokens))?;
+    if let Some(pool) = &status.connections {
+        out.line(format!(
+            "connections:    {} in use, {} open of {} ([store] max_connections) + 1 listener: {}",
+            pool.in_use, pool.open, pool.max, pool.listener
+        ))?;
+        out.line(format!("pooler:         {}", pool.pooler))?;
+        out.line(format!("tls:            {}", pool.tls))?;
+    }
+    if let Some(server) = &status.server_connections {
+        let limit = server
+            .role_limit
+            .map_or("no limit".to_string(), |l| format!("limit {l}"));
+        out.line(format!(
+            "server:         {} connections of this role ({limit}); server max_connections {}",
+            server.role_open, server.server_max
+        ))?;
+        for app in &server.by_application {
+            out.line(format!(
+                "                {}: {} open, {} active",
+                app.application_name, app.open, app.active
+            ))?;
+        }
+    }
     Ok(0)
 }
 

@@ -224,6 +224,13 @@ impl LoadedConfig {
             config.store.url = Some(url);
             provenance.insert("store.url".into(), format!("env {}", store::STORE_URL_ENV));
         }
+        if let Some(url) = env(store::STORE_LISTEN_URL_ENV).filter(|v| !v.trim().is_empty()) {
+            config.store.listen_url = Some(url);
+            provenance.insert(
+                "store.listen_url".into(),
+                format!("env {}", store::STORE_LISTEN_URL_ENV),
+            );
+        }
         if let Some(file) = env("CLAUDE_COMMS_LOG_FILE").filter(|v| !v.is_empty()) {
             config.log_file = Some(file);
             provenance.insert("log_file".into(), "env CLAUDE_COMMS_LOG_FILE".into());
@@ -283,7 +290,10 @@ impl LoadedConfig {
     /// `CLAUDE_COMMS_STORE_URL`), else the SQLite file.
     pub fn store_location(&self) -> store::StoreLocation {
         match &self.config.store.url {
-            Some(url) => store::StoreLocation::Postgres(url.clone()),
+            Some(url) => {
+                let node = self.config.fleet.node_name();
+                store::StoreLocation::Postgres(url.clone(), self.config.store.pg_options(&node))
+            }
             None => store::StoreLocation::Sqlite(self.database_path()),
         }
     }
@@ -296,7 +306,7 @@ impl LoadedConfig {
             store::StoreLocation::Sqlite(path) => {
                 crate::redact::redact_url_passwords(&path.display().to_string()).into_owned()
             }
-            store::StoreLocation::Postgres(url) => crate::store::shown_url(&url),
+            store::StoreLocation::Postgres(url, _) => crate::store::shown_url(&url),
         }
     }
 

@@ -18,7 +18,13 @@ impl Hub {
         progress: impl FnMut(CopyProgress) + Send,
     ) -> Result<CopyReport, CopyError> {
         let location = if crate::store::is_postgres_url(to) {
-            StoreLocation::Postgres(to.to_owned())
+            // The target is another database: this store's pool size,
+            // none of its pooler settings.
+            let options = crate::store::PgOptions {
+                max_connections: self.config().config.store.max_connections,
+                ..Default::default()
+            };
+            StoreLocation::Postgres(to.to_owned(), options)
         } else {
             StoreLocation::Sqlite(to.into())
         };

@@ -96,6 +96,9 @@ pub enum Notice {
     InstanceEvent { instance_id: String, event: String },
     /// The listener reconnected: notices may have been missed; re-read.
     Reconnected,
+    /// There is no listener (a transaction-mode pooler without
+    /// `[store] listen_url`): sent about once a second; re-read.
+    Poll,
 }
 
 /// A module descriptor a node shared with the fleet (JSON, without the

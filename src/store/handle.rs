@@ -46,7 +46,9 @@ impl Store {
     ) -> Result<Store> {
         match location {
             crate::config::store::StoreLocation::Sqlite(path) => Store::open_with(path, sync),
-            crate::config::store::StoreLocation::Postgres(url) => Store::open_postgres(url),
+            crate::config::store::StoreLocation::Postgres(url, options) => {
+                Store::open_postgres_with(url, options)
+            }
         }
     }
 
@@ -54,8 +56,34 @@ impl Store {
     /// brings its schema up to date and keeps a pool of connections. A URL
     /// that does not work is an error naming host, port, database and cause.
     pub fn open_postgres(url: &str) -> Result<Store> {
-        let postgres = PostgresStore::open(url)?;
+        Store::open_postgres_with(url, &super::PgOptions::default())
+    }
+
+    /// Like [`Store::open_postgres`], with `[store]`'s connection
+    /// settings (pool size, pooler, listener).
+    pub fn open_postgres_with(url: &str, options: &super::PgOptions) -> Result<Store> {
+        let postgres = PostgresStore::open_with(url, options)?;
         Ok(Store::over(Backend::Postgres(Box::new(postgres))))
+    }
+
+    /// The server's count of connections and its limits (`None` on
+    /// SQLite).
+    pub async fn server_connections(&self) -> Result<Option<super::ServerConnections>> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(postgres) => postgres
+                .bounded(postgres.server_connections())
+                .await
+                .map(Some),
+        }
+    }
+
+    /// The PostgreSQL store's connections now (`None` on SQLite).
+    pub fn pool_status(&self) -> Option<super::PoolStatus> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(postgres) => Some(postgres.pool_status()),
+        }
     }
 
     fn over(backend: Backend) -> Store {

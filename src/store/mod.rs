@@ -56,7 +56,10 @@ pub use fleet::{
     RoutedState,
 };
 pub use handle::Store;
-pub use postgres::{StoreUrl, hide_password, is_postgres_url};
+pub use postgres::{
+    ApplicationConnections, DEFAULT_MAX_CONNECTIONS, PgOptions, PoolStatus, ServerConnections,
+    StoreUrl, hide_password, is_postgres_url,
+};
 /// The schema version this claude-comms writes, the same on both backends.
 pub const SCHEMA_VERSION: i64 = sqlite::SCHEMA_VERSION;
 pub(crate) use hosts::pid_exists;

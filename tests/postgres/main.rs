@@ -32,4 +32,5 @@ mod round_trips;
 mod store_admin;
 mod store_copy;
 mod store_faults;
+mod store_suite_pooler;
 mod store_suite_postgres;

@@ -24,14 +24,25 @@ impl Backend for Postgres {
     }
 
     fn open(&self, name: &str) -> Store {
+        let url = self.database_url(name);
+        Store::open_postgres(&url)
+            .unwrap_or_else(|e| panic!("{e}\nthe server's log:\n{}", self.cluster.log_tail()))
+    }
+}
+
+impl Postgres {
+    /// The URL of the database `name`, created on first use.
+    pub fn database_url(&self, name: &str) -> String {
         let first_use = self.created.lock().unwrap().insert(name.to_string());
-        let url = if first_use {
+        if first_use {
             self.cluster.create_database(name)
         } else {
             self.cluster.url(name)
-        };
-        Store::open_postgres(&url)
-            .unwrap_or_else(|e| panic!("{e}\nthe server's log:\n{}", self.cluster.log_tail()))
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        self.cluster.log_tail()
     }
 }
 

@@ -25,6 +25,7 @@ pub mod reads;
 pub mod removal;
 pub mod search;
 pub mod servers;
+pub mod texts;
 pub mod tokens;
 
 /// Where one test case's databases live (a temp folder of SQLite files, a
@@ -104,6 +105,10 @@ macro_rules! store_suite {
                 servers_list_their_instances_alive_or_not,
                 recovery_interrupts_only_the_pending_queries_of_dead_servers,
                 control_requests_reach_their_server_once,
+            },
+            texts {
+                texts_with_nul_and_escape_characters_read_back_exactly,
+                a_search_for_a_word_next_to_a_nul_finds_only_its_message,
             },
             tokens {
                 tokens_are_stored_listed_revoked_and_touched,

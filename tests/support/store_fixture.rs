@@ -115,7 +115,10 @@ pub async fn fill(store: &Store) {
             &q3,
             Outcome::Failed {
                 sender: "arangodb".into(),
-                reason: "the agent did not answer within 30 s".into(),
+                // A NUL and the store's escape characters (issue 28):
+                // PostgreSQL's text cannot hold U+0000, yet a copy either
+                // way keeps them exactly (see `assert_same`).
+                reason: "the agent did not answer within 30 s\0 (\u{1})".into(),
                 status: claude_comms::store::MessageStatus::Failed,
                 instance_id: Some("instance-1".into()),
                 duration_ms: 30_000,
@@ -125,7 +128,11 @@ pub async fn fill(store: &Store) {
         .await
         .unwrap();
     store
-        .add_note(&asked.id, "operator", "a note between the turns")
+        .add_note(
+            &asked.id,
+            "operator",
+            "a note between the turns: \0 NUL, \u{1}\u{2} escape-like, \u{1}\0",
+        )
         .await
         .unwrap();
 

@@ -46,7 +46,8 @@ async fn next_notice(
     };
     loop {
         match receiver.recv().await {
-            Ok(crate::store::Notice::Reconnected) | Err(RecvError::Lagged(_)) => return,
+            Ok(crate::store::Notice::Reconnected | crate::store::Notice::Poll)
+            | Err(RecvError::Lagged(_)) => return,
             Ok(notice) => {
                 if wanted(notice) {
                     return;

@@ -1,16 +1,24 @@
-//! From a `postgres://` URL to a connection: the password (from the URL,
-//! `PGPASSWORD` or the pgpass file, as libpq looks for it), TLS when the
-//! URL asks for it, and the words that name the database in every error
-//! (host, port, database, user; never the password).
+//! From a connection string (a `postgres://` URL or libpq's key=value
+//! form, see `conninfo.rs`) to a connection: the password (from the
+//! string, `PGPASSWORD` or the pgpass file, as libpq looks for it), TLS as
+//! `sslmode` and its files say (`tls.rs`), and the words that name the
+//! database in every error (host, port, database, user; never the
+//! password).
 
 use std::str::FromStr;
 
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
+
+use super::conninfo;
+use super::tls::TlsSettings;
 
 /// A parsed store URL: what to connect to, and how to name it.
 #[derive(Clone)]
 pub struct StoreUrl {
     pub(super) config: tokio_postgres::Config,
+    pub(super) tls: TlsSettings,
+    /// Whether the string set `application_name`.
+    named: bool,
     /// `postgres://user@host:port/db`: the URL without its password or
     /// any other option, safe for logs, errors and `store status`.
     shown: String,
@@ -24,28 +32,45 @@ impl std::fmt::Debug for StoreUrl {
     }
 }
 
-/// Whether `url` names a PostgreSQL database (rather than a SQLite file).
+/// Whether `url` names a PostgreSQL database (rather than a SQLite file):
+/// a `postgres://` or `postgresql://` URL, or a key=value connection
+/// string whose keys are all libpq's (`host=db dbname=cc`).
 pub fn is_postgres_url(url: &str) -> bool {
-    let lower = url.trim_start().to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    conninfo::has_url_scheme(url) || conninfo::is_key_value(url)
 }
 
 impl StoreUrl {
-    /// Parses `url`; the password comes from the URL, else `PGPASSWORD`,
-    /// else the pgpass file (`PGPASSFILE` or `~/.pgpass`).
+    /// Parses `url` (either form); the password comes from the string,
+    /// else `PGPASSWORD`, else the pgpass file (`passfile`, `PGPASSFILE`
+    /// or `~/.pgpass`). Host, port, database and user not in the string
+    /// come from `PGHOST`, `PGPORT`, `PGDATABASE` and `PGUSER`, as in
+    /// libpq. No error holds the password.
     pub fn parse(url: &str) -> Result<StoreUrl, String> {
         if !is_postgres_url(url) {
             return Err(format!(
-                "`{}` is not a PostgreSQL URL: it must start with postgres:// (for example postgres://user@host:5432/claude_comms)",
-                hide_password(url)
+                "{} is not a PostgreSQL connection string: write a URL (postgres://user@host:5432/claude_comms) or key=value pairs (host=db port=5432 user=comms dbname=claude_comms)",
+                described(url)
             ));
         }
-        let mut config = tokio_postgres::Config::from_str(url.trim()).map_err(|e| {
-            format!(
-                "`{}` is not a valid PostgreSQL URL: {e}",
-                hide_password(url)
-            )
-        })?;
+        let mut info = conninfo::parse(url)
+            .map_err(|e| format!("the PostgreSQL connection string is not valid: {e}"))?;
+        let tls = TlsSettings::take_from(&mut info)?;
+        let passfile = info.take("passfile");
+        for (key, env) in [
+            ("host", "PGHOST"),
+            ("port", "PGPORT"),
+            ("dbname", "PGDATABASE"),
+        ] {
+            if info.get(key).is_none()
+                && let Ok(value) = std::env::var(env)
+                && !value.is_empty()
+            {
+                info.set(key, &value);
+            }
+        }
+        let mut config = tokio_postgres::Config::from_str(&info.to_key_value())
+            .map_err(|e| format!("the PostgreSQL connection string is not valid: {e}"))?;
+        config.ssl_mode(tls.postgres_mode());
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
@@ -60,19 +85,24 @@ impl StoreUrl {
             config.dbname(&user);
         }
         if config.get_password().is_none()
-            && let Some(password) = password_from_environment(&config)
+            && let Some(password) = password_from_environment(&config, passfile.as_deref())
         {
             config.password(password);
         }
         // A database that stops answering (a cut cable, a dead host) must
         // not hold a request forever: connecting and silent connections
         // have bounds of their own.
-        config.connect_timeout(std::time::Duration::from_secs(5));
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(5));
+        }
         config.keepalives(true);
         config.keepalives_idle(std::time::Duration::from_secs(10));
         config.keepalives_interval(std::time::Duration::from_secs(2));
         config.keepalives_retries(3);
-        config.application_name("claude-comms");
+        let named = config.get_application_name().is_some();
+        if !named {
+            config.application_name("claude-comms");
+        }
         let (host, port) = first_host_port(&config);
         let user = config.get_user().unwrap_or_default().to_string();
         let db = config.get_dbname().unwrap_or_default().to_string();
@@ -80,9 +110,18 @@ impl StoreUrl {
         let subject = format!("PostgreSQL database \"{db}\" on {host}:{port} (user {user})");
         Ok(StoreUrl {
             config,
+            tls,
+            named,
             shown,
             subject,
         })
+    }
+
+    /// Names the connections `name` unless the string named them.
+    pub(super) fn default_application_name(&mut self, name: &str) {
+        if !self.named {
+            self.config.application_name(name);
+        }
     }
 
     /// The URL without its password, for people.
@@ -95,10 +134,14 @@ impl StoreUrl {
         &self.subject
     }
 
-    /// Whether TLS is required (`sslmode=require`); `prefer`, the default,
-    /// uses TLS when the server offers it.
-    pub fn requires_tls(&self) -> bool {
-        self.config.get_ssl_mode() == SslMode::Require
+    /// How the connection is secured, in words (`store status`).
+    pub fn tls_shown(&self) -> String {
+        self.tls.describe()
+    }
+
+    /// The user claude-comms connects as.
+    pub(super) fn user(&self) -> &str {
+        self.config.get_user().unwrap_or_default()
     }
 }
 
@@ -112,22 +155,41 @@ fn first_host_port(config: &tokio_postgres::Config) -> (String, u16) {
     (host, port)
 }
 
-/// `url` with any password hidden: both the `user:password@` form and a
-/// `password=` option. For messages about a URL that could not even be
-/// parsed.
+/// `url` with any password hidden: the `user:password@` form, a
+/// `password=` option of a URL, and the `password=` pair of a key=value
+/// string. For messages about a string that could not even be parsed: a
+/// key=value string that cannot be taken apart is not shown at all.
 pub fn hide_password(url: &str) -> String {
-    crate::redact::redact_url_passwords(url).into_owned()
+    if url.contains("://") || !url.contains('=') {
+        return crate::redact::redact_url_passwords(url).into_owned();
+    }
+    conninfo::redacted(url)
+        .unwrap_or_else(|| "(a connection string that cannot be read; not shown)".into())
+}
+
+/// A string that is not PostgreSQL's, for the error that says so: a path
+/// or another URL is shown (without a password), anything else is not.
+fn described(url: &str) -> String {
+    if url.contains("://") || !url.contains('=') {
+        format!("`{}`", crate::redact::redact_url_passwords(url))
+    } else {
+        "the value (not shown: it may hold a password)".into()
+    }
 }
 
 /// `PGPASSWORD`, else the first matching line of the pgpass file.
-fn password_from_environment(config: &tokio_postgres::Config) -> Option<Vec<u8>> {
+fn password_from_environment(
+    config: &tokio_postgres::Config,
+    passfile: Option<&str>,
+) -> Option<Vec<u8>> {
     if let Ok(password) = std::env::var("PGPASSWORD")
         && !password.is_empty()
     {
         return Some(password.into_bytes());
     }
-    let file = std::env::var_os("PGPASSFILE")
+    let file = passfile
         .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("PGPASSFILE").map(std::path::PathBuf::from))
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")))?;
     let text = std::fs::read_to_string(file).ok()?;
     let (host, port) = first_host_port(config);
@@ -182,25 +244,6 @@ fn split_pgpass_line(line: &str) -> Vec<String> {
     fields
 }
 
-/// The TLS connector: rustls with the system's certificate authorities.
-/// Used only when the URL's `sslmode` asks for TLS or the server offers
-/// it under `prefer`.
-pub(super) fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
-    use tokio_rustls::rustls;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        // A system certificate rustls cannot use is skipped, as libpq does.
-        let _ = roots.add(cert);
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS for PostgreSQL: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
-}
-
 /// Why connecting failed, in words that name the database and the cause:
 /// refused, unreachable, authentication, no such database.
 pub(super) fn connect_failure(url: &StoreUrl, error: &tokio_postgres::Error) -> String {
@@ -217,6 +260,10 @@ pub(super) fn connect_failure(url: &StoreUrl, error: &tokio_postgres::Error) -> 
                 "{subject}: authentication failed ({}); put the password in the URL, PGPASSWORD or ~/.pgpass",
                 db.message()
             ),
+            super::pool::TOO_MANY_CONNECTIONS => format!(
+                "{subject}: the server refused another connection: {} ({code})",
+                db.message()
+            ),
             _ => format!("{subject}: {} ({code})", db.message()),
         };
     }
@@ -230,6 +277,14 @@ pub(super) fn connect_failure(url: &StoreUrl, error: &tokio_postgres::Error) -> 
         "; is PostgreSQL running there and listening on that port?"
     } else if cause.contains("timed out") || cause.contains("timeout") {
         "; the host did not answer (a firewall, a wrong address, or the server is down)"
+    } else if cause.contains("UnknownIssuer") || cause.contains("BadSignature") {
+        "; the server's certificate is not signed by a CA of sslrootcert (give its CA's PEM file as sslrootcert, or sslmode=require to encrypt without checking)"
+    } else if cause.contains("NotValidForName") {
+        "; the server's certificate does not name this host (connect by a name it holds, or use sslmode=verify-ca)"
+    } else if cause.contains("server does not support TLS") {
+        "; the server does not offer TLS (turn on ssl there, or use sslmode=prefer or disable)"
+    } else if cause.contains("CertificateRequired") || cause.contains("certificate required") {
+        "; the server wants a client certificate (sslcert and sslkey)"
     } else {
         ""
     };
@@ -275,7 +330,7 @@ mod tests {
     fn only_postgres_urls_are_accepted() {
         let e = StoreUrl::parse("mysql://u:pw@h/db").unwrap_err();
         assert!(
-            e.contains("not a PostgreSQL URL") && !e.contains("pw@"),
+            e.contains("not a PostgreSQL connection string") && !e.contains("pw@"),
             "{e}"
         );
     }

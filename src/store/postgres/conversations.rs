@@ -167,7 +167,7 @@ impl PostgresStore {
 }
 
 /// The first pending query of conversation `id`, if any.
-async fn has_pending(client: &impl GenericClient, id: &str) -> Result<Option<String>> {
+async fn has_pending(client: &impl Cached, id: &str) -> Result<Option<String>> {
     let row = client
         .row_opt(
             "SELECT id FROM messages WHERE conversation_id = $1 AND status = 'pending' LIMIT 1",
@@ -178,7 +178,7 @@ async fn has_pending(client: &impl GenericClient, id: &str) -> Result<Option<Str
 }
 
 /// Deletes a conversation unless a query of it is still pending.
-async fn delete_in(client: &impl GenericClient, id: &str) -> Result<()> {
+async fn delete_in(client: &impl Cached, id: &str) -> Result<()> {
     if let Some(message) = has_pending(client, id).await? {
         return Err(StoreError::BadValue(format!(
             "conversation {id} has a query still pending (message {message}); wait for its answer, or stop the process that sent it"
@@ -187,7 +187,7 @@ async fn delete_in(client: &impl GenericClient, id: &str) -> Result<()> {
     delete_rows(client, id).await
 }
 
-async fn delete_rows(client: &impl GenericClient, id: &str) -> Result<()> {
+async fn delete_rows(client: &impl Cached, id: &str) -> Result<()> {
     client
         .run("DELETE FROM messages WHERE conversation_id = $1", &[&id])
         .await?;
@@ -197,7 +197,7 @@ async fn delete_rows(client: &impl GenericClient, id: &str) -> Result<()> {
     Ok(())
 }
 
-async fn matching(client: &impl GenericClient, rule: &PruneRule) -> Result<Vec<Conversation>> {
+async fn matching(client: &impl Cached, rule: &PruneRule) -> Result<Vec<Conversation>> {
     let status = rule.status.map(|s| s.as_str());
     let rows = client
         .rows(

@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::PostgresStore;
+use super::cached::Cached;
 use crate::store::Result;
 use crate::store::copy::{
     BatchBudget, COPIED_TABLES, CopyCounts, CopyKind, CopyRow, CopyTable, CopyValue, MESSAGES,
@@ -57,7 +58,9 @@ fn row_of(row: &Row, table: &CopyTable) -> Result<CopyRow> {
         .enumerate()
         .map(|(i, column)| {
             let value = match column.kind {
-                CopyKind::Text => row.try_get::<_, Option<String>>(i)?.map(CopyValue::Text),
+                CopyKind::Text => row
+                    .try_get::<_, Option<String>>(i)?
+                    .map(|t| CopyValue::Text(super::text::restore(t))),
                 CopyKind::Integer => row.try_get::<_, Option<i64>>(i)?.map(CopyValue::Integer),
                 CopyKind::Real => row.try_get::<_, Option<f64>>(i)?.map(CopyValue::Real),
                 CopyKind::Boolean => row.try_get::<_, Option<bool>>(i)?.map(CopyValue::Boolean),
@@ -79,7 +82,7 @@ impl PostgresStore {
     pub(crate) async fn identity(&self) -> Result<String> {
         let client = self.client().await?;
         let cluster = client
-            .query_one(
+            .row(
                 "SELECT system_identifier::text || '/' || current_database() FROM pg_control_system()",
                 &[],
             )
@@ -91,7 +94,7 @@ impl PostgresStore {
     }
 
     pub(crate) async fn copy_counts(&self) -> Result<CopyCounts> {
-        let row = self.client().await?.query_one(COUNTS, &[]).await?;
+        let row = self.client().await?.row(COUNTS, &[]).await?;
         counts_of(&row)
     }
 
@@ -100,7 +103,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 // `messages.txid` is PostgreSQL's own (the transaction that
                 // wrote the row, for followers): never copied, each store
                 // stamps its own rows.
@@ -167,7 +170,7 @@ impl PostgresStore {
             tx.batch_execute("LOCK TABLE messages IN EXCLUSIVE MODE")
                 .await?;
         }
-        tx.execute(sql.as_str(), &params).await?;
+        tx.run(sql.as_str(), &params).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -178,7 +181,7 @@ impl PostgresStore {
         let key = table.key().name;
         self.client()
             .await?
-            .execute(
+            .run(
                 &format!(
                     "SELECT setval(pg_get_serial_sequence($1, $2), coalesce((SELECT max({key}) FROM {}), 0) + 1, false)",
                     table.name
@@ -235,7 +238,7 @@ impl PgSnapshot {
     }
 
     pub(crate) async fn counts(&self) -> Result<CopyCounts> {
-        let row = self.client()?.query_one(COUNTS, &[]).await?;
+        let row = self.client()?.row(COUNTS, &[]).await?;
         counts_of(&row)
     }
 
@@ -262,10 +265,10 @@ impl PgSnapshot {
         let mut after = after;
         loop {
             let rows = match &after {
-                None => client.query(first.as_str(), &[&FETCH_ROWS]).await?,
+                None => client.rows(first.as_str(), &[&FETCH_ROWS]).await?,
                 Some(k) => {
                     client
-                        .query(next.as_str(), &[param(k, key.kind), &FETCH_ROWS])
+                        .rows(next.as_str(), &[param(k, key.kind), &FETCH_ROWS])
                         .await?
                 }
             };

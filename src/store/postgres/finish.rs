@@ -3,7 +3,7 @@
 //! statement under the conversation's lock, sent in one flight with its
 //! `BEGIN` and `COMMIT` (one round trip; see `flight.rs`).
 
-use deadpool_postgres::GenericClient;
+use super::cached::Cached;
 
 use super::PostgresStore;
 use super::flight::{CONVERSATION_LOCK, DB_NOW_MS, LOCK_CONVERSATION_OF, Step, in_one_flight};
@@ -213,7 +213,7 @@ impl PostgresStore {
 /// Why a query was not finished: unknown, no longer pending, or (routed)
 /// no longer held by the node that answered it.
 async fn why_not_finished(
-    client: &impl GenericClient,
+    client: &impl Cached,
     query_id: &str,
     claimant: Option<&str>,
 ) -> StoreError {

@@ -39,7 +39,7 @@ fn preference() -> String {
 /// (heard from within `lease_ms`) and how many questions it holds (not
 /// counted when looking for a module's hosts: an asker needs only who).
 async fn nodes_in(
-    client: &impl GenericClient,
+    client: &impl Cached,
     lease_ms: i64,
     module: Option<&str>,
 ) -> Result<Vec<NodeRow>> {

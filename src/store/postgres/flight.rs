@@ -21,6 +21,7 @@ use std::task::Poll;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use super::cached;
 use crate::store::Result;
 
 /// The database's clock in milliseconds since the epoch, as SQL: every
@@ -60,24 +61,44 @@ pub(super) struct Step<'a> {
 }
 
 /// Runs `lock` then `work` in one transaction, sent in one flight; the rows
-/// of `work`. Both statements are prepared first (from the connection's
-/// cache after the first use), so nothing is sent between `BEGIN` and
-/// `COMMIT` but the two statements, in order.
+/// of `work`. On a direct connection both statements are prepared first
+/// (from the connection's cache after the first use), so nothing is sent
+/// between `BEGIN` and `COMMIT` but the two statements, in order; through
+/// a transaction-mode pooler they are unnamed, each sent whole. Text
+/// parameters are escaped as every statement's are (`cached.rs`).
 pub(super) async fn in_one_flight(
     client: &deadpool_postgres::Object,
     lock: Step<'_>,
     work: Step<'_>,
 ) -> Result<Vec<Row>> {
-    let lock_statement = client.prepare_cached(lock.sql).await?;
-    let work_statement = client.prepare_cached(work.sql).await?;
     let raw: &tokio_postgres::Client = client;
-    let (begun, locked, worked, committed) = in_order(
-        raw.batch_execute("BEGIN"),
-        raw.execute(&lock_statement, lock.params),
-        raw.query(&work_statement, work.params),
-        raw.batch_execute("COMMIT"),
-    )
-    .await;
+    let (begun, locked, worked, committed) = if cached::prepared_allowed() {
+        let lock_statement = client.prepare_cached(lock.sql).await?;
+        let work_statement = client.prepare_cached(work.sql).await?;
+        let (lock_params, work_params) =
+            (cached::escaped(lock.params), cached::escaped(work.params));
+        let (lock_refs, work_refs) = (cached::refs(&lock_params), cached::refs(&work_params));
+        in_order(
+            raw.batch_execute("BEGIN"),
+            raw.execute(&lock_statement, &lock_refs),
+            raw.query(&work_statement, &work_refs),
+            raw.batch_execute("COMMIT"),
+        )
+        .await
+    } else {
+        let (lock_params, work_params) = (cached::typed(lock.params), cached::typed(work.params));
+        let (lock_refs, work_refs) = (
+            cached::typed_refs(&lock_params),
+            cached::typed_refs(&work_params),
+        );
+        in_order(
+            raw.batch_execute("BEGIN"),
+            raw.execute_typed(lock.sql, &lock_refs),
+            raw.query_typed(work.sql, &work_refs),
+            raw.batch_execute("COMMIT"),
+        )
+        .await
+    };
     // The first failure is the cause; those after it are its echoes
     // ("current transaction is aborted").
     begun?;

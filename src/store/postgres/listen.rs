@@ -2,7 +2,14 @@
 //! process (a pooled one could not keep listening), reconnected after any
 //! loss. Notices sent while it was away are lost, so a reconnect is itself
 //! a notice ([`Notice::Reconnected`]) on which every waiter re-reads.
+//!
+//! Behind a transaction-mode pooler LISTEN hears nothing (the pooler
+//! hands the session to others), so the listener connects to
+//! `[store] listen_url`, a direct connection. Without one, there is no
+//! listener: the store polls, a [`Notice::Poll`] about once a second on
+//! which every waiter re-reads (as River's poll-only mode does).
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -18,19 +25,73 @@ pub(super) const DESCRIPTORS: &str = "claude_comms_descriptors";
 pub(super) const PROGRESS: &str = "claude_comms_progress";
 pub(super) const INSTANCE_EVENTS: &str = "claude_comms_instance_events";
 
+/// How often waiters re-read when there is no listener.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// What the listener is doing, for `store status` and `fleet status`.
+#[derive(Debug, Default)]
+pub(super) struct ListenerState(AtomicU8);
+
+const NOT_STARTED: u8 = 0;
+const CONNECTING: u8 = 1;
+const LISTENING: u8 = 2;
+const POLLING: u8 = 3;
+
+impl ListenerState {
+    fn set(&self, state: u8) {
+        self.0.store(state, Ordering::Relaxed);
+    }
+}
+
 impl PostgresStore {
     /// A receiver of every notice from now on. The listening connection
-    /// starts with the first call (on the caller's runtime) and lives as
-    /// long as the store.
+    /// (or, without one, the poller) starts with the first call (on the
+    /// caller's runtime) and lives as long as the store.
     pub fn notices(&self) -> broadcast::Receiver<Notice> {
         let receiver = self.notices.subscribe();
         self.listener.get_or_init(|| {
-            let url = self.url.clone();
-            let tls = self.tls.clone();
             let sender = self.notices.clone();
-            tokio::spawn(listen_forever(url, tls, sender))
+            let state = self.listener_state.clone();
+            match &self.listen_url {
+                Some((url, tls)) => {
+                    tokio::spawn(listen_forever(url.clone(), tls.clone(), sender, state))
+                }
+                None => {
+                    tracing::warn!(
+                        database = %self.url.subject(),
+                        "no listener: [store] pooler = \"transaction\" and no [store] listen_url; polling the store about once a second instead of being notified (set listen_url to a direct connection for prompt notices)"
+                    );
+                    tokio::spawn(poll_forever(sender, state))
+                }
+            }
         });
         receiver
+    }
+
+    /// `listening`, `connecting`, `polling` or `not started`.
+    pub(super) fn listener_state(&self) -> String {
+        match self.listener_state.0.load(Ordering::Relaxed) {
+            CONNECTING => "connecting",
+            LISTENING => "listening",
+            POLLING => "polling (no listener behind the pooler: set [store] listen_url)",
+            NOT_STARTED if self.listen_url.is_none() => {
+                "polling once asked (no listener behind the pooler: set [store] listen_url)"
+            }
+            _ => "not started",
+        }
+        .to_string()
+    }
+}
+
+/// No listener: a [`Notice::Poll`] every [`POLL_EVERY`], on which waiters
+/// re-read what they wait for.
+async fn poll_forever(sender: broadcast::Sender<Notice>, state: std::sync::Arc<ListenerState>) {
+    state.set(POLLING);
+    let mut every = tokio::time::interval(POLL_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let _ = sender.send(Notice::Poll);
     }
 }
 
@@ -38,9 +99,11 @@ async fn listen_forever(
     url: super::StoreUrl,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     sender: broadcast::Sender<Notice>,
+    state: std::sync::Arc<ListenerState>,
 ) {
     let mut pause = Duration::from_millis(100);
     loop {
+        state.set(CONNECTING);
         match url.config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 pause = Duration::from_millis(100);
@@ -59,7 +122,7 @@ async fn listen_forever(
                                     PROGRESS => match n.payload().split_once(' ') {
                                         Some((query_id, message)) => Notice::Progress {
                                             query_id: query_id.to_string(),
-                                            message: message.to_string(),
+                                            message: super::text::restore(message.to_string()),
                                         },
                                         None => continue,
                                     },
@@ -88,6 +151,7 @@ async fn listen_forever(
                     .await;
                 if listening.is_ok() {
                     // Listening (again): whatever was sent meanwhile is lost.
+                    state.set(LISTENING);
                     let _ = sender.send(Notice::Reconnected);
                     let _ = driver.await;
                     tracing::warn!(database = %url.subject(), "lost the listening connection; reconnecting");

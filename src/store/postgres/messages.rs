@@ -4,7 +4,6 @@
 //! backends mean the same thing.
 
 use super::cached::Cached;
-use deadpool_postgres::GenericClient;
 
 use super::PostgresStore;
 use super::flight::{CAP_LOCK, CONVERSATION_LOCK, DB_NOW_MS, LOCK_KEYS, Step, in_one_flight};
@@ -262,7 +261,7 @@ fn query_locks(conversation_id: &str, caps: &[QueryCap]) -> (Vec<i32>, Vec<Strin
 /// Why a query was not stored (the statement found a condition unmet):
 /// read after the fact, in the order the SQLite backend checks them.
 async fn why_not_stored(
-    client: &impl GenericClient,
+    client: &impl Cached,
     q: &NewQuery,
     caps: &[QueryCap],
 ) -> Result<BeginQuery> {

@@ -20,6 +20,7 @@
 
 mod cached;
 mod connect;
+mod conninfo;
 mod conversations;
 mod copy;
 mod finish;
@@ -28,39 +29,47 @@ mod flight;
 mod jobs;
 mod listen;
 mod messages;
+mod pool;
 mod reads;
 mod rows;
 mod schema;
 mod search;
 mod servers;
 mod status;
+mod text;
+mod tls;
 mod tokens;
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 
 use super::{Result, StoreError};
 pub use connect::{StoreUrl, hide_password, is_postgres_url};
 pub(crate) use copy::PgSnapshot;
+pub use pool::{
+    ApplicationConnections, DEFAULT_MAX_CONNECTIONS, PgOptions, PoolStatus, ServerConnections,
+};
 
 /// The longest any one store operation may take before its caller is told
 /// the database did not answer. Generous for a healthy database (writes
 /// take milliseconds), short enough that a person or a host is told.
 pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 
-/// Connections per process: enough for the concurrent senders of one hub,
-/// far below PostgreSQL's default `max_connections` (100) for a fleet.
-const POOL_SIZE: usize = 16;
-
 pub struct PostgresStore {
     pool: Pool,
     url: StoreUrl,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// `[store]`'s connection settings (see `pool.rs`).
+    options: PgOptions,
+    /// Where the listener connects: `[store] listen_url`, else `url`
+    /// (`None` behind a transaction-mode pooler without `listen_url`:
+    /// then the store polls instead).
+    listen_url: Option<(StoreUrl, tokio_postgres_rustls::MakeRustlsConnect)>,
     /// Notices of the database (see `listen.rs`), and the task that
     /// listens for them once someone asks.
     notices: tokio::sync::broadcast::Sender<crate::store::fleet::Notice>,
     listener: std::sync::OnceLock<tokio::task::JoinHandle<()>>,
+    listener_state: std::sync::Arc<listen::ListenerState>,
 }
 
 impl Drop for PostgresStore {
@@ -72,20 +81,42 @@ impl Drop for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to the database at `url`, applies the migrations, and
-    /// keeps a pool of connections. Synchronous like the SQLite open: the
-    /// first connection is made on a thread of its own, so that a bad URL
-    /// is a clear error at start whatever runtime (if any) calls this.
-    pub fn open(url: &str) -> Result<PostgresStore> {
-        let url = StoreUrl::parse(url).map_err(|reason| StoreError::Open {
-            path: hide_password(url),
-            reason,
-        })?;
+    /// Connects to the database at `url` (a URL or a key=value string),
+    /// applies the migrations, and keeps a pool of at most
+    /// `options.max_connections` connections. Synchronous like the SQLite
+    /// open: the first connection is made on a thread of its own, so that
+    /// a bad URL is a clear error at start whatever runtime (if any) calls
+    /// this.
+    pub fn open_with(url: &str, options: &PgOptions) -> Result<PostgresStore> {
+        let parse = |url: &str| {
+            StoreUrl::parse(url).map_err(|reason| StoreError::Open {
+                path: hide_password(url),
+                reason,
+            })
+        };
+        let mut url = parse(url)?;
+        if let Some(name) = &options.application_name {
+            url.default_application_name(name);
+        }
         let open_error = |reason: String| StoreError::Open {
             path: url.shown().to_string(),
             reason,
         };
-        let tls = connect::tls().map_err(open_error)?;
+        if options.max_connections == 0 {
+            return Err(open_error(
+                "[store] max_connections is 0; it must be at least 1".into(),
+            ));
+        }
+        let tls = url.tls.connector().map_err(open_error)?;
+        let listen_url = match &options.listen_url {
+            Some(listen) => {
+                let listen = parse(listen)?;
+                let tls = listen.tls.connector().map_err(open_error)?;
+                Some((listen, tls))
+            }
+            None if options.pooler => None,
+            None => Some((url.clone(), tls.clone())),
+        };
         let probe_url = url.clone();
         let probe_tls = tls.clone();
         std::thread::spawn(move || -> Result<()> {
@@ -93,49 +124,19 @@ impl PostgresStore {
                 .enable_all()
                 .build()
                 .map_err(|e| StoreError::Task(e.to_string()))?;
-            runtime.block_on(schema::connect_and_migrate(&probe_url, probe_tls))
+            runtime.block_on(pool::migrate_when_admitted(&probe_url, probe_tls))
         })
         .join()
         .map_err(|_| StoreError::Task("the database check panicked".into()))??;
-        let manager = Manager::from_config(
-            url.config.clone(),
-            tls.clone(),
-            ManagerConfig {
-                // Fast: a connection the server closed is seen as closed
-                // (its task ended) and replaced without a round trip.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(OPERATION_TIMEOUT))
-            .create_timeout(Some(Duration::from_secs(5)))
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| open_error(format!("cannot set up the connection pool: {e}")))?;
+        let pool = pool::build(&url, tls.clone(), options.max_connections).map_err(open_error)?;
         Ok(PostgresStore {
             pool,
             url,
-            tls,
+            options: options.clone(),
+            listen_url,
             notices: tokio::sync::broadcast::channel(1024).0,
             listener: std::sync::OnceLock::new(),
-        })
-    }
-
-    /// A connection from the pool, or an error naming the database.
-    async fn client(&self) -> Result<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|e| {
-            let cause = match e {
-                deadpool_postgres::PoolError::Backend(e) => connect::connect_failure(&self.url, &e),
-                deadpool_postgres::PoolError::Timeout(_) => format!(
-                    "{}: no connection within {} s (the database is slow, gone or at its connection limit)",
-                    self.url.subject(),
-                    OPERATION_TIMEOUT.as_secs()
-                ),
-                other => format!("{}: {other}", self.url.subject()),
-            };
-            StoreError::Database { message: cause }
+            listener_state: Default::default(),
         })
     }
 
@@ -145,6 +146,9 @@ impl PostgresStore {
         &self,
         op: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
+        // Named prepared statements only on a direct connection (see
+        // `cached.rs`).
+        let op = cached::with_statements(!self.options.pooler, op);
         match tokio::time::timeout(OPERATION_TIMEOUT, op).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(StoreError::Database { message })) if !message.contains("PostgreSQL") => {
@@ -167,7 +171,8 @@ impl PostgresStore {
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
         let message = match e.as_db_error() {
-            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            Some(db) => text::refused_text(db)
+                .unwrap_or_else(|| format!("{} ({})", db.message(), db.code().code())),
             None => {
                 let mut text = e.to_string();
                 if let Some(source) = std::error::Error::source(&e) {

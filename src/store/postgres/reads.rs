@@ -291,7 +291,7 @@ impl PostgresStore {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            tx.execute(
+            tx.run(
                 format!("INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {values}").as_str(),
                 &params,
             )

@@ -1,7 +1,8 @@
 //! Reading PostgreSQL rows into the store's types. Columns are read with
 //! `try_get`: a row that does not fit is an error, never a panic.
 
-use deadpool_postgres::GenericClient;
+use super::cached::Cached;
+use super::text;
 use serde_json::Value;
 use tokio_postgres::Row;
 
@@ -17,7 +18,7 @@ pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation> {
         id: row.try_get(0)?,
         source: row.try_get(1)?,
         target: row.try_get(2)?,
-        title: row.try_get(3)?,
+        title: text::restore_opt(row.try_get(3)?),
         status: status.parse().unwrap_or(ConversationStatus::Active),
         created_at: row.try_get(5)?,
         updated_at: row.try_get(6)?,
@@ -44,7 +45,7 @@ pub(super) fn message_at(row: &Row, o: usize) -> Result<Message> {
         seq: row.try_get(o + 2)?,
         sender: row.try_get(o + 3)?,
         role: role.parse().unwrap_or(Role::Note),
-        content: row.try_get(o + 5)?,
+        content: text::restore(row.try_get(o + 5)?),
         created_at: row.try_get(o + 6)?,
         status: status.parse().unwrap_or(MessageStatus::Failed),
         instance_id: row.try_get(o + 8)?,
@@ -54,8 +55,8 @@ pub(super) fn message_at(row: &Row, o: usize) -> Result<Message> {
         template_version: row.try_get(o + 12)?,
         idempotency_key: row.try_get(o + 13)?,
         hop_chain: serde_json::from_str(&hop_chain).unwrap_or_default(),
-        context_note: row.try_get(o + 15)?,
-        error: row.try_get(o + 16)?,
+        context_note: text::restore_opt(row.try_get(o + 15)?),
+        error: text::restore_opt(row.try_get(o + 16)?),
         reply_to: row.try_get(o + 17)?,
         owner: row.try_get(o + 18)?,
         tool_uses: serde_json::from_str(&tool_uses).unwrap_or_default(),
@@ -86,28 +87,17 @@ pub(super) fn all<T>(rows: Vec<Row>, read: impl Fn(&Row) -> Result<T>) -> Result
     rows.iter().map(read).collect()
 }
 
-pub(super) async fn load_conversation(
-    client: &impl GenericClient,
-    id: &str,
-) -> Result<Conversation> {
-    let statement = client
-        .prepare_cached(&format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1"
-        ))
-        .await?;
-    match client.query_opt(&statement, &[&id]).await? {
+pub(super) async fn load_conversation(client: &impl Cached, id: &str) -> Result<Conversation> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+    match client.row_opt(&sql, &[&id]).await? {
         Some(row) => conversation_from_row(&row),
         None => Err(StoreError::UnknownConversation(id.to_string())),
     }
 }
 
-pub(super) async fn load_message(client: &impl GenericClient, id: &str) -> Result<Message> {
-    let statement = client
-        .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
-        ))
-        .await?;
-    match client.query_opt(&statement, &[&id]).await? {
+pub(super) async fn load_message(client: &impl Cached, id: &str) -> Result<Message> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+    match client.row_opt(&sql, &[&id]).await? {
         Some(row) => message_from_row(&row),
         None => Err(StoreError::UnknownMessage(id.to_string())),
     }

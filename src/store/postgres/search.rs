@@ -3,6 +3,7 @@
 //! is words, never query syntax.
 
 use super::PostgresStore;
+use super::cached::Cached;
 use super::rows::all;
 use crate::store::limits::{self, MAX_SEARCH_QUERY_BYTES};
 use crate::store::model::{Role, SearchHit};
@@ -40,7 +41,7 @@ impl PostgresStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 "WITH q AS (
                     SELECT tsquery AS query FROM (
                         SELECT string_agg(phraseto_tsquery('simple', w)::text, ' & ')
@@ -57,7 +58,7 @@ impl PostgresStore {
                    AND to_tsvector('simple', m.content) @@ q.query
                    AND ($2::text IS NULL OR c.source = $2 OR c.target = $2)
                  ORDER BY m.pos DESC LIMIT $3",
-                &[&words, &module, &(limit as i64)],
+                &[&words as &(dyn tokio_postgres::types::ToSql + Sync), &module, &(limit as i64)],
             )
             .await?;
         all(rows, |r| {
@@ -70,7 +71,7 @@ impl PostgresStore {
                 sender: r.try_get(4)?,
                 source: r.try_get(5)?,
                 target: r.try_get(6)?,
-                snippet: r.try_get(7)?,
+                snippet: super::text::restore(r.try_get(7)?),
                 created_at: r.try_get(8)?,
             })
         })

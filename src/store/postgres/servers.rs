@@ -21,7 +21,7 @@ use crate::store::records::ControlRequest;
 /// "Heard from within" is decided by the database's clock, which also
 /// stamped every heartbeat: no machine's clock is compared with another's.
 pub(super) async fn servers_in(
-    client: &impl GenericClient,
+    client: &impl Cached,
     stale_after_ms: i64,
 ) -> Result<Vec<ServerRow>> {
     let host = this_hostname();
@@ -59,7 +59,7 @@ pub(super) async fn servers_in(
 
 /// The servers registered from this host whose process is gone (only this
 /// host can tell: a pid means nothing elsewhere).
-pub(super) async fn gone_on_this_host(client: &impl GenericClient) -> Result<Vec<String>> {
+pub(super) async fn gone_on_this_host(client: &impl Cached) -> Result<Vec<String>> {
     let rows = client
         .rows(
             "SELECT id, pid FROM servers WHERE hostname = $1 AND NOT stopped",
