@@ -68,9 +68,8 @@ async fn a_question_and_its_answer_cost_one_round_trip_each() {
 }
 
 /// A question through a hub whose module's folder is here, and its answer
-/// (the fake child): the whole path costs a handful of round trips, not
-/// twenty. Background work (the control-request poll, the heartbeat) may
-/// add one within the measured time.
+/// (the fake child): the whole path costs three round trips (read the
+/// conversation, store the query, store the answer), not twenty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_and_answer_through_a_hub_costs_a_handful_of_round_trips() {
     use claude_comms::config::{HOME_ENV, LoadedConfig, Overrides};
@@ -118,17 +117,26 @@ async fn a_question_and_answer_through_a_hub_costs_a_handful_of_round_trips() {
         cancel: Default::default(),
         reuse: Default::default(),
     };
-    for i in 0..3 {
+    // Warm: every pooled connection has its statements prepared.
+    for i in 0..10 {
         hub.send_message(ask(&format!("[[brief]] warm {i}")))
             .await
             .unwrap();
     }
-    let before = proxy.rounds();
-    hub.send_message(ask("[[brief]] counted")).await.unwrap();
-    let rounds = proxy.rounds() - before;
-    eprintln!("round trips: a question and its answer through a hub {rounds}");
+    // The fewest of a few sends: background work (the control-request
+    // poll every 250 ms, a heartbeat) lands in some of them.
+    let mut counts = Vec::new();
+    for i in 0..5 {
+        let before = proxy.rounds();
+        hub.send_message(ask(&format!("[[brief]] counted {i}")))
+            .await
+            .unwrap();
+        counts.push(proxy.rounds() - before);
+    }
+    let rounds = counts.iter().copied().min().unwrap_or_default();
+    eprintln!("round trips: a question and its answer through a hub {counts:?}");
     assert!(
-        rounds <= 7,
+        rounds <= 3,
         "a question and its answer took {rounds} round trips to the database"
     );
     hub.shutdown().await;

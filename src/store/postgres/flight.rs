@@ -73,8 +73,12 @@ pub(super) async fn in_one_flight(
 ) -> Result<Vec<Row>> {
     let raw: &tokio_postgres::Client = client;
     let (begun, locked, worked, committed) = if cached::prepared_allowed() {
-        let lock_statement = client.prepare_cached(lock.sql).await?;
-        let work_statement = client.prepare_cached(work.sql).await?;
+        // Both at once: on a connection's first use of them, one round
+        // trip prepares both.
+        let (lock_statement, work_statement) = tokio::try_join!(
+            client.prepare_cached(lock.sql),
+            client.prepare_cached(work.sql)
+        )?;
         let (lock_params, work_params) =
             (cached::escaped(lock.params), cached::escaped(work.params));
         let (lock_refs, work_refs) = (cached::refs(&lock_params), cached::refs(&work_params));
