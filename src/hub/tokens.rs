@@ -151,9 +151,7 @@ impl Hub {
             module: request.module,
             admin: request.admin,
             label: request.label,
-            expires_at: request
-                .lifetime_ms
-                .map(|ms| crate::time::now_ms().saturating_add(ms)),
+            lifetime_ms: request.lifetime_ms,
         };
         let record = self.store.insert_token(&new).await?;
         tracing::info!(token = %record.id, module = ?record.module, admin = record.admin, "token created");
@@ -203,7 +201,7 @@ impl Hub {
         if record.revoked_at.is_some() {
             return Err(AuthError::Revoked(id));
         }
-        if record.expires_at.is_some_and(|at| at <= now) {
+        if record.expired {
             return Err(AuthError::Expired(id));
         }
         let caller = match (&record.module, record.admin) {

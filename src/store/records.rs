@@ -82,6 +82,11 @@ pub struct TokenRecord {
     /// Hex SHA-256 of the secret; not serialized, never shown.
     #[serde(skip)]
     pub secret_hash: String,
+    /// Past its expiry when read, by the store's clock (the database's on
+    /// PostgreSQL: a token made on one node and used on another is judged
+    /// by one clock).
+    #[serde(skip)]
+    pub expired: bool,
 }
 
 /// What to store for a new token.
@@ -92,7 +97,8 @@ pub struct NewToken {
     pub module: Option<String>,
     pub admin: bool,
     pub label: Option<String>,
-    pub expires_at: Option<i64>,
+    /// How long it is valid from its creation (by the store's clock).
+    pub lifetime_ms: Option<i64>,
 }
 
 /// A message with the pair of modules of its conversation.

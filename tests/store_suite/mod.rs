@@ -112,6 +112,7 @@ macro_rules! store_suite {
             },
             tokens {
                 tokens_are_stored_listed_revoked_and_touched,
+                a_token_past_its_lifetime_reads_as_expired,
             },
         );
     };

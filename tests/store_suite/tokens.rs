@@ -10,7 +10,6 @@ use super::helpers::clock_past;
 pub async fn tokens_are_stored_listed_revoked_and_touched(b: &impl Backend) {
     let (s, other) = (b.open("main"), b.open("main"));
     let before = now_ms();
-    let expires = before + 3_600_000;
     let laptop = s
         .insert_token(&NewToken {
             id: "tok-laptop".into(),
@@ -18,7 +17,7 @@ pub async fn tokens_are_stored_listed_revoked_and_touched(b: &impl Backend) {
             module: Some("marker".into()),
             admin: false,
             label: Some("laptop".into()),
-            expires_at: Some(expires),
+            lifetime_ms: Some(3_600_000),
         })
         .await
         .unwrap();
@@ -39,11 +38,12 @@ pub async fn tokens_are_stored_listed_revoked_and_touched(b: &impl Backend) {
             Some("marker"),
             false,
             Some("laptop"),
-            Some(expires),
+            Some(laptop.created_at + 3_600_000),
             None,
             None
         )
     );
+    assert!(!laptop.expired, "valid for an hour from its creation");
     assert!((before..=now_ms()).contains(&laptop.created_at));
     clock_past(laptop.created_at).await;
     let operator = other
@@ -53,7 +53,7 @@ pub async fn tokens_are_stored_listed_revoked_and_touched(b: &impl Backend) {
             module: None,
             admin: true,
             label: None,
-            expires_at: None,
+            lifetime_ms: None,
         })
         .await
         .unwrap();
@@ -80,7 +80,7 @@ pub async fn tokens_are_stored_listed_revoked_and_touched(b: &impl Backend) {
             module: None,
             admin: true,
             label: None,
-            expires_at: None,
+            lifetime_ms: None,
         })
         .await;
     assert!(
@@ -119,7 +119,7 @@ pub async fn tokens_are_stored_listed_revoked_and_touched(b: &impl Backend) {
             module: None,
             admin: false,
             label: Some("l".repeat(201)),
-            expires_at: None,
+            lifetime_ms: None,
         })
         .await
         .unwrap_err();
@@ -134,4 +134,26 @@ pub async fn tokens_are_stored_listed_revoked_and_touched(b: &impl Backend) {
         "{e}"
     );
     assert_eq!(s.tokens().await.unwrap().len(), 2);
+}
+
+/// A token past its lifetime reads as expired, by the store's clock (on
+/// PostgreSQL the database's, which every node shares).
+pub async fn a_token_past_its_lifetime_reads_as_expired(b: &impl Backend) {
+    let s = b.open("main");
+    let brief = s
+        .insert_token(&NewToken {
+            id: "tok-brief".into(),
+            secret_hash: "ab".repeat(32),
+            module: Some("marker".into()),
+            admin: false,
+            label: None,
+            lifetime_ms: Some(1),
+        })
+        .await
+        .unwrap();
+    clock_past(brief.created_at + 1).await;
+    let read = s.token("tok-brief").await.unwrap().expect("stored");
+    assert!(read.expired, "{read:?}");
+    let listed = s.tokens().await.unwrap();
+    assert!(listed.iter().all(|t| t.expired), "{listed:?}");
 }

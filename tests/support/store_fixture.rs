@@ -177,7 +177,7 @@ pub async fn fill(store: &Store) {
                 module: module.map(str::to_string),
                 admin,
                 label: Some(format!("label of {id}")),
-                expires_at: admin.then_some(4_102_444_800_000),
+                lifetime_ms: admin.then_some(1_000_000_000_000),
             })
             .await
             .unwrap();

@@ -28,7 +28,7 @@ use crate::store::Result;
 /// time that more than one machine compares (heartbeats, leases, who is
 /// alive, when a message was stored) is taken from it, never from a
 /// node's own clock, which may be off by any amount.
-pub(super) const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+pub(super) const DB_NOW_MS: &str = "floor(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// Advisory-lock namespace (the first key) of a conversation's writes:
 /// writers of one conversation take turns, so its `seq` stays gapless and

@@ -79,6 +79,7 @@ pub(super) fn token_from_row(row: &Row) -> Result<TokenRecord> {
         expires_at: row.try_get(6)?,
         revoked_at: row.try_get(7)?,
         last_used_at: row.try_get(8)?,
+        expired: row.try_get(9)?,
     })
 }
 

@@ -3,10 +3,16 @@
 
 use super::PostgresStore;
 use super::cached::Cached;
+use super::flight::DB_NOW_MS;
 use super::rows::{all, token_from_row};
 use crate::store::columns::TOKEN_COLUMNS;
 use crate::store::records::{NewToken, TokenRecord};
 use crate::store::{Result, StoreError, limits, now_ms};
+
+/// Whether a token is past its expiry, by the database's clock (the one
+/// every node shares), as the column after [`TOKEN_COLUMNS`].
+const EXPIRED: &str =
+    "COALESCE(expires_at <= floor(extract(epoch from clock_timestamp()) * 1000)::bigint, FALSE)";
 
 impl PostgresStore {
     pub async fn insert_token(&self, token: &NewToken) -> Result<TokenRecord> {
@@ -17,7 +23,8 @@ impl PostgresStore {
             .row(
                 &format!(
                     "INSERT INTO access_tokens (id, secret_hash, module, admin, label, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLUMNS}"
+                     VALUES ($1, $2, $3, $4, $5, {DB_NOW_MS}, {DB_NOW_MS} + $6::bigint)
+                     RETURNING {TOKEN_COLUMNS}, {EXPIRED}"
                 ),
                 &[
                     &token.id,
@@ -25,8 +32,7 @@ impl PostgresStore {
                     &token.module,
                     &token.admin,
                     &token.label,
-                    &now_ms(),
-                    &token.expires_at,
+                    &token.lifetime_ms,
                 ],
             )
             .await?;
@@ -38,7 +44,7 @@ impl PostgresStore {
             .client()
             .await?
             .row_opt(
-                &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE id = $1"),
+                &format!("SELECT {TOKEN_COLUMNS}, {EXPIRED} FROM access_tokens WHERE id = $1"),
                 &[&id],
             )
             .await?;
@@ -50,7 +56,9 @@ impl PostgresStore {
             .client()
             .await?
             .rows(
-                &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens ORDER BY created_at DESC, id"),
+                &format!(
+                    "SELECT {TOKEN_COLUMNS}, {EXPIRED} FROM access_tokens ORDER BY created_at DESC, id"
+                ),
                 &[],
             )
             .await?;

@@ -21,6 +21,9 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
         expires_at: row.get(6)?,
         revoked_at: row.get(7)?,
         last_used_at: row.get(8)?,
+        expired: row
+            .get::<_, Option<i64>>(6)?
+            .is_some_and(|at| at <= crate::store::now_ms()),
     })
 }
 
@@ -39,7 +42,7 @@ impl SqliteStore {
                     token.admin as i64,
                     token.label,
                     now,
-                    token.expires_at
+                    token.lifetime_ms.map(|ms| now.saturating_add(ms))
                 ],
             )?;
             Ok(())
