@@ -20,6 +20,7 @@ mod pg_cluster;
 mod store_suite;
 
 mod cluster;
+mod connections;
 mod fleet;
 mod fleet_cutoff;
 mod fleet_faces;

@@ -53,7 +53,11 @@ pub async fn texts_with_nul_and_escape_characters_read_back_exactly(b: &impl Bac
     // From another handle, as another process reads them.
     let other = b.open("main");
     for (id, text) in &written {
-        assert_eq!(&other.message(id).await.unwrap().content, text, "message {id}");
+        assert_eq!(
+            &other.message(id).await.unwrap().content,
+            text,
+            "message {id}"
+        );
     }
     let window = other.messages(&c.id, None, None).await.unwrap();
     for (id, text) in &written {
@@ -84,7 +88,11 @@ pub async fn texts_with_nul_and_escape_characters_read_back_exactly(b: &impl Bac
     let copy = b.open("imported");
     copy.import(parse_export(&exported).unwrap()).await.unwrap();
     for (id, text) in &written {
-        assert_eq!(&copy.message(id).await.unwrap().content, text, "imported {id}");
+        assert_eq!(
+            &copy.message(id).await.unwrap().content,
+            text,
+            "imported {id}"
+        );
     }
 }
 

@@ -39,6 +39,8 @@ pub struct NodeSettings {
     pub instances_toml: Option<String>,
     /// More of the config, appended as it is (`[budgets...]` tables).
     pub extra_toml: String,
+    /// More keys of the `[store]` table (`max_connections = 2`).
+    pub store_toml: String,
 }
 
 impl Default for NodeSettings {
@@ -48,6 +50,7 @@ impl Default for NodeSettings {
             retry_read_only: false,
             instances_toml: None,
             extra_toml: String::new(),
+            store_toml: String::new(),
         }
     }
 }
@@ -77,8 +80,8 @@ impl Node {
             config.push_str(&format!("{module} = {:?}\n", folder.display().to_string()));
         }
         config.push_str(&format!(
-            "\n[store]\nurl = {url:?}\n\n[fleet]\nnode = {name:?}\nlease_s = {}\nretry_read_only = {}\n\n",
-            settings.lease_s, settings.retry_read_only,
+            "\n[store]\nurl = {url:?}\n{}\n\n[fleet]\nnode = {name:?}\nlease_s = {}\nretry_read_only = {}\n\n",
+            settings.store_toml, settings.lease_s, settings.retry_read_only,
         ));
         match &settings.instances_toml {
             Some(instances) => config.push_str(instances),
