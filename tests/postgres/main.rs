@@ -31,3 +31,4 @@ mod store_copy;
 mod store_faults;
 mod store_suite_pooler;
 mod store_suite_postgres;
+mod tls;
