@@ -16,6 +16,8 @@ mod fleet_nodes;
 mod http_raw;
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;
+#[path = "../support/pgbouncer.rs"]
+mod pgbouncer;
 #[path = "../store_suite/mod.rs"]
 mod store_suite;
 
@@ -26,6 +28,7 @@ mod fleet_cutoff;
 mod fleet_faces;
 mod fleet_instances;
 mod fleet_store;
+mod pooler;
 mod store_admin;
 mod store_copy;
 mod store_faults;
