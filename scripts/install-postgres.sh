@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the PostgreSQL tier (tests/postgres) needs: PostgreSQL's
 # server binaries (initdb, pg_ctl, postgres), from Debian's package
-# `postgresql`, Debian's `pgbouncer` (the pooler test) and `openssl` (the
-# TLS test makes its certificates with it), when they are missing and this
-# is root with apt-get.
+# `postgresql`, and Debian's `pgbouncer` (the pooler test), when they are
+# missing and this is root with apt-get. (The TLS test makes its
+# certificates with rcgen, a dev-dependency: no openssl needed.)
 # Otherwise it only says what is missing: the tier then skips, or fails
 # under CLAUDE_COMMS_REQUIRE_REAL=1 (scripts/test.sh), naming the package.
 #
@@ -42,19 +42,19 @@ has_pgbouncer() {
     command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]]
 }
 
-if has_server_binaries && has_pgbouncer && command -v openssl >/dev/null; then
+if has_server_binaries && has_pgbouncer; then
     exit 0
 fi
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
-    echo "install-postgres: PostgreSQL's server binaries, pgbouncer or openssl are missing; install" \
-        "Debian's packages (apt-get install --no-install-recommends postgresql pgbouncer openssl)" \
+    echo "install-postgres: PostgreSQL's server binaries or pgbouncer are missing; install" \
+        "Debian's packages (apt-get install --no-install-recommends postgresql pgbouncer)" \
         "for the PostgreSQL tier" >&2
     exit 0
 fi
-echo "install-postgres: installing Debian's packages postgresql pgbouncer openssl for the PostgreSQL tier" >&2
+echo "install-postgres: installing Debian's packages postgresql pgbouncer for the PostgreSQL tier" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends postgresql pgbouncer openssl >/dev/null
+apt-get install -y -qq --no-install-recommends postgresql pgbouncer >/dev/null
 stop_package_clusters
 # The package starts a pgbouncer of its own (port 6432); the tests start
 # theirs, so the package's is stopped like the clusters.
