@@ -67,6 +67,7 @@ impl StoreConfig {
             pooler: self.pooler == Pooler::Transaction,
             listen_url: self.listen_url.clone(),
             application_name: Some(format!("claude-comms:{node}")),
+            lazy: false,
         }
     }
 }

@@ -152,7 +152,13 @@ impl Hub {
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
-        let store = Store::open_location(&config.store_location(), config.config.database_sync)?;
+        let mut location = config.store_location();
+        if routed && let crate::config::store::StoreLocation::Postgres(_, options) = &mut location {
+            // Work goes to the daemon: connect only if this process reads
+            // the store itself (see `PgOptions::lazy`).
+            options.lazy = true;
+        }
+        let store = Store::open_location(&location, config.config.database_sync)?;
         let template_dir = config.paths.template_dir();
         let context = if template_dir.is_dir() {
             ContextEngine::with_overrides(&config.config.context, &template_dir)?

@@ -310,7 +310,7 @@ impl PostgresStore {
                 retries: row.try_get(2)?,
                 error: row.try_get(3)?,
             },
-            note: row.try_get(4)?,
+            note: super::text::restore_opt(row.try_get(4)?),
             outcome: has_outcome
                 .then(|| super::rows::message_at(&row, 6))
                 .transpose()?,

@@ -59,6 +59,10 @@ pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 pub struct PostgresStore {
     pool: Pool,
     url: StoreUrl,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// Whether the schema was checked (once, at the first operation, when
+    /// `options.lazy`).
+    checked: tokio::sync::OnceCell<()>,
     /// `[store]`'s connection settings (see `pool.rs`).
     options: PgOptions,
     /// Where the listener connects: `[store] listen_url`, else `url`
@@ -117,21 +121,25 @@ impl PostgresStore {
             None if options.pooler => None,
             None => Some((url.clone(), tls.clone())),
         };
-        let probe_url = url.clone();
-        let probe_tls = tls.clone();
-        std::thread::spawn(move || -> Result<()> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| StoreError::Task(e.to_string()))?;
-            runtime.block_on(pool::migrate_when_admitted(&probe_url, probe_tls))
-        })
-        .join()
-        .map_err(|_| StoreError::Task("the database check panicked".into()))??;
+        if !options.lazy {
+            let probe_url = url.clone();
+            let probe_tls = tls.clone();
+            std::thread::spawn(move || -> Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| StoreError::Task(e.to_string()))?;
+                runtime.block_on(pool::migrate_when_admitted(&probe_url, probe_tls))
+            })
+            .join()
+            .map_err(|_| StoreError::Task("the database check panicked".into()))??;
+        }
         let pool = pool::build(&url, tls.clone(), options.max_connections).map_err(open_error)?;
         Ok(PostgresStore {
             pool,
             url,
+            tls,
+            checked: tokio::sync::OnceCell::new(),
             options: options.clone(),
             listen_url,
             notices: tokio::sync::broadcast::channel(1024).0,
