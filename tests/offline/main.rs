@@ -23,6 +23,7 @@ mod bad_input;
 mod cli_conversations;
 mod cli_doctor;
 mod cli_modules;
+mod cli_modules_draft;
 mod cli_modules_init;
 mod cli_operator;
 mod cli_permissions;
