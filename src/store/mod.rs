@@ -28,8 +28,10 @@
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
 mod columns;
+mod contract;
 mod copy;
 mod cursor;
+mod error;
 mod export;
 mod faults;
 mod fleet;
@@ -39,14 +41,12 @@ mod ids;
 pub mod limits;
 mod model;
 mod module_state;
-mod operations;
-mod operations_copy;
-mod operations_fleet;
-mod operations_servers;
 mod postgres;
 mod records;
+mod settings;
 mod sqlite;
 
+pub use contract::{CopySnapshot, FleetQueue, StoreBackend};
 pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
 pub use cursor::MessageCursor;
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
@@ -55,11 +55,12 @@ pub use fleet::{
     ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, Notice, QueryState,
     RoutedState,
 };
-pub use handle::Store;
+pub use handle::{Fleet, Store};
 pub use postgres::{
     ApplicationConnections, DEFAULT_MAX_CONNECTIONS, PgOptions, PoolStatus, ServerConnections,
     StoreUrl, hide_password, is_postgres_url,
 };
+pub use settings::{DatabaseSync, StoreLocation};
 /// The schema version this claude-comms writes, the same on both backends.
 pub const SCHEMA_VERSION: i64 = sqlite::SCHEMA_VERSION;
 pub(crate) use hosts::pid_exists;
@@ -77,65 +78,7 @@ pub use records::{
     StoreCounts, TokenRecord,
 };
 
-/// Why a store operation failed, in terms that hold for every backend.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot open the database {path}: {reason}")]
-    Open { path: String, reason: String },
-    /// The database refused or failed the operation (the backend's words).
-    #[error("database: {message}")]
-    Database { message: String },
-    /// Another writer held the database past the wait allowed for it; the
-    /// operation may succeed if tried again.
-    #[error("database: {message}")]
-    Busy { message: String },
-    #[error(
-        "the database has schema version {found}, newer than this claude-comms knows ({known}); upgrade claude-comms"
-    )]
-    TooNew { found: i64, known: i64 },
-    #[error("unknown conversation \"{0}\"")]
-    UnknownConversation(String),
-    #[error("unknown message \"{0}\"")]
-    UnknownMessage(String),
-    #[error("conversation {0} is archived; start a new conversation")]
-    Archived(String),
-    #[error("message {id} is {status}, not pending; it cannot be finished again")]
-    NotPending { id: String, status: String },
-    #[error("bad cursor \"{0}\": pass the next_cursor of a previous page")]
-    BadCursor(String),
-    #[error("the search query is empty")]
-    EmptySearch,
-    #[error("{0}")]
-    BadValue(String),
-    #[error("`{field}` is {len} bytes, over the limit of {limit} bytes")]
-    TooLong {
-        field: &'static str,
-        len: usize,
-        limit: usize,
-    },
-    #[error("`{field}` is {value}; it must be between 1 and {max}")]
-    PageSize {
-        field: &'static str,
-        value: usize,
-        max: usize,
-    },
-    #[error("database: the write was not committed: {0}")]
-    NotCommitted(String),
-    #[error("export: {0}")]
-    Export(String),
-    /// A test made this write fail on purpose (see [`WriteFault`]).
-    /// A cap checked with the write refused it (see [`QueryCap`]).
-    #[error("{name} is used up: {count} of {max} queries")]
-    OverCap { name: String, count: i64, max: i64 },
-    #[error("database: injected fault: {0}")]
-    Injected(String),
-    /// The task that ran the operation ended without an answer (it
-    /// panicked, or the runtime is shutting down).
-    #[error("the database task failed: {0}")]
-    Task(String),
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
+pub use error::{Result, StoreError};
 
 /// A store URL for people: `postgres://user@host:port/db`, never with its
 /// password (also when the URL does not parse).

@@ -72,10 +72,8 @@ async fn nodes_in(
                 schema_version: r.try_get(4)?,
                 started_at: r.try_get(5)?,
                 modules: serde_json::from_str(&modules).map_err(|e| {
-                    StoreError::BadValue(format!(
-                        "nodes.modules of node {name:?} is not a JSON list of names: {e}",
-                        name = r.try_get::<_, String>(0).unwrap_or_default()
-                    ))
+                    let name = r.try_get::<_, String>(0).unwrap_or_default();
+                    StoreError::corrupt("nodes", "modules", format!("node {name:?}"), &modules, e)
                 })?,
             },
             last_heartbeat,
@@ -113,18 +111,18 @@ impl PostgresStore {
                 continue;
             }
             if other.record.name == node.name {
-                return Err(StoreError::BadValue(format!(
-                    "a live node named \"{}\" is already in the fleet (claude-comms {}, heard from {} s ago); give this one another [fleet] node name, or stop that one",
-                    node.name,
-                    other.record.version,
-                    other.heard_ms_ago / 1000
-                )));
+                return Err(StoreError::NodeNameTaken {
+                    name: node.name.clone(),
+                    version: other.record.version,
+                    heard_s: other.heard_ms_ago / 1000,
+                });
             }
             if other.record.schema_version != node.schema_version {
-                return Err(StoreError::BadValue(format!(
-                    "node \"{}\" runs schema version {} and this claude-comms writes version {}: a fleet runs one schema version; upgrade the older nodes",
-                    other.record.name, other.record.schema_version, node.schema_version
-                )));
+                return Err(StoreError::SchemaMismatch {
+                    node: other.record.name,
+                    found: other.record.schema_version,
+                    known: node.schema_version,
+                });
             }
         }
         let modules = serde_json::to_string(&node.modules).unwrap_or_else(|_| "[]".into());
@@ -301,10 +299,14 @@ impl PostgresStore {
         let has_outcome: bool = row.try_get(5)?;
         Ok(RoutedState {
             state: QueryState {
-                status: status.parse().map_err(|_| {
-                    StoreError::BadValue(format!(
-                        "messages.status of query {query_id} is {status:?}, not a status this claude-comms knows"
-                    ))
+                status: status.parse().map_err(|e| {
+                    StoreError::corrupt(
+                        "messages",
+                        "status",
+                        format!("query {query_id}"),
+                        &status,
+                        e,
+                    )
                 })?,
                 claimed_by: row.try_get(1)?,
                 retries: row.try_get(2)?,

@@ -19,9 +19,8 @@ fn delete_in(tx: &Transaction<'_>, id: &str) -> Result<()> {
         )
         .optional()?;
     if let Some(message) = pending {
-        return Err(StoreError::BadValue(format!(
-            "conversation {id} has a query still pending (message {message}); wait for its answer, or stop the process that sent it"
-        )));
+        let id = id.to_owned();
+        return Err(StoreError::ConversationBusy { id, message });
     }
     // The FTS index follows through the delete trigger.
     tx.execute("DELETE FROM messages WHERE conversation_id = ?1", [id])?;
@@ -53,7 +52,7 @@ impl SqliteStore {
             for conversation in matching(tx, rule)? {
                 match delete_in(tx, &conversation.id) {
                     Ok(()) => removed.push(conversation),
-                    Err(StoreError::BadValue(_)) => {} // pending: kept
+                    Err(StoreError::ConversationBusy { .. }) => {} // pending: kept
                     Err(e) => return Err(e),
                 }
             }
