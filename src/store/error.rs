@@ -66,8 +66,8 @@ pub enum StoreError {
         known: i64,
     },
     /// A stored value does not decode (never read as a default): which
-    /// table, column and row, the value, and why.
-    #[error("{table}.{column} of {row} does not decode ({value:?}): {reason}")]
+    /// table, column and row, the value, and why (see `decode.rs`).
+    #[error("stored {table}.{column} of row {row} does not decode ({value:?}): {reason}")]
     Corrupt {
         table: &'static str,
         column: &'static str,
@@ -104,22 +104,3 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
-
-impl StoreError {
-    /// A stored value of `table.column` in `row` that does not decode.
-    pub(crate) fn corrupt(
-        table: &'static str,
-        column: &'static str,
-        row: impl Into<String>,
-        value: impl Into<String>,
-        reason: impl std::fmt::Display,
-    ) -> StoreError {
-        StoreError::Corrupt {
-            table,
-            column,
-            row: row.into(),
-            value: value.into(),
-            reason: reason.to_string(),
-        }
-    }
-}

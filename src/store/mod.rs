@@ -31,6 +31,7 @@ mod columns;
 mod contract;
 mod copy;
 mod cursor;
+mod decode;
 mod error;
 mod export;
 mod faults;
@@ -43,8 +44,10 @@ mod model;
 mod module_state;
 mod postgres;
 mod records;
+mod rules;
 mod settings;
 mod sqlite;
+mod tool_use;
 
 pub use contract::{CopySnapshot, FleetQueue, StoreBackend};
 pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
@@ -61,6 +64,7 @@ pub use postgres::{
     StoreUrl, hide_password, is_postgres_url,
 };
 pub use settings::{DatabaseSync, StoreLocation};
+pub use tool_use::{ToolOutcome, ToolUse};
 /// The schema version this claude-comms writes, the same on both backends.
 pub const SCHEMA_VERSION: i64 = sqlite::SCHEMA_VERSION;
 pub(crate) use hosts::pid_exists;

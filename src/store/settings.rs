@@ -1,6 +1,6 @@
 //! The settings a store is opened with. They are the store's own types:
-//! the config (`crate::config`) reads them from `config.toml` and the
-//! environment and re-exports them, and the store never reads the config.
+//! the config module reads them from `config.toml` and the environment and
+//! re-exports them; the store never imports the config.
 
 use serde::{Deserialize, Serialize};
 

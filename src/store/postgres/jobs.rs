@@ -9,6 +9,7 @@ use crate::store::ids::{IdKind, MIN_ID_PREFIX};
 use crate::store::limits;
 use crate::store::model::{Message, MessageStatus};
 use crate::store::records::{OutcomeRow, Spend, SpendScope};
+use crate::store::rules::OutcomeColumns;
 use crate::store::{Result, StoreError};
 
 fn table_of(kind: IdKind) -> &'static str {
@@ -122,28 +123,20 @@ impl PostgresStore {
             )
             .await?;
         all(rows, |r| {
-            let role: String = r.try_get(3)?;
-            let cause: Option<String> = r.try_get(4)?;
-            Ok(OutcomeRow {
+            Ok(OutcomeColumns {
                 source: r.try_get(0)?,
                 target: r.try_get(1)?,
                 at: r.try_get(2)?,
-                failure: match role.as_str() {
-                    "reply" => None,
-                    "query" => Some("interrupted".into()),
-                    _ => Some(cause.unwrap_or_else(|| "unknown".into())),
-                },
+                role: r.try_get(3)?,
+                failure_cause: r.try_get(4)?,
                 duration_ms: r.try_get(5)?,
                 api_duration_ms: r.try_get(6)?,
                 num_turns: r.try_get(7)?,
                 input_tokens: r.try_get(8)?,
                 output_tokens: r.try_get(9)?,
-                cost_usd: if role == "reply" {
-                    r.try_get(10)?
-                } else {
-                    None
-                },
-            })
+                cost_usd: r.try_get(10)?,
+            }
+            .into_row())
         })
     }
 

@@ -18,10 +18,7 @@ fn delete_in(tx: &Transaction<'_>, id: &str) -> Result<()> {
             |r| r.get(0),
         )
         .optional()?;
-    if let Some(message) = pending {
-        let id = id.to_owned();
-        return Err(StoreError::ConversationBusy { id, message });
-    }
+    crate::store::rules::refuse_busy(id, pending)?;
     // The FTS index follows through the delete trigger.
     tx.execute("DELETE FROM messages WHERE conversation_id = ?1", [id])?;
     tx.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
