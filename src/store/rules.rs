@@ -2,7 +2,7 @@
 //! backend reads what a decision needs in its own SQL, then calls the one
 //! function here, so the two can never decide differently.
 
-use super::model::{Conversation, ConversationStatus};
+use super::model::{Conversation, ConversationStatus, InstanceRecord, ServerRow};
 use super::records::{OutcomeRow, QueryCap};
 use super::{Result, StoreError};
 
@@ -79,4 +79,30 @@ impl OutcomeColumns {
             cost_usd: if reply { self.cost_usd } else { None },
         }
     }
+}
+
+/// Revoking a token that does not exist.
+pub(crate) fn unknown_token(id: &str) -> StoreError {
+    StoreError::BadValue(format!(
+        "unknown token \"{id}\": `claude-comms tokens list` shows the ids"
+    ))
+}
+
+/// Each stored instance record (`server_id`, JSON) with its server, in
+/// the order read. An instance whose server is not listed is left out
+/// (its server unregistered meanwhile), and so is a record that does not
+/// decode: it is a live snapshot each server rewrites on every heartbeat,
+/// and a server of another claude-comms version may write fields this one
+/// does not know, which must not fail every reader's `instances list`.
+pub(crate) fn instances_with_servers(
+    servers: &[ServerRow],
+    records: Vec<(String, String)>,
+) -> Vec<(ServerRow, InstanceRecord)> {
+    records
+        .into_iter()
+        .filter_map(|(server_id, record)| {
+            let server = servers.iter().find(|s| s.record.id == server_id)?.clone();
+            Some((server, serde_json::from_str(&record).ok()?))
+        })
+        .collect()
 }
