@@ -1,20 +1,35 @@
 //! The store: where conversations, messages, jobs, servers, instances and
-//! tokens are kept, behind one interface.
+//! tokens are kept, behind one contract.
 //!
-//! [`Store`] is a handle with one async method per operation the hub
-//! needs. It dispatches to a backend (an enum, so dispatch stays static):
+//! * `contract/`: the contract. [`StoreBackend`] states every store
+//!   operation once, with what it promises; [`FleetQueue`] is the fleet, a
+//!   capability only some backends have, reached through
+//!   [`StoreBackend::fleet`] (`None` where there is none: "a fleet needs
+//!   PostgreSQL" is a type, not an error of every call); [`CopySnapshot`]
+//!   is what `store copy` reads from.
+//! * `handle.rs`: [`Store`], the handle the hub holds: the backend opened,
+//!   as a `Box<dyn StoreBackend>` it dereferences to (so `store.op(..)` is
+//!   the contract's operation, with no forwarding layer), plus the fault
+//!   seam for tests in front of the few writes a test makes fail.
 //! * `sqlite/`: one SQLite file (WAL mode, FTS5 for search); its
-//!   synchronous SQLite calls run on tokio's blocking pool, so a write
-//!   waiting for another process's lock never stalls the async workers;
+//!   `backend.rs` runs each synchronous operation on tokio's blocking pool,
+//!   so a write waiting for another process's lock never stalls the async
+//!   workers. No fleet.
 //! * `postgres/`: a shared PostgreSQL database (many processes, many
-//!   machines), the second arm of the backend enum, with the same methods
-//!   (async ones).
+//!   machines); its `backend.rs` runs each operation within `bounded` (a
+//!   time bound, and the statement mode of a direct or pooled connection),
+//!   and `fleet_queue.rs` is its fleet.
 //!
 //! What is backend-independent lives here, beside the backends: the types
-//! the store speaks in (`model.rs`, `records.rs`), the limits every write
-//! is checked against (`limits.rs`), the export format (`export.rs`), id
-//! prefixes (`ids.rs`), process liveness (`hosts.rs`), the error type
-//! (nothing of any backend's own types appears in it) and the fault seam
+//! the store speaks in (`model.rs`, `records.rs`, `fleet.rs`,
+//! `tool_use.rs`), the settings it is opened with (`settings.rs`; the
+//! config re-exports them, the store never imports the config), the limits
+//! every write is checked against (`limits.rs`), the decisions both
+//! backends make alike (`rules.rs`, `ids.rs`), the decoding of stored
+//! values, where a value that does not decode is an error naming its row
+//! (`decode.rs`), the export format (`export.rs`), `store copy`
+//! (`copy.rs`), process liveness (`hosts.rs`), the error type (`error.rs`:
+//! nothing of any backend's own types appears in it) and the fault seam
 //! for tests (`faults.rs`).
 //!
 //! Durability rules, which [`crate::hub`] relies on and every backend
@@ -25,7 +40,8 @@
 //! * a committed message survives any crash of the process (see
 //!   `sqlite/mod.rs` for what SQLite's settings promise);
 //! * queries are stored `pending` before they are dispatched; after a crash
-//!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
+//!   [`StoreBackend::recover_interrupted`] marks those of dead servers
+//!   `interrupted`.
 
 mod columns;
 mod contract;

@@ -156,7 +156,7 @@ pub struct NewQuery {
     pub context_note: Option<String>,
 }
 
-/// The result of [`super::Store::begin_query`].
+/// The result of [`super::StoreBackend::begin_query`].
 #[derive(Debug, Clone)]
 pub enum BeginQuery {
     /// Stored now, pending.
