@@ -89,7 +89,7 @@ impl Hub {
         let rows = self.store.list_instances(stale).await?;
         // In a fleet, each daemon is a node: name the node of each server.
         let nodes = if self.in_a_fleet() {
-            self.store.nodes(self.lease_ms()).await?
+            self.fleet()?.nodes(self.lease_ms()).await?
         } else {
             Vec::new()
         };

@@ -18,6 +18,7 @@
 //!   names it, never a hang; the pool replaces broken connections, so the
 //!   store reconnects by itself once the database is back.
 
+mod backend;
 mod cached;
 mod connect;
 mod conninfo;
@@ -25,6 +26,7 @@ mod conversations;
 mod copy;
 mod finish;
 mod fleet;
+mod fleet_queue;
 mod flight;
 mod jobs;
 mod listen;
@@ -46,7 +48,6 @@ use deadpool_postgres::Pool;
 
 use super::{Result, StoreError};
 pub use connect::{StoreUrl, hide_password, is_postgres_url};
-pub(crate) use copy::PgSnapshot;
 pub use pool::{
     ApplicationConnections, DEFAULT_MAX_CONNECTIONS, PgOptions, PoolStatus, ServerConnections,
 };

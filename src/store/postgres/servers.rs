@@ -162,13 +162,7 @@ impl PostgresStore {
         let rows = all(rows, |r| {
             Ok((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?))
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(server_id, record)| {
-                let server = servers.iter().find(|s| s.record.id == server_id)?.clone();
-                Some((server, serde_json::from_str(&record).ok()?))
-            })
-            .collect())
+        Ok(crate::store::rules::instances_with_servers(&servers, rows))
     }
 
     pub async fn request_control(
