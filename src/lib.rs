@@ -64,6 +64,7 @@ pub mod daemon;
 pub mod daemon_link;
 pub mod descriptor;
 pub mod expand;
+pub mod host;
 pub mod hub;
 pub mod instances;
 pub mod logging;

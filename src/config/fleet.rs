@@ -44,7 +44,7 @@ impl FleetConfig {
         self.node
             .clone()
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(crate::store::this_hostname)
+            .unwrap_or_else(crate::host::this_hostname)
     }
 }
 

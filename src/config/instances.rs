@@ -1,6 +1,7 @@
 //! `[instances]`: the backends that answer queries and their children.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,17 @@ use serde::{Deserialize, Serialize};
 /// tested with (`npx` runs it by default; `claude-comms setup` installs it).
 pub const CHILD_PACKAGE: &str = "@steipete/claude-code-mcp";
 pub const CHILD_VERSION: &str = "1.10.12";
+
+/// Where `claude-comms setup` installs the pinned child, under the data dir
+/// (doctor checks for it there, setup puts it there).
+pub fn children_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("children")
+}
+
+/// The installed child's executable: the command `setup` writes into the config.
+pub fn child_executable(data_dir: &Path) -> PathBuf {
+    children_dir(data_dir).join("node_modules/.bin/claude-code-mcp")
+}
 
 /// The backends that answer queries.
 #[derive(

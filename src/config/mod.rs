@@ -17,7 +17,7 @@ pub mod store;
 pub use budgets::{Budget, BudgetsConfig};
 pub use instances::{
     BackendKind, CHILD_PACKAGE, CHILD_VERSION, ClaudeCodeMcpConfig, ClaudeStreamConfig,
-    InstancesConfig,
+    InstancesConfig, child_executable, children_dir,
 };
 
 /// Environment variable that puts all data and config under one folder.

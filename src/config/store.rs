@@ -113,6 +113,6 @@ fn shown_for_error(value: &str) -> String {
     if value.contains('=') && !value.contains("://") {
         "(not shown: it may hold a password)".into()
     } else {
-        format!("`{}`", crate::store::hide_password(value))
+        format!("`{}`", crate::redact::redact_url_passwords(value))
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::lock::{DaemonLock, LOCK_HELD_EXIT};
 use super::{DaemonInfo, DaemonPaths, listening};
 use crate::config::LoadedConfig;
-use crate::store::pid_exists;
+use crate::host::pid_exists;
 
 /// How long `daemon start` waits for the new daemon to answer.
 const START_WAIT: Duration = Duration::from_secs(20);

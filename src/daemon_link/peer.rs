@@ -35,7 +35,7 @@ impl DaemonProcess {
     /// Whether this very process still runs (not a zombie, not a new
     /// process that got its pid).
     pub fn is_alive(&self) -> bool {
-        crate::store::pid_exists(self.pid) && start_ticks(self.pid) == self.started
+        crate::host::pid_exists(self.pid) && start_ticks(self.pid) == self.started
     }
 
     /// Returns once the process has exited.

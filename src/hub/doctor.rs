@@ -32,7 +32,7 @@ impl Hub {
             ),
         });
         let child = &config.instances.claude_code_mcp;
-        let setup_child = crate::setup::npm::child_executable(&self.config().paths.data_dir);
+        let setup_child = crate::config::child_executable(&self.config().paths.data_dir);
         checks.push(match find_program(&child.command) {
             Some(path) if downloads_on_start(&child.command) => Check::new(
                 "child command",

@@ -42,7 +42,7 @@ impl Hub {
         let record = ServerRecord {
             id: self.server_id().to_string(),
             pid: std::process::id(),
-            hostname: crate::store::this_hostname(),
+            hostname: crate::host::this_hostname(),
             started_at: crate::time::now_ms(),
             module: self.default_module().map(str::to_string),
         };
@@ -139,7 +139,7 @@ impl Hub {
         let Ok(rows) = self.store.list_instances(stale).await else {
             return;
         };
-        let here = crate::store::this_hostname();
+        let here = crate::host::this_hostname();
         let commands: Vec<String> = [
             &self.config().config.instances.claude_code_mcp.command,
             &self.config().config.instances.claude_stream.command,

@@ -48,16 +48,17 @@ pub use journal::{JOURNAL_POLL, JournalFollower};
 pub use liveness::{HEARTBEAT_EVERY, STALE_AFTER};
 
 // The data types the faces (MCP, CLI) need, so they depend on the hub only.
+pub use crate::host::this_hostname;
 pub use crate::instances::{
     InstanceError, InstanceEvent, InstanceState, InstanceStatus, PROGRESS_EVERY, Progress,
     ProgressSink,
 };
 pub use crate::store::limits::{DEFAULT_HITS, DEFAULT_PAGE_SIZE};
+pub use crate::store::tool_use_line;
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
     InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role, TokenRecord,
 };
-pub use crate::store::{this_hostname, tool_use_line};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,

@@ -2,7 +2,7 @@
 //! (`<data dir>/children`), never globally: `npx` would download it again
 //! on a fresh machine, in the middle of the first answer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::SetupError;
@@ -11,15 +11,9 @@ use crate::config::{CHILD_PACKAGE, CHILD_VERSION};
 /// An install that takes longer than this is stuck (a registry that does not answer).
 const NPM_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Where `setup` installs the child, under the data dir.
-pub fn children_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("children")
-}
-
-/// The installed child's executable: the command `setup` writes into the config.
-pub fn child_executable(data_dir: &Path) -> PathBuf {
-    children_dir(data_dir).join("node_modules/.bin/claude-code-mcp")
-}
+/// Where the child goes; in config, so doctor (in the hub) finds it too
+/// without importing setup.
+pub use crate::config::{child_executable, children_dir};
 
 /// The version of the package installed under `data_dir`, if any.
 pub fn installed_version(data_dir: &Path) -> Option<String> {

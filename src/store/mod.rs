@@ -53,7 +53,7 @@ mod export;
 mod faults;
 mod fleet;
 mod handle;
-mod hosts;
+use crate::host as hosts;
 mod ids;
 pub mod limits;
 mod model;
@@ -83,7 +83,7 @@ pub use settings::{DatabaseSync, StoreLocation};
 pub use tool_use::{ToolOutcome, ToolUse};
 /// The schema version this claude-comms writes, the same on both backends.
 pub const SCHEMA_VERSION: i64 = sqlite::SCHEMA_VERSION;
-pub(crate) use hosts::pid_exists;
+/// Kept for the store's tests and callers; it lives in [`crate::host`].
 pub use hosts::this_hostname;
 pub use ids::{IdKind, MIN_ID_PREFIX};
 pub(crate) use model::optional_object_schema;

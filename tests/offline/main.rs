@@ -46,6 +46,7 @@ mod http_remote;
 mod http_tls_revisions;
 mod instances_fake;
 mod jobs_fake;
+mod layers;
 mod ledger_fake;
 mod listen_fake;
 mod mcp_server;

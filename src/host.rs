@@ -1,5 +1,7 @@
-//! Which processes are alive on this machine: what every backend needs to
-//! tell a dead server's leftovers from a live one's work.
+//! This machine: its name and which processes are alive on it. What every
+//! store backend needs to tell a dead server's leftovers from a live one's
+//! work, what the daemon link needs to tell a live daemon, and what names a
+//! fleet node by default. A leaf: it imports nothing of this crate.
 
 /// This machine's name, to tell whether a server's pid can be checked here.
 pub fn this_hostname() -> String {
