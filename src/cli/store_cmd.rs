@@ -9,7 +9,7 @@ use clap::Subcommand;
 
 use super::output::Output;
 use crate::hub::Hub;
-use crate::store::{CopyCounts, CopyError, CopyProgress};
+use crate::hub::{CopyCounts, CopyError, CopyProgress};
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {

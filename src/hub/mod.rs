@@ -57,8 +57,11 @@ pub use crate::store::limits::{DEFAULT_HITS, DEFAULT_PAGE_SIZE};
 pub use crate::store::tool_use_line;
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
-    InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role, TokenRecord,
+    InstanceRecord, Message, MessageActivity, MessageCursor, MessageStatus, PruneRule, Role,
+    TokenRecord,
 };
+/// What [`Hub::copy_store`] reports, as the store words it.
+pub use crate::store::{CopyCounts, CopyError, CopyProgress, CopyReport};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,

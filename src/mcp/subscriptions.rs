@@ -77,7 +77,7 @@ async fn watch(
     subscriptions: Arc<Subscriptions>,
     hub: Arc<Hub>,
     peer: Peer<RoleServer>,
-    cursor: crate::store::MessageCursor,
+    cursor: crate::hub::MessageCursor,
 ) {
     let closed = peer.clone();
     follow(
@@ -163,7 +163,7 @@ pub(crate) async fn listen(hub: &Arc<Hub>, context: SubscriptionContext) -> Resu
 /// fails (the client is gone) or `closed` says so.
 async fn follow<Notified>(
     hub: &Hub,
-    mut cursor: crate::store::MessageCursor,
+    mut cursor: crate::hub::MessageCursor,
     wanted: impl Fn(&str) -> bool,
     closed: impl Fn() -> bool,
     notify: impl Fn(String) -> Notified,

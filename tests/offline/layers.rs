@@ -28,6 +28,26 @@ fn no_folder_of_src_imports_itself_round_a_loop() {
     );
 }
 
+/// The faces reach the store and the instances only through the hub.
+#[test]
+fn no_face_imports_the_store_or_the_instances() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let edges = edges_of(&src);
+    let mut wrong = Vec::new();
+    for face in ["cli", "mcp", "daemon", "communicator"] {
+        for below in ["store", "instances"] {
+            if let Some(places) = edges.get(face).and_then(|to| to.get(below)) {
+                wrong.push(format!("{face} → {below} ({})", places.join(", ")));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "faces that import what only the hub may (re-export it from `crate::hub`):\n{}",
+        wrong.join("\n")
+    );
+}
+
 /// The check itself catches a loop, and only a loop.
 #[test]
 fn the_cycle_check_finds_a_planted_loop() {
