@@ -57,8 +57,33 @@ pub enum HubError {
     /// A budget of `[budgets]` is used up; nothing was stored or sent.
     #[error("{0}")]
     OverBudget(String),
-    #[error("the database task failed: {0}")]
+    /// A task of this process failed (a panic) or a case that cannot
+    /// happen did: nothing the request could change.
+    #[error("{0}")]
     Internal(String),
+    /// A daemon-only operation was asked of a hub that uses no daemon.
+    #[error("no daemon is used")]
+    NoDaemon,
+    /// The outcome of a query (its answer or its failure) was reached but
+    /// could not be stored; the words say what stays pending.
+    #[error("{0}")]
+    OutcomeNotStored(String),
+    /// Another process closed the query first (marked it interrupted, say):
+    /// this outcome is not stored, and that is final.
+    #[error("message {id} is already {status}")]
+    AlreadyFinished { id: String, status: String },
+    /// The permission policy of the module to ask could not be applied
+    /// (its settings file, its exec shim).
+    #[error("cannot apply the permission policy of \"{module}\": {why}")]
+    Policy { module: String, why: String },
+    /// An instance journal could not be read.
+    #[error("reading an instance journal: {0}")]
+    Journal(String),
+    /// Another node of the fleet, or the store's notices that link the
+    /// nodes, failed this request (an unreadable answer, notices that
+    /// ended, the shared descriptors).
+    #[error("{0}")]
+    Fleet(String),
     /// The daemon refused or failed the request (its words), or could not
     /// be reached.
     #[error("{0}")]
@@ -78,7 +103,13 @@ impl HubError {
     /// different errors.
     pub fn is_server_fault(&self) -> bool {
         match self {
-            HubError::Internal(_) => true,
+            HubError::Internal(_)
+            | HubError::NoDaemon
+            | HubError::OutcomeNotStored(_)
+            | HubError::AlreadyFinished { .. }
+            | HubError::Policy { .. }
+            | HubError::Journal(_)
+            | HubError::Fleet(_) => true,
             HubError::Store(e) => matches!(
                 e,
                 StoreError::Open { .. }

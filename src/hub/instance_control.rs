@@ -127,7 +127,7 @@ impl Hub {
         let row = self.live_instance_row(id).await?;
         let text = self.await_control(&row, action.as_str()).await?;
         serde_json::from_str(&text).map_err(|e| {
-            HubError::Internal(format!(
+            HubError::Fleet(format!(
                 "server pid {} answered the {} request with an unreadable status: {e}",
                 row.server_pid,
                 action.as_str()

@@ -170,5 +170,5 @@ async fn next_in_file(
 }
 
 fn io_error(e: std::io::Error) -> HubError {
-    HubError::Internal(format!("reading an instance journal: {e}"))
+    HubError::Journal(e.to_string())
 }

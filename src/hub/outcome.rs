@@ -56,7 +56,7 @@ impl Hub {
                         note: None,
                     });
                 }
-                Err(e) => QueryFailure::Hub(HubError::Internal(format!(
+                Err(e) => QueryFailure::Hub(HubError::OutcomeNotStored(format!(
                     "the answer arrived but could not be stored: {e}"
                 ))),
             },
@@ -87,7 +87,7 @@ impl Hub {
             .await
         {
             tracing::error!(message = %sending.query_id(), error = %e, "the outcome of a query could not be stored");
-            return Err(HubError::Internal(format!(
+            return Err(HubError::OutcomeNotStored(format!(
                 "{reason}; and this outcome could not be stored ({e}): message {} stays pending until this server stops, then it is marked interrupted",
                 sending.query_id()
             )));
@@ -198,9 +198,7 @@ impl Hub {
                 Ok(message) => return Ok(message),
                 // Someone else closed it (e.g. marked interrupted): final.
                 Err(crate::store::StoreError::NotPending { id, status }) => {
-                    return Err(HubError::Internal(format!(
-                        "message {id} is already {status}"
-                    )));
+                    return Err(HubError::AlreadyFinished { id, status });
                 }
                 Err(e) => last = Some(HubError::from(e)),
             }

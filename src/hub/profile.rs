@@ -57,10 +57,9 @@ impl Hub {
         let policy = self.module_policy(target);
         let config = &self.config().config;
         let files = PolicyFiles::new(&self.config().paths.data_dir);
-        let refused = |why: String| {
-            HubError::Internal(format!(
-                "cannot apply the permission policy of \"{target}\": {why}"
-            ))
+        let refused = |why: String| HubError::Policy {
+            module: target.to_string(),
+            why,
         };
         match backend {
             BackendKind::ClaudeStream => {

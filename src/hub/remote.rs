@@ -265,7 +265,7 @@ impl super::Hub {
         wait: bool,
     ) -> Result<SendOutcome, HubError> {
         let Some(remote) = &self.remote else {
-            return Err(HubError::Internal("no daemon is used".into()));
+            return Err(HubError::NoDaemon);
         };
         self.check_message(&request.message)?;
         // The daemon has no module of its own: the asker is decided here.

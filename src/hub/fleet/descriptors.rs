@@ -67,7 +67,7 @@ impl Hub {
         tokio::task::spawn_blocking(move || write_folder(&dir, &wanted))
             .await
             .map_err(|e| HubError::Internal(format!("the descriptor sync failed: {e}")))?
-            .map_err(|e| HubError::Internal(format!("the fleet's descriptor folder: {e}")))
+            .map_err(|e| HubError::Fleet(format!("the fleet's descriptor folder: {e}")))
     }
 }
 

@@ -99,13 +99,13 @@ impl Hub {
     ) -> Result<(Vec<InstanceEvent>, RemoteEvents), HubError> {
         // Listening before asking: nothing the owner sends is missed.
         let notices = self.store.fleet().map(|f| f.notices()).ok_or_else(|| {
-            HubError::Internal("a fleet's store has notices, this one has none".into())
+            HubError::Fleet("a fleet's store has notices, this one has none".into())
         })?;
         let instance_id = row.instance.id.clone();
         let action = format!("{WATCH} {}", history.min(HISTORY_MAX));
         let text = self.await_control(row, &action).await?;
         let recent: Vec<InstanceEvent> = serde_json::from_str(&text).map_err(|e| {
-            HubError::Internal(format!(
+            HubError::Fleet(format!(
                 "the node of instance {instance_id} sent an unreadable history: {e}"
             ))
         })?;
@@ -223,7 +223,7 @@ impl RemoteEvents {
                 Ok(_) => continue,
                 Err(RecvError::Lagged(skipped)) => return Ok(gap(&self.instance_id, skipped)),
                 Err(RecvError::Closed) => {
-                    return Err(HubError::Internal("the store's notices ended".into()));
+                    return Err(HubError::Fleet("the store's notices ended".into()));
                 }
             };
             let Ok(event) = serde_json::from_str::<InstanceEvent>(&event) else {
