@@ -6,15 +6,40 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
-fn filter_of(filter: &str) -> anyhow::Result<EnvFilter> {
-    EnvFilter::try_new(filter)
-        .map_err(|e| anyhow::anyhow!("log_level \"{filter}\" is not a valid filter: {e}"))
+/// Why logging could not be set up; each keeps what went wrong beneath it
+/// as its source (shown after the words, `: `-joined).
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("log_level \"{filter}\" is not a valid filter")]
+    Filter {
+        filter: String,
+        #[source]
+        source: tracing_subscriber::filter::ParseError,
+    },
+    #[error("log file {}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The log file's folder could not be made.
+    #[error(transparent)]
+    Folder(std::io::Error),
+    #[error("cannot install the logger")]
+    Install(#[source] tracing_subscriber::util::TryInitError),
+}
+
+fn filter_of(filter: &str) -> Result<EnvFilter, LogError> {
+    EnvFilter::try_new(filter).map_err(|source| LogError::Filter {
+        filter: filter.to_string(),
+        source,
+    })
 }
 
 /// Installs the global subscriber. Filters use `EnvFilter` syntax (`info`,
 /// `claude_comms=debug,rmcp=warn`, ...): `stderr_filter` for stderr, and
 /// `file` is a log file with its own filter.
-pub fn init(stderr_filter: &str, file: Option<(&std::path::Path, &str)>) -> anyhow::Result<()> {
+pub fn init(stderr_filter: &str, file: Option<(&std::path::Path, &str)>) -> Result<(), LogError> {
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -23,13 +48,16 @@ pub fn init(stderr_filter: &str, file: Option<(&std::path::Path, &str)>) -> anyh
     let file_layer = match file {
         Some((path, filter)) => {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).map_err(LogError::Folder)?;
             }
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| anyhow::anyhow!("log file {}: {e}", path.display()))?;
+                .map_err(|source| LogError::File {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
             Some(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::sync::Mutex::new(f))
@@ -43,5 +71,5 @@ pub fn init(stderr_filter: &str, file: Option<(&std::path::Path, &str)>) -> anyh
         .with(stderr)
         .with(file_layer)
         .try_init()
-        .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+        .map_err(LogError::Install)
 }

@@ -48,7 +48,8 @@ fn main() -> std::process::ExitCode {
     ) {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("claude-comms: {e}");
+            // The words and then their cause, as every other error.
+            eprintln!("claude-comms: {:#}", anyhow::Error::from(e));
         }
         return std::process::ExitCode::from(2);
     }
@@ -72,7 +73,8 @@ fn main() -> std::process::ExitCode {
                 let module = module.filter(|m| !m.trim().is_empty());
                 let hub = Hub::open_routed(config, module)?;
                 // serve_stdio announces the hub beside the handshake.
-                claude_comms::mcp::serve_stdio(hub).await.map(|()| 0)
+                claude_comms::mcp::serve_stdio(hub).await?;
+                Ok(0)
             }
             _ => claude_comms::cli::run(cli, config).await,
         }

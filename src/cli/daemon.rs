@@ -57,14 +57,13 @@ pub async fn run(
                 Ok(()) => Ok(0),
                 // Its own exit code, so a command starting it on demand
                 // waits for the daemon that holds the lock.
-                Err(e)
-                    if e.downcast_ref::<crate::daemon_link::lock::LockHeld>()
-                        .is_some() =>
-                {
+                Err(e) if e.is_lock_held() => {
                     out.note(format!("claude-comms: {e}"))?;
                     Ok(crate::daemon_link::lock::LOCK_HELD_EXIT)
                 }
-                Err(e) => Err(e),
+                // A hub error reaches the CLI's words as it would in process.
+                Err(crate::daemon::RunError::Hub(e)) => Err(e.into()),
+                Err(e) => Err(e.into()),
             }
         }
         DaemonCommand::Start {

@@ -12,14 +12,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use anyhow::Context;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::DaemonConfig;
 use super::request_checks::{MAX_BODY_BYTES, check_request};
 use super::sessions::{SessionLimits, SessionTable, session_manager};
+use super::{DaemonConfig, RunError};
 use crate::hub::{Caller, Hub};
 use crate::mcp::CommsServer;
 
@@ -82,16 +81,16 @@ pub struct TcpPlan {
 
 /// Reads `[daemon] listen` and its TLS settings; `None` when not set.
 /// Errors name the setting and say what to do.
-pub fn plan(config: &DaemonConfig) -> anyhow::Result<Option<TcpPlan>> {
+pub fn plan(config: &DaemonConfig) -> Result<Option<TcpPlan>, RunError> {
     if config.session_idle_s == 0 {
-        anyhow::bail!(
+        return Err(RunError::Setting(
             "daemon.session_idle_s = 0: a session must be allowed at least 1 second without requests (default 300)"
-        );
+        .into()));
     }
     if config.sessions_per_token == 0 {
-        anyhow::bail!(
-            "daemon.sessions_per_token = 0: a token needs at least 1 session (default 16)"
-        );
+        return Err(RunError::Setting(
+            "daemon.sessions_per_token = 0: a token needs at least 1 session (default 16)".into(),
+        ));
     }
     let Some(listen) = config.listen.as_deref().map(str::trim) else {
         return Ok(None);
@@ -101,9 +100,9 @@ pub fn plan(config: &DaemonConfig) -> anyhow::Result<Option<TcpPlan>> {
         None => listen.parse(),
     }
     .map_err(|_| {
-        anyhow::anyhow!(
+        RunError::Setting(format!(
             "daemon.listen: \"{listen}\" is not an address: write IP:PORT, such as 127.0.0.1:8765 or 0.0.0.0:8765"
-        )
+        ))
     })?;
     let expand = |value: &str| {
         crate::expand::expand_path(value).unwrap_or_else(|_| std::path::PathBuf::from(value))
@@ -112,16 +111,20 @@ pub fn plan(config: &DaemonConfig) -> anyhow::Result<Option<TcpPlan>> {
         (Some(cert), Some(key)) => Some((expand(cert), expand(key))),
         (None, None) => None,
         (Some(_), None) => {
-            anyhow::bail!("daemon.tls_cert is set but daemon.tls_key is not: HTTPS needs both")
+            return Err(RunError::Setting(
+                "daemon.tls_cert is set but daemon.tls_key is not: HTTPS needs both".into(),
+            ));
         }
         (None, Some(_)) => {
-            anyhow::bail!("daemon.tls_key is set but daemon.tls_cert is not: HTTPS needs both")
+            return Err(RunError::Setting(
+                "daemon.tls_key is set but daemon.tls_cert is not: HTTPS needs both".into(),
+            ));
         }
     };
     if !addr.ip().is_loopback() && tls.is_none() && !config.allow_plain_http {
-        anyhow::bail!(
+        return Err(RunError::Setting(format!(
             "daemon.listen = \"{listen}\" is reachable from other machines, so it needs HTTPS: set daemon.tls_cert and daemon.tls_key, or daemon.allow_plain_http = true when a reverse proxy in front of it terminates TLS"
-        );
+        )));
     }
     // Loaded now, so a missing or mismatched file fails the start early.
     let tls = match tls {
@@ -183,10 +186,10 @@ pub async fn bind_tcp(
     sessions_end: &CancellationToken,
     stop: CancellationToken,
     last_request: Arc<AtomicI64>,
-) -> anyhow::Result<TcpFace> {
+) -> Result<TcpFace, RunError> {
     let listener = tokio::net::TcpListener::bind(plan.addr)
         .await
-        .with_context(|| format!("daemon.listen: cannot listen on {}", plan.addr))?;
+        .map_err(|e| RunError::io(format!("daemon.listen: cannot listen on {}", plan.addr), e))?;
     let bound = listener.local_addr()?;
     let mut http = StreamableHttpServerConfig::default()
         .with_cancellation_token(sessions_end.clone())

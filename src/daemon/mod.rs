@@ -15,6 +15,7 @@
 //! folder is a face above the hub (which it serves).
 
 mod auth;
+mod error;
 mod http;
 mod request_checks;
 pub mod run;
@@ -23,6 +24,8 @@ mod tcp;
 mod tls;
 
 pub use crate::daemon_link::{DaemonInfo, DaemonPaths, SOCKET_URI};
+pub use error::RunError;
+pub use tls::TlsError;
 // The settings live with the rest of the config (the config layer sits
 // below every face); they are re-exported here where daemon code reads them.
 pub use crate::config::daemon::{DaemonConfig, HUB_ENV, HubPolicy};

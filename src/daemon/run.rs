@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::http;
+use super::{RunError, http};
 use crate::config::LoadedConfig;
 use crate::daemon_link::lock::DaemonLock;
 use crate::daemon_link::{DaemonInfo, DaemonPaths, build};
@@ -39,7 +38,7 @@ pub async fn run(
     config: LoadedConfig,
     idle_exit: Option<Duration>,
     on_demand: bool,
-) -> anyhow::Result<()> {
+) -> Result<(), RunError> {
     let paths = DaemonPaths::of(&config);
     // A bad `[daemon] listen`/TLS setting fails here, before the lock, the
     // database or any announcement.
@@ -66,14 +65,20 @@ async fn serve(
     idle_exit: Option<Duration>,
     on_demand: bool,
     tcp_plan: Option<http::TcpPlan>,
-) -> anyhow::Result<()> {
+) -> Result<(), RunError> {
     hub.announce().await?;
     // We hold the lock, so a socket file left here is a crashed daemon's.
     let _ = std::fs::remove_file(&paths.socket);
     let listener = tokio::net::UnixListener::bind(&paths.socket)
-        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
-    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot restrict {} to its user", paths.socket.display()))?;
+        .map_err(|e| RunError::io(format!("cannot listen on {}", paths.socket.display()), e))?;
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600)).map_err(
+        |e| {
+            RunError::io(
+                format!("cannot restrict {} to its user", paths.socket.display()),
+                e,
+            )
+        },
+    )?;
 
     let sessions_end = CancellationToken::new();
     let stop = CancellationToken::new();
@@ -115,13 +120,13 @@ async fn serve(
     // Listen for "make way" before anyone can read our pid from
     // daemon.json: SIGUSR1's default action would end the process.
     let make_way = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
-        .context("cannot listen for SIGUSR1")?;
+        .map_err(|e| RunError::io("cannot listen for SIGUSR1", e))?;
     if hub.in_a_fleet() {
         // A node may be refused (its name is taken by a live node, or the
         // fleet runs another schema): then the daemon does not start.
         crate::hub::fleet::run_node(hub.clone(), info.http_url.clone(), stop.clone())
             .await
-            .context("cannot join the fleet")?;
+            .map_err(RunError::Fleet)?;
     }
     write_state(&paths.state, &info)?;
     tracing::info!(socket = %paths.socket.display(), http = ?info.http_url, pid = info.pid, "daemon ready");
@@ -191,7 +196,9 @@ async fn serve(
     };
     let both = async { tokio::try_join!(&mut server, tcp_serving) };
     tokio::select! {
-        served = both => { served.context("the daemon's HTTP server failed")?; }
+        served = both => {
+            served.map_err(|e| RunError::io("the daemon's HTTP server failed", e))?;
+        }
         _ = async {
             stop.cancelled().await;
             tokio::time::sleep(CONNECTIONS_GRACE).await;
@@ -268,12 +275,13 @@ async fn files_gone(paths: &[std::path::PathBuf]) -> String {
 }
 
 /// Writes `daemon.json` whole (temp file + rename), readable by its user only.
-fn write_state(path: &std::path::Path, info: &DaemonInfo) -> anyhow::Result<()> {
+fn write_state(path: &std::path::Path, info: &DaemonInfo) -> Result<(), RunError> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(info)?)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
+        .map_err(|e| RunError::io(format!("cannot write {}", tmp.display()), e))?;
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| RunError::io(format!("cannot write {}", path.display()), e))?;
     Ok(())
 }
 

@@ -4,16 +4,15 @@
 //! holds up no one else.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::pem::{Error as PemError, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::server::TlsStream;
 
@@ -23,29 +22,64 @@ const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 /// Handshakes finished but not yet taken by the server.
 const READY_QUEUE: usize = 64;
 
+/// Why the certificate and key of `[daemon]` cannot serve HTTPS; each
+/// names the setting, and keeps what rustls said as its source.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("daemon.tls_cert: cannot read {}", path.display())]
+    ReadCertificate {
+        path: PathBuf,
+        #[source]
+        source: PemError,
+    },
+    #[error("daemon.tls_cert: {} is not a PEM certificate chain", path.display())]
+    NotACertificateChain {
+        path: PathBuf,
+        #[source]
+        source: PemError,
+    },
+    #[error("daemon.tls_cert: {} holds no certificate", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("daemon.tls_key: {} holds no PEM private key", path.display())]
+    NoPrivateKey {
+        path: PathBuf,
+        #[source]
+        source: PemError,
+    },
+    #[error("TLS: no protocol version available")]
+    NoProtocolVersion(#[source] tokio_rustls::rustls::Error),
+    #[error("daemon.tls_cert/tls_key: the key does not match the certificate")]
+    KeyMismatch(#[source] tokio_rustls::rustls::Error),
+}
+
 /// Loads the certificate chain and key (PEM) into a rustls server config.
-pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("daemon.tls_cert: cannot read {}", cert.display()))?
+        .map_err(|source| TlsError::ReadCertificate {
+            path: cert.to_path_buf(),
+            source,
+        })?
         .collect::<Result<_, _>>()
-        .with_context(|| {
-            format!(
-                "daemon.tls_cert: {} is not a PEM certificate chain",
-                cert.display()
-            )
+        .map_err(|source| TlsError::NotACertificateChain {
+            path: cert.to_path_buf(),
+            source,
         })?;
     if chain.is_empty() {
-        anyhow::bail!("daemon.tls_cert: {} holds no certificate", cert.display());
+        return Err(TlsError::NoCertificate {
+            path: cert.to_path_buf(),
+        });
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("daemon.tls_key: {} holds no PEM private key", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::NoPrivateKey {
+        path: key.to_path_buf(),
+        source,
+    })?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .context("TLS: no protocol version available")?
+        .map_err(TlsError::NoProtocolVersion)?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .context("daemon.tls_cert/tls_key: the key does not match the certificate")?;
+        .map_err(TlsError::KeyMismatch)?;
     Ok(Arc::new(config))
 }
 

@@ -66,7 +66,7 @@ pub async fn daemon_socket(config: &LoadedConfig) -> Result<Option<PathBuf>, Dae
             let start = || async {
                 lifecycle::start(config, config.config.daemon.idle_exit_s, true)
                     .await
-                    .map_err(|e| DaemonError::StartFailed(format!("{e:#}")))
+                    .map_err(|e| DaemonError::StartFailed(super::full_text(&e)))
             };
             if !listening(&paths.socket).await {
                 start().await?;

@@ -5,11 +5,10 @@ use std::io::{Read, Seek};
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use super::lock::{DaemonLock, LOCK_HELD_EXIT};
-use super::{DaemonInfo, DaemonPaths, listening};
+use super::{DaemonInfo, DaemonPaths, LinkError, listening};
 use crate::config::LoadedConfig;
 use crate::host::pid_exists;
 
@@ -31,13 +30,17 @@ pub async fn start(
     config: &LoadedConfig,
     idle_exit_s: u64,
     on_demand: bool,
-) -> anyhow::Result<DaemonInfo> {
+) -> Result<DaemonInfo, LinkError> {
     let paths = DaemonPaths::of(config);
     if let Some(info) = answering(&paths).await {
         return Ok(info);
     }
-    std::fs::create_dir_all(&config.paths.data_dir)
-        .with_context(|| format!("cannot create {}", config.paths.data_dir.display()))?;
+    std::fs::create_dir_all(&config.paths.data_dir).map_err(|e| {
+        LinkError::io(
+            format!("cannot create {}", config.paths.data_dir.display()),
+            e,
+        )
+    })?;
     let deadline = tokio::time::Instant::now() + START_WAIT;
     let _turn = loop {
         if let Some(turn) = StartTurn::try_take(&paths)? {
@@ -48,11 +51,11 @@ pub async fn start(
             return Ok(info);
         }
         if tokio::time::Instant::now() >= deadline {
-            anyhow::bail!(
+            return Err(LinkError::NotStarted(format!(
                 "another command has been starting the daemon for {}s and it does not answer; its log {} may say why",
                 START_WAIT.as_secs(),
                 paths.log.display()
-            );
+            )));
         }
         tokio::time::sleep(POLL).await;
     };
@@ -79,14 +82,14 @@ struct StartTurn {
 }
 
 impl StartTurn {
-    fn try_take(paths: &DaemonPaths) -> anyhow::Result<Option<StartTurn>> {
+    fn try_take(paths: &DaemonPaths) -> Result<Option<StartTurn>, LinkError> {
         use nix::fcntl::{Flock, FlockArg};
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&paths.start_lock)
-            .with_context(|| format!("cannot open {}", paths.start_lock.display()))?;
+            .map_err(|e| LinkError::io(format!("cannot open {}", paths.start_lock.display()), e))?;
         Ok(Flock::lock(file, FlockArg::LockExclusiveNonblock)
             .ok()
             .map(|lock| StartTurn { _lock: lock }))
@@ -101,7 +104,7 @@ async fn spawn_and_wait(
     idle_exit_s: u64,
     on_demand: bool,
     deadline: tokio::time::Instant,
-) -> anyhow::Result<DaemonInfo> {
+) -> Result<DaemonInfo, LinkError> {
     let log_start = std::fs::metadata(&paths.log).map(|m| m.len()).unwrap_or(0);
     let mut child = spawn(config, paths, idle_exit_s, on_demand)?;
     loop {
@@ -110,11 +113,11 @@ async fn spawn_and_wait(
         }
         if let Ok(Some(status)) = child.try_wait() {
             if status.code() != Some(LOCK_HELD_EXIT) {
-                anyhow::bail!(
+                return Err(LinkError::NotStarted(format!(
                     "the daemon exited at start ({status}); its log {} says:\n{}",
                     paths.log.display(),
                     log_tail(&paths.log, log_start)
-                );
+                )));
             }
             // Ours lost the data dir's lock: to a daemon that answers soon
             // (one started by hand, say), or to one that is stopping. Once
@@ -124,12 +127,12 @@ async fn spawn_and_wait(
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            anyhow::bail!(
+            return Err(LinkError::NotStarted(format!(
                 "the daemon did not answer within {}s; its log {} says:\n{}",
                 START_WAIT.as_secs(),
                 paths.log.display(),
                 log_tail(&paths.log, log_start)
-            );
+            )));
         }
         tokio::time::sleep(POLL).await;
     }
@@ -141,13 +144,19 @@ fn spawn(
     paths: &DaemonPaths,
     idle_exit_s: u64,
     on_demand: bool,
-) -> anyhow::Result<tokio::process::Child> {
+) -> Result<tokio::process::Child, LinkError> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&paths.log)
-        .with_context(|| format!("cannot open the daemon log {}", paths.log.display()))?;
-    let exe = std::env::current_exe().context("cannot find this program's own path")?;
+        .map_err(|e| {
+            LinkError::io(
+                format!("cannot open the daemon log {}", paths.log.display()),
+                e,
+            )
+        })?;
+    let exe = std::env::current_exe()
+        .map_err(|e| LinkError::io("cannot find this program's own path", e))?;
     let mut command = tokio::process::Command::new(exe);
     // The daemon reads the config this command read (the environment,
     // CLAUDE_COMMS_HOME included, is inherited).
@@ -168,23 +177,22 @@ fn spawn(
         // Its own process group: the terminal's Ctrl-C is not for it.
         .process_group(0)
         .kill_on_drop(false);
-    command.spawn().context("cannot start the daemon")
+    command
+        .spawn()
+        .map_err(|e| LinkError::io("cannot start the daemon", e))
 }
 
 /// Stops the data dir's daemon: SIGTERM (it interrupts in-flight work
 /// cleanly and stops every child), SIGKILL if it has not exited in time.
 /// Returns the stopped daemon's pid, or `None` if none was running.
-pub async fn stop(config: &LoadedConfig) -> anyhow::Result<Option<u32>> {
+pub async fn stop(config: &LoadedConfig) -> Result<Option<u32>, LinkError> {
     let paths = DaemonPaths::of(config);
     if !DaemonLock::is_held(&paths) {
         return Ok(None);
     }
-    let info = DaemonInfo::read(&paths.state).with_context(|| {
-        format!(
-            "a daemon holds {} but {} is missing",
-            paths.lock.display(),
-            paths.state.display()
-        )
+    let info = DaemonInfo::read(&paths.state).ok_or_else(|| LinkError::StateMissing {
+        lock: paths.lock.clone(),
+        state: paths.state.clone(),
     })?;
     let pid = nix::unistd::Pid::from_raw(info.pid as i32);
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
@@ -198,7 +206,7 @@ pub async fn stop(config: &LoadedConfig) -> anyhow::Result<Option<u32>> {
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         }
         if tokio::time::Instant::now() >= deadline + STOP_WAIT {
-            anyhow::bail!("daemon pid {} did not stop", info.pid);
+            return Err(LinkError::NotStopped(info.pid));
         }
         tokio::time::sleep(POLL).await;
     }

@@ -1,9 +1,8 @@
 //! The lock that makes a daemon the only one of its data dir.
 
-use anyhow::Context;
 use nix::fcntl::{Flock, FlockArg};
 
-use super::{DaemonInfo, DaemonPaths};
+use super::{DaemonInfo, DaemonPaths, LinkError};
 
 /// The exit code of `daemon run` when another daemon holds the data dir's
 /// lock (EX_TEMPFAIL): a starter tells it from a daemon that failed.
@@ -28,17 +27,26 @@ pub struct DaemonLock {
 
 impl DaemonLock {
     /// Takes the lock, or says which daemon holds it.
-    pub fn take(paths: &DaemonPaths) -> anyhow::Result<DaemonLock> {
+    pub fn take(paths: &DaemonPaths) -> Result<DaemonLock, LinkError> {
         if let Some(parent) = paths.lock.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create the data dir {}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                LinkError::io(
+                    format!("cannot create the data dir {}", parent.display()),
+                    e,
+                )
+            })?;
         }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&paths.lock)
-            .with_context(|| format!("cannot open the daemon lock {}", paths.lock.display()))?;
+            .map_err(|e| {
+                LinkError::io(
+                    format!("cannot open the daemon lock {}", paths.lock.display()),
+                    e,
+                )
+            })?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(DaemonLock { _lock: lock }),
             Err((_, errno)) => {

@@ -16,6 +16,8 @@
 
 pub mod build;
 pub mod client;
+mod error;
+pub use error::{LinkError, full_text};
 pub mod lifecycle;
 pub mod lock;
 pub mod peer;

@@ -13,4 +13,4 @@ mod tools;
 pub mod transport;
 
 pub use comms_server::CommsServer;
-pub use server::{SERVER_INSTRUCTIONS, serve_stdio};
+pub use server::{SERVER_INSTRUCTIONS, ServeError, serve_stdio};

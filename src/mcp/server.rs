@@ -232,8 +232,24 @@ async fn announced(hub: &Arc<Hub>) -> Result<(), rmcp::ErrorData> {
         .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))
 }
 
+/// Why the MCP session over stdio failed: the handshake, or the session's
+/// task.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Initialize(Box<rmcp::service::ServerInitializeError>),
+    #[error(transparent)]
+    Session(#[from] tokio::task::JoinError),
+}
+
+impl From<rmcp::service::ServerInitializeError> for ServeError {
+    fn from(e: rmcp::service::ServerInitializeError) -> ServeError {
+        ServeError::Initialize(Box::new(e))
+    }
+}
+
 /// Serves MCP on stdin/stdout until stdin ends (or the host goes away).
-pub async fn serve_stdio(hub: Arc<Hub>) -> anyhow::Result<()> {
+pub async fn serve_stdio(hub: Arc<Hub>) -> Result<(), ServeError> {
     // Announcing (register this server, recover what dead servers left
     // pending, end their children) is store work that `initialize` does not
     // need: it runs beside the handshake instead of before it, and every
@@ -274,7 +290,7 @@ async fn run_session(
     hub: Arc<Hub>,
     server: CommsServer,
     transport: StdioFrames,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let service = server.serve(transport).await?;
     let cancel = service.cancellation_token();
     // SIGINT/SIGTERM end the session like end of stdin does.
