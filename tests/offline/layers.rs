@@ -48,6 +48,35 @@ fn no_face_imports_the_store_or_the_instances() {
     );
 }
 
+/// `anyhow` is for the binary's edges (`main.rs`, `cli/`); everything
+/// else returns typed errors that keep their sources.
+#[test]
+fn anyhow_stays_in_main_and_the_cli() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let users: Vec<String> = files
+        .iter()
+        .filter(|file| {
+            let relative = file.strip_prefix(&src).unwrap();
+            !relative.starts_with("cli") && !relative.starts_with("main.rs")
+        })
+        .filter(|file| {
+            std::fs::read_to_string(file).unwrap().lines().any(|line| {
+                line.split("//")
+                    .next()
+                    .unwrap_or_default()
+                    .contains("anyhow")
+            })
+        })
+        .map(|file| file.display().to_string())
+        .collect();
+    assert!(
+        users.is_empty(),
+        "anyhow outside main.rs and cli/: {users:?}"
+    );
+}
+
 /// The check itself catches a loop, and only a loop.
 #[test]
 fn the_cycle_check_finds_a_planted_loop() {
