@@ -7,20 +7,31 @@
 //!  host (Claude Code / Desktop)   remote host        operator     Rust program
 //!        │ JSON-RPC over stdio     │ Streamable HTTP    │ CLI          │
 //!        ▼                         ▼ + module token     ▼              ▼
-//!   mcp (serve) ───────┐   daemon (socket, TCP face)   cli    Communicator      faces
-//!                      ▼          ▼                     ▼          ▼
-//!                    hub::Hub  (the one library API, typed end to end)         hub
-//!      ┌─────────────┬──────────┼────────────┬──────────────┬─────────────┐
-//!      ▼             ▼          ▼            ▼              ▼             ▼
-//!  descriptor    context      store      instances        policy     daemon_link
-//!  (who is who)  (prompt)   (SQLite;   (children that    (what an     (find, start,
-//!                            the one    answer)           agent may    call the daemon)
-//!                            interface)                   do)
-//!                                       config (below them all)
+//!   mcp (serve) ◄── daemon (socket, TCP face) ◄──── cli, setup   Communicator   faces
+//!        └────────────────┬─────────┴───────────────────┴───────────┘
+//!                         ▼
+//!                       hub::Hub  (the one library API, typed end to end)       hub
+//!      ┌──────────┬──────────┼────────────┬─────────────┬──────────────┐
+//!      ▼          ▼          ▼            ▼             ▼              ▼
+//!   context   instances    policy     daemon_link     descriptor      store
+//!  (prompt)  (children)  (what an     (find, start,   (who is who)  (a contract,
+//!                         agent may    call the                      two backends)
+//!                         do)          daemon)
+//!                          config (the TOML; reads the store's own settings)
+//!            store: StoreBackend over SQLite or PostgreSQL; the fleet
+//!                   (FleetQueue) is a capability of PostgreSQL alone
+//!        leaves: host, redact, time, expand, workspace (import no folder)
 //! ```
 //!
 //! Layers read top-down and never back up: faces → hub → the concerns
-//! beneath it → config. No two folders import each other.
+//! beneath it → config → store and descriptor (whose settings types config
+//! reads) → the leaf modules. No two folders import each other, directly
+//! or round a longer loop, no face imports `store` or `instances` (the hub
+//! re-exports the types they need), and `anyhow` stays in `main.rs` and
+//! `cli/` (every other module returns its own error type, keeping the
+//! error beneath as its source): `tests/offline/layers.rs` checks all three.
+//! Among the faces, `cli` runs the daemon and `setup`, and the daemon
+//! serves `mcp` over HTTP; none of them is imported back.
 //!
 //! * [`mcp`]: the MCP server (tools, resources, prompts, tasks) over a stdio
 //!   transport that answers malformed lines with proper JSON-RPC errors.
@@ -29,24 +40,31 @@
 //!   child) and its faces: a Unix socket for this user's processes and a
 //!   TCP face (Streamable HTTP, TLS, module tokens) for hosts elsewhere.
 //! * [`Communicator`]: the same operations for Rust programs, in a few lines.
+//! * [`setup`]: installing the pinned child and writing its command (it
+//!   reuses the hub's doctor checks).
 //! * [`hub`]: the operations every face calls; the only door to the store
-//!   and the instances (the faces import neither).
-//! * [`descriptor`]: module descriptors (YAML/JSON, checked against the JSON
-//!   Schema in `schemas/`) and the registry that answers "who can consume what".
+//!   and the instances.
 //! * [`context`]: the prompt that tells the answering agent who it is, who
 //!   asks and what was said, within a token budget.
-//! * [`store`]: the store interface (async [`store::Store`]) over its
-//!   backends (SQLite in `store/sqlite/`, where every SQL statement lives);
-//!   its API and errors carry nothing of SQLite, so another backend can
-//!   take its place.
 //! * [`instances`]: every child process (scheduling, supervision, limits).
 //! * [`policy`]: least privilege for answering agents (per-module modes,
 //!   their Claude Code settings, the exec shim, tool-use records).
 //! * [`daemon_link`]: how a process finds, starts, checks and calls the
 //!   daemon of its data dir (the hub routes work through it).
-//! * [`setup`]: installing the pinned child and writing its command.
-//! * [`config`]: the TOML configuration and where each value came from.
-//! * [`redact`]: what never reaches a log, an error or an export.
+//! * [`config`]: the TOML configuration and where each value came from;
+//!   the store's settings (`[store]`, its location) are the store's types.
+//! * [`descriptor`]: module descriptors (YAML/JSON, checked against the JSON
+//!   Schema in `schemas/`) and the registry that answers "who can consume what".
+//! * [`store`]: a contract (the async `StoreBackend`, behind
+//!   [`store::Store`]) with two backends, SQLite (`store/sqlite/`) and
+//!   PostgreSQL (`store/postgres/`), each holding all of its own SQL; its
+//!   API and errors name neither database. The fleet (nodes, claims,
+//!   leases, notices: `FleetQueue`) is a capability that only the
+//!   PostgreSQL backend has.
+//! * Leaves, importing no folder: [`host`] (this machine's name, which
+//!   processes live), [`redact`] (what never reaches a log, an error or an
+//!   export), [`time`], [`expand`] (`~` and variables in paths),
+//!   [`workspace`] (a module folder's git state).
 //!
 //! Nothing in this crate writes to stdout except the MCP transport and the
 //! CLI's own output; logs go to stderr through `tracing`.
