@@ -266,14 +266,16 @@ fn notice_of(event: &InstanceEvent) -> String {
     serde_json::to_string(&event).unwrap_or_default()
 }
 
+/// How long a control result may be: it is stored as a note (the limit
+/// `instance_control.rs` keeps too, without this module importing it).
+const CONTROL_RESULT_BYTES: usize = crate::store::limits::MAX_NOTE_BYTES;
+
 /// The history as a control result: a JSON list within its limit, the
 /// oldest events dropped first.
 fn history_for_the_store(mut recent: Vec<InstanceEvent>) -> String {
     loop {
         let text = serde_json::to_string(&recent).unwrap_or_else(|_| "[]".into());
-        if text.len() <= super::super::instance_control::MAX_CONTROL_RESULT_BYTES
-            || recent.is_empty()
-        {
+        if text.len() <= CONTROL_RESULT_BYTES || recent.is_empty() {
             return text;
         }
         let drop = (recent.len() / 4).max(1);
@@ -334,7 +336,7 @@ mod tests {
     fn a_long_history_keeps_its_newest_events_within_the_limit() {
         let recent: Vec<_> = (0..500).map(|i| event(i, &"x".repeat(400))).collect();
         let text = history_for_the_store(recent);
-        assert!(text.len() <= super::super::super::instance_control::MAX_CONTROL_RESULT_BYTES);
+        assert!(text.len() <= super::CONTROL_RESULT_BYTES);
         let back: Vec<InstanceEvent> = serde_json::from_str(&text).unwrap();
         assert_eq!(back.last().unwrap().at_ms, 499);
         assert!(back.len() > 50 && back.len() < 500, "{}", back.len());
