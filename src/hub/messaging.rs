@@ -484,6 +484,8 @@ fn turn_of(message: Message) -> Turn {
             Role::Reply => TurnRole::Reply,
             Role::Error => TurnRole::Error,
             Role::Note => TurnRole::Note,
+            Role::AskBack => TurnRole::AskBack,
+            Role::AskBackAnswer => TurnRole::AskBackAnswer,
         },
         sender: message.sender,
         content: message.content,

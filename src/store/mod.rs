@@ -27,6 +27,7 @@
 //! * queries are stored `pending` before they are dispatched; after a crash
 //!   [`Store::recover_interrupted`] marks those of dead servers `interrupted`.
 
+mod ask_back;
 mod columns;
 mod copy;
 mod cursor;
@@ -40,6 +41,7 @@ pub mod limits;
 mod model;
 mod module_state;
 mod operations;
+mod operations_ask_back;
 mod operations_copy;
 mod operations_fleet;
 mod operations_servers;
@@ -47,6 +49,7 @@ mod postgres;
 mod records;
 mod sqlite;
 
+pub use ask_back::AskBack;
 pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
 pub use cursor::MessageCursor;
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};
@@ -67,9 +70,9 @@ pub use hosts::this_hostname;
 pub use ids::{IdKind, MIN_ID_PREFIX};
 pub(crate) use model::optional_object_schema;
 pub use model::{
-    BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
-    InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
-    ServerRow,
+    AskBackState, BeginQuery, Conversation, ConversationFilter, ConversationPage,
+    ConversationStatus, InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit,
+    ServerRecord, ServerRow,
 };
 pub use module_state::ReplyModule;
 pub use records::{
