@@ -10,7 +10,7 @@
 //!    sends nothing (a Claude query can change files; it must not run twice).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use super::send_types::{NewConversationRequest, SendOutcome, SendRequest};
 use super::sending::{Prepared, QueryFailure, Sending};
@@ -56,7 +56,7 @@ impl Hub {
         if self.remote.is_some() {
             return self.send_through_daemon(request, true).await;
         }
-        let mut sending = match self.prepare(&request).await? {
+        let sending = match self.prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
             Prepared::Routed(routed) => {
@@ -64,11 +64,9 @@ impl Hub {
                 return self.await_routed(&conversation, query, &request).await;
             }
         };
-        let started = Instant::now();
-        let result = self.dispatch(&mut sending, &request).await;
-        let duration_ms = started.elapsed().as_millis() as i64;
-        self.beat_soon();
-        self.record_outcome(sending, result, duration_ms).await
+        // Waits for the outcome, or for a question of the agent to its
+        // asker (see `ask_back/`).
+        self.carry_waiting(sending, request).await
     }
 
     /// Checks the request, finds (or creates) the conversation, renders the
@@ -283,6 +281,14 @@ impl Hub {
                 tool_uses: Vec::new(),
             });
         }
+        // The agent's own tools (ask_asker, ask_module), for this question
+        // only; their files go when the agent is done.
+        let _agent_tools = match sending.backend {
+            BackendKind::ClaudeCodeMcp => {
+                self.write_agent_scope(sending).map_err(QueryFailure::Hub)?
+            }
+            BackendKind::ClaudeStream => None,
+        };
         loop {
             let answer = self
                 .instances()

@@ -89,6 +89,7 @@ impl Hub {
                         &files,
                         &config.instances.claude_code_mcp.env,
                         &shim_exe,
+                        Some(&self.agent_tools_dir()),
                     )
                     .map_err(refused)?,
                 );

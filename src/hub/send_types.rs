@@ -36,8 +36,10 @@ pub struct SendOutcome {
     pub conversation_id: String,
     /// The stored query.
     pub message_id: String,
-    /// `delivered` (the answer is here), or `pending` for a query sent
-    /// with `wait: false` (collect it with `get_reply`).
+    /// `delivered` (the answer is here), `pending` for a query sent
+    /// with `wait: false` (collect it with `get_reply`), or
+    /// `input_required`: the answering agent asks something back
+    /// (`input_request`; answer with `answer_question`).
     pub status: String,
     /// The stored reply (absent while pending).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +100,10 @@ pub struct SendOutcome {
     /// left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// With status `input_required`: the answering agent's question to
+    /// the asker; answer it with `answer_question` (the query goes on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_request: Option<super::ask_back::InputRequest>,
 }
 
 /// The parameters of a conversation being created.

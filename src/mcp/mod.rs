@@ -2,6 +2,7 @@
 //! prompts call [`crate::hub::Hub`], served over [`transport::StdioFrames`].
 
 mod access;
+mod agent_tools;
 mod comms_server;
 mod completion;
 mod prompts;
@@ -12,5 +13,6 @@ mod tasks;
 mod tools;
 pub mod transport;
 
+pub use agent_tools::serve_agent_tools;
 pub use comms_server::CommsServer;
 pub use server::{SERVER_INSTRUCTIONS, serve_stdio};

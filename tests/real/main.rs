@@ -27,6 +27,7 @@ mod token_proxy;
 // fleet_nodes includes serve_process; one copy serves every test.
 use fleet_nodes::serve_process;
 
+mod ask_back;
 mod conformance;
 mod conversations;
 mod daemon;

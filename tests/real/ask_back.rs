@@ -1,0 +1,291 @@
+//! End-to-end (issue 29): the answering agent asks its asker back through
+//! its own `ask_asker` tool (real `claude` CLI behind claude-code-mcp,
+//! stand-in model), the asker sees `input_required` and answers with
+//! `answer_question` or `jobs answer`; unanswered, the agent goes on.
+
+use crate::common;
+use crate::daemon_cli;
+use crate::model_stub;
+use crate::real_children;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use claude_comms::hub::Hub;
+use common::{call, connect, home_with, ok_value, text_of};
+use daemon_cli::{DaemonGuard, cli};
+use model_stub::{ModelStub, is_tool_result, request_text};
+use real_children::RealChildren;
+use serde_json::{Value, json};
+
+const ASK: &str = "mcp__comms__ask_asker";
+
+/// A hub whose claude-code-mcp children run the real CLI against `model`;
+/// `extra` is more TOML for the operator's config.
+fn setup(real: &RealChildren, model: &ModelStub, extra: &str) -> (tempfile::TempDir, Arc<Hub>) {
+    let home = home_with(&format!(
+        "{extra}\n[permissions]\nshim = {:?}\n",
+        env!("CARGO_BIN_EXE_claude-comms")
+    ));
+    let claude_home = home.path().join("claude-home");
+    std::fs::create_dir_all(&claude_home).unwrap();
+    let mut config = common::config_in(home.path());
+    config.config.instances = real.instances_config(model, &claude_home);
+    let hub = Hub::open(config, None).expect("hub opens");
+    (home, hub)
+}
+
+/// The message that makes the stand-in model's agent ask `question` back.
+fn asking(question: &str) -> String {
+    format!("[[tool:{ASK} {}]]", json!({ "question": question }))
+}
+
+/// The agent tools' files left in `home`'s data dir.
+fn agent_tool_files(home: &Path) -> Vec<String> {
+    std::fs::read_dir(home.join("agent-tools"))
+        .map(|dir| {
+            dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+async fn the_agent_asks_its_asker_and_answers_with_what_it_was_told() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let model = ModelStub::start().await;
+    let (home, hub) = setup(&real, &model, "");
+    let client = connect(hub.clone()).await;
+
+    let sent = call(
+        &client,
+        "send_message",
+        json!({"source": "marker", "target": "arangodb", "message": asking("Pages or blocks?")}),
+    )
+    .await;
+    let asked = ok_value(&sent);
+    assert_eq!(asked["status"], "input_required", "{asked}");
+    let request = &asked["input_request"];
+    assert_eq!(request["question"], "Pages or blocks?");
+    assert_eq!(request["query_id"], asked["message_id"]);
+    assert!(text_of(&sent).contains("Pages or blocks?"));
+    let query_id = request["query_id"].as_str().unwrap().to_string();
+    // The job shows the question while the agent waits.
+    let job = ok_value(&call(&client, "get_reply", json!({"message_id": query_id})).await);
+    assert_eq!(job["status"], "input_required");
+    assert_eq!(job["input_request"]["question"], "Pages or blocks?");
+
+    let answered = call(
+        &client,
+        "answer_question",
+        json!({"query_id": query_id, "answer": "blocks, in page_blocks"}),
+    )
+    .await;
+    let outcome = ok_value(&answered);
+    assert_eq!(outcome["status"], "delivered", "{outcome}");
+    assert_eq!(outcome["message_id"], query_id.as_str());
+    let reply = outcome["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("OK marker answers: blocks, in page_blocks"),
+        "{reply}"
+    );
+    // The agent's next model request carried the answer, in the same turn.
+    let requests = model.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| is_tool_result(r) && request_text(r).contains("blocks, in page_blocks")),
+        "no model request carried the answer"
+    );
+    // Answered once: a second answer is refused, naming why.
+    let again = call(
+        &client,
+        "answer_question",
+        json!({"query_id": query_id, "answer": "pages"}),
+    )
+    .await;
+    assert_eq!(again.is_error, Some(true));
+    assert!(
+        text_of(&again).contains("is delivered"),
+        "{}",
+        text_of(&again)
+    );
+
+    // Both are messages of the conversation, in order.
+    let transcript = ok_value(
+        &call(
+            &client,
+            "get_conversation",
+            json!({"conversation_id": outcome["conversation_id"]}),
+        )
+        .await,
+    );
+    let roles: Vec<&str> = transcript["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["query", "ask_back", "ask_back_answer", "reply"]);
+    assert!(agent_tool_files(home.path()).is_empty());
+    client.cancel().await.unwrap();
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+async fn an_unanswered_question_times_out_and_the_agent_goes_on() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let model = ModelStub::start().await;
+    let (_home, hub) = setup(&real, &model, "[context]\nask_back_timeout_s = 1\n");
+    let client = connect(hub.clone()).await;
+    let asked = ok_value(
+        &call(
+            &client,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb", "message": asking("Which port?")}),
+        )
+        .await,
+    );
+    assert_eq!(asked["status"], "input_required", "{asked}");
+    let query_id = asked["message_id"].as_str().unwrap();
+    // get_reply stops waiting while the question waits; then the agent
+    // gives up on it and answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let job = loop {
+        let job = ok_value(
+            &call(
+                &client,
+                "get_reply",
+                json!({"message_id": query_id, "wait_s": 5}),
+            )
+            .await,
+        );
+        if job["status"] != "input_required" || std::time::Instant::now() > deadline {
+            break job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(job["status"], "delivered", "{job}");
+    let reply = job["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("no answer came from marker within 1 s; go on with what you know"),
+        "{reply}"
+    );
+    let late = call(
+        &client,
+        "answer_question",
+        json!({"query_id": query_id, "answer": "8529"}),
+    )
+    .await;
+    assert_eq!(late.is_error, Some(true));
+    client.cancel().await.unwrap();
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+async fn cancelling_the_job_ends_the_wait() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let model = ModelStub::start().await;
+    let (_home, hub) = setup(&real, &model, "");
+    let client = connect(hub.clone()).await;
+    let asked = ok_value(
+        &call(
+            &client,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb", "message": asking("Really?")}),
+        )
+        .await,
+    );
+    assert_eq!(asked["status"], "input_required", "{asked}");
+    let query_id = asked["message_id"].as_str().unwrap();
+    let cancelled = ok_value(&call(&client, "cancel_job", json!({"message_id": query_id})).await);
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let late = call(
+        &client,
+        "answer_question",
+        json!({"query_id": query_id, "answer": "yes"}),
+    )
+    .await;
+    assert_eq!(late.is_error, Some(true));
+    assert!(
+        text_of(&late).contains("is cancelled"),
+        "{}",
+        text_of(&late)
+    );
+    client.cancel().await.unwrap();
+    hub.shutdown().await;
+}
+
+/// The structured output of a CLI command's `--json` output, whatever its
+/// exit code, and the code.
+fn json_and_code(out: &std::process::Output) -> (Value, Option<i32>) {
+    let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (value, out.status.code())
+}
+
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+#[test]
+fn the_cli_exits_4_with_the_question_and_jobs_answer_resumes_the_agent() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let model = runtime.block_on(ModelStub::start());
+    let claude_home = tempfile::tempdir().unwrap();
+    let home = common::home_with(&real.config_toml(&model, claude_home.path()));
+    let _daemon = DaemonGuard(home.path().to_path_buf());
+    let message = asking("Which port does it listen on?");
+
+    // In a pipe the question is printed and the command exits 4; the
+    // daemon carries the question on.
+    let (sent, code) = json_and_code(&cli(
+        home.path(),
+        &[
+            "--json", "send", "--from", "marker", "--to", "arangodb", &message,
+        ],
+    ));
+    assert_eq!(code, Some(4), "{sent}");
+    assert_eq!(sent["status"], "input_required");
+    assert_eq!(
+        sent["input_request"]["question"],
+        "Which port does it listen on?"
+    );
+    let id = sent["message_id"].as_str().unwrap().to_string();
+    let (shown, code) = json_and_code(&cli(home.path(), &["--json", "jobs", "show", &id]));
+    assert_eq!(
+        (shown["status"].as_str(), code),
+        (Some("input_required"), Some(4))
+    );
+
+    let (answered, code) = json_and_code(&cli(
+        home.path(),
+        &["--json", "jobs", "answer", &id[..8], "8529,", "over", "TLS"],
+    ));
+    assert_eq!(code, Some(0), "{answered}");
+    let reply = answered["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("OK marker answers: 8529, over TLS"),
+        "{reply}"
+    );
+    let (shown, code) = json_and_code(&cli(home.path(), &["--json", "jobs", "show", &id]));
+    assert_eq!(
+        (shown["status"].as_str(), code),
+        (Some("delivered"), Some(0))
+    );
+    drop(model);
+}
