@@ -281,14 +281,9 @@ impl Hub {
                 tool_uses: Vec::new(),
             });
         }
-        // The agent's own tools (ask_asker, ask_module), for this question
-        // only; their files go when the agent is done.
-        let _agent_tools = match sending.backend {
-            BackendKind::ClaudeCodeMcp => {
-                self.write_agent_scope(sending).map_err(QueryFailure::Hub)?
-            }
-            BackendKind::ClaudeStream => None,
-        };
+        // The agent's own tools (ask_asker), for this question only;
+        // their files go when the agent is done.
+        let agent_tools = self.write_agent_scope(sending).map_err(QueryFailure::Hub)?;
         loop {
             let answer = self
                 .instances()
@@ -304,6 +299,7 @@ impl Hub {
                     profile: sending.profile.clone(),
                     progress: request.progress.clone(),
                     cancel: request.cancel.clone(),
+                    agent_scope: agent_tools.as_ref().map(|f| f.scope().to_path_buf()),
                 })
                 .await;
             match answer {

@@ -7,7 +7,7 @@
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::context::HopContext;
-use crate::instances::ChildProfile;
+use crate::instances::{AgentToolsSetup, ChildProfile};
 use crate::policy::{Mode, ModulePolicy, PolicyFiles, shim};
 
 /// Profiles built so far, by chain and backend.
@@ -95,7 +95,19 @@ impl Hub {
                 );
             }
         }
-        Ok(ChildProfile { env, stream_args })
+        let agent_tools = match backend {
+            // claude-code-mcp's `claude` gets them through the shim (above).
+            BackendKind::ClaudeCodeMcp => None,
+            BackendKind::ClaudeStream => Some(AgentToolsSetup {
+                dir: self.agent_tools_dir(),
+                exe: shim::shim_executable(config.permissions.shim.as_deref()).map_err(refused)?,
+            }),
+        };
+        Ok(ChildProfile {
+            env,
+            stream_args,
+            agent_tools,
+        })
     }
 
     /// The permission policy of `module`, from the operator's config only.

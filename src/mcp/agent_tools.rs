@@ -42,20 +42,16 @@ impl AgentTools {
         Parameters(args): Parameters<AskAskerArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let asker = self.side.scope().source.clone();
-        Ok(
-            match self.side.ask_asker(&args.question, &context.ct).await {
-                Ok(AgentWords::Answered(answer)) => {
-                    CallToolResult::success(vec![ContentBlock::text(format!(
-                        "{asker} answers: {answer}"
-                    ))])
-                }
-                Ok(AgentWords::NoAnswer(why)) => {
-                    CallToolResult::success(vec![ContentBlock::text(why)])
-                }
-                Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
-            },
-        )
+        let words = self.side.ask_asker(&args.question, &context.ct).await;
+        Ok(match words {
+            Ok(AgentWords::Answered { asker, answer }) => {
+                CallToolResult::success(vec![ContentBlock::text(format!(
+                    "{asker} answers: {answer}"
+                ))])
+            }
+            Ok(AgentWords::NoAnswer(why)) => CallToolResult::success(vec![ContentBlock::text(why)]),
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+        })
     }
 }
 
@@ -71,7 +67,7 @@ impl ServerHandler for AgentTools {
 /// Serves the agent tools of `scope` over stdin/stdout until the agent's
 /// `claude` closes them.
 pub async fn serve_agent_tools(scope: &Path) -> anyhow::Result<()> {
-    let side = Arc::new(AgentSide::open(scope)?);
+    let side = Arc::new(AgentSide::new(scope));
     let tools = AgentTools {
         side,
         tool_router: AgentTools::tool_router(),

@@ -52,87 +52,125 @@ fn agent_tool_files(home: &Path) -> Vec<String> {
 
 #[tokio::test]
 #[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
-async fn the_agent_asks_its_asker_and_answers_with_what_it_was_told() {
+async fn the_agent_asks_its_asker_and_answers_with_what_it_was_told_on_both_backends() {
     let Some(real) = RealChildren::find() else {
         return;
     };
     let model = ModelStub::start().await;
     let (home, hub) = setup(&real, &model, "");
     let client = connect(hub.clone()).await;
-
-    let sent = call(
-        &client,
-        "send_message",
-        json!({"source": "marker", "target": "arangodb", "message": asking("Pages or blocks?")}),
-    )
-    .await;
-    let asked = ok_value(&sent);
-    assert_eq!(asked["status"], "input_required", "{asked}");
-    let request = &asked["input_request"];
-    assert_eq!(request["question"], "Pages or blocks?");
-    assert_eq!(request["query_id"], asked["message_id"]);
-    assert!(text_of(&sent).contains("Pages or blocks?"));
-    let query_id = request["query_id"].as_str().unwrap().to_string();
-    // The job shows the question while the agent waits.
-    let job = ok_value(&call(&client, "get_reply", json!({"message_id": query_id})).await);
-    assert_eq!(job["status"], "input_required");
-    assert_eq!(job["input_request"]["question"], "Pages or blocks?");
-
-    let answered = call(
-        &client,
-        "answer_question",
-        json!({"query_id": query_id, "answer": "blocks, in page_blocks"}),
-    )
-    .await;
-    let outcome = ok_value(&answered);
-    assert_eq!(outcome["status"], "delivered", "{outcome}");
-    assert_eq!(outcome["message_id"], query_id.as_str());
-    let reply = outcome["reply"].as_str().unwrap();
-    assert!(
-        reply.contains("OK marker answers: blocks, in page_blocks"),
-        "{reply}"
-    );
-    // The agent's next model request carried the answer, in the same turn.
-    let requests = model.requests();
-    assert!(
-        requests
-            .iter()
-            .any(|r| is_tool_result(r) && request_text(r).contains("blocks, in page_blocks")),
-        "no model request carried the answer"
-    );
-    // Answered once: a second answer is refused, naming why.
-    let again = call(
-        &client,
-        "answer_question",
-        json!({"query_id": query_id, "answer": "pages"}),
-    )
-    .await;
-    assert_eq!(again.is_error, Some(true));
-    assert!(
-        text_of(&again).contains("is delivered"),
-        "{}",
-        text_of(&again)
-    );
-
-    // Both are messages of the conversation, in order.
-    let transcript = ok_value(
-        &call(
+    for backend in ["claude-code-mcp", "claude-stream"] {
+        let created = ok_value(
+            &call(
+                &client,
+                "create_conversation",
+                json!({"source": "marker", "target": "arangodb", "backend": backend}),
+            )
+            .await,
+        );
+        // A first turn (a stream process then serves the next question
+        // too: its tools follow the question of each turn).
+        let first = ok_value(
+            &call(
+                &client,
+                "send_message",
+                json!({"conversation_id": created["id"], "message": "hello"}),
+            )
+            .await,
+        );
+        assert_eq!(first["status"], "delivered", "{backend}: {first}");
+        let question = format!("Pages or blocks, on {backend}?");
+        let sent = call(
             &client,
-            "get_conversation",
-            json!({"conversation_id": outcome["conversation_id"]}),
+            "send_message",
+            json!({"conversation_id": created["id"], "message": asking(&question)}),
         )
-        .await,
-    );
-    let roles: Vec<&str> = transcript["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["role"].as_str().unwrap())
-        .collect();
-    assert_eq!(roles, ["query", "ask_back", "ask_back_answer", "reply"]);
-    assert!(agent_tool_files(home.path()).is_empty());
+        .await;
+        let asked = ok_value(&sent);
+        assert_eq!(asked["status"], "input_required", "{backend}: {asked}");
+        let request = &asked["input_request"];
+        assert_eq!(request["question"], question.as_str());
+        assert_eq!(request["query_id"], asked["message_id"]);
+        assert!(text_of(&sent).contains(&question));
+        let query_id = request["query_id"].as_str().unwrap().to_string();
+        // The job shows the question while the agent waits.
+        let job = ok_value(&call(&client, "get_reply", json!({"message_id": query_id})).await);
+        assert_eq!(job["status"], "input_required");
+        assert_eq!(job["input_request"]["question"], question.as_str());
+
+        let answer = format!("blocks, in page_blocks ({backend})");
+        let answered = call(
+            &client,
+            "answer_question",
+            json!({"query_id": query_id, "answer": answer}),
+        )
+        .await;
+        let outcome = ok_value(&answered);
+        assert_eq!(outcome["status"], "delivered", "{backend}: {outcome}");
+        assert_eq!(outcome["message_id"], query_id.as_str());
+        let reply = outcome["reply"].as_str().unwrap();
+        assert!(
+            reply.contains(&format!("OK marker answers: {answer}")),
+            "{backend}: {reply}"
+        );
+        // The agent's next model request carried the answer, in the same turn.
+        assert!(
+            model
+                .requests()
+                .iter()
+                .any(|r| is_tool_result(r) && request_text(r).contains(&answer)),
+            "{backend}: no model request carried the answer"
+        );
+        // Answered once: a second answer is refused, naming why.
+        let again = call(
+            &client,
+            "answer_question",
+            json!({"query_id": query_id, "answer": "pages"}),
+        )
+        .await;
+        assert_eq!(again.is_error, Some(true));
+        assert!(
+            text_of(&again).contains("is delivered"),
+            "{}",
+            text_of(&again)
+        );
+
+        // Both are messages of the conversation, in order.
+        let transcript = ok_value(
+            &call(
+                &client,
+                "get_conversation",
+                json!({"conversation_id": created["id"]}),
+            )
+            .await,
+        );
+        let roles: Vec<&str> = transcript["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                "query",
+                "reply",
+                "query",
+                "ask_back",
+                "ask_back_answer",
+                "reply"
+            ],
+            "{backend}"
+        );
+    }
     client.cancel().await.unwrap();
     hub.shutdown().await;
+    // No question's files are left behind (a stream process's go with it).
+    assert!(
+        agent_tool_files(home.path()).is_empty(),
+        "{:?}",
+        agent_tool_files(home.path())
+    );
 }
 
 #[tokio::test]

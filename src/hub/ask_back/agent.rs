@@ -5,7 +5,7 @@
 //! store every [`super::ASK_POLL`]. Whatever happens, the question is
 //! closed before the tool returns, so nothing waits for good.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -15,32 +15,45 @@ use super::ASK_POLL;
 use super::scope::AgentScope;
 use crate::store::{AskBackState, MessageStatus, Store};
 
-/// The agent tools' view of their question and store.
+/// The agent tools' view of their question and store. The scope is read
+/// at every call: a persistent process's tools follow its turns.
 pub struct AgentSide {
-    scope: AgentScope,
-    store: Store,
+    scope_file: PathBuf,
+    store: tokio::sync::OnceCell<Store>,
 }
 
 /// What the agent's tool returns, worded for the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentWords {
-    /// The asker's answer.
-    Answered(String),
+    /// The asker's answer, and who the asker is.
+    Answered { asker: String, answer: String },
     /// A reason to go on (no answer in time) or to stop (the query
     /// ended), in words for the agent.
     NoAnswer(String),
 }
 
 impl AgentSide {
-    /// Reads the scope file the hub wrote and opens its store.
-    pub fn open(scope_file: &Path) -> Result<AgentSide, HubError> {
-        let scope = AgentScope::read(scope_file)?;
-        let store = scope.store.open()?;
-        Ok(AgentSide { scope, store })
+    /// The tools of the question(s) the hub writes to `scope_file`.
+    pub fn new(scope_file: &Path) -> AgentSide {
+        AgentSide {
+            scope_file: scope_file.to_path_buf(),
+            store: tokio::sync::OnceCell::new(),
+        }
     }
 
-    pub fn scope(&self) -> &AgentScope {
-        &self.scope
+    /// The question being answered now, and the store (opened once).
+    async fn current(&self) -> Result<(AgentScope, &Store), HubError> {
+        if !self.scope_file.exists() {
+            return Err(HubError::BadRequest(
+                "no question is being answered now: ask back only while answering one".into(),
+            ));
+        }
+        let scope = AgentScope::read(&self.scope_file)?;
+        let store = self
+            .store
+            .get_or_try_init(|| async { scope.store.open() })
+            .await?;
+        Ok((scope, store))
     }
 
     /// `ask_asker`: asks the asking module `question` about the query in
@@ -55,35 +68,37 @@ impl AgentSide {
                 "the question is empty: say what you need the asker to tell you".into(),
             ));
         }
-        let scope = &self.scope;
-        let asked = self.store.ask_back(&scope.query_id, question).await?;
+        let (scope, store) = self.current().await?;
+        let scope = &scope;
+        let answered = |answer: crate::store::Message| AgentWords::Answered {
+            asker: scope.source.clone(),
+            answer: answer.content,
+        };
+        let asked = store.ask_back(&scope.query_id, question).await?;
         let ask_id = asked.question.id;
         let timeout = Duration::from_secs(scope.timeout_s);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return self.give_up(&ask_id).await;
+                return give_up(store, scope, &ask_id).await;
             }
             tokio::select! {
                 _ = cancel.cancelled() => {
-                    self.store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+                    store.close_ask_back(&ask_id, AskBackState::Ended).await?;
                     return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
                 }
                 _ = tokio::time::sleep(ASK_POLL.min(deadline - now)) => {}
             }
-            let found = self.store.ask_back_of(&ask_id).await?;
+            let found = store.ask_back_of(&ask_id).await?;
             if let Some(answer) = found.answer {
-                return Ok(AgentWords::Answered(answer.content));
+                return Ok(answered(answer));
             }
-            let query = self.store.message(&scope.query_id).await?;
+            let query = store.message(&scope.query_id).await?;
             if query.status != MessageStatus::Pending {
-                let ended = self
-                    .store
-                    .close_ask_back(&ask_id, AskBackState::Ended)
-                    .await?;
+                let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;
                 if let Some(answer) = ended.answer {
-                    return Ok(AgentWords::Answered(answer.content));
+                    return Ok(answered(answer));
                 }
                 return Ok(AgentWords::NoAnswer(format!(
                     "the question you are answering is {}: stop here",
@@ -92,20 +107,22 @@ impl AgentSide {
             }
         }
     }
+}
 
-    /// The deadline passed: close the question `unanswered` (unless the
-    /// answer came first) and tell the agent to go on.
-    async fn give_up(&self, ask_id: &str) -> Result<AgentWords, HubError> {
-        let closed = self
-            .store
-            .close_ask_back(ask_id, AskBackState::Unanswered)
-            .await?;
-        if let Some(answer) = closed.answer {
-            return Ok(AgentWords::Answered(answer.content));
-        }
-        Ok(AgentWords::NoAnswer(format!(
-            "no answer came from {} within {} s; go on with what you know",
-            self.scope.source, self.scope.timeout_s
-        )))
+/// The deadline passed: close the question `unanswered` (unless the
+/// answer came first) and tell the agent to go on.
+async fn give_up(store: &Store, scope: &AgentScope, ask_id: &str) -> Result<AgentWords, HubError> {
+    let closed = store
+        .close_ask_back(ask_id, AskBackState::Unanswered)
+        .await?;
+    if let Some(answer) = closed.answer {
+        return Ok(AgentWords::Answered {
+            asker: scope.source.clone(),
+            answer: answer.content,
+        });
     }
+    Ok(AgentWords::NoAnswer(format!(
+        "no answer came from {} within {} s; go on with what you know",
+        scope.source, scope.timeout_s
+    )))
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::sending::Sending;
 use super::super::{Hub, HubError};
+use crate::config::BackendKind;
 use crate::config::store::StoreLocation;
 use crate::policy::agent_tools;
 use crate::store::Store;
@@ -92,6 +93,13 @@ pub(crate) struct ScopeFiles {
     scope: PathBuf,
 }
 
+impl ScopeFiles {
+    /// The scope file (what a stream process's tools follow).
+    pub(crate) fn scope(&self) -> &Path {
+        &self.scope
+    }
+}
+
 impl Drop for ScopeFiles {
     fn drop(&mut self) {
         for path in [&self.config, &self.scope] {
@@ -110,10 +118,12 @@ impl Hub {
         self.config().paths.data_dir.join("agent-tools")
     }
 
-    /// Writes the scope and MCP config of the question `sending` carries,
-    /// named by its prompt (how the exec shim finds them: see
-    /// `policy/agent_tools.rs`). `None` when there is nothing to give: a
-    /// reused answer runs no agent.
+    /// Writes the scope of the question `sending` carries. On
+    /// claude-code-mcp also an MCP config, both named by the prompt (how
+    /// the exec shim finds them: see `policy/agent_tools.rs`); a stream
+    /// process has its own config and follows this scope file, named by
+    /// the query (a stream turn's prompt may repeat). `None` when there is
+    /// nothing to give: a reused answer runs no agent.
     pub(in crate::hub) fn write_agent_scope(
         &self,
         sending: &Sending,
@@ -143,7 +153,12 @@ impl Hub {
             .mode(0o700)
             .create(&dir)
             .map_err(failed)?;
-        let config_path = agent_tools::config_for_prompt(&dir, &sending.prompt_text);
+        let config_path = match sending.backend {
+            BackendKind::ClaudeCodeMcp => {
+                agent_tools::config_for_prompt(&dir, &sending.prompt_text)
+            }
+            BackendKind::ClaudeStream => dir.join(format!("query-{}.json", scope.query_id)),
+        };
         let scope_path = config_path.with_extension("scope.json");
         let exe = crate::policy::shim::shim_executable(config.config.permissions.shim.as_deref())
             .map_err(HubError::Internal)?;
@@ -154,8 +169,10 @@ impl Hub {
         let scope_text = serde_json::to_string(&scope)
             .map_err(|e| HubError::Internal(format!("cannot write the scope: {e}")))?;
         write_private(&scope_path, &scope_text).map_err(failed)?;
-        let mcp = agent_tools::mcp_config(&exe, &scope_path).to_string();
-        write_private(&config_path, &mcp).map_err(failed)?;
+        if sending.backend == BackendKind::ClaudeCodeMcp {
+            let mcp = agent_tools::mcp_config(&exe, &scope_path).to_string();
+            write_private(&config_path, &mcp).map_err(failed)?;
+        }
         Ok(Some(files))
     }
 }
