@@ -5,6 +5,7 @@
 
 use crate::common;
 use crate::daemon_cli;
+use crate::http_raw;
 use crate::model_stub;
 use crate::real_children;
 
@@ -324,6 +325,74 @@ fn the_cli_exits_4_with_the_question_and_jobs_answer_resumes_the_agent() {
     assert_eq!(
         (shown["status"].as_str(), code),
         (Some("delivered"), Some(0))
+    );
+    drop(model);
+}
+
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+#[test]
+fn only_the_asking_modules_token_answers_its_agents_question() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let model = runtime.block_on(ModelStub::start());
+    let claude_home = tempfile::tempdir().unwrap();
+    let home = common::home_with(&real.config_toml(&model, claude_home.path()));
+    let _daemon = DaemonGuard(home.path().to_path_buf());
+    let (started, _) = json_and_code(&cli(
+        home.path(),
+        &["--json", "daemon", "start", "--listen", "127.0.0.1:0"],
+    ));
+    let addr = started["http_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_string();
+    let token = |module: &str| {
+        let (created, _) = json_and_code(&cli(
+            home.path(),
+            &["--json", "tokens", "create", "--module", module],
+        ));
+        created["token"].as_str().unwrap().to_string()
+    };
+    let (marker_token, arangodb_token) = (token("marker"), token("arangodb"));
+
+    let mut marker = http_raw::McpHttp::new(&addr, Some(&marker_token));
+    marker.initialize();
+    let asked = marker.tool(
+        "send_message",
+        json!({"target": "arangodb", "message": asking("Which port?")}),
+    );
+    let asked = &asked["structuredContent"];
+    assert_eq!(asked["status"], "input_required", "{asked}");
+    let id = asked["message_id"].as_str().unwrap();
+
+    // The answering module takes part in the conversation, yet may not
+    // answer in its asker's name: the same answer as an unknown id.
+    let mut arangodb = http_raw::McpHttp::new(&addr, Some(&arangodb_token));
+    arangodb.initialize();
+    let refused = arangodb.tool("answer_question", json!({"query_id": id, "answer": "80"}));
+    assert_eq!(refused["isError"], true, "{refused}");
+    let unknown = "c0ffee00-0000-4000-8000-000000000001";
+    let nobodys = arangodb.tool(
+        "answer_question",
+        json!({"query_id": unknown, "answer": "80"}),
+    );
+    assert_eq!(
+        http_raw::tool_text(&refused).replace(id, "<id>"),
+        http_raw::tool_text(&nobodys).replace(unknown, "<id>")
+    );
+
+    let answered = marker.tool("answer_question", json!({"query_id": id, "answer": "8529"}));
+    let outcome = &answered["structuredContent"];
+    assert_eq!(outcome["status"], "delivered", "{answered}");
+    assert!(
+        outcome["reply"]
+            .as_str()
+            .unwrap()
+            .contains("OK marker answers: 8529")
     );
     drop(model);
 }

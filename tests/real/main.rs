@@ -15,6 +15,8 @@ mod common;
 mod daemon_cli;
 #[path = "../support/fleet_nodes.rs"]
 mod fleet_nodes;
+#[path = "../support/http_raw.rs"]
+mod http_raw;
 #[path = "../support/model_stub.rs"]
 mod model_stub;
 #[path = "../support/pg_cluster.rs"]
