@@ -157,7 +157,24 @@ fn print_job(job: &JobStatus, out: &Output) -> anyhow::Result<()> {
     out.note(format!(
         "(job {} from {}: {}; conversation {})",
         job.message_id, job.source, job.status, job.conversation_id
-    ))
+    ))?;
+    print_children(&job.children, 1, out)
+}
+
+/// The questions asked while answering, one line each, as a tree.
+fn print_children(children: &[JobStatus], depth: usize, out: &Output) -> anyhow::Result<()> {
+    for child in children {
+        out.note(format!(
+            "{}└ {} {} asked: {} ({})",
+            "  ".repeat(depth),
+            child.message_id,
+            child.source,
+            first_line(&child.message),
+            child.status
+        ))?;
+        print_children(&child.children, depth + 1, out)?;
+    }
+    Ok(())
 }
 
 fn first_line(text: &str) -> String {

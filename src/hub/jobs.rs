@@ -61,6 +61,10 @@ pub struct JobStatus {
     /// waiting for the asker's answer (`answer_question`, `jobs answer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_request: Option<super::ask_back::InputRequest>,
+    /// The questions its answering agent asked other modules meanwhile
+    /// (`ask_module`), each with its own (`job`, `jobs show`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<JobStatus>,
 }
 
 /// A job with what an MCP task reports beyond [`JobStatus`].
@@ -101,6 +105,7 @@ impl JobStatus {
             refused: crate::policy::tool_use::refused_summary(&tool_uses),
             tool_uses,
             input_request: None,
+            children: Vec::new(),
         }
     }
 
@@ -195,7 +200,32 @@ impl Hub {
         check_is_query(&query)?;
         let mut job = JobStatus::of(query, outcome);
         self.note_input_request(&mut job).await?;
+        job.children = self.child_jobs(&id, 0).await?;
         Ok(job)
+    }
+
+    /// The questions asked while `parent` was answered, as a tree (at most
+    /// as deep as a chain of questions can go).
+    fn child_jobs<'a>(
+        &'a self,
+        parent: &'a str,
+        depth: usize,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<JobStatus>, HubError>> + Send + 'a>> {
+        Box::pin(async move {
+            if depth >= crate::store::limits::MAX_HOP_CHAIN {
+                return Ok(Vec::new());
+            }
+            let mut children = Vec::new();
+            for id in self.store.child_queries(parent).await? {
+                let query = self.store.message(&id).await?;
+                let outcome = self.store.outcome_of(&id).await?;
+                let mut child = JobStatus::of(query, outcome);
+                self.note_input_request(&mut child).await?;
+                child.children = self.child_jobs(&id, depth + 1).await?;
+                children.push(child);
+            }
+            Ok(children)
+        })
     }
 
     /// A job and, once delivered, its answer exactly as a waiting

@@ -26,6 +26,15 @@ pub struct AskAskerArgs {
     pub question: String,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskModuleArgs {
+    /// The module to ask (a name from claude-comms's registry).
+    pub target: String,
+    /// Your question to it.
+    pub question: String,
+}
+
 #[derive(Clone)]
 struct AgentTools {
     side: Arc<AgentSide>,
@@ -44,9 +53,32 @@ impl AgentTools {
     ) -> Result<CallToolResult, McpError> {
         let words = self.side.ask_asker(&args.question, &context.ct).await;
         Ok(match words {
-            Ok(AgentWords::Answered { asker, answer }) => {
+            Ok(AgentWords::Answered { from, answer }) => {
                 CallToolResult::success(vec![ContentBlock::text(format!(
-                    "{asker} answers: {answer}"
+                    "{from} answers: {answer}"
+                ))])
+            }
+            Ok(AgentWords::NoAnswer(why)) => CallToolResult::success(vec![ContentBlock::text(why)]),
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+        })
+    }
+
+    #[tool(
+        description = "Ask another module a question while you answer this one (an agent in that module's folder answers; the loop guard's hop limit holds). Waits for its answer and returns it."
+    )]
+    async fn ask_module(
+        &self,
+        Parameters(args): Parameters<AskModuleArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let words = self
+            .side
+            .ask_module(&args.target, &args.question, &context.ct)
+            .await;
+        Ok(match words {
+            Ok(AgentWords::Answered { from, answer }) => {
+                CallToolResult::success(vec![ContentBlock::text(format!(
+                    "{from} answers: {answer}"
                 ))])
             }
             Ok(AgentWords::NoAnswer(why)) => CallToolResult::success(vec![ContentBlock::text(why)]),

@@ -41,4 +41,17 @@ impl Store {
         let query_id = query_id.to_owned();
         on_backend!(self, |s| s.waiting_ask_back(&query_id))
     }
+
+    /// Records query `child` as asked while query `parent` was being
+    /// answered (`ask_module`). Recording it again changes nothing.
+    pub async fn link_child_query(&self, child: &str, parent: &str) -> Result<()> {
+        let (child, parent) = (child.to_owned(), parent.to_owned());
+        on_backend!(self, |s| s.link_child_query(&child, &parent))
+    }
+
+    /// The queries asked while `parent` was being answered, oldest first.
+    pub async fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
+        let parent = parent.to_owned();
+        on_backend!(self, |s| s.child_queries(&parent))
+    }
 }

@@ -396,3 +396,96 @@ fn only_the_asking_modules_token_answers_its_agents_question() {
     );
     drop(model);
 }
+
+/// A hub whose config file (read again by the agent tools for
+/// `ask_module`) runs the real children against `model`; its home, the
+/// CLI's home and the hub.
+fn file_setup(
+    real: &RealChildren,
+    model: &ModelStub,
+    extra: &str,
+) -> (tempfile::TempDir, tempfile::TempDir, Arc<Hub>) {
+    let claude_home = tempfile::tempdir().unwrap();
+    let home = home_with(&format!(
+        "{}\n{extra}\n",
+        real.config_toml(model, claude_home.path())
+    ));
+    let hub = common::hub_in(home.path());
+    (home, claude_home, hub)
+}
+
+fn asking_module(target: &str, question: &str) -> String {
+    format!(
+        "[[tool:mcp__comms__ask_module {}]]",
+        json!({ "target": target, "question": question })
+    )
+}
+
+#[tokio::test]
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+async fn the_agent_asks_a_third_module_and_the_question_is_a_child_of_its_own() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let model = ModelStub::start().await;
+    let (_home, _claude_home, hub) = file_setup(&real, &model, "");
+    let client = connect(hub.clone()).await;
+    let outcome = ok_value(
+        &call(
+            &client,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb",
+                   "message": asking_module("claude_mcp", "Which port do you use?")}),
+        )
+        .await,
+    );
+    assert_eq!(outcome["status"], "delivered", "{outcome}");
+    let reply = outcome["reply"].as_str().unwrap();
+    assert!(reply.contains("OK claude_mcp answers: "), "{reply}");
+    let id = outcome["message_id"].as_str().unwrap();
+    let job = hub.job(id).await.unwrap();
+    assert_eq!(job.children.len(), 1, "{job:?}");
+    let child = &job.children[0];
+    assert_eq!(
+        (
+            child.source.as_str(),
+            child.message.as_str(),
+            child.status.as_str()
+        ),
+        ("arangodb", "Which port do you use?", "delivered")
+    );
+    client.cancel().await.unwrap();
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+async fn a_question_to_a_third_module_past_the_hop_limit_is_refused() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let model = ModelStub::start().await;
+    let (_home, _claude_home, hub) = file_setup(&real, &model, "[context]\nhop_limit = 1\n");
+    let client = connect(hub.clone()).await;
+    let outcome = ok_value(
+        &call(
+            &client,
+            "send_message",
+            json!({"source": "marker", "target": "arangodb",
+                   "message": asking_module("marker", "And back to you?")}),
+        )
+        .await,
+    );
+    let reply = outcome["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("ERR refused: this question would be hop 2 of a chain limited to 1 (marker → arangodb → marker)"),
+        "{reply}"
+    );
+    let job = hub
+        .job(outcome["message_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(job.children.is_empty(), "nothing was asked: {job:?}");
+    client.cancel().await.unwrap();
+    hub.shutdown().await;
+}

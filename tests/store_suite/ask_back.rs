@@ -101,3 +101,30 @@ pub async fn a_question_back_ends_unanswered_or_with_its_query(b: &impl Backend)
     let e = s.ask_back(&asked.question.id, "x").await.unwrap_err();
     assert!(e.to_string().contains("not a question"), "{e}");
 }
+
+pub async fn a_question_asked_while_answering_is_a_child_of_it(b: &impl Backend) {
+    let s = b.open("main");
+    let c = pair(&s).await;
+    let parent = ask(&s, &c.id, "parent", "srv").await;
+    let d = s
+        .create_conversation("arangodb", "claude_mcp", None, serde_json::json!({}))
+        .await
+        .unwrap();
+    let first = ask(&s, &d.id, "first child", "srv").await;
+    let second = ask(&s, &d.id, "second child", "srv").await;
+    assert!(s.child_queries(&parent.id).await.unwrap().is_empty());
+    s.link_child_query(&first.id, &parent.id).await.unwrap();
+    s.link_child_query(&second.id, &parent.id).await.unwrap();
+    // Recording a link again changes nothing.
+    s.link_child_query(&first.id, &parent.id).await.unwrap();
+    assert_eq!(
+        s.child_queries(&parent.id).await.unwrap(),
+        [first.id.clone(), second.id.clone()]
+    );
+    assert!(s.child_queries(&first.id).await.unwrap().is_empty());
+    let e = s
+        .link_child_query("c0ffee00-0000-4000-8000-000000000001", &parent.id)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown message"), "{e}");
+}

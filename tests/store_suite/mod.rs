@@ -53,6 +53,7 @@ macro_rules! store_suite {
             ask_back {
                 a_question_back_waits_once_and_is_answered_once,
                 a_question_back_ends_unanswered_or_with_its_query,
+                a_question_asked_while_answering_is_a_child_of_it,
             },
             concurrency {
                 sequence_numbers_stay_gapless_with_many_writers_on_many_handles,

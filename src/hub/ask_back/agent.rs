@@ -25,8 +25,8 @@ pub struct AgentSide {
 /// What the agent's tool returns, worded for the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentWords {
-    /// The asker's answer, and who the asker is.
-    Answered { asker: String, answer: String },
+    /// The answer, and who gave it.
+    Answered { from: String, answer: String },
     /// A reason to go on (no answer in time) or to stop (the query
     /// ended), in words for the agent.
     NoAnswer(String),
@@ -71,7 +71,7 @@ impl AgentSide {
         let (scope, store) = self.current().await?;
         let scope = &scope;
         let answered = |answer: crate::store::Message| AgentWords::Answered {
-            asker: scope.source.clone(),
+            from: scope.source.clone(),
             answer: answer.content,
         };
         let asked = store.ask_back(&scope.query_id, question).await?;
@@ -109,6 +109,80 @@ impl AgentSide {
     }
 }
 
+impl AgentSide {
+    /// `ask_module`: asks `target` `question` as the answering module (a
+    /// question of its own, one hop further: the loop guard holds), records
+    /// it as a child of the question being answered, and waits for the
+    /// answer (at most `instances.request_timeout_s`).
+    pub async fn ask_module(
+        &self,
+        target: &str,
+        question: &str,
+        cancel: &CancellationToken,
+    ) -> Result<AgentWords, HubError> {
+        let (scope, store) = self.current().await?;
+        let config = scope.load_config()?;
+        let timeout = Duration::from_secs(config.config.instances.request_timeout_s);
+        let hub = super::super::Hub::open_routed(config, Some(scope.target.clone()))?;
+        let asked = self
+            .ask_module_through(&hub, store, &scope, target, question, timeout, cancel)
+            .await;
+        hub.shutdown().await;
+        asked
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn ask_module_through(
+        &self,
+        hub: &std::sync::Arc<super::super::Hub>,
+        store: &Store,
+        scope: &AgentScope,
+        target: &str,
+        question: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<AgentWords, HubError> {
+        let sent = hub
+            .send_detached(super::super::SendRequest {
+                source: Some(scope.target.clone()),
+                target: Some(target.to_string()),
+                message: question.to_string(),
+                ..Default::default()
+            })
+            .await?;
+        let id = sent.message_id;
+        store.link_child_query(&id, &scope.query_id).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let job = loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let job = tokio::select! {
+                job = hub.wait_job(&id, left) => job?,
+                _ = cancel.cancelled() => return Ok(AgentWords::NoAnswer(format!(
+                    "the question to {target} was withdrawn: {}",
+                    hub.cancel_job(&id).await.map(|j| j.status).unwrap_or_else(|e| e.to_string())
+                ))),
+            };
+            // Nobody answers for this agent: a question its child asks
+            // back waits out its own timeout.
+            if !job.is_pending() || left.is_zero() {
+                break job;
+            }
+            tokio::time::sleep(ASK_POLL).await;
+        };
+        Ok(match (job.reply, job.error) {
+            (Some(reply), _) => AgentWords::Answered {
+                from: target.to_string(),
+                answer: reply,
+            },
+            (None, error) => AgentWords::NoAnswer(format!(
+                "{target} gave no answer ({}): {}",
+                job.status,
+                error.unwrap_or_default()
+            )),
+        })
+    }
+}
+
 /// The deadline passed: close the question `unanswered` (unless the
 /// answer came first) and tell the agent to go on.
 async fn give_up(store: &Store, scope: &AgentScope, ask_id: &str) -> Result<AgentWords, HubError> {
@@ -117,7 +191,7 @@ async fn give_up(store: &Store, scope: &AgentScope, ask_id: &str) -> Result<Agen
         .await?;
     if let Some(answer) = closed.answer {
         return Ok(AgentWords::Answered {
-            asker: scope.source.clone(),
+            from: scope.source.clone(),
             answer: answer.content,
         });
     }

@@ -32,6 +32,10 @@ pub struct AgentScope {
     /// `context.ask_back_timeout_s`.
     pub timeout_s: u64,
     pub store: ScopeStore,
+    /// The hub's config file and data dir: `ask_module` sends as the
+    /// answering module with the same configuration.
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
 }
 
 /// How the agent tools reach the store the hub uses.
@@ -71,6 +75,22 @@ impl ScopeStore {
 }
 
 impl AgentScope {
+    /// The hub's configuration, as the hub that wrote this scope read it
+    /// (the environment still decides what it decides for the hub).
+    pub fn load_config(&self) -> Result<crate::config::LoadedConfig, HubError> {
+        use crate::config::{CONFIG_ENV, HOME_ENV, LoadedConfig, Overrides};
+        let (home, file) = (
+            self.data_dir.display().to_string(),
+            self.config_file.display().to_string(),
+        );
+        LoadedConfig::load_with_env(&Overrides::default(), |key| match key {
+            HOME_ENV => Some(home.clone()),
+            CONFIG_ENV => Some(file.clone()),
+            other => std::env::var(other).ok(),
+        })
+        .map_err(|e| HubError::Internal(format!("cannot load the configuration: {e}")))
+    }
+
     pub fn read(path: &Path) -> Result<AgentScope, HubError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             HubError::Internal(format!(
@@ -140,6 +160,8 @@ impl Hub {
             chain: sending.chain.clone(),
             timeout_s: config.config.context.ask_back_timeout_s,
             store: ScopeStore::of(config.store_location()),
+            config_file: config.paths.config_file.clone(),
+            data_dir: config.paths.data_dir.clone(),
         };
         let dir = self.agent_tools_dir();
         let failed = |e: std::io::Error| {

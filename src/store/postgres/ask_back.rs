@@ -108,6 +108,34 @@ impl PostgresStore {
         ask_back_in(&self.client().await?, ask_id).await
     }
 
+    pub async fn link_child_query(&self, child: &str, parent: &str) -> Result<()> {
+        let client = self.client().await?;
+        load_message(&client, child).await?;
+        load_message(&client, parent).await?;
+        client
+            .run(
+                "INSERT INTO query_parents (query_id, parent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&child, &parent],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
+        let rows = self
+            .client()
+            .await?
+            .rows(
+                "SELECT p.query_id FROM query_parents p JOIN messages m ON m.id = p.query_id
+                 WHERE p.parent_id = $1 ORDER BY m.created_at, m.seq, m.id",
+                &[&parent],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<_, String>(0)?))
+            .collect()
+    }
+
     pub async fn waiting_ask_back(&self, query_id: &str) -> Result<Option<AskBack>> {
         let client = self.client().await?;
         match waiting_id(&client, query_id).await? {

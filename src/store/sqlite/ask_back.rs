@@ -68,6 +68,30 @@ impl SqliteStore {
         self.read(|conn| ask_back_in(conn, ask_id))
     }
 
+    pub fn link_child_query(&self, child: &str, parent: &str) -> Result<()> {
+        self.write(|tx| {
+            load_message(tx, child)?;
+            load_message(tx, parent)?;
+            tx.prepare_cached(
+                "INSERT INTO query_parents (query_id, parent_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![child, parent])?;
+            Ok(())
+        })
+    }
+
+    pub fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT p.query_id FROM query_parents p JOIN messages m ON m.id = p.query_id
+                     WHERE p.parent_id = ?1 ORDER BY m.created_at, m.seq, m.id",
+                )?
+                .query_map([parent], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     pub fn waiting_ask_back(&self, query_id: &str) -> Result<Option<AskBack>> {
         self.read(|conn| match waiting_id(conn, query_id)? {
             Some(ask_id) => ask_back_in(conn, &ask_id).map(Some),
