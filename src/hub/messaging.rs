@@ -13,15 +13,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use super::send_types::{NewConversationRequest, SendOutcome, SendRequest};
-use super::sending::{Prepared, QueryFailure, Sending};
+use super::sending::{Prepared, QueryFailure, Sending, title_from, turn_of};
 use super::{Argument, Hub, HubError};
 use crate::config::BackendKind;
-use crate::context::{HopContext, PromptKind, QueryInput, Turn, TurnRole};
+use crate::context::{HopContext, PromptKind, QueryInput};
 use crate::instances::{Answer, InstanceError, Query};
 use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
-
-/// Longest conversation title made from a first message, in characters.
-const TITLE_CHARS: usize = 80;
 
 impl Hub {
     /// Starts a conversation between two known modules.
@@ -476,30 +473,4 @@ pub(super) fn backend_of(conversation: &Conversation, default: BackendKind) -> B
         .and_then(|b| b.as_str())
         .and_then(|b| b.parse().ok())
         .unwrap_or(default)
-}
-
-fn turn_of(message: Message) -> Turn {
-    Turn {
-        seq: message.seq,
-        role: match message.role {
-            Role::Query => TurnRole::Query,
-            Role::Reply => TurnRole::Reply,
-            Role::Error => TurnRole::Error,
-            Role::Note => TurnRole::Note,
-            Role::AskBack => TurnRole::AskBack,
-            Role::AskBackAnswer => TurnRole::AskBackAnswer,
-        },
-        sender: message.sender,
-        content: message.content,
-    }
-}
-
-/// A title from the first line of the first message.
-fn title_from(message: &str) -> String {
-    let line = message.trim().lines().next().unwrap_or("").trim();
-    let mut title: String = line.chars().take(TITLE_CHARS).collect();
-    if line.chars().count() > TITLE_CHARS {
-        title.push('…');
-    }
-    title
 }

@@ -23,7 +23,11 @@ const ASK: &str = "mcp__comms__ask_asker";
 
 /// A hub whose claude-code-mcp children run the real CLI against `model`;
 /// `extra` is more TOML for the operator's config.
-fn setup(real: &RealChildren, model: &ModelStub, extra: &str) -> (tempfile::TempDir, Arc<Hub>) {
+pub(crate) fn setup(
+    real: &RealChildren,
+    model: &ModelStub,
+    extra: &str,
+) -> (tempfile::TempDir, Arc<Hub>) {
     let home = home_with(&format!(
         "{extra}\n[permissions]\nshim = {:?}\n",
         env!("CARGO_BIN_EXE_claude-comms")
@@ -37,7 +41,7 @@ fn setup(real: &RealChildren, model: &ModelStub, extra: &str) -> (tempfile::Temp
 }
 
 /// The message that makes the stand-in model's agent ask `question` back.
-fn asking(question: &str) -> String {
+pub(crate) fn asking(question: &str) -> String {
     format!("[[tool:{ASK} {}]]", json!({ "question": question }))
 }
 
@@ -266,7 +270,7 @@ async fn cancelling_the_job_ends_the_wait() {
 
 /// The structured output of a CLI command's `--json` output, whatever its
 /// exit code, and the code.
-fn json_and_code(out: &std::process::Output) -> (Value, Option<i32>) {
+pub(crate) fn json_and_code(out: &std::process::Output) -> (Value, Option<i32>) {
     let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{e}: {}\n{}",
@@ -275,58 +279,6 @@ fn json_and_code(out: &std::process::Output) -> (Value, Option<i32>) {
         )
     });
     (value, out.status.code())
-}
-
-#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
-#[test]
-fn the_cli_exits_4_with_the_question_and_jobs_answer_resumes_the_agent() {
-    let Some(real) = RealChildren::find() else {
-        return;
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let model = runtime.block_on(ModelStub::start());
-    let claude_home = tempfile::tempdir().unwrap();
-    let home = common::home_with(&real.config_toml(&model, claude_home.path()));
-    let _daemon = DaemonGuard(home.path().to_path_buf());
-    let message = asking("Which port does it listen on?");
-
-    // In a pipe the question is printed and the command exits 4; the
-    // daemon carries the question on.
-    let (sent, code) = json_and_code(&cli(
-        home.path(),
-        &[
-            "--json", "send", "--from", "marker", "--to", "arangodb", &message,
-        ],
-    ));
-    assert_eq!(code, Some(4), "{sent}");
-    assert_eq!(sent["status"], "input_required");
-    assert_eq!(
-        sent["input_request"]["question"],
-        "Which port does it listen on?"
-    );
-    let id = sent["message_id"].as_str().unwrap().to_string();
-    let (shown, code) = json_and_code(&cli(home.path(), &["--json", "jobs", "show", &id]));
-    assert_eq!(
-        (shown["status"].as_str(), code),
-        (Some("input_required"), Some(4))
-    );
-
-    let (answered, code) = json_and_code(&cli(
-        home.path(),
-        &["--json", "jobs", "answer", &id[..8], "8529,", "over", "TLS"],
-    ));
-    assert_eq!(code, Some(0), "{answered}");
-    let reply = answered["reply"].as_str().unwrap();
-    assert!(
-        reply.contains("OK marker answers: 8529, over TLS"),
-        "{reply}"
-    );
-    let (shown, code) = json_and_code(&cli(home.path(), &["--json", "jobs", "show", &id]));
-    assert_eq!(
-        (shown["status"].as_str(), code),
-        (Some("delivered"), Some(0))
-    );
-    drop(model);
 }
 
 #[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
@@ -395,97 +347,4 @@ fn only_the_asking_modules_token_answers_its_agents_question() {
             .contains("OK marker answers: 8529")
     );
     drop(model);
-}
-
-/// A hub whose config file (read again by the agent tools for
-/// `ask_module`) runs the real children against `model`; its home, the
-/// CLI's home and the hub.
-fn file_setup(
-    real: &RealChildren,
-    model: &ModelStub,
-    extra: &str,
-) -> (tempfile::TempDir, tempfile::TempDir, Arc<Hub>) {
-    let claude_home = tempfile::tempdir().unwrap();
-    let home = home_with(&format!(
-        "{}\n{extra}\n",
-        real.config_toml(model, claude_home.path())
-    ));
-    let hub = common::hub_in(home.path());
-    (home, claude_home, hub)
-}
-
-fn asking_module(target: &str, question: &str) -> String {
-    format!(
-        "[[tool:mcp__comms__ask_module {}]]",
-        json!({ "target": target, "question": question })
-    )
-}
-
-#[tokio::test]
-#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
-async fn the_agent_asks_a_third_module_and_the_question_is_a_child_of_its_own() {
-    let Some(real) = RealChildren::find() else {
-        return;
-    };
-    let model = ModelStub::start().await;
-    let (_home, _claude_home, hub) = file_setup(&real, &model, "");
-    let client = connect(hub.clone()).await;
-    let outcome = ok_value(
-        &call(
-            &client,
-            "send_message",
-            json!({"source": "marker", "target": "arangodb",
-                   "message": asking_module("claude_mcp", "Which port do you use?")}),
-        )
-        .await,
-    );
-    assert_eq!(outcome["status"], "delivered", "{outcome}");
-    let reply = outcome["reply"].as_str().unwrap();
-    assert!(reply.contains("OK claude_mcp answers: "), "{reply}");
-    let id = outcome["message_id"].as_str().unwrap();
-    let job = hub.job(id).await.unwrap();
-    assert_eq!(job.children.len(), 1, "{job:?}");
-    let child = &job.children[0];
-    assert_eq!(
-        (
-            child.source.as_str(),
-            child.message.as_str(),
-            child.status.as_str()
-        ),
-        ("arangodb", "Which port do you use?", "delivered")
-    );
-    client.cancel().await.unwrap();
-    hub.shutdown().await;
-}
-
-#[tokio::test]
-#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
-async fn a_question_to_a_third_module_past_the_hop_limit_is_refused() {
-    let Some(real) = RealChildren::find() else {
-        return;
-    };
-    let model = ModelStub::start().await;
-    let (_home, _claude_home, hub) = file_setup(&real, &model, "[context]\nhop_limit = 1\n");
-    let client = connect(hub.clone()).await;
-    let outcome = ok_value(
-        &call(
-            &client,
-            "send_message",
-            json!({"source": "marker", "target": "arangodb",
-                   "message": asking_module("marker", "And back to you?")}),
-        )
-        .await,
-    );
-    let reply = outcome["reply"].as_str().unwrap();
-    assert!(
-        reply.contains("ERR refused: this question would be hop 2 of a chain limited to 1 (marker → arangodb → marker)"),
-        "{reply}"
-    );
-    let job = hub
-        .job(outcome["message_id"].as_str().unwrap())
-        .await
-        .unwrap();
-    assert!(job.children.is_empty(), "nothing was asked: {job:?}");
-    client.cancel().await.unwrap();
-    hub.shutdown().await;
 }

@@ -30,6 +30,7 @@ mod token_proxy;
 use fleet_nodes::serve_process;
 
 mod ask_back;
+mod ask_back_faces;
 mod conformance;
 mod conversations;
 mod daemon;
