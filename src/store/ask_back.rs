@@ -24,6 +24,27 @@ pub struct AskBack {
     pub answer: Option<Message>,
 }
 
+/// How many questions back a pair's agents asked in a period, by state
+/// (for `stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskBackCount {
+    /// The asking module (who was asked back).
+    pub source: String,
+    /// The answering module (whose agent asked).
+    pub target: String,
+    pub state: AskBackState,
+    pub count: i64,
+}
+
+/// Counts questions back, asked since `since_ms`, of pairs `module` takes
+/// part in (all without one), by pair and state (the same SQL on both
+/// backends but for the parameter style).
+pub(super) const ASK_BACK_COUNTS: &str =
+    "SELECT c.source, c.target, a.state, COUNT(*)
+     FROM ask_backs a JOIN messages m ON m.id = a.ask_id JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.created_at >= $1 AND ($2 IS NULL OR c.source = $2 OR c.target = $2)
+     GROUP BY c.source, c.target, a.state ORDER BY c.source, c.target, a.state";
+
 /// Why an ask-back could not be stored or answered (as
 /// [`super::StoreError::BadValue`], whose words name the query).
 pub(super) fn not_waiting(query_id: &str, status: &str) -> super::StoreError {

@@ -49,7 +49,7 @@ mod postgres;
 mod records;
 mod sqlite;
 
-pub use ask_back::AskBack;
+pub use ask_back::{AskBack, AskBackCount};
 pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
 pub use cursor::MessageCursor;
 pub use export::{ExportFormat, ExportedConversation, parse_export, render_export, tool_use_line};

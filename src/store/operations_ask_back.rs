@@ -49,6 +49,17 @@ impl Store {
         on_backend!(self, |s| s.link_child_query(&child, &parent))
     }
 
+    /// Questions back asked since `since_ms` (unix ms), by pair and state;
+    /// with `module`, only pairs it takes part in.
+    pub async fn ask_backs_since(
+        &self,
+        since_ms: i64,
+        module: Option<&str>,
+    ) -> Result<Vec<super::ask_back::AskBackCount>> {
+        let module = module.map(str::to_owned);
+        on_backend!(self, |s| s.ask_backs_since(since_ms, module.as_deref()))
+    }
+
     /// The queries asked while `parent` was being answered, oldest first.
     pub async fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
         let parent = parent.to_owned();

@@ -227,6 +227,19 @@ async fn an_unanswered_question_times_out_and_the_agent_goes_on() {
     )
     .await;
     assert_eq!(late.is_error, Some(true));
+    // stats counts it, unanswered.
+    let stats = ok_value(&call(&client, "get_stats", json!({"since": "1d"})).await);
+    let pair = &stats["pairs"][0];
+    assert_eq!(
+        (
+            &pair["source"],
+            &pair["target"],
+            &pair["ask_backs"],
+            &pair["ask_backs_unanswered"]
+        ),
+        (&json!("marker"), &json!("arangodb"), &json!(1), &json!(1)),
+        "{stats}"
+    );
     client.cancel().await.unwrap();
     hub.shutdown().await;
 }

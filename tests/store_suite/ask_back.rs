@@ -128,3 +128,54 @@ pub async fn a_question_asked_while_answering_is_a_child_of_it(b: &impl Backend)
         .unwrap_err();
     assert!(e.to_string().contains("unknown message"), "{e}");
 }
+
+pub async fn questions_back_are_counted_per_pair_and_state(b: &impl Backend) {
+    let s = b.open("main");
+    let c = pair(&s).await;
+    let before = a_moment_ago();
+    let q = ask(&s, &c.id, "q", "srv").await;
+    s.ask_back(&q.id, "first?").await.unwrap();
+    s.answer_ask_back(&q.id, "yes").await.unwrap();
+    let unanswered = s.ask_back(&q.id, "second?").await.unwrap();
+    s.close_ask_back(&unanswered.question.id, AskBackState::Unanswered)
+        .await
+        .unwrap();
+    let counts = |module: Option<&'static str>, since: i64| {
+        let s = &s;
+        async move {
+            s.ask_backs_since(since, module)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.source, c.target, c.state, c.count))
+                .collect::<Vec<_>>()
+        }
+    };
+    let both = vec![
+        (
+            "marker".to_string(),
+            "arangodb".to_string(),
+            AskBackState::Answered,
+            1,
+        ),
+        (
+            "marker".to_string(),
+            "arangodb".to_string(),
+            AskBackState::Unanswered,
+            1,
+        ),
+    ];
+    assert_eq!(counts(None, before).await, both);
+    assert_eq!(counts(Some("arangodb"), before).await, both);
+    assert!(counts(Some("claude_mcp"), before).await.is_empty());
+    assert!(counts(None, a_moment_ago() + 61_000).await.is_empty());
+}
+
+/// Unix ms a second ago (rows written from now on are later).
+fn a_moment_ago() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 1_000
+}

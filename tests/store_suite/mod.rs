@@ -54,6 +54,7 @@ macro_rules! store_suite {
                 a_question_back_waits_once_and_is_answered_once,
                 a_question_back_ends_unanswered_or_with_its_query,
                 a_question_asked_while_answering_is_a_child_of_it,
+                questions_back_are_counted_per_pair_and_state,
             },
             concurrency {
                 sequence_numbers_stay_gapless_with_many_writers_on_many_handles,

@@ -9,7 +9,10 @@ use super::cached::Cached;
 use super::flight::{CONVERSATION_LOCK, DB_NOW_MS, LOCK_CONVERSATION_OF};
 use super::messages::insert_note_sql;
 use super::rows::{load_conversation, load_message, message_from_row};
-use crate::store::ask_back::{AskBack, already_waiting, not_a_query, not_waiting, nothing_asked};
+use crate::store::ask_back::{
+    ASK_BACK_COUNTS, AskBack, AskBackCount, already_waiting, not_a_query, not_waiting,
+    nothing_asked,
+};
 use crate::store::limits::{self, MAX_NOTE_BYTES};
 use crate::store::model::{AskBackState, Message, MessageStatus, Role};
 use crate::store::{Result, StoreError};
@@ -133,6 +136,31 @@ impl PostgresStore {
             .await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<_, String>(0)?))
+            .collect()
+    }
+
+    pub async fn ask_backs_since(
+        &self,
+        since_ms: i64,
+        module: Option<&str>,
+    ) -> Result<Vec<AskBackCount>> {
+        limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
+        let sql = ASK_BACK_COUNTS.replace("$2 IS NULL", "$2::text IS NULL");
+        let rows = self
+            .client()
+            .await?
+            .rows(&sql, &[&since_ms, &module])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get(2)?;
+                Ok(AskBackCount {
+                    source: r.try_get(0)?,
+                    target: r.try_get(1)?,
+                    state: state.parse()?,
+                    count: r.try_get(3)?,
+                })
+            })
             .collect()
     }
 

@@ -9,7 +9,10 @@ use super::limits::{self, MAX_NOTE_BYTES};
 use super::messages::{Insert, insert, load_message};
 use super::model::{AskBackState, Message, MessageStatus, Role};
 use super::{Result, SqliteStore, now_ms};
-use crate::store::ask_back::{AskBack, already_waiting, not_a_query, not_waiting, nothing_asked};
+use crate::store::ask_back::{
+    ASK_BACK_COUNTS, AskBack, AskBackCount, already_waiting, not_a_query, not_waiting,
+    nothing_asked,
+};
 
 impl SqliteStore {
     pub fn ask_back(&self, query_id: &str, question: &str) -> Result<AskBack> {
@@ -89,6 +92,34 @@ impl SqliteStore {
                 )?
                 .query_map([parent], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    pub fn ask_backs_since(
+        &self,
+        since_ms: i64,
+        module: Option<&str>,
+    ) -> Result<Vec<AskBackCount>> {
+        limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
+        // The shared statement, in SQLite's parameter style.
+        let sql = ASK_BACK_COUNTS.replace("$1", "?1").replace("$2", "?2");
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement
+                .query_map(params![since_ms, module], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<(String, String, String, i64)>>>()?;
+            rows.into_iter()
+                .map(|(source, target, state, count)| {
+                    Ok(AskBackCount {
+                        source,
+                        target,
+                        state: state.parse()?,
+                        count,
+                    })
+                })
+                .collect()
         })
     }
 
