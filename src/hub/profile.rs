@@ -98,10 +98,20 @@ impl Hub {
         let agent_tools = match backend {
             // claude-code-mcp's `claude` gets them through the shim (above).
             BackendKind::ClaudeCodeMcp => None,
-            BackendKind::ClaudeStream => Some(AgentToolsSetup {
-                dir: self.agent_tools_dir(),
-                exe: shim::shim_executable(config.permissions.shim.as_deref()).map_err(refused)?,
-            }),
+            // A program that embeds the hub without a claude-comms beside
+            // it still answers, only without the tools.
+            BackendKind::ClaudeStream => {
+                match shim::shim_executable(config.permissions.shim.as_deref()) {
+                    Ok(exe) => Some(AgentToolsSetup {
+                        dir: self.agent_tools_dir(),
+                        exe,
+                    }),
+                    Err(why) => {
+                        tracing::warn!(%why, "stream agents get no ask-back tools");
+                        None
+                    }
+                }
+            }
         };
         Ok(ChildProfile {
             env,

@@ -151,6 +151,11 @@ impl Hub {
         if sending.module.reused.is_some() || sending.query.is_none() {
             return Ok(None);
         }
+        // A stream process started without the tools (no claude-comms
+        // executable to serve them) has nothing to follow.
+        if sending.backend == BackendKind::ClaudeStream && sending.profile.agent_tools.is_none() {
+            return Ok(None);
+        }
         let config = &self.config();
         let scope = AgentScope {
             query_id: sending.query_id().to_string(),
