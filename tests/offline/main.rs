@@ -19,6 +19,7 @@ mod serve_process;
 #[path = "../store_suite/mod.rs"]
 mod store_suite;
 
+mod ask_back_fake;
 mod bad_input;
 mod cli_conversations;
 mod cli_doctor;
