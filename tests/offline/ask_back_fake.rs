@@ -117,3 +117,78 @@ async fn unanswered_the_agent_goes_on_and_a_late_answer_is_refused() {
     client.cancel().await.unwrap();
     hub.shutdown().await;
 }
+
+#[test]
+fn listen_shows_a_question_waiting_for_its_answer() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let home = home("");
+    let _daemon = crate::daemon_cli::DaemonGuard(home.path().to_path_buf());
+    let mut listener = Command::new(env!("CARGO_BIN_EXE_claude-comms"))
+        .args(["listen", "marker"])
+        .env("CLAUDE_COMMS_HOME", home.path())
+        .env_remove("CLAUDE_COMMS_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(listener.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("listening"), "{line}");
+    // Its lines, read on a thread so the test waits with a deadline.
+    let (lines, heard) = std::sync::mpsc::channel();
+    let out = BufReader::new(listener.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+
+    // Through the daemon, which carries the question after `send` exits 4.
+    let sent = crate::daemon_cli::cli(
+        home.path(),
+        &[
+            "--json",
+            "send",
+            "--from",
+            "marker",
+            "--to",
+            "arangodb",
+            "[[askback:Which one?]]",
+        ],
+    );
+    assert_eq!(
+        sent.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let asked: serde_json::Value = serde_json::from_slice(&sent.stdout).unwrap();
+    let id = asked["message_id"].as_str().unwrap();
+    let hint = format!("(waits for an answer: claude-comms jobs answer {id} TEXT)");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while !seen.contains(&hint) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match heard.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("listen did not show the waiting question: {seen:#?}"),
+        }
+    }
+    assert!(seen.iter().any(|l| l == "Which one?"), "{seen:#?}");
+
+    let answered = crate::daemon_cli::cli(home.path(), &["jobs", "answer", id, "the first"]);
+    assert_eq!(
+        answered.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    assert!(String::from_utf8_lossy(&answered.stdout).contains("marker answers: the first"));
+    listener.kill().unwrap();
+    listener.wait().unwrap();
+}

@@ -196,6 +196,11 @@ impl Hub {
         }
     }
 
+    /// The question back whose message is `message_id`, and where it is.
+    pub async fn question_back(&self, message_id: &str) -> Result<AskBack, HubError> {
+        Ok(self.store.ask_back_of(message_id).await?)
+    }
+
     /// Whether module `module` asked query `query_id` (only the asker may
     /// answer its agent's questions).
     pub async fn asked_by(&self, query_id: &str, module: &str) -> Result<bool, HubError> {
