@@ -59,6 +59,7 @@
 pub mod cli;
 pub mod communicator;
 pub mod config;
+pub mod console;
 pub mod context;
 pub mod daemon;
 pub mod daemon_link;

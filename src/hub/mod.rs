@@ -4,6 +4,7 @@
 
 mod budgets;
 mod cleanup;
+mod console_queries;
 mod conversations;
 pub mod daemon_ops;
 mod doctor;
@@ -37,6 +38,7 @@ use crate::context::ContextEngine;
 use crate::instances::InstanceManager;
 use crate::store::Store;
 
+pub use console_queries::BudgetUse;
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor_check::{Check, CheckStatus};
 pub use doctor_env::find_program;
