@@ -135,8 +135,8 @@ async fn js() -> Response {
         .into_response()
 }
 
-/// Every console response: the CSP, no sniffing, no referrer (the URLs
-/// hold ids), not framed, not cached (pages show live state).
+/// Every console response: the CSP, no sniffing, no referrer to other
+/// sites (the URLs hold ids), not framed, not cached (pages show live state).
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
@@ -147,9 +147,12 @@ async fn security_headers(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: under `no-referrer` Chromium sends
+    // `Origin: null` with the console's own forms, which the Origin check
+    // must then refuse. Other sites still get no referrer.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
