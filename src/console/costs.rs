@@ -15,7 +15,7 @@ use super::graph::{window_links, window_of};
 use super::html::{error_page, esc, page};
 use super::session::Signed;
 use super::svg::line_plot;
-use crate::store::OutcomeRow;
+use crate::hub::OutcomeRow;
 use crate::time::{DAY_MS, HOUR_MS, now_ms};
 
 /// Per series name, the sum of `value` of its rows in each bucket.

@@ -57,7 +57,8 @@ pub use crate::instances::{
 pub use crate::store::limits::{DEFAULT_HITS, DEFAULT_PAGE_SIZE};
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
-    InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role, TokenRecord,
+    InstanceRecord, Message, MessageActivity, MessageStatus, OutcomeRow, PruneRule, Role,
+    TokenRecord,
 };
 pub use crate::store::{this_hostname, tool_use_line};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
