@@ -290,3 +290,43 @@ fn a_module_token_sees_only_its_module_and_acts_on_nothing() {
     let stop = console.post("/console/instances/anything/stop", "/console/jobs");
     assert_eq!(stop.status, 403);
 }
+
+#[test]
+fn a_conversation_shows_each_replys_commit_and_marks_it_stale_after_a_new_one() {
+    let (home, _guard, addr) = daemon("");
+    let folder = home.path().join("modules").join("arangodb");
+    let git = |args: &[&str]| crate::common::git(&folder, args);
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(folder.join("api.rs"), "pub fn store() {}\n").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "first"]);
+    let first = git(&["rev-parse", "HEAD"]).trim().to_string();
+    let (conversation, _) = ask(home.path(), "marker", "arangodb", "how do I store?");
+    let console = Console::sign_in(&addr, &admin_token(home.path()));
+    let path = format!("/console/conversations/{conversation}");
+
+    let fresh = console.get(&path);
+    assert!(
+        fresh.body.contains(&format!("commit {}…", &first[..12])),
+        "the reply names its commit: {}",
+        fresh.body
+    );
+    assert!(!fresh.body.contains("stale-reply"));
+
+    std::fs::write(folder.join("api.rs"), "pub fn store(graph: &str) {}\n").unwrap();
+    git(&["commit", "-q", "-am", "second"]);
+    let stale = console.get(&path);
+    assert!(
+        stale.body.contains("stale-reply")
+            && stale
+                .body
+                .contains("Stale: the module's folder changed since this reply"),
+        "{}",
+        stale.body
+    );
+    assert!(
+        stale.body.contains("1 file(s) differ, 1 commit(s)"),
+        "{}",
+        stale.body
+    );
+}
