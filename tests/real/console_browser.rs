@@ -218,3 +218,82 @@ fn the_console_in_a_browser_follows_a_job_finds_it_and_stops_an_instance() {
     sign_out(&browser);
     drop(browser);
 }
+
+#[ignore = "end-to-end tier: needs PostgreSQL and Chromium (scripts/install-postgres.sh, scripts/install-browser.sh); scripts/test.sh runs it"]
+#[test]
+fn the_console_of_one_node_shows_a_two_node_fleet_and_stops_an_instance_on_the_other() {
+    let Some(cluster) = crate::pg_cluster::PgCluster::start() else {
+        return;
+    };
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let shots: Option<PathBuf> =
+        std::env::var_os("CLAUDE_COMMS_CONSOLE_SCREENSHOTS").map(PathBuf::from);
+    let shots = shots.as_deref();
+    let url = cluster.create_database("console_fleet");
+    let settings = crate::fleet_nodes::NodeSettings::default();
+    let a = crate::fleet_nodes::Node::new(&url, "node-a", &["marker"], &settings);
+    let b = crate::fleet_nodes::Node::new(&url, "node-b", &["arangodb"], &settings);
+    let addr = a.start_listening();
+    b.start_ok();
+    let base = format!("http://{addr}");
+    let admin =
+        crate::fleet_nodes::json_of(&a.cli(&["--json", "tokens", "create", "--admin"]))["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+    sign_in(&browser, &base, &admin);
+    for node in ["node-a", "node-b"] {
+        browser.wait_for(
+            &format!("table#fleet tr[data-id='{node}'][data-state=live]"),
+            PAGE,
+        );
+    }
+    let fleet = browser.page_text();
+    assert!(!fleet.contains("this machine only"), "{fleet}");
+    assert!(fleet.contains("node-a (this node)"), "{fleet}");
+    browser.screenshot(shots, "fleet-two-nodes");
+
+    // A question from A to the module only B hosts: B answers, and the
+    // jobs table on A's console names B.
+    browser.goto(&format!("{base}/console/jobs"));
+    browser.wait_for("table#jobs", PAGE);
+    let sent = crate::fleet_nodes::json_of(&a.cli(&[
+        "--json",
+        "send",
+        "--from",
+        "marker",
+        "--to",
+        "arangodb",
+        "routed to b",
+    ]));
+    assert_eq!(sent["status"], "delivered", "{sent}");
+    let job = sent["message_id"].as_str().unwrap().to_string();
+    browser.wait_until(
+        "the routed job shows delivered by node-b",
+        &format!(
+            "const r = document.querySelector(\"table#jobs tr[data-id='{job}']\"); \
+             return !!r && r.dataset.state === 'delivered' && r.textContent.includes('node-b');"
+        ),
+        PAGE,
+    );
+    browser.screenshot(shots, "jobs-routed");
+
+    // B's instance, stopped from A's console (through the store).
+    browser.goto(&format!("{base}/console/instances"));
+    browser.wait_for("h2", PAGE);
+    let headings = browser.page_text();
+    assert!(headings.contains("node-b"), "{headings}");
+    let stop = browser.wait_for("table.instances form[action$='/stop'] button", PAGE);
+    browser.click(&stop);
+    let done = browser.wait_for("p#done", PAGE);
+    assert!(
+        browser.text(&done).contains("now stopped"),
+        "{}",
+        browser.page_text()
+    );
+    sign_out(&browser);
+    drop(browser);
+}
