@@ -137,8 +137,10 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-fn cookie(console: &Console, value: &str, max_age: Option<u64>) -> HeaderValue {
-    let secure = if console.secure { "; Secure" } else { "" };
+/// The session cookie: never readable by script, never sent by another
+/// site's request, only to the console's paths; `Secure` over HTTPS.
+fn cookie(secure: bool, value: &str, max_age: Option<u64>) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
     let age = max_age
         .map(|s| format!("; Max-Age={s}"))
         .unwrap_or_default();
@@ -208,7 +210,7 @@ pub async fn sign_in(State(console): State<Arc<Console>>, request: Request) -> R
     let mut response = Redirect::to("/console/").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, cookie(&console, &session, None));
+        .insert(header::SET_COOKIE, cookie(console.secure, &session, None));
     response
 }
 
@@ -221,7 +223,7 @@ pub async fn sign_out(
     let mut response = Redirect::to("/console/login").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, cookie(&console, "", Some(0)));
+        .insert(header::SET_COOKIE, cookie(console.secure, "", Some(0)));
     response
 }
 
@@ -305,6 +307,20 @@ mod tests {
         );
         assert_eq!(session_cookie(&headers).as_deref(), Some("abc"));
         assert_eq!(session_cookie(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn the_cookie_is_strict_and_secure_over_https() {
+        let plain = cookie(false, "abc", None);
+        assert_eq!(
+            plain.to_str().unwrap(),
+            "cc_console=abc; Path=/console; HttpOnly; SameSite=Strict"
+        );
+        let tls = cookie(true, "", Some(0));
+        assert_eq!(
+            tls.to_str().unwrap(),
+            "cc_console=; Path=/console; HttpOnly; SameSite=Strict; Secure; Max-Age=0"
+        );
     }
 
     #[test]
