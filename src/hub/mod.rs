@@ -4,6 +4,7 @@
 
 mod budgets;
 mod cleanup;
+mod console_queries;
 mod conversations;
 pub mod daemon_ops;
 mod doctor;
@@ -37,6 +38,7 @@ use crate::context::ContextEngine;
 use crate::instances::InstanceManager;
 use crate::store::Store;
 
+pub use console_queries::BudgetUse;
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor_check::{Check, CheckStatus};
 pub use doctor_env::find_program;
@@ -55,7 +57,8 @@ pub use crate::instances::{
 pub use crate::store::limits::{DEFAULT_HITS, DEFAULT_PAGE_SIZE};
 pub use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
-    InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role, TokenRecord,
+    InstanceRecord, Message, MessageActivity, MessageStatus, OutcomeRow, PruneRule, Role,
+    TokenRecord,
 };
 pub use crate::store::{this_hostname, tool_use_line};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};

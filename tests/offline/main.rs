@@ -10,6 +10,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/console_http.rs"]
+mod console_http;
 #[path = "../support/daemon_cli.rs"]
 mod daemon_cli;
 #[path = "../support/http_raw.rs"]
@@ -30,6 +32,7 @@ mod cli_permissions;
 mod cli_setup;
 mod commit_pinned;
 mod communicator;
+mod console;
 mod conversations_fake;
 mod daemon_build;
 mod daemon_errors;
