@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the PostgreSQL tier (tests/postgres) needs: PostgreSQL's
 # server binaries (initdb, pg_ctl, postgres), from Debian's package
-# `postgresql`, Debian's `pgbouncer` (the pooler test), `openssl` (the TLS
-# test makes its certificates with it) and `faketime` (the fleet's clock
-# tests), when they are missing and this is root with apt-get.
+# `postgresql`, Debian's `pgbouncer` (the pooler test) and `faketime` (the
+# fleet's clock tests), when they are missing and this is root with
+# apt-get. (The TLS test makes its certificates with rcgen, a
+# dev-dependency: no openssl needed.)
 # Otherwise it only says what is missing: the tier then skips, or fails
 # under CLAUDE_COMMS_REQUIRE_REAL=1 (scripts/test.sh), naming the package.
 #
@@ -45,7 +46,6 @@ has_pgbouncer() {
 missing=()
 has_server_binaries || missing+=(postgresql)
 has_pgbouncer || missing+=(pgbouncer)
-command -v openssl >/dev/null || missing+=(openssl)
 # Runs a node's daemon with its wall clock shifted (the fleet's clock tests).
 command -v faketime >/dev/null || missing+=(faketime)
 if [[ ${#missing[@]} -eq 0 ]]; then

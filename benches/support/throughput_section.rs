@@ -45,8 +45,8 @@ pub(super) async fn throughput_section() {
     figure(
         "throughput: postgresql / sqlite, messages/s",
         format!("{ratio:.2} ({postgres:.0} / {sqlite:.0})"),
-        ">= 0.5",
-        Some(ratio >= 0.5),
+        ">= 0.8",
+        Some(ratio >= 0.8),
     );
 }
 

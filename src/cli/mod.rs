@@ -14,6 +14,7 @@ pub mod dashboard;
 mod instances;
 mod jobs;
 mod modules;
+mod modules_draft;
 mod modules_init;
 mod output;
 mod send;

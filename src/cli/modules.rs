@@ -58,6 +58,16 @@ pub enum ModulesCommand {
         /// The module's name, instead of the manifest's (or the folder's).
         #[arg(long)]
         name: Option<String>,
+        /// Then ask the module's own agent (read-only) to propose its
+        /// capabilities, data types and relationships, shown for you to accept.
+        #[arg(long)]
+        draft: bool,
+        /// With --draft: write the proposal without asking.
+        #[arg(long, short = 'y', requires = "draft")]
+        yes: bool,
+        /// With --draft: more for the agent to know ("focus on the HTTP API").
+        #[arg(long, requires = "draft")]
+        hint: Option<String>,
     },
     /// Remove a registered descriptor from the user's folder.
     Remove {
@@ -222,8 +232,18 @@ pub async fn run(cmd: ModulesCommand, config: LoadedConfig, out: &Output) -> any
                 }
             }
         }
-        ModulesCommand::Init { path, name } => {
-            super::modules_init::run(&hub, path.as_deref(), name.as_deref(), out).await
+        ModulesCommand::Init {
+            path,
+            name,
+            draft,
+            yes,
+            hint,
+        } => {
+            let draft = draft.then_some(super::modules_draft::DraftOptions {
+                yes,
+                hint: hint.as_deref(),
+            });
+            super::modules_init::run(&hub, path.as_deref(), name.as_deref(), draft, out).await
         }
         ModulesCommand::Remove { name } => match hub.remove_module(&name).await {
             Ok(file) => {

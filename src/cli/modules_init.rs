@@ -13,9 +13,10 @@ use crate::descriptor::{Format, RegisterFrom, parse_descriptor};
 use crate::hub::Hub;
 
 pub async fn run(
-    hub: &Hub,
+    hub: &std::sync::Arc<Hub>,
     path: Option<&Path>,
     name: Option<&str>,
+    draft: Option<super::modules_draft::DraftOptions<'_>>,
     out: &Output,
 ) -> anyhow::Result<i32> {
     let given = path.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -50,13 +51,22 @@ pub async fn run(
     let from = RegisterFrom::Operator {
         base: Some(folder.clone()),
     };
-    let outcome = match hub.register_module(value, from).await {
+    let outcome = match hub.register_module(value, from.clone()).await {
         Ok(outcome) => outcome,
         Err(e) => {
             out.note(format!("error: {shown}: {e}"))?;
             return Ok(1);
         }
     };
+    if let Some(options) = draft {
+        // The drafted descriptor is registered first, so the agent knows
+        // its module; the proposal replaces it only when accepted.
+        out.note(format!(
+            "# {} drafted from the files, registered in {}",
+            outcome.name, outcome.file
+        ))?;
+        return super::modules_draft::propose(hub, &drafted.descriptor, from, options, out).await;
+    }
     if out.json {
         out.json(&json!({
             "name": outcome.name,

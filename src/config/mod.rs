@@ -94,13 +94,9 @@ impl Default for Config {
     }
 }
 
-/// SQLite's `synchronous` setting for the WAL journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DatabaseSync {
-    Normal,
-    Full,
-}
+/// SQLite's `synchronous` setting for the WAL journal: the store's own
+/// type (the store never reads the config).
+pub use crate::store::DatabaseSync;
 
 /// How prompts for the answering agent are built.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -67,18 +67,14 @@ impl StoreConfig {
             pooler: self.pooler == Pooler::Transaction,
             listen_url: self.listen_url.clone(),
             application_name: Some(format!("claude-comms:{node}")),
+            lazy: false,
         }
     }
 }
 
-/// Where the store is, as the config and the environment say.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreLocation {
-    Sqlite(std::path::PathBuf),
-    /// The connection string as written (it may hold a password: show it
-    /// only through [`crate::store::hide_password`]), and how to connect.
-    Postgres(String, crate::store::PgOptions),
-}
+/// Where the store is, as the config and the environment say: the
+/// store's own type (the store never reads the config).
+pub use crate::store::StoreLocation;
 
 /// A `[store] url` or `listen_url` that is not a PostgreSQL connection
 /// string is refused at load, naming the value without its password; so

@@ -5,6 +5,7 @@
 pub mod ask_back;
 mod budgets;
 mod cleanup;
+mod console_queries;
 mod conversations;
 pub mod daemon_ops;
 mod doctor;
@@ -38,6 +39,7 @@ use crate::context::ContextEngine;
 use crate::instances::InstanceManager;
 use crate::store::Store;
 
+pub use console_queries::BudgetUse;
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor_check::{Check, CheckStatus};
 pub use doctor_env::find_program;
@@ -56,8 +58,8 @@ pub use crate::instances::{
 pub use crate::store::limits::{DEFAULT_HITS, DEFAULT_PAGE_SIZE};
 pub use crate::store::{
     AskBack, AskBackState, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
-    ExportFormat, InstanceRecord, Message, MessageActivity, MessageStatus, PruneRule, Role,
-    TokenRecord,
+    ExportFormat, InstanceRecord, Message, MessageActivity, MessageStatus, OutcomeRow, PruneRule,
+    Role, TokenRecord,
 };
 pub use crate::store::{this_hostname, tool_use_line};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
@@ -154,7 +156,13 @@ impl Hub {
         {
             tracing::warn!(module = %m, "the default module is not a known module");
         }
-        let store = Store::open_location(&config.store_location(), config.config.database_sync)?;
+        let mut location = config.store_location();
+        if routed && let crate::config::store::StoreLocation::Postgres(_, options) = &mut location {
+            // Work goes to the daemon: connect only if this process reads
+            // the store itself (see `PgOptions::lazy`).
+            options.lazy = true;
+        }
+        let store = Store::open_location(&location, config.config.database_sync)?;
         let template_dir = config.paths.template_dir();
         let context = if template_dir.is_dir() {
             ContextEngine::with_overrides(&config.config.context, &template_dir)?

@@ -189,7 +189,7 @@ impl Hub {
             let stored = match claimant {
                 // A routed question: only while this node still holds it.
                 Some(node) => {
-                    self.store
+                    self.fleet()?
                         .finish_claimed_query(query_id, node, outcome.clone())
                         .await
                 }

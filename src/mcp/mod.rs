@@ -1,7 +1,7 @@
 //! The MCP face of claude-comms: a server handler whose tools, resources and
 //! prompts call [`crate::hub::Hub`], served over [`transport::StdioFrames`].
 
-mod access;
+pub(crate) mod access;
 mod agent_tools;
 mod comms_server;
 mod completion;

@@ -242,9 +242,9 @@ fn module_line(m: &Message) -> Option<String> {
 }
 
 /// One tool use on one line (a multi-line command keeps its `\n`s visible).
-pub fn tool_use_line(used: &crate::policy::ToolUse) -> String {
+pub fn tool_use_line(used: &crate::store::ToolUse) -> String {
     let mut line = used.to_string();
-    if used.outcome != crate::policy::ToolOutcome::Allowed
+    if used.outcome != crate::store::ToolOutcome::Allowed
         && let Some(why) = &used.detail
     {
         line.push_str(&format!(" — {why}"));

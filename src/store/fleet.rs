@@ -1,7 +1,6 @@
 //! What the store keeps about a fleet (issue 19): its nodes, and the
 //! questions routed through the store to the node that hosts their target.
-//! Only the PostgreSQL backend holds a fleet; on SQLite these operations
-//! say so.
+//! Only the PostgreSQL backend holds a fleet (see `contract/fleet.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +93,11 @@ pub enum Notice {
     /// Events of an instance someone on another node watches
     /// (`instances monitor`), each an `InstanceEvent` as JSON.
     InstanceEvent { instance_id: String, event: String },
+    /// A control request (stop, pause, watch, ...) waits for the process
+    /// `server_id`, which owns the instance.
+    ControlRequested { server_id: String },
+    /// The control request `id` was carried out (or refused).
+    ControlDone { id: i64 },
     /// The listener reconnected: notices may have been missed; re-read.
     Reconnected,
     /// There is no listener (a transaction-mode pooler without
@@ -109,12 +113,4 @@ pub struct FleetDescriptor {
     pub node: String,
     pub descriptor: String,
     pub removed: bool,
-}
-
-/// The error of a fleet operation on a store that cannot hold a fleet.
-pub(crate) fn needs_postgres() -> super::StoreError {
-    super::StoreError::BadValue(
-        "a fleet needs a PostgreSQL store: set [store] url = \"postgres://...\" on every node"
-            .into(),
-    )
 }

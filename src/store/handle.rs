@@ -1,54 +1,58 @@
-//! The [`Store`] handle: which backend holds the data, and how an
-//! operation reaches it. The operations themselves are in
-//! `operations.rs` and `operations_servers.rs`.
+//! The [`Store`] handle: the backend the process opened, as the store
+//! contract ([`StoreBackend`]), plus the fault seam for tests.
+//!
+//! `Store` dereferences to `dyn StoreBackend`, so `store.message(id)` is
+//! the contract's operation, with no forwarding layer between. The few
+//! writes a test can make fail (`faults.rs`) are methods of `Store`
+//! itself: Rust picks a type's own method before one reached through
+//! `Deref`, so `store.finish_query(...)` checks the faults first, then
+//! calls the backend.
 
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::Arc;
 
+use super::contract::{FleetQueue, StoreBackend};
+use super::copy::{CopyError, CopyOptions, CopyProgress, CopyReport, copy_between};
 use super::faults::WriteFaults;
+use super::model::{Message, Outcome};
 use super::postgres::PostgresStore;
-use super::sqlite::SqliteStore;
-use super::{Result, StoreError};
+use super::settings::{DatabaseSync, StoreLocation};
+use super::sqlite::{SqliteBackend, SqliteStore};
+use super::{PgOptions, Result};
 
 /// The store, whichever backend holds it. Every operation is an async
 /// method on `&self`, so one store serves every task of a process.
 pub struct Store {
-    pub(super) backend: Backend,
-    pub(super) faults: WriteFaults,
+    backend: Box<dyn StoreBackend>,
+    faults: WriteFaults,
 }
 
-/// The backends. An enum rather than a trait object: dispatch stays static
-/// and each operation names every backend in one `match`.
-pub(super) enum Backend {
-    Sqlite(Arc<SqliteStore>),
-    Postgres(Box<PostgresStore>),
+impl Deref for Store {
+    type Target = dyn StoreBackend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
 }
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and brings
     /// its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        let sqlite = SqliteStore::open(path)?;
-        Ok(Store::over(Backend::Sqlite(Arc::new(sqlite))))
+        Store::open_with(path, DatabaseSync::Normal)
     }
 
     /// Like [`Store::open`], with the given commit durability.
-    pub fn open_with(path: &Path, sync: crate::config::DatabaseSync) -> Result<Store> {
+    pub fn open_with(path: &Path, sync: DatabaseSync) -> Result<Store> {
         let sqlite = SqliteStore::open_with(path, sync)?;
-        Ok(Store::over(Backend::Sqlite(Arc::new(sqlite))))
+        Ok(Store::over(Box::new(SqliteBackend::new(sqlite))))
     }
 
-    /// Opens the store the config names (see
-    /// [`crate::config::LoadedConfig::store_location`]).
-    pub fn open_location(
-        location: &crate::config::store::StoreLocation,
-        sync: crate::config::DatabaseSync,
-    ) -> Result<Store> {
+    /// Opens the store at `location` (the config's `[store]`).
+    pub fn open_location(location: &StoreLocation, sync: DatabaseSync) -> Result<Store> {
         match location {
-            crate::config::store::StoreLocation::Sqlite(path) => Store::open_with(path, sync),
-            crate::config::store::StoreLocation::Postgres(url, options) => {
-                Store::open_postgres_with(url, options)
-            }
+            StoreLocation::Sqlite(path) => Store::open_with(path, sync),
+            StoreLocation::Postgres(url, options) => Store::open_postgres_with(url, options),
         }
     }
 
@@ -56,37 +60,17 @@ impl Store {
     /// brings its schema up to date and keeps a pool of connections. A URL
     /// that does not work is an error naming host, port, database and cause.
     pub fn open_postgres(url: &str) -> Result<Store> {
-        Store::open_postgres_with(url, &super::PgOptions::default())
+        Store::open_postgres_with(url, &PgOptions::default())
     }
 
     /// Like [`Store::open_postgres`], with `[store]`'s connection
     /// settings (pool size, pooler, listener).
-    pub fn open_postgres_with(url: &str, options: &super::PgOptions) -> Result<Store> {
+    pub fn open_postgres_with(url: &str, options: &PgOptions) -> Result<Store> {
         let postgres = PostgresStore::open_with(url, options)?;
-        Ok(Store::over(Backend::Postgres(Box::new(postgres))))
+        Ok(Store::over(Box::new(postgres)))
     }
 
-    /// The server's count of connections and its limits (`None` on
-    /// SQLite).
-    pub async fn server_connections(&self) -> Result<Option<super::ServerConnections>> {
-        match &self.backend {
-            Backend::Sqlite(_) => Ok(None),
-            Backend::Postgres(postgres) => postgres
-                .bounded(postgres.server_connections())
-                .await
-                .map(Some),
-        }
-    }
-
-    /// The PostgreSQL store's connections now (`None` on SQLite).
-    pub fn pool_status(&self) -> Option<super::PoolStatus> {
-        match &self.backend {
-            Backend::Sqlite(_) => None,
-            Backend::Postgres(postgres) => Some(postgres.pool_status()),
-        }
-    }
-
-    fn over(backend: Backend) -> Store {
+    fn over(backend: Box<dyn StoreBackend>) -> Store {
         Store {
             backend,
             faults: WriteFaults::default(),
@@ -98,37 +82,73 @@ impl Store {
     pub fn faults(&self) -> &WriteFaults {
         &self.faults
     }
+
+    /// The fleet this store holds, if it can hold one (PostgreSQL only);
+    /// `None` on SQLite. (See [`StoreBackend::fleet`]; this one keeps the
+    /// fault seam in front of [`FleetQueue::finish_claimed_query`].)
+    pub fn fleet(&self) -> Option<Fleet<'_>> {
+        let queue = self.backend.fleet()?;
+        Some(Fleet {
+            queue,
+            faults: &self.faults,
+        })
+    }
+
+    /// [`StoreBackend::finish_query`], unless an injected fault refuses it
+    /// first.
+    pub async fn finish_query(&self, query_id: &str, outcome: Outcome) -> Result<Message> {
+        self.faults.check_outcome(&outcome)?;
+        self.backend.finish_query(query_id, outcome).await
+    }
+
+    /// [`StoreBackend::set_backend_session`], unless an injected fault
+    /// refuses it first.
+    pub async fn set_backend_session(&self, id: &str, session: Option<&str>) -> Result<()> {
+        self.faults.check_session(session.is_some())?;
+        self.backend.set_backend_session(id, session).await
+    }
+
+    /// Copies everything this store keeps for good into `target` (see
+    /// `copy.rs` for what that is, and what `options` change).
+    pub async fn copy_to(
+        &self,
+        target: &Store,
+        options: CopyOptions,
+        progress: impl FnMut(CopyProgress) + Send,
+    ) -> std::result::Result<CopyReport, CopyError> {
+        copy_between(self, target, options, progress).await
+    }
 }
 
-/// Runs `op` on the SQLite backend on the blocking pool: SQLite calls may
-/// wait for another process's write lock (busy timeout) and must not stall
-/// the async workers that carry the protocol.
-pub(super) async fn on_sqlite<T, F>(sqlite: &Arc<SqliteStore>, op: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
-{
-    let sqlite = sqlite.clone();
-    tokio::task::spawn_blocking(move || op(&sqlite))
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+/// A store's fleet: the [`FleetQueue`] of its backend (this dereferences to
+/// it), with the store's fault seam in front of the one write a test makes
+/// fail.
+#[derive(Clone, Copy)]
+pub struct Fleet<'a> {
+    queue: &'a dyn FleetQueue,
+    faults: &'a WriteFaults,
 }
 
-/// Runs one operation on whichever backend the store has. `|$s| $call` is
-/// the backend's method call, the same on both (synchronous on SQLite,
-/// async on PostgreSQL); its captures move into it (the SQLite arm runs it
-/// on another thread, the PostgreSQL arm within its time bound).
-macro_rules! on_backend {
-    ($store:expr, |$s:ident| $call:expr) => {
-        match &$store.backend {
-            $crate::store::handle::Backend::Sqlite(sqlite) => {
-                $crate::store::handle::on_sqlite(sqlite, move |$s| $call).await
-            }
-            $crate::store::handle::Backend::Postgres(postgres) => {
-                let $s: &$crate::store::postgres::PostgresStore = postgres;
-                postgres.bounded(async move { $call.await }).await
-            }
-        }
-    };
+impl<'a> Deref for Fleet<'a> {
+    type Target = dyn FleetQueue + 'a;
+
+    fn deref(&self) -> &Self::Target {
+        self.queue
+    }
 }
-pub(super) use on_backend;
+
+impl Fleet<'_> {
+    /// [`FleetQueue::finish_claimed_query`], unless an injected fault
+    /// refuses it first.
+    pub async fn finish_claimed_query(
+        &self,
+        query_id: &str,
+        claimant: &str,
+        outcome: Outcome,
+    ) -> Result<Message> {
+        self.faults.check_outcome(&outcome)?;
+        self.queue
+            .finish_claimed_query(query_id, claimant, outcome)
+            .await
+    }
+}

@@ -139,7 +139,7 @@ pub struct Message {
     /// For replies: what the answering agent tried (tool, target, allowed
     /// or refused), where the backend reports it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tool_uses: Vec<crate::policy::ToolUse>,
+    pub tool_uses: Vec<crate::store::ToolUse>,
     /// For replies: the commit of HEAD in the answering module's folder
     /// when it answered (null outside git).
     #[serde(default)]
@@ -173,7 +173,7 @@ pub struct NewQuery {
     pub context_note: Option<String>,
 }
 
-/// The result of [`super::Store::begin_query`].
+/// The result of [`super::StoreBackend::begin_query`].
 #[derive(Debug, Clone)]
 pub enum BeginQuery {
     /// Stored now, pending.
@@ -204,7 +204,7 @@ pub enum Outcome {
         /// (stream backend); stored in the same transaction as the reply.
         backend_session: Option<String>,
         /// What the agent tried while answering.
-        tool_uses: Vec<crate::policy::ToolUse>,
+        tool_uses: Vec<crate::store::ToolUse>,
         /// The answering module's folder, and reuse (issue 21).
         module: super::ReplyModule,
     },

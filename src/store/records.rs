@@ -158,11 +158,6 @@ pub struct StoreCounts {
     pub tokens: i64,
 }
 
-/// The queries of a cap's scope since its start, counted the same way on
-/// both backends (`$1` since, `$2` target, `$3` source or NULL).
-pub(crate) const CAP_COUNT_SQL: &str = "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-     WHERE m.role = 'query' AND m.created_at >= ?1 AND c.target = ?2 AND (?3 IS NULL OR c.source = ?3)";
-
 /// The one statement both backends answer [`StoreCounts`] with.
 pub(crate) const COUNTS_SQL: &str = "SELECT (SELECT version FROM schema_version),
         (SELECT COUNT(*) FROM conversations), (SELECT COUNT(*) FROM messages),

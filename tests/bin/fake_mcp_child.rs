@@ -19,6 +19,7 @@
 //! - `[[stderr:TEXT]]` write TEXT to stderr, then answer
 //! - `[[stderr-line:BYTES]]` write one stderr line of BYTES bytes ending in `TAIL`
 //! - `[[env]]`       answer with the loop guard's variables as the child sees them
+//! - `[[answer-file:PATH]]` answer with the text of the file PATH
 //! - `[[pingpong:A,B]]` ask the other of A and B (this child's module is its
 //!   working folder's name) the same question through `$FAKE_CHILD_COMMS send`,
 //!   with this child's environment, and answer with what that printed
@@ -157,6 +158,12 @@ impl ServerHandler for FakeChild {
                 var("CLAUDE_COMMS_CHAIN")
             );
             return Ok(answer(text));
+        }
+        if let Some(path) = directive(&prompt, "answer-file") {
+            return Ok(answer(
+                std::fs::read_to_string(path)
+                    .unwrap_or_else(|e| format!("answer-file {path}: {e}")),
+            ));
         }
         if let Some(pair) = directive(&prompt, "pingpong") {
             return Ok(answer(pingpong(pair, &folder).await));

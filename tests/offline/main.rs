@@ -10,6 +10,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/console_http.rs"]
+mod console_http;
 #[path = "../support/daemon_cli.rs"]
 mod daemon_cli;
 #[path = "../support/http_raw.rs"]
@@ -24,12 +26,14 @@ mod bad_input;
 mod cli_conversations;
 mod cli_doctor;
 mod cli_modules;
+mod cli_modules_draft;
 mod cli_modules_init;
 mod cli_operator;
 mod cli_permissions;
 mod cli_setup;
 mod commit_pinned;
 mod communicator;
+mod console;
 mod conversations_fake;
 mod daemon_build;
 mod daemon_errors;

@@ -12,6 +12,8 @@ pub struct Sqlite {
 }
 
 impl Backend for Sqlite {
+    const HOLDS_A_FLEET: bool = false;
+
     fn create() -> Option<Sqlite> {
         Some(Sqlite {
             dir: tempfile::tempdir().expect("a temp dir"),
@@ -21,6 +23,13 @@ impl Backend for Sqlite {
     fn open(&self, name: &str) -> Store {
         let path: PathBuf = self.dir.path().join(format!("{name}.db"));
         Store::open(&path).expect("the SQLite store opens")
+    }
+
+    fn damage(&self, name: &str, sql: &str) {
+        let path: PathBuf = self.dir.path().join(format!("{name}.db"));
+        rusqlite::Connection::open(path)
+            .and_then(|c| c.execute_batch(sql))
+            .expect("the damage is done");
     }
 }
 

@@ -227,3 +227,88 @@ fn each_node_answers_with_its_own_backend() {
         "node-b tried the asker's backend: {text}"
     );
 }
+
+/// `listen` on one node follows a module while two other nodes ask it
+/// concurrently (no fleet-wide lock: the writes commit in any order): it
+/// prints every question and answer exactly once, each conversation's in
+/// its order.
+#[test]
+fn listen_sees_every_message_of_concurrent_writers_on_many_nodes_once() {
+    const EACH: usize = 8;
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_listen");
+    let a = Node::new(&url, "node-a", &["marker"], &settings(None));
+    let b = Node::new(&url, "node-b", &["marker"], &settings(None));
+    let c = Node::new(&url, "node-c", &["arangodb"], &settings(None));
+    for node in [&a, &b, &c] {
+        node.start_ok();
+    }
+    let watcher = Node::new(&url, "node-w", &[], &settings(None));
+    let mut listening = watcher.follow_cli(&["--json", "listen", "arangodb"]);
+    let printed = |lines: &[String]| -> Vec<Value> {
+        lines
+            .iter()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect()
+    };
+    // Listening for sure once it prints an exchange asked after it started.
+    let first = answered(&a, "marker", "arangodb", "[[brief]] are you listening?");
+    let first_reply = first["reply_id"].as_str().unwrap_or_default().to_string();
+    listening.wait_until("listen to print an answer", ANSWERED_WITHIN, |lines| {
+        printed(lines)
+            .iter()
+            .any(|m| m["id"] == first_reply.as_str())
+    });
+    // Each send makes a conversation of its own: writers of many
+    // conversations at once, from two nodes.
+    let mut running = Vec::new();
+    for i in 0..EACH {
+        running.push(a.spawn_send("marker", "arangodb", &format!("[[brief]] from a {i}")));
+        running.push(b.spawn_send("marker", "arangodb", &format!("[[brief]] from b {i}")));
+    }
+    let mut burst = Vec::new();
+    for sent in running {
+        let out = sent.finish(ANSWERED_WITHIN);
+        assert!(out.status.success(), "{}", said(&out));
+        let outcome: Value = serde_json::from_slice(&out.stdout).expect("send --json");
+        burst.push((
+            outcome["conversation_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            outcome["message_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            outcome["reply_id"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    let last_reply = burst.iter().map(|(_, _, r)| r.clone()).collect::<Vec<_>>();
+    listening.wait_until("every answer of the burst", ANSWERED_WITHIN, |lines| {
+        let seen = printed(lines);
+        last_reply
+            .iter()
+            .all(|r| seen.iter().any(|m| m["id"] == r.as_str()))
+    });
+    let seen = printed(&listening.seen);
+    let mut ids: Vec<&str> = seen.iter().filter_map(|m| m["id"].as_str()).collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "a message was printed twice: {seen:?}");
+    for (conversation, query, reply) in &burst {
+        let in_it: Vec<&Value> = seen
+            .iter()
+            .filter(|m| m["conversation_id"] == conversation.as_str())
+            .collect();
+        let order: Vec<&str> = in_it.iter().filter_map(|m| m["id"].as_str()).collect();
+        assert_eq!(
+            order,
+            vec![query.as_str(), reply.as_str()],
+            "conversation {conversation}: its question, then its answer, once each"
+        );
+    }
+}

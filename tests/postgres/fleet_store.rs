@@ -43,6 +43,8 @@ async fn recovery_after_an_asker_dies_leaves_routed_questions_to_the_fleet() {
         panic!("fresh")
     };
     store
+        .fleet()
+        .unwrap()
         .route_query(&routed.id, "arangodb", "{}", None)
         .await
         .unwrap();
@@ -64,6 +66,8 @@ async fn recovery_after_an_asker_dies_leaves_routed_questions_to_the_fleet() {
     );
     // ... and a node that hosts the target still claims it.
     let claimed = store
+        .fleet()
+        .unwrap()
         .claim_queries("node-c", &["arangodb".to_string()], 15_000, 4)
         .await
         .unwrap();

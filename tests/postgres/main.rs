@@ -16,21 +16,26 @@ mod fleet_nodes;
 mod http_raw;
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;
+#[path = "../support/pgbouncer.rs"]
+mod pgbouncer;
 #[path = "../store_suite/mod.rs"]
 mod store_suite;
 #[path = "../support/tcp_proxy.rs"]
 mod tcp_proxy;
 
 mod cluster;
+mod connections;
 mod fleet;
 mod fleet_cutoff;
 mod fleet_distributed;
 mod fleet_faces;
 mod fleet_instances;
 mod fleet_store;
+mod pooler;
 mod round_trips;
 mod store_admin;
 mod store_copy;
 mod store_faults;
 mod store_suite_pooler;
 mod store_suite_postgres;
+mod tls;

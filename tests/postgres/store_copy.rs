@@ -194,11 +194,15 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
     // One routed question claimed by a node, one routed and waiting.
     let claimed = begin(&first, query(&asked.id, "marker", "claimed?", None)).await;
     first
+        .fleet()
+        .unwrap()
         .route_query(&claimed, "arangodb", "route-7", None)
         .await
         .unwrap();
     let hosted = ["arangodb".to_string()];
     let taken = first
+        .fleet()
+        .unwrap()
         .claim_queries("node-a", &hosted, 60_000, 1)
         .await
         .unwrap();
@@ -208,6 +212,8 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
     );
     let waiting = begin(&first, query(&asked.id, "marker", "waiting?", None)).await;
     first
+        .fleet()
+        .unwrap()
         .route_query(&waiting, "arangodb", "route-8", Some("node-b"))
         .await
         .unwrap();
@@ -225,13 +231,15 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
     assert_same(&first, &second).await;
     for id in [&claimed, &waiting] {
         assert_eq!(
-            second.query_state(id).await.unwrap(),
-            first.query_state(id).await.unwrap(),
+            second.fleet().unwrap().query_state(id).await.unwrap(),
+            first.fleet().unwrap().query_state(id).await.unwrap(),
             "{id}"
         );
     }
     assert_eq!(
         second
+            .fleet()
+            .unwrap()
             .query_state(&claimed)
             .await
             .unwrap()
@@ -241,6 +249,8 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
     );
     // The waiting question is still routed there, and claimable once.
     let mut next = second
+        .fleet()
+        .unwrap()
         .claim_queries("node-b", &hosted, 60_000, 4)
         .await
         .unwrap();
@@ -252,6 +262,8 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
     );
     assert!(
         second
+            .fleet()
+            .unwrap()
             .claim_queries("node-b", &hosted, 60_000, 4)
             .await
             .unwrap()

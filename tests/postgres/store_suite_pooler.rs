@@ -12,6 +12,8 @@ use crate::store_suite_postgres::Postgres;
 pub struct Pooled(Postgres);
 
 impl Backend for Pooled {
+    const HOLDS_A_FLEET: bool = true;
+
     fn create() -> Option<Pooled> {
         Postgres::create().map(Pooled)
     }
@@ -24,6 +26,10 @@ impl Backend for Pooled {
         };
         Store::open_postgres_with(&url, &options)
             .unwrap_or_else(|e| panic!("{e}\nthe server's log:\n{}", self.0.log_tail()))
+    }
+
+    fn damage(&self, name: &str, sql: &str) {
+        self.0.damage(name, sql)
     }
 }
 

@@ -16,6 +16,8 @@ pub struct Postgres {
 }
 
 impl Backend for Postgres {
+    const HOLDS_A_FLEET: bool = true;
+
     fn create() -> Option<Postgres> {
         Some(Postgres {
             cluster: PgCluster::start()?,
@@ -27,6 +29,11 @@ impl Backend for Postgres {
         let url = self.database_url(name);
         Store::open_postgres(&url)
             .unwrap_or_else(|e| panic!("{e}\nthe server's log:\n{}", self.cluster.log_tail()))
+    }
+
+    fn damage(&self, name: &str, sql: &str) {
+        self.database_url(name);
+        self.cluster.sql(name, sql).expect("the damage is done");
     }
 }
 

@@ -25,6 +25,8 @@ mod pg_cluster;
 mod real_children;
 #[path = "../support/token_proxy.rs"]
 mod token_proxy;
+#[path = "../support/webdriver.rs"]
+mod webdriver;
 
 // fleet_nodes includes serve_process; one copy serves every test.
 use fleet_nodes::serve_process;
@@ -32,6 +34,7 @@ use fleet_nodes::serve_process;
 mod ask_back;
 mod ask_back_faces;
 mod conformance;
+mod console_browser;
 mod conversations;
 mod daemon;
 mod fleet;

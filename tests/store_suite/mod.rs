@@ -16,7 +16,9 @@ use claude_comms::store::Store;
 pub mod ask_back;
 pub mod concurrency;
 pub mod conversations;
+pub mod decoding;
 pub mod export;
+pub mod fleet;
 pub mod helpers;
 pub mod jobs;
 pub mod ledger;
@@ -33,6 +35,9 @@ pub mod tokens;
 /// throw-away PostgreSQL cluster): nothing in it when it is created, and
 /// gone when it is dropped.
 pub trait Backend: Sized + Send + Sync + 'static {
+    /// Whether this backend's stores hold a fleet (see `fleet.rs`).
+    const HOLDS_A_FLEET: bool;
+
     /// A new place with no database in it; `None` when this backend cannot
     /// run on this machine (the case then passes as skipped, after saying
     /// why, unless the tier is required).
@@ -42,6 +47,11 @@ pub trait Backend: Sized + Send + Sync + 'static {
     /// Two calls give two handles on one database, as two processes sharing
     /// it would have.
     fn open(&self, name: &str) -> Store;
+
+    /// Runs `sql` on the database `name` behind the store's back (to damage
+    /// a stored value on purpose). The statements used are the same in
+    /// every backend's SQL.
+    fn damage(&self, name: &str, sql: &str);
 }
 
 /// Expands every case of the suite into a `#[tokio::test]` on `$backend`
@@ -73,6 +83,12 @@ macro_rules! store_suite {
                 an_export_imports_into_another_database_as_it_was,
                 an_empty_conversation_round_trips,
             },
+            fleet {
+                a_fleet_is_held_exactly_where_the_backend_can_hold_one,
+                a_routed_question_is_claimed_once_and_closed_by_its_claimant,
+                a_node_name_is_one_live_process_of_one_schema_version,
+                descriptors_are_shared_with_every_node_and_withdrawn,
+            },
             jobs {
                 recent_queries_are_newest_first_by_status_and_module,
                 ids_resolve_from_a_prefix_of_eight_characters_or_more,
@@ -93,6 +109,9 @@ macro_rules! store_suite {
                 an_archived_or_unknown_conversation_refuses_queries,
                 query_context_and_backend_session_are_stored,
                 a_reply_at_a_clean_commit_can_be_reused,
+            },
+            decoding {
+                a_stored_value_that_does_not_decode_is_an_error_naming_its_row,
             },
             reads {
                 message_windows_count_back_from_the_newest,

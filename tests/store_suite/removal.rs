@@ -66,7 +66,7 @@ pub async fn deleting_a_conversation_removes_it_and_its_messages(b: &impl Backen
     let pending = ask(&s, &waiting.id, "still waiting", "srv").await;
     let e = s.delete_conversation(&waiting.id).await.unwrap_err();
     assert!(
-        matches!(e, StoreError::BadValue(_)) && e.to_string().contains("pending"),
+        matches!(e, StoreError::ConversationBusy { .. }) && e.to_string().contains("pending"),
         "{e}"
     );
     assert_eq!(s.messages(&waiting.id, None, None).await.unwrap().len(), 1);

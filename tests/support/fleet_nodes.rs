@@ -41,6 +41,8 @@ pub struct NodeSettings {
     pub extra_toml: String,
     /// `[fleet] slots` (routed questions run at once), when set.
     pub slots: Option<usize>,
+    /// More keys of the `[store]` table (`max_connections = 2`).
+    pub store_toml: String,
 }
 
 impl Default for NodeSettings {
@@ -51,6 +53,7 @@ impl Default for NodeSettings {
             instances_toml: None,
             extra_toml: String::new(),
             slots: None,
+            store_toml: String::new(),
         }
     }
 }
@@ -80,8 +83,8 @@ impl Node {
             config.push_str(&format!("{module} = {:?}\n", folder.display().to_string()));
         }
         config.push_str(&format!(
-            "\n[store]\nurl = {url:?}\n\n[fleet]\nnode = {name:?}\nlease_s = {}\nretry_read_only = {}\n\n",
-            settings.lease_s, settings.retry_read_only,
+            "\n[store]\nurl = {url:?}\n{}\n\n[fleet]\nnode = {name:?}\nlease_s = {}\nretry_read_only = {}\n\n",
+            settings.store_toml, settings.lease_s, settings.retry_read_only,
         ));
         if let Some(slots) = settings.slots {
             config.push_str(&format!("slots = {slots}\n\n"));

@@ -185,6 +185,61 @@ impl PgCluster {
         self.port
     }
 
+    /// The cluster's own folder (beside `data/`), the server's user's.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `contents` to `name` in the cluster's folder, owned by the
+    /// server's user with `mode` (a key PostgreSQL reads must be 0600);
+    /// its path.
+    pub fn server_file(&self, name: &str, contents: &[u8], mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("the file written");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .expect("its mode set");
+        self.server.hand_over(&path).expect("the file handed over");
+        path
+    }
+
+    /// Appends `settings` to postgresql.conf and puts `hba` lines before
+    /// the others of pg_hba.conf (the first matching line wins), then
+    /// restarts the server with them.
+    pub fn reconfigure(&mut self, settings: &str, hba: &str) {
+        let conf = self.data_dir().join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
+        text.push_str(&format!("\n{settings}\n"));
+        std::fs::write(&conf, text).expect("postgresql.conf written");
+        let hba_file = self.data_dir().join("pg_hba.conf");
+        let rest = std::fs::read_to_string(&hba_file).expect("pg_hba.conf");
+        std::fs::write(&hba_file, format!("{hba}\n{rest}")).expect("pg_hba.conf written");
+        self.restart(Shutdown::Fast);
+    }
+
+    /// A command that runs `program` as the server's user (as root, the
+    /// user PostgreSQL runs as), in the cluster's folder: exec'd straight
+    /// away, so that the child's pid is the program's own.
+    pub fn server_user_command(&self, program: &Path) -> std::process::Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new(program);
+        command.current_dir(self.dir.path());
+        if let Some(user) = self.server.run_as {
+            let id = |flag: &str| -> u32 {
+                let out = std::process::Command::new("id")
+                    .args([flag, user])
+                    .output()
+                    .expect("id runs");
+                String::from_utf8_lossy(&out.stdout)
+                    .trim()
+                    .parse()
+                    .expect("a numeric id")
+            };
+            command.uid(id("-u")).gid(id("-g"));
+        }
+        command
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }

@@ -123,6 +123,9 @@ fn pipe(
         }
     });
     std::thread::spawn(move || {
+        // The kernel may wake a sleeper up to its "timer slack" late (50 us
+        // by default); 1 ns makes the OS sleep precise, so little is spun.
+        let _ = nix::sys::prctl::set_timerslack(1);
         for (at, chunk) in due {
             sleep_until(at);
             if to.write_all(&chunk).is_err() {
@@ -134,9 +137,9 @@ fn pipe(
 }
 
 /// Sleeps until `at`: the OS sleep for most of it, then a short spin (an
-/// OS sleep overshoots by tens of microseconds or more).
+/// OS sleep overshoots by some microseconds even without timer slack).
 fn sleep_until(at: Instant) {
-    const SPIN: Duration = Duration::from_micros(200);
+    const SPIN: Duration = Duration::from_micros(30);
     let now = Instant::now();
     if at <= now {
         return;

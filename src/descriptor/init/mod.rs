@@ -8,6 +8,7 @@
 //! cannot be read off the files.
 
 mod manifests;
+pub mod proposal;
 mod readme;
 
 use std::path::Path;

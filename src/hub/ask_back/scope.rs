@@ -67,6 +67,7 @@ impl ScopeStore {
                     pooler: *pooler,
                     listen_url: None,
                     application_name: Some("claude-comms:agent-tools".into()),
+                    lazy: false,
                 };
                 Store::open_postgres_with(url, &options)?
             }

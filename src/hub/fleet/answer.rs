@@ -74,11 +74,11 @@ impl Hub {
                     cause: QueryFailure::Refused(String::new()).cause().to_string(),
                 };
                 let node = self.config().config.fleet.node_name();
-                if let Err(e) = self
-                    .store
-                    .finish_claimed_query(&query.id, &node, outcome)
-                    .await
-                {
+                let closed = match self.fleet() {
+                    Ok(fleet) => fleet.finish_claimed_query(&query.id, &node, outcome).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = closed {
                     tracing::warn!(query = %query.id, error = %e, "could not close a claimed question");
                 }
             }
@@ -100,7 +100,11 @@ impl Hub {
         let id = query_id.to_string();
         let forwarding = tokio::spawn(async move {
             while let Some(line) = to_send.recv().await {
-                if let Err(e) = hub.store.announce_progress(&id, &line).await {
+                let sent = match hub.fleet() {
+                    Ok(fleet) => fleet.announce_progress(&id, &line).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = sent {
                     tracing::debug!(query = %id, error = %e, "progress not sent");
                 }
             }

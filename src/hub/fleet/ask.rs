@@ -25,7 +25,7 @@ impl Hub {
             .module_folder(target)
             .map(|f| f.is_dir())
             .unwrap_or(false);
-        if here || !self.store.holds_a_fleet() {
+        if here || !self.in_a_fleet() {
             return Ok(false);
         }
         self.live_host_of(target).await?;
@@ -36,7 +36,7 @@ impl Hub {
     pub(in crate::hub) async fn check_reachable(&self, target: &str) -> Result<(), HubError> {
         match self.existing_module_folder(target) {
             Ok(_) => Ok(()),
-            Err(_) if self.store.holds_a_fleet() => self.live_host_of(target).await.map(|_| ()),
+            Err(_) if self.in_a_fleet() => self.live_host_of(target).await.map(|_| ()),
             Err(e) => Err(e),
         }
     }
@@ -44,7 +44,7 @@ impl Hub {
     /// A live node that hosts `module`, or an error naming where and when
     /// it was last hosted.
     async fn live_host_of(&self, module: &str) -> Result<String, HubError> {
-        let hosting = self.store.nodes_hosting(module, self.lease_ms()).await?;
+        let hosting = self.fleet()?.nodes_hosting(module, self.lease_ms()).await?;
         if let Some(live) = hosting.iter().find(|n| n.alive) {
             return Ok(live.record.name.clone());
         }
@@ -111,7 +111,7 @@ impl Hub {
         };
         let route = serde_json::to_string(&route).unwrap_or_default();
         if let Err(e) = self
-            .store
+            .fleet()?
             .route_query(&query.id, &conversation.target, &route, prefer.as_deref())
             .await
         {
@@ -150,7 +150,7 @@ impl Hub {
                 .unwrap_or(self.config().config.instances.request_timeout_s),
         ) + Duration::from_millis(self.lease_ms() as u64);
         let deadline = Instant::now() + timeout;
-        let mut notices = self.store.notices();
+        let mut notices = self.store.fleet().map(|f| f.notices());
         loop {
             if let Some(outcome) = self.routed_outcome(conversation, &query).await? {
                 return outcome;
@@ -215,7 +215,7 @@ impl Hub {
         // The state first: a query is closed in the transaction that
         // stores its outcome, so once it is not pending the outcome (if
         // any) is there to read.
-        let routed = self.store.routed_state(&query.id).await?;
+        let routed = self.fleet()?.routed_state(&query.id).await?;
         let state = routed.state;
         if state.status == MessageStatus::Pending {
             return Ok(None);

@@ -31,7 +31,7 @@ impl Hub {
             fields.remove("path");
         }
         let node = self.config().config.fleet.node_name();
-        self.store
+        self.fleet()?
             .publish_descriptor(name, &node, &value.to_string(), false)
             .await?;
         Ok(())
@@ -43,7 +43,7 @@ impl Hub {
             return Ok(());
         }
         let node = self.config().config.fleet.node_name();
-        self.store
+        self.fleet()?
             .publish_descriptor(name, &node, "{}", true)
             .await?;
         Ok(())
@@ -57,7 +57,7 @@ impl Hub {
         };
         let me = self.config().config.fleet.node_name();
         let wanted: BTreeMap<String, String> = self
-            .store
+            .fleet()?
             .fleet_descriptors()
             .await?
             .into_iter()
@@ -96,7 +96,9 @@ fn write_folder(dir: &std::path::Path, wanted: &BTreeMap<String, String>) -> std
 /// A node's sync of the fleet's descriptors: at once, on every notice,
 /// and every few seconds as the safety net.
 pub(super) async fn sync_forever(hub: Arc<Hub>, stop: CancellationToken) {
-    let mut notices = hub.store.notices();
+    // Started by `run_node` once the node joined: the store has a fleet.
+    let Ok(fleet) = hub.fleet() else { return };
+    let mut notices = Some(fleet.notices());
     loop {
         if let Err(e) = hub.sync_descriptors().await {
             tracing::warn!(error = %e, "cannot sync the fleet's descriptors");
@@ -105,8 +107,7 @@ pub(super) async fn sync_forever(hub: Arc<Hub>, stop: CancellationToken) {
         // hosted here from now on: say so at once, not at the next beat.
         let modules = hub.hosted_modules();
         let name = hub.config().config.fleet.node_name();
-        if let Err(e) = hub
-            .store
+        if let Err(e) = fleet
             .node_heartbeat(&name, hub.server_id(), &modules, hub.lease_ms())
             .await
         {

@@ -24,11 +24,25 @@ pub use status::{FleetStatus, NodeStatus};
 pub use watch::RemoteEvents;
 pub(in crate::hub) use watch::{Watches, watch_request};
 
+/// What a fleet operation says on a store that cannot hold a fleet.
+const NEEDS_POSTGRES: &str =
+    "a fleet needs a PostgreSQL store: set [store] url = \"postgres://...\" on every node";
+
 impl super::Hub {
     /// Whether this hub's store holds a fleet (it is PostgreSQL): a daemon
     /// on it is a node.
     pub fn in_a_fleet(&self) -> bool {
-        self.store.holds_a_fleet()
+        self.store.fleet().is_some()
+    }
+
+    /// The fleet of this hub's store; on a store that cannot hold one
+    /// (SQLite), the error that says a fleet needs PostgreSQL.
+    pub(in crate::hub) fn fleet(
+        &self,
+    ) -> Result<crate::store::Fleet<'_>, crate::store::StoreError> {
+        self.store
+            .fleet()
+            .ok_or_else(|| crate::store::StoreError::NotSupported(NEEDS_POSTGRES.into()))
     }
 }
 
@@ -36,7 +50,7 @@ impl super::Hub {
 /// reconnected or fell behind (notices may be lost then: the caller
 /// re-reads the store). Without notices (a SQLite store) it never returns;
 /// every caller also has a slow timer as its safety net.
-async fn next_notice(
+pub(in crate::hub) async fn next_notice(
     notices: &mut Option<tokio::sync::broadcast::Receiver<crate::store::Notice>>,
     mut wanted: impl FnMut(crate::store::Notice) -> bool,
 ) {

@@ -35,7 +35,7 @@ pub async fn run_node(
         started_at: crate::time::now_ms(),
         modules: hub.hosted_modules(),
     };
-    hub.store.register_node(&record, lease_ms).await?;
+    hub.fleet()?.register_node(&record, lease_ms).await?;
     // Modules registered here before this node joined (or while it was
     // away) are shared again; the others' arrive through the sync.
     for module in hub.user_registered_modules() {
@@ -63,10 +63,11 @@ async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
     let name = hub.config().config.fleet.node_name();
     let lease_ms = hub.lease_ms();
     let every = Duration::from_millis((lease_ms / 3).max(500) as u64);
+    // Started by `run_node` once the node joined: the store has a fleet.
+    let Ok(fleet) = hub.fleet() else { return };
     loop {
         let modules = hub.hosted_modules();
-        match hub
-            .store
+        match fleet
             .node_heartbeat(&name, hub.server_id(), &modules, lease_ms)
             .await
         {
@@ -78,7 +79,7 @@ async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
                 tracing::warn!(node = %name, error = %e, "heartbeat failed; leases held here may run out")
             }
         }
-        match hub.store.expire_leases(&hub.requeue_modules()).await {
+        match fleet.expire_leases(&hub.requeue_modules()).await {
             Ok(expired) => {
                 for e in expired {
                     match e {
@@ -108,7 +109,9 @@ async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
     let name = hub.config().config.fleet.node_name();
     let lease_ms = hub.lease_ms();
     let slots = Arc::new(Semaphore::new(hub.answer_slots()));
-    let mut notices = hub.store.notices();
+    // Started by `run_node` once the node joined: the store has a fleet.
+    let Ok(fleet) = hub.fleet() else { return };
+    let mut notices = Some(fleet.notices());
     loop {
         let hosted = hub.hosted_modules();
         let mut full = false;
@@ -121,11 +124,7 @@ async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
                 full = true;
                 break;
             }
-            match hub
-                .store
-                .claim_queries(&name, &hosted, lease_ms, free)
-                .await
-            {
+            match fleet.claim_queries(&name, &hosted, lease_ms, free).await {
                 Ok(claimed) => {
                     let all_taken = claimed.len() == free;
                     for question in claimed {
@@ -168,11 +167,11 @@ impl Hub {
     /// Marks this node stopped in the fleet (a clean stop). Nothing to do
     /// outside a fleet; a failure is logged (the lease covers it).
     pub async fn leave_fleet(&self) {
-        if !self.in_a_fleet() {
+        let Some(fleet) = self.store.fleet() else {
             return;
-        }
+        };
         let name = self.config().config.fleet.node_name();
-        if let Err(e) = self.store.stop_node(&name, self.server_id()).await {
+        if let Err(e) = fleet.stop_node(&name, self.server_id()).await {
             tracing::warn!(node = %name, error = %e, "could not mark this node stopped; the others see it gone after its lease");
         }
     }

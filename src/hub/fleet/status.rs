@@ -56,7 +56,7 @@ pub struct FleetStatus {
 
 impl Hub {
     pub async fn fleet_status(&self) -> Result<FleetStatus, HubError> {
-        let nodes = self.store.nodes(self.lease_ms()).await?;
+        let nodes = self.fleet()?.nodes(self.lease_ms()).await?;
         let instances = self.store.list_instances(self.lease_ms()).await?;
         let server = self.store.server_connections().await?.unwrap_or_default();
         let connections_of = |node: &str| {

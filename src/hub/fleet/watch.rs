@@ -98,7 +98,7 @@ impl Hub {
         history: usize,
     ) -> Result<(Vec<InstanceEvent>, RemoteEvents), HubError> {
         // Listening before asking: nothing the owner sends is missed.
-        let notices = self.store.notices().ok_or_else(|| {
+        let notices = self.store.fleet().map(|f| f.notices()).ok_or_else(|| {
             HubError::Internal("a fleet's store has notices, this one has none".into())
         })?;
         let instance_id = row.instance.id.clone();
@@ -166,11 +166,11 @@ async fn publish_events(
             }
         }
         let Some(hub) = hub.upgrade() else { return };
-        if let Err(e) = hub
-            .store
-            .announce_instance_events(&instance_id, &batch)
-            .await
-        {
+        let published = match hub.fleet() {
+            Ok(fleet) => fleet.announce_instance_events(&instance_id, &batch).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = published {
             tracing::warn!(instance = %instance_id, error = %e, "could not publish instance events to their watcher");
         }
     }

@@ -256,6 +256,14 @@ pub(super) fn connect_failure(url: &StoreUrl, error: &tokio_postgres::Error) -> 
                 db.message(),
                 url.config.get_dbname().unwrap_or_default()
             ),
+            "28000" if db.message().contains("certificate") => format!(
+                "{subject}: the server wants a client certificate ({}); give sslcert and sslkey (PEM files of a certificate its ssl_ca_file trusts, for this user)",
+                db.message()
+            ),
+            "28000" if db.message().contains("no encryption") => format!(
+                "{subject}: the server accepts only TLS connections ({}); use sslmode=require or stronger",
+                db.message()
+            ),
             "28P01" | "28000" => format!(
                 "{subject}: authentication failed ({}); put the password in the URL, PGPASSWORD or ~/.pgpass",
                 db.message()
@@ -279,7 +287,7 @@ pub(super) fn connect_failure(url: &StoreUrl, error: &tokio_postgres::Error) -> 
         "; the host did not answer (a firewall, a wrong address, or the server is down)"
     } else if cause.contains("UnknownIssuer") || cause.contains("BadSignature") {
         "; the server's certificate is not signed by a CA of sslrootcert (give its CA's PEM file as sslrootcert, or sslmode=require to encrypt without checking)"
-    } else if cause.contains("NotValidForName") {
+    } else if cause.contains("NotValidForName") || cause.contains("not valid for name") {
         "; the server's certificate does not name this host (connect by a name it holds, or use sslmode=verify-ca)"
     } else if cause.contains("server does not support TLS") {
         "; the server does not offer TLS (turn on ssl there, or use sslmode=prefer or disable)"

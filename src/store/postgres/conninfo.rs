@@ -9,8 +9,9 @@
 //! problem and the keyword, never the string it was found in.
 
 /// The keywords of libpq that claude-comms understands. A key=value
-/// string is recognised as PostgreSQL only when every key is one of
-/// these, so a SQLite path with a `=` in it stays a path.
+/// string is recognised as PostgreSQL when one of its keys is one of
+/// these (so a SQLite path with a `=` in it stays a path, and a mistyped
+/// keyword beside `host=` is named as unknown).
 pub(super) const KEYWORDS: &[&str] = &[
     "host",
     "hostaddr",
@@ -85,17 +86,18 @@ pub(super) fn has_url_scheme(text: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
-/// Whether `text` is a key=value connection string: it parses, and every
-/// key is a libpq keyword claude-comms knows.
+/// Whether `text` is meant as a key=value connection string: its first
+/// key is a libpq keyword claude-comms knows. (Only the first key is
+/// read, so that a string with a mistake further on is still taken as
+/// one, and refused naming the mistake.)
 pub(super) fn is_key_value(text: &str) -> bool {
+    let text = text.trim_start();
+    let key_end = text
+        .find(|c: char| c.is_whitespace() || c == '=')
+        .unwrap_or(text.len());
     !has_url_scheme(text)
-        && parse_key_value(text).is_ok_and(|info| {
-            !info.pairs.is_empty()
-                && info
-                    .pairs
-                    .iter()
-                    .all(|(k, _)| KEYWORDS.contains(&k.as_str()))
-        })
+        && KEYWORDS.contains(&&text[..key_end])
+        && text[key_end..].trim_start().starts_with('=')
 }
 
 /// Parses either form. The error names what is wrong (a keyword, a
@@ -354,6 +356,7 @@ mod tests {
     #[test]
     fn recognised_only_with_known_keywords() {
         assert!(is_key_value("host=db dbname=cc"));
+        assert!(is_key_value("host = db sslmod=require password='x"));
         assert!(!is_key_value("/tmp/a=b.db"));
         assert!(!is_key_value("store.db"));
         assert!(!is_key_value(""));

@@ -179,11 +179,7 @@ async fn has_pending(client: &impl Cached, id: &str) -> Result<Option<String>> {
 
 /// Deletes a conversation unless a query of it is still pending.
 async fn delete_in(client: &impl Cached, id: &str) -> Result<()> {
-    if let Some(message) = has_pending(client, id).await? {
-        return Err(StoreError::BadValue(format!(
-            "conversation {id} has a query still pending (message {message}); wait for its answer, or stop the process that sent it"
-        )));
-    }
+    crate::store::rules::refuse_busy(id, has_pending(client, id).await?)?;
     delete_rows(client, id).await
 }
 

@@ -11,11 +11,11 @@ use super::flight::DB_NOW_MS;
 use super::listen::{DESCRIPTORS, INSTANCE_EVENTS, OUTCOMES, PROGRESS, QUESTIONS};
 use super::rows::{all, message_from_row};
 use crate::store::columns::MESSAGE_COLUMNS;
+use crate::store::decode::{Stored, message_column};
 use crate::store::fleet::{
     ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, QueryState, RoutedState,
 };
 use crate::store::hosts::{pid_exists, this_hostname};
-use crate::store::model::MessageStatus;
 use crate::store::{Result, StoreError};
 
 const NODE_COLUMNS: &str = "n.name, n.server_id, n.address, n.version, n.schema_version, n.started_at, n.last_heartbeat, n.modules, n.stopped";
@@ -71,12 +71,12 @@ async fn nodes_in(
                 version: r.try_get(3)?,
                 schema_version: r.try_get(4)?,
                 started_at: r.try_get(5)?,
-                modules: serde_json::from_str(&modules).map_err(|e| {
-                    StoreError::BadValue(format!(
-                        "nodes.modules of node {name:?} is not a JSON list of names: {e}",
-                        name = r.try_get::<_, String>(0).unwrap_or_default()
-                    ))
-                })?,
+                modules: Stored {
+                    table: "nodes",
+                    column: "modules",
+                    row: &r.try_get::<_, String>(0)?,
+                }
+                .json(&modules)?,
             },
             last_heartbeat,
             heard_ms_ago,
@@ -113,18 +113,18 @@ impl PostgresStore {
                 continue;
             }
             if other.record.name == node.name {
-                return Err(StoreError::BadValue(format!(
-                    "a live node named \"{}\" is already in the fleet (claude-comms {}, heard from {} s ago); give this one another [fleet] node name, or stop that one",
-                    node.name,
-                    other.record.version,
-                    other.heard_ms_ago / 1000
-                )));
+                return Err(StoreError::NodeNameTaken {
+                    name: node.name.clone(),
+                    version: other.record.version,
+                    heard_s: other.heard_ms_ago / 1000,
+                });
             }
             if other.record.schema_version != node.schema_version {
-                return Err(StoreError::BadValue(format!(
-                    "node \"{}\" runs schema version {} and this claude-comms writes version {}: a fleet runs one schema version; upgrade the older nodes",
-                    other.record.name, other.record.schema_version, node.schema_version
-                )));
+                return Err(StoreError::SchemaMismatch {
+                    node: other.record.name,
+                    found: other.record.schema_version,
+                    known: node.schema_version,
+                });
             }
         }
         let modules = serde_json::to_string(&node.modules).unwrap_or_else(|_| "[]".into());
@@ -301,16 +301,12 @@ impl PostgresStore {
         let has_outcome: bool = row.try_get(5)?;
         Ok(RoutedState {
             state: QueryState {
-                status: status.parse().map_err(|_| {
-                    StoreError::BadValue(format!(
-                        "messages.status of query {query_id} is {status:?}, not a status this claude-comms knows"
-                    ))
-                })?,
+                status: message_column(query_id, "status").parsed(&status)?,
                 claimed_by: row.try_get(1)?,
                 retries: row.try_get(2)?,
                 error: row.try_get(3)?,
             },
-            note: row.try_get(4)?,
+            note: super::text::restore_opt(row.try_get(4)?),
             outcome: has_outcome
                 .then(|| super::rows::message_at(&row, 6))
                 .transpose()?,
@@ -330,7 +326,7 @@ impl PostgresStore {
             .ok_or_else(|| StoreError::UnknownMessage(query_id.to_string()))?;
         let status: String = row.try_get(0)?;
         Ok(QueryState {
-            status: status.parse().unwrap_or(MessageStatus::Failed),
+            status: message_column(query_id, "status").parsed(&status)?,
             claimed_by: row.try_get(1)?,
             retries: row.try_get(2)?,
             error: row.try_get(3)?,

@@ -4,32 +4,19 @@
 use super::PostgresStore;
 use super::cached::Cached;
 use super::rows::{all, message_from_row};
+use crate::store::Result;
 use crate::store::columns::MESSAGE_COLUMNS;
-use crate::store::ids::{IdKind, MIN_ID_PREFIX};
+use crate::store::ids::{IdKind, checked_prefix, the_one};
 use crate::store::limits;
 use crate::store::model::{Message, MessageStatus};
 use crate::store::records::{OutcomeRow, Spend, SpendScope};
-use crate::store::{Result, StoreError};
-
-fn table_of(kind: IdKind) -> &'static str {
-    match kind {
-        IdKind::Message => "messages",
-        IdKind::Conversation => "conversations",
-    }
-}
+use crate::store::rules::OutcomeColumns;
 
 impl PostgresStore {
     /// The one id of `kind` that starts with `prefix` (see the SQLite
     /// backend for the rules and the words of its errors).
     pub async fn resolve_id(&self, kind: IdKind, prefix: &str) -> Result<String> {
-        let prefix = prefix.trim();
-        if prefix.len() < MIN_ID_PREFIX {
-            return Err(StoreError::BadValue(format!(
-                "{} id \"{prefix}\": give the whole id or at least {MIN_ID_PREFIX} of its first characters",
-                kind.noun()
-            )));
-        }
-        limits::check_len("id", prefix, limits::MAX_NAME_BYTES)?;
+        let prefix = checked_prefix(kind, prefix)?;
         // A range on the primary key (byte order, see the schema), as on
         // SQLite: LIKE would read `%` and `_` in the prefix as patterns.
         let upper = format!("{prefix}\u{10FFFF}");
@@ -39,25 +26,13 @@ impl PostgresStore {
             .rows(
                 &format!(
                     "SELECT id FROM {} WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2",
-                    table_of(kind)
+                    kind.table()
                 ),
                 &[&prefix, &upper],
             )
             .await?;
         let found = all(rows, |r| Ok(r.try_get::<_, String>(0)?))?;
-        match found.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(match kind {
-                IdKind::Message => StoreError::UnknownMessage(prefix.to_string()),
-                IdKind::Conversation => StoreError::UnknownConversation(prefix.to_string()),
-            }),
-            _ => Err(StoreError::BadValue(format!(
-                "{} id \"{prefix}\" is ambiguous: it starts {} and {}; give more characters",
-                kind.noun(),
-                found[0],
-                found[1]
-            ))),
-        }
+        the_one(kind, prefix, found)
     }
 
     pub async fn outcome_of(&self, query_id: &str) -> Result<Option<Message>> {
@@ -122,28 +97,20 @@ impl PostgresStore {
             )
             .await?;
         all(rows, |r| {
-            let role: String = r.try_get(3)?;
-            let cause: Option<String> = r.try_get(4)?;
-            Ok(OutcomeRow {
+            Ok(OutcomeColumns {
                 source: r.try_get(0)?,
                 target: r.try_get(1)?,
                 at: r.try_get(2)?,
-                failure: match role.as_str() {
-                    "reply" => None,
-                    "query" => Some("interrupted".into()),
-                    _ => Some(cause.unwrap_or_else(|| "unknown".into())),
-                },
+                role: r.try_get(3)?,
+                failure_cause: r.try_get(4)?,
                 duration_ms: r.try_get(5)?,
                 api_duration_ms: r.try_get(6)?,
                 num_turns: r.try_get(7)?,
                 input_tokens: r.try_get(8)?,
                 output_tokens: r.try_get(9)?,
-                cost_usd: if role == "reply" {
-                    r.try_get(10)?
-                } else {
-                    None
-                },
-            })
+                cost_usd: r.try_get(10)?,
+            }
+            .into_row())
         })
     }
 

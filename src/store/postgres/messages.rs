@@ -10,9 +10,9 @@ use super::flight::{CAP_LOCK, CONVERSATION_LOCK, DB_NOW_MS, LOCK_KEYS, Step, in_
 use super::rows::{load_conversation, load_message, message_from_row};
 use crate::store::columns::MESSAGE_COLUMNS;
 use crate::store::limits::{self, MAX_NOTE_BYTES, clip};
-use crate::store::model::{BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Role};
+use crate::store::model::{BeginQuery, Message, MessageStatus, NewQuery, Role};
 use crate::store::records::QueryCap;
-use crate::store::{Result, StoreError};
+use crate::store::{Result, StoreError, rules};
 
 /// Inserts a message into conversation `$2` with the next sequence number
 /// and the database's time, bumping the conversation in the same statement,
@@ -290,22 +290,14 @@ async fn why_not_stored(
             });
         }
     }
-    if conversation.status == ConversationStatus::Archived {
-        return Err(StoreError::Archived(conversation.id));
-    }
+    rules::refuse_archived(&conversation)?;
     for cap in caps {
         let (source, target) = cap.scope.source_and_target();
         let count: i64 = client
             .row(CAP_COUNT_SQL, &[&cap.since_ms, &target, &source])
             .await?
             .try_get(0)?;
-        if count >= cap.max {
-            return Err(StoreError::OverCap {
-                name: cap.name.clone(),
-                count,
-                max: cap.max,
-            });
-        }
+        rules::check_cap(cap, count)?;
     }
     Err(StoreError::Busy {
         message: format!(
@@ -315,6 +307,7 @@ async fn why_not_stored(
     })
 }
 
-/// [`crate::store::records::CAP_COUNT_SQL`] in PostgreSQL's words.
+/// The queries of a cap's scope since its start (`$1` since, `$2` target,
+/// `$3` source or NULL); SQLite's is in `sqlite/messages.rs`.
 const CAP_COUNT_SQL: &str = "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
      WHERE m.role = 'query' AND m.created_at >= $1 AND c.target = $2 AND ($3::text IS NULL OR c.source = $3)";

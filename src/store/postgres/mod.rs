@@ -19,6 +19,7 @@
 //!   store reconnects by itself once the database is back.
 
 mod ask_back;
+mod backend;
 mod cached;
 mod connect;
 mod conninfo;
@@ -26,6 +27,7 @@ mod conversations;
 mod copy;
 mod finish;
 mod fleet;
+mod fleet_queue;
 mod flight;
 mod jobs;
 mod listen;
@@ -47,7 +49,6 @@ use deadpool_postgres::Pool;
 
 use super::{Result, StoreError};
 pub use connect::{StoreUrl, hide_password, is_postgres_url};
-pub(crate) use copy::PgSnapshot;
 pub use pool::{
     ApplicationConnections, DEFAULT_MAX_CONNECTIONS, PgOptions, PoolStatus, ServerConnections,
 };
@@ -60,6 +61,10 @@ pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 pub struct PostgresStore {
     pool: Pool,
     url: StoreUrl,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// Whether the schema was checked (once, at the first operation, when
+    /// `options.lazy`).
+    checked: tokio::sync::OnceCell<()>,
     /// `[store]`'s connection settings (see `pool.rs`).
     options: PgOptions,
     /// Where the listener connects: `[store] listen_url`, else `url`
@@ -118,21 +123,25 @@ impl PostgresStore {
             None if options.pooler => None,
             None => Some((url.clone(), tls.clone())),
         };
-        let probe_url = url.clone();
-        let probe_tls = tls.clone();
-        std::thread::spawn(move || -> Result<()> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| StoreError::Task(e.to_string()))?;
-            runtime.block_on(pool::migrate_when_admitted(&probe_url, probe_tls))
-        })
-        .join()
-        .map_err(|_| StoreError::Task("the database check panicked".into()))??;
+        if !options.lazy {
+            let probe_url = url.clone();
+            let probe_tls = tls.clone();
+            std::thread::spawn(move || -> Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| StoreError::Task(e.to_string()))?;
+                runtime.block_on(pool::migrate_when_admitted(&probe_url, probe_tls))
+            })
+            .join()
+            .map_err(|_| StoreError::Task("the database check panicked".into()))??;
+        }
         let pool = pool::build(&url, tls.clone(), options.max_connections).map_err(open_error)?;
         Ok(PostgresStore {
             pool,
             url,
+            tls,
+            checked: tokio::sync::OnceCell::new(),
             options: options.clone(),
             listen_url,
             notices: tokio::sync::broadcast::channel(1024).0,

@@ -24,6 +24,10 @@ pub(super) const TOO_MANY_CONNECTIONS: &str = "53300";
 /// PostgreSQL's default 100.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
 
+/// A pooled connection idle this long is closed, so that other processes
+/// (a CLI beside the daemon) find room under a tight connection limit.
+const IDLE_CLOSE: Duration = Duration::from_secs(30);
+
 /// How long one request waits for a connection (a free pooled one, or a
 /// new one the server keeps refusing for its limit). Shorter than the
 /// operation's own bound, so that the error that ends the wait, which
@@ -45,6 +49,10 @@ pub struct PgOptions {
     /// The `application_name` of the connections when the string sets
     /// none (`claude-comms:NODE`, which `fleet status` counts by).
     pub application_name: Option<String>,
+    /// Connect (and check the schema) at the first operation rather than
+    /// at open: a CLI process that hands its work to the daemon then
+    /// takes no connection at all.
+    pub lazy: bool,
 }
 
 impl Default for PgOptions {
@@ -54,6 +62,7 @@ impl Default for PgOptions {
             pooler: false,
             listen_url: None,
             application_name: None,
+            lazy: false,
         }
     }
 }
@@ -152,6 +161,17 @@ impl PostgresStore {
     /// again with backoff. Within [`CONNECTION_WAIT`]; the error names the
     /// database and, for a limit, the setting.
     pub(super) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        if self.options.lazy {
+            self.checked
+                .get_or_try_init(|| {
+                    // Boxed: the check's future is large, and every
+                    // operation's future would otherwise hold it.
+                    Box::pin(migrate_when_admitted(&self.url, self.tls.clone()))
+                })
+                .await?;
+        }
+        self.pool
+            .retain(|_, metrics| metrics.last_used() < IDLE_CLOSE);
         let deadline = Instant::now() + CONNECTION_WAIT;
         let mut pause = Duration::from_millis(50);
         loop {

@@ -3,28 +3,32 @@
 
 use super::cached::Cached;
 use super::text;
-use serde_json::Value;
 use tokio_postgres::Row;
 
 use crate::store::columns::{CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
-use crate::store::model::{Conversation, ConversationStatus, Message, MessageStatus, Role};
+use crate::store::decode::{conversation_column, message_column};
+use crate::store::model::{Conversation, Message};
 use crate::store::records::TokenRecord;
 use crate::store::{Result, StoreError};
 
+/// A stored value that does not decode is an error naming the
+/// conversation and the column (see `store/decode.rs`).
 pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation> {
+    let id: String = row.try_get(0)?;
     let status: String = row.try_get(4)?;
     let metadata: String = row.try_get(8)?;
+    let column = |name| conversation_column(&id, name);
     Ok(Conversation {
-        id: row.try_get(0)?,
+        status: column("status").parsed(&status)?,
+        metadata: column("metadata").json(&metadata)?,
         source: row.try_get(1)?,
         target: row.try_get(2)?,
         title: text::restore_opt(row.try_get(3)?),
-        status: status.parse().unwrap_or(ConversationStatus::Active),
         created_at: row.try_get(5)?,
         updated_at: row.try_get(6)?,
         backend_session: row.try_get(7)?,
-        metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
         message_count: row.try_get(9)?,
+        id,
     })
 }
 
@@ -33,38 +37,42 @@ pub(super) fn message_from_row(row: &Row) -> Result<Message> {
 }
 
 /// Reads a message whose [`MESSAGE_COLUMNS`] start at column `o`.
+/// A stored value that does not decode is an error naming the message and
+/// the column (see `store/decode.rs`).
 pub(super) fn message_at(row: &Row, o: usize) -> Result<Message> {
+    let id: String = row.try_get(o)?;
     let role: String = row.try_get(o + 4)?;
     let status: String = row.try_get(o + 7)?;
     let usage: Option<String> = row.try_get(o + 10)?;
     let hop_chain: String = row.try_get(o + 14)?;
     let tool_uses: String = row.try_get(o + 19)?;
+    let column = |name| message_column(&id, name);
     Ok(Message {
-        id: row.try_get(o)?,
+        role: column("role").parsed(&role)?,
+        status: column("status").parsed(&status)?,
+        usage: column("usage").json_opt(usage.as_deref())?,
+        hop_chain: column("hop_chain").json(&hop_chain)?,
+        tool_uses: column("tool_uses").json(&tool_uses)?,
         conversation_id: row.try_get(o + 1)?,
         seq: row.try_get(o + 2)?,
         sender: row.try_get(o + 3)?,
-        role: role.parse().unwrap_or(Role::Note),
         content: text::restore(row.try_get(o + 5)?),
         created_at: row.try_get(o + 6)?,
-        status: status.parse().unwrap_or(MessageStatus::Failed),
         instance_id: row.try_get(o + 8)?,
         duration_ms: row.try_get(o + 9)?,
-        usage: usage.and_then(|u| serde_json::from_str(&u).ok()),
         cost_usd: row.try_get(o + 11)?,
         template_version: row.try_get(o + 12)?,
         idempotency_key: row.try_get(o + 13)?,
-        hop_chain: serde_json::from_str(&hop_chain).unwrap_or_default(),
         context_note: text::restore_opt(row.try_get(o + 15)?),
         error: text::restore_opt(row.try_get(o + 16)?),
         reply_to: row.try_get(o + 17)?,
         owner: row.try_get(o + 18)?,
-        tool_uses: serde_json::from_str(&tool_uses).unwrap_or_default(),
         module_commit: row.try_get(o + 20)?,
         module_dirty: row.try_get(o + 21)?,
         reused_from: row.try_get(o + 22)?,
         node: row.try_get(o + 23)?,
         stale: None,
+        id,
     })
 }
 

@@ -5,8 +5,9 @@
 use super::PostgresStore;
 use super::cached::Cached;
 use super::rows::all;
+use crate::store::decode::message_column;
 use crate::store::limits::{self, MAX_SEARCH_QUERY_BYTES};
-use crate::store::model::{Role, SearchHit};
+use crate::store::model::SearchHit;
 use crate::store::{Result, StoreError};
 
 /// The words of what a person typed: split at whitespace and control
@@ -62,12 +63,13 @@ impl PostgresStore {
             )
             .await?;
         all(rows, |r| {
+            let message_id: String = r.try_get(1)?;
             let role: String = r.try_get(3)?;
             Ok(SearchHit {
+                role: message_column(&message_id, "role").parsed(&role)?,
                 conversation_id: r.try_get(0)?,
-                message_id: r.try_get(1)?,
+                message_id,
                 seq: r.try_get(2)?,
-                role: role.parse().unwrap_or(Role::Note),
                 sender: r.try_get(4)?,
                 source: r.try_get(5)?,
                 target: r.try_get(6)?,

@@ -7,7 +7,7 @@ use super::flight::DB_NOW_MS;
 use super::rows::{all, token_from_row};
 use crate::store::columns::TOKEN_COLUMNS;
 use crate::store::records::{NewToken, TokenRecord};
-use crate::store::{Result, StoreError, limits, now_ms};
+use crate::store::{Result, limits, now_ms};
 
 /// Whether a token is past its expiry, by the database's clock (the one
 /// every node shares), as the column after [`TOKEN_COLUMNS`].
@@ -75,9 +75,7 @@ impl PostgresStore {
             )
             .await?;
         if changed == 0 && self.token(id).await?.is_none() {
-            return Err(StoreError::BadValue(format!(
-                "unknown token \"{id}\": `claude-comms tokens list` shows the ids"
-            )));
+            return Err(crate::store::rules::unknown_token(id));
         }
         Ok(changed > 0)
     }

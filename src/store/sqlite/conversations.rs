@@ -3,27 +3,33 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
+use super::error::in_row;
 use super::limits::{self, MAX_CURSOR_BYTES, MAX_METADATA_BYTES, MAX_TITLE_BYTES};
 use super::model::{Conversation, ConversationFilter, ConversationPage, ConversationStatus};
 use super::{Result, SqliteStore, StoreError, now_ms};
 use crate::store::cursor::{decode_cursor, encode_cursor};
+use crate::store::decode::conversation_column;
 
 pub(super) use crate::store::columns::CONVERSATION_COLUMNS;
 
+/// A stored value that does not decode is an error naming the
+/// conversation and the column (see `store/decode.rs`).
 pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
+    let id: String = row.get(0)?;
     let status: String = row.get(4)?;
     let metadata: String = row.get(8)?;
+    let column = |name| conversation_column(&id, name);
     Ok(Conversation {
-        id: row.get(0)?,
+        status: in_row(4, column("status").parsed(&status))?,
+        metadata: in_row(8, column("metadata").json(&metadata))?,
         source: row.get(1)?,
         target: row.get(2)?,
         title: row.get(3)?,
-        status: status.parse().unwrap_or(ConversationStatus::Active),
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
         backend_session: row.get(7)?,
-        metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
         message_count: row.get(9)?,
+        id,
     })
 }
 

@@ -4,54 +4,27 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::ids::{IdKind, MIN_ID_PREFIX};
+use super::ids::{IdKind, checked_prefix, the_one};
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::model::{Message, MessageStatus};
-use super::{Result, SqliteStore, StoreError};
-
-/// The table that holds ids of `kind`.
-fn table_of(kind: IdKind) -> &'static str {
-    match kind {
-        IdKind::Message => "messages",
-        IdKind::Conversation => "conversations",
-    }
-}
+use super::{Result, SqliteStore};
 
 impl SqliteStore {
     /// The full id that `prefix` (8 characters or more) stands for; a full
     /// id is returned as it is when it exists.
     pub fn resolve_id(&self, kind: IdKind, prefix: &str) -> Result<String> {
-        let prefix = prefix.trim();
-        if prefix.len() < MIN_ID_PREFIX {
-            return Err(StoreError::BadValue(format!(
-                "{} id \"{prefix}\": give the whole id or at least {MIN_ID_PREFIX} of its first characters",
-                kind.noun()
-            )));
-        }
-        super::limits::check_len("id", prefix, super::limits::MAX_NAME_BYTES)?;
+        let prefix = checked_prefix(kind, prefix)?;
         // A range, not LIKE: it uses the primary key, on any SQL database.
         let upper = format!("{prefix}\u{10FFFF}");
         let found: Vec<String> = self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT id FROM {} WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
-                table_of(kind)
+                kind.table()
             ))?;
             let rows = statement.query_map(params![prefix, upper], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
         })?;
-        match found.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(match kind {
-                IdKind::Message => StoreError::UnknownMessage(prefix.to_string()),
-                IdKind::Conversation => StoreError::UnknownConversation(prefix.to_string()),
-            }),
-            _ => Err(StoreError::BadValue(format!(
-                "{} id \"{prefix}\" is ambiguous: it starts {} and {}; give more characters",
-                kind.noun(),
-                found[0],
-                found[1]
-            ))),
-        }
+        the_one(kind, prefix, found)
     }
 
     /// The reply (or error) that closed a query, if it is closed.

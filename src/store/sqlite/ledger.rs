@@ -6,6 +6,7 @@ use rusqlite::params;
 
 use super::records::{OutcomeRow, Spend, SpendScope};
 use super::{Result, SqliteStore, limits};
+use crate::store::rules::OutcomeColumns;
 
 impl SqliteStore {
     /// Every outcome since `since_ms` (unix ms), optionally only of pairs
@@ -24,24 +25,20 @@ impl SqliteStore {
             )?;
             let rows = statement
                 .query_map(params![since_ms, module], |r| {
-                    let role: String = r.get(3)?;
-                    let cause: Option<String> = r.get(4)?;
-                    Ok(OutcomeRow {
+                    Ok(OutcomeColumns {
                         source: r.get(0)?,
                         target: r.get(1)?,
                         at: r.get(2)?,
-                        failure: match role.as_str() {
-                            "reply" => None,
-                            "query" => Some("interrupted".into()),
-                            _ => Some(cause.unwrap_or_else(|| "unknown".into())),
-                        },
+                        role: r.get(3)?,
+                        failure_cause: r.get(4)?,
                         duration_ms: r.get(5)?,
                         api_duration_ms: r.get(6)?,
                         num_turns: r.get(7)?,
                         input_tokens: r.get(8)?,
                         output_tokens: r.get(9)?,
-                        cost_usd: if role == "reply" { r.get(10)? } else { None },
-                    })
+                        cost_usd: r.get(10)?,
+                    }
+                    .into_row())
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)

@@ -3,53 +3,63 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::conversations::load_conversation;
+use super::error::in_row;
 use super::limits::{self, MAX_NOTE_BYTES, clip};
-use super::model::{
-    BeginQuery, ConversationStatus, Message, MessageStatus, NewQuery, Outcome, Role,
-};
+use super::model::{BeginQuery, Message, MessageStatus, NewQuery, Outcome, Role};
 use super::{Result, SqliteStore, StoreError, now_ms};
 use crate::store::ReplyModule;
+use crate::store::decode::message_column;
 use crate::store::records::{QueryCap, tokens_of};
+use crate::store::rules;
 
 pub(super) use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
+
+/// The queries of a cap's scope since its start (`?1` since, `?2` target,
+/// `?3` source or NULL); PostgreSQL's is in `postgres/messages.rs`.
+const CAP_COUNT_SQL: &str = "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.role = 'query' AND m.created_at >= ?1 AND c.target = ?2 AND (?3 IS NULL OR c.source = ?3)";
 
 pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_at(row, 0)
 }
 
 /// Reads a message whose [`MESSAGE_COLUMNS`] start at column `o`.
+/// A stored value that does not decode is an error naming the message and
+/// the column (see `store/decode.rs`).
 pub(super) fn message_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Message> {
+    let id: String = row.get(o)?;
     let role: String = row.get(o + 4)?;
     let status: String = row.get(o + 7)?;
     let usage: Option<String> = row.get(o + 10)?;
     let hop_chain: String = row.get(o + 14)?;
     let tool_uses: String = row.get(o + 19)?;
+    let column = |name| message_column(&id, name);
     Ok(Message {
-        id: row.get(o)?,
+        role: in_row(o + 4, column("role").parsed(&role))?,
+        status: in_row(o + 7, column("status").parsed(&status))?,
+        usage: in_row(o + 10, column("usage").json_opt(usage.as_deref()))?,
+        hop_chain: in_row(o + 14, column("hop_chain").json(&hop_chain))?,
+        tool_uses: in_row(o + 19, column("tool_uses").json(&tool_uses))?,
         conversation_id: row.get(o + 1)?,
         seq: row.get(o + 2)?,
         sender: row.get(o + 3)?,
-        role: role.parse().unwrap_or(Role::Note),
         content: row.get(o + 5)?,
         created_at: row.get(o + 6)?,
-        status: status.parse().unwrap_or(MessageStatus::Failed),
         instance_id: row.get(o + 8)?,
         duration_ms: row.get(o + 9)?,
-        usage: usage.and_then(|u| serde_json::from_str(&u).ok()),
         cost_usd: row.get(o + 11)?,
         template_version: row.get(o + 12)?,
         idempotency_key: row.get(o + 13)?,
-        hop_chain: serde_json::from_str(&hop_chain).unwrap_or_default(),
         context_note: row.get(o + 15)?,
         error: row.get(o + 16)?,
         reply_to: row.get(o + 17)?,
         owner: row.get(o + 18)?,
-        tool_uses: serde_json::from_str(&tool_uses).unwrap_or_default(),
         module_commit: row.get(o + 20)?,
         module_dirty: row.get(o + 21)?,
         reused_from: row.get(o + 22)?,
         node: row.get(o + 23)?,
         stale: None,
+        id,
     })
 }
 
@@ -161,21 +171,13 @@ impl SqliteStore {
                     });
                 }
             }
-            if conversation.status == ConversationStatus::Archived {
-                return Err(StoreError::Archived(conversation.id));
-            }
+            rules::refuse_archived(&conversation)?;
             for cap in &caps {
                 let (source, target) = cap.scope.source_and_target();
                 let count: i64 = tx
-                    .prepare_cached(crate::store::records::CAP_COUNT_SQL)?
+                    .prepare_cached(CAP_COUNT_SQL)?
                     .query_row(params![cap.since_ms, target, source], |r| r.get(0))?;
-                if count >= cap.max {
-                    return Err(StoreError::OverCap {
-                        name: cap.name.clone(),
-                        count,
-                        max: cap.max,
-                    });
-                }
+                rules::check_cap(cap, count)?;
             }
             let mut query = insert(
                 tx,

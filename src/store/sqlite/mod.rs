@@ -20,6 +20,7 @@
 
 mod activity;
 mod ask_back;
+mod backend;
 mod checkpoint;
 mod control;
 mod conversations;
@@ -47,7 +48,7 @@ mod tests_limits;
 mod tests_processes;
 mod tokens;
 
-pub(crate) use copy::SqliteSnapshot;
+pub(crate) use backend::SqliteBackend;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,6 +59,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 // What the SQLite files share with every backend: the types, the limits,
 // the error. (Private imports: the files below reach them as `super::...`.)
 use super::hosts;
+use super::settings::DatabaseSync;
 use super::{Result, StoreError, export, ids, limits, model, now_ms, records};
 
 /// How long a write waits for another process's lock before giving up.
@@ -85,13 +87,15 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
-    /// schema up to date.
+    /// schema up to date (the unit tests' way; the store opens with
+    /// [`SqliteStore::open_with`]).
+    #[cfg(test)]
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        SqliteStore::open_with(path, crate::config::DatabaseSync::Normal)
+        SqliteStore::open_with(path, DatabaseSync::Normal)
     }
 
     /// Like [`SqliteStore::open`], with the given commit durability.
-    pub fn open_with(path: &Path, sync: crate::config::DatabaseSync) -> Result<SqliteStore> {
+    pub fn open_with(path: &Path, sync: DatabaseSync) -> Result<SqliteStore> {
         let open_error = |source: rusqlite::Error| StoreError::Open {
             path: path.display().to_string(),
             reason: open_error::reason(path, &source),
@@ -113,8 +117,8 @@ impl SqliteStore {
         // opening one new database at once must take turns.
         retry_while_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(open_error)?;
         let sync = match sync {
-            crate::config::DatabaseSync::Normal => "NORMAL",
-            crate::config::DatabaseSync::Full => "FULL",
+            DatabaseSync::Normal => "NORMAL",
+            DatabaseSync::Full => "FULL",
         };
         conn.pragma_update(None, "synchronous", sync)
             .map_err(open_error)?;

@@ -18,11 +18,7 @@ fn delete_in(tx: &Transaction<'_>, id: &str) -> Result<()> {
             |r| r.get(0),
         )
         .optional()?;
-    if let Some(message) = pending {
-        return Err(StoreError::BadValue(format!(
-            "conversation {id} has a query still pending (message {message}); wait for its answer, or stop the process that sent it"
-        )));
-    }
+    crate::store::rules::refuse_busy(id, pending)?;
     // The FTS index follows through the delete trigger.
     tx.execute("DELETE FROM messages WHERE conversation_id = ?1", [id])?;
     tx.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
@@ -53,7 +49,7 @@ impl SqliteStore {
             for conversation in matching(tx, rule)? {
                 match delete_in(tx, &conversation.id) {
                     Ok(()) => removed.push(conversation),
-                    Err(StoreError::BadValue(_)) => {} // pending: kept
+                    Err(StoreError::ConversationBusy { .. }) => {} // pending: kept
                     Err(e) => return Err(e),
                 }
             }

@@ -2,9 +2,11 @@
 
 use rusqlite::params;
 
+use super::error::in_row;
 use super::limits::{self, MAX_SEARCH_QUERY_BYTES};
-use super::model::{Role, SearchHit};
+use super::model::SearchHit;
 use super::{Result, SqliteStore, StoreError};
+use crate::store::decode::message_column;
 
 /// Turns what a person typed into an FTS5 query that cannot be a syntax
 /// error: every word becomes a quoted phrase, and all must match.
@@ -51,12 +53,13 @@ impl SqliteStore {
             )?;
             let hits = statement
                 .query_map(params![fts, module, limit as i64], |r| {
+                    let message_id: String = r.get(1)?;
                     let role: String = r.get(3)?;
                     Ok(SearchHit {
+                        role: in_row(3, message_column(&message_id, "role").parsed(&role))?,
                         conversation_id: r.get(0)?,
-                        message_id: r.get(1)?,
+                        message_id,
                         seq: r.get(2)?,
-                        role: role.parse().unwrap_or(Role::Note),
                         sender: r.get(4)?,
                         source: r.get(5)?,
                         target: r.get(6)?,

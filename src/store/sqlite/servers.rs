@@ -116,13 +116,7 @@ impl SqliteStore {
             let rows = statement
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows
-                .into_iter()
-                .filter_map(|(server_id, record)| {
-                    let server = servers.iter().find(|s| s.record.id == server_id)?.clone();
-                    Some((server, serde_json::from_str(&record).ok()?))
-                })
-                .collect())
+            Ok(crate::store::rules::instances_with_servers(&servers, rows))
         })
     }
 }

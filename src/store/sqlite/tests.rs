@@ -258,10 +258,10 @@ fn exports_round_trip_and_markdown_holds_every_message() {
     );
     let mut answered = reply("answer ✓");
     if let Outcome::Reply { tool_uses, .. } = &mut answered {
-        tool_uses.push(crate::policy::ToolUse {
+        tool_uses.push(crate::store::ToolUse {
             tool: "Bash".into(),
             target: Some("touch x\nrm y".into()),
-            outcome: crate::policy::ToolOutcome::Refused,
+            outcome: crate::store::ToolOutcome::Refused,
             detail: Some("No such tool available: Bash.".into()),
         });
     }

@@ -85,9 +85,7 @@ impl SqliteStore {
             )?)
         })?;
         if changed == 0 && self.token(id)?.is_none() {
-            return Err(StoreError::BadValue(format!(
-                "unknown token \"{id}\": `claude-comms tokens list` shows the ids"
-            )));
+            return Err(crate::store::rules::unknown_token(id));
         }
         Ok(changed > 0)
     }
