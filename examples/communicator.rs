@@ -82,6 +82,10 @@ pub async fn run(child: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>
     while let Some(event) = events.recv().await {
         match event {
             SendEvent::Progress(text) => printed.push(format!("progress: {text}")),
+            SendEvent::InputRequired(asked) => {
+                comm.answer_question(&asked.query_id, "the default ones")
+                    .await?
+            }
             SendEvent::Done(outcome) => printed.push(format!(
                 "arangodb again: {}",
                 first_line(outcome?.reply.as_deref().unwrap_or_default())

@@ -2,7 +2,8 @@
 # The test command of the README and of CI: installs what the end-to-end
 # tier needs (the pinned npm children, into .real-children/; the MCP
 # conformance suite with its Node 22, into tests/conformance/) and what the
-# PostgreSQL tier needs (PostgreSQL's server binaries, when root with apt),
+# PostgreSQL tier needs (PostgreSQL's server binaries, when root with apt)
+# and the console's browser test (Debian's chromium and chromium-driver),
 # then runs every test. CLAUDE_COMMS_REQUIRE_REAL=1 makes both tiers fail
 # instead of skipping when what they need is missing, so neither can be
 # skipped silently.
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-real-children.sh
 bash scripts/install-conformance.sh
 bash scripts/install-postgres.sh
+bash scripts/install-browser.sh
 export CLAUDE_COMMS_REQUIRE_REAL=1
 # The end-to-end tier is #[ignore]d for a bare `cargo test` (it reports
 # skipped, not passed, without the children); here it runs.

@@ -32,6 +32,10 @@
 //! while let Some(event) = events.recv().await {
 //!     match event {
 //!         SendEvent::Progress(text) => eprintln!("… {text}"),
+//!         // The agent asks something back; the send goes on once answered.
+//!         SendEvent::InputRequired(asked) => {
+//!             let _ = comm.answer_question(&asked.query_id, "the page_blocks collection").await;
+//!         }
 //!         SendEvent::Done(Ok(answer)) => println!("{}", answer.reply.unwrap_or_default()),
 //!         SendEvent::Done(Err(e)) => eprintln!("failed: {e}"),
 //!     }
@@ -52,6 +56,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, HOME_ENV, LoadedConfig, Overrides};
+use crate::hub::ask_back::InputRequest;
 use crate::hub::{
     Conversation, ConversationFilter, ExportFormat, Hub, HubError, NewConversationRequest,
     Progress, SendOutcome, SendRequest,
@@ -65,8 +70,10 @@ pub enum CommunicatorError {
     Hub(#[from] HubError),
 }
 
-/// One step of a streamed send: progress while the agent works, then the
-/// outcome (always last, exactly once).
+/// One step of a streamed send: progress while the agent works, the
+/// agent's questions back (answer them with
+/// [`Communicator::answer_question`]; the send goes on), then the outcome
+/// (always last, exactly once).
 #[derive(Debug)]
 #[expect(
     clippy::large_enum_variant,
@@ -74,6 +81,9 @@ pub enum CommunicatorError {
 )]
 pub enum SendEvent {
     Progress(String),
+    /// The answering agent asks the sender something (issue 29); unanswered
+    /// within `context.ask_back_timeout_s`, it goes on without.
+    InputRequired(InputRequest),
     Done(Result<SendOutcome, HubError>),
 }
 
@@ -281,9 +291,35 @@ impl Communicator {
             while let Ok(text) = progress_rx.try_recv() {
                 let _ = events.send(SendEvent::Progress(text)).await;
             }
+            let mut outcome = outcome;
+            // Each question back, then what came of the answer (the query
+            // is a job of the hub meanwhile).
+            while let Ok(asked) = &outcome
+                && let Some(request) = asked.input_request.clone()
+            {
+                let (query, question) = (request.query_id.clone(), request.question_id.clone());
+                let _ = events.send(SendEvent::InputRequired(request)).await;
+                outcome = hub
+                    .next_turn(&query, Some(&question), crate::hub::MAX_WAIT)
+                    .await;
+            }
             let _ = events.send(SendEvent::Done(outcome)).await;
         });
         receiver
+    }
+
+    /// Answers the question an answering agent asked back
+    /// ([`SendEvent::InputRequired`], or a [`SendOutcome`] whose
+    /// `input_request` is set); the agent carries on with it.
+    pub async fn answer_question(
+        &self,
+        query_id: &str,
+        answer: &str,
+    ) -> Result<(), CommunicatorError> {
+        self.hub()
+            .answer_question(query_id, answer, std::time::Duration::ZERO)
+            .await?;
+        Ok(())
     }
 
     /// Starts a conversation with `target` (no message yet).

@@ -39,6 +39,9 @@
 //! * [`daemon`]: the hub daemon process (one per data dir, owner of every
 //!   child) and its faces: a Unix socket for this user's processes and a
 //!   TCP face (Streamable HTTP, TLS, module tokens) for hosts elsewhere.
+//! * [`console`]: the web console on the daemon's TCP face (`/console`):
+//!   server-rendered pages of the fleet, jobs, conversations, graph, costs
+//!   and instances, signed in with a token.
 //! * [`Communicator`]: the same operations for Rust programs, in a few lines.
 //! * [`setup`]: installing the pinned child and writing its command (it
 //!   reuses the hub's doctor checks).
@@ -77,6 +80,7 @@
 pub mod cli;
 pub mod communicator;
 pub mod config;
+pub mod console;
 pub mod context;
 pub mod daemon;
 pub mod daemon_link;

@@ -11,6 +11,11 @@ fn main() -> std::process::ExitCode {
     // real `claude` with the module's policy (see policy::shim).
     claude_comms::policy::shim::run_if_requested();
     let cli = Cli::parse();
+    // An answering agent's tools need only the scope the hub wrote for
+    // them, not this user's config (the agent may run with another HOME).
+    if let Command::AgentTools { scope } = &cli.command {
+        return claude_comms::cli::run_agent_tools(scope);
+    }
     let config = match LoadedConfig::load(&cli.overrides()) {
         Ok(config) => config,
         Err(e) => {

@@ -305,6 +305,15 @@ pub async fn listen(hub: &Hub, module: &str, out: &Output) -> anyhow::Result<i32
             } else {
                 out.line(format!("[{}]", m.conversation_id))?;
                 print_message(out, m)?;
+                if m.role == crate::hub::Role::AskBack
+                    && let Ok(asked) = hub.question_back(&m.id).await
+                    && asked.state == crate::hub::AskBackState::Waiting
+                {
+                    out.line(format!(
+                        "(waits for an answer: claude-comms jobs answer {} TEXT)",
+                        asked.query_id
+                    ))?;
+                }
             }
         }
     }

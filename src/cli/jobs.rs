@@ -34,6 +34,18 @@ pub enum JobsCommand {
         #[arg(long, default_value_t = 600)]
         timeout: u64,
     },
+    /// Answer the question a job's agent asked back (its state is
+    /// input_required), then wait for what comes next and print it.
+    Answer {
+        /// The job's id (or its first 8+ characters).
+        id: String,
+        /// The answer.
+        #[arg(required = true)]
+        text: Vec<String>,
+        /// Seconds to wait at most for the answer (or the next question).
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
     /// Cancel a pending job (the work at the agent is cancelled).
     Cancel {
         /// The job's id (or its first 8+ characters).
@@ -76,6 +88,9 @@ pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i3
             return Ok(0);
         }
         JobsCommand::Show { id } => hub.job(&id).await,
+        JobsCommand::Answer { id, text, timeout } => {
+            return answer(hub, &id, &text.join(" "), timeout, out).await;
+        }
         JobsCommand::Wait { id, timeout } => hub.wait_job(&id, Duration::from_secs(timeout)).await,
         // Goes to the daemon that carries the job, when the hub uses one.
         JobsCommand::Cancel { id } => hub.cancel_job(&id).await,
@@ -91,8 +106,43 @@ pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i3
     Ok(match job.status.as_str() {
         "delivered" => 0,
         "pending" => 3,
+        crate::hub::ask_back::INPUT_REQUIRED => super::answer::INPUT_REQUIRED_EXIT,
         _ => 1,
     })
+}
+
+/// `jobs answer ID TEXT`: answers, then prints what came next (exit 0 for
+/// the answer, 4 for another question, 3 still working).
+async fn answer(
+    hub: &Hub,
+    id: &str,
+    text: &str,
+    timeout: u64,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    match hub
+        .answer_question(id, text, Duration::from_secs(timeout))
+        .await
+    {
+        Ok(outcome) => {
+            if let Some(request) = &outcome.input_request {
+                super::answer::print_question(&outcome, request, out)?;
+                return Ok(super::answer::INPUT_REQUIRED_EXIT);
+            }
+            if out.json {
+                out.json(&outcome)?;
+            } else if let Some(reply) = &outcome.reply {
+                out.line(reply.trim_end())?;
+            } else {
+                out.line(&outcome.message_id)?;
+            }
+            Ok(if outcome.reply.is_some() { 0 } else { 3 })
+        }
+        Err(e) => {
+            out.error(&e)?;
+            Ok(1)
+        }
+    }
 }
 
 fn print_job(job: &JobStatus, out: &Output) -> anyhow::Result<()> {
@@ -107,7 +157,24 @@ fn print_job(job: &JobStatus, out: &Output) -> anyhow::Result<()> {
     out.note(format!(
         "(job {} from {}: {}; conversation {})",
         job.message_id, job.source, job.status, job.conversation_id
-    ))
+    ))?;
+    print_children(&job.children, 1, out)
+}
+
+/// The questions asked while answering, one line each, as a tree.
+fn print_children(children: &[JobStatus], depth: usize, out: &Output) -> anyhow::Result<()> {
+    for child in children {
+        out.note(format!(
+            "{}└ {} {} asked: {} ({})",
+            "  ".repeat(depth),
+            child.message_id,
+            child.source,
+            first_line(&child.message),
+            child.status
+        ))?;
+        print_children(&child.children, depth + 1, out)?;
+    }
+    Ok(())
 }
 
 fn first_line(text: &str) -> String {

@@ -2,6 +2,7 @@
 //! [`crate::hub::Hub`] API as the MCP server; this layer only parses
 //! arguments and prints tables (or JSON with `--json`).
 
+mod answer;
 mod cleanup;
 mod config_cmd;
 mod conversations;
@@ -58,6 +59,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The tools of one answering agent (ask_asker), served over
+    /// stdin/stdout to the agent's `claude`; started by claude-comms itself.
+    #[command(name = "agent-tools", hide = true)]
+    AgentTools {
+        /// The scope file of the question the agent answers.
+        #[arg(long)]
+        scope: PathBuf,
+    },
     /// Serve MCP over stdin/stdout (what hosts such as Claude Code start).
     Serve {
         /// The module this host works in: the default `source` of messages.
@@ -234,6 +243,30 @@ impl Cli {
     }
 }
 
+/// `agent-tools --scope FILE` (started by an answering agent's `claude`,
+/// see `mcp/agent_tools.rs`): warnings to stderr, which the agent's
+/// `claude` keeps; stdout carries only the protocol. Its exit code.
+pub fn run_agent_tools(scope: &std::path::Path) -> std::process::ExitCode {
+    let _ = crate::logging::init("warn", None);
+    let served = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            runtime
+                .block_on(crate::mcp::serve_agent_tools(scope))
+                .map_err(anyhow::Error::from)
+        });
+    match served {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("agent tools: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
 /// Runs a command other than `serve`. Returns the process exit code.
 pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     // A hub error a command returns with `?` reaches `main` as text: word
@@ -257,7 +290,9 @@ async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
         out.note(format!("note: {note}"))?;
     }
     let command = match cli.command {
-        Command::Serve { .. } => unreachable!("serve is started by main"),
+        Command::Serve { .. } | Command::AgentTools { .. } => {
+            unreachable!("serve and agent-tools are started by main")
+        }
         Command::Modules(cmd) => return modules::run(cmd, config, &out).await,
         Command::RegisterModule {
             name_or_file,

@@ -1,6 +1,8 @@
 //! `claude-comms send` (and the seed's `query-module`, `continue-conversation`):
 //! ask a module and print the answer, or, with `--background`, the job id.
 
+use std::time::Duration;
+
 use super::output::Output;
 use crate::hub::{Hub, HubError, SendRequest};
 
@@ -202,11 +204,27 @@ fn request_of(args: SendArgs, cancel: tokio_util::sync::CancellationToken) -> Se
 /// Sends and waits (through the daemon when the hub uses one).
 async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
     let cancel = cancel_on_ctrl_c();
+    let wait = Duration::from_secs(
+        args.timeout
+            .unwrap_or(hub.config().config.instances.request_timeout_s),
+    );
     let request = request_of(args, cancel.clone());
-    let result = hub.send_message(request).await;
+    let result = match hub.send_message(request).await {
+        Ok(outcome) if outcome.input_request.is_some() && super::answer::interactive(out) => {
+            super::answer::ask_at_terminal(hub, outcome, wait, out).await
+        }
+        other => other,
+    };
     hub.shutdown().await;
     match result {
         Ok(outcome) => {
+            if let Some(request) = &outcome.input_request {
+                super::answer::print_question(&outcome, request, out)?;
+                if !hub.is_routed() {
+                    out.note("(this command carried the question itself, so it ends unanswered now; with the hub daemon, hub = \"auto\", it would wait for `jobs answer`)")?;
+                }
+                return Ok(super::answer::INPUT_REQUIRED_EXIT);
+            }
             print_outcome(&outcome, out)?;
             Ok(0)
         }

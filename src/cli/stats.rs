@@ -56,6 +56,10 @@ fn print_table(report: &StatsReport, since: &str, out: &Output) -> anyhow::Resul
                 p.tokens_in.to_string(),
                 p.tokens_out.to_string(),
                 format!("${:.4}", p.cost_usd),
+                match p.ask_backs_unanswered {
+                    0 => p.ask_backs.to_string(),
+                    n => format!("{} ({n} unanswered)", p.ask_backs),
+                },
                 failures,
             ]
         })
@@ -69,6 +73,7 @@ fn print_table(report: &StatsReport, since: &str, out: &Output) -> anyhow::Resul
             "TOKENS IN",
             "TOKENS OUT",
             "COST",
+            "ASKED BACK",
             "FAILURES",
         ],
         &rows,

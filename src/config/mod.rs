@@ -108,6 +108,9 @@ pub struct ContextConfig {
     pub max_message_bytes: usize,
     /// How many modules deep a chain of questions may go before it is refused.
     pub hop_limit: u32,
+    /// How long an answering agent's `ask_asker` waits for the asker's
+    /// answer, in seconds, before it goes on with what it knows.
+    pub ask_back_timeout_s: u64,
 }
 
 impl Default for ContextConfig {
@@ -117,6 +120,8 @@ impl Default for ContextConfig {
             token_budget: 24_000,
             max_message_bytes: 100_000,
             hop_limit: 3,
+            // Long enough for a person at a terminal to read and type.
+            ask_back_timeout_s: 300,
         }
     }
 }

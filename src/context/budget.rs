@@ -32,6 +32,8 @@ pub(super) fn role_name(role: TurnRole) -> &'static str {
         TurnRole::Reply => "answer",
         TurnRole::Error => "error",
         TurnRole::Note => "note",
+        TurnRole::AskBack => "question back",
+        TurnRole::AskBackAnswer => "answer to the question back",
     }
 }
 

@@ -55,6 +55,10 @@ pub enum TurnRole {
     Reply,
     Error,
     Note,
+    /// The answering agent asked its asker back (issue 29).
+    AskBack,
+    /// The asker's answer to it.
+    AskBackAnswer,
 }
 
 /// An earlier turn of the conversation.

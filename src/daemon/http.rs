@@ -205,6 +205,14 @@ pub async fn bind_tcp(
     let sessions = Arc::new(session_manager(limits.idle));
     let table = SessionTable::new(sessions.clone(), limits);
     let gate = super::auth::Gate::new(hub.clone(), table);
+    // The web console signs in with a token once and keeps a session
+    // cookie: it is merged after the bearer gate, which guards `/mcp` only.
+    let console = crate::console::Console::new(
+        hub.clone(),
+        allowed_hosts(bound, config),
+        config.allowed_origins.clone(),
+        plan.tls.is_some(),
+    );
     // The token is checked first, so a caller without one learns nothing
     // from how its body is judged.
     let router = axum::Router::new()
@@ -213,7 +221,8 @@ pub async fn bind_tcp(
         .layer(axum::middleware::from_fn_with_state(
             gate,
             super::auth::require_token,
-        ));
+        ))
+        .merge(crate::console::router(console));
     let router = with_activity(router, last_request);
     // Both listeners are wrapped in `tap_io`, whose connections axum knows
     // the remote address of (for the refusal logs).

@@ -2,8 +2,11 @@
 //! shared database (see [`super::liveness`]); any face of any process (MCP
 //! tools, the CLI, the dashboard) stops, pauses, resumes or restarts one with
 //! [`Hub::control_instance`]. The owner acts at once when it is this
-//! process; otherwise a request row in the store asks it, and it picks the
-//! row up within [`CONTROL_POLL`] and writes back the instance's new status.
+//! process; otherwise a request row in the store asks it, and it writes back
+//! the instance's new status. On PostgreSQL the request and its result
+//! each wake the other side with a notice (nothing is polled: a slow
+//! re-read covers a notice lost in a reconnect); on SQLite, whose processes
+//! share one machine, the owner looks every [`CONTROL_POLL`].
 //! The store is the one path because it is the one thing every process that
 //! owns instances shares, wherever it runs.
 
@@ -17,8 +20,12 @@ use super::{Hub, HubError};
 use crate::instances::InstanceStatus;
 use crate::store::InstanceRecord;
 
-/// How often a server looks for control requests addressed to it.
+/// On SQLite: how often a server looks for control requests addressed to it.
 pub const CONTROL_POLL: Duration = Duration::from_millis(250);
+
+/// On PostgreSQL, where a notice says a control request is done: how often
+/// its asker looks anyway (a notice lost in a reconnect).
+const CONTROL_RECHECK: Duration = Duration::from_secs(1);
 
 /// How long an operator waits for the owning server to act.
 const CONTROL_WAIT: Duration = Duration::from_secs(10);
@@ -165,6 +172,8 @@ impl Hub {
         row: &InstanceRow,
         action: &str,
     ) -> Result<String, HubError> {
+        // Subscribed before asking, so the answer's notice is not missed.
+        let mut notices = self.store.fleet().map(|f| f.notices());
         let request = self
             .store
             .request_control(&row.server_id, &row.instance.id, action)
@@ -190,7 +199,21 @@ impl Hub {
                     CONTROL_WAIT.as_secs()
                 )));
             }
-            tokio::time::sleep(CONTROL_POLL).await;
+            // On PostgreSQL the owner's notice wakes this (a slow re-read
+            // covers a lost one); on SQLite it is looked for again.
+            let recheck = if notices.is_some() {
+                CONTROL_RECHECK
+            } else {
+                CONTROL_POLL
+            };
+            let done = super::fleet::next_notice(
+                &mut notices,
+                |notice| matches!(notice, crate::store::Notice::ControlDone { id } if id == request),
+            );
+            tokio::select! {
+                _ = done => {}
+                _ = tokio::time::sleep(recheck) => {}
+            }
         }
     }
 

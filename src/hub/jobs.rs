@@ -57,6 +57,14 @@ pub struct JobStatus {
     /// The fleet node that took the question (routed questions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// With status `input_required`: the answering agent's question,
+    /// waiting for the asker's answer (`answer_question`, `jobs answer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_request: Option<super::ask_back::InputRequest>,
+    /// The questions its answering agent asked other modules meanwhile
+    /// (`ask_module`), each with its own (`job`, `jobs show`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<JobStatus>,
 }
 
 /// A job with what an MCP task reports beyond [`JobStatus`].
@@ -96,11 +104,15 @@ impl JobStatus {
             duration_ms,
             refused: crate::policy::tool_use::refused_summary(&tool_uses),
             tool_uses,
+            input_request: None,
+            children: Vec::new(),
         }
     }
 
+    /// Not finished: working, or waiting for the asker's answer.
     pub fn is_pending(&self) -> bool {
         self.status == MessageStatus::Pending.as_str()
+            || self.status == super::ask_back::INPUT_REQUIRED
     }
 }
 
@@ -176,6 +188,7 @@ impl Hub {
             node: None,
             retried: None,
             note: None,
+            input_request: None,
         }
     }
 
@@ -185,7 +198,34 @@ impl Hub {
         let query = self.store.message(&id).await?;
         let outcome = self.store.outcome_of(&id).await?;
         check_is_query(&query)?;
-        Ok(JobStatus::of(query, outcome))
+        let mut job = JobStatus::of(query, outcome);
+        self.note_input_request(&mut job).await?;
+        job.children = self.child_jobs(&id, 0).await?;
+        Ok(job)
+    }
+
+    /// The questions asked while `parent` was answered, as a tree (at most
+    /// as deep as a chain of questions can go).
+    fn child_jobs<'a>(
+        &'a self,
+        parent: &'a str,
+        depth: usize,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<JobStatus>, HubError>> + Send + 'a>> {
+        Box::pin(async move {
+            if depth >= crate::store::limits::MAX_HOP_CHAIN {
+                return Ok(Vec::new());
+            }
+            let mut children = Vec::new();
+            for id in self.store.child_queries(parent).await? {
+                let query = self.store.message(&id).await?;
+                let outcome = self.store.outcome_of(&id).await?;
+                let mut child = JobStatus::of(query, outcome);
+                self.note_input_request(&mut child).await?;
+                child.children = self.child_jobs(&id, depth + 1).await?;
+                children.push(child);
+            }
+            Ok(children)
+        })
     }
 
     /// A job and, once delivered, its answer exactly as a waiting
@@ -203,8 +243,10 @@ impl Hub {
             }
             _ => None,
         };
+        let mut job = JobStatus::of(query, outcome);
+        self.note_input_request(&mut job).await?;
         Ok(JobDetail {
-            job: JobStatus::of(query, outcome),
+            job,
             target: conversation.target,
             answer,
         })
@@ -242,15 +284,29 @@ impl Hub {
             node: None,
             retried: None,
             note: None,
+            input_request: None,
         }
     }
 
-    /// The job, once it is no longer pending or `wait` has passed.
+    /// The job, once it is no longer pending, its agent asks something
+    /// back (`input_required`), or `wait` has passed.
     pub async fn wait_job(&self, id: &str, wait: Duration) -> Result<JobStatus, HubError> {
+        self.wait_job_until(id, wait, true).await
+    }
+
+    async fn wait_job_until(
+        &self,
+        id: &str,
+        wait: Duration,
+        stop_at_question: bool,
+    ) -> Result<JobStatus, HubError> {
         let wait = wait.min(MAX_WAIT);
         let deadline = tokio::time::Instant::now() + wait;
         let mut job = self.job(id).await?;
-        while job.is_pending() && tokio::time::Instant::now() < deadline {
+        let waits = |job: &JobStatus| {
+            job.is_pending() && !(stop_at_question && job.input_request.is_some())
+        };
+        while waits(&job) && tokio::time::Instant::now() < deadline {
             let changed = self.local_writes.notified();
             let nap = WAIT_POLL.min(deadline - tokio::time::Instant::now());
             tokio::select! {
@@ -274,7 +330,9 @@ impl Hub {
         let mut jobs = Vec::with_capacity(queries.len());
         for query in queries {
             let outcome = self.store.outcome_of(&query.id).await?;
-            jobs.push(JobStatus::of(query, outcome));
+            let mut job = JobStatus::of(query, outcome);
+            self.note_input_request(&mut job).await?;
+            jobs.push(job);
         }
         Ok(jobs)
     }
@@ -305,7 +363,7 @@ impl Hub {
             )));
         };
         token.cancel();
-        self.wait_job(&job.message_id, Duration::from_secs(10))
+        self.wait_job_until(&job.message_id, Duration::from_secs(10), false)
             .await
     }
 

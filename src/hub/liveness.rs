@@ -58,11 +58,15 @@ impl Hub {
             );
             self.messages_changed();
         }
+        // Subscribed before the first look, so a request stored in between
+        // is not missed.
+        let mut notices = self.store.fleet().map(|f| f.notices());
+        let server_id = self.server_id().to_string();
         let hub = std::sync::Arc::downgrade(self);
         self.spawn_until_shutdown(async move {
             let mut next_beat = tokio::time::Instant::now() + HEARTBEAT_EVERY;
             loop {
-                tokio::time::sleep(super::CONTROL_POLL).await;
+                wait_for_control(&mut notices, &server_id, next_beat).await;
                 let Some(hub) = hub.upgrade() else { return };
                 if let Err(e) = hub.serve_control_requests().await {
                     tracing::warn!(error = %e, "could not serve instance control requests");
@@ -178,4 +182,28 @@ fn leads_own_group_running(pid: u32, commands: &[String]) -> bool {
     commands
         .iter()
         .any(|c| !c.is_empty() && cmdline.contains(c.as_str()))
+}
+
+/// Until a control request for this process may be waiting: on PostgreSQL
+/// its notice (or a reconnect, on which requests are looked for again),
+/// with the next heartbeat as the slow safety net, so no process polls the
+/// table; on SQLite, whose processes share one machine and no notices,
+/// every [`super::CONTROL_POLL`].
+async fn wait_for_control(
+    notices: &mut Option<tokio::sync::broadcast::Receiver<crate::store::Notice>>,
+    server_id: &str,
+    next_beat: tokio::time::Instant,
+) {
+    if notices.is_none() {
+        tokio::time::sleep(super::CONTROL_POLL).await;
+        return;
+    }
+    let wanted = super::fleet::next_notice(
+        notices,
+        |notice| matches!(notice, crate::store::Notice::ControlRequested { server_id: ours } if ours == server_id),
+    );
+    tokio::select! {
+        _ = wanted => {}
+        _ = tokio::time::sleep_until(next_beat) => {}
+    }
 }

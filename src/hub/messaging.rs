@@ -10,18 +10,15 @@
 //!    sends nothing (a Claude query can change files; it must not run twice).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use super::send_types::{NewConversationRequest, SendOutcome, SendRequest};
-use super::sending::{Prepared, QueryFailure, Sending};
+use super::sending::{Prepared, QueryFailure, Sending, title_from, turn_of};
 use super::{Argument, Hub, HubError};
 use crate::config::BackendKind;
-use crate::context::{HopContext, PromptKind, QueryInput, Turn, TurnRole};
+use crate::context::{HopContext, PromptKind, QueryInput};
 use crate::instances::{Answer, InstanceError, Query};
 use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
-
-/// Longest conversation title made from a first message, in characters.
-const TITLE_CHARS: usize = 80;
 
 impl Hub {
     /// Starts a conversation between two known modules.
@@ -56,7 +53,7 @@ impl Hub {
         if self.remote.is_some() {
             return self.send_through_daemon(request, true).await;
         }
-        let mut sending = match self.prepare(&request).await? {
+        let sending = match self.prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
             Prepared::Routed(routed) => {
@@ -64,11 +61,9 @@ impl Hub {
                 return self.await_routed(&conversation, query, &request).await;
             }
         };
-        let started = Instant::now();
-        let result = self.dispatch(&mut sending, &request).await;
-        let duration_ms = started.elapsed().as_millis() as i64;
-        self.beat_soon();
-        self.record_outcome(sending, result, duration_ms).await
+        // Waits for the outcome, or for a question of the agent to its
+        // asker (see `ask_back/`).
+        self.carry_waiting(sending, request).await
     }
 
     /// Checks the request, finds (or creates) the conversation, renders the
@@ -283,6 +278,9 @@ impl Hub {
                 tool_uses: Vec::new(),
             });
         }
+        // The agent's own tools (ask_asker), for this question only;
+        // their files go when the agent is done.
+        let agent_tools = self.write_agent_scope(sending).map_err(QueryFailure::Hub)?;
         loop {
             let answer = self
                 .instances()
@@ -298,6 +296,7 @@ impl Hub {
                     profile: sending.profile.clone(),
                     progress: request.progress.clone(),
                     cancel: request.cancel.clone(),
+                    agent_scope: agent_tools.as_ref().map(|f| f.scope().to_path_buf()),
                 })
                 .await;
             match answer {
@@ -474,28 +473,4 @@ pub(super) fn backend_of(conversation: &Conversation, default: BackendKind) -> B
         .and_then(|b| b.as_str())
         .and_then(|b| b.parse().ok())
         .unwrap_or(default)
-}
-
-fn turn_of(message: Message) -> Turn {
-    Turn {
-        seq: message.seq,
-        role: match message.role {
-            Role::Query => TurnRole::Query,
-            Role::Reply => TurnRole::Reply,
-            Role::Error => TurnRole::Error,
-            Role::Note => TurnRole::Note,
-        },
-        sender: message.sender,
-        content: message.content,
-    }
-}
-
-/// A title from the first line of the first message.
-fn title_from(message: &str) -> String {
-    let line = message.trim().lines().next().unwrap_or("").trim();
-    let mut title: String = line.chars().take(TITLE_CHARS).collect();
-    if line.chars().count() > TITLE_CHARS {
-        title.push('…');
-    }
-    title
 }

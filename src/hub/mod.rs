@@ -2,8 +2,10 @@
 //! operation a host or an operator can ask for is a method here, so the two
 //! front ends never drift apart.
 
+pub mod ask_back;
 mod budgets;
 mod cleanup;
+mod console_queries;
 mod conversations;
 pub mod daemon_ops;
 mod doctor;
@@ -37,6 +39,7 @@ use crate::context::ContextEngine;
 use crate::instances::InstanceManager;
 use crate::store::Store;
 
+pub use console_queries::BudgetUse;
 pub use conversations::{ConversationTranscript, FOLLOW_POLL, SearchResults};
 pub use doctor_check::{Check, CheckStatus};
 pub use doctor_env::find_program;
@@ -56,9 +59,9 @@ pub use crate::instances::{
 pub use crate::store::limits::{DEFAULT_HITS, DEFAULT_PAGE_SIZE};
 pub use crate::store::tool_use_line;
 pub use crate::store::{
-    Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat,
-    InstanceRecord, Message, MessageActivity, MessageCursor, MessageStatus, PruneRule, Role,
-    TokenRecord,
+    AskBack, AskBackState, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
+    ExportFormat, InstanceRecord, Message, MessageActivity, MessageCursor, MessageStatus,
+    OutcomeRow, PruneRule, Role, TokenRecord,
 };
 /// What [`Hub::copy_store`] reports, as the store words it.
 pub use crate::store::{CopyCounts, CopyError, CopyProgress, CopyReport};

@@ -54,6 +54,7 @@ impl Hub {
                         node: None,
                         retried: None,
                         note: None,
+                        input_request: None,
                     });
                 }
                 Err(e) => QueryFailure::Hub(HubError::OutcomeNotStored(format!(

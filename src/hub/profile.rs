@@ -7,7 +7,7 @@
 use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::context::HopContext;
-use crate::instances::ChildProfile;
+use crate::instances::{AgentToolsSetup, ChildProfile};
 use crate::policy::{Mode, ModulePolicy, PolicyFiles, shim};
 
 /// Profiles built so far, by chain and backend.
@@ -88,12 +88,35 @@ impl Hub {
                         &files,
                         &config.instances.claude_code_mcp.env,
                         &shim_exe,
+                        Some(&self.agent_tools_dir()),
                     )
                     .map_err(refused)?,
                 );
             }
         }
-        Ok(ChildProfile { env, stream_args })
+        let agent_tools = match backend {
+            // claude-code-mcp's `claude` gets them through the shim (above).
+            BackendKind::ClaudeCodeMcp => None,
+            // A program that embeds the hub without a claude-comms beside
+            // it still answers, only without the tools.
+            BackendKind::ClaudeStream => {
+                match shim::shim_executable(config.permissions.shim.as_deref()) {
+                    Ok(exe) => Some(AgentToolsSetup {
+                        dir: self.agent_tools_dir(),
+                        exe,
+                    }),
+                    Err(why) => {
+                        tracing::warn!(%why, "stream agents get no ask-back tools");
+                        None
+                    }
+                }
+            }
+        };
+        Ok(ChildProfile {
+            env,
+            stream_args,
+            agent_tools,
+        })
     }
 
     /// The permission policy of `module`, from the operator's config only.

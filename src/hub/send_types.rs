@@ -36,8 +36,10 @@ pub struct SendOutcome {
     pub conversation_id: String,
     /// The stored query.
     pub message_id: String,
-    /// `delivered` (the answer is here), or `pending` for a query sent
-    /// with `wait: false` (collect it with `get_reply`).
+    /// `delivered` (the answer is here), `pending` for a query sent
+    /// with `wait: false` (collect it with `get_reply`), or
+    /// `input_required`: the answering agent asks something back
+    /// (`input_request`; answer with `answer_question`).
     pub status: String,
     /// The stored reply (absent while pending).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +100,10 @@ pub struct SendOutcome {
     /// left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// With status `input_required`: the answering agent's question to
+    /// the asker; answer it with `answer_question` (the query goes on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_request: Option<InputRequest>,
 }
 
 /// The parameters of a conversation being created.
@@ -106,4 +112,20 @@ pub struct NewConversationRequest {
     pub target: String,
     pub title: Option<String>,
     pub backend: Option<BackendKind>,
+}
+
+/// A question of the answering agent that waits for the asker's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InputRequest {
+    /// The question being answered: give it to `answer_question`
+    /// (`jobs answer ID TEXT` on the command line).
+    pub query_id: String,
+    /// The agent's question to the asker.
+    pub question: String,
+    /// The stored message of the agent's question.
+    pub question_id: String,
+    /// Unix ms when the agent asked.
+    pub asked_at: i64,
+    /// How long the agent waits for the answer (`context.ask_back_timeout_s`).
+    pub timeout_s: u64,
 }

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use super::HubError;
 use super::send_types::SendOutcome;
 use crate::config::BackendKind;
-use crate::context::Turn;
+use crate::context::{Turn, TurnRole};
 use crate::instances::InstanceError;
-use crate::store::{Conversation, Message};
+use crate::store::{Conversation, Message, Role};
 
 /// Why a dispatched query has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -69,4 +69,34 @@ pub(super) enum Prepared {
     Routed(Box<(Conversation, Message)>),
     /// A repeated idempotency key: the first call's outcome.
     Duplicate(Box<Result<SendOutcome, HubError>>),
+}
+
+/// A stored message as a turn of the prompt's history.
+pub(super) fn turn_of(message: Message) -> Turn {
+    Turn {
+        seq: message.seq,
+        role: match message.role {
+            Role::Query => TurnRole::Query,
+            Role::Reply => TurnRole::Reply,
+            Role::Error => TurnRole::Error,
+            Role::Note => TurnRole::Note,
+            Role::AskBack => TurnRole::AskBack,
+            Role::AskBackAnswer => TurnRole::AskBackAnswer,
+        },
+        sender: message.sender,
+        content: message.content,
+    }
+}
+
+/// Longest conversation title made from a first message, in characters.
+const TITLE_CHARS: usize = 80;
+
+/// A title from the first line of the first message.
+pub(super) fn title_from(message: &str) -> String {
+    let line = message.trim().lines().next().unwrap_or("").trim();
+    let mut title: String = line.chars().take(TITLE_CHARS).collect();
+    if line.chars().count() > TITLE_CHARS {
+        title.push('…');
+    }
+    title
 }

@@ -36,6 +36,12 @@ pub struct PairStats {
     /// Replies whose backend reported no usage (claude-code-mcp gives only
     /// text), so the token and cost figures leave them out.
     pub replies_without_usage: u64,
+    /// Questions the answering agent asked its asker back in the period
+    /// (`ask_asker`), and how many of them got no answer in time.
+    #[serde(default)]
+    pub ask_backs: u64,
+    #[serde(default)]
+    pub ask_backs_unanswered: u64,
 }
 
 /// What `stats` returns.
@@ -61,10 +67,29 @@ impl Hub {
         }
         let since_ms = now_ms().saturating_sub(since.as_millis() as i64);
         let rows = self.store.outcomes_since(since_ms, module).await?;
+        let mut pairs = pair_stats(rows);
+        for counted in self.store.ask_backs_since(since_ms, module).await? {
+            let at = match pairs
+                .iter()
+                .position(|p| p.source == counted.source && p.target == counted.target)
+            {
+                Some(at) => at,
+                None => {
+                    pairs.push(empty_pair(&counted.source, &counted.target));
+                    pairs.len() - 1
+                }
+            };
+            let count = u64::try_from(counted.count).unwrap_or(0);
+            pairs[at].ask_backs += count;
+            if counted.state == crate::store::AskBackState::Unanswered {
+                pairs[at].ask_backs_unanswered += count;
+            }
+        }
+        pairs.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
         Ok(StatsReport {
             since_ms,
             module: module.map(str::to_string),
-            pairs: pair_stats(rows),
+            pairs,
         })
     }
 }
@@ -75,24 +100,7 @@ pub fn pair_stats(rows: Vec<OutcomeRow>) -> Vec<PairStats> {
     for row in rows {
         let (stats, latencies) = pairs
             .entry((row.source.clone(), row.target.clone()))
-            .or_insert_with(|| {
-                (
-                    PairStats {
-                        source: row.source.clone(),
-                        target: row.target.clone(),
-                        count: 0,
-                        replies: 0,
-                        failures: BTreeMap::new(),
-                        latency_p50_ms: None,
-                        latency_p95_ms: None,
-                        tokens_in: 0,
-                        tokens_out: 0,
-                        cost_usd: 0.0,
-                        replies_without_usage: 0,
-                    },
-                    Vec::new(),
-                )
-            });
+            .or_insert_with(|| (empty_pair(&row.source, &row.target), Vec::new()));
         stats.count += 1;
         match row.failure {
             Some(cause) => *stats.failures.entry(cause).or_default() += 1,
@@ -117,6 +125,25 @@ pub fn pair_stats(rows: Vec<OutcomeRow>) -> Vec<PairStats> {
             stats
         })
         .collect()
+}
+
+/// A pair with nothing counted yet.
+fn empty_pair(source: &str, target: &str) -> PairStats {
+    PairStats {
+        source: source.to_string(),
+        target: target.to_string(),
+        count: 0,
+        replies: 0,
+        failures: BTreeMap::new(),
+        latency_p50_ms: None,
+        latency_p95_ms: None,
+        tokens_in: 0,
+        tokens_out: 0,
+        cost_usd: 0.0,
+        replies_without_usage: 0,
+        ask_backs: 0,
+        ask_backs_unanswered: 0,
+    }
 }
 
 /// The nearest-rank percentile of sorted values.

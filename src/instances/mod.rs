@@ -27,6 +27,7 @@ mod standby;
 mod standby_key;
 mod stream_backend;
 mod stream_child;
+mod stream_tools;
 mod supervisor;
 
 use std::path::PathBuf;
@@ -123,6 +124,9 @@ pub struct Query {
     pub profile: ChildProfile,
     pub progress: Option<ProgressSink>,
     pub cancel: CancellationToken,
+    /// Stream backend: the scope file of this question, for the agent
+    /// tools of the process that answers it (see `stream_tools.rs`).
+    pub agent_scope: Option<PathBuf>,
 }
 
 /// A query's answer.
@@ -157,4 +161,16 @@ pub struct ChildProfile {
     pub env: Vec<(String, String)>,
     /// Extra arguments for a `claude` stream-json process.
     pub stream_args: Vec<String>,
+    /// Stream backend: give the agent claude-comms's own tools (ask-back,
+    /// issue 29), following the question of each turn.
+    pub agent_tools: Option<AgentToolsSetup>,
+}
+
+/// How a persistent `claude` gets the agent tools (see `stream_tools.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AgentToolsSetup {
+    /// Where the per-process MCP config and scope files go.
+    pub dir: PathBuf,
+    /// The claude-comms executable that serves `agent-tools`.
+    pub exe: PathBuf,
 }

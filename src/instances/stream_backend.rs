@@ -105,6 +105,7 @@ impl InstanceManager {
         instance
             .log
             .event("request", format!("{} asks {}", q.source, q.target));
+        child.follow_question(q.agent_scope.as_deref());
         let turn = child.turn(&q.prompt, move |event| {
             let message = match event {
                 TurnEvent::Assistant(text) => {
@@ -124,6 +125,9 @@ impl InstanceManager {
         });
         let doing = format!("waiting for {}'s agent", q.target);
         let outcome = run_with_limits(turn, &q, deadline, &doing).await;
+        if let Some(child) = guard.as_ref() {
+            child.follow_question(None);
+        }
         let duration_ms = dispatched.elapsed().as_millis() as u64;
         match outcome {
             Ok(result) => {

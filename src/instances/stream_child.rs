@@ -47,6 +47,8 @@ pub struct StreamChild {
     pub session_id: Option<String>,
     /// Turns answered by this process.
     pub turns: u64,
+    /// Its agent tools (ask-back), when its profile gives them.
+    tools: Option<super::stream_tools::StreamTools>,
 }
 
 /// The command line for a stream instance, resuming `resume` if given.
@@ -97,7 +99,19 @@ impl StreamChild {
         profile: ChildProfile,
         tasks: &TaskTracker,
     ) -> Result<StreamChild, InstanceError> {
-        let mut process = ChildProcess::spawn(launch, log.clone(), tasks)
+        let tools = profile
+            .agent_tools
+            .as_ref()
+            .map(super::stream_tools::StreamTools::create)
+            .transpose()
+            .map_err(|e| {
+                InstanceError::StartFailed(format!("cannot write the agent tools' config: {e}"))
+            })?;
+        let mut launch = launch.clone();
+        if let Some(tools) = &tools {
+            launch.args.extend(tools.args());
+        }
+        let mut process = ChildProcess::spawn(&launch, log.clone(), tasks)
             .map_err(|e| InstanceError::StartFailed(e.to_string()))?;
         let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
             return Err(InstanceError::StartFailed(
@@ -112,7 +126,16 @@ impl StreamChild {
             profile,
             session_id: resume.map(str::to_string),
             turns: 0,
+            tools,
         })
+    }
+
+    /// Points the agent tools at the question of the next turn, or at
+    /// nothing (see `stream_tools.rs`).
+    pub fn follow_question(&self, scope: Option<&std::path::Path>) {
+        if let Some(tools) = &self.tools {
+            tools.follow(scope);
+        }
     }
 
     /// Sends one user message and reads until the turn's `result`.

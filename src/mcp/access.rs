@@ -108,6 +108,16 @@ pub(crate) async fn authorize_call(
         let id = text_arg("conversation_id").unwrap_or_default();
         return check_conversation(hub, caller, &id).await;
     }
+    if tool == "answer_question" {
+        // Only the asking module answers its agent's questions: a module
+        // that merely answers in the conversation may not put words in
+        // its asker's mouth.
+        let id = text_arg("query_id").unwrap_or_default();
+        return match hub.asked_by(&id, module).await {
+            Ok(true) => Ok(()),
+            _ => Err(unseen(Thing::Job, &id, module)),
+        };
+    }
     if JOB_TOOLS.contains(&tool.as_str()) {
         let id = text_arg("message_id").unwrap_or_default();
         return check_job(hub, caller, &id).await;

@@ -27,6 +27,7 @@ impl CommsServer {
             + Self::conversation_tools()
             + Self::instance_tools()
             + Self::job_tools()
+            + Self::answer_tools()
             + Self::stats_tools();
         let argument_checks = tool_router
             .list_all()

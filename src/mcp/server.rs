@@ -20,7 +20,8 @@ software system through Claude agents. Use list_modules / describe_module / find
 learn which modules exist, what they do, which data they consume and produce, and how they \
 relate. Use send_message to ask another module a question: an agent working in that module's \
 folder answers, told who is asking and why, and the conversation is kept so follow-ups carry \
-the history. Modules are described by descriptors; register_module adds one. Resources \
+the history. If that agent needs something only you know, send_message returns status \
+input_required with its question: answer it with answer_question. Modules are described by descriptors; register_module adds one. Resources \
 module://{name} hold each descriptor as JSON.";
 
 /// How long the last frames may take to reach stdout at exit.

@@ -160,6 +160,19 @@ fn detailed(server: &CommsServer, detail: JobDetail) -> Result<DetailedTask, Mcp
         crate::time::rfc3339(finished_at),
     )
     .with_poll_interval_ms(POLL_INTERVAL_MS);
+    if let Some(request) = &job.input_request {
+        // The agent waits for the asker: the question is answered with
+        // the answer_question tool (claude-comms asks nothing of the
+        // client itself, so the task lists no input requests).
+        task.status_message = Some(format!(
+            "{target} asks back: {} (answer with answer_question {{\"query_id\": \"{}\"}})",
+            request.question, request.query_id
+        ));
+        let payload = TaskPayload::InputRequired {
+            input_requests: Default::default(),
+        };
+        return Ok(DetailedTask::new(task, payload));
+    }
     let reason = || {
         job.error
             .clone()

@@ -17,6 +17,7 @@
 //! with the real `claude` plus the policy's arguments. What the agent tried
 //! comes back as [`tool_use::ToolUse`] records parsed from stream-json.
 
+pub mod agent_tools;
 pub mod claude_settings;
 pub mod report;
 pub mod shim;

@@ -40,6 +40,11 @@ pub struct ShimSpec {
     /// when the module's folder is missing, and rules relative to the
     /// working folder would then cover the whole home.
     pub refuse_home: bool,
+    /// Where the hub leaves the agent tools' MCP config of each question
+    /// it dispatches (see `agent_tools.rs`): the `claude` of a question
+    /// that has one gets `ask_asker` and `ask_module`.
+    #[serde(default)]
+    pub agent_tools: Option<PathBuf>,
 }
 
 /// The shim's command line: what claude-code-mcp passed, without the
@@ -50,7 +55,25 @@ pub fn shim_args(spec: &ShimSpec, given: impl IntoIterator<Item = OsString>) -> 
         .filter(|a| !(spec.drop_skip_permissions && a == SKIP_PERMISSIONS))
         .collect();
     args.extend(spec.args.iter().map(OsString::from));
+    if let Some(dir) = &spec.agent_tools
+        && let Some(config) = agent_tools_config(dir, &args)
+    {
+        args.extend(
+            super::agent_tools::claude_args(&config)
+                .into_iter()
+                .map(OsString::from),
+        );
+    }
     args
+}
+
+/// The agent tools' MCP config of the question whose prompt (`-p`) is in
+/// `args`, when the hub wrote one.
+fn agent_tools_config(dir: &Path, args: &[OsString]) -> Option<PathBuf> {
+    let at = args.iter().position(|a| a == "-p" || a == "--print")?;
+    let prompt = args.get(at + 1)?.to_str()?;
+    let config = super::agent_tools::config_for_prompt(dir, prompt);
+    config.is_file().then_some(config)
 }
 
 /// Runs as the shim when [`SHIM_ENV`] is set; returns only if it is not
@@ -154,15 +177,17 @@ pub fn shim_executable(configured: Option<&str>) -> Result<PathBuf, String> {
 }
 
 /// The environment a claude-code-mcp child needs so that every `claude` it
-/// runs obeys `policy`; empty for `full` without rules (today's behaviour).
+/// runs obeys `policy` (and, with `agent_tools`, gets the agent tools of
+/// its question); empty for `full` without rules and without agent tools.
 pub fn mcp_child_env(
     policy: &ModulePolicy,
     files: &PolicyFiles,
     child_env: &BTreeMap<String, String>,
     shim: &Path,
+    agent_tools: Option<&Path>,
 ) -> Result<Vec<(String, String)>, String> {
     let child = child_policy(policy);
-    if child.skip_permissions && child.settings.is_none() {
+    if child.skip_permissions && child.settings.is_none() && agent_tools.is_none() {
         return Ok(Vec::new());
     }
     let mut args = files
@@ -180,6 +205,7 @@ pub fn mcp_child_env(
             .cloned()
             .or_else(|| std::env::var(CLI_NAME_ENV).ok()),
         refuse_home: !child.skip_permissions,
+        agent_tools: agent_tools.map(Path::to_path_buf),
     };
     let spec = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
     Ok(vec![

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::Path;
 
 use serde_json::json;
 
@@ -170,7 +171,14 @@ fn the_shim_drops_skip_permissions_and_adds_the_policy() {
     let mut child_env = BTreeMap::new();
     child_env.insert("CLAUDE_CLI_NAME".to_string(), "/opt/claude".to_string());
     let policy = PermissionsConfig::default().policy_for("m");
-    let env = mcp_child_env(&policy, &files, &child_env, std::path::Path::new("/bin/cc")).unwrap();
+    let env = mcp_child_env(
+        &policy,
+        &files,
+        &child_env,
+        std::path::Path::new("/bin/cc"),
+        None,
+    )
+    .unwrap();
     assert_eq!(env[0], ("CLAUDE_CLI_NAME".into(), "/bin/cc".into()));
     let spec: ShimSpec = serde_json::from_str(&env[1].1).unwrap();
     assert_eq!(spec.claude, "/opt/claude");
@@ -189,10 +197,50 @@ fn the_shim_drops_skip_permissions_and_adds_the_policy() {
     // `full` without rules: the child runs as it always did.
     let full = config("[modules]\nm = \"full\"\n").policy_for("m");
     assert!(
-        mcp_child_env(&full, &files, &child_env, std::path::Path::new("/bin/cc"))
-            .unwrap()
-            .is_empty()
+        mcp_child_env(
+            &full,
+            &files,
+            &child_env,
+            std::path::Path::new("/bin/cc"),
+            None
+        )
+        .unwrap()
+        .is_empty()
     );
+}
+
+#[test]
+fn the_shim_gives_the_agent_tools_only_to_a_question_the_hub_wrote_a_config_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = PolicyFiles::new(dir.path());
+    let tools = dir.path().join("agent-tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let child_env = BTreeMap::new();
+    // Even `full` without rules goes through the shim to get them.
+    let full = config("[modules]\nm = \"full\"\n").policy_for("m");
+    let env = mcp_child_env(
+        &full,
+        &files,
+        &child_env,
+        Path::new("/bin/cc"),
+        Some(&tools),
+    )
+    .unwrap();
+    let spec: ShimSpec = serde_json::from_str(&env[1].1).unwrap();
+    assert_eq!(spec.agent_tools.as_deref(), Some(tools.as_path()));
+    assert!(!spec.drop_skip_permissions);
+
+    let config_file = agent_tools::config_for_prompt(&tools, "the prompt");
+    std::fs::write(&config_file, "{}").unwrap();
+    let given = |prompt: &str| ["--dangerously-skip-permissions", "-p", prompt].map(OsString::from);
+    let args = shim_args(&spec, given("the prompt"));
+    let at = args.iter().position(|a| a == "--mcp-config").unwrap();
+    assert_eq!(args[at + 1], config_file.as_os_str());
+    assert_eq!(args[at + 2], "--allowedTools");
+    assert_eq!(args[at + 3], "mcp__comms__ask_asker,mcp__comms__ask_module");
+    // Another prompt (another question) has no config: no tools.
+    let other = shim_args(&spec, given("another prompt"));
+    assert!(!other.iter().any(|a| a == "--mcp-config"));
 }
 
 #[test]

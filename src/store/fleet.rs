@@ -93,6 +93,11 @@ pub enum Notice {
     /// Events of an instance someone on another node watches
     /// (`instances monitor`), each an `InstanceEvent` as JSON.
     InstanceEvent { instance_id: String, event: String },
+    /// A control request (stop, pause, watch, ...) waits for the process
+    /// `server_id`, which owns the instance.
+    ControlRequested { server_id: String },
+    /// The control request `id` was carried out (or refused).
+    ControlDone { id: i64 },
     /// The listener reconnected: notices may have been missed; re-read.
     Reconnected,
     /// There is no listener (a transaction-mode pooler without

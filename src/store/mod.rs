@@ -43,6 +43,7 @@
 //!   [`StoreBackend::recover_interrupted`] marks those of dead servers
 //!   `interrupted`.
 
+mod ask_back;
 mod columns;
 mod contract;
 mod copy;
@@ -65,6 +66,7 @@ mod settings;
 mod sqlite;
 mod tool_use;
 
+pub use ask_back::{AskBack, AskBackCount};
 pub use contract::{CopySnapshot, FleetQueue, StoreBackend};
 pub use copy::{CopyCounts, CopyError, CopyOptions, CopyProgress, CopyReport};
 pub use cursor::MessageCursor;
@@ -88,9 +90,9 @@ pub use hosts::this_hostname;
 pub use ids::{IdKind, MIN_ID_PREFIX};
 pub(crate) use model::optional_object_schema;
 pub use model::{
-    BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
-    InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit, ServerRecord,
-    ServerRow,
+    AskBackState, BeginQuery, Conversation, ConversationFilter, ConversationPage,
+    ConversationStatus, InstanceRecord, Message, MessageStatus, NewQuery, Outcome, Role, SearchHit,
+    ServerRecord, ServerRow,
 };
 pub use module_state::ReplyModule;
 pub use records::{

@@ -57,7 +57,24 @@ string_enum!(
 );
 string_enum!(
     /// What a message is.
-    Role { Query = "query", Reply = "reply", Error = "error", Note = "note" }
+    Role {
+        Query = "query",
+        Reply = "reply",
+        Error = "error",
+        Note = "note",
+        AskBack = "ask_back",
+        AskBackAnswer = "ask_back_answer",
+    }
+);
+string_enum!(
+    /// Where a question of an answering agent back to its asker is
+    /// (see [`super::AskBack`]).
+    AskBackState {
+        Waiting = "waiting",
+        Answered = "answered",
+        Unanswered = "unanswered",
+        Ended = "ended",
+    }
 );
 string_enum!(
     /// Where a message is in its life.

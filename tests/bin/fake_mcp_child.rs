@@ -23,6 +23,9 @@
 //! - `[[pingpong:A,B]]` ask the other of A and B (this child's module is its
 //!   working folder's name) the same question through `$FAKE_CHILD_COMMS send`,
 //!   with this child's environment, and answer with what that printed
+//! - `[[askback:QUESTION]]` call the agent tools' `ask_asker {question}` as
+//!   the real `claude` would (the MCP config the hub wrote for this prompt,
+//!   found as the exec shim finds it), and answer with what it returned
 //!
 //! Like the real child under a module's permission policy (where its
 //! `claude` is the claude-comms shim, which asks for stream-json output),
@@ -165,6 +168,9 @@ impl ServerHandler for FakeChild {
         if let Some(pair) = directive(&prompt, "pingpong") {
             return Ok(answer(pingpong(pair, &folder).await));
         }
+        if let Some(question) = directive(&prompt, "askback") {
+            return Ok(answer(ask_back(&prompt, question).await));
+        }
         let text = if prompt.contains("[[brief]]") {
             format!("brief fake answer ({} prompt bytes)", prompt.len())
         } else {
@@ -223,6 +229,62 @@ async fn pingpong(pair: &str, folder: &str) -> String {
             String::from_utf8_lossy(&out.stderr).trim()
         ),
         Err(e) => format!("pingpong: cannot run claude-comms: {e}"),
+    }
+}
+
+/// Calls `ask_asker {question}` of the agent tools the hub gave the
+/// question whose prompt is `prompt`; "asked back: " and what it returned.
+async fn ask_back(prompt: &str, question: &str) -> String {
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    let spec: Option<claude_comms::policy::shim::ShimSpec> =
+        std::env::var("CLAUDE_COMMS_CLAUDE_SHIM")
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok());
+    let Some(dir) = spec.and_then(|s| s.agent_tools) else {
+        return "askback: this child has no agent tools".into();
+    };
+    let config = claude_comms::policy::agent_tools::config_for_prompt(&dir, prompt);
+    let Ok(text) = std::fs::read_to_string(&config) else {
+        return format!("askback: no agent tools config at {}", config.display());
+    };
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let server = &config["mcpServers"]["comms"];
+    let command = server["command"].as_str().unwrap_or_default().to_string();
+    let args: Vec<String> = server["args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let Ok(transport) =
+        TokioChildProcess::new(tokio::process::Command::new(command).configure(|c| {
+            c.args(&args).env_remove("CLAUDE_COMMS_CLAUDE_SHIM");
+        }))
+    else {
+        return "askback: cannot start the agent tools".into();
+    };
+    let client = match ().serve(transport).await {
+        Ok(client) => client,
+        Err(e) => return format!("askback: cannot talk to the agent tools: {e}"),
+    };
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("question".into(), question.into());
+    let called = client
+        .call_tool(CallToolRequestParams::new("ask_asker").with_arguments(arguments))
+        .await;
+    let _ = client.cancel().await;
+    match called {
+        Ok(result) => {
+            let text: Vec<String> = result
+                .content
+                .iter()
+                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                .collect();
+            format!("asked back: {}", text.join(" "))
+        }
+        Err(e) => format!("askback: the call failed: {e}"),
     }
 }
 

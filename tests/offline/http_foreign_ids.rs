@@ -104,6 +104,15 @@ fn a_foreign_id_gets_the_same_answer_as_an_unknown_one_everywhere() {
         ("get_reply", Box::new(tool("get_reply", "message_id"))),
         ("cancel_job", Box::new(tool("cancel_job", "message_id"))),
         (
+            "answer_question",
+            Box::new(|id: &str| {
+                (
+                    "tools/call",
+                    json!({"name": "answer_question", "arguments": {"query_id": id, "answer": "x"}}),
+                )
+            }),
+        ),
+        (
             "tasks/get",
             Box::new(|id: &str| ("tasks/get", json!({"taskId": id}))),
         ),
@@ -128,7 +137,7 @@ fn a_foreign_id_gets_the_same_answer_as_an_unknown_one_everywhere() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 10);
+    assert_eq!(compared, 11);
     // Nothing of the foreign conversation changed.
     let shown = json_of(&cli(
         home.path(),

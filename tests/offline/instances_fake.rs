@@ -38,6 +38,7 @@ fn query(source: &str, target: &str, prompt: &str) -> Query {
         profile: Default::default(),
         progress: None,
         cancel: CancellationToken::new(),
+        agent_scope: None,
     }
 }
 

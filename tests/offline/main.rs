@@ -10,6 +10,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/console_http.rs"]
+mod console_http;
 #[path = "../support/daemon_cli.rs"]
 mod daemon_cli;
 #[path = "../support/http_raw.rs"]
@@ -19,6 +21,7 @@ mod serve_process;
 #[path = "../store_suite/mod.rs"]
 mod store_suite;
 
+mod ask_back_fake;
 mod bad_input;
 mod cli_conversations;
 mod cli_doctor;
@@ -30,6 +33,7 @@ mod cli_permissions;
 mod cli_setup;
 mod commit_pinned;
 mod communicator;
+mod console;
 mod conversations_fake;
 mod daemon_build;
 mod daemon_errors;

@@ -121,6 +121,8 @@ fn the_published_crate_holds_the_source_and_no_test_fixtures() {
         "src/main.rs",
         "src/lib.rs",
         "src/context/templates/first_query.md",
+        "src/console/assets/console.js",
+        "src/console/assets/console.css",
         "descriptors/marker.yaml",
         "schemas/module-descriptor.schema.json",
     ] {

@@ -27,6 +27,7 @@ fn spec(program: &str) -> ShimSpec {
         drop_skip_permissions: true,
         cli_name: Some("claude".into()),
         refuse_home: true,
+        agent_tools: None,
     }
 }
 

@@ -117,3 +117,59 @@ fn claude_code_on_node_a_asks_a_module_on_node_b_and_b_s_real_child_answers() {
         }
     }
 }
+
+#[ignore = "end-to-end tier: needs the real children (bash scripts/install-real-children.sh); scripts/test.sh runs it"]
+#[test]
+fn an_agent_on_node_b_asks_back_and_the_asker_on_node_a_answers() {
+    let Some(real) = RealChildren::find() else {
+        return;
+    };
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_ask_back");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let model = runtime.block_on(model_stub::ModelStub::start());
+    let claude_homes = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let settings = |claude_home: &tempfile::TempDir| NodeSettings {
+        instances_toml: Some(real.config_toml(&model, claude_home.path())),
+        ..NodeSettings::default()
+    };
+    let a = Node::new(&url, "node-a", &["marker"], &settings(&claude_homes[0]));
+    let b = Node::new(&url, "node-b", &["arangodb"], &settings(&claude_homes[1]));
+    a.start_ok();
+    b.start_ok();
+
+    let message = format!(
+        "[[tool:mcp__comms__ask_asker {}]]",
+        json!({"question": "Which port, node A?"})
+    );
+    let sent = a.cli(&[
+        "--json", "send", "--from", "marker", "--to", "arangodb", &message,
+    ]);
+    assert_eq!(sent.status.code(), Some(4), "{}", fleet_nodes::said(&sent));
+    let asked: serde_json::Value = serde_json::from_slice(&sent.stdout).unwrap();
+    assert_eq!(asked["input_request"]["question"], "Which port, node A?");
+    let id = asked["message_id"].as_str().unwrap();
+
+    let answered = a.cli(&["--json", "jobs", "answer", id, "8529"]);
+    assert_eq!(
+        answered.status.code(),
+        Some(0),
+        "{}",
+        fleet_nodes::said(&answered)
+    );
+    let outcome: serde_json::Value = serde_json::from_slice(&answered.stdout).unwrap();
+    let reply = outcome["reply"].as_str().unwrap();
+    assert!(reply.contains("OK marker answers: 8529"), "{reply}");
+    let job = json_of(&a.cli(&["--json", "jobs", "show", id]));
+    assert_eq!(
+        (&job["status"], &job["node"]),
+        (&json!("delivered"), &json!("node-b")),
+        "{job}"
+    );
+    for node in [&a, &b] {
+        let stopped = node.stop();
+        assert!(stopped.status.success(), "{}", fleet_nodes::said(&stopped));
+    }
+}

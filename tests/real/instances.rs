@@ -26,6 +26,7 @@ fn query(backend: BackendKind, workdir: &Path, conversation: &str, prompt: &str)
         profile: Default::default(),
         progress: None,
         cancel: CancellationToken::new(),
+        agent_scope: None,
     }
 }
 

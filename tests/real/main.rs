@@ -15,6 +15,8 @@ mod common;
 mod daemon_cli;
 #[path = "../support/fleet_nodes.rs"]
 mod fleet_nodes;
+#[path = "../support/http_raw.rs"]
+mod http_raw;
 #[path = "../support/model_stub.rs"]
 mod model_stub;
 #[path = "../support/pg_cluster.rs"]
@@ -23,11 +25,16 @@ mod pg_cluster;
 mod real_children;
 #[path = "../support/token_proxy.rs"]
 mod token_proxy;
+#[path = "../support/webdriver.rs"]
+mod webdriver;
 
 // fleet_nodes includes serve_process; one copy serves every test.
 use fleet_nodes::serve_process;
 
+mod ask_back;
+mod ask_back_faces;
 mod conformance;
+mod console_browser;
 mod conversations;
 mod daemon;
 mod fleet;

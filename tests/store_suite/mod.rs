@@ -13,6 +13,7 @@
 
 use claude_comms::store::Store;
 
+pub mod ask_back;
 pub mod concurrency;
 pub mod conversations;
 pub mod decoding;
@@ -59,6 +60,12 @@ pub trait Backend: Sized + Send + Sync + 'static {
 macro_rules! store_suite {
     ($backend:path) => {
         $crate::store_suite::store_suite!(@topics $backend;
+            ask_back {
+                a_question_back_waits_once_and_is_answered_once,
+                a_question_back_ends_unanswered_or_with_its_query,
+                a_question_asked_while_answering_is_a_child_of_it,
+                questions_back_are_counted_per_pair_and_state,
+            },
             concurrency {
                 sequence_numbers_stay_gapless_with_many_writers_on_many_handles,
                 one_idempotency_key_stores_one_query_however_many_race,

@@ -155,6 +155,14 @@ impl Hub {
             if let Some(outcome) = self.routed_outcome(conversation, &query).await? {
                 return outcome;
             }
+            // The agent on the other node asks back: the question is in
+            // the store; the node that runs the agent carries the query on.
+            if let Some(asked) = self.input_request(&query.id).await? {
+                let mut outcome = self.pending_outcome(conversation, &query.id);
+                outcome.status = super::super::ask_back::INPUT_REQUIRED.into();
+                outcome.input_request = Some(asked);
+                return Ok(outcome);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(HubError::QueryFailed {

@@ -50,7 +50,7 @@ impl super::Hub {
 /// reconnected or fell behind (notices may be lost then: the caller
 /// re-reads the store). Without notices (a SQLite store) it never returns;
 /// every caller also has a slow timer as its safety net.
-async fn next_notice(
+pub(in crate::hub) async fn next_notice(
     notices: &mut Option<tokio::sync::broadcast::Receiver<crate::store::Notice>>,
     mut wanted: impl FnMut(crate::store::Notice) -> bool,
 ) {

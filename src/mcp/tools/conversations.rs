@@ -109,7 +109,7 @@ pub struct Export {
 #[tool_router(router = conversation_tools, vis = "pub(crate)")]
 impl CommsServer {
     #[tool(
-        description = "Ask another module a question. An agent working in the target module's folder answers, told who is asking, how the two modules relate, and what was said earlier in the conversation. Without conversation_id a new conversation starts; pass the returned conversation_id to follow up. Sends progress notifications while waiting when the call has a progressToken.",
+        description = "Ask another module a question. An agent working in the target module's folder answers, told who is asking, how the two modules relate, and what was said earlier in the conversation. Without conversation_id a new conversation starts; pass the returned conversation_id to follow up. Sends progress notifications while waiting when the call has a progressToken. If the agent needs something only you know, the result has status input_required with its question: answer with answer_question.",
         output_schema = schema_for_output::<SendOutcome>()
     )]
     async fn send_message(
@@ -126,7 +126,7 @@ impl CommsServer {
             });
         }
         match self.send(args, &context, Delivery::Wait).await {
-            Ok(outcome) => answer_result(self, &outcome),
+            Ok(outcome) => super::answers::outcome_result(self, &outcome),
             Err(e) => Ok(hub_failure(e)),
         }
     }

@@ -1,6 +1,7 @@
 //! MCP tools, one file per concern. Each tool returns a short text for
 //! people and `structuredContent` matching its declared output schema.
 
+pub(crate) mod answers;
 pub(crate) mod conversations;
 pub(crate) mod instances;
 pub(crate) mod jobs;

@@ -32,13 +32,15 @@ pub use fleet::FleetQueue;
 use serde_json::Value;
 
 use super::Result;
+use super::ask_back::{AskBack, AskBackCount};
 use super::copy::{CopyCounts, CopyRow, CopyTable};
 use super::cursor::MessageCursor;
 use super::export::{ExportFormat, ExportedConversation};
 use super::ids::IdKind;
 use super::model::{
-    BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
-    InstanceRecord, Message, MessageStatus, NewQuery, Outcome, SearchHit, ServerRecord, ServerRow,
+    AskBackState, BeginQuery, Conversation, ConversationFilter, ConversationPage,
+    ConversationStatus, InstanceRecord, Message, MessageStatus, NewQuery, Outcome, SearchHit,
+    ServerRecord, ServerRow,
 };
 use super::records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
@@ -291,4 +293,42 @@ pub trait StoreBackend: Send + Sync {
     /// A snapshot to copy from: every read of it sees the store as it was
     /// at its first read.
     async fn copy_snapshot(&self) -> Result<Box<dyn CopySnapshot + '_>>;
+
+    // ----- questions back (issue 29) -----
+
+    /// Stores the answering agent's `question` about pending query
+    /// `query_id` (sent by the conversation's target) as `waiting`.
+    /// Refused when the query is not pending or already waits for an answer.
+    async fn ask_back(&self, query_id: &str, question: &str) -> Result<AskBack>;
+
+    /// Stores the asker's `answer` to the question waiting on pending query
+    /// `query_id`, closing it `answered`. Refused when nothing waits (never
+    /// answered twice).
+    async fn answer_ask_back(&self, query_id: &str, answer: &str) -> Result<AskBack>;
+
+    /// Closes the question `ask_id` as `state` (`unanswered` or `ended`) if
+    /// it still waits; the question as it is now either way (an answer that
+    /// came first is kept).
+    async fn close_ask_back(&self, ask_id: &str, state: AskBackState) -> Result<AskBack>;
+
+    /// The question `ask_id` and its answer, if any.
+    async fn ask_back_of(&self, ask_id: &str) -> Result<AskBack>;
+
+    /// The question that waits on query `query_id`, if one does.
+    async fn waiting_ask_back(&self, query_id: &str) -> Result<Option<AskBack>>;
+
+    /// Records query `child` as asked while query `parent` was being
+    /// answered (`ask_module`). Recording it again changes nothing.
+    async fn link_child_query(&self, child: &str, parent: &str) -> Result<()>;
+
+    /// Questions back asked since `since_ms` (unix ms), by pair and state;
+    /// with `module`, only pairs it takes part in.
+    async fn ask_backs_since(
+        &self,
+        since_ms: i64,
+        module: Option<&str>,
+    ) -> Result<Vec<AskBackCount>>;
+
+    /// The queries asked while `parent` was being answered, oldest first.
+    async fn child_queries(&self, parent: &str) -> Result<Vec<String>>;
 }

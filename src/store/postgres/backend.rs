@@ -12,11 +12,13 @@ use serde_json::Value;
 use super::PostgresStore;
 use super::copy::PgSnapshot;
 use crate::store::Result;
+use crate::store::ask_back::{AskBack, AskBackCount};
 use crate::store::contract::{CopySnapshot, FleetQueue, StoreBackend};
 use crate::store::copy::{CopyCounts, CopyRow, CopyTable, CopyValue};
 use crate::store::cursor::MessageCursor;
 use crate::store::export::{ExportFormat, ExportedConversation};
 use crate::store::ids::IdKind;
+use crate::store::model::AskBackState;
 use crate::store::model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
     InstanceRecord, Message, MessageStatus, NewQuery, Outcome, SearchHit, ServerRecord, ServerRow,
@@ -313,6 +315,42 @@ impl StoreBackend for PostgresStore {
             store: self,
             snapshot,
         }))
+    }
+
+    async fn ask_back(&self, query_id: &str, question: &str) -> Result<AskBack> {
+        self.bounded(self.ask_back(query_id, question)).await
+    }
+
+    async fn answer_ask_back(&self, query_id: &str, answer: &str) -> Result<AskBack> {
+        self.bounded(self.answer_ask_back(query_id, answer)).await
+    }
+
+    async fn close_ask_back(&self, ask_id: &str, state: AskBackState) -> Result<AskBack> {
+        self.bounded(self.close_ask_back(ask_id, state)).await
+    }
+
+    async fn ask_back_of(&self, ask_id: &str) -> Result<AskBack> {
+        self.bounded(self.ask_back_of(ask_id)).await
+    }
+
+    async fn waiting_ask_back(&self, query_id: &str) -> Result<Option<AskBack>> {
+        self.bounded(self.waiting_ask_back(query_id)).await
+    }
+
+    async fn link_child_query(&self, child: &str, parent: &str) -> Result<()> {
+        self.bounded(self.link_child_query(child, parent)).await
+    }
+
+    async fn ask_backs_since(
+        &self,
+        since_ms: i64,
+        module: Option<&str>,
+    ) -> Result<Vec<AskBackCount>> {
+        self.bounded(self.ask_backs_since(since_ms, module)).await
+    }
+
+    async fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
+        self.bounded(self.child_queries(parent)).await
     }
 }
 

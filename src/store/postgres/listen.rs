@@ -24,6 +24,8 @@ pub(super) const OUTCOMES: &str = "claude_comms_outcomes";
 pub(super) const DESCRIPTORS: &str = "claude_comms_descriptors";
 pub(super) const PROGRESS: &str = "claude_comms_progress";
 pub(super) const INSTANCE_EVENTS: &str = "claude_comms_instance_events";
+/// Instance control: `request <server id>` and `done <request id>`.
+pub(super) const CONTROL: &str = "claude_comms_control";
 
 /// How often waiters re-read when there is no listener.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -126,6 +128,16 @@ async fn listen_forever(
                                         },
                                         None => continue,
                                     },
+                                    CONTROL => match n.payload().split_once(' ') {
+                                        Some(("request", server_id)) => Notice::ControlRequested {
+                                            server_id: server_id.to_string(),
+                                        },
+                                        Some(("done", id)) => match id.parse() {
+                                            Ok(id) => Notice::ControlDone { id },
+                                            Err(_) => continue,
+                                        },
+                                        _ => continue,
+                                    },
                                     INSTANCE_EVENTS => match n.payload().split_once(' ') {
                                         Some((instance_id, event)) => Notice::InstanceEvent {
                                             instance_id: instance_id.to_string(),
@@ -146,7 +158,7 @@ async fn listen_forever(
                 });
                 let listening = client
                     .batch_execute(&format!(
-                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}; LISTEN {PROGRESS}; LISTEN {INSTANCE_EVENTS}"
+                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}; LISTEN {PROGRESS}; LISTEN {INSTANCE_EVENTS}; LISTEN {CONTROL}"
                     ))
                     .await;
                 if listening.is_ok() {

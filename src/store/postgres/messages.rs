@@ -20,7 +20,7 @@ use crate::store::{Result, StoreError, rules};
 /// `$2` conversation, `$3` sender, `$4` role, `$5` content, `$6` status,
 /// `$7` hop chain (JSON). Used for notes; queries and outcomes have their
 /// own statements (they check more in the same statement).
-fn insert_note_sql() -> String {
+pub(super) fn insert_note_sql() -> String {
     format!(
         "WITH bump AS (
              UPDATE conversations SET updated_at = {DB_NOW_MS}, message_count = message_count + 1

@@ -18,6 +18,7 @@
 //!   names it, never a hang; the pool replaces broken connections, so the
 //!   store reconnects by itself once the database is back.
 
+mod ask_back;
 mod backend;
 mod cached;
 mod connect;

@@ -166,6 +166,28 @@ ALTER TABLE messages ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::
 CREATE INDEX messages_follow ON messages (txid, pos);
 ALTER TABLE messages ADD COLUMN prefer_node TEXT;
 "#,
+    // Ask-backs (issue 29): an answering agent's question back to its
+    // asker (a message of role `ask_back`, answered by one of role
+    // `ask_back_answer`), and where it is; one waits per query at most.
+    // And the question an agent asked a third module while answering
+    // (`ask_module`): a child of the question it was answering.
+    r#"
+CREATE TABLE ask_backs (
+    ask_id     TEXT PRIMARY KEY,
+    query_id   TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    answer_id  TEXT,
+    created_at BIGINT NOT NULL,
+    closed_at  BIGINT
+);
+CREATE UNIQUE INDEX ask_backs_waiting ON ask_backs (query_id) WHERE state = 'waiting';
+CREATE INDEX ask_backs_query ON ask_backs (query_id);
+CREATE TABLE query_parents (
+    query_id  TEXT PRIMARY KEY,
+    parent_id TEXT NOT NULL
+);
+CREATE INDEX query_parents_parent ON query_parents (parent_id);
+"#,
 ];
 
 /// The schema version this code writes: the same number as SQLite's (a

@@ -178,11 +178,14 @@ impl PostgresStore {
             .client()
             .await?
             .row(
+                // The owner is woken by the notice when this commits.
                 &format!(
-                    "INSERT INTO control_requests (server_id, instance_id, action, created_at)
-                     VALUES ($1, $2, $3, {DB_NOW_MS}) RETURNING id"
+                    "WITH asked AS (
+                         INSERT INTO control_requests (server_id, instance_id, action, created_at)
+                         VALUES ($1, $2, $3, {DB_NOW_MS}) RETURNING id)
+                     SELECT id, pg_notify($4, 'request ' || $1) FROM asked"
                 ),
-                &[&server_id, &instance_id, &action],
+                &[&server_id, &instance_id, &action, &super::listen::CONTROL],
             )
             .await?;
         Ok(row.try_get(0)?)
@@ -218,11 +221,15 @@ impl PostgresStore {
         let result = limits::clip(result, limits::MAX_NOTE_BYTES).into_owned();
         let client = self.client().await?;
         client
-            .run(
+            .rows(
+                // The asker is woken by the notice when this commits.
                 &format!(
-                    "UPDATE control_requests SET done_at = {DB_NOW_MS}, ok = $2, result = $3 WHERE id = $1"
+                    "WITH done AS (
+                         UPDATE control_requests SET done_at = {DB_NOW_MS}, ok = $2, result = $3
+                         WHERE id = $1 RETURNING id)
+                     SELECT pg_notify($4, 'done ' || id) FROM done"
                 ),
-                &[&id, &ok, &result],
+                &[&id, &ok, &result, &super::listen::CONTROL],
             )
             .await?;
         client

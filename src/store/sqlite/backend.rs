@@ -14,11 +14,13 @@ use serde_json::Value;
 
 use super::SqliteStore;
 use super::copy::SqliteSnapshot;
+use crate::store::ask_back::{AskBack, AskBackCount};
 use crate::store::contract::{CopySnapshot, StoreBackend};
 use crate::store::copy::{CopyCounts, CopyRow, CopyTable, CopyValue};
 use crate::store::cursor::MessageCursor;
 use crate::store::export::{ExportFormat, ExportedConversation};
 use crate::store::ids::IdKind;
+use crate::store::model::AskBackState;
 use crate::store::model::{
     BeginQuery, Conversation, ConversationFilter, ConversationPage, ConversationStatus,
     InstanceRecord, Message, MessageStatus, NewQuery, Outcome, SearchHit, ServerRecord, ServerRow,
@@ -372,6 +374,52 @@ impl StoreBackend for SqliteBackend {
     async fn copy_snapshot(&self) -> Result<Box<dyn CopySnapshot + '_>> {
         let snapshot = self.run(|s| s.copy_snapshot()).await?;
         Ok(Box::new(SqliteCopySnapshot(Arc::new(snapshot))))
+    }
+
+    async fn ask_back(&self, query_id: &str, question: &str) -> Result<AskBack> {
+        let (query_id, question) = (query_id.to_owned(), question.to_owned());
+        self.run(move |s| s.ask_back(&query_id, &question)).await
+    }
+
+    async fn answer_ask_back(&self, query_id: &str, answer: &str) -> Result<AskBack> {
+        let (query_id, answer) = (query_id.to_owned(), answer.to_owned());
+        self.run(move |s| s.answer_ask_back(&query_id, &answer))
+            .await
+    }
+
+    async fn close_ask_back(&self, ask_id: &str, state: AskBackState) -> Result<AskBack> {
+        let ask_id = ask_id.to_owned();
+        self.run(move |s| s.close_ask_back(&ask_id, state)).await
+    }
+
+    async fn ask_back_of(&self, ask_id: &str) -> Result<AskBack> {
+        let ask_id = ask_id.to_owned();
+        self.run(move |s| s.ask_back_of(&ask_id)).await
+    }
+
+    async fn waiting_ask_back(&self, query_id: &str) -> Result<Option<AskBack>> {
+        let query_id = query_id.to_owned();
+        self.run(move |s| s.waiting_ask_back(&query_id)).await
+    }
+
+    async fn link_child_query(&self, child: &str, parent: &str) -> Result<()> {
+        let (child, parent) = (child.to_owned(), parent.to_owned());
+        self.run(move |s| s.link_child_query(&child, &parent)).await
+    }
+
+    async fn ask_backs_since(
+        &self,
+        since_ms: i64,
+        module: Option<&str>,
+    ) -> Result<Vec<AskBackCount>> {
+        let module = module.map(str::to_owned);
+        self.run(move |s| s.ask_backs_since(since_ms, module.as_deref()))
+            .await
+    }
+
+    async fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
+        let parent = parent.to_owned();
+        self.run(move |s| s.child_queries(&parent)).await
     }
 }
 

@@ -84,21 +84,21 @@ struct Ledger<'a> {
 }
 
 /// The fields of a row to insert; the rest are NULL.
-struct Insert<'a> {
-    conversation_id: &'a str,
-    sender: &'a str,
-    role: Role,
-    content: &'a str,
-    status: MessageStatus,
-    idempotency_key: Option<&'a str>,
-    hop_chain: &'a [String],
-    owner: Option<&'a str>,
-    reply_to: Option<&'a str>,
-    error: Option<&'a str>,
+pub(super) struct Insert<'a> {
+    pub(super) conversation_id: &'a str,
+    pub(super) sender: &'a str,
+    pub(super) role: Role,
+    pub(super) content: &'a str,
+    pub(super) status: MessageStatus,
+    pub(super) idempotency_key: Option<&'a str>,
+    pub(super) hop_chain: &'a [String],
+    pub(super) owner: Option<&'a str>,
+    pub(super) reply_to: Option<&'a str>,
+    pub(super) error: Option<&'a str>,
 }
 
 /// Appends a row with the next sequence number and bumps the conversation.
-fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
+pub(super) fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = now_ms();
     let seq: i64 = tx

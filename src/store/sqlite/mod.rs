@@ -19,6 +19,7 @@
 //!   [`SqliteStore::recover_interrupted`] marks those of dead servers `interrupted`.
 
 mod activity;
+mod ask_back;
 mod backend;
 mod checkpoint;
 mod control;
