@@ -27,8 +27,12 @@ use crate::store::Result;
 /// The database's clock in milliseconds since the epoch, as SQL: every
 /// time that more than one machine compares (heartbeats, leases, who is
 /// alive, when a message was stored) is taken from it, never from a
-/// node's own clock, which may be off by any amount.
-pub(super) const DB_NOW_MS: &str = "floor(extract(epoch from clock_timestamp()) * 1000)::bigint";
+/// node's own clock, which may be off by any amount. The statement's own
+/// start (`statement_timestamp()`), so every use within one statement
+/// agrees (a new conversation's `created_at` equals its `updated_at`) and
+/// a statement that waited for a lock is stamped when it ran.
+pub(super) const DB_NOW_MS: &str =
+    "floor(extract(epoch from statement_timestamp()) * 1000)::bigint";
 
 /// Advisory-lock namespace (the first key) of a conversation's writes:
 /// writers of one conversation take turns, so its `seq` stays gapless and

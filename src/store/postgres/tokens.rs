@@ -11,8 +11,7 @@ use crate::store::{Result, limits, now_ms};
 
 /// Whether a token is past its expiry, by the database's clock (the one
 /// every node shares), as the column after [`TOKEN_COLUMNS`].
-const EXPIRED: &str =
-    "COALESCE(expires_at <= floor(extract(epoch from clock_timestamp()) * 1000)::bigint, FALSE)";
+const EXPIRED: &str = "COALESCE(expires_at <= floor(extract(epoch from statement_timestamp()) * 1000)::bigint, FALSE)";
 
 impl PostgresStore {
     pub async fn insert_token(&self, token: &NewToken) -> Result<TokenRecord> {
