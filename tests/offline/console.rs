@@ -8,7 +8,7 @@ use crate::console_http;
 use crate::daemon_cli;
 use crate::http_hardening::{daemon, module_token};
 
-use console_http::{Console, send};
+use console_http::{Console, PageExt, send};
 use daemon_cli::{cli, json_of};
 
 fn admin_token(home: &std::path::Path) -> String {

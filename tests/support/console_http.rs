@@ -1,34 +1,24 @@
 //! A browser-less client of the web console (`/console` on the daemon's
 //! TCP face): sign in with a token, keep the session cookie, read pages
 //! and post forms with or without the CSRF token and the Origin a browser
-//! sends. Plain HTTP/1.1 over a TCP stream with a read deadline, so a
-//! test sends exactly the headers it means to.
+//! sends, through the plain HTTP client of `http_raw.rs` (exactly the
+//! headers a test means, a read deadline).
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+use crate::http_raw::request_to;
 
-const READ_DEADLINE: Duration = Duration::from_secs(60);
+/// A reply of the console: the plain client's (`http_raw.rs`).
+pub type Page = crate::http_raw::Reply;
 
-#[derive(Debug)]
-pub struct Page {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
+/// What a test reads off a console page.
+pub trait PageExt {
+    /// The page's CSRF token (the `csrf-token` meta element).
+    fn csrf(&self) -> String;
 }
 
-impl Page {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The page's CSRF token (the `csrf-token` meta element).
-    pub fn csrf(&self) -> String {
+impl PageExt for Page {
+    fn csrf(&self) -> String {
         let marker = r#"<meta name="csrf-token" content=""#;
         let start = self.body.find(marker).expect("a signed-in page") + marker.len();
         let end = self.body[start..].find('"').unwrap();
@@ -36,70 +26,14 @@ impl Page {
     }
 }
 
-/// One request; `headers` are added as given.
+/// One request; `headers` are added as given (and the form's content type
+/// when there is a body).
 pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Page {
-    let mut stream = TcpStream::connect(addr).expect("connect to the daemon's TCP face");
-    stream.set_read_timeout(Some(READ_DEADLINE)).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-        head.push_str(&format!("Host: {addr}\r\n"));
-    }
+    let mut all = headers.to_vec();
     if !body.is_empty() {
-        head.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        all.push(("Content-Type", "application/x-www-form-urlencoded"));
     }
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .expect("a reply within the deadline");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Page {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
+    request_to(addr, method, path, &all, body.as_bytes())
 }
 
 /// Form-encodes a value (the bytes a browser would send).

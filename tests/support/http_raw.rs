@@ -43,12 +43,25 @@ impl Reply {
     }
 }
 
-/// Sends one request (the connection closes after it) and reads the reply.
+/// Sends one request to `/mcp` (the connection closes after it) and reads
+/// the reply.
 pub fn request(addr: &str, method: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    request_to(addr, method, "/mcp", headers, body)
+}
+
+/// Sends one request to `path` (the connection closes after it) and reads
+/// the reply.
+pub fn request_to(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("connect to the daemon's TCP face");
     stream.set_read_timeout(Some(READ_DEADLINE)).unwrap();
     let mut head = format!(
-        "{method} /mcp HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
