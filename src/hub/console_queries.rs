@@ -1,12 +1,12 @@
 //! What the web console (`src/console/`) asks of the hub beyond the MCP
-//! tools: a session's token re-checked by id (the console keeps the id,
-//! never the token), this machine as the one "node" of a SQLite store, the
+//! tools (a session's token is re-checked by id in `tokens.rs`): this
+//! machine as the one "node" of a SQLite store, the
 //! ledger's rows for plots over time, and how much of each budget is used.
 
 use serde::Serialize;
 
 use super::fleet::{FleetStatus, NodeStatus};
-use super::{AuthError, Caller, Hub, HubError};
+use super::{Hub, HubError};
 use crate::config::{Budget, BudgetsConfig};
 use crate::store::{MessageStatus, OutcomeRow, SpendScope};
 use crate::time::{DAY_MS, HOUR_MS, now_ms};
@@ -27,39 +27,6 @@ pub struct BudgetUse {
 }
 
 impl Hub {
-    /// Who the token `id` acts as now: the same answers as
-    /// [`Hub::authenticate`] for a revoked, expired or unknown token, so a
-    /// console session ends at the next request after a revocation.
-    pub async fn caller_of_token_id(&self, id: &str) -> Result<Caller, AuthError> {
-        let record = self
-            .store
-            .token(id)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot read the token table");
-                AuthError::Unknown
-            })?
-            .ok_or(AuthError::Unknown)?;
-        if record.revoked_at.is_some() {
-            return Err(AuthError::Revoked(id.to_string()));
-        }
-        if record.expired {
-            return Err(AuthError::Expired(id.to_string()));
-        }
-        match (record.module, record.admin) {
-            (None, true) => Ok(Caller::Operator),
-            (Some(module), _) if self.has_module(&module) => Ok(Caller::Module {
-                module,
-                token_id: id.to_string(),
-            }),
-            (Some(module), _) => Err(AuthError::UnknownModule {
-                id: id.to_string(),
-                module,
-            }),
-            (None, false) => Err(AuthError::Unknown),
-        }
-    }
-
     /// `fleet status` where there is no fleet (a SQLite store): this
     /// machine as the one node, from this process's own view.
     pub async fn this_machine_status(&self) -> Result<FleetStatus, HubError> {

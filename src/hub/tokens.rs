@@ -185,42 +185,12 @@ impl Hub {
     pub async fn authenticate(&self, bearer: &str) -> Result<Caller, AuthError> {
         let (id, secret) = parse_token(bearer).ok_or(AuthError::Malformed)?;
         let (id, presented) = (id.to_string(), hash_secret(secret));
-        let record = self
-            .store
-            .token(&id)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot read the token table");
-                AuthError::Unknown
-            })?
-            .ok_or(AuthError::Unknown)?;
+        let record = self.token_record(&id).await?;
         if !same_bytes(record.secret_hash.as_bytes(), presented.as_bytes()) {
             return Err(AuthError::Unknown);
         }
         let now = crate::time::now_ms();
-        if record.revoked_at.is_some() {
-            return Err(AuthError::Revoked(id));
-        }
-        if record.expired {
-            return Err(AuthError::Expired(id));
-        }
-        let caller = match (&record.module, record.admin) {
-            (None, true) => Caller::Operator,
-            (Some(module), _) => {
-                if !self.has_module(module) {
-                    return Err(AuthError::UnknownModule {
-                        id,
-                        module: module.clone(),
-                    });
-                }
-                Caller::Module {
-                    module: module.clone(),
-                    token_id: id.clone(),
-                }
-            }
-            // Neither bound nor admin: create_token never makes one.
-            (None, false) => return Err(AuthError::Unknown),
-        };
+        let caller = self.caller_of(record)?;
         // `last used` is for people (minutes matter, not requests): write
         // it at most once a minute per token, not once per request.
         let due = {
@@ -235,6 +205,49 @@ impl Hub {
             tracing::warn!(error = %e, "cannot record a token's last use");
         }
         Ok(caller)
+    }
+
+    /// Who the token `id` acts as now, without its secret: the same answers
+    /// as [`Hub::authenticate`] for a revoked, expired or unknown token (the
+    /// console keeps only a session's token id, and ends the session at the
+    /// next request after a revocation).
+    pub async fn caller_of_token_id(&self, id: &str) -> Result<Caller, AuthError> {
+        let record = self.token_record(id).await?;
+        self.caller_of(record)
+    }
+
+    /// The stored token `id`; a store that cannot be read refuses it.
+    async fn token_record(&self, id: &str) -> Result<TokenRecord, AuthError> {
+        self.store
+            .token(id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot read the token table");
+                AuthError::Unknown
+            })?
+            .ok_or(AuthError::Unknown)
+    }
+
+    /// Who a stored token acts as, unless it is revoked, expired (by the
+    /// store's clock) or bound to a module that is gone.
+    fn caller_of(&self, record: TokenRecord) -> Result<Caller, AuthError> {
+        let id = record.id;
+        if record.revoked_at.is_some() {
+            return Err(AuthError::Revoked(id));
+        }
+        if record.expired {
+            return Err(AuthError::Expired(id));
+        }
+        match (record.module, record.admin) {
+            (None, true) => Ok(Caller::Operator),
+            (Some(module), _) if self.has_module(&module) => Ok(Caller::Module {
+                module,
+                token_id: id,
+            }),
+            (Some(module), _) => Err(AuthError::UnknownModule { id, module }),
+            // Neither bound nor admin: create_token never makes one.
+            (None, false) => Err(AuthError::Unknown),
+        }
     }
 }
 
