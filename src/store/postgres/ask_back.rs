@@ -184,7 +184,7 @@ async fn insert(
     let id = uuid::Uuid::new_v4().to_string();
     let row = client
         .row_opt(
-            &insert_note_sql(),
+            insert_note_sql(),
             &[
                 &id,
                 &conversation_id,

@@ -20,8 +20,10 @@ use crate::store::{ReplyModule, Result, StoreError};
 /// (`expire_leases` skips locked rows). The outcome row is written whole
 /// (the ledger's columns go on it only, so sums over outcomes count each
 /// query once); the notice to the asker goes out when this commits.
-fn finish_sql() -> String {
-    format!(
+fn finish_sql() -> &'static str {
+    // Built once: the text is the statement cache's key on every write.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
         "WITH q AS (
              SELECT id, conversation_id, hop_chain FROM messages
              WHERE id = $1 AND status = 'pending' AND ($2::text IS NULL OR claimed_by = $2)
@@ -47,6 +49,8 @@ fn finish_sql() -> String {
              WHERE id = (SELECT id FROM q) RETURNING id)
          SELECT outcome.*, pg_notify($24, closed.id) FROM outcome, closed"
     )
+    });
+    &SQL
 }
 
 /// What one outcome writes, as the statement's parameters take it.
@@ -173,7 +177,7 @@ impl PostgresStore {
                 params: &[&CONVERSATION_LOCK, &query_id],
             },
             Step {
-                sql: &sql,
+                sql,
                 params: &[
                     &query_id,
                     &claimant,

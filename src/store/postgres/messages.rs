@@ -20,8 +20,10 @@ use crate::store::{Result, StoreError, rules};
 /// `$2` conversation, `$3` sender, `$4` role, `$5` content, `$6` status,
 /// `$7` hop chain (JSON). Used for notes; queries and outcomes have their
 /// own statements (they check more in the same statement).
-pub(super) fn insert_note_sql() -> String {
-    format!(
+pub(super) fn insert_note_sql() -> &'static str {
+    // Built once: the text is the statement cache's key on every write.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
         "WITH bump AS (
              UPDATE conversations SET updated_at = {DB_NOW_MS}, message_count = message_count + 1
              WHERE id = $2 RETURNING id)
@@ -31,14 +33,18 @@ pub(super) fn insert_note_sql() -> String {
          FROM bump
          RETURNING {MESSAGE_COLUMNS}"
     )
+    });
+    &SQL
 }
 
 /// Stores a query (see [`PostgresStore::begin_query_capped`]): only when
 /// the conversation exists and is not archived, its idempotency key (`$9`)
 /// is new, and no cap is reached (caps as arrays: `$10` since, `$11`
 /// target, `$12` source or NULL, `$13` max). Writes nothing otherwise.
-fn insert_query_sql() -> String {
-    format!(
+fn insert_query_sql() -> &'static str {
+    // Built once: the text is the statement cache's key on every write.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
         "WITH dup AS (
              SELECT 1 FROM messages WHERE conversation_id = $2 AND idempotency_key = $9),
          over AS (
@@ -58,6 +64,8 @@ fn insert_query_sql() -> String {
          FROM bump
          RETURNING {MESSAGE_COLUMNS}"
     )
+    });
+    &SQL
 }
 
 impl PostgresStore {
@@ -89,7 +97,7 @@ impl PostgresStore {
                 params: &[&namespaces, &keys],
             },
             Step {
-                sql: &insert,
+                sql: insert,
                 params: &[
                     &id,
                     &q.conversation_id,
@@ -157,7 +165,7 @@ impl PostgresStore {
                 params: &[&vec![CONVERSATION_LOCK], &vec![conversation_id]],
             },
             Step {
-                sql: &insert,
+                sql: insert,
                 params: &[
                     &id,
                     &conversation_id,
