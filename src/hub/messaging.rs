@@ -331,9 +331,15 @@ impl Hub {
     ) -> Result<BeginQuery, HubError> {
         match self.store.begin_query_capped(query, caps).await {
             Ok(begun) => Ok(begun),
-            Err(crate::store::StoreError::OverCap { name, count, max }) => {
-                Err(super::budgets::over_cap(&name, count, max))
-            }
+            Err(crate::store::StoreError::OverCap {
+                name,
+                count,
+                max,
+                since_ms,
+                now_ms,
+            }) => Err(super::budgets::over_cap(
+                &name, count, max, since_ms, now_ms,
+            )),
             Err(e) => Err(e.into()),
         }
     }

@@ -97,7 +97,7 @@ pub use model::{
 pub use module_state::ReplyModule;
 pub use records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend, window_start,
 };
 
 pub use error::{Result, StoreError};

@@ -94,6 +94,53 @@ fn nodes_whose_clocks_are_a_minute_off_either_way_change_nothing() {
     }
 }
 
+/// A message budget counts one hour for the whole fleet, the one the
+/// database's clock is in: nodes whose clocks are hours off either way
+/// are refused at the same cap as the node with the right time (a node
+/// that placed the hour by its own clock would count an empty hour).
+#[test]
+fn a_budget_counts_the_same_hour_on_nodes_whose_clocks_are_hours_off() {
+    const CAP: usize = 2;
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_budget_clocks");
+    let settings = NodeSettings {
+        extra_toml: format!("[budgets.modules.arangodb]\nmax_messages_per_hour = {CAP}\n"),
+        ..settings(None)
+    };
+    let a = Node::new(&url, "node-a", &["arangodb"], &settings);
+    let ahead = Node::new(&url, "node-ahead", &["arangodb"], &settings);
+    let behind = Node::new(&url, "node-behind", &["arangodb"], &settings);
+    a.start_ok();
+    ahead.start_with_clock("+10800s");
+    behind.start_with_clock("-10800s");
+    for i in 0..CAP {
+        answered(&a, "marker", "arangodb", &format!("[[brief]] question {i}"));
+    }
+    for node in [&ahead, &behind, &a] {
+        let refused = node.cli(&["send", "--from", "marker", "--to", "arangodb", "one more"]);
+        let text = said(&refused);
+        assert!(!refused.status.success(), "on {}: {text}", node.name);
+        assert!(
+            text.contains("budgets.modules.arangodb.max_messages_per_hour is used up: 2 of 2"),
+            "on {}, the refusal names the budget and its count: {text}",
+            node.name
+        );
+    }
+    let queries = cluster
+        .sql(
+            "fleet_budget_clocks",
+            "SELECT COUNT(*) FROM messages WHERE role = 'query'",
+        )
+        .expect("the store is readable");
+    assert_eq!(
+        queries.trim(),
+        CAP.to_string(),
+        "nothing over the cap was stored"
+    );
+}
+
 /// A node dies with a burst in flight: it held only what it was running
 /// (its slots), so only that is lost; every other question is answered
 /// exactly once, by the other node, and nothing stays pending.

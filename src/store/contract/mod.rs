@@ -44,7 +44,7 @@ use super::model::{
 };
 use super::records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend,
 };
 use super::{PoolStatus, ServerConnections};
 
@@ -201,6 +201,10 @@ pub trait StoreBackend: Send + Sync {
 
     /// What queries in `scope` have spent since `since_ms`.
     async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend>;
+
+    /// What queries in `scope` have spent in the current fixed window of
+    /// `window_ms`, placed by the store's clock (see [`QueryCap`]).
+    async fn spend_in_window(&self, scope: &SpendScope, window_ms: i64) -> Result<WindowSpend>;
 
     // --- the processes that share the store ---
 

@@ -25,7 +25,7 @@ use crate::store::model::{
 };
 use crate::store::records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend,
 };
 use crate::store::{PoolStatus, ServerConnections};
 
@@ -201,6 +201,10 @@ impl StoreBackend for PostgresStore {
 
     async fn outcomes_since(&self, since_ms: i64, module: Option<&str>) -> Result<Vec<OutcomeRow>> {
         self.bounded(self.outcomes_since(since_ms, module)).await
+    }
+
+    async fn spend_in_window(&self, scope: &SpendScope, window_ms: i64) -> Result<WindowSpend> {
+        self.bounded(self.spend_in_window(scope, window_ms)).await
     }
 
     async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend> {

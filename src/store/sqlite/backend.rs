@@ -27,7 +27,7 @@ use crate::store::model::{
 };
 use crate::store::records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend,
 };
 use crate::store::{Result, StoreError};
 
@@ -261,6 +261,18 @@ impl StoreBackend for SqliteBackend {
         let module = module.map(str::to_owned);
         self.run(move |s| s.outcomes_since(since_ms, module.as_deref()))
             .await
+    }
+
+    async fn spend_in_window(&self, scope: &SpendScope, window_ms: i64) -> Result<WindowSpend> {
+        // One machine, one clock: this process's is the store's.
+        let now_ms = crate::time::now_ms();
+        let since_ms = crate::store::window_start(now_ms, window_ms);
+        let spend = self.spend_since(scope, since_ms).await?;
+        Ok(WindowSpend {
+            spend,
+            since_ms,
+            now_ms,
+        })
     }
 
     async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend> {

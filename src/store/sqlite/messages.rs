@@ -172,12 +172,15 @@ impl SqliteStore {
                 }
             }
             rules::refuse_archived(&conversation)?;
+            // One machine, one clock: this process's places the windows.
+            let now = now_ms();
             for cap in &caps {
                 let (source, target) = cap.scope.source_and_target();
+                let since_ms = crate::store::window_start(now, cap.window_ms);
                 let count: i64 = tx
                     .prepare_cached(CAP_COUNT_SQL)?
-                    .query_row(params![cap.since_ms, target, source], |r| r.get(0))?;
-                rules::check_cap(cap, count)?;
+                    .query_row(params![since_ms, target, source], |r| r.get(0))?;
+                rules::check_cap(cap, count, since_ms, now)?;
             }
             let mut query = insert(
                 tx,
