@@ -46,18 +46,9 @@ impl Hub {
             started_at: crate::time::now_ms(),
             module: self.default_module().map(str::to_string),
         };
-        let id = record.id.clone();
-        let stale = STALE_AFTER.as_millis() as i64;
         self.store.register_server(&record).await?;
-        let recovered = self.store.recover_interrupted(&id, stale).await?;
+        let recovered = self.end_dead_servers_work().await?;
         self.end_children_of_dead_servers().await;
-        if recovered > 0 {
-            tracing::warn!(
-                recovered,
-                "messages left pending by a stopped server were marked interrupted"
-            );
-            self.messages_changed();
-        }
         // Subscribed before the first look, so a request stored in between
         // is not missed.
         let mut notices = self.store.fleet().map(|f| f.notices());
@@ -75,6 +66,14 @@ impl Hub {
                     next_beat += HEARTBEAT_EVERY;
                     if let Err(e) = hub.beat().await {
                         tracing::warn!(error = %e, "could not write the heartbeat");
+                    }
+                    // Not only at start: a server that dies while every
+                    // other keeps running must not leave its questions
+                    // pending for good.
+                    match hub.end_dead_servers_work().await {
+                        Ok(0) => {}
+                        Ok(_) => hub.end_children_of_dead_servers().await,
+                        Err(e) => tracing::warn!(error = %e, "could not end what dead servers left pending"),
                     }
                 }
             }
@@ -100,6 +99,25 @@ impl Hub {
                 tracing::warn!(error = %e, "could not write the heartbeat");
             }
         });
+    }
+
+    /// Marks as interrupted what servers that stopped beating left
+    /// pending (one statement for all of them; their liveness judged by the
+    /// store's clock), and says how many.
+    async fn end_dead_servers_work(&self) -> Result<usize, HubError> {
+        let stale = STALE_AFTER.as_millis() as i64;
+        let recovered = self
+            .store
+            .recover_interrupted(self.server_id(), stale)
+            .await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "messages left pending by a stopped server were marked interrupted"
+            );
+            self.messages_changed();
+        }
+        Ok(recovered)
     }
 
     /// Writes the heartbeat with the current instance list.

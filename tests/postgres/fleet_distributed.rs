@@ -141,6 +141,51 @@ fn a_budget_counts_the_same_hour_on_nodes_whose_clocks_are_hours_off() {
     );
 }
 
+/// A node dies while its own agent answers its own asker's question (not
+/// routed, so no lease covers it): the nodes still running end it
+/// `interrupted` within a few heartbeats, though no process starts after
+/// it (before, only a starting process looked for a dead one's work).
+#[test]
+fn a_dead_nodes_own_question_ends_interrupted_while_the_others_run() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let database = "fleet_dead_owner";
+    let url = cluster.create_database(database);
+    let a = Node::new(&url, "node-a", &["marker"], &settings(None));
+    let b = Node::new(&url, "node-b", &["arangodb"], &settings(None));
+    a.start_ok();
+    b.start_ok();
+    let query_status = || {
+        cluster
+            .sql(database, "SELECT status FROM messages WHERE role = 'query'")
+            .expect("the store is readable")
+            .trim()
+            .to_string()
+    };
+    let _asking = b.spawn_send("marker", "arangodb", "[[delay:300000]] a long look");
+    eventually("node-b's question to be stored", ANSWERED_WITHIN, || {
+        (query_status() == "pending").then_some(())
+    });
+    b.kill();
+    eventually(
+        "the dead node's question to end interrupted",
+        ANSWERED_WITHIN,
+        || (query_status() == "interrupted").then_some(()),
+    );
+    let error = cluster
+        .sql(database, "SELECT error FROM messages WHERE role = 'query'")
+        .expect("the store is readable");
+    assert!(
+        error.contains("stopped before an answer came back"),
+        "{error}"
+    );
+    // Node-a, which ended it, still answers.
+    let job = jobs(&a);
+    assert_eq!(job.len(), 1, "{job:?}");
+    assert_eq!(job[0]["status"], "interrupted", "{job:?}");
+}
+
 /// A node dies with a burst in flight: it held only what it was running
 /// (its slots), so only that is lost; every other question is answered
 /// exactly once, by the other node, and nothing stays pending.
