@@ -52,7 +52,9 @@ pub async fn prune(
     };
     let rule = PruneRule {
         status: archived.then_some(ConversationStatus::Archived),
-        inactive_before_ms: crate::time::now_ms() - age,
+        // By the store's clock, which stamped every conversation: a machine
+        // whose clock runs ahead must not see every conversation as old.
+        inactive_before_ms: hub.store_clock_ms().await? - age,
     };
     let matching = hub.prunable_conversations(rule.clone()).await?;
     let what = format!(

@@ -186,6 +186,50 @@ fn a_dead_nodes_own_question_ends_interrupted_while_the_others_run() {
     assert_eq!(job[0]["status"], "interrupted", "{job:?}");
 }
 
+/// Ages over stored times start from the database's clock: on a node
+/// whose clock runs 40 days ahead, `conversations prune --older-than 30d`
+/// removes nothing of today's, and `stats --since 1h` counts today's
+/// questions (by its own clock both would be wrong).
+#[test]
+fn a_node_whose_clock_runs_days_ahead_prunes_and_counts_by_the_databases_clock() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    const AHEAD: &str = "+3456000s";
+    let url = cluster.create_database("fleet_ages");
+    let a = Node::new(&url, "node-a", &["arangodb"], &settings(None));
+    let ahead = Node::new(&url, "node-ahead", &["marker"], &settings(None));
+    a.start_ok();
+    ahead.start_with_clock(AHEAD);
+    // The node's clock really is off: it stamped its start with it.
+    let status = fleet_status(&a);
+    let started = |name: &str| node_in(&status, name).and_then(|n| n["started_at"].as_i64());
+    let skew = started("node-ahead").expect("listed") - started("node-a").expect("listed");
+    assert!(
+        skew > 39 * 86_400_000,
+        "node-ahead's clock is not 40 days ahead"
+    );
+    answered(&a, "marker", "arangodb", "[[brief]] today's question");
+    let stats = json_of(&ahead.cli_with_clock(AHEAD, &["--json", "stats", "--since", "1h"]));
+    let pairs = stats["pairs"].as_array().expect("pairs");
+    assert_eq!(pairs.len(), 1, "{stats}");
+    assert_eq!(pairs[0]["count"], 1, "{stats}");
+    let pruned = ahead.cli_with_clock(
+        AHEAD,
+        &["conversations", "prune", "--older-than", "30d", "--yes"],
+    );
+    assert!(pruned.status.success(), "{}", said(&pruned));
+    assert!(
+        said(&pruned).contains("no conversation"),
+        "{}",
+        said(&pruned)
+    );
+    let left = cluster
+        .sql("fleet_ages", "SELECT COUNT(*) FROM conversations")
+        .expect("the store is readable");
+    assert_eq!(left.trim(), "1", "today's conversation is kept");
+}
+
 /// A node dies with a burst in flight: it held only what it was running
 /// (its slots), so only that is lost; every other question is answered
 /// exactly once, by the other node, and nothing stays pending.

@@ -251,6 +251,12 @@ pub trait StoreBackend: Send + Sync {
 
     // --- the store itself ---
 
+    /// The store's clock (unix ms): on PostgreSQL the database's, the one
+    /// clock every node of a fleet shares; on SQLite this machine's. A
+    /// window over stored times ("the last hour", "no message for 30
+    /// days") starts from it, never from the asking machine's clock.
+    async fn clock_ms(&self) -> Result<i64>;
+
     /// The schema version and the row counts of the main tables.
     async fn counts(&self) -> Result<StoreCounts>;
 

@@ -276,6 +276,10 @@ impl StoreBackend for PostgresStore {
         self.bounded(self.counts()).await
     }
 
+    async fn clock_ms(&self) -> Result<i64> {
+        self.bounded(self.clock_ms()).await
+    }
+
     async fn location(&self) -> Result<String> {
         Ok(self.shown_location())
     }

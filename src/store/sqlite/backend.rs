@@ -356,6 +356,10 @@ impl StoreBackend for SqliteBackend {
         self.run(|s| s.counts()).await
     }
 
+    async fn clock_ms(&self) -> Result<i64> {
+        Ok(crate::time::now_ms())
+    }
+
     async fn location(&self) -> Result<String> {
         self.run(|s| Ok(s.file_path()?.display().to_string())).await
     }
