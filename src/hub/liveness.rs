@@ -51,7 +51,7 @@ impl Hub {
         self.end_children_of_dead_servers().await;
         // Subscribed before the first look, so a request stored in between
         // is not missed.
-        let mut notices = self.store.fleet().map(|f| f.notices());
+        let mut notices = self.store.notices();
         let server_id = self.server_id().to_string();
         let hub = std::sync::Arc::downgrade(self);
         self.spawn_until_shutdown(async move {
@@ -202,11 +202,11 @@ fn leads_own_group_running(pid: u32, commands: &[String]) -> bool {
         .any(|c| !c.is_empty() && cmdline.contains(c.as_str()))
 }
 
-/// Until a control request for this process may be waiting: on PostgreSQL
-/// its notice (or a reconnect, on which requests are looked for again),
-/// with the next heartbeat as the slow safety net, so no process polls the
-/// table; on SQLite, whose processes share one machine and no notices,
-/// every [`super::CONTROL_POLL`].
+/// Until a control request for this process may be waiting: its notice
+/// (PostgreSQL's, or the SQLite data directory's doorbell; a reconnect
+/// also wakes it), with the next heartbeat as the slow safety net, so no
+/// process polls the table; where the store gives no notices, every
+/// [`super::CONTROL_POLL`].
 async fn wait_for_control(
     notices: &mut Option<tokio::sync::broadcast::Receiver<crate::store::Notice>>,
     server_id: &str,

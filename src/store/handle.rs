@@ -45,7 +45,7 @@ impl Store {
     /// Like [`Store::open`], with the given commit durability.
     pub fn open_with(path: &Path, sync: DatabaseSync) -> Result<Store> {
         let sqlite = SqliteStore::open_with(path, sync)?;
-        Ok(Store::over(Box::new(SqliteBackend::new(sqlite))))
+        Ok(Store::over(Box::new(SqliteBackend::new(sqlite, path))))
     }
 
     /// Opens the store at `location` (the config's `[store]`).

@@ -251,6 +251,14 @@ pub trait StoreBackend: Send + Sync {
 
     // --- the store itself ---
 
+    /// Notices from the other processes that share this store, from now
+    /// on: PostgreSQL's `LISTEN/NOTIFY`, or on SQLite the data
+    /// directory's doorbell (`sqlite/doorbell.rs`). `None` when there are
+    /// none to be had: the caller looks at the store on a timer.
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<super::Notice>> {
+        None
+    }
+
     /// The store's clock (unix ms): on PostgreSQL the database's, the one
     /// clock every node of a fleet shares; on SQLite this machine's. A
     /// window over stored times ("the last hour", "no message for 30

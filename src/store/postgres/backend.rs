@@ -39,6 +39,10 @@ impl StoreBackend for PostgresStore {
         Some(self)
     }
 
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<crate::store::Notice>> {
+        Some(PostgresStore::notices(self))
+    }
+
     async fn create_conversation(
         &self,
         source: &str,

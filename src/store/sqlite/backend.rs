@@ -14,6 +14,8 @@ use serde_json::Value;
 
 use super::SqliteStore;
 use super::copy::SqliteSnapshot;
+use super::doorbell::Doorbell;
+use crate::store::Notice;
 use crate::store::ask_back::{AskBack, AskBackCount};
 use crate::store::contract::{CopySnapshot, StoreBackend};
 use crate::store::copy::{CopyCounts, CopyRow, CopyTable, CopyValue};
@@ -35,12 +37,22 @@ use crate::store::{Result, StoreError};
 /// blocking tasks that run its operations.
 pub(crate) struct SqliteBackend {
     store: Arc<SqliteStore>,
+    /// Notices to and from the other processes of the data directory.
+    doorbell: Option<Doorbell>,
 }
 
 impl SqliteBackend {
-    pub(crate) fn new(store: SqliteStore) -> SqliteBackend {
+    /// The store of the database at `path`.
+    pub(crate) fn new(store: SqliteStore, path: &std::path::Path) -> SqliteBackend {
         SqliteBackend {
             store: Arc::new(store),
+            doorbell: Doorbell::beside(path),
+        }
+    }
+
+    fn ring(&self, notice: Notice) {
+        if let Some(doorbell) = &self.doorbell {
+            doorbell.ring(&notice);
         }
     }
 
@@ -310,8 +322,14 @@ impl StoreBackend for SqliteBackend {
     ) -> Result<i64> {
         let (server, instance) = (server_id.to_owned(), instance_id.to_owned());
         let action = action.to_owned();
-        self.run(move |s| s.request_control(&server, &instance, &action))
-            .await
+        let id = self
+            .run(move |s| s.request_control(&server, &instance, &action))
+            .await?;
+        // Committed: the owner is woken (as PostgreSQL's notice does).
+        self.ring(Notice::ControlRequested {
+            server_id: server_id.to_owned(),
+        });
+        Ok(id)
     }
 
     async fn take_control_requests(&self, server_id: &str) -> Result<Vec<ControlRequest>> {
@@ -321,7 +339,13 @@ impl StoreBackend for SqliteBackend {
 
     async fn finish_control(&self, id: i64, ok: bool, result: &str) -> Result<()> {
         let result = result.to_owned();
-        self.run(move |s| s.finish_control(id, ok, &result)).await
+        self.run(move |s| s.finish_control(id, ok, &result)).await?;
+        self.ring(Notice::ControlDone { id });
+        Ok(())
+    }
+
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
+        self.doorbell.as_ref()?.listen()
     }
 
     async fn control_result(&self, id: i64) -> Result<Option<(bool, String)>> {
