@@ -87,6 +87,7 @@ macro_rules! store_suite {
                 a_fleet_is_held_exactly_where_the_backend_can_hold_one,
                 a_routed_question_is_claimed_once_and_closed_by_its_claimant,
                 a_node_name_is_one_live_process_of_one_schema_version,
+                a_node_lives_and_dies_with_its_process_s_one_heartbeat,
                 descriptors_are_shared_with_every_node_and_withdrawn,
             },
             jobs {
