@@ -59,6 +59,7 @@ mod ids;
 pub mod limits;
 mod model;
 mod module_state;
+mod outcome_write;
 mod postgres;
 mod records;
 mod rules;
