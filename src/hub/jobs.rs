@@ -327,9 +327,17 @@ impl Hub {
         limit: usize,
     ) -> Result<Vec<JobStatus>, HubError> {
         let queries = self.store.recent_queries(status, module, limit).await?;
+        let ids: Vec<String> = queries.iter().map(|q| q.id.clone()).collect();
+        let mut outcomes: std::collections::HashMap<String, Message> = self
+            .store
+            .outcomes_of(&ids)
+            .await?
+            .into_iter()
+            .filter_map(|o| Some((o.reply_to.clone()?, o)))
+            .collect();
         let mut jobs = Vec::with_capacity(queries.len());
         for query in queries {
-            let outcome = self.store.outcome_of(&query.id).await?;
+            let outcome = outcomes.remove(&query.id);
             let mut job = JobStatus::of(query, outcome);
             self.note_input_request(&mut job).await?;
             jobs.push(job);

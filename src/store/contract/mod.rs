@@ -189,6 +189,12 @@ pub trait StoreBackend: Send + Sync {
     /// The reply (or error) that closed a query, if it is closed.
     async fn outcome_of(&self, query_id: &str) -> Result<Option<Message>>;
 
+    /// [`StoreBackend::outcome_of`] for many queries in one read (a list of
+    /// jobs must not cost a round trip a job): the outcomes of those that
+    /// are closed, in no particular order (each names its query in
+    /// `reply_to`).
+    async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>>;
+
     async fn recent_queries(
         &self,
         status: Option<MessageStatus>,

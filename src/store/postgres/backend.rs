@@ -193,6 +193,10 @@ impl StoreBackend for PostgresStore {
         self.bounded(self.outcome_of(query_id)).await
     }
 
+    async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>> {
+        self.bounded(self.outcomes_of(query_ids)).await
+    }
+
     async fn recent_queries(
         &self,
         status: Option<MessageStatus>,

@@ -50,6 +50,25 @@ impl PostgresStore {
         row.map(|row| message_from_row(&row)).transpose()
     }
 
+    /// The outcomes of `query_ids` that are closed, in one statement.
+    pub async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>> {
+        if query_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client()
+            .await?
+            .rows(
+                &format!(
+                    "SELECT DISTINCT ON (reply_to) {MESSAGE_COLUMNS} FROM messages
+                     WHERE reply_to = ANY($1) ORDER BY reply_to, seq"
+                ),
+                &[&query_ids],
+            )
+            .await?;
+        all(rows, message_from_row)
+    }
+
     pub async fn recent_queries(
         &self,
         status: Option<MessageStatus>,

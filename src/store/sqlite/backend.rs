@@ -258,6 +258,11 @@ impl StoreBackend for SqliteBackend {
         self.run(move |s| s.outcome_of(&id)).await
     }
 
+    async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>> {
+        let ids = query_ids.to_vec();
+        self.run(move |s| s.outcomes_of(&ids)).await
+    }
+
     async fn recent_queries(
         &self,
         status: Option<MessageStatus>,
