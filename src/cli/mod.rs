@@ -14,8 +14,6 @@ pub mod dashboard;
 mod instances;
 mod jobs;
 mod modules;
-mod modules_draft;
-mod modules_init;
 mod output;
 mod send;
 pub use error_words::cli_words;

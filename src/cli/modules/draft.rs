@@ -5,12 +5,12 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use super::output::Output;
+use crate::cli::output::Output;
 use crate::config::permissions::Mode;
 use crate::descriptor::ModuleDescriptor;
 use crate::descriptor::init::proposal::{apply, parse_proposal, proposal_prompt};
 use crate::descriptor::{Format, RegisterFrom, parse_descriptor};
-use crate::hub::{Hub, SendRequest};
+use crate::hub::{Hub, HubError, SendRequest};
 
 /// What the user asked of the draft.
 pub struct DraftOptions<'a> {
@@ -40,21 +40,8 @@ pub async fn propose(
     out.note(format!(
         "asking {name}'s agent (read-only) to propose its capabilities ..."
     ))?;
-    let asked = hub
-        .send_message(SendRequest {
-            source: Some(name.clone()),
-            target: Some(name.clone()),
-            message: proposal_prompt(drafted, options.hint),
-            conversation_id: None,
-            timeout_s: None,
-            idempotency_key: None,
-            progress: None,
-            cancel: Default::default(),
-            reuse: Default::default(),
-        })
-        .await;
-    let answer = match asked {
-        Ok(outcome) => outcome.reply.unwrap_or_default(),
+    let answer = match ask_agent(hub, drafted, options.hint).await {
+        Ok(answer) => answer,
         Err(e) => {
             out.note(format!("error: {name}'s agent could not answer: {e}"))?;
             return Ok(1);
@@ -96,6 +83,29 @@ pub async fn propose(
             Ok(1)
         }
     }
+}
+
+/// The module's own agent's answer to the proposal prompt.
+async fn ask_agent(
+    hub: &std::sync::Arc<Hub>,
+    drafted: &ModuleDescriptor,
+    hint: Option<&str>,
+) -> Result<String, HubError> {
+    let name = &drafted.name;
+    let outcome = hub
+        .send_message(SendRequest {
+            source: Some(name.clone()),
+            target: Some(name.clone()),
+            message: proposal_prompt(drafted, hint),
+            conversation_id: None,
+            timeout_s: None,
+            idempotency_key: None,
+            progress: None,
+            cancel: Default::default(),
+            reuse: Default::default(),
+        })
+        .await?;
+    Ok(outcome.reply.unwrap_or_default())
 }
 
 /// `--yes`, or `y` on a terminal. Without a terminal and without `--yes`
