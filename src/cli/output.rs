@@ -68,6 +68,13 @@ impl Output {
         self.note(format!("error: {}", super::error_words::in_cli_words(e)))
     }
 
+    /// Prints a hub error as [`Output::error`] does and gives the exit
+    /// code of a command that failed with it (1).
+    pub fn failed(&self, e: &crate::hub::HubError) -> anyhow::Result<i32> {
+        self.error(e)?;
+        Ok(1)
+    }
+
     /// Prints a warning or error for people, on stderr.
     pub fn note(&self, text: impl AsRef<str>) -> anyhow::Result<()> {
         writeln!(std::io::stderr().lock(), "{}", text.as_ref())?;

@@ -5,16 +5,14 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use super::output::Output;
+use crate::cli::output::Output;
+use crate::cli::when;
 use crate::hub::{Conversation, ConversationStatus, Hub, PruneRule};
 
 pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Result<i32> {
     let found = match hub.get_conversation(id, Some(1), None).await {
         Ok(t) => t.conversation,
-        Err(e) => {
-            out.error(&e)?;
-            return Ok(1);
-        }
+        Err(e) => return out.failed(&e),
     };
     if !confirmed(yes, &format!("Delete {}?", describe(&found)), out)? {
         return Ok(1);
@@ -28,10 +26,7 @@ pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Res
             }
             Ok(0)
         }
-        Err(e) => {
-            out.error(&e)?;
-            Ok(1)
-        }
+        Err(e) => out.failed(&e),
     }
 }
 
@@ -43,7 +38,7 @@ pub async fn prune(
     yes: bool,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let age = match super::when::parse_age(older_than) {
+    let age = match when::parse_age(older_than) {
         Ok(age) => age,
         Err(e) => {
             out.note(format!("error: --older-than {e}"))?;
@@ -105,7 +100,7 @@ fn describe(c: &Conversation) -> String {
         c.target,
         c.message_count,
         c.status.as_str(),
-        super::when::ago(c.updated_at, crate::time::now_ms())
+        when::ago(c.updated_at, crate::time::now_ms())
     )
 }
 
