@@ -4,6 +4,7 @@
 
 mod answer;
 mod config_cmd;
+mod confirm;
 mod conversations;
 mod daemon;
 mod doctor;

@@ -1,8 +1,6 @@
 //! `claude-comms send` (and the seed's `query-module`, `continue-conversation`):
 //! ask a module and print the answer, or, with `--background`, the job id.
 
-use std::time::Duration;
-
 use super::output::Output;
 use crate::hub::{Hub, HubError, SendRequest};
 
@@ -204,10 +202,7 @@ fn request_of(args: SendArgs, cancel: tokio_util::sync::CancellationToken) -> Se
 /// Sends and waits (through the daemon when the hub uses one).
 async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
     let cancel = cancel_on_ctrl_c();
-    let wait = Duration::from_secs(
-        args.timeout
-            .unwrap_or(hub.config().config.instances.request_timeout_s),
-    );
+    let wait = hub.answer_timeout(args.timeout);
     let request = request_of(args, cancel.clone());
     let result = match hub.send_message(request).await {
         Ok(outcome) if outcome.input_request.is_some() && super::answer::interactive(out) => {

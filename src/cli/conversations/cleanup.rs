@@ -3,8 +3,7 @@
 //! without a terminal `--yes` is required, so a script never deletes by
 //! accident).
 
-use std::io::{BufRead, IsTerminal, Write};
-
+use crate::cli::confirm::{self, Answer};
 use crate::cli::output::Output;
 use crate::cli::when;
 use crate::hub::{Conversation, ConversationStatus, Hub, PruneRule};
@@ -110,20 +109,15 @@ fn confirmed(yes: bool, question: &str, out: &Output) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        out.note("error: not asking without a terminal: add --yes to delete")?;
-        return Ok(false);
+    match confirm::ask(question)? {
+        Answer::Yes => Ok(true),
+        Answer::No => {
+            out.note("nothing deleted")?;
+            Ok(false)
+        }
+        Answer::NoTerminal => {
+            out.note("error: not asking without a terminal: add --yes to delete")?;
+            Ok(false)
+        }
     }
-    {
-        let mut stderr = std::io::stderr().lock();
-        write!(stderr, "{question} [y/N] ")?;
-        stderr.flush()?;
-    }
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
-    if !yes {
-        out.note("nothing deleted")?;
-    }
-    Ok(yes)
 }

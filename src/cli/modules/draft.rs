@@ -3,8 +3,7 @@
 //! capabilities, data types and relationships; the proposal is shown, and
 //! written only when the user accepts it (`--yes`, or `y` on a terminal).
 
-use std::io::{BufRead, IsTerminal, Write};
-
+use crate::cli::confirm::{self, Answer};
 use crate::cli::output::Output;
 use crate::config::permissions::Mode;
 use crate::descriptor::ModuleDescriptor;
@@ -114,20 +113,15 @@ fn accepted(yes: bool, out: &Output) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        out.note("not written: without a terminal, add --yes to accept the proposal")?;
-        return Ok(false);
+    match confirm::ask("write this descriptor?")? {
+        Answer::Yes => Ok(true),
+        Answer::No => {
+            out.note("not written: the descriptor stays as drafted from the files")?;
+            Ok(false)
+        }
+        Answer::NoTerminal => {
+            out.note("not written: without a terminal, add --yes to accept the proposal")?;
+            Ok(false)
+        }
     }
-    {
-        let mut stderr = std::io::stderr().lock();
-        write!(stderr, "write this descriptor? [y/N] ")?;
-        stderr.flush()?;
-    }
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
-    if !yes {
-        out.note("not written: the descriptor stays as drafted from the files")?;
-    }
-    Ok(yes)
 }
