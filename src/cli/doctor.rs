@@ -18,10 +18,7 @@ pub async fn run(hub: &Hub, no_start: bool, start: bool, out: &Output) -> anyhow
                 CheckStatus::Warning => "warn",
                 CheckStatus::Failed => "FAIL",
             };
-            out.line(format!("[{mark}] {}: {}", c.name, c.detail))?;
-            if !c.fix.is_empty() {
-                out.line(format!("       fix: {}", c.fix))?;
-            }
+            out.finding(mark, &c.name, &c.detail, &c.fix)?;
         }
     }
     Ok(i32::from(

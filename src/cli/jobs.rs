@@ -147,10 +147,7 @@ async fn answer(
             }
             Ok(if outcome.reply.is_some() { 0 } else { 3 })
         }
-        Err(e) => {
-            out.error(&e)?;
-            Ok(1)
-        }
+        Err(e) => out.failed(&e),
     }
 }
 

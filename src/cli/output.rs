@@ -62,6 +62,16 @@ impl Output {
         Ok(())
     }
 
+    /// Prints one finding of `doctor` or `setup`: `[mark] name: detail`,
+    /// then `fix: ...` under it when there is something to do.
+    pub fn finding(&self, mark: &str, name: &str, detail: &str, fix: &str) -> anyhow::Result<()> {
+        self.line(format!("[{mark}] {name}: {detail}"))?;
+        if !fix.is_empty() {
+            self.line(format!("       fix: {fix}"))?;
+        }
+        Ok(())
+    }
+
     /// Prints a hub error on stderr in the CLI's words (see
     /// [`super::error_words`]).
     pub fn error(&self, e: &crate::hub::HubError) -> anyhow::Result<()> {

@@ -99,10 +99,7 @@ pub async fn send(
         hub.shutdown().await;
         return match sent {
             Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
-            Err(e) => {
-                out.error(&e)?;
-                Ok(1)
-            }
+            Err(e) => out.failed(&e),
         };
     }
     let _ = config;
@@ -244,10 +241,7 @@ async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> a
             out.note("interrupted: the message is stored as cancelled")?;
             Ok(130)
         }
-        Err(e) => {
-            out.error(&e)?;
-            Ok(1)
-        }
+        Err(e) => out.failed(&e),
     }
 }
 
