@@ -66,10 +66,7 @@ pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i3
     };
     let job = match job {
         Ok(job) => job,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     print_job(&job, out)?;
     Ok(match job.status.as_str() {
@@ -147,7 +144,7 @@ async fn answer(
             }
             Ok(if outcome.reply.is_some() { 0 } else { 3 })
         }
-        Err(e) => out.failed(&e),
+        Err(e) => out.hub_error_exit(&e),
     }
 }
 

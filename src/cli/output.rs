@@ -80,8 +80,15 @@ impl Output {
 
     /// Prints a hub error as [`Output::error`] does and gives the exit
     /// code of a command that failed with it (1).
-    pub fn failed(&self, e: &crate::hub::HubError) -> anyhow::Result<i32> {
+    pub fn hub_error_exit(&self, e: &crate::hub::HubError) -> anyhow::Result<i32> {
         self.error(e)?;
+        Ok(1)
+    }
+
+    /// Prints `error: <what>` on stderr (the error's own words, not the
+    /// CLI's) and gives the exit code of a command that failed with it (1).
+    pub fn error_exit(&self, what: impl std::fmt::Display) -> anyhow::Result<i32> {
+        self.note(format!("error: {what}"))?;
         Ok(1)
     }
 

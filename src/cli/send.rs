@@ -99,7 +99,7 @@ pub async fn send(
         hub.shutdown().await;
         return match sent {
             Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
-            Err(e) => out.failed(&e),
+            Err(e) => out.hub_error_exit(&e),
         };
     }
     let _ = config;
@@ -241,7 +241,7 @@ async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> a
             out.note("interrupted: the message is stored as cancelled")?;
             Ok(130)
         }
-        Err(e) => out.failed(&e),
+        Err(e) => out.hub_error_exit(&e),
     }
 }
 

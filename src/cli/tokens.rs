@@ -71,10 +71,7 @@ async fn create(
     };
     let created = match hub.create_token(request).await {
         Ok(created) => created,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     if out.json {
         out.json(&serde_json::json!({
@@ -129,10 +126,7 @@ async fn list(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
 async fn revoke(hub: &Hub, id: &str, out: &Output) -> anyhow::Result<i32> {
     let record = match hub.revoke_token(id).await {
         Ok(record) => record,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     if out.json {
         out.json(&record)?;

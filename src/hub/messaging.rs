@@ -267,18 +267,7 @@ impl Hub {
         let timeout = self.answer_timeout(request.timeout_s);
         if let Some(earlier) = &sending.module.reused {
             // No agent runs: the earlier text, with nothing spent.
-            return Ok(Answer {
-                text: earlier.content.clone(),
-                instance_id: String::new(),
-                duration_ms: 0,
-                session_id: None,
-                usage: None,
-                cost_usd: None,
-                api_duration_ms: None,
-                num_turns: None,
-                session_continued: false,
-                tool_uses: Vec::new(),
-            });
+            return Ok(Answer::text_only(earlier.content.clone(), String::new(), 0));
         }
         // The agent's own tools (ask_asker), for this question only;
         // their files go when the agent is done.

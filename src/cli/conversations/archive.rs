@@ -7,7 +7,7 @@ use crate::hub::Hub;
 pub async fn run(hub: &Hub, id: &str, out: &Output) -> anyhow::Result<i32> {
     let c = match hub.archive_conversation(id).await {
         Ok(c) => c,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     if out.json {
         out.json(&c)?;

@@ -11,7 +11,7 @@ use crate::hub::{Conversation, ConversationStatus, Hub, PruneRule};
 pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Result<i32> {
     let found = match hub.get_conversation(id, Some(1), None).await {
         Ok(t) => t.conversation,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     if !confirmed(yes, &format!("Delete {}?", describe(&found)), out)? {
         return Ok(1);
@@ -25,7 +25,7 @@ pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Res
             }
             Ok(0)
         }
-        Err(e) => out.failed(&e),
+        Err(e) => out.hub_error_exit(&e),
     }
 }
 

@@ -24,10 +24,7 @@ pub async fn run(
     };
     let id = match hub.conversation_id_of(id).await {
         Ok(id) => id,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     let output = match (output, save) {
         (None, true) => Some(PathBuf::from(format!("{id}.{}", extension_of(format_name)))),
@@ -35,7 +32,7 @@ pub async fn run(
     };
     let text = match hub.export_conversation(&id, format).await {
         Ok(text) => text,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     match output {
         Some(path) => {

@@ -9,14 +9,11 @@ use crate::hub::Hub;
 pub async fn run(hub: &Hub, file: &Path, out: &Output) -> anyhow::Result<i32> {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
-        Err(e) => {
-            out.note(format!("error: cannot read {}: {e}", file.display()))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(format!("cannot read {}: {e}", file.display())),
     };
     let c = match hub.import_conversation(text).await {
         Ok(c) => c,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     if out.json {
         out.json(&c)?;

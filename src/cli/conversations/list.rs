@@ -8,7 +8,7 @@ use crate::hub::{ConversationFilter, Hub};
 pub async fn run(hub: &Hub, filter: ConversationFilter, out: &Output) -> anyhow::Result<i32> {
     let page = match hub.list_conversations(filter).await {
         Ok(page) => page,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     if out.json {
         out.json(&page)?;

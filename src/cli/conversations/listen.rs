@@ -10,7 +10,7 @@ use crate::hub::Hub;
 /// Follows `module`'s messages until Ctrl-C (exit 0); 1 for a module not known.
 pub async fn run(hub: &Hub, module: &str, out: &Output) -> anyhow::Result<i32> {
     if let Err(e) = hub.descriptor(module) {
-        return out.failed(&e);
+        return out.hub_error_exit(&e);
     }
     let mut cursor = hub.message_cursor().await?;
     out.note(format!(

@@ -12,7 +12,7 @@ pub async fn run(
 ) -> anyhow::Result<i32> {
     let results = match hub.search_conversations(query, module, limit).await {
         Ok(results) => results,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     if out.json {
         out.json(&results)?;

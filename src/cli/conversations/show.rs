@@ -14,7 +14,7 @@ pub async fn run(
 ) -> anyhow::Result<i32> {
     let t = match hub.get_conversation(id, limit, None).await {
         Ok(t) => t,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     if out.json {
         out.json(&t)?;

@@ -14,7 +14,7 @@ pub async fn run(
 ) -> anyhow::Result<i32> {
     let (recent, mut follower) = match hub.follow_instance_journal(id, lines).await {
         Ok(found) => found,
-        Err(e) => return out.failed(&e),
+        Err(e) => return out.hub_error_exit(&e),
     };
     for event in &recent {
         print_event(out, event)?;

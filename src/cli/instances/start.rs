@@ -32,10 +32,7 @@ async fn in_the_daemon(
     hub.shutdown().await;
     let status = match started {
         Ok(status) => status,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     if out.json {
         out.json(&status)?;

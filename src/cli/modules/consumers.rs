@@ -7,10 +7,7 @@ use crate::hub::Hub;
 pub fn run(hub: &Hub, name: &str, data_type: Option<&str>, out: &Output) -> anyhow::Result<i32> {
     let list = match hub.find_consumers(name, data_type) {
         Ok(list) => list,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     if out.json {
         out.json(&list)?;

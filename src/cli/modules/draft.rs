@@ -41,10 +41,7 @@ pub async fn propose(
     ))?;
     let answer = match ask_agent(hub, drafted, options.hint).await {
         Ok(answer) => answer,
-        Err(e) => {
-            out.note(format!("error: {name}'s agent could not answer: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(format!("{name}'s agent could not answer: {e}")),
     };
     let proposal = match parse_proposal(&answer) {
         Ok(proposal) => proposal,
@@ -77,10 +74,7 @@ pub async fn propose(
             out.note(format!("accepted: written to {}", outcome.file))?;
             Ok(0)
         }
-        Err(e) => {
-            out.note(format!("error: {shown}: {e}"))?;
-            Ok(1)
-        }
+        Err(e) => out.error_exit(format!("{shown}: {e}")),
     }
 }
 

@@ -22,17 +22,11 @@ pub async fn run(
 ) -> anyhow::Result<i32> {
     let folder = match module_folder(path) {
         Ok(folder) => folder,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     let drafted = match draft_from_folder(&folder, name) {
         Ok(drafted) => drafted,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     let yaml = serde_saphyr::to_string(&drafted.descriptor)?;
     // The schema's own check, before anything is written.
@@ -42,8 +36,7 @@ pub async fn run(
         folder.display()
     );
     if let Err(e) = parse_descriptor(&shown, &yaml, Format::Yaml) {
-        out.note(format!("error: {e}"))?;
-        return Ok(1);
+        return out.error_exit(e);
     }
     let value = serde_json::to_value(&drafted.descriptor)?;
     let from = RegisterFrom::Operator {
@@ -51,10 +44,7 @@ pub async fn run(
     };
     let outcome = match hub.register_module(value, from.clone()).await {
         Ok(outcome) => outcome,
-        Err(e) => {
-            out.note(format!("error: {shown}: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(format!("{shown}: {e}")),
     };
     if let Some(options) = draft {
         // The drafted descriptor is registered first, so the agent knows

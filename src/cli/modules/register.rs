@@ -24,10 +24,7 @@ pub async fn run(
     };
     let value = match read.and_then(|v| with_name_and_path(v, name, path, file)) {
         Ok(v) => v,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     // The operator's own file: `$VAR` and `~` are expanded with the
     // operator's environment now, relative paths are relative to it.

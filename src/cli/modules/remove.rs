@@ -16,9 +16,6 @@ pub async fn run(hub: &Hub, name: &str, out: &Output) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            Ok(1)
-        }
+        Err(e) => out.error_exit(e),
     }
 }

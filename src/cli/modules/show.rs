@@ -8,10 +8,7 @@ use crate::hub::Hub;
 pub fn run(hub: &Hub, name: &str, out: &Output) -> anyhow::Result<i32> {
     let details = match hub.describe_module(name) {
         Ok(details) => details,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     if out.json {
         out.json(&details)?;
