@@ -50,23 +50,12 @@ pub fn resolve(command: Command, out: &Output) -> anyhow::Result<ControlFlow<i32
             id,
             format,
             output,
-        } => {
-            let Some(id) = id_flag.or(id) else {
+        } => match id_flag.or(id) {
+            Some(id) => export_conversation(id, format, output),
+            None => {
                 return missing("error: export-conversation: give the conversation's id (--id ID)");
-            };
-            // The seed's form saves a file named after the conversation.
-            let (output, save) = match output {
-                Some(p) if p.as_os_str() == "-" => (None, false),
-                Some(p) => (Some(p), true),
-                None => (None, true),
-            };
-            Command::Conversations(ConversationsCommand::Export {
-                id,
-                format,
-                output,
-                save,
-            })
-        }
+            }
+        },
         Command::ListenModule {
             module_flag,
             module,
@@ -91,6 +80,22 @@ pub fn resolve(command: Command, out: &Output) -> anyhow::Result<ControlFlow<i32
         other => other,
     };
     Ok(ControlFlow::Continue(resolved))
+}
+
+/// `export-conversation ID`: `conversations export`, saved to a file named
+/// after the conversation unless `--output` says where (`-`: stdout).
+fn export_conversation(id: String, format: String, output: Option<PathBuf>) -> Command {
+    let (output, save) = match output {
+        Some(p) if p.as_os_str() == "-" => (None, false),
+        Some(p) => (Some(p), true),
+        None => (None, true),
+    };
+    Command::Conversations(ConversationsCommand::Export {
+        id,
+        format,
+        output,
+        save,
+    })
 }
 
 /// `register-module FILE`, `register-module NAME --desc FILE [--path DIR]`:
