@@ -130,10 +130,7 @@ async fn copy(hub: &Hub, to: &str, force: bool, out: &Output) -> anyhow::Result<
             counts_table(&report.source, &report.target, out)?;
             return Ok(1);
         }
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     if out.json {
         out.json(&report)?;

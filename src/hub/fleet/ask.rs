@@ -144,11 +144,8 @@ impl Hub {
         query: Message,
         request: &SendRequest,
     ) -> Result<SendOutcome, HubError> {
-        let timeout = Duration::from_secs(
-            request
-                .timeout_s
-                .unwrap_or(self.config().config.instances.request_timeout_s),
-        ) + Duration::from_millis(self.lease_ms() as u64);
+        let timeout =
+            self.answer_timeout(request.timeout_s) + Duration::from_millis(self.lease_ms() as u64);
         let deadline = Instant::now() + timeout;
         let mut notices = self.store.fleet().map(|f| f.notices());
         loop {

@@ -10,12 +10,12 @@ use super::PostgresStore;
 use super::flight::DB_NOW_MS;
 use super::listen::{DESCRIPTORS, INSTANCE_EVENTS, OUTCOMES, PROGRESS, QUESTIONS};
 use super::rows::{all, message_from_row};
+use crate::host::{pid_exists, this_hostname};
 use crate::store::columns::MESSAGE_COLUMNS;
 use crate::store::decode::{Stored, message_column};
 use crate::store::fleet::{
     ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, QueryState, RoutedState,
 };
-use crate::store::hosts::{pid_exists, this_hostname};
 use crate::store::{Result, StoreError};
 
 /// A node's columns, its liveness from its server's row (`s`, joined):

@@ -59,7 +59,6 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 // What the SQLite files share with every backend: the types, the limits,
 // the error. (Private imports: the files below reach them as `super::...`.)
-use super::hosts;
 use super::settings::DatabaseSync;
 use super::{Result, StoreError, export, ids, limits, model, now_ms, records};
 
