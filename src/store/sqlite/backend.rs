@@ -13,12 +13,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::SqliteStore;
-use super::copy::SqliteSnapshot;
+use super::copy_snapshot::SqliteCopySnapshot;
 use super::doorbell::Doorbell;
 use crate::store::Notice;
 use crate::store::ask_back::{AskBack, AskBackCount};
 use crate::store::contract::{CopySnapshot, StoreBackend};
-use crate::store::copy::{CopyCounts, CopyRow, CopyTable, CopyValue};
+use crate::store::copy::{CopyCounts, CopyRow, CopyTable};
 use crate::store::cursor::MessageCursor;
 use crate::store::export::{ExportFormat, ExportedConversation};
 use crate::store::ids::IdKind;
@@ -69,7 +69,7 @@ impl SqliteBackend {
 
 /// Runs `op` on tokio's blocking pool; a task that ends without an answer
 /// (it panicked, or the runtime is shutting down) is [`StoreError::Task`].
-async fn on_blocking_pool<T: Send + 'static>(
+pub(super) async fn on_blocking_pool<T: Send + 'static>(
     op: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(op)
@@ -418,7 +418,7 @@ impl StoreBackend for SqliteBackend {
 
     async fn copy_snapshot(&self) -> Result<Box<dyn CopySnapshot + '_>> {
         let snapshot = self.run(|s| s.copy_snapshot()).await?;
-        Ok(Box::new(SqliteCopySnapshot(Arc::new(snapshot))))
+        Ok(Box::new(SqliteCopySnapshot::new(snapshot)))
     }
 
     async fn ask_back(&self, query_id: &str, question: &str) -> Result<AskBack> {
@@ -465,38 +465,5 @@ impl StoreBackend for SqliteBackend {
     async fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
         let parent = parent.to_owned();
         self.run(move |s| s.child_queries(&parent)).await
-    }
-}
-
-/// A SQLite snapshot, read on the blocking pool like the store.
-struct SqliteCopySnapshot(Arc<SqliteSnapshot>);
-
-impl SqliteCopySnapshot {
-    async fn run<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&SqliteSnapshot) -> Result<T> + Send + 'static,
-    {
-        let snapshot = self.0.clone();
-        on_blocking_pool(move || op(&snapshot)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl CopySnapshot for SqliteCopySnapshot {
-    async fn counts(&self) -> Result<CopyCounts> {
-        self.run(|s| s.counts()).await
-    }
-
-    async fn read_batch(
-        &self,
-        table: &'static CopyTable,
-        after: Option<CopyValue>,
-    ) -> Result<Vec<CopyRow>> {
-        self.run(move |s| s.read_batch(table, after.as_ref())).await
-    }
-
-    async fn finish(self: Box<Self>) -> Result<()> {
-        self.run(|s| s.finish()).await
     }
 }

@@ -25,6 +25,7 @@ mod checkpoint;
 mod control;
 mod conversations;
 mod copy;
+mod copy_snapshot;
 mod doorbell;
 mod error;
 mod group_commit;
