@@ -270,3 +270,38 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
             .is_empty()
     );
 }
+
+/// Into a PostgreSQL behind a transaction-mode pooler (PgBouncer), as a
+/// managed database is often reached: with `--pooler transaction` no
+/// statement outlives its transaction, and every row arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_is_copied_through_a_transaction_mode_pooler() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let direct = cluster.create_database("copied_pooled");
+    let Some(bouncer) = crate::pgbouncer::PgBouncer::start(&cluster, "copied_pooled", 2) else {
+        return;
+    };
+    let pooled = bouncer.url("copied_pooled");
+    let (home, database) = data_dir();
+    let source = Store::open(&database).unwrap();
+    fill(&source).await;
+    fill_many(&source, 300, 6).await;
+    let copied = store_copy(
+        home.path(),
+        None,
+        &["--to", &pooled, "--pooler", "transaction", "--json"],
+    );
+    assert!(
+        copied.status.success(),
+        "{}\npgbouncer:\n{}",
+        stderr(&copied),
+        bouncer.log_tail()
+    );
+    let report: Value = serde_json::from_slice(&copied.stdout).unwrap();
+    assert_eq!(report["source"], report["target"], "{report}");
+    let postgres = Store::open_postgres(&direct).unwrap();
+    assert_same(&source, &postgres).await;
+    assert_fixture(&postgres).await;
+}
