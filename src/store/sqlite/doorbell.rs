@@ -70,6 +70,9 @@ impl Doorbell {
 
     fn bind(&self) -> std::io::Result<(tokio::net::UnixDatagram, PathBuf)> {
         create_private_dir(&self.dir)?;
+        // What processes that were killed left behind goes now, not only
+        // at the next ring.
+        self.ring_to(b"");
         let name = format!(
             "{}-{}.sock",
             std::process::id(),
@@ -83,7 +86,14 @@ impl Doorbell {
     /// Tells every process listening on this data directory about
     /// `notice`. A socket whose process is gone is removed on the way.
     pub(crate) fn ring(&self, notice: &Notice) {
-        let Some(text) = encode(notice) else { return };
+        if let Some(text) = encode(notice) {
+            self.ring_to(text.as_bytes());
+        }
+    }
+
+    /// Sends `datagram` to every socket of the directory (an empty one is
+    /// no notice: it only finds the sockets nobody listens on).
+    fn ring_to(&self, datagram: &[u8]) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
@@ -98,7 +108,7 @@ impl Doorbell {
             if path.extension().is_none_or(|e| e != "sock") {
                 continue;
             }
-            match socket.send_to(text.as_bytes(), &path) {
+            match socket.send_to(datagram, &path) {
                 Ok(_) => {}
                 // Nobody bound there any more: a process that died.
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -205,6 +215,19 @@ mod tests {
         assert!(stale.exists());
         ringer.ring(&Notice::ControlDone { id: 1 });
         assert!(!stale.exists(), "the dead process's socket is removed");
+        assert_eq!(std::fs::read_dir(&run).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_process_that_starts_listening_removes_the_dead_ones_sockets() {
+        let home = tempfile::tempdir().unwrap();
+        let run = home.path().join("run");
+        create_private_dir(&run).unwrap();
+        let stale = run.join("2-deadbeef.sock");
+        drop(std::os::unix::net::UnixDatagram::bind(&stale).unwrap());
+        let bell = Doorbell::beside(&database_in(home.path())).unwrap();
+        let _listening = bell.listen().expect("a socket binds");
+        assert!(!stale.exists());
         assert_eq!(std::fs::read_dir(&run).unwrap().count(), 1);
     }
 
