@@ -94,6 +94,12 @@ impl AgentSide {
             if let Some(answer) = found.answer {
                 return Ok(answered(answer));
             }
+            if found.state != AskBackState::Waiting {
+                return Ok(AgentWords::NoAnswer(format!(
+                    "{} will not answer this question; go on with what you know",
+                    scope.source
+                )));
+            }
             let query = store.message(&scope.query_id).await?;
             if query.status != MessageStatus::Pending {
                 let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;

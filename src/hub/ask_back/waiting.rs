@@ -12,7 +12,7 @@ use super::super::send_types::{InputRequest, SendOutcome, SendRequest};
 use super::super::sending::Sending;
 use super::super::{Argument, Hub, HubError, JobStatus};
 use super::ASK_POLL;
-use crate::store::{AskBack, IdKind, MessageStatus, Role};
+use crate::store::{AskBack, AskBackState, IdKind, MessageStatus, Role};
 
 /// The status of a query whose agent waits for its asker's answer.
 pub const INPUT_REQUIRED: &str = "input_required";
@@ -124,6 +124,30 @@ impl Hub {
         let answered = self.store.answer_ask_back(&query_id, answer).await?;
         self.messages_changed();
         self.next_turn(&query_id, Some(&answered.question.id), wait)
+            .await
+    }
+
+    /// Declines the question that waits on query `query_id` (the asker
+    /// will not answer it: an elicitation declined or dismissed): the
+    /// agent is told so at once and goes on with what it knows. Then waits
+    /// up to `wait` for what comes next, as [`Hub::answer_question`].
+    pub async fn decline_question(
+        &self,
+        query_id: &str,
+        wait: Duration,
+    ) -> Result<SendOutcome, HubError> {
+        let query_id = self.resolve_id(IdKind::Message, query_id).await?;
+        let Some(waiting) = self.store.waiting_ask_back(&query_id).await? else {
+            return Err(HubError::BadRequest(format!(
+                "question {query_id} has no question of its answering agent waiting for an answer"
+            )));
+        };
+        let closed = self
+            .store
+            .close_ask_back(&waiting.question.id, AskBackState::Unanswered)
+            .await?;
+        self.messages_changed();
+        self.next_turn(&query_id, Some(&closed.question.id), wait)
             .await
     }
 
