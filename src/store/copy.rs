@@ -2,8 +2,10 @@
 //! (SQLite to PostgreSQL and back), row for row.
 //!
 //! What is copied: conversations, messages with every column (the ledger
-//! columns and the reuse key too, which [`super::Message`] does not carry)
-//! and access tokens. Jobs are messages, and the ledger is columns of
+//! columns and the reuse key too, which [`super::Message`] does not carry),
+//! access tokens, and the ask-backs (issue 29: which query each question
+//! back belongs to and where it stands, and which queries an answering
+//! agent asked as children of another). Jobs are messages, and the ledger is columns of
 //! messages, so they come along (the fleet's routing and claim columns
 //! too, as they are). Not copied: servers, their instances, control
 //! requests and fleet nodes (the runtime state of processes, rebuilt by
@@ -176,8 +178,39 @@ pub const ACCESS_TOKENS: CopyTable = CopyTable {
     identity_key: false,
 };
 
+/// Questions back (issue 29): the question's and answer's messages are
+/// in `messages`; this says which query each belongs to and its state.
+pub const ASK_BACKS: CopyTable = CopyTable {
+    name: "ask_backs",
+    noun: "questions back",
+    columns: &[
+        text("ask_id"),
+        text("query_id"),
+        text("state"),
+        text("answer_id"),
+        integer("created_at"),
+        integer("closed_at"),
+    ],
+    identity_key: false,
+};
+
+/// Which query an answering agent asked (`ask_module`) while answering
+/// which: the tree `jobs show` draws.
+pub const QUERY_PARENTS: CopyTable = CopyTable {
+    name: "query_parents",
+    noun: "child questions",
+    columns: &[text("query_id"), text("parent_id")],
+    identity_key: false,
+};
+
 /// The tables copied, parents first (messages reference conversations).
-pub const COPIED_TABLES: [&CopyTable; 3] = [&CONVERSATIONS, &MESSAGES, &ACCESS_TOKENS];
+pub const COPIED_TABLES: [&CopyTable; 5] = [
+    &CONVERSATIONS,
+    &MESSAGES,
+    &ACCESS_TOKENS,
+    &ASK_BACKS,
+    &QUERY_PARENTS,
+];
 
 /// One value of a copied row.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,6 +268,10 @@ pub struct CopyCounts {
     pub messages: u64,
     /// Access tokens.
     pub tokens: u64,
+    /// Questions back (rows of `ask_backs`).
+    pub ask_backs: u64,
+    /// Child questions (rows of `query_parents`).
+    pub query_parents: u64,
 }
 
 impl CopyCounts {
@@ -242,6 +279,8 @@ impl CopyCounts {
         match table.name {
             "conversations" => self.conversations,
             "messages" => self.messages,
+            "ask_backs" => self.ask_backs,
+            "query_parents" => self.query_parents,
             _ => self.tokens,
         }
     }
@@ -255,13 +294,24 @@ impl std::fmt::Display for CopyCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let plural =
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        write!(
-            f,
-            "{}, {} and {}",
+        let mut parts = vec![
             plural(self.conversations, "conversation", "conversations"),
             plural(self.messages, "message", "messages"),
-            plural(self.tokens, "access token", "access tokens")
-        )
+            plural(self.tokens, "access token", "access tokens"),
+        ];
+        // Named only when there are any: most stores have none.
+        if self.ask_backs > 0 {
+            parts.push(plural(self.ask_backs, "question back", "questions back"));
+        }
+        if self.query_parents > 0 {
+            parts.push(plural(
+                self.query_parents,
+                "child question",
+                "child questions",
+            ));
+        }
+        let last = parts.pop().unwrap_or_default();
+        write!(f, "{} and {last}", parts.join(", "))
     }
 }
 
@@ -467,14 +517,21 @@ mod tests {
 
     #[test]
     fn counts_read_as_people_say_them() {
-        let counts = CopyCounts {
+        let mut counts = CopyCounts {
             conversations: 1,
             messages: 0,
             tokens: 2,
+            ..Default::default()
         };
         assert_eq!(
             counts.to_string(),
             "1 conversation, 0 messages and 2 access tokens"
+        );
+        counts.ask_backs = 3;
+        counts.query_parents = 1;
+        assert_eq!(
+            counts.to_string(),
+            "1 conversation, 0 messages, 2 access tokens, 3 questions back and 1 child question"
         );
     }
 }
