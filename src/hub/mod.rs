@@ -114,6 +114,8 @@ pub struct Hub {
     /// This process's instances that another node watches (see
     /// `fleet/watch.rs`).
     watches: fleet::Watches,
+    /// Ask-back waiters' wake-ups (see `ask_back/wake.rs`).
+    ask_wake: ask_back::wake::HubWake,
 }
 
 impl Hub {
@@ -193,6 +195,7 @@ impl Hub {
             token_touches: Default::default(),
             folder_states: Default::default(),
             watches: Default::default(),
+            ask_wake: Default::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
             profiles: std::sync::Mutex::default(),
@@ -216,6 +219,7 @@ impl Hub {
 
     fn messages_changed(&self) {
         self.local_writes.notify_waiters();
+        self.ask_wake.wake();
     }
 
     pub fn config(&self) -> &LoadedConfig {
@@ -283,6 +287,7 @@ impl Hub {
             remote.close().await;
         }
         self.instances.shutdown().await;
+        self.ask_wake.close();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())
             .await

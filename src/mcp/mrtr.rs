@@ -145,13 +145,14 @@ pub(crate) async fn resume(
         (Some("accept"), Some(answer)) => {
             server.hub().answer_question(query_id, answer, wait).await
         }
-        (Some("accept"), None) => Err(HubError::BadRequest(format!(
-            "the input response accepts without content.answer: say what to tell the agent"
-        ))),
+        (Some("accept"), None) => Err(HubError::BadRequest(
+            "the input response accepts without content.answer: say what to tell the agent".into(),
+        )),
         (Some("decline" | "cancel"), _) => server.hub().decline_question(query_id, wait).await,
-        _ => Err(HubError::BadRequest(format!(
+        _ => Err(HubError::BadRequest(
             "the input response is not an elicitation result (action accept, decline or cancel)"
-        ))),
+                .into(),
+        )),
     }
 }
 

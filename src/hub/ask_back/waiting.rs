@@ -11,8 +11,15 @@ use std::time::{Duration, Instant};
 use super::super::send_types::{InputRequest, SendOutcome, SendRequest};
 use super::super::sending::Sending;
 use super::super::{Argument, Hub, HubError, JobStatus};
-use super::ASK_POLL;
-use crate::store::{AskBack, AskBackState, IdKind, MessageStatus, Role};
+use super::wake::{self, RECHECK};
+use crate::store::{AskBack, AskBackState, IdKind, MessageStatus, Notice, Role};
+
+/// What an ask-back waiter listens to: this process's wake-ups and the
+/// store's notices (PostgreSQL).
+pub(in crate::hub) struct News {
+    changes: tokio::sync::watch::Receiver<u64>,
+    notices: Option<tokio::sync::broadcast::Receiver<Notice>>,
+}
 
 /// The status of a query whose agent waits for its asker's answer.
 pub const INPUT_REQUIRED: &str = "input_required";
@@ -75,6 +82,7 @@ impl Hub {
             hub.record_outcome(sending, result, duration_ms).await
         });
         let mut caller_gone = false;
+        let mut news = self.news();
         loop {
             tokio::select! {
                 outcome = &mut work => return outcome,
@@ -82,7 +90,7 @@ impl Hub {
                     caller_gone = true;
                     job_cancel.cancel();
                 }
-                _ = tokio::time::sleep(ASK_POLL), if !caller_gone => {
+                _ = self.ask_back_news(&mut news, &query_id, RECHECK), if !caller_gone => {
                     let Ok(Some(request)) = self.input_request(&query_id).await else {
                         continue;
                     };
@@ -123,6 +131,7 @@ impl Hub {
         let query_id = self.resolve_id(IdKind::Message, query_id).await?;
         let answered = self.store.answer_ask_back(&query_id, answer).await?;
         self.messages_changed();
+        wake::poke_agent(&self.agent_tools_dir(), &query_id);
         self.next_turn(&query_id, Some(&answered.question.id), wait)
             .await
     }
@@ -147,6 +156,7 @@ impl Hub {
             .close_ask_back(&waiting.question.id, AskBackState::Unanswered)
             .await?;
         self.messages_changed();
+        wake::poke_agent(&self.agent_tools_dir(), &query_id);
         self.next_turn(&query_id, Some(&closed.question.id), wait)
             .await
     }
@@ -160,6 +170,7 @@ impl Hub {
         wait: Duration,
     ) -> Result<SendOutcome, HubError> {
         let deadline = tokio::time::Instant::now() + wait.min(super::super::MAX_WAIT);
+        let mut news = self.news();
         loop {
             let detail = self.job_with_answer(query_id).await?;
             if let Some(answer) = detail.answer {
@@ -193,11 +204,37 @@ impl Hub {
             if now >= deadline {
                 return Ok(outcome);
             }
-            let changed = self.local_writes.notified();
-            tokio::select! {
-                _ = changed => {}
-                _ = tokio::time::sleep(ASK_POLL.min(deadline - now)) => {}
-            }
+            self.ask_back_news(&mut news, query_id, RECHECK.min(deadline - now))
+                .await;
+        }
+    }
+
+    /// Subscribes to what may change an ask-back (before reading the
+    /// store, so that nothing between the read and the wait is missed).
+    pub(in crate::hub) fn news(&self) -> News {
+        News {
+            changes: self.ask_wake.changes(),
+            notices: self.store.fleet().map(|f| f.notices()),
+        }
+    }
+
+    /// Returns when query `query_id`'s ask-back or outcome may have
+    /// changed: a wake-up of this process (its own write, or the agent
+    /// tools' poke on SQLite), a store notice about it, or `at_most`.
+    pub(in crate::hub) async fn ask_back_news(
+        &self,
+        news: &mut News,
+        query_id: &str,
+        at_most: Duration,
+    ) {
+        let about = |notice: Notice| match notice {
+            Notice::AskBack { query_id: id } | Notice::Outcome { query_id: id } => id == query_id,
+            _ => false,
+        };
+        tokio::select! {
+            _ = news.changes.changed() => {}
+            _ = super::super::fleet::next_notice(&mut news.notices, about) => {}
+            _ = tokio::time::sleep(at_most) => {}
         }
     }
 
