@@ -5,6 +5,7 @@ asks back (issue 29), over Streamable HTTP with a module's token on protocol
 - with elicitation: send_message returns an InputRequiredResult; the SDK's
   own driver runs the elicitation callback (which answers) and retries the
   same call, which returns the final reply; once per backend;
+- a retry whose requestState was changed is refused (and answers nothing);
 - with the tasks extension too: the task shows input_required with the
   question as its input request; tasks/update answers it and the task
   completes with the reply.
@@ -23,6 +24,7 @@ from mcp.client.client import Client
 from mcp.client.extension import ClientExtension, ResultClaim
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import ElicitResult, Request, RequestParams, Result
 from pydantic import ConfigDict
 
@@ -126,6 +128,38 @@ async def through_elicitation(url: str, token: str, seen: dict[str, Any]) -> Non
     seen["elicited"] = list(elicited)
 
 
+async def tampered(url: str, token: str, seen: dict[str, Any]) -> None:
+    """Drives the rounds by hand: a changed requestState is refused."""
+    question = "Which port, before tampering?"
+    message = asking(question)
+    async with client(url, token) as c:
+        first = await c.session.call_tool(
+            "send_message", {"target": "arangodb", "message": message}, allow_input_required=True
+        )
+        (key,) = list(first.input_requests)
+        answer = {key: ElicitResult(action="accept", content={"answer": "8529 (after tampering)"})}
+        try:
+            await c.session.call_tool(
+                "send_message",
+                {"target": "arangodb", "message": message},
+                input_responses=answer,
+                request_state=first.request_state + "-TAMPERED",
+                allow_input_required=True,
+            )
+            seen["tampered"] = {"refused": False}
+        except MCPError as e:
+            seen["tampered"] = {"refused": True, "code": e.code, "message": e.error.message}
+        # The true state still works: nothing was answered meanwhile.
+        done = await c.session.call_tool(
+            "send_message",
+            {"target": "arangodb", "message": message},
+            input_responses=answer,
+            request_state=first.request_state,
+            allow_input_required=True,
+        )
+        seen["tampered"]["then"] = done.structured_content
+
+
 async def through_a_task(url: str, token: str, seen: dict[str, Any]) -> None:
     question = "Which index, for the task?"
     async with client(url, token, [Tasks()]) as c:
@@ -167,6 +201,7 @@ async def through_a_task(url: str, token: str, seen: dict[str, Any]) -> None:
 async def main(url: str, token: str) -> None:
     seen: dict[str, Any] = {}
     await through_elicitation(url, token, seen)
+    await tampered(url, token, seen)
     await through_a_task(url, token, seen)
     print(json.dumps(seen))
 

@@ -2,9 +2,10 @@
 //! protocol 2026-07-28 over the daemon's HTTP face with a module token: the
 //! real `claude` CLI (stand-in model) calls `ask_asker`; the SDK gets the
 //! question as an elicitation in an `InputRequiredResult`, answers, and its
-//! own retry of the same call returns the final reply (both backends); as a
-//! task, the question is the task's input request and `tasks/update`
-//! answers it. See tests/host/python_ask_back.py.
+//! own retry of the same call returns the final reply (both backends); a
+//! changed `requestState` is refused; as a task, the question is the task's
+//! input request and `tasks/update` answers it. See
+//! tests/host/python_ask_back.py.
 
 use crate::daemon_cli;
 use crate::model_stub;
@@ -84,6 +85,26 @@ fn the_python_sdk_answers_the_agents_elicitation_and_gets_the_reply_on_the_same_
             "{backend}: no model request carried the answer"
         );
     }
+
+    // A changed requestState is refused, and answers nothing: the true one
+    // then gets the agent's reply to the answer.
+    let tampered = &seen["tampered"];
+    assert_eq!(tampered["refused"], true, "{seen}");
+    assert_eq!(tampered["code"], -32602, "{seen}");
+    assert!(
+        tampered["message"]
+            .as_str()
+            .unwrap()
+            .contains("requestState"),
+        "{seen}"
+    );
+    assert!(
+        tampered["then"]["reply"]
+            .as_str()
+            .unwrap()
+            .contains("OK marker answers: 8529 (after tampering)"),
+        "{seen}"
+    );
 
     // As a task: input_required with the question as its input request.
     let waiting = &seen["task_waiting"];
