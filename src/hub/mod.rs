@@ -21,6 +21,7 @@ mod journal;
 mod liveness;
 mod messaging;
 mod modules;
+mod notices;
 mod outcome;
 mod profile;
 mod remote;

@@ -106,7 +106,7 @@ impl AgentSide {
                     return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
                 }
                 _ = async { match &poked { Some(p) => p.poked().await, None => std::future::pending().await } } => {}
-                _ = super::super::fleet::next_notice(&mut notices, about) => {}
+                _ = super::super::notices::next_notice(&mut notices, about) => {}
                 _ = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
             }
             let found = store.ask_back_of(&ask_id).await?;

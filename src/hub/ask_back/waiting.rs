@@ -233,7 +233,7 @@ impl Hub {
         };
         tokio::select! {
             _ = news.changes.changed() => {}
-            _ = super::super::fleet::next_notice(&mut news.notices, about) => {}
+            _ = super::super::notices::next_notice(&mut news.notices, about) => {}
             _ = tokio::time::sleep(at_most) => {}
         }
     }
