@@ -305,7 +305,7 @@ impl Hub {
         let wait = wait.min(MAX_WAIT);
         let deadline = tokio::time::Instant::now() + wait;
         // Listening before the first read: nothing in between is missed.
-        let mut news = self.news();
+        let mut news = self.news(true);
         let mut job = self.job(id).await?;
         let waits = |job: &JobStatus| {
             job.is_pending() && !(stop_at_question && job.input_request.is_some())

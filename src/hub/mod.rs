@@ -220,7 +220,6 @@ impl Hub {
 
     fn messages_changed(&self) {
         self.local_writes.notify_waiters();
-        self.ask_wake.wake();
     }
 
     pub fn config(&self) -> &LoadedConfig {

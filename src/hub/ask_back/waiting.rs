@@ -19,6 +19,10 @@ use crate::store::{AskBack, AskBackState, IdKind, MessageStatus, Notice, Role};
 pub(in crate::hub) struct News {
     changes: tokio::sync::watch::Receiver<u64>,
     notices: Option<tokio::sync::broadcast::Receiver<Notice>>,
+    /// Whether every write of this process wakes it too (a wait for an
+    /// outcome; a wait only for a question would read the store on every
+    /// write of every query).
+    local: bool,
 }
 
 /// The status of a query whose agent waits for its asker's answer.
@@ -82,7 +86,8 @@ impl Hub {
             hub.record_outcome(sending, result, duration_ms).await
         });
         let mut caller_gone = false;
-        let mut news = self.news();
+        // Only a question ends this wait (the outcome comes from `work`).
+        let mut news = self.news(false);
         loop {
             tokio::select! {
                 outcome = &mut work => return outcome,
@@ -131,6 +136,7 @@ impl Hub {
         let query_id = self.resolve_id(IdKind::Message, query_id).await?;
         let answered = self.store.answer_ask_back(&query_id, answer).await?;
         self.messages_changed();
+        self.ask_wake.wake();
         wake::poke_agent(&self.agent_tools_dir(), &query_id);
         self.next_turn(&query_id, Some(&answered.question.id), wait)
             .await
@@ -156,6 +162,7 @@ impl Hub {
             .close_ask_back(&waiting.question.id, AskBackState::Unanswered)
             .await?;
         self.messages_changed();
+        self.ask_wake.wake();
         wake::poke_agent(&self.agent_tools_dir(), &query_id);
         self.next_turn(&query_id, Some(&closed.question.id), wait)
             .await
@@ -170,7 +177,7 @@ impl Hub {
         wait: Duration,
     ) -> Result<SendOutcome, HubError> {
         let deadline = tokio::time::Instant::now() + wait.min(super::super::MAX_WAIT);
-        let mut news = self.news();
+        let mut news = self.news(true);
         loop {
             let detail = self.job_with_answer(query_id).await?;
             if let Some(answer) = detail.answer {
@@ -209,18 +216,21 @@ impl Hub {
         }
     }
 
-    /// Subscribes to what may change an ask-back (before reading the
-    /// store, so that nothing between the read and the wait is missed).
-    pub(in crate::hub) fn news(&self) -> News {
+    /// Subscribes to what may change an ask-back, and with `local` every
+    /// write of this process (before reading the store, so that nothing
+    /// between the read and the wait is missed).
+    pub(in crate::hub) fn news(&self, local: bool) -> News {
         News {
             changes: self.ask_wake.changes(),
             notices: self.store.fleet().map(|f| f.notices()),
+            local,
         }
     }
 
     /// Returns when query `query_id`'s ask-back or outcome may have
-    /// changed: a wake-up of this process (its own write, or the agent
-    /// tools' poke on SQLite), a store notice about it, or `at_most`.
+    /// changed: an ask-back wake-up of this process (its own answer, or the
+    /// agent tools' poke on SQLite), with `news.local` any write of this
+    /// process, a store notice about it, or `at_most`.
     pub(in crate::hub) async fn ask_back_news(
         &self,
         news: &mut News,
@@ -233,6 +243,7 @@ impl Hub {
         };
         tokio::select! {
             _ = news.changes.changed() => {}
+            _ = self.local_writes.notified(), if news.local => {}
             _ = super::super::notices::next_notice(&mut news.notices, about) => {}
             _ = tokio::time::sleep(at_most) => {}
         }
