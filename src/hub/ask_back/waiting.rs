@@ -17,7 +17,9 @@ use crate::store::{AskBack, AskBackState, IdKind, MessageStatus, Notice, Role};
 /// What an ask-back waiter listens to: this process's wake-ups and the
 /// store's notices (PostgreSQL).
 pub(in crate::hub) struct News {
-    changes: tokio::sync::watch::Receiver<u64>,
+    /// On SQLite: the agent tools' pokes and this process's answers (on
+    /// PostgreSQL the store's notices carry both).
+    changes: Option<tokio::sync::watch::Receiver<u64>>,
     notices: Option<tokio::sync::broadcast::Receiver<Notice>>,
     /// Whether every write of this process wakes it too (a wait for an
     /// outcome; a wait only for a question would read the store on every
@@ -96,7 +98,13 @@ impl Hub {
                     job_cancel.cancel();
                 }
                 _ = self.ask_back_news(&mut news, &query_id, RECHECK), if !caller_gone => {
-                    let Ok(Some(request)) = self.input_request(&query_id).await else {
+                    // The work goes on while the store is read: paused, it
+                    // might hold the connection this read waits for.
+                    let asked = tokio::select! {
+                        outcome = &mut work => return outcome,
+                        asked = self.input_request(&query_id) => asked,
+                    };
+                    let Ok(Some(request)) = asked else {
                         continue;
                     };
                     registered.hand_over();
@@ -220,29 +228,43 @@ impl Hub {
     /// write of this process (before reading the store, so that nothing
     /// between the read and the wait is missed).
     pub(in crate::hub) fn news(&self, local: bool) -> News {
+        let notices = self.store.fleet().map(|f| f.notices());
         News {
-            changes: self.ask_wake.changes(),
-            notices: self.store.fleet().map(|f| f.notices()),
+            changes: notices.is_none().then(|| self.ask_wake.changes()),
+            notices,
             local,
         }
     }
 
     /// Returns when query `query_id`'s ask-back or outcome may have
-    /// changed: an ask-back wake-up of this process (its own answer, or the
-    /// agent tools' poke on SQLite), with `news.local` any write of this
-    /// process, a store notice about it, or `at_most`.
+    /// changed: on PostgreSQL a store notice about it, on SQLite an
+    /// ask-back wake-up of this process (its own answer, or the agent
+    /// tools' poke); with `news.local` any write of this process; or
+    /// `at_most`.
     pub(in crate::hub) async fn ask_back_news(
         &self,
         news: &mut News,
         query_id: &str,
         at_most: Duration,
     ) {
+        // A wait for a question only (`local` false: its outcome comes from
+        // the work it carries) is not woken by the outcome.
+        let local = news.local;
         let about = |notice: Notice| match notice {
-            Notice::AskBack { query_id: id } | Notice::Outcome { query_id: id } => id == query_id,
+            Notice::AskBack { query_id: id } => id == query_id,
+            Notice::Outcome { query_id: id } => local && id == query_id,
             _ => false,
         };
+        let poked = async {
+            match news.changes.as_mut() {
+                Some(changes) => {
+                    let _ = changes.changed().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = news.changes.changed() => {}
+            _ = poked => {}
             _ = self.local_writes.notified(), if news.local => {}
             _ = super::super::notices::next_notice(&mut news.notices, about) => {}
             _ = tokio::time::sleep(at_most) => {}

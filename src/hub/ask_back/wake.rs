@@ -158,3 +158,18 @@ impl Drop for AgentWake {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn nothing_wakes_a_waiter_until_something_happens() {
+        let wake = HubWake::default();
+        let mut changes = wake.changes();
+        let quiet = tokio::time::timeout(Duration::from_millis(200), changes.changed()).await;
+        assert!(quiet.is_err(), "woken for nothing: {quiet:?}");
+        wake.wake();
+        assert!(changes.changed().await.is_ok());
+    }
+}
