@@ -173,6 +173,12 @@ fn counts_table(source: &CopyCounts, target: &CopyCounts, out: &Output) -> anyho
         ("conversations", source.conversations, target.conversations),
         ("messages", source.messages, target.messages),
         ("access tokens", source.tokens, target.tokens),
+        ("questions back", source.ask_backs, target.ask_backs),
+        (
+            "child questions",
+            source.query_parents,
+            target.query_parents,
+        ),
     ]
     .iter()
     .map(|(table, s, t)| vec![table.to_string(), s.to_string(), t.to_string()])

@@ -21,6 +21,7 @@ mod journal;
 mod liveness;
 mod messaging;
 mod modules;
+mod notices;
 mod outcome;
 mod profile;
 mod remote;
@@ -114,6 +115,8 @@ pub struct Hub {
     /// This process's instances that another node watches (see
     /// `fleet/watch.rs`).
     watches: fleet::Watches,
+    /// Ask-back waiters' wake-ups (see `ask_back/wake.rs`).
+    ask_wake: ask_back::wake::HubWake,
 }
 
 impl Hub {
@@ -193,6 +196,7 @@ impl Hub {
             token_touches: Default::default(),
             folder_states: Default::default(),
             watches: Default::default(),
+            ask_wake: Default::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
             profiles: std::sync::Mutex::default(),
@@ -283,6 +287,7 @@ impl Hub {
             remote.close().await;
         }
         self.instances.shutdown().await;
+        self.ask_wake.close();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())
             .await

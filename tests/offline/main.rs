@@ -22,6 +22,8 @@ mod serve_process;
 mod store_suite;
 
 mod ask_back_fake;
+mod ask_back_mrtr;
+mod ask_back_wake;
 mod bad_input;
 mod cli_conversations;
 mod cli_doctor;

@@ -33,6 +33,7 @@ use fleet_nodes::serve_process;
 
 mod ask_back;
 mod ask_back_faces;
+mod ask_back_python;
 mod conformance;
 mod console_browser;
 mod conversations;

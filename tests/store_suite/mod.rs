@@ -65,6 +65,7 @@ macro_rules! store_suite {
                 a_question_back_ends_unanswered_or_with_its_query,
                 a_question_asked_while_answering_is_a_child_of_it,
                 questions_back_are_counted_per_pair_and_state,
+                every_handle_hears_a_question_back_asked_answered_and_closed,
             },
             concurrency {
                 sequence_numbers_stay_gapless_with_many_writers_on_many_handles,

@@ -2,8 +2,9 @@
 //! agent-tools` (the MCP server its `claude` started): it stores the
 //! agent's question about the one query of its scope, then waits for the
 //! asker's answer, the deadline, or the end of the query, reading the
-//! store every [`super::ASK_POLL`]. Whatever happens, the question is
-//! closed before the tool returns, so nothing waits for good.
+//! store again when told to (see `wake.rs`), and at the latest after
+//! [`RECHECK`]. Whatever happens, the question is closed before the tool
+//! returns, so nothing waits for good.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,9 +12,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::super::HubError;
-use super::ASK_POLL;
 use super::scope::AgentScope;
-use crate::store::{AskBackState, MessageStatus, Store};
+use super::wake::{self, AgentWake, RECHECK};
+use crate::store::{AskBackState, MessageStatus, Notice, Store};
 
 /// The agent tools' view of their question and store. The scope is read
 /// at every call: a persistent process's tools follow its turns.
@@ -74,10 +75,26 @@ impl AgentSide {
             from: scope.source.clone(),
             answer: answer.content,
         };
+        // Listening before asking, so that no answer comes unheard: the
+        // store's notices on PostgreSQL, a socket the answering hub pokes
+        // on SQLite.
+        let mut notices = store.fleet().map(|f| f.notices());
+        let poked = match notices {
+            Some(_) => None,
+            None => AgentWake::bind(&scope.agent_tools_dir(), &scope.query_id),
+        };
         let asked = store.ask_back(&scope.query_id, question).await?;
         let ask_id = asked.question.id;
+        let closed = Closed { scope };
+        closed.tell_hub();
         let timeout = Duration::from_secs(scope.timeout_s);
         let deadline = tokio::time::Instant::now() + timeout;
+        let about = |notice: Notice| match notice {
+            Notice::AskBack { query_id } | Notice::Outcome { query_id } => {
+                query_id == scope.query_id
+            }
+            _ => false,
+        };
         loop {
             let now = tokio::time::Instant::now();
             if now >= deadline {
@@ -88,11 +105,19 @@ impl AgentSide {
                     store.close_ask_back(&ask_id, AskBackState::Ended).await?;
                     return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
                 }
-                _ = tokio::time::sleep(ASK_POLL.min(deadline - now)) => {}
+                _ = async { match &poked { Some(p) => p.poked().await, None => std::future::pending().await } } => {}
+                _ = super::super::notices::next_notice(&mut notices, about) => {}
+                _ = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
             }
             let found = store.ask_back_of(&ask_id).await?;
             if let Some(answer) = found.answer {
                 return Ok(answered(answer));
+            }
+            if found.state != AskBackState::Waiting {
+                return Ok(AgentWords::NoAnswer(format!(
+                    "{} will not answer this question; go on with what you know",
+                    scope.source
+                )));
             }
             let query = store.message(&scope.query_id).await?;
             if query.status != MessageStatus::Pending {
@@ -162,12 +187,17 @@ impl AgentSide {
                     hub.cancel_job(&id).await.map(|j| j.status).unwrap_or_else(|e| e.to_string())
                 ))),
             };
-            // Nobody answers for this agent: a question its child asks
-            // back waits out its own timeout.
             if !job.is_pending() || left.is_zero() {
                 break job;
             }
-            tokio::time::sleep(ASK_POLL).await;
+            // Nobody answers for this agent: a question its child asks
+            // back waits out its own timeout; wait for what comes after.
+            if let Some(asked) = &job.input_request {
+                tokio::select! {
+                    _ = hub.next_turn(&id, Some(&asked.question_id), left) => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
         };
         Ok(match (job.reply, job.error) {
             (Some(reply), _) => AgentWords::Answered {
@@ -199,4 +229,25 @@ async fn give_up(store: &Store, scope: &AgentScope, ask_id: &str) -> Result<Agen
         "no answer came from {} within {} s; go on with what you know",
         scope.source, scope.timeout_s
     )))
+}
+
+/// Tells the dispatching hub (on SQLite: PostgreSQL notifies) that the
+/// question of its scope was stored, and again when the tool returns
+/// (closed, answered or given up), so its waits read the store at once.
+struct Closed<'a> {
+    scope: &'a AgentScope,
+}
+
+impl Closed<'_> {
+    fn tell_hub(&self) {
+        if let Some(socket) = &self.scope.wake {
+            wake::poke(socket);
+        }
+    }
+}
+
+impl Drop for Closed<'_> {
+    fn drop(&mut self) {
+        self.tell_hub();
+    }
 }

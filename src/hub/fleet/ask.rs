@@ -174,7 +174,8 @@ impl Hub {
                 });
             }
             let wake = super::next_notice(&mut notices, |notice| match notice {
-                Notice::Outcome { query_id } => query_id == query.id,
+                // Its outcome, or the agent on the other node asking back.
+                Notice::Outcome { query_id } | Notice::AskBack { query_id } => query_id == query.id,
                 // What the agent on the other node is doing, passed on as
                 // if it ran here.
                 Notice::Progress { query_id, message } if query_id == query.id => {
