@@ -310,9 +310,12 @@ impl Hub {
         let waits = |job: &JobStatus| {
             job.is_pending() && !(stop_at_question && job.input_request.is_some())
         };
-        let every = match self.store.fleet() {
-            Some(_) => super::ask_back::wake::RECHECK,
-            None => WAIT_POLL,
+        // Woken by the store's notices (PostgreSQL's, or the SQLite data
+        // directory's doorbell, which carries another process's outcome);
+        // without them, looked for on a short timer.
+        let every = match news.has_notices() {
+            true => super::ask_back::wake::RECHECK,
+            false => WAIT_POLL,
         };
         while waits(&job) && tokio::time::Instant::now() < deadline {
             let nap = every.min(deadline - tokio::time::Instant::now());

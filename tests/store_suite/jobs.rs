@@ -158,3 +158,45 @@ pub async fn ids_resolve_from_a_prefix_of_eight_characters_or_more(b: &impl Back
     let e = resolve(IdKind::Conversation, "abcdef02").await.unwrap_err();
     assert!(matches!(e, StoreError::UnknownConversation(_)), "{e}");
 }
+
+/// Another process hears that a query was answered, on either backend:
+/// PostgreSQL's NOTIFY, or SQLite's data-directory doorbell (so a `jobs
+/// wait` in another process is woken, not left to its timer).
+pub async fn another_handle_hears_that_a_query_was_answered(b: &impl Backend) {
+    use claude_comms::store::Notice;
+    let (s, other) = (b.open("main"), b.open("main"));
+    let mut notices = other
+        .notices()
+        .unwrap_or_else(|| panic!("the {} store gives no notices", other.backend_name()));
+    if other.fleet().is_some() {
+        // PostgreSQL: listening once the listener says so. Behind a
+        // transaction pooler without a listen URL every waiter re-reads
+        // about once a second instead: nothing to hear.
+        let first = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                if let Ok(n @ (Notice::Reconnected | Notice::Poll)) = notices.recv().await {
+                    return n;
+                }
+            }
+        })
+        .await
+        .expect("the listener (or the poller) did not start");
+        if first == Notice::Poll {
+            return;
+        }
+    }
+    let c = pair(&s).await;
+    let q = ask(&s, &c.id, "which port?", "srv").await;
+    s.finish_query(&q.id, reply("5432")).await.unwrap();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Ok(Notice::Outcome { query_id }) = notices.recv().await
+                && query_id == q.id
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "the other handle never heard the outcome");
+}

@@ -94,6 +94,7 @@ macro_rules! store_suite {
             jobs {
                 recent_queries_are_newest_first_by_status_and_module,
                 ids_resolve_from_a_prefix_of_eight_characters_or_more,
+                another_handle_hears_that_a_query_was_answered,
             },
             ledger {
                 spend_counts_queries_and_reply_costs_per_pair_and_target,

@@ -18,13 +18,21 @@ use crate::store::{AskBack, AskBackState, IdKind, MessageStatus, Notice, Role};
 /// store's notices (PostgreSQL).
 pub(in crate::hub) struct News {
     /// On SQLite: the agent tools' pokes and this process's answers (on
-    /// PostgreSQL the store's notices carry both).
+    /// PostgreSQL the store's notices carry both; on SQLite the data
+    /// directory's doorbell carries them between its processes too).
     changes: Option<tokio::sync::watch::Receiver<u64>>,
     notices: Option<tokio::sync::broadcast::Receiver<Notice>>,
     /// Whether every write of this process wakes it too (a wait for an
     /// outcome; a wait only for a question would read the store on every
     /// write of every query).
     local: bool,
+}
+
+impl News {
+    /// Whether the store's notices reach this wait (else it polls).
+    pub(in crate::hub) fn has_notices(&self) -> bool {
+        self.notices.is_some()
+    }
 }
 
 /// The status of a query whose agent waits for its asker's answer.
@@ -228,10 +236,15 @@ impl Hub {
     /// write of this process (before reading the store, so that nothing
     /// between the read and the wait is missed).
     pub(in crate::hub) fn news(&self, local: bool) -> News {
-        let notices = self.store.fleet().map(|f| f.notices());
         News {
-            changes: notices.is_none().then(|| self.ask_wake.changes()),
-            notices,
+            // On SQLite the agent tools' pokes too (they reach the hub that
+            // dispatched even where the data directory's doorbell cannot).
+            changes: self
+                .store
+                .fleet()
+                .is_none()
+                .then(|| self.ask_wake.changes()),
+            notices: self.store.notices(),
             local,
         }
     }

@@ -56,6 +56,17 @@ impl SqliteBackend {
         }
     }
 
+    /// A question back changed: every process waiting on its query hears
+    /// it (as PostgreSQL's `claude_comms_ask_backs`).
+    fn asked_back(&self, changed: Result<AskBack>) -> Result<AskBack> {
+        if let Ok(ask) = &changed {
+            self.ring(Notice::AskBack {
+                query_id: ask.query_id.clone(),
+            });
+        }
+        changed
+    }
+
     /// Runs `op` on the blocking pool.
     async fn run<T, F>(&self, op: F) -> Result<T>
     where
@@ -184,7 +195,11 @@ impl StoreBackend for SqliteBackend {
 
     async fn finish_query(&self, query_id: &str, outcome: Outcome) -> Result<Message> {
         let id = query_id.to_owned();
-        self.run(move |s| s.finish_query(&id, &outcome)).await
+        let outcome = self.run(move |s| s.finish_query(&id, &outcome)).await?;
+        self.ring(Notice::Outcome {
+            query_id: query_id.to_owned(),
+        });
+        Ok(outcome)
     }
 
     async fn reusable_reply(&self, reuse_key: &str, commit: &str) -> Result<Option<Message>> {
@@ -423,18 +438,20 @@ impl StoreBackend for SqliteBackend {
 
     async fn ask_back(&self, query_id: &str, question: &str) -> Result<AskBack> {
         let (query_id, question) = (query_id.to_owned(), question.to_owned());
-        self.run(move |s| s.ask_back(&query_id, &question)).await
+        self.asked_back(self.run(move |s| s.ask_back(&query_id, &question)).await)
     }
 
     async fn answer_ask_back(&self, query_id: &str, answer: &str) -> Result<AskBack> {
         let (query_id, answer) = (query_id.to_owned(), answer.to_owned());
-        self.run(move |s| s.answer_ask_back(&query_id, &answer))
-            .await
+        self.asked_back(
+            self.run(move |s| s.answer_ask_back(&query_id, &answer))
+                .await,
+        )
     }
 
     async fn close_ask_back(&self, ask_id: &str, state: AskBackState) -> Result<AskBack> {
         let ask_id = ask_id.to_owned();
-        self.run(move |s| s.close_ask_back(&ask_id, state)).await
+        self.asked_back(self.run(move |s| s.close_ask_back(&ask_id, state)).await)
     }
 
     async fn ask_back_of(&self, ask_id: &str) -> Result<AskBack> {

@@ -143,22 +143,32 @@ async fn receive_forever(socket: tokio::net::UnixDatagram, sender: broadcast::Se
     }
 }
 
-/// The notices one machine's processes tell each other; the others
-/// (questions, leases) belong to a fleet, which SQLite does not hold.
+/// The notices one machine's processes tell each other (instance control,
+/// outcomes, questions back); the others (questions routed, leases,
+/// descriptors) belong to a fleet, which SQLite does not hold.
 fn encode(notice: &Notice) -> Option<String> {
     match notice {
         Notice::ControlRequested { server_id } => Some(format!("control request {server_id}")),
         Notice::ControlDone { id } => Some(format!("control done {id}")),
+        Notice::Outcome { query_id } => Some(format!("outcome {query_id}")),
+        Notice::AskBack { query_id } => Some(format!("ask_back {query_id}")),
         _ => None,
     }
 }
 
 fn decode(text: &str) -> Option<Notice> {
-    match text.strip_prefix("control ")?.split_once(' ')? {
-        ("request", server_id) => Some(Notice::ControlRequested {
+    let (word, rest) = text.split_once(' ')?;
+    match (word, rest.split_once(' ')) {
+        ("control", Some(("request", server_id))) => Some(Notice::ControlRequested {
             server_id: server_id.to_string(),
         }),
-        ("done", id) => id.parse().ok().map(|id| Notice::ControlDone { id }),
+        ("control", Some(("done", id))) => id.parse().ok().map(|id| Notice::ControlDone { id }),
+        ("outcome", None) => Some(Notice::Outcome {
+            query_id: rest.to_string(),
+        }),
+        ("ask_back", None) => Some(Notice::AskBack {
+            query_id: rest.to_string(),
+        }),
         _ => None,
     }
 }
@@ -251,6 +261,20 @@ mod tests {
         assert_eq!(decode("control done seven"), None);
         assert_eq!(decode("control stop everything"), None);
         assert_eq!(decode("DROP TABLE messages"), None);
+        for notice in [
+            Notice::Outcome {
+                query_id: "q-1".into(),
+            },
+            Notice::AskBack {
+                query_id: "q-2".into(),
+            },
+            Notice::ControlRequested {
+                server_id: "s-1".into(),
+            },
+        ] {
+            assert_eq!(decode(&encode(&notice).unwrap()), Some(notice));
+        }
+        assert_eq!(decode("outcome two words"), None);
         assert_eq!(encode(&Notice::Descriptors), None);
     }
 }
