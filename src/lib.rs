@@ -77,6 +77,7 @@
 // `[lints.clippy]` table of Cargo.toml; unit tests may unwrap.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod a2a;
 pub mod cli;
 pub mod communicator;
 pub mod config;
