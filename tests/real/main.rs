@@ -31,6 +31,7 @@ mod webdriver;
 // fleet_nodes includes serve_process; one copy serves every test.
 use fleet_nodes::serve_process;
 
+mod a2a;
 mod ask_back;
 mod ask_back_faces;
 mod conformance;
