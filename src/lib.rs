@@ -39,6 +39,9 @@
 //! * [`daemon`]: the hub daemon process (one per data dir, owner of every
 //!   child) and its faces: a Unix socket for this user's processes and a
 //!   TCP face (Streamable HTTP, TLS, module tokens) for hosts elsewhere.
+//! * [`a2a`]: the A2A 1.0 face on the daemon's TCP face (`/a2a/{module}`):
+//!   every module as an A2A agent (cards, JSON-RPC, SSE); a task is a
+//!   question, a `contextId` a conversation.
 //! * [`console`]: the web console on the daemon's TCP face (`/console`):
 //!   server-rendered pages of the fleet, jobs, conversations, graph, costs
 //!   and instances, signed in with a token.
@@ -52,6 +55,8 @@
 //! * [`instances`]: every child process (scheduling, supervision, limits).
 //! * [`policy`]: least privilege for answering agents (per-module modes,
 //!   their Claude Code settings, the exec shim, tool-use records).
+//! * [`a2a_link`]: claude-comms as an A2A client, for modules whose
+//!   descriptor names an A2A agent (`a2a: {url, token_env}`).
 //! * [`daemon_link`]: how a process finds, starts, checks and calls the
 //!   daemon of its data dir (the hub routes work through it).
 //! * [`config`]: the TOML configuration and where each value came from;
@@ -78,6 +83,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod a2a;
+pub mod a2a_link;
 pub mod cli;
 pub mod communicator;
 pub mod config;

@@ -20,13 +20,15 @@
 //!   (`"asker"`). Cards need a token too (any valid one): they name the
 //!   modules, which only token holders may learn.
 //! * Faces import the hub only (`tests/offline/layers.rs`); the JSON is
-//!   this crate's own serde types (`wire.rs`).
+//!   this crate's own serde types (`a2a_link/wire.rs`, shared with the
+//!   client that asks A2A agents registered as modules).
 
 mod card;
 mod rpc;
 mod stream;
 mod tasks;
-pub mod wire;
+
+pub use crate::a2a_link::wire;
 
 use std::sync::Arc;
 

@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_wrong_param_is_named() {
-        let e = params::<crate::a2a::wire::TaskIdParams>(json!({"id": 5})).unwrap_err();
+        let e = params::<crate::a2a_link::wire::TaskIdParams>(json!({"id": 5})).unwrap_err();
         assert_eq!(e.code, code::INVALID_PARAMS);
         assert!(e.message.starts_with("params.id:"), "{}", e.message);
     }

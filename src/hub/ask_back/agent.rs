@@ -69,42 +69,64 @@ impl AgentSide {
             ));
         }
         let (scope, store) = self.current().await?;
-        let scope = &scope;
-        let answered = |answer: crate::store::Message| AgentWords::Answered {
-            from: scope.source.clone(),
-            answer: answer.content,
-        };
-        let asked = store.ask_back(&scope.query_id, question).await?;
-        let ask_id = asked.question.id;
-        let timeout = Duration::from_secs(scope.timeout_s);
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return give_up(store, scope, &ask_id).await;
+        ask_and_wait(
+            store,
+            &scope.query_id,
+            &scope.source,
+            scope.timeout_s,
+            question,
+            cancel,
+        )
+        .await
+    }
+}
+
+/// Stores `question` of the agent answering query `query_id` (asked by
+/// `source`) and waits for the answer, `timeout_s`, the end of the query
+/// or `cancel`; the question is closed before this returns. The agent
+/// tools and the A2A client (an A2A agent's `input-required`) both ask
+/// back through it.
+pub(in crate::hub) async fn ask_and_wait(
+    store: &Store,
+    query_id: &str,
+    source: &str,
+    timeout_s: u64,
+    question: &str,
+    cancel: &CancellationToken,
+) -> Result<AgentWords, HubError> {
+    let answered = |answer: crate::store::Message| AgentWords::Answered {
+        from: source.to_string(),
+        answer: answer.content,
+    };
+    let asked = store.ask_back(query_id, question).await?;
+    let ask_id = asked.question.id;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_s);
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return give_up(store, source, timeout_s, &ask_id).await;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+                return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
             }
-            tokio::select! {
-                _ = cancel.cancelled() => {
-                    store.close_ask_back(&ask_id, AskBackState::Ended).await?;
-                    return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
-                }
-                _ = tokio::time::sleep(ASK_POLL.min(deadline - now)) => {}
-            }
-            let found = store.ask_back_of(&ask_id).await?;
-            if let Some(answer) = found.answer {
+            _ = tokio::time::sleep(ASK_POLL.min(deadline - now)) => {}
+        }
+        let found = store.ask_back_of(&ask_id).await?;
+        if let Some(answer) = found.answer {
+            return Ok(answered(answer));
+        }
+        let query = store.message(query_id).await?;
+        if query.status != MessageStatus::Pending {
+            let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+            if let Some(answer) = ended.answer {
                 return Ok(answered(answer));
             }
-            let query = store.message(&scope.query_id).await?;
-            if query.status != MessageStatus::Pending {
-                let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;
-                if let Some(answer) = ended.answer {
-                    return Ok(answered(answer));
-                }
-                return Ok(AgentWords::NoAnswer(format!(
-                    "the question you are answering is {}: stop here",
-                    query.status.as_str()
-                )));
-            }
+            return Ok(AgentWords::NoAnswer(format!(
+                "the question you are answering is {}: stop here",
+                query.status.as_str()
+            )));
         }
     }
 }
@@ -185,18 +207,22 @@ impl AgentSide {
 
 /// The deadline passed: close the question `unanswered` (unless the
 /// answer came first) and tell the agent to go on.
-async fn give_up(store: &Store, scope: &AgentScope, ask_id: &str) -> Result<AgentWords, HubError> {
+async fn give_up(
+    store: &Store,
+    source: &str,
+    timeout_s: u64,
+    ask_id: &str,
+) -> Result<AgentWords, HubError> {
     let closed = store
         .close_ask_back(ask_id, AskBackState::Unanswered)
         .await?;
     if let Some(answer) = closed.answer {
         return Ok(AgentWords::Answered {
-            from: scope.source.clone(),
+            from: source.to_string(),
             answer: answer.content,
         });
     }
     Ok(AgentWords::NoAnswer(format!(
-        "no answer came from {} within {} s; go on with what you know",
-        scope.source, scope.timeout_s
+        "no answer came from {source} within {timeout_s} s; go on with what you know"
     )))
 }

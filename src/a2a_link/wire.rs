@@ -96,8 +96,9 @@ impl Message {
 }
 
 /// Where a task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskState {
+    #[default]
     #[serde(rename = "TASK_STATE_SUBMITTED", alias = "submitted")]
     Submitted,
     #[serde(rename = "TASK_STATE_WORKING", alias = "working")]
