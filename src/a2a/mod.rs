@@ -280,7 +280,7 @@ async fn dispatch(
     let hub = &face.hub;
     match request.method? {
         Method::SendMessage => {
-            let started = tasks::start(hub, &asking, rpc::params(request.params)?).await?;
+            let started = tasks::start(hub, &asking, rpc::params(request.params)?, None).await?;
             let task = if started.immediately {
                 tasks::get(hub, &asking, task_params(&started.task_id)).await?
             } else {
@@ -289,14 +289,17 @@ async fn dispatch(
             to_value(json!({ "task": task }))
         }
         Method::SendStreamingMessage => {
-            let started = tasks::start(hub, &asking, rpc::params(request.params)?).await?;
+            // The agent's progress becomes status updates of the stream.
+            let (sink, progress) = stream::progress_channel();
+            let params = rpc::params(request.params)?;
+            let started = tasks::start(hub, &asking, params, Some(sink)).await?;
             let first = tasks::get(hub, &asking, task_params(&started.task_id)).await?;
             Ok(Reply::Stream(stream::follow(
                 hub.clone(),
                 asking,
                 request.id,
-                started.task_id,
-                first,
+                (started.task_id, first),
+                Some(progress),
             )))
         }
         Method::SubscribeToTask => {
@@ -313,8 +316,8 @@ async fn dispatch(
                 hub.clone(),
                 asking,
                 request.id,
-                first.id.clone(),
-                first,
+                (first.id.clone(), first),
+                None,
             )))
         }
         Method::GetTask => to_value(tasks::get(hub, &asking, rpc::params(request.params)?).await?),

@@ -201,6 +201,7 @@ pub async fn start(
     hub: &Arc<Hub>,
     asking: &Asking,
     params: SendMessageParams,
+    progress: Option<crate::hub::ProgressSink>,
 ) -> Result<Started, RpcError> {
     let text = text_of(&params.message)?;
     let immediately = params
@@ -264,10 +265,11 @@ pub async fn start(
         target: Some(asking.module.clone()),
         message: text,
         conversation_id: params.message.context_id.clone(),
+        progress,
         ..SendRequest::default()
     };
     let accepted = hub
-        .send_detached(request)
+        .send_detached_reporting(request)
         .await
         .map_err(|e| rpc_error(&e))?;
     Ok(Started {

@@ -101,12 +101,15 @@ async def main(url, token, asking):
 
         streaming = await create_client(url, ClientConfig(httpx_client=http, streaming=True))
         events = []
-        async for event in streaming.send_message(message("Stream me the answer")):
+        async for event in streaming.send_message(message("[[stall:6000]] Stream me the answer")):
             kind = event.WhichOneof("payload")
             if kind == "task":
                 events.append(["task", state(event.task)])
             elif kind == "status_update":
-                events.append(["status", TaskState.Name(event.status_update.status.state)])
+                status = event.status_update.status
+                events.append(
+                    ["status", TaskState.Name(status.state), text_of(status.message.parts)]
+                )
             elif kind == "artifact_update":
                 events.append(["artifact", text_of(event.artifact_update.artifact.parts)])
         seen["stream"] = events

@@ -2,7 +2,7 @@
 //! tests/host/a2a_client.py) against the daemon's A2A face, with the real
 //! children answering from the stand-in model: the card resolved from the
 //! agent's base URL, a send and a follow-up in the same contextId, a
-//! stream, an input-required task answered by a message with its taskId,
+//! stream (with the agent's progress as working updates), an input-required task answered by a message with its taskId,
 //! a slow task got and cancelled, an unknown task and a bad token refused.
 
 use crate::ask_back::asking;
@@ -124,16 +124,24 @@ fn the_python_a2a_sdk_asks_a_module_streams_answers_back_and_cancels() {
 
     let stream = seen["stream"].as_array().unwrap();
     assert_eq!(stream[0], json!(["task", "TASK_STATE_WORKING"]), "{seen}");
+    let last = stream.last().unwrap();
     assert_eq!(
-        stream.last().unwrap(),
-        &json!(["status", "TASK_STATE_COMPLETED"])
+        (&last[0], &last[1]),
+        (&json!("status"), &json!("TASK_STATE_COMPLETED"))
     );
     assert!(
-        stream.iter().any(|e| e[0] == "artifact"
-            && e[1]
+        stream.iter().any(|e| e[0] == "status"
+            && e[1] == "TASK_STATE_WORKING"
+            && e[2]
                 .as_str()
                 .unwrap()
-                .contains("stub model answer to: Stream me the answer")),
+                .contains("waiting for arangodb's agent")),
+        "the agent's progress came as working updates: {seen}"
+    );
+    assert!(
+        stream
+            .iter()
+            .any(|e| e[0] == "artifact" && e[1].as_str().unwrap().contains("Stream me the answer")),
         "the answer came as an artifact: {seen}"
     );
 
