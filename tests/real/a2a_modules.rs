@@ -20,18 +20,23 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "vendor-secret-7f3a";
 
-/// The Python agent, killed when dropped; its stdout lines on a channel.
-struct AgentProcess {
+/// The Python agent, killed when dropped (also when a test fails); its
+/// stdout lines on a channel.
+pub(crate) struct AgentProcess {
     child: Child,
     lines: mpsc::Receiver<String>,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl AgentProcess {
-    fn start(python: &Path) -> AgentProcess {
-        let mut child = Command::new(python)
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/host/a2a_agent.py"))
-            .env("A2A_AGENT_TOKEN", TOKEN)
+    /// Starts the agent; with `token`, it wants that bearer token.
+    pub(crate) fn start(python: &Path, token: Option<&str>) -> AgentProcess {
+        let mut command = Command::new(python);
+        command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/host/a2a_agent.py"));
+        if let Some(token) = token {
+            command.env("A2A_AGENT_TOKEN", token);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -92,7 +97,7 @@ fn an_a2a_agent_as_a_module_answers_asks_back_and_fails_clearly_when_cut() {
     let Some(python) = python() else {
         return;
     };
-    let agent = AgentProcess::start(&python);
+    let agent = AgentProcess::start(&python, Some(TOKEN));
     let home = common::home_with(&common::fake_child_toml());
     let descriptors = home.path().join("descriptors");
     std::fs::create_dir_all(&descriptors).unwrap();

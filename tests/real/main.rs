@@ -32,6 +32,7 @@ mod webdriver;
 use fleet_nodes::serve_process;
 
 mod a2a;
+mod a2a_fleet;
 mod a2a_modules;
 mod ask_back;
 mod ask_back_faces;
