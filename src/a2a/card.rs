@@ -58,7 +58,17 @@ pub fn card(origin: &str, module: &ModuleDescriptor) -> Value {
             "url": agent_url(origin, &module.name),
             "protocolBinding": "JSONRPC",
             "protocolVersion": PROTOCOL_VERSION,
+        }, {
+            // The same endpoint answers 0.3's method names in 0.3's JSON.
+            "url": agent_url(origin, &module.name),
+            "protocolBinding": "JSONRPC",
+            "protocolVersion": "0.3",
         }],
+        // What a 0.3 client reads instead (a 1.0 reader ignores these when
+        // supportedInterfaces is there).
+        "url": agent_url(origin, &module.name),
+        "preferredTransport": "JSONRPC",
+        "protocolVersion": "0.3.0",
         "provider": {"organization": "claude-comms", "url": origin},
         "capabilities": {
             "streaming": true,

@@ -27,6 +27,7 @@ mod card;
 mod rpc;
 mod stream;
 mod tasks;
+mod v03;
 
 pub use crate::a2a_link::wire;
 
@@ -195,16 +196,23 @@ fn answer(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
-/// Whether the client's `A2A-Version` (absent: taken as 1.0) is served.
-fn version_error(headers: &HeaderMap) -> Option<RpcError> {
+/// Whether the client's `A2A-Version` (absent: taken as the version its
+/// method names are of) is served: 1.0, and 0.3 with 0.3's names.
+fn version_error(headers: &HeaderMap, legacy: bool) -> Option<RpcError> {
     let asked = headers.get(wire::VERSION_HEADER)?;
     let asked = asked.to_str().unwrap_or("?").trim();
-    if asked == "1" || asked == "1.0" || asked.starts_with("1.0.") {
+    let major_minor = |v: &str| asked == v || asked.starts_with(&format!("{v}."));
+    if (!legacy && (asked == "1" || major_minor("1.0"))) || (legacy && major_minor("0.3")) {
         return None;
     }
+    let served = if legacy {
+        "0.3's method names are answered as A2A 0.3"
+    } else {
+        "this server speaks A2A 1.0 (and 0.3 under 0.3's method names)"
+    };
     Some(RpcError::new(
         code::VERSION_NOT_SUPPORTED,
-        format!("A2A-Version {asked:?} is not served: this server speaks A2A 1.0"),
+        format!("A2A-Version {asked:?} is not served: {served}"),
     ))
 }
 
@@ -249,12 +257,15 @@ async fn rpc_call(
         Ok(parsed) => parsed,
         Err((id, error)) => return answer(StatusCode::OK, rpc::error(&id, &error)),
     };
-    let id = parsed.id.clone();
-    if let Some(error) = version_error(&headers) {
+    let (id, legacy) = (parsed.id.clone(), parsed.legacy);
+    if let Some(error) = version_error(&headers, legacy) {
         return answer(StatusCode::OK, rpc::error(&id, &error));
     }
     let asking = Asking { caller, module };
     match dispatch(&face, asking, parsed).await {
+        Ok(Reply::Result(result)) if legacy => {
+            answer(StatusCode::OK, rpc::result(&id, v03::result(result)))
+        }
         Ok(Reply::Result(result)) => answer(StatusCode::OK, rpc::result(&id, result)),
         Ok(Reply::Stream(response)) => response,
         Err(error) => answer(StatusCode::OK, rpc::error(&id, &error)),
@@ -297,7 +308,7 @@ async fn dispatch(
             Ok(Reply::Stream(stream::follow(
                 hub.clone(),
                 asking,
-                request.id,
+                (request.id, request.legacy),
                 (started.task_id, first),
                 Some(progress),
             )))
@@ -315,7 +326,7 @@ async fn dispatch(
             Ok(Reply::Stream(stream::follow(
                 hub.clone(),
                 asking,
-                request.id,
+                (request.id, request.legacy),
                 (first.id.clone(), first),
                 None,
             )))

@@ -78,15 +78,6 @@ impl Method {
                     "{name} is not supported by this server"
                 )));
             }
-            "message/send" | "message/stream" | "tasks/get" | "tasks/cancel"
-            | "tasks/resubscribe" => {
-                return Err(RpcError::new(
-                    code::METHOD_NOT_FOUND,
-                    format!(
-                        "{name} is A2A 0.3; this server speaks A2A 1.0: SendMessage, SendStreamingMessage, GetTask, CancelTask, SubscribeToTask"
-                    ),
-                ));
-            }
             other => {
                 return Err(RpcError::new(
                     code::METHOD_NOT_FOUND,
@@ -106,6 +97,8 @@ pub struct Request {
     pub id: Value,
     pub method: Result<Method, RpcError>,
     pub params: Value,
+    /// Asked by its A2A 0.3 name: answered in 0.3's JSON.
+    pub legacy: bool,
 }
 
 /// Reads a JSON-RPC request. An error comes with the id to answer it
@@ -155,8 +148,13 @@ pub fn parse(body: &[u8]) -> Result<Request, (Value, RpcError)> {
             RpcError::new(code::INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\""),
         ));
     }
-    let method = match object.get("method") {
-        Some(Value::String(name)) => Method::of(name),
+    let legacy = object
+        .get("method")
+        .and_then(Value::as_str)
+        .and_then(super::v03::method);
+    let method = match (object.get("method"), legacy) {
+        (_, Some(method)) => Ok(method),
+        (Some(Value::String(name)), None) => Method::of(name),
         _ => {
             return Err((
                 id,
@@ -165,7 +163,12 @@ pub fn parse(body: &[u8]) -> Result<Request, (Value, RpcError)> {
         }
     };
     let params = object.remove("params").unwrap_or(Value::Null);
-    Ok(Request { id, method, params })
+    Ok(Request {
+        id,
+        method,
+        params,
+        legacy: legacy.is_some(),
+    })
 }
 
 /// Reads `params` as `T`, naming the field that is wrong.
@@ -214,6 +217,11 @@ mod tests {
         assert_eq!(
             code_of(r#"{"jsonrpc":"2.0","id":1,"method":7}"#),
             code::INVALID_REQUEST
+        );
+        let old = parse(br#"{"jsonrpc":"2.0","id":2,"method":"message/send"}"#).unwrap();
+        assert_eq!(
+            (old.method.unwrap(), old.legacy),
+            (Method::SendMessage, true)
         );
         let unknown = parse(br#"{"jsonrpc":"2.0","id":"a","method":"Nope"}"#).unwrap();
         assert_eq!(unknown.id, json!("a"));

@@ -54,13 +54,17 @@ pub fn progress_channel() -> (crate::hub::ProgressSink, mpsc::Receiver<String>) 
 pub fn follow(
     hub: Arc<Hub>,
     asking: Asking,
-    rpc_id: Value,
+    (rpc_id, legacy): (Value, bool),
     (id, first): (String, Task),
     progress: Option<mpsc::Receiver<String>>,
 ) -> Response {
     let (sender, body) = Channel::<Bytes, Infallible>::new(BUFFERED_EVENTS);
     hub.clone().spawn_until_shutdown(async move {
-        let mut events = Events { sender, rpc_id };
+        let mut events = Events {
+            sender,
+            rpc_id,
+            legacy,
+        };
         let followed = run(&hub, &asking, &mut events, (&id, first), progress).await;
         if let Err(Gone) = followed {
             tracing::debug!(task = %id, "an A2A stream's client went away; the task goes on");
@@ -83,10 +87,18 @@ struct Gone;
 struct Events {
     sender: Sender<Bytes, Infallible>,
     rpc_id: Value,
+    /// Asked by a 0.3 name: events in 0.3's JSON.
+    legacy: bool,
 }
 
 impl Events {
     async fn send(&mut self, event: StreamResponse) -> Result<(), Gone> {
+        let event = serde_json::to_value(event).unwrap_or_default();
+        let event = if self.legacy {
+            super::v03::result(event)
+        } else {
+            event
+        };
         let line = rpc::result(&self.rpc_id, event);
         self.raw(format!("data: {line}\n\n")).await
     }

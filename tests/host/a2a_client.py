@@ -2,7 +2,8 @@
 face: it resolves a module's Agent Card from the agent's base URL, sends a
 message and a follow-up in the same contextId, streams one, answers a task
 whose agent asks back (input-required), gets and cancels a slow task, and
-is refused with a bad token. Prints what it saw as one JSON object.
+is refused with a bad token; then the same through the SDK's A2A 0.3
+transport. Prints what it saw as one JSON object.
 
 Usage: a2a_client.py <agent base URL> <token> <message that makes the agent ask back>
 """
@@ -13,8 +14,10 @@ import sys
 import uuid
 
 import httpx
-from a2a.client import AgentCardResolutionError, ClientConfig, create_client
+from a2a.client import AgentCardResolutionError, ClientConfig, ClientFactory, create_client
 from a2a.types import (
+    AgentCard,
+    AgentInterface,
     CancelTaskRequest,
     GetTaskRequest,
     Message,
@@ -132,6 +135,33 @@ async def main(url, token, asking):
             seen["unknown_task"] = "answered"
         except Exception as e:  # noqa: BLE001 - the SDK's typed error is what we report
             seen["unknown_task"] = type(e).__name__
+
+        # The same agent through the SDK's A2A 0.3 transport (message/send,
+        # message/stream in 0.3's JSON), chosen by a card that offers 0.3 only.
+        legacy_card = AgentCard()
+        legacy_card.CopyFrom(card)
+        del legacy_card.supported_interfaces[:]
+        legacy_card.supported_interfaces.append(
+            AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version="0.3")
+        )
+        legacy = ClientFactory(ClientConfig(httpx_client=http, streaming=False)).create(
+            legacy_card
+        )
+        old = await one_task(legacy, message("Old words?"))
+        legacy_stream = ClientFactory(ClientConfig(httpx_client=http, streaming=True)).create(
+            legacy_card
+        )
+        old_events = []
+        async for event in legacy_stream.send_message(message("Old stream?")):
+            old_events.append(event.WhichOneof("payload"))
+        got_old = await legacy.get_task(GetTaskRequest(id=old.id))
+        seen["v03"] = {
+            "transport": type(legacy._transport).__name__,
+            "state": state(old),
+            "answer": text_of(old.artifacts[0].parts) if old.artifacts else None,
+            "stream": old_events,
+            "got": state(got_old),
+        }
 
     bad = {"Authorization": "Bearer cct_nope_0000"}
     async with httpx.AsyncClient(headers=bad, timeout=timeout) as http:

@@ -1,6 +1,6 @@
 //! The A2A face (issue 31) under bad input, with the fake child: no or a
-//! bad token, an unknown module, malformed JSON-RPC, unknown and 0.3
-//! methods, wrong params, a file part, an unserved protocol version, a
+//! bad token, an unknown module, malformed JSON-RPC, unknown methods,
+//! wrong params, a file part, an unserved protocol version, a
 //! wrong Content-Type and an oversized body each get a clear error (and
 //! the HTTP status that goes with it); a module cannot reach another's
 //! conversation or task; an admin token must name its asker. After every
@@ -122,9 +122,9 @@ fn bad_requests_get_clear_errors_and_the_face_keeps_serving() {
             "unknown method",
         ),
         (
-            br#"{"jsonrpc":"2.0","id":1,"method":"message/send"}"#,
-            -32601,
-            "A2A 0.3",
+            br#"{"jsonrpc":"2.0","id":1,"method":"tasks/get"}"#,
+            -32602,
+            "params must be a JSON object",
         ),
     ];
     for (body, code, words) in cases {
@@ -275,4 +275,37 @@ fn a_module_reaches_only_its_own_conversations_and_an_admin_names_its_asker() {
         task["metadata"]["claude-comms"]["source"], "claude_mcp",
         "{task}"
     );
+}
+
+#[test]
+fn a2a_0_3_method_names_are_answered_in_0_3_json() {
+    let (home, _guard, addr) = daemon("");
+    let token = module_token(home.path(), "marker");
+    let message = json!({"kind": "message", "messageId": "m", "role": "user",
+                         "parts": [{"kind": "text", "text": "old words"}]});
+    let sent = rpc(&addr, &token, "message/send", json!({ "message": message }));
+    let task = &sent["result"];
+    assert_eq!(
+        task["kind"], "task",
+        "the task itself, not {{task: ...}}: {sent}"
+    );
+    assert_eq!(task["status"]["state"], "completed");
+    assert_eq!(task["artifacts"][0]["parts"][0]["kind"], "text");
+    assert_eq!(task["history"][0]["role"], "user");
+    let got = rpc(&addr, &token, "tasks/get", json!({"id": task["id"]}));
+    assert_eq!(got["result"]["status"]["state"], "completed", "{got}");
+    let bearer = format!("Bearer {token}");
+    let refused = request_to(
+        &addr,
+        "POST",
+        AGENT,
+        &[
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+            ("A2A-Version", "0.3"),
+        ],
+        br#"{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"x"}}"#,
+    );
+    let (code, words) = error_of(&serde_json::from_str(&refused.body).unwrap());
+    assert_eq!(code, -32009, "a 1.0 name with A2A-Version 0.3: {words}");
 }

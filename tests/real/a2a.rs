@@ -3,7 +3,8 @@
 //! children answering from the stand-in model: the card resolved from the
 //! agent's base URL, a send and a follow-up in the same contextId, a
 //! stream (with the agent's progress as working updates), an input-required task answered by a message with its taskId,
-//! a slow task got and cancelled, an unknown task and a bad token refused.
+//! a slow task got and cancelled, an unknown task and a bad token refused;
+//! and the SDK's A2A 0.3 transport (0.3's method names and JSON).
 
 use crate::ask_back::asking;
 use crate::common;
@@ -85,7 +86,7 @@ fn the_python_a2a_sdk_asks_a_module_streams_answers_back_and_cancels() {
     assert_eq!(seen["card"]["streaming"], true);
     assert_eq!(
         seen["card"]["interfaces"],
-        json!([[agent, "JSONRPC", "1.0"]])
+        json!([[agent, "JSONRPC", "1.0"], [agent, "JSONRPC", "0.3"]])
     );
     assert_eq!(seen["card"]["schemes"], json!(["bearer"]));
     assert!(
@@ -151,6 +152,24 @@ fn the_python_a2a_sdk_asks_a_module_streams_answers_back_and_cancels() {
                "cancelled": "TASK_STATE_CANCELED", "after": "TASK_STATE_CANCELED"})
     );
     assert_eq!(seen["unknown_task"], "TaskNotFoundError");
+    let old = &seen["v03"];
+    assert_eq!(old["transport"], "CompatJsonRpcTransport", "{seen}");
+    assert_eq!(
+        (&old["state"], &old["got"]),
+        (
+            &json!("TASK_STATE_COMPLETED"),
+            &json!("TASK_STATE_COMPLETED")
+        )
+    );
+    assert!(
+        old["answer"].as_str().unwrap().contains("Old words?"),
+        "{old}"
+    );
+    assert_eq!(
+        old["stream"].as_array().unwrap().last().unwrap(),
+        "status_update",
+        "{old}"
+    );
     assert_eq!(seen["bad_token"], 401);
 
     // Stored like any other question: the first conversation holds both
