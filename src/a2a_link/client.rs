@@ -33,6 +33,10 @@ pub struct Agent {
     token: Option<String>,
 }
 
+/// Where the id of the task a message started is put as soon as the agent
+/// names it, so a question cancelled mid-way can cancel the agent's task.
+pub type TaskSlot = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
 /// Where a message left the task: ended, or waiting for an answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -91,12 +95,13 @@ impl Agent {
     }
 
     /// Sends `text` (in `context`; to `task` when it answers the task's
-    /// question) and follows the task until it ends or asks something.
+    /// question) and follows the task until it ends or asks something;
+    /// the task's id goes to `slot` as soon as it is known.
     pub async fn send(
         &self,
         text: &str,
-        context: Option<&str>,
-        task: Option<&str>,
+        (context, task): (Option<&str>, Option<&str>),
+        slot: &TaskSlot,
     ) -> Result<Reply, A2aError> {
         let mut message = json!({
             "messageId": uuid::Uuid::new_v4().to_string(),
@@ -136,6 +141,7 @@ impl Agent {
             let mut pending = Vec::new();
             while let Some(data) = response.next_event(&mut pending).await? {
                 tracker.see(event_of(&data)?);
+                tracker.tell(slot);
                 if tracker.finished() {
                     return Ok(tracker.reply());
                 }
@@ -148,6 +154,7 @@ impl Agent {
         tracker.see(event_of(&String::from_utf8_lossy(
             &response.bytes().await?,
         ))?);
+        tracker.tell(slot);
         self.settle(tracker).await
     }
 
@@ -343,6 +350,13 @@ impl Tracker {
                     .collect();
                 self.artifact(update.artifact.artifact_id, text, update.append);
             }
+        }
+    }
+
+    /// Puts the task's id, once known, in `slot`.
+    fn tell(&self, slot: &TaskSlot) {
+        if let Some(id) = &self.task_id {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.clone());
         }
     }
 

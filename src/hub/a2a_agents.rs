@@ -5,7 +5,8 @@
 //! as the conversation's backend session (the next turn continues it),
 //! turns the agent's `input-required` into a question back to the asker
 //! (the same rows and waits as `ask_asker`), and records the answer, its
-//! duration and the failure's cause like any outcome. Any process may ask
+//! duration and the failure's cause like any outcome. A question cancelled
+//! or out of time cancels the agent's task (`CancelTask`, bounded). Any process may ask
 //! it: no folder, so no fleet node is needed.
 
 use std::path::PathBuf;
@@ -17,10 +18,38 @@ use super::send_types::SendRequest;
 use super::sending::{QueryFailure, Sending, turn_of};
 use super::{Hub, HubError};
 use crate::a2a_link::wire::TaskState;
-use crate::a2a_link::{A2aError, Agent, Reply};
+use crate::a2a_link::{A2aError, Agent, Reply, TaskSlot};
 use crate::descriptor::A2aEndpoint;
 use crate::instances::{Answer, ChildProfile, InstanceError};
 use crate::store::{Conversation, Message};
+
+/// The agent being talked to and its task, once known: a question that
+/// is cancelled or runs out of time cancels the agent's task too.
+#[derive(Default)]
+struct Talking {
+    agent: std::sync::Mutex<Option<Agent>>,
+    task: TaskSlot,
+}
+
+/// How long telling an agent that its task is cancelled may take.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Talking {
+    fn knows_task(&self) -> bool {
+        self.task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    async fn cancel_task(&self) {
+        let agent = self.agent.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let (Some(agent), Some(task)) = (agent, task) {
+            let _ = tokio::time::timeout(CANCEL_TIMEOUT, agent.cancel(&task)).await;
+        }
+    }
+}
 
 impl Hub {
     /// The A2A agent that answers for module `name`, if its descriptor
@@ -81,16 +110,31 @@ impl Hub {
             })?),
         };
         let started = Instant::now();
-        let work = self.converse(sending, &endpoint.url, token, &request.cancel);
+        let talking = Talking::default();
+        let work = self.converse(sending, &endpoint.url, token, &request.cancel, &talking);
+        let mut work = std::pin::pin!(tokio::time::timeout(timeout, work));
         let (agent, reply) = tokio::select! {
-            done = tokio::time::timeout(timeout, work) => match done {
+            done = &mut work => match done {
                 Ok(done) => done?,
-                Err(_) => return Err(QueryFailure::Instance(InstanceError::Timeout {
-                    seconds: timeout.as_secs(),
-                    during: format!("waiting for the A2A agent of \"{target}\" at {}", endpoint.url),
-                })),
+                Err(_) => {
+                    talking.cancel_task().await;
+                    return Err(QueryFailure::Instance(InstanceError::Timeout {
+                        seconds: timeout.as_secs(),
+                        during: format!("waiting for the A2A agent of \"{target}\" at {}", endpoint.url),
+                    }));
+                }
             },
             _ = request.cancel.cancelled() => {
+                // The agent may not have named its task yet: read its
+                // answer a little longer for the id, then cancel it.
+                let deadline = tokio::time::Instant::now() + CANCEL_TIMEOUT;
+                while !talking.knows_task() && tokio::time::Instant::now() < deadline {
+                    tokio::select! {
+                        _ = &mut work => break,
+                        _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                    }
+                }
+                talking.cancel_task().await;
                 return Err(QueryFailure::Instance(InstanceError::Cancelled));
             }
         };
@@ -117,16 +161,18 @@ impl Hub {
         url: &str,
         token: Option<String>,
         cancel: &tokio_util::sync::CancellationToken,
+        talking: &Talking,
     ) -> Result<(Agent, Reply), QueryFailure> {
         let agent = Agent::resolve(url, token)
             .await
             .map_err(QueryFailure::A2a)?;
+        *talking.agent.lock().unwrap_or_else(|e| e.into_inner()) = Some(agent.clone());
         let mut context = sending.resume.clone();
         let mut task: Option<String> = None;
         let mut text = sending.prompt_text.clone();
         loop {
             let reply = agent
-                .send(&text, context.as_deref(), task.as_deref())
+                .send(&text, (context.as_deref(), task.as_deref()), &talking.task)
                 .await
                 .map_err(QueryFailure::A2a)?;
             context = reply.context_id.clone().or(context);

@@ -7,7 +7,7 @@ What it answers (streaming or not):
 * `ASK: <question>`: input-required with <question>; the next message to
   the task completes it with "thanks, you said: <answer>";
 * a text with `STALL`: prints `stalling` and works for ten minutes (a test
-  kills it mid-stream);
+  cancels it, which prints `cancelled`, or kills it mid-stream);
 * anything else: "echo: <text> (turn <n> of context <contextId>)", <n>
   counting the messages of that context.
 
@@ -77,6 +77,7 @@ class Vendor(AgentExecutor):
         await updater.complete()
 
     async def cancel(self, context, event_queue):
+        print("cancelled", flush=True)
         updater = TaskUpdater(event_queue, context.task_id, context.context_id)
         await updater.cancel()
 

@@ -4,7 +4,8 @@
 //! an MCP host through `serve`'s `send_message`: answered and stored, its
 //! contextId kept for the follow-up, searchable; its input-required
 //! reaches the asker (answered with `answer_question`); `doctor` reads its
-//! card; killed mid-stream, the question ends with a clear error.
+//! card; a question cancelled here cancels the agent's task; killed
+//! mid-stream, the question ends with a clear error.
 
 use crate::a2a::python;
 use crate::common;
@@ -67,9 +68,16 @@ impl AgentProcess {
     }
 
     fn line(&self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the agent prints a line")
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the agent prints a line");
+            // uvicorn's access log goes to stdout too.
+            if !line.starts_with("INFO:") {
+                return line;
+            }
+        }
     }
 }
 
@@ -185,9 +193,21 @@ fn an_a2a_agent_as_a_module_answers_asks_back_and_fails_clearly_when_cut() {
         "{answered}"
     );
 
+    // A question cancelled here cancels the agent's task there.
+    let slow = host.call_tool(
+        7,
+        "send_message",
+        json!({"source": "marker", "target": "vendor", "message": "STALL first", "wait": false}),
+    );
+    let slow_id = outcome(&slow)["message_id"].clone();
+    assert_eq!(agent.line(), "stalling");
+    let cancelled = host.call_tool(8, "cancel_job", json!({"message_id": slow_id}));
+    assert_eq!(outcome(&cancelled)["status"], "cancelled", "{cancelled}");
+    assert_eq!(agent.line(), "cancelled", "the agent was told");
+
     // Killed mid-stream: the question ends failed, saying so.
     host.send(
-        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
         "name": "send_message",
         "arguments": {"source": "marker", "target": "vendor", "message": "STALL please"}}}),
     );
@@ -195,7 +215,7 @@ fn an_a2a_agent_as_a_module_answers_asks_back_and_fails_clearly_when_cut() {
     drop(agent);
     let cut = loop {
         let frame = host.next();
-        if frame["id"] == 7 {
+        if frame["id"] == 9 {
             break frame;
         }
     };
@@ -205,7 +225,7 @@ fn an_a2a_agent_as_a_module_answers_asks_back_and_fails_clearly_when_cut() {
         words.contains("the A2A agent's stream was cut before the task ended"),
         "{words}"
     );
-    let jobs = host.call_tool(8, "list_jobs", json!({}));
+    let jobs = host.call_tool(10, "list_jobs", json!({}));
     assert!(
         jobs.to_string().contains("a2a_stream_cut") || jobs.to_string().contains("stream was cut"),
         "{jobs}"
