@@ -54,6 +54,18 @@ pub enum Method {
 }
 
 impl Method {
+    /// The 1.0 method an A2A 0.3 name stands for (answered in 0.3's JSON).
+    pub fn of_0_3(name: &str) -> Option<Method> {
+        Some(match name {
+            "message/send" => Method::SendMessage,
+            "message/stream" => Method::SendStreamingMessage,
+            "tasks/get" => Method::GetTask,
+            "tasks/cancel" => Method::CancelTask,
+            "tasks/resubscribe" => Method::SubscribeToTask,
+            _ => return None,
+        })
+    }
+
     /// The A2A 1.0 method of `name`, or why it is not served.
     pub fn of(name: &str) -> Result<Method, RpcError> {
         Ok(match name {
@@ -151,7 +163,7 @@ pub fn parse(body: &[u8]) -> Result<Request, (Value, RpcError)> {
     let legacy = object
         .get("method")
         .and_then(Value::as_str)
-        .and_then(super::v03::method);
+        .and_then(Method::of_0_3);
     let method = match (object.get("method"), legacy) {
         (_, Some(method)) => Ok(method),
         (Some(Value::String(name)), None) => Method::of(name),

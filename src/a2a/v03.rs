@@ -1,25 +1,12 @@
 //! A2A 0.3's JSON-RPC names (`message/send`, `message/stream`,
-//! `tasks/get`, `tasks/cancel`, `tasks/resubscribe`), answered in 0.3's
-//! JSON: the same work as the 1.0 methods, with the results rewritten at
-//! the edge (a `kind` on every object, lower-case states and roles, the
-//! task itself instead of `{"task": ...}`, `final` on status updates).
+//! `tasks/get`, `tasks/cancel`, `tasks/resubscribe`; `rpc.rs` maps them),
+//! answered in 0.3's JSON: the same work as the 1.0 methods, with the
+//! results rewritten at the edge (a `kind` on every object, lower-case
+//! states and roles, the task itself instead of `{"task": ...}`, `final`
+//! on status updates).
 //! Requests need no rewriting: the wire types read 0.3's words too.
 
 use serde_json::{Map, Value, json};
-
-use super::rpc::Method;
-
-/// The 1.0 method a 0.3 name stands for.
-pub fn method(name: &str) -> Option<Method> {
-    Some(match name {
-        "message/send" => Method::SendMessage,
-        "message/stream" => Method::SendStreamingMessage,
-        "tasks/get" => Method::GetTask,
-        "tasks/cancel" => Method::CancelTask,
-        "tasks/resubscribe" => Method::SubscribeToTask,
-        _ => return None,
-    })
-}
 
 /// `TASK_STATE_INPUT_REQUIRED` → `input-required`.
 fn state(value: &Value) -> Value {
