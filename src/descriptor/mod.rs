@@ -25,3 +25,5 @@ pub use validate::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_a2a;
