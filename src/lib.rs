@@ -4,10 +4,10 @@
 //! a graph-database service, ...) talk to each other through Claude agents.
 //!
 //! ```text
-//!  host (Claude Code / Desktop)   remote host        operator     Rust program
-//!        │ JSON-RPC over stdio     │ Streamable HTTP    │ CLI          │
-//!        ▼                         ▼ + module token     ▼              ▼
-//!   mcp (serve) ◄── daemon (socket, TCP face) ◄──── cli, setup   Communicator   faces
+//!  host (Claude Code / Desktop)   remote host, A2A client   operator     Rust program
+//!        │ JSON-RPC over stdio     │ Streamable HTTP, A2A      │ CLI          │
+//!        ▼                         ▼ + token                   ▼              ▼
+//!   mcp (serve) ◄── daemon (socket, TCP face: mcp, console, a2a) ◄── cli, setup   Communicator   faces
 //!        └────────────────┬─────────┴───────────────────┴───────────┘
 //!                         ▼
 //!                       hub::Hub  (the one library API, typed end to end)       hub
@@ -17,14 +17,15 @@
 //!  (prompt)  (children)  (what an     (find, start,   (who is who)  (a contract,
 //!                         agent may    call the                      two backends)
 //!                         do)          daemon)
+//!            a2a_link (claude-comms as an A2A client: A2A agents as modules)
 //!                          config (the TOML; reads the store's own settings)
 //!            store: StoreBackend over SQLite or PostgreSQL; the fleet
 //!                   (FleetQueue) is a capability of PostgreSQL alone
 //!        leaves: host, redact, time, expand, workspace (import no folder)
 //! ```
 //!
-//! Layers read top-down and never back up: faces → hub → the concerns
-//! beneath it → config → store and descriptor (whose settings types config
+//! Layers read top-down and never back up: faces (`a2a` among them) →
+//! hub → the concerns beneath it (`a2a_link` among them) → config → store and descriptor (whose settings types config
 //! reads) → the leaf modules. No two folders import each other, directly
 //! or round a longer loop, no face imports `store` or `instances` (the hub
 //! re-exports the types they need), and `anyhow` stays in `main.rs` and
