@@ -25,8 +25,9 @@
 //! ```
 //!
 //! Layers read top-down and never back up: faces (`a2a` among them) →
-//! hub → the concerns beneath it (`a2a_link` among them) → config → store and descriptor (whose settings types config
-//! reads) → the leaf modules. No two folders import each other, directly
+//! hub → the concerns beneath it (`a2a_link` among them) → config →
+//! store and descriptor (whose settings types config reads) → the leaf
+//! modules. No two folders import each other, directly
 //! or round a longer loop, no face imports `store` or `instances` (the hub
 //! re-exports the types they need), and `anyhow` stays in `main.rs` and
 //! `cli/` (every other module returns its own error type, keeping the
