@@ -129,9 +129,14 @@ impl Response {
             .collect()
             .await
             .map(|c| c.to_bytes())
-            .map_err(|e| A2aError::Connection {
-                url,
-                problem: format!("reading the answer: {e}"),
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    A2aError::Protocol(format!(
+                        "the answer from {url} is over {MAX_BODY_BYTES} bytes"
+                    ))
+                } else {
+                    A2aError::StreamCut(format!("the answer from {url} broke off: {e}"))
+                }
             })
     }
 
