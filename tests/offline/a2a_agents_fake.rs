@@ -3,14 +3,15 @@
 //! whose interface is plain HTTP off loopback, an agent that never
 //! answers (the request's deadline ends it), a token variable that is not
 //! set. Each ends the question `failed` with words naming the problem;
-//! nothing stays pending.
+//! nothing stays pending. `doctor` reads each A2A module's card, or says
+//! why it cannot.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common;
 
-use claude_comms::hub::{Hub, HubError, SendRequest};
+use claude_comms::hub::{CheckStatus, Hub, HubError, SendRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -147,5 +148,34 @@ async fn a_token_variable_that_is_not_set_is_named() {
         words.contains("environment variable CC_TEST_UNSET_A2A_TOKEN (a2a.token_env) is not set"),
         "{words}"
     );
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn doctor_reads_each_a2a_module_s_card_and_says_why_it_cannot() {
+    let port = stand_in(|_, port| Some(card(&format!("http://127.0.0.1:{port}/rpc")))).await;
+    let (_home, hub) = hub_with_vendor(&format!("http://127.0.0.1:{port}"), None);
+    let checks = hub.doctor(false).await;
+    let vendor = checks.iter().find(|c| c.name == "module vendor").unwrap();
+    assert_eq!(vendor.status, CheckStatus::Ok, "{vendor:?}");
+    assert!(
+        vendor.detail.contains("card of \"vendor\" read at"),
+        "{vendor:?}"
+    );
+    hub.shutdown().await;
+
+    // Nothing listens on a port just freed.
+    let free = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed = free.local_addr().unwrap().port();
+    drop(free);
+    let (_home, hub) = hub_with_vendor(&format!("http://127.0.0.1:{closed}"), None);
+    let checks = hub.doctor(false).await;
+    let vendor = checks.iter().find(|c| c.name == "module vendor").unwrap();
+    assert_eq!(vendor.status, CheckStatus::Failed, "{vendor:?}");
+    assert!(
+        vendor.detail.contains("cannot reach the A2A agent"),
+        "{vendor:?}"
+    );
+    assert!(vendor.fix.contains("a2a.url"), "{vendor:?}");
     hub.shutdown().await;
 }
