@@ -33,9 +33,47 @@ pub struct Agent {
     token: Option<String>,
 }
 
-/// Where the id of the task a message started is put as soon as the agent
-/// names it, so a question cancelled mid-way can cancel the agent's task.
-pub type TaskSlot = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+/// What the caller learns while a message is under way: the id of the
+/// task it started, as soon as the agent names it (so a question
+/// cancelled mid-way can cancel the agent's task), and the agent's
+/// progress (the messages of its `working` status updates).
+#[derive(Default)]
+pub struct Watch {
+    task: std::sync::Mutex<Option<String>>,
+    progress: Option<Box<dyn Fn(String) + Send + Sync>>,
+}
+
+impl Watch {
+    /// A watch that hands each progress line to `progress`.
+    pub fn reporting(progress: Option<Box<dyn Fn(String) + Send + Sync>>) -> Watch {
+        Watch {
+            task: Default::default(),
+            progress,
+        }
+    }
+
+    /// The task's id, once the agent named it.
+    pub fn task(&self) -> Option<String> {
+        self.task.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_task(&self, id: &str) {
+        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_string());
+    }
+
+    /// A `working` update that says something is progress.
+    fn see(&self, event: &StreamResponse) {
+        if let (Some(report), StreamResponse::StatusUpdate(update)) = (&self.progress, event)
+            && update.status.state == TaskState::Working
+            && let Some(message) = &update.status.message
+        {
+            let line = message.text();
+            if !line.trim().is_empty() {
+                report(line);
+            }
+        }
+    }
+}
 
 /// Where a message left the task: ended, or waiting for an answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,12 +134,12 @@ impl Agent {
 
     /// Sends `text` (in `context`; to `task` when it answers the task's
     /// question) and follows the task until it ends or asks something;
-    /// the task's id goes to `slot` as soon as it is known.
+    /// `watch` learns the task's id and the agent's progress on the way.
     pub async fn send(
         &self,
         text: &str,
         (context, task): (Option<&str>, Option<&str>),
-        slot: &TaskSlot,
+        watch: &Watch,
     ) -> Result<Reply, A2aError> {
         let mut message = json!({
             "messageId": uuid::Uuid::new_v4().to_string(),
@@ -140,8 +178,10 @@ impl Agent {
         if response.content_type.contains("text/event-stream") {
             let mut pending = Vec::new();
             while let Some(data) = response.next_event(&mut pending).await? {
-                tracker.see(event_of(&data)?);
-                tracker.tell(slot);
+                let event = event_of(&data)?;
+                watch.see(&event);
+                tracker.see(event);
+                tracker.tell(watch);
                 if tracker.finished() {
                     return Ok(tracker.reply());
                 }
@@ -154,7 +194,7 @@ impl Agent {
         tracker.see(event_of(&String::from_utf8_lossy(
             &response.bytes().await?,
         ))?);
-        tracker.tell(slot);
+        tracker.tell(watch);
         self.settle(tracker).await
     }
 
@@ -353,10 +393,10 @@ impl Tracker {
         }
     }
 
-    /// Puts the task's id, once known, in `slot`.
-    fn tell(&self, slot: &TaskSlot) {
+    /// Tells `watch` the task's id, once known.
+    fn tell(&self, watch: &Watch) {
         if let Some(id) = &self.task_id {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.clone());
+            watch.set_task(id);
         }
     }
 

@@ -16,7 +16,7 @@ mod client;
 mod http;
 pub mod wire;
 
-pub use client::{Agent, Reply, TaskSlot};
+pub use client::{Agent, Reply, Watch};
 
 /// Why an A2A agent gave no usable answer. The words never hold a token.
 #[derive(Debug, Clone, thiserror::Error)]

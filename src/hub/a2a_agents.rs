@@ -18,33 +18,46 @@ use super::send_types::SendRequest;
 use super::sending::{QueryFailure, Sending, turn_of};
 use super::{Hub, HubError};
 use crate::a2a_link::wire::TaskState;
-use crate::a2a_link::{A2aError, Agent, Reply, TaskSlot};
+use crate::a2a_link::{A2aError, Agent, Reply, Watch};
 use crate::descriptor::A2aEndpoint;
 use crate::instances::{Answer, ChildProfile, InstanceError};
 use crate::store::{Conversation, Message};
 
-/// The agent being talked to and its task, once known: a question that
-/// is cancelled or runs out of time cancels the agent's task too.
-#[derive(Default)]
+/// The agent being talked to and its task, once known (a question that
+/// is cancelled or runs out of time cancels the agent's task too), and
+/// where its progress goes.
 struct Talking {
     agent: std::sync::Mutex<Option<Agent>>,
-    task: TaskSlot,
+    watch: Watch,
 }
 
 /// How long telling an agent that its task is cancelled may take.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Talking {
+    /// The agent's `working` messages go to `progress` as `NAME: text`.
+    fn new(target: &str, progress: Option<crate::instances::ProgressSink>) -> Talking {
+        let target = target.to_string();
+        let report = progress.map(|sink| {
+            Box::new(move |line: String| {
+                sink(crate::instances::Progress {
+                    message: format!("{target}'s A2A agent: {line}"),
+                });
+            }) as Box<dyn Fn(String) + Send + Sync>
+        });
+        Talking {
+            agent: Default::default(),
+            watch: Watch::reporting(report),
+        }
+    }
+
     fn knows_task(&self) -> bool {
-        self.task
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        self.watch.task().is_some()
     }
 
     async fn cancel_task(&self) {
         let agent = self.agent.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let task = self.watch.task();
         if let (Some(agent), Some(task)) = (agent, task) {
             let _ = tokio::time::timeout(CANCEL_TIMEOUT, agent.cancel(&task)).await;
         }
@@ -110,7 +123,7 @@ impl Hub {
             })?),
         };
         let started = Instant::now();
-        let talking = Talking::default();
+        let talking = Talking::new(target, request.progress.clone());
         let work = self.converse(sending, &endpoint.url, token, &request.cancel, &talking);
         let mut work = std::pin::pin!(tokio::time::timeout(timeout, work));
         let (agent, reply) = tokio::select! {
@@ -172,7 +185,7 @@ impl Hub {
         let mut text = sending.prompt_text.clone();
         loop {
             let reply = agent
-                .send(&text, (context.as_deref(), task.as_deref()), &talking.task)
+                .send(&text, (context.as_deref(), task.as_deref()), &talking.watch)
                 .await
                 .map_err(QueryFailure::A2a)?;
             context = reply.context_id.clone().or(context);

@@ -6,6 +6,8 @@ of the environment variable A2A_AGENT_TOKEN when that is set.
 What it answers (streaming or not):
 * `ASK: <question>`: input-required with <question>; the next message to
   the task completes it with "thanks, you said: <answer>";
+* a text with `SLOW`: a working update saying "looking into it", a second's
+  work, then the echo below;
 * a text with `STALL`: prints `stalling` and works for ten minutes (a test
   cancels it, which prints `cancelled`, or kills it mid-stream);
 * anything else: "echo: <text> (turn <n> of context <contextId>)", <n>
@@ -66,7 +68,13 @@ class Vendor(AgentExecutor):
                 new_text_message(question, context_id=task.context_id, task_id=task.id)
             )
             return
-        await updater.start_work()
+        slow = "SLOW" in text
+        note = "looking into it" if slow else None
+        await updater.start_work(
+            new_text_message(note, context_id=task.context_id, task_id=task.id) if slow else None
+        )
+        if slow:
+            await asyncio.sleep(1)
         if "STALL" in text:
             print("stalling", flush=True)
             await asyncio.sleep(600)

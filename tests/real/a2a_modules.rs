@@ -2,10 +2,11 @@
 //! (`a2a-sdk` 1.3's server, tests/host/a2a_agent.py) registered as the
 //! module `vendor` by a descriptor with `a2a: {url, token_env}`, asked by
 //! an MCP host through `serve`'s `send_message`: answered and stored, its
-//! contextId kept for the follow-up, searchable; its input-required
-//! reaches the asker (answered with `answer_question`); `doctor` reads its
-//! card; a question cancelled here cancels the agent's task; killed
-//! mid-stream, the question ends with a clear error.
+//! contextId kept for the follow-up, its progress relayed, searchable;
+//! its input-required reaches the asker (answered with
+//! `answer_question`); `doctor` reads its card; a question cancelled here
+//! cancels the agent's task; killed mid-stream, the question ends with a
+//! clear error.
 
 use crate::a2a::python;
 use crate::common;
@@ -163,6 +164,40 @@ fn an_a2a_agent_as_a_module_answers_asks_back_and_fails_clearly_when_cut() {
         format!("echo: and again (turn 2 of context {context})"),
         "the agent's contextId is kept for the follow-up"
     );
+    // The agent's working updates reach a host that asked for progress.
+    host.send(
+        json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {
+        "name": "send_message", "_meta": {"progressToken": "p11"},
+        "arguments": {"source": "marker", "target": "vendor", "message": "SLOW one"}}}),
+    );
+    let mut progress = Vec::new();
+    let slow = loop {
+        let frame = host.next();
+        if frame["method"] == "notifications/progress" {
+            progress.push(
+                frame["params"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        } else if frame["id"] == 11 {
+            break frame;
+        }
+    };
+    assert!(
+        outcome(&slow["result"])["reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("echo: SLOW one"),
+        "{slow}"
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|m| m == "vendor's A2A agent: looking into it"),
+        "{progress:?}"
+    );
+
     let found = host.call_tool(4, "search_conversations", json!({"query": "vendor"}));
     assert!(
         found
