@@ -31,7 +31,8 @@
 //! or round a longer loop, no face imports `store` or `instances` (the hub
 //! re-exports the types they need), and `anyhow` stays in `main.rs` and
 //! `cli/` (every other module returns its own error type, keeping the
-//! error beneath as its source): `tests/offline/layers.rs` checks all three.
+//! error beneath as its source): `tests/offline/layers.rs` checks all three,
+//! and that no file of `src/` is over 500 lines.
 //! Among the faces, `cli` runs the daemon and `setup`, and the daemon
 //! serves `mcp` over HTTP; none of them is imported back.
 //!

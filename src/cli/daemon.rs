@@ -5,7 +5,9 @@ use clap::Subcommand;
 
 use super::output::Output;
 use crate::config::LoadedConfig;
-use crate::daemon_link::{DaemonPaths, lifecycle};
+use crate::daemon_link::DaemonPaths;
+use crate::daemon_link::lifecycle::{self, DaemonStatus};
+use crate::hub::InstanceRow;
 
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
@@ -36,74 +38,88 @@ pub enum DaemonCommand {
     Status,
 }
 
-pub async fn run(
-    cmd: DaemonCommand,
-    mut config: LoadedConfig,
-    out: &Output,
-) -> anyhow::Result<i32> {
+pub async fn run(cmd: DaemonCommand, config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
     match cmd {
         DaemonCommand::Run {
             idle_exit_s,
             listen,
             on_demand,
-        } => {
-            if listen.is_some() {
-                config.config.daemon.listen = listen;
-            }
-            let idle = idle_exit_s
-                .filter(|s| *s > 0)
-                .map(std::time::Duration::from_secs);
-            match crate::daemon::run::run(config, idle, on_demand).await {
-                Ok(()) => Ok(0),
-                // Its own exit code, so a command starting it on demand
-                // waits for the daemon that holds the lock.
-                Err(e) if e.is_lock_held() => {
-                    out.note(format!("claude-comms: {e}"))?;
-                    Ok(crate::daemon_link::lock::LOCK_HELD_EXIT)
-                }
-                // A hub error reaches the CLI's words as it would in process.
-                Err(crate::daemon::RunError::Hub(e)) => Err(e.into()),
-                Err(e) => Err(e.into()),
-            }
-        }
+        } => in_the_foreground(config, idle_exit_s, listen, on_demand, out).await,
         DaemonCommand::Start {
             idle_exit_s,
             listen,
-        } => {
-            if listen.is_some() {
-                config.config.daemon.listen = listen;
-            }
-            let info = lifecycle::start(&config, idle_exit_s.unwrap_or(0), false).await?;
-            if out.json {
-                out.json(&info)?;
-            } else {
-                out.line(format!(
-                    "daemon pid {} listens on {}",
-                    info.pid, info.socket
-                ))?;
-                if let Some(url) = &info.http_url {
-                    out.line(format!(
-                        "remote hosts: {url} (with a token: `claude-comms tokens create`)"
-                    ))?;
-                }
-            }
-            Ok(0)
-        }
-        DaemonCommand::Stop => match lifecycle::stop(&config).await? {
-            Some(pid) => {
-                out.line(format!("stopped daemon pid {pid}"))?;
-                Ok(0)
-            }
-            None => {
-                out.line(format!(
-                    "no daemon runs for {}",
-                    config.paths.data_dir.display()
-                ))?;
-                Ok(0)
-            }
-        },
+        } => start(config, idle_exit_s, listen, out).await,
+        DaemonCommand::Stop => stop(&config, out).await,
         DaemonCommand::Status => status(config, out).await,
     }
+}
+
+/// `daemon run`: the daemon in this process until Ctrl-C or SIGTERM (or
+/// its idle exit).
+async fn in_the_foreground(
+    mut config: LoadedConfig,
+    idle_exit_s: Option<u64>,
+    listen: Option<String>,
+    on_demand: bool,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    if listen.is_some() {
+        config.config.daemon.listen = listen;
+    }
+    let idle = idle_exit_s
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs);
+    match crate::daemon::run::run(config, idle, on_demand).await {
+        Ok(()) => Ok(0),
+        // Its own exit code, so a command starting it on demand
+        // waits for the daemon that holds the lock.
+        Err(e) if e.is_lock_held() => {
+            out.note(format!("claude-comms: {e}"))?;
+            Ok(crate::daemon_link::lock::LOCK_HELD_EXIT)
+        }
+        // A hub error reaches the CLI's words as it would in process.
+        Err(crate::daemon::RunError::Hub(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `daemon start`: the daemon in the background, once it answers.
+async fn start(
+    mut config: LoadedConfig,
+    idle_exit_s: Option<u64>,
+    listen: Option<String>,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    if listen.is_some() {
+        config.config.daemon.listen = listen;
+    }
+    let info = lifecycle::start(&config, idle_exit_s.unwrap_or(0), false).await?;
+    if out.json {
+        out.json(&info)?;
+    } else {
+        out.line(format!(
+            "daemon pid {} listens on {}",
+            info.pid, info.socket
+        ))?;
+        if let Some(url) = &info.http_url {
+            out.line(format!(
+                "remote hosts: {url} (with a token: `claude-comms tokens create`)"
+            ))?;
+        }
+    }
+    Ok(0)
+}
+
+/// `daemon stop`: exit 0 whether a daemon was stopped or none ran.
+async fn stop(config: &LoadedConfig, out: &Output) -> anyhow::Result<i32> {
+    match lifecycle::stop(config).await? {
+        Some(pid) => out.line(format!("stopped daemon pid {pid}"))?,
+        None => out.line(format!(
+            "no daemon runs for {}",
+            config.paths.data_dir.display()
+        ))?,
+    }
+    Ok(0)
 }
 
 /// What every command says when the data dir's daemon is of another build
@@ -121,6 +137,7 @@ pub fn other_build_note(config: &LoadedConfig) -> Option<String> {
         .map(|daemon| crate::daemon_link::build::note(&daemon))
 }
 
+/// `daemon status`: exit 0 when a daemon runs, 3 when none does.
 async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
     let status = lifecycle::status(&config);
     let paths = DaemonPaths::of(&config);
@@ -150,6 +167,18 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
         ))?;
         return Ok(3);
     }
+    print_running(&status, &instances, pending.len(), out)?;
+    Ok(0)
+}
+
+/// A running daemon in words: its process, build, memory and work, then
+/// one line per instance it runs.
+fn print_running(
+    status: &DaemonStatus,
+    instances: &[InstanceRow],
+    jobs_pending: usize,
+    out: &Output,
+) -> anyhow::Result<()> {
     out.line(format!(
         "daemon pid {} up {} s, listening on {}",
         status.pid.unwrap_or(0),
@@ -176,13 +205,13 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
         "memory {} MB resident; {} instance(s); {} job(s) pending; idle exit {}",
         status.rss_kib.unwrap_or(0) / 1024,
         instances.len(),
-        pending.len(),
+        jobs_pending,
         match status.idle_exit_s {
             Some(0) | None => "never".to_string(),
             Some(s) => format!("after {s} s"),
         }
     ))?;
-    for row in &instances {
+    for row in instances {
         out.line(format!(
             "  {} [{}] {} pid {} rss {}",
             row.instance.id,
@@ -198,5 +227,5 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
                 .unwrap_or_else(|| "-".into())
         ))?;
     }
-    Ok(0)
+    Ok(())
 }

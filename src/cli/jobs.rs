@@ -55,38 +55,7 @@ pub enum JobsCommand {
 
 pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i32> {
     let job = match cmd {
-        JobsCommand::List { status, limit } => {
-            let jobs = hub.list_jobs(status, None, limit).await?;
-            if out.json {
-                out.json(&jobs)?;
-                return Ok(0);
-            }
-            // In a fleet, which node took each question.
-            let fleet = hub.in_a_fleet();
-            let rows: Vec<Vec<String>> = jobs
-                .iter()
-                .map(|j| {
-                    let mut row = vec![
-                        j.message_id.clone(),
-                        j.status.clone(),
-                        j.source.clone(),
-                        super::when::ago(j.created_at, crate::time::now_ms()),
-                    ];
-                    if fleet {
-                        row.push(j.node.clone().unwrap_or_else(|| "-".into()));
-                    }
-                    row.push(first_line(&j.message));
-                    row
-                })
-                .collect();
-            let header: &[&str] = if fleet {
-                &["ID", "STATE", "FROM", "SENT", "NODE", "QUESTION"]
-            } else {
-                &["ID", "STATE", "FROM", "SENT", "QUESTION"]
-            };
-            out.table(header, &rows)?;
-            return Ok(0);
-        }
+        JobsCommand::List { status, limit } => return list(hub, status, limit, out).await,
         JobsCommand::Show { id } => hub.job(&id).await,
         JobsCommand::Answer { id, text, timeout } => {
             return answer(hub, &id, &text.join(" "), timeout, out).await;
@@ -97,10 +66,7 @@ pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i3
     };
     let job = match job {
         Ok(job) => job,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     print_job(&job, out)?;
     Ok(match job.status.as_str() {
@@ -109,6 +75,46 @@ pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i3
         crate::hub::ask_back::INPUT_REQUIRED => super::answer::INPUT_REQUIRED_EXIT,
         _ => 1,
     })
+}
+
+/// `jobs list`: the newest jobs, newest first; in a fleet, with the node
+/// that took each.
+async fn list(
+    hub: &Hub,
+    status: Option<MessageStatus>,
+    limit: usize,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    let jobs = hub.list_jobs(status, None, limit).await?;
+    if out.json {
+        out.json(&jobs)?;
+        return Ok(0);
+    }
+    // In a fleet, which node took each question.
+    let fleet = hub.in_a_fleet();
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|j| {
+            let mut row = vec![
+                j.message_id.clone(),
+                j.status.clone(),
+                j.source.clone(),
+                super::when::ago(j.created_at, crate::time::now_ms()),
+            ];
+            if fleet {
+                row.push(j.node.clone().unwrap_or_else(|| "-".into()));
+            }
+            row.push(first_line(&j.message));
+            row
+        })
+        .collect();
+    let header: &[&str] = if fleet {
+        &["ID", "STATE", "FROM", "SENT", "NODE", "QUESTION"]
+    } else {
+        &["ID", "STATE", "FROM", "SENT", "QUESTION"]
+    };
+    out.table(header, &rows)?;
+    Ok(0)
 }
 
 /// `jobs answer ID TEXT`: answers, then prints what came next (exit 0 for
@@ -138,10 +144,7 @@ async fn answer(
             }
             Ok(if outcome.reply.is_some() { 0 } else { 3 })
         }
-        Err(e) => {
-            out.error(&e)?;
-            Ok(1)
-        }
+        Err(e) => out.hub_error_exit(&e),
     }
 }
 

@@ -3,10 +3,11 @@
 //! arguments and prints tables (or JSON with `--json`).
 
 mod answer;
-mod cleanup;
 mod config_cmd;
+mod confirm;
 mod conversations;
 mod daemon;
+mod doctor;
 mod error_words;
 mod fleet;
 pub use daemon::DaemonCommand;
@@ -14,9 +15,8 @@ pub mod dashboard;
 mod instances;
 mod jobs;
 mod modules;
-mod modules_draft;
-mod modules_init;
 mod output;
+mod seed_names;
 mod send;
 pub use error_words::cli_words;
 mod setup;
@@ -26,12 +26,14 @@ mod store_cmd;
 mod tokens;
 pub mod when;
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{LoadedConfig, Overrides};
 use crate::hub::Hub;
+use output::Output;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -277,11 +279,7 @@ pub async fn run(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
 }
 
 async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
-    use conversations::ConversationsCommand;
-    use instances::InstancesCommand;
-    use send::SendArgs;
-
-    let out = output::Output::new(cli.json);
+    let out = Output::new(cli.json);
     if !matches!(
         cli.command,
         Command::Daemon(_) | Command::Completions { .. } | Command::Man
@@ -289,175 +287,51 @@ async fn run_command(cli: Cli, config: LoadedConfig) -> anyhow::Result<i32> {
     {
         out.note(format!("note: {note}"))?;
     }
-    let command = match cli.command {
+    let command = match seed_names::resolve(cli.command, &out)? {
+        ControlFlow::Continue(command) => command,
+        ControlFlow::Break(code) => return Ok(code),
+    };
+    match command {
         Command::Serve { .. } | Command::AgentTools { .. } => {
             unreachable!("serve and agent-tools are started by main")
         }
-        Command::Modules(cmd) => return modules::run(cmd, config, &out).await,
-        Command::RegisterModule {
-            name_or_file,
-            desc,
-            path,
-        } => {
-            let (file, name) = match desc {
-                Some(desc) => (desc, Some(name_or_file.display().to_string())),
-                // The seed's `register-module NAME --path DIR` without a
-                // descriptor: `modules init DIR` writes one.
-                None if path.is_some() && !name_or_file.is_file() => {
-                    let dir = path.as_deref().unwrap_or(std::path::Path::new("."));
-                    out.note(format!(
-                        "error: register-module {} --path {}: no descriptor given (--desc FILE); to write one from what is in the folder, run: claude-comms modules init {} --name {}",
-                        name_or_file.display(),
-                        dir.display(),
-                        dir.display(),
-                        name_or_file.display()
-                    ))?;
-                    return Ok(1);
-                }
-                None => (name_or_file, None),
-            };
-            let cmd = modules::ModulesCommand::Register { file, name, path };
-            return modules::run(cmd, config, &out).await;
-        }
-        Command::Config(cmd) => return config_cmd::run(cmd, &config, &out),
-        Command::Daemon(cmd) => return daemon::run(cmd, config, &out).await,
+        Command::Modules(cmd) => modules::run(cmd, config, &out).await,
+        Command::Config(cmd) => config_cmd::run(cmd, &config, &out),
+        Command::Daemon(cmd) => daemon::run(cmd, config, &out).await,
         Command::Setup { check, force } => {
             let options = crate::setup::SetupOptions { check, force };
-            return setup::run(&config, options, &out).await;
+            setup::run(&config, options, &out).await
         }
-        Command::Completions { shell } => return shell::completions(shell),
-        Command::Man => return shell::man(),
-        // Seed names, mapped onto the commands they stand for.
-        Command::QueryModule(args) => Command::Send(args.into_send()),
-        Command::ListConversations { module } => {
-            Command::Conversations(ConversationsCommand::List {
-                module,
-                status: None,
-                limit: crate::hub::DEFAULT_PAGE_SIZE,
-                cursor: None,
-            })
-        }
-        Command::ContinueConversation { id, message } => Command::Send(SendArgs {
-            from: None,
-            to: None,
-            conversation: Some(id),
-            timeout: None,
-            idempotency_key: None,
-            background: false,
-            reuse: crate::hub::Reuse::Never,
-            message,
-        }),
-        Command::ExportConversation {
-            id_flag,
-            id,
-            format,
-            output,
-        } => {
-            let Some(id) = id_flag.or(id) else {
-                out.note("error: export-conversation: give the conversation's id (--id ID)")?;
-                return Ok(2);
-            };
-            // The seed's form saves a file named after the conversation.
-            let (output, save) = match output {
-                Some(p) if p.as_os_str() == "-" => (None, false),
-                Some(p) => (Some(p), true),
-                None => (None, true),
-            };
-            Command::Conversations(ConversationsCommand::Export {
-                id,
-                format,
-                output,
-                save,
-            })
-        }
-        Command::ListenModule {
-            module_flag,
-            module,
-        } => match module_flag.or(module) {
-            Some(module) => Command::Listen { module },
-            None => {
-                out.note("error: listen-module: give the module (--module NAME)")?;
-                return Ok(2);
-            }
-        },
-        Command::StartInstance(args) => Command::Instances(InstancesCommand::Start(args)),
-        Command::ListInstances => Command::Instances(InstancesCommand::List),
-        Command::StopInstance { id_flag, id } => match id_flag.or(id) {
-            Some(id) => Command::Instances(InstancesCommand::Stop { id }),
-            None => {
-                out.note("error: stop-instance: give the instance (--id ID or its name)")?;
-                return Ok(2);
-            }
-        },
-        Command::MonitorInstance { id_flag, id } => match id_flag.or(id) {
-            Some(id) => Command::Instances(InstancesCommand::Monitor { id, lines: 20 }),
-            None => {
-                out.note("error: monitor-instance: give the instance (--id ID or its name)")?;
-                return Ok(2);
-            }
-        },
-        other => other,
-    };
+        Command::Completions { shell } => shell::completions(shell),
+        Command::Man => shell::man(),
+        command => run_with_hub(command, config, &out).await,
+    }
+}
+
+/// The commands that work through a hub: in this process, or the daemon's
+/// when the `hub` policy uses one.
+async fn run_with_hub(command: Command, config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
     let hub = Hub::open_routed(config.clone(), None)?;
-    let code = match command {
-        Command::Send(args) => send::send(&hub, &config, args, &out).await?,
-        Command::Jobs(cmd) => jobs::run(&hub, cmd, &out).await?,
-        Command::Tokens(cmd) => tokens::run(&hub, cmd, &out).await?,
-        Command::Conversations(cmd) => conversations::run(&hub, cmd, &out).await?,
-        Command::Listen { module } => conversations::listen(&hub, &module, &out).await?,
-        Command::Instances(cmd) => instances::run(&hub, cmd, &out).await?,
+    match command {
+        Command::Send(args) => send::send(&hub, &config, args, out).await,
+        Command::Jobs(cmd) => jobs::run(&hub, cmd, out).await,
+        Command::Tokens(cmd) => tokens::run(&hub, cmd, out).await,
+        Command::Conversations(cmd) => conversations::run(&hub, cmd, out).await,
+        Command::Listen { module } => conversations::listen(&hub, &module, out).await,
+        Command::Instances(cmd) => instances::run(&hub, cmd, out).await,
         Command::Monitor {
             id: Some(id),
             lines,
-        } => instances::run(&hub, InstancesCommand::Monitor { id, lines }, &out).await?,
+        } => instances::monitor(&hub, &id, lines, out).await,
         Command::Monitor { id: None, .. } => {
-            let code = dashboard::run(hub.clone(), &out).await;
+            let code = dashboard::run(hub.clone(), out).await;
             hub.shutdown().await;
-            code?
+            code
         }
-        Command::Doctor { no_start, start } => doctor(&hub, no_start, start, &out).await?,
-        Command::Stats(args) => stats::run(&hub, args, &out).await?,
-        Command::Store(cmd) => store_cmd::run(&hub, cmd, &out).await?,
-        Command::Fleet(cmd) => fleet::run(&hub, cmd, &out).await?,
-        _ => unreachable!("every other command was handled above"),
-    };
-    Ok(code)
-}
-
-async fn doctor(
-    hub: &Hub,
-    no_start: bool,
-    start: bool,
-    out: &output::Output,
-) -> anyhow::Result<i32> {
-    use crate::hub::CheckStatus;
-    let start_child = start || (!no_start && !hub.child_start_may_download());
-    let checks = hub.doctor(start_child).await;
-    hub.shutdown().await;
-    if out.json {
-        out.json(&checks)?;
-    } else {
-        for c in &checks {
-            let mark = match c.status {
-                CheckStatus::Ok => "ok  ",
-                CheckStatus::Warning => "warn",
-                CheckStatus::Failed => "FAIL",
-            };
-            out.line(format!("[{mark}] {}: {}", c.name, c.detail))?;
-            if !c.fix.is_empty() {
-                out.line(format!("       fix: {}", c.fix))?;
-            }
-        }
-    }
-    Ok(i32::from(
-        checks.iter().any(|c| c.status == CheckStatus::Failed),
-    ))
-}
-
-/// The file extension of an export format.
-pub(crate) fn extension_of(format: &str) -> &str {
-    match format {
-        "markdown" | "md" => "md",
-        other => other,
+        Command::Doctor { no_start, start } => doctor::run(&hub, no_start, start, out).await,
+        Command::Stats(args) => stats::run(&hub, args, out).await,
+        Command::Store(cmd) => store_cmd::run(&hub, cmd, out).await,
+        Command::Fleet(cmd) => fleet::run(&hub, cmd, out).await,
+        _ => unreachable!("every other command is run without a hub, or renamed by seed_names"),
     }
 }

@@ -62,10 +62,34 @@ impl Output {
         Ok(())
     }
 
+    /// Prints one finding of `doctor` or `setup`: `[mark] name: detail`,
+    /// then `fix: ...` under it when there is something to do.
+    pub fn finding(&self, mark: &str, name: &str, detail: &str, fix: &str) -> anyhow::Result<()> {
+        self.line(format!("[{mark}] {name}: {detail}"))?;
+        if !fix.is_empty() {
+            self.line(format!("       fix: {fix}"))?;
+        }
+        Ok(())
+    }
+
     /// Prints a hub error on stderr in the CLI's words (see
     /// [`super::error_words`]).
     pub fn error(&self, e: &crate::hub::HubError) -> anyhow::Result<()> {
         self.note(format!("error: {}", super::error_words::in_cli_words(e)))
+    }
+
+    /// Prints a hub error as [`Output::error`] does and gives the exit
+    /// code of a command that failed with it (1).
+    pub fn hub_error_exit(&self, e: &crate::hub::HubError) -> anyhow::Result<i32> {
+        self.error(e)?;
+        Ok(1)
+    }
+
+    /// Prints `error: <what>` on stderr (the error's own words, not the
+    /// CLI's) and gives the exit code of a command that failed with it (1).
+    pub fn error_exit(&self, what: impl std::fmt::Display) -> anyhow::Result<i32> {
+        self.note(format!("error: {what}"))?;
+        Ok(1)
     }
 
     /// Prints a warning or error for people, on stderr.

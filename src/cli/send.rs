@@ -1,8 +1,6 @@
 //! `claude-comms send` (and the seed's `query-module`, `continue-conversation`):
 //! ask a module and print the answer, or, with `--background`, the job id.
 
-use std::time::Duration;
-
 use super::output::Output;
 use crate::hub::{Hub, HubError, SendRequest};
 
@@ -101,10 +99,7 @@ pub async fn send(
         hub.shutdown().await;
         return match sent {
             Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
-            Err(e) => {
-                out.error(&e)?;
-                Ok(1)
-            }
+            Err(e) => out.hub_error_exit(&e),
         };
     }
     let _ = config;
@@ -204,10 +199,7 @@ fn request_of(args: SendArgs, cancel: tokio_util::sync::CancellationToken) -> Se
 /// Sends and waits (through the daemon when the hub uses one).
 async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
     let cancel = cancel_on_ctrl_c();
-    let wait = Duration::from_secs(
-        args.timeout
-            .unwrap_or(hub.config().config.instances.request_timeout_s),
-    );
+    let wait = hub.answer_timeout(args.timeout);
     let request = request_of(args, cancel.clone());
     let result = match hub.send_message(request).await {
         Ok(outcome) if outcome.input_request.is_some() && super::answer::interactive(out) => {
@@ -249,10 +241,7 @@ async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> a
             out.note("interrupted: the message is stored as cancelled")?;
             Ok(130)
         }
-        Err(e) => {
-            out.error(&e)?;
-            Ok(1)
-        }
+        Err(e) => out.hub_error_exit(&e),
     }
 }
 

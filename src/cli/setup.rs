@@ -22,10 +22,7 @@ pub async fn run(
                 StepStatus::Warning => "warn",
                 StepStatus::Failed => "FAIL",
             };
-            out.line(format!("[{mark}] {}: {}", step.name, step.detail))?;
-            if !step.fix.is_empty() {
-                out.line(format!("       fix: {}", step.fix))?;
-            }
+            out.finding(mark, &step.name, &step.detail, &step.fix)?;
         }
     }
     let failed = steps.iter().any(|s| s.status == StepStatus::Failed);

@@ -36,7 +36,22 @@ pub enum StoreCommand {
         /// access tokens are deleted first (its servers and instances are left).
         #[arg(long)]
         force: bool,
+        /// The target is reached through a pooler: `transaction` for one in
+        /// transaction mode (PgBouncer's), so that no statement outlives a
+        /// transaction; `session` or `none` (the default) for a direct
+        /// connection.
+        #[arg(long, value_enum, default_value = "none", value_name = "MODE")]
+        pooler: TargetPooler,
     },
+}
+
+/// What sits between the copy and its PostgreSQL target (`[store] pooler`'s
+/// values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetPooler {
+    None,
+    Session,
+    Transaction,
 }
 
 /// How often a copy on a terminal says how far it has come.
@@ -45,7 +60,10 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 pub async fn run(hub: &Hub, cmd: StoreCommand, out: &Output) -> anyhow::Result<i32> {
     match cmd {
         StoreCommand::Status => status(hub, out).await,
-        StoreCommand::Copy { to, force } => copy(hub, &to, force, out).await,
+        StoreCommand::Copy { to, force, pooler } => {
+            let through_pooler = pooler == TargetPooler::Transaction;
+            copy(hub, &to, force, through_pooler, out).await
+        }
     }
 }
 
@@ -91,7 +109,13 @@ async fn status(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-async fn copy(hub: &Hub, to: &str, force: bool, out: &Output) -> anyhow::Result<i32> {
+async fn copy(
+    hub: &Hub,
+    to: &str,
+    force: bool,
+    through_pooler: bool,
+    out: &Output,
+) -> anyhow::Result<i32> {
     let show_progress = std::io::stderr().is_terminal();
     let mut last_shown = Instant::now();
     let progress = move |p: CopyProgress| {
@@ -101,7 +125,7 @@ async fn copy(hub: &Hub, to: &str, force: bool, out: &Output) -> anyhow::Result<
                 Output::new(false).note(format!("copying {}: {} of {}", p.noun, p.copied, p.total));
         }
     };
-    let copied = hub.copy_store(to, force, progress).await;
+    let copied = hub.copy_store(to, force, through_pooler, progress).await;
     hub.shutdown().await;
     let report = match copied {
         Ok(report) => report,
@@ -130,10 +154,7 @@ async fn copy(hub: &Hub, to: &str, force: bool, out: &Output) -> anyhow::Result<
             counts_table(&report.source, &report.target, out)?;
             return Ok(1);
         }
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     if out.json {
         out.json(&report)?;
@@ -152,6 +173,12 @@ fn counts_table(source: &CopyCounts, target: &CopyCounts, out: &Output) -> anyho
         ("conversations", source.conversations, target.conversations),
         ("messages", source.messages, target.messages),
         ("access tokens", source.tokens, target.tokens),
+        ("questions back", source.ask_backs, target.ask_backs),
+        (
+            "child questions",
+            source.query_parents,
+            target.query_parents,
+        ),
     ]
     .iter()
     .map(|(table, s, t)| vec![table.to_string(), s.to_string(), t.to_string()])

@@ -40,93 +40,104 @@ pub async fn run(hub: &Hub, cmd: TokensCommand, out: &Output) -> anyhow::Result<
             admin,
             expires,
             label,
-        } => {
-            let lifetime_ms = match expires.as_deref().map(super::when::parse_age) {
-                None => None,
-                Some(Ok(ms)) => Some(ms),
-                Some(Err(e)) => {
-                    out.note(format!("error: --expires: {e}"))?;
-                    return Ok(2);
-                }
-            };
-            let request = TokenRequest {
-                module,
-                admin,
-                label,
-                lifetime_ms,
-            };
-            let created = match hub.create_token(request).await {
-                Ok(created) => created,
-                Err(e) => {
-                    out.note(format!("error: {e}"))?;
-                    return Ok(1);
-                }
-            };
-            if out.json {
-                out.json(&serde_json::json!({
-                    "token": created.token,
-                    "id": created.record.id,
-                    "module": created.record.module,
-                    "admin": created.record.admin,
-                    "expires_at": created.record.expires_at,
-                }))?;
-            } else {
-                // The token alone on stdout, so `$(claude-comms tokens create ...)` captures it.
-                out.line(&created.token)?;
-                out.note(format!(
-                    "token {} for {}; shown this once, keep it secret. A host sends it as `Authorization: Bearer <token>`.",
-                    created.record.id,
-                    acts_as(&created.record)
-                ))?;
-            }
-            Ok(0)
-        }
-        TokensCommand::List => {
-            let tokens = hub.list_tokens().await?;
-            if out.json {
-                out.json(&tokens)?;
-                return Ok(0);
-            }
-            let now = crate::time::now_ms();
-            let rows: Vec<Vec<String>> = tokens
-                .iter()
-                .map(|t| {
-                    vec![
-                        t.id.clone(),
-                        acts_as(t),
-                        state(t, now),
-                        super::when::ago(t.created_at, now),
-                        t.last_used_at
-                            .map_or("never".into(), |at| super::when::ago(at, now)),
-                        t.label.clone().unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            out.table(
-                &["ID", "ACTS AS", "STATE", "CREATED", "USED", "LABEL"],
-                &rows,
-            )?;
-            Ok(0)
-        }
-        TokensCommand::Revoke { id } => match hub.revoke_token(&id).await {
-            Ok(record) => {
-                if out.json {
-                    out.json(&record)?;
-                } else {
-                    out.line(format!(
-                        "token {} revoked ({})",
-                        record.id,
-                        acts_as(&record)
-                    ))?;
-                }
-                Ok(0)
-            }
-            Err(e) => {
-                out.note(format!("error: {e}"))?;
-                Ok(1)
-            }
-        },
+        } => create(hub, module, admin, expires.as_deref(), label, out).await,
+        TokensCommand::List => list(hub, out).await,
+        TokensCommand::Revoke { id } => revoke(hub, &id, out).await,
     }
+}
+
+/// `tokens create`: the token alone on stdout, what it is on stderr.
+async fn create(
+    hub: &Hub,
+    module: Option<String>,
+    admin: bool,
+    expires: Option<&str>,
+    label: Option<String>,
+    out: &Output,
+) -> anyhow::Result<i32> {
+    let lifetime_ms = match expires.map(super::when::parse_age) {
+        None => None,
+        Some(Ok(ms)) => Some(ms),
+        Some(Err(e)) => {
+            out.note(format!("error: --expires: {e}"))?;
+            return Ok(2);
+        }
+    };
+    let request = TokenRequest {
+        module,
+        admin,
+        label,
+        lifetime_ms,
+    };
+    let created = match hub.create_token(request).await {
+        Ok(created) => created,
+        Err(e) => return out.error_exit(e),
+    };
+    if out.json {
+        out.json(&serde_json::json!({
+            "token": created.token,
+            "id": created.record.id,
+            "module": created.record.module,
+            "admin": created.record.admin,
+            "expires_at": created.record.expires_at,
+        }))?;
+    } else {
+        // The token alone on stdout, so `$(claude-comms tokens create ...)` captures it.
+        out.line(&created.token)?;
+        out.note(format!(
+            "token {} for {}; shown this once, keep it secret. A host sends it as `Authorization: Bearer <token>`.",
+            created.record.id,
+            acts_as(&created.record)
+        ))?;
+    }
+    Ok(0)
+}
+
+/// `tokens list`: every token, what it acts as and whether it still works.
+async fn list(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
+    let tokens = hub.list_tokens().await?;
+    if out.json {
+        out.json(&tokens)?;
+        return Ok(0);
+    }
+    let now = crate::time::now_ms();
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.clone(),
+                acts_as(t),
+                state(t, now),
+                super::when::ago(t.created_at, now),
+                t.last_used_at
+                    .map_or("never".into(), |at| super::when::ago(at, now)),
+                t.label.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    out.table(
+        &["ID", "ACTS AS", "STATE", "CREATED", "USED", "LABEL"],
+        &rows,
+    )?;
+    Ok(0)
+}
+
+/// `tokens revoke ID`.
+async fn revoke(hub: &Hub, id: &str, out: &Output) -> anyhow::Result<i32> {
+    let record = match hub.revoke_token(id).await {
+        Ok(record) => record,
+        Err(e) => return out.error_exit(e),
+    };
+    if out.json {
+        out.json(&record)?;
+    } else {
+        out.line(format!(
+            "token {} revoked ({})",
+            record.id,
+            acts_as(&record)
+        ))?;
+    }
+    Ok(0)
 }
 
 fn acts_as(token: &TokenRecord) -> String {

@@ -302,13 +302,7 @@ impl LoadedConfig {
     /// The store's location for people: the SQLite file, or the URL
     /// without its password.
     pub fn store_shown(&self) -> String {
-        match self.store_location() {
-            // A path can hold anything, a URL with a password too.
-            store::StoreLocation::Sqlite(path) => {
-                crate::redact::redact_url_passwords(&path.display().to_string()).into_owned()
-            }
-            store::StoreLocation::Postgres(url, _) => crate::store::shown_url(&url),
-        }
+        self.store_location().shown()
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -16,7 +16,7 @@ use super::html::{error_page, esc, page};
 use super::session::Signed;
 use super::svg::line_plot;
 use crate::hub::OutcomeRow;
-use crate::time::{DAY_MS, HOUR_MS, now_ms};
+use crate::time::{DAY_MS, HOUR_MS};
 
 /// Per series name, the sum of `value` of its rows in each bucket.
 fn series(
@@ -47,7 +47,13 @@ pub async fn costs_page(
     };
     let module = signed.caller.module();
     let bucket_ms = if since <= DAY_MS { HOUR_MS } else { DAY_MS };
-    let now = now_ms();
+    // The store's clock (the database's in a fleet), which stamped every
+    // row: a console on a machine whose clock is off still shows the
+    // hours the budgets count.
+    let now = match console.hub.store_clock_ms().await {
+        Ok(now) => now,
+        Err(e) => return error_page(&signed, "costs", &e),
+    };
     // Buckets on whole hours or days (UTC), so they match the budgets'.
     let end = now - now.rem_euclid(bucket_ms) + bucket_ms;
     let buckets = ((since + bucket_ms - 1) / bucket_ms).max(1) as usize;

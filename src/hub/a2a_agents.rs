@@ -207,7 +207,7 @@ impl Hub {
                         &sending.conversation.source,
                         self.config().config.context.ask_back_timeout_s,
                         &reply.text,
-                        cancel,
+                        (cancel, &|| self.messages_changed()),
                     )
                     .await
                     .map_err(QueryFailure::Hub)?;

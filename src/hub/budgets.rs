@@ -11,11 +11,14 @@
 use super::{Hub, HubError};
 use crate::config::{Budget, BudgetsConfig};
 use crate::store::{QueryCap, SpendScope};
-use crate::time::{DAY_MS, HOUR_MS, now_ms, span_text, utc_text};
+use crate::time::{DAY_MS, HOUR_MS, span_text, utc_text};
 
 impl Hub {
-    /// Refuses a query from `source` to `target` when a budget that covers
-    /// the pair is used up.
+    /// Refuses a query from `source` to `target` when a cost budget that
+    /// covers the pair is used up. Message caps are not checked here: the
+    /// store checks them once, in the transaction that stores the query
+    /// ([`Hub::message_caps`]), so that concurrent senders on any node are
+    /// refused exactly at the cap.
     pub(super) async fn check_budgets(&self, source: &str, target: &str) -> Result<(), HubError> {
         let budgets = &self.config().config.budgets;
         let pair_key = BudgetsConfig::pair_key(source, target);
@@ -27,59 +30,45 @@ impl Hub {
                         source: source.to_string(),
                         target: target.to_string(),
                     },
-                    b.clone(),
+                    b,
                 )
             }),
             budgets.modules.get(target).map(|b| {
                 (
                     format!("budgets.modules.{target}"),
                     SpendScope::Target(target.to_string()),
-                    b.clone(),
+                    b,
                 )
             }),
         ];
         for (name, scope, budget) in applicable.into_iter().flatten() {
-            self.check_budget(&name, scope, &budget, now_ms()).await?;
+            self.check_cost(&name, scope, budget).await?;
         }
         Ok(())
     }
 
-    async fn check_budget(
+    /// The day's cost so far, in the day the store's clock is in (on
+    /// PostgreSQL the database's: every node of a fleet sees one day).
+    async fn check_cost(
         &self,
         name: &str,
         scope: SpendScope,
         budget: &Budget,
-        now: i64,
     ) -> Result<(), HubError> {
-        if let Some(max) = budget.max_messages_per_hour {
-            let start = now - now.rem_euclid(HOUR_MS);
-            let spent = self.store.spend_since(&scope, start).await?;
-            if spent.messages as u64 >= max {
-                return Err(over_budget(
-                    format!(
-                        "{name}.max_messages_per_hour is used up: {} of {max} queries since {}",
-                        spent.messages,
-                        utc_text(start)
-                    ),
-                    start + HOUR_MS,
-                    now,
-                ));
-            }
-        }
-        if let Some(max) = budget.max_cost_usd_per_day {
-            let start = now - now.rem_euclid(DAY_MS);
-            let spent = self.store.spend_since(&scope, start).await?;
-            if spent.cost_usd >= max {
-                return Err(over_budget(
-                    format!(
-                        "{name}.max_cost_usd_per_day is used up: ${:.4} of ${max:.4} since {}",
-                        spent.cost_usd,
-                        utc_text(start)
-                    ),
-                    start + DAY_MS,
-                    now,
-                ));
-            }
+        let Some(max) = budget.max_cost_usd_per_day else {
+            return Ok(());
+        };
+        let day = self.store.spend_in_window(&scope, DAY_MS).await?;
+        if day.spend.cost_usd >= max {
+            return Err(over_budget(
+                format!(
+                    "{name}.max_cost_usd_per_day is used up: ${:.4} of ${max:.4} since {}",
+                    day.spend.cost_usd,
+                    utc_text(day.since_ms)
+                ),
+                day.since_ms + DAY_MS,
+                day.now_ms,
+            ));
         }
         Ok(())
     }
@@ -88,19 +77,18 @@ impl Hub {
 impl Hub {
     /// The message caps of `source -> target`, for the store to check in
     /// the transaction that stores the query: concurrent senders, on any
-    /// node of a fleet, are refused exactly at the cap.
+    /// node of a fleet, are refused exactly at the cap. Each counts the
+    /// current hour by the store's clock.
     pub(super) fn message_caps(&self, source: &str, target: &str) -> Vec<QueryCap> {
         let budgets = &self.config().config.budgets;
         let pair_key = BudgetsConfig::pair_key(source, target);
-        let now = now_ms();
-        let start = now - now.rem_euclid(HOUR_MS);
         let pair = budgets.pairs.get(&pair_key).and_then(|b| {
             Some(QueryCap {
                 scope: SpendScope::Pair {
                     source: source.to_string(),
                     target: target.to_string(),
                 },
-                since_ms: start,
+                window_ms: HOUR_MS,
                 max: b.max_messages_per_hour? as i64,
                 name: format!("budgets.pairs.\"{pair_key}\".max_messages_per_hour"),
             })
@@ -108,7 +96,7 @@ impl Hub {
         let module = budgets.modules.get(target).and_then(|b| {
             Some(QueryCap {
                 scope: SpendScope::Target(target.to_string()),
-                since_ms: start,
+                window_ms: HOUR_MS,
                 max: b.max_messages_per_hour? as i64,
                 name: format!("budgets.modules.{target}.max_messages_per_hour"),
             })
@@ -118,16 +106,15 @@ impl Hub {
 }
 
 /// The refusal of a cap the store checked with the write.
-pub(super) fn over_cap(name: &str, count: i64, max: i64) -> HubError {
-    let now = now_ms();
-    let start = now - now.rem_euclid(HOUR_MS);
+/// Its window (`since_ms`) and the time (`now_ms`) are the store's.
+pub(super) fn over_cap(name: &str, count: i64, max: i64, since_ms: i64, now_ms: i64) -> HubError {
     over_budget(
         format!(
             "{name} is used up: {count} of {max} queries since {}",
-            utc_text(start)
+            utc_text(since_ms)
         ),
-        start + HOUR_MS,
-        now,
+        since_ms + HOUR_MS,
+        now_ms,
     )
 }
 

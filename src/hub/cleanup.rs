@@ -14,6 +14,12 @@ impl Hub {
         Ok(removed)
     }
 
+    /// The store's clock (unix ms; the database's on PostgreSQL): where an
+    /// age over stored times ("no message for 30 days") starts.
+    pub async fn store_clock_ms(&self) -> Result<i64, HubError> {
+        Ok(self.store.clock_ms().await?)
+    }
+
     /// What [`Hub::prune_conversations`] would remove.
     pub async fn prunable_conversations(
         &self,

@@ -102,16 +102,15 @@ impl Hub {
                 budget,
             ));
         }
-        let now = now_ms();
-        let hour = now - now.rem_euclid(HOUR_MS);
-        let day = now - now.rem_euclid(DAY_MS);
         let mut out = Vec::new();
         for (name, modules, scope, budget) in scoped {
             if module.is_some_and(|m| !modules.iter().any(|x| x == m)) {
                 continue;
             }
-            let this_hour = self.store.spend_since(&scope, hour).await?;
-            let today = self.store.spend_since(&scope, day).await?;
+            // The store's windows (on PostgreSQL the database's clock), as
+            // the budgets themselves count them.
+            let this_hour = self.store.spend_in_window(&scope, HOUR_MS).await?.spend;
+            let today = self.store.spend_in_window(&scope, DAY_MS).await?.spend;
             out.push(BudgetUse {
                 name,
                 modules,

@@ -3,10 +3,11 @@
 //! tools, the CLI, the dashboard) stops, pauses, resumes or restarts one with
 //! [`Hub::control_instance`]. The owner acts at once when it is this
 //! process; otherwise a request row in the store asks it, and it writes back
-//! the instance's new status. On PostgreSQL the request and its result
-//! each wake the other side with a notice (nothing is polled: a slow
-//! re-read covers a notice lost in a reconnect); on SQLite, whose processes
-//! share one machine, the owner looks every [`CONTROL_POLL`].
+//! the instance's new status. The request and its result each wake the
+//! other side with a notice (nothing is polled: a slow re-read covers a
+//! lost notice): PostgreSQL's `NOTIFY`, or on SQLite, whose processes share
+//! one machine, the data directory's doorbell. Only where no notice can be
+//! had (no socket could be bound) does the owner look every [`CONTROL_POLL`].
 //! The store is the one path because it is the one thing every process that
 //! owns instances shares, wherever it runs.
 
@@ -20,11 +21,12 @@ use super::{Hub, HubError};
 use crate::instances::InstanceStatus;
 use crate::store::InstanceRecord;
 
-/// On SQLite: how often a server looks for control requests addressed to it.
+/// Where the store gives no notices: how often a server looks for control
+/// requests addressed to it.
 pub const CONTROL_POLL: Duration = Duration::from_millis(250);
 
-/// On PostgreSQL, where a notice says a control request is done: how often
-/// its asker looks anyway (a notice lost in a reconnect).
+/// Where a notice says a control request is done: how often its asker
+/// looks anyway (a notice lost in a reconnect, a full socket queue).
 const CONTROL_RECHECK: Duration = Duration::from_secs(1);
 
 /// How long an operator waits for the owning server to act.
@@ -173,7 +175,7 @@ impl Hub {
         action: &str,
     ) -> Result<String, HubError> {
         // Subscribed before asking, so the answer's notice is not missed.
-        let mut notices = self.store.fleet().map(|f| f.notices());
+        let mut notices = self.store.notices();
         let request = self
             .store
             .request_control(&row.server_id, &row.instance.id, action)
@@ -199,8 +201,8 @@ impl Hub {
                     CONTROL_WAIT.as_secs()
                 )));
             }
-            // On PostgreSQL the owner's notice wakes this (a slow re-read
-            // covers a lost one); on SQLite it is looked for again.
+            // The owner's notice wakes this (a slow re-read
+            // covers a lost one); without notices it is looked for again.
             let recheck = if notices.is_some() {
                 CONTROL_RECHECK
             } else {

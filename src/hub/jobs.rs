@@ -19,8 +19,10 @@ use crate::store::{Conversation, IdKind, Message, MessageStatus, Role};
 /// Longest a caller may wait for a reply in one call.
 pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 
-/// How often a waiter looks at the database for a reply written by another
-/// process (replies of this process wake it at once).
+/// How often a waiter looks at a SQLite database for a reply written by
+/// another process (replies of this process, and its agents' questions
+/// back, wake it at once; on PostgreSQL the store's notices do, and the
+/// wait re-reads only after `ask_back::wake::RECHECK`).
 const WAIT_POLL: Duration = Duration::from_millis(250);
 
 /// A job as `get_reply`, `jobs show` and `jobs list` report it.
@@ -311,17 +313,19 @@ impl Hub {
     ) -> Result<JobStatus, HubError> {
         let wait = wait.min(MAX_WAIT);
         let deadline = tokio::time::Instant::now() + wait;
+        // Listening before the first read: nothing in between is missed.
+        let mut news = self.news(true);
         let mut job = self.job(id).await?;
         let waits = |job: &JobStatus| {
             job.is_pending() && !(stop_at_question && job.input_request.is_some())
         };
+        let every = match self.store.fleet() {
+            Some(_) => super::ask_back::wake::RECHECK,
+            None => WAIT_POLL,
+        };
         while waits(&job) && tokio::time::Instant::now() < deadline {
-            let changed = self.local_writes.notified();
-            let nap = WAIT_POLL.min(deadline - tokio::time::Instant::now());
-            tokio::select! {
-                _ = changed => {}
-                _ = tokio::time::sleep(nap) => {}
-            }
+            let nap = every.min(deadline - tokio::time::Instant::now());
+            self.ask_back_news(&mut news, &job.message_id, nap).await;
             job = self.job(&job.message_id).await?;
         }
         Ok(job)
@@ -336,9 +340,17 @@ impl Hub {
         limit: usize,
     ) -> Result<Vec<JobStatus>, HubError> {
         let queries = self.store.recent_queries(status, module, limit).await?;
+        let ids: Vec<String> = queries.iter().map(|q| q.id.clone()).collect();
+        let mut outcomes: std::collections::HashMap<String, Message> = self
+            .store
+            .outcomes_of(&ids)
+            .await?
+            .into_iter()
+            .filter_map(|o| Some((o.reply_to.clone()?, o)))
+            .collect();
         let mut jobs = Vec::with_capacity(queries.len());
         for query in queries {
-            let outcome = self.store.outcome_of(&query.id).await?;
+            let outcome = outcomes.remove(&query.id);
             let mut job = JobStatus::of(query, outcome);
             self.note_input_request(&mut job).await?;
             jobs.push(job);

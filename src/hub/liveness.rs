@@ -46,21 +46,12 @@ impl Hub {
             started_at: crate::time::now_ms(),
             module: self.default_module().map(str::to_string),
         };
-        let id = record.id.clone();
-        let stale = STALE_AFTER.as_millis() as i64;
         self.store.register_server(&record).await?;
-        let recovered = self.store.recover_interrupted(&id, stale).await?;
+        let recovered = self.end_dead_servers_work().await?;
         self.end_children_of_dead_servers().await;
-        if recovered > 0 {
-            tracing::warn!(
-                recovered,
-                "messages left pending by a stopped server were marked interrupted"
-            );
-            self.messages_changed();
-        }
         // Subscribed before the first look, so a request stored in between
         // is not missed.
-        let mut notices = self.store.fleet().map(|f| f.notices());
+        let mut notices = self.store.notices();
         let server_id = self.server_id().to_string();
         let hub = std::sync::Arc::downgrade(self);
         self.spawn_until_shutdown(async move {
@@ -75,6 +66,14 @@ impl Hub {
                     next_beat += HEARTBEAT_EVERY;
                     if let Err(e) = hub.beat().await {
                         tracing::warn!(error = %e, "could not write the heartbeat");
+                    }
+                    // Not only at start: a server that dies while every
+                    // other keeps running must not leave its questions
+                    // pending for good.
+                    match hub.end_dead_servers_work().await {
+                        Ok(0) => {}
+                        Ok(_) => hub.end_children_of_dead_servers().await,
+                        Err(e) => tracing::warn!(error = %e, "could not end what dead servers left pending"),
                     }
                 }
             }
@@ -100,6 +99,25 @@ impl Hub {
                 tracing::warn!(error = %e, "could not write the heartbeat");
             }
         });
+    }
+
+    /// Marks as interrupted what servers that stopped beating left
+    /// pending (one statement for all of them; their liveness judged by the
+    /// store's clock), and says how many.
+    async fn end_dead_servers_work(&self) -> Result<usize, HubError> {
+        let stale = STALE_AFTER.as_millis() as i64;
+        let recovered = self
+            .store
+            .recover_interrupted(self.server_id(), stale)
+            .await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "messages left pending by a stopped server were marked interrupted"
+            );
+            self.messages_changed();
+        }
+        Ok(recovered)
     }
 
     /// Writes the heartbeat with the current instance list.
@@ -184,11 +202,11 @@ fn leads_own_group_running(pid: u32, commands: &[String]) -> bool {
         .any(|c| !c.is_empty() && cmdline.contains(c.as_str()))
 }
 
-/// Until a control request for this process may be waiting: on PostgreSQL
-/// its notice (or a reconnect, on which requests are looked for again),
-/// with the next heartbeat as the slow safety net, so no process polls the
-/// table; on SQLite, whose processes share one machine and no notices,
-/// every [`super::CONTROL_POLL`].
+/// Until a control request for this process may be waiting: its notice
+/// (PostgreSQL's, or the SQLite data directory's doorbell; a reconnect
+/// also wakes it), with the next heartbeat as the slow safety net, so no
+/// process polls the table; where the store gives no notices, every
+/// [`super::CONTROL_POLL`].
 async fn wait_for_control(
     notices: &mut Option<tokio::sync::broadcast::Receiver<crate::store::Notice>>,
     server_id: &str,

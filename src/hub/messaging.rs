@@ -21,6 +21,12 @@ use crate::instances::{Answer, InstanceError, Query};
 use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
 
 impl Hub {
+    /// How long a question waits for its answer: `timeout_s` when the
+    /// caller gave one, else `instances.request_timeout_s`.
+    pub fn answer_timeout(&self, timeout_s: Option<u64>) -> Duration {
+        Duration::from_secs(timeout_s.unwrap_or(self.config().config.instances.request_timeout_s))
+    }
+
     /// Starts a conversation between two known modules.
     pub async fn create_conversation(
         &self,
@@ -270,28 +276,13 @@ impl Hub {
         sending: &mut Sending,
         request: &SendRequest,
     ) -> Result<Answer, QueryFailure> {
-        let timeout = Duration::from_secs(
-            request
-                .timeout_s
-                .unwrap_or(self.config().config.instances.request_timeout_s),
-        );
+        let timeout = self.answer_timeout(request.timeout_s);
         if sending.a2a.is_some() {
             return self.ask_a2a(sending, request, timeout).await;
         }
         if let Some(earlier) = &sending.module.reused {
             // No agent runs: the earlier text, with nothing spent.
-            return Ok(Answer {
-                text: earlier.content.clone(),
-                instance_id: String::new(),
-                duration_ms: 0,
-                session_id: None,
-                usage: None,
-                cost_usd: None,
-                api_duration_ms: None,
-                num_turns: None,
-                session_continued: false,
-                tool_uses: Vec::new(),
-            });
+            return Ok(Answer::text_only(earlier.content.clone(), String::new(), 0));
         }
         // The agent's own tools (ask_asker), for this question only;
         // their files go when the agent is done.
@@ -346,9 +337,15 @@ impl Hub {
     ) -> Result<BeginQuery, HubError> {
         match self.store.begin_query_capped(query, caps).await {
             Ok(begun) => Ok(begun),
-            Err(crate::store::StoreError::OverCap { name, count, max }) => {
-                Err(super::budgets::over_cap(&name, count, max))
-            }
+            Err(crate::store::StoreError::OverCap {
+                name,
+                count,
+                max,
+                since_ms,
+                now_ms,
+            }) => Err(super::budgets::over_cap(
+                &name, count, max, since_ms, now_ms,
+            )),
             Err(e) => Err(e.into()),
         }
     }

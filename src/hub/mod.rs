@@ -22,6 +22,7 @@ mod journal;
 mod liveness;
 mod messaging;
 mod modules;
+mod notices;
 mod outcome;
 mod profile;
 mod remote;
@@ -115,6 +116,8 @@ pub struct Hub {
     /// This process's instances that another node watches (see
     /// `fleet/watch.rs`).
     watches: fleet::Watches,
+    /// Ask-back waiters' wake-ups (see `ask_back/wake.rs`).
+    ask_wake: ask_back::wake::HubWake,
 }
 
 impl Hub {
@@ -194,6 +197,7 @@ impl Hub {
             token_touches: Default::default(),
             folder_states: Default::default(),
             watches: Default::default(),
+            ask_wake: Default::default(),
             last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
             profiles: std::sync::Mutex::default(),
@@ -284,6 +288,7 @@ impl Hub {
             remote.close().await;
         }
         self.instances.shutdown().await;
+        self.ask_wake.close();
         self.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tasks.wait())
             .await

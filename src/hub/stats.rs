@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Argument, Hub, HubError};
 use crate::store::OutcomeRow;
-use crate::time::now_ms;
 
 /// Longest `--since` accepted (a little over ten years).
 const MAX_SINCE: Duration = Duration::from_secs(3_660 * 86_400);
@@ -65,7 +64,10 @@ impl Hub {
         if let Some(m) = module {
             self.descriptor(m)?;
         }
-        let since_ms = now_ms().saturating_sub(since.as_millis() as i64);
+        // The window ends at the store's clock (the database's in a fleet),
+        // the clock that stamped every row it counts.
+        let now = self.store.clock_ms().await?;
+        let since_ms = now.saturating_sub(since.as_millis() as i64);
         let rows = self.store.outcomes_since(since_ms, module).await?;
         let mut pairs = pair_stats(rows);
         for counted in self.store.ask_backs_since(since_ms, module).await? {

@@ -9,19 +9,22 @@ impl Hub {
     /// Copies this hub's store into the store at `to` (a `postgres://` URL
     /// or else a SQLite file path, created if missing). A target that holds
     /// data is refused unless `replace`, which deletes its conversations,
-    /// messages and access tokens first. `progress` is told after every
-    /// batch.
+    /// messages and access tokens first. `through_pooler`: a PostgreSQL
+    /// target is reached through a transaction-mode pooler. `progress` is
+    /// told after every batch.
     pub async fn copy_store(
         &self,
         to: &str,
         replace: bool,
+        through_pooler: bool,
         progress: impl FnMut(CopyProgress) + Send,
     ) -> Result<CopyReport, CopyError> {
         let location = if crate::store::is_postgres_url(to) {
-            // The target is another database: this store's pool size,
-            // none of its pooler settings.
+            // The target is another database: this store's pool size, and
+            // the pooler the operator names for it (not this store's).
             let options = crate::store::PgOptions {
                 max_connections: self.config().config.store.max_connections,
+                pooler: through_pooler,
                 ..Default::default()
             };
             StoreLocation::Postgres(to.to_owned(), options)

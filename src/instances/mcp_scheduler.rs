@@ -82,18 +82,7 @@ impl InstanceManager {
             }
             other => other?,
         };
-        let answer = Answer {
-            text,
-            instance_id: instance.id.clone(),
-            duration_ms,
-            session_id: None,
-            usage: None,
-            cost_usd: None,
-            api_duration_ms: None,
-            num_turns: None,
-            session_continued: false,
-            tool_uses: Vec::new(),
-        };
+        let answer = Answer::text_only(text, instance.id.clone(), duration_ms);
         // Under a policy the child's `claude` runs through the shim, whose
         // answer is stream-json: the final text plus every tool use.
         let answer = if shimmed {

@@ -150,6 +150,26 @@ pub struct Answer {
     pub tool_uses: Vec<crate::policy::ToolUse>,
 }
 
+impl Answer {
+    /// An answer that tells nothing but its text: no session, usage, cost,
+    /// turns or tool uses (a claude-code-mcp child's plain reply, or an
+    /// earlier answer given again).
+    pub fn text_only(text: String, instance_id: String, duration_ms: u64) -> Answer {
+        Answer {
+            text,
+            instance_id,
+            duration_ms,
+            session_id: None,
+            usage: None,
+            cost_usd: None,
+            api_duration_ms: None,
+            num_turns: None,
+            session_continued: false,
+            tool_uses: Vec::new(),
+        }
+    }
+}
+
 /// Everything a child is started with beyond its backend's config: the
 /// loop guard's hop count and chain, the answering module's permission
 /// policy. A child serves only queries of the profile it was started with,

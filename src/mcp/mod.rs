@@ -5,6 +5,7 @@ pub(crate) mod access;
 mod agent_tools;
 mod comms_server;
 mod completion;
+mod mrtr;
 mod prompts;
 mod resources;
 mod server;

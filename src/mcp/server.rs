@@ -63,8 +63,13 @@ impl ServerHandler for CommsServer {
         if let Some(problem) = self.argument_problems(&request) {
             return Ok(super::tools::failure(problem).into());
         }
-        if super::tasks::wanted(&request, &context) {
+        // A retry of a multi-round-trip call is never a new task.
+        let retry = request.request_state.is_some() || request.input_responses.is_some();
+        if !retry && super::tasks::wanted(&request, &context) {
             return super::tasks::create(self, request, context).await;
+        }
+        if super::mrtr::applies(&request, &context) {
+            return super::mrtr::call(self, request, context).await;
         }
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await
@@ -184,6 +189,14 @@ impl ServerHandler for CommsServer {
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, rmcp::ErrorData> {
         super::tasks::get(self, request, &context).await
+    }
+
+    async fn update_task(
+        &self,
+        request: rmcp::model::UpdateTaskParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        super::tasks::update(self, request, &context).await
     }
 
     async fn cancel_task(

@@ -22,7 +22,7 @@
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CancelTaskParams, CreateTaskResult, DetailedTask,
-    GetTaskParams, GetTaskResult, JsonObject, Task, TaskPayload,
+    GetTaskParams, GetTaskResult, JsonObject, Task, TaskPayload, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
@@ -78,7 +78,7 @@ pub(crate) async fn create(
         Err(e) => return Ok(hub_failure(e).into()),
     };
     let detail = lookup(server, &outcome.message_id, &context).await?;
-    let task = detailed(server, detail)?.task;
+    let task = detailed(server, detail, false)?.task;
     Ok(CallToolResponse::Task(CreateTaskResult::new(task)))
 }
 
@@ -89,7 +89,52 @@ pub(crate) async fn get(
     context: &RequestContext<RoleServer>,
 ) -> Result<GetTaskResult, McpError> {
     let detail = lookup(server, &params.task_id, context).await?;
-    Ok(GetTaskResult::new(detailed(server, detail)?))
+    // A task is polled on 2026-07-28 and earlier revisions alike: only
+    // the declared capability counts.
+    let elicits = super::mrtr::declares_elicitation(context);
+    Ok(GetTaskResult::new(detailed(server, detail, elicits)?))
+}
+
+/// `tasks/update`: the response to the agent's question, given to the
+/// agent (as `answer_question` does). A response to a question that no
+/// longer waits is ignored, as SEP-2663 asks of unknown or superseded keys.
+pub(crate) async fn update(
+    server: &CommsServer,
+    params: UpdateTaskParams,
+    context: &RequestContext<RoleServer>,
+) -> Result<(), McpError> {
+    let detail = lookup(server, &params.task_id, context).await?;
+    if let Some(module) = super::access::caller_of(context)?.module()
+        && !server
+            .hub()
+            .asked_by(&params.task_id, module)
+            .await
+            .unwrap_or(false)
+    {
+        // Only the asker answers its agent's questions.
+        return Err(not_usable(
+            &params.task_id,
+            super::access::unseen(crate::hub::Thing::Job, &params.task_id, module),
+        ));
+    }
+    let Some(request) = detail.job.input_request else {
+        return Ok(());
+    };
+    let Some(response) = params
+        .input_responses
+        .get(&super::mrtr::input_key(&request.question_id))
+    else {
+        return Ok(());
+    };
+    super::mrtr::resume(
+        server,
+        &request.query_id,
+        response,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| not_usable(&params.task_id, e))
 }
 
 /// `tasks/cancel`: cancels the work at the child (as `cancel_job` does) and
@@ -142,16 +187,16 @@ fn not_usable(task_id: &str, error: HubError) -> McpError {
 }
 
 /// The task as SEP-2663 reports it, from the stored job.
-fn detailed(server: &CommsServer, detail: JobDetail) -> Result<DetailedTask, McpError> {
+fn detailed(
+    server: &CommsServer,
+    detail: JobDetail,
+    elicits: bool,
+) -> Result<DetailedTask, McpError> {
     let JobDetail {
         job,
         target,
         answer,
     } = detail;
-    let status: MessageStatus = job
-        .status
-        .parse()
-        .map_err(|e| McpError::internal_error(format!("job {}: {e}", job.message_id), None))?;
     let finished_at = job.created_at + job.duration_ms.unwrap_or(0);
     let mut task = Task::new(
         job.message_id.clone(),
@@ -161,18 +206,25 @@ fn detailed(server: &CommsServer, detail: JobDetail) -> Result<DetailedTask, Mcp
     )
     .with_poll_interval_ms(POLL_INTERVAL_MS);
     if let Some(request) = &job.input_request {
-        // The agent waits for the asker: the question is answered with
-        // the answer_question tool (claude-comms asks nothing of the
-        // client itself, so the task lists no input requests).
+        // The agent waits for the asker: a client that can elicit gets the
+        // question as an input request (answer with tasks/update); any
+        // client may answer with the answer_question tool.
         task.status_message = Some(format!(
-            "{target} asks back: {} (answer with answer_question {{\"query_id\": \"{}\"}})",
+            "{target} asks back: {} (answer with tasks/update, or answer_question {{\"query_id\": \"{}\"}})",
             request.question, request.query_id
         ));
-        let payload = TaskPayload::InputRequired {
-            input_requests: Default::default(),
+        let input_requests = if elicits {
+            super::mrtr::input_requests(&target, request)?
+        } else {
+            Default::default()
         };
+        let payload = TaskPayload::InputRequired { input_requests };
         return Ok(DetailedTask::new(task, payload));
     }
+    let status: MessageStatus = job
+        .status
+        .parse()
+        .map_err(|e| McpError::internal_error(format!("job {}: {e}", job.message_id), None))?;
     let reason = || {
         job.error
             .clone()

@@ -2,8 +2,10 @@
 //! (SQLite to PostgreSQL and back), row for row.
 //!
 //! What is copied: conversations, messages with every column (the ledger
-//! columns and the reuse key too, which [`super::Message`] does not carry)
-//! and access tokens. Jobs are messages, and the ledger is columns of
+//! columns and the reuse key too, which [`super::Message`] does not carry),
+//! access tokens, and the ask-backs (issue 29: which query each question
+//! back belongs to and where it stands, and which queries an answering
+//! agent asked as children of another). Jobs are messages, and the ledger is columns of
 //! messages, so they come along (the fleet's routing and claim columns
 //! too, as they are). Not copied: servers, their instances, control
 //! requests and fleet nodes (the runtime state of processes, rebuilt by
@@ -25,159 +27,8 @@ use serde::Serialize;
 use super::StoreError;
 use super::handle::Store;
 
-/// What a column holds. Booleans are BOOLEAN on PostgreSQL and INTEGER
-/// 0/1 on SQLite; integers are 64-bit on both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CopyKind {
-    Text,
-    Integer,
-    Real,
-    Boolean,
-}
-
-#[derive(Debug)]
-pub struct CopyColumn {
-    pub name: &'static str,
-    pub kind: CopyKind,
-}
-
-/// A table the copy moves. Its first column is the key: unique, and the
-/// order batches are read in.
-#[derive(Debug)]
-pub struct CopyTable {
-    pub name: &'static str,
-    /// What its rows are called in reports.
-    pub noun: &'static str,
-    pub columns: &'static [CopyColumn],
-    /// Whether the key is a PostgreSQL identity column (`GENERATED ALWAYS`):
-    /// inserted with `OVERRIDING SYSTEM VALUE`, its sequence moved past
-    /// the largest copied value afterwards.
-    pub identity_key: bool,
-}
-
-impl CopyTable {
-    pub fn key(&self) -> &CopyColumn {
-        &self.columns[0]
-    }
-
-    /// The column names, comma-separated, in the row order.
-    pub fn column_list(&self) -> String {
-        self.columns
-            .iter()
-            .map(|c| c.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-const fn text(name: &'static str) -> CopyColumn {
-    CopyColumn {
-        name,
-        kind: CopyKind::Text,
-    }
-}
-const fn integer(name: &'static str) -> CopyColumn {
-    CopyColumn {
-        name,
-        kind: CopyKind::Integer,
-    }
-}
-const fn real(name: &'static str) -> CopyColumn {
-    CopyColumn {
-        name,
-        kind: CopyKind::Real,
-    }
-}
-const fn boolean(name: &'static str) -> CopyColumn {
-    CopyColumn {
-        name,
-        kind: CopyKind::Boolean,
-    }
-}
-
-pub const CONVERSATIONS: CopyTable = CopyTable {
-    name: "conversations",
-    noun: "conversations",
-    columns: &[
-        text("id"),
-        text("source"),
-        text("target"),
-        text("title"),
-        text("status"),
-        integer("created_at"),
-        integer("updated_at"),
-        text("backend_session"),
-        text("metadata"),
-        integer("message_count"),
-    ],
-    identity_key: false,
-};
-
-/// Every column of `messages` (the schema check in [`copy_between`] makes
-/// sure of it on both sides): `pos` is the global order followers page by.
-pub const MESSAGES: CopyTable = CopyTable {
-    name: "messages",
-    noun: "messages",
-    columns: &[
-        integer("pos"),
-        text("id"),
-        text("conversation_id"),
-        integer("seq"),
-        text("sender"),
-        text("role"),
-        text("content"),
-        integer("created_at"),
-        text("status"),
-        text("instance_id"),
-        integer("duration_ms"),
-        text("usage"),
-        real("cost_usd"),
-        text("template_version"),
-        text("idempotency_key"),
-        text("hop_chain"),
-        text("context_note"),
-        text("error"),
-        text("reply_to"),
-        text("owner"),
-        text("tool_uses"),
-        integer("api_duration_ms"),
-        integer("num_turns"),
-        integer("input_tokens"),
-        integer("output_tokens"),
-        text("failure_cause"),
-        text("module_commit"),
-        boolean("module_dirty"),
-        text("reuse_key"),
-        text("reused_from"),
-        boolean("routed"),
-        text("route"),
-        text("claimed_by"),
-        integer("lease_until"),
-        integer("retries"),
-        text("prefer_node"),
-    ],
-    identity_key: true,
-};
-
-pub const ACCESS_TOKENS: CopyTable = CopyTable {
-    name: "access_tokens",
-    noun: "access tokens",
-    columns: &[
-        text("id"),
-        text("secret_hash"),
-        text("module"),
-        boolean("admin"),
-        text("label"),
-        integer("created_at"),
-        integer("expires_at"),
-        integer("revoked_at"),
-        integer("last_used_at"),
-    ],
-    identity_key: false,
-};
-
-/// The tables copied, parents first (messages reference conversations).
-pub const COPIED_TABLES: [&CopyTable; 3] = [&CONVERSATIONS, &MESSAGES, &ACCESS_TOKENS];
+mod tables;
+pub use tables::*;
 
 /// One value of a copied row.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,6 +86,10 @@ pub struct CopyCounts {
     pub messages: u64,
     /// Access tokens.
     pub tokens: u64,
+    /// Questions back (rows of `ask_backs`).
+    pub ask_backs: u64,
+    /// Child questions (rows of `query_parents`).
+    pub query_parents: u64,
 }
 
 impl CopyCounts {
@@ -242,6 +97,8 @@ impl CopyCounts {
         match table.name {
             "conversations" => self.conversations,
             "messages" => self.messages,
+            "ask_backs" => self.ask_backs,
+            "query_parents" => self.query_parents,
             _ => self.tokens,
         }
     }
@@ -255,13 +112,24 @@ impl std::fmt::Display for CopyCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let plural =
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        write!(
-            f,
-            "{}, {} and {}",
+        let mut parts = vec![
             plural(self.conversations, "conversation", "conversations"),
             plural(self.messages, "message", "messages"),
-            plural(self.tokens, "access token", "access tokens")
-        )
+            plural(self.tokens, "access token", "access tokens"),
+        ];
+        // Named only when there are any: most stores have none.
+        if self.ask_backs > 0 {
+            parts.push(plural(self.ask_backs, "question back", "questions back"));
+        }
+        if self.query_parents > 0 {
+            parts.push(plural(
+                self.query_parents,
+                "child question",
+                "child questions",
+            ));
+        }
+        let last = parts.pop().unwrap_or_default();
+        write!(f, "{} and {last}", parts.join(", "))
     }
 }
 
@@ -467,14 +335,21 @@ mod tests {
 
     #[test]
     fn counts_read_as_people_say_them() {
-        let counts = CopyCounts {
+        let mut counts = CopyCounts {
             conversations: 1,
             messages: 0,
             tokens: 2,
+            ..Default::default()
         };
         assert_eq!(
             counts.to_string(),
             "1 conversation, 0 messages and 2 access tokens"
+        );
+        counts.ask_backs = 3;
+        counts.query_parents = 1;
+        assert_eq!(
+            counts.to_string(),
+            "1 conversation, 0 messages, 2 access tokens, 3 questions back and 1 child question"
         );
     }
 }

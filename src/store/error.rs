@@ -91,9 +91,16 @@ pub enum StoreError {
     NotCommitted(String),
     #[error("export: {0}")]
     Export(String),
-    /// A cap checked with the write refused it (see [`QueryCap`]).
+    /// A cap checked with the write refused it (see [`QueryCap`]): its
+    /// window began at `since_ms`, and the store's clock read `now_ms`.
     #[error("{name} is used up: {count} of {max} queries")]
-    OverCap { name: String, count: i64, max: i64 },
+    OverCap {
+        name: String,
+        count: i64,
+        max: i64,
+        since_ms: i64,
+        now_ms: i64,
+    },
     /// A test made this write fail on purpose (see [`WriteFault`]).
     #[error("database: injected fault: {0}")]
     Injected(String),

@@ -86,6 +86,9 @@ pub enum Notice {
     Question { target: String },
     /// The query `query_id` has its outcome (or was closed).
     Outcome { query_id: String },
+    /// The answering agent of query `query_id` asked back, or its
+    /// question was answered or closed (issue 29).
+    AskBack { query_id: String },
     /// A node registered or removed a module descriptor.
     Descriptors,
     /// What the agent answering `query_id` on another node is doing.

@@ -15,10 +15,28 @@ use super::contract::{FleetQueue, StoreBackend};
 use super::copy::{CopyError, CopyOptions, CopyProgress, CopyReport, copy_between};
 use super::faults::WriteFaults;
 use super::model::{Message, Outcome};
-use super::postgres::PostgresStore;
+use super::postgres::{PostgresStore, StoreUrl, hide_password};
 use super::settings::{DatabaseSync, StoreLocation};
 use super::sqlite::{SqliteBackend, SqliteStore};
 use super::{PgOptions, Result};
+
+impl StoreLocation {
+    /// The location for people: the SQLite file, or the PostgreSQL URL as
+    /// `postgres://user@host:port/db`; never a password (a path can hold
+    /// anything, a URL with a password too; a string that does not parse
+    /// is shown with its password hidden, or not at all).
+    pub fn shown(&self) -> String {
+        match self {
+            StoreLocation::Sqlite(path) => {
+                crate::redact::redact_url_passwords(&path.display().to_string()).into_owned()
+            }
+            StoreLocation::Postgres(url, _) => match StoreUrl::parse(url) {
+                Ok(parsed) => parsed.shown().to_string(),
+                Err(_) => hide_password(url),
+            },
+        }
+    }
+}
 
 /// The store, whichever backend holds it. Every operation is an async
 /// method on `&self`, so one store serves every task of a process.
@@ -45,7 +63,7 @@ impl Store {
     /// Like [`Store::open`], with the given commit durability.
     pub fn open_with(path: &Path, sync: DatabaseSync) -> Result<Store> {
         let sqlite = SqliteStore::open_with(path, sync)?;
-        Ok(Store::over(Box::new(SqliteBackend::new(sqlite))))
+        Ok(Store::over(Box::new(SqliteBackend::new(sqlite, path))))
     }
 
     /// Opens the store at `location` (the config's `[store]`).

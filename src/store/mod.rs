@@ -28,9 +28,10 @@
 //! backends make alike (`rules.rs`, `ids.rs`), the decoding of stored
 //! values, where a value that does not decode is an error naming its row
 //! (`decode.rs`), the export format (`export.rs`), `store copy`
-//! (`copy.rs`), process liveness (`hosts.rs`), the error type (`error.rs`:
+//! (`copy.rs`), the error type (`error.rs`:
 //! nothing of any backend's own types appears in it) and the fault seam
-//! for tests (`faults.rs`).
+//! for tests (`faults.rs`). Which processes are alive, and this machine's
+//! name, it asks the leaf [`crate::host`].
 //!
 //! Durability rules, which [`crate::hub`] relies on and every backend
 //! keeps:
@@ -54,11 +55,11 @@ mod export;
 mod faults;
 mod fleet;
 mod handle;
-use crate::host as hosts;
 mod ids;
 pub mod limits;
 mod model;
 mod module_state;
+mod outcome_write;
 mod postgres;
 mod records;
 mod rules;
@@ -79,14 +80,12 @@ pub use fleet::{
 pub use handle::{Fleet, Store};
 pub use postgres::{
     ApplicationConnections, DEFAULT_MAX_CONNECTIONS, PgOptions, PoolStatus, ServerConnections,
-    StoreUrl, hide_password, is_postgres_url,
+    StoreUrl, is_postgres_url,
 };
 pub use settings::{DatabaseSync, StoreLocation};
 pub use tool_use::{ToolOutcome, ToolUse};
 /// The schema version this claude-comms writes, the same on both backends.
 pub const SCHEMA_VERSION: i64 = sqlite::SCHEMA_VERSION;
-/// Kept for the store's tests and callers; it lives in [`crate::host`].
-pub use hosts::this_hostname;
 pub use ids::{IdKind, MIN_ID_PREFIX};
 pub(crate) use model::optional_object_schema;
 pub use model::{
@@ -97,18 +96,9 @@ pub use model::{
 pub use module_state::ReplyModule;
 pub use records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend, window_start,
 };
 
 pub use error::{Result, StoreError};
-
-/// A store URL for people: `postgres://user@host:port/db`, never with its
-/// password (also when the URL does not parse).
-pub fn shown_url(url: &str) -> String {
-    match StoreUrl::parse(url) {
-        Ok(parsed) => parsed.shown().to_string(),
-        Err(_) => hide_password(url),
-    }
-}
 
 pub(crate) use crate::time::now_ms;

@@ -47,11 +47,16 @@ impl SpendScope {
 
 /// A cap on queries checked in the same transaction that stores a new
 /// one, so that concurrent senders (on any node) are refused exactly at
-/// the cap: at most `max` queries of `scope` since `since_ms`.
+/// the cap: at most `max` queries of `scope` in the current fixed window
+/// of `window_ms` (the hour from the full hour: [`window_start`]).
+///
+/// The window is placed by the store's clock (on PostgreSQL the
+/// database's), never by the asking machine's: two nodes whose clocks
+/// disagree still count the same window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryCap {
     pub scope: SpendScope,
-    pub since_ms: i64,
+    pub window_ms: i64,
     pub max: i64,
     /// What to call the cap when it refuses (`budgets.pairs."a->b"...`).
     pub name: String,
@@ -64,6 +69,21 @@ pub struct Spend {
     pub messages: i64,
     /// Cost of the replies, as the backends reported it.
     pub cost_usd: f64,
+}
+
+/// What a scope used within the current fixed window, with the window's
+/// start and the time it was read, both by the store's clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WindowSpend {
+    pub spend: Spend,
+    pub since_ms: i64,
+    pub now_ms: i64,
+}
+
+/// The start of the fixed window of `window_ms` that holds `now_ms` (UTC
+/// periods: the hour from the full hour, the day from 00:00 UTC).
+pub fn window_start(now_ms: i64, window_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(window_ms.max(1))
 }
 
 /// One token as stored (no secret in it).

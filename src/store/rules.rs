@@ -15,13 +15,16 @@ pub(crate) fn refuse_archived(conversation: &Conversation) -> Result<()> {
     Ok(())
 }
 
-/// A cap that `count` queries of its scope have reached refuses the next.
-pub(crate) fn check_cap(cap: &QueryCap, count: i64) -> Result<()> {
+/// A cap that `count` queries of its scope have reached refuses the next
+/// (its window began at `since_ms`; the store's clock read `now_ms`).
+pub(crate) fn check_cap(cap: &QueryCap, count: i64, since_ms: i64, now_ms: i64) -> Result<()> {
     if count >= cap.max {
         return Err(StoreError::OverCap {
             name: cap.name.clone(),
             count,
             max: cap.max,
+            since_ms,
+            now_ms,
         });
     }
     Ok(())

@@ -23,6 +23,6 @@ pub enum DatabaseSync {
 pub enum StoreLocation {
     Sqlite(std::path::PathBuf),
     /// The connection string as written (it may hold a password: show it
-    /// only through [`super::hide_password`]), and how to connect.
+    /// only through [`StoreLocation::shown`]), and how to connect.
     Postgres(String, PgOptions),
 }

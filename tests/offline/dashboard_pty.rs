@@ -125,8 +125,9 @@ fn the_dashboard_shows_a_live_instance_follows_it_and_obeys_its_keys() {
         parser: parser.clone(),
     };
 
+    // The whole frame (it reaches the terminal in pieces).
     let text = screen.wait_for("the instance, ready", |t| {
-        t.lines().any(|l| l.contains(&id) && l.contains("ready"))
+        t.lines().any(|l| l.contains(&id) && l.contains("ready")) && t.contains("Messages")
     });
     assert!(
         text.contains("Instances") && text.contains("Messages"),

@@ -1,9 +1,10 @@
 //! The layers of `src/` stay layers: no two top-level folders (or top-level
 //! files such as `redact.rs`) import each other, directly or round a longer
-//! loop. Every `crate::<name>` path of a file's code (not its comments,
-//! so not doc links) is an edge from the file's top-level unit to `<name>`;
-//! `crate::{a, b::c}` groups count each name. A cycle fails the test with
-//! its path and the lines that make each edge.
+//! loop; and no file of `src/` is over 500 lines. Every `crate::<name>`
+//! path of a file's code (not its comments, so not doc links) is an edge
+//! from the file's top-level unit to `<name>`; `crate::{a, b::c}` groups
+//! count each name. A cycle fails the test with its path and the lines
+//! that make each edge.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -168,6 +169,33 @@ fn anyhow_stays_in_main_and_the_cli() {
     assert!(
         users.is_empty(),
         "anyhow outside main.rs and cli/: {users:?}"
+    );
+}
+
+/// The most lines a file of `src/` may have: a file that grows past it is
+/// usually two concerns, and is split along them.
+const MAX_FILE_LINES: usize = 500;
+
+#[test]
+fn no_file_of_src_is_over_500_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .map(|file| (file, std::fs::read_to_string(file).unwrap().lines().count()))
+        .filter(|(_, lines)| *lines > MAX_FILE_LINES)
+        .map(|(file, lines)| {
+            format!(
+                "{} ({lines} lines)",
+                file.strip_prefix(&src).unwrap().display()
+            )
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files of src/ over {MAX_FILE_LINES} lines (split each along its concerns):\n{}",
+        long.join("\n")
     );
 }
 

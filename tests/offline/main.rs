@@ -24,6 +24,8 @@ mod store_suite;
 mod a2a_agents_fake;
 mod a2a_face;
 mod ask_back_fake;
+mod ask_back_mrtr;
+mod ask_back_wake;
 mod bad_input;
 mod cli_conversations;
 mod cli_doctor;

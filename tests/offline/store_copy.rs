@@ -48,7 +48,7 @@ async fn a_copy_carries_every_field_and_refuses_a_store_that_holds_data() {
     let copied = store_copy(home.path(), &["--to", &target, "--json"]);
     assert!(copied.status.success(), "{}", stderr(&copied));
     let report: Value = serde_json::from_slice(&copied.stdout).unwrap();
-    let counts = serde_json::json!({"conversations": 2, "messages": 10, "tokens": 2});
+    let counts = serde_json::json!({"conversations": 2, "messages": 10, "tokens": 2, "ask_backs": 0, "query_parents": 0});
     assert_eq!(report["source"], counts, "{report}");
     assert_eq!(report["target"], counts, "{report}");
     assert_eq!(report["from"], source_path.display().to_string());
@@ -184,5 +184,43 @@ async fn a_copy_is_of_one_moment_while_others_write() {
         (now.conversations, now.messages),
         (before.conversations + 1, before.messages + 2),
         "the writes landed in the source"
+    );
+}
+
+#[tokio::test]
+async fn questions_back_and_child_questions_are_copied() {
+    let home = common::home_with("");
+    let source_path = common::config_in(home.path()).database_path();
+    let source = Store::open(&source_path).unwrap();
+    fill(&source).await;
+    store_fixture::fill_ask_backs(&source).await;
+    let target_path = home.path().join("elsewhere").join("copy.db");
+    let target = target_path.display().to_string();
+    let copied = store_copy(home.path(), &["--to", &target, "--json"]);
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    let report: Value = serde_json::from_slice(&copied.stdout).unwrap();
+    let counts = serde_json::json!({"conversations": 3, "messages": 20, "tokens": 2, "ask_backs": 3, "query_parents": 1});
+    assert_eq!(report["source"], counts, "{report}");
+    assert_eq!(report["target"], counts, "{report}");
+    // Read back as jobs show and stats read them (assert_same compares
+    // every question back, its state and answer, and every child).
+    let copy = Store::open(&target_path).unwrap();
+    assert_same(&source, &copy).await;
+    let counted = copy.ask_backs_since(0, Some("claude_mcp")).await.unwrap();
+    let states: Vec<(&str, i64)> = counted
+        .iter()
+        .map(|c| (c.state.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        states,
+        [("answered", 1), ("ended", 1), ("unanswered", 1)],
+        "{counted:?}"
+    );
+    // The table names them.
+    let refused = store_copy(home.path(), &["--to", &target]);
+    assert!(
+        stderr(&refused).contains("3 questions back and 1 child question"),
+        "{}",
+        stderr(&refused)
     );
 }

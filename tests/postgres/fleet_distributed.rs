@@ -94,6 +94,142 @@ fn nodes_whose_clocks_are_a_minute_off_either_way_change_nothing() {
     }
 }
 
+/// A message budget counts one hour for the whole fleet, the one the
+/// database's clock is in: nodes whose clocks are hours off either way
+/// are refused at the same cap as the node with the right time (a node
+/// that placed the hour by its own clock would count an empty hour).
+#[test]
+fn a_budget_counts_the_same_hour_on_nodes_whose_clocks_are_hours_off() {
+    const CAP: usize = 2;
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.create_database("fleet_budget_clocks");
+    let settings = NodeSettings {
+        extra_toml: format!("[budgets.modules.arangodb]\nmax_messages_per_hour = {CAP}\n"),
+        ..settings(None)
+    };
+    let a = Node::new(&url, "node-a", &["arangodb"], &settings);
+    let ahead = Node::new(&url, "node-ahead", &["arangodb"], &settings);
+    let behind = Node::new(&url, "node-behind", &["arangodb"], &settings);
+    a.start_ok();
+    ahead.start_with_clock("+10800s");
+    behind.start_with_clock("-10800s");
+    for i in 0..CAP {
+        answered(&a, "marker", "arangodb", &format!("[[brief]] question {i}"));
+    }
+    for node in [&ahead, &behind, &a] {
+        let refused = node.cli(&["send", "--from", "marker", "--to", "arangodb", "one more"]);
+        let text = said(&refused);
+        assert!(!refused.status.success(), "on {}: {text}", node.name);
+        assert!(
+            text.contains("budgets.modules.arangodb.max_messages_per_hour is used up: 2 of 2"),
+            "on {}, the refusal names the budget and its count: {text}",
+            node.name
+        );
+    }
+    let queries = cluster
+        .sql(
+            "fleet_budget_clocks",
+            "SELECT COUNT(*) FROM messages WHERE role = 'query'",
+        )
+        .expect("the store is readable");
+    assert_eq!(
+        queries.trim(),
+        CAP.to_string(),
+        "nothing over the cap was stored"
+    );
+}
+
+/// A node dies while its own agent answers its own asker's question (not
+/// routed, so no lease covers it): the nodes still running end it
+/// `interrupted` within a few heartbeats, though no process starts after
+/// it (before, only a starting process looked for a dead one's work).
+#[test]
+fn a_dead_nodes_own_question_ends_interrupted_while_the_others_run() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let database = "fleet_dead_owner";
+    let url = cluster.create_database(database);
+    let a = Node::new(&url, "node-a", &["marker"], &settings(None));
+    let b = Node::new(&url, "node-b", &["arangodb"], &settings(None));
+    a.start_ok();
+    b.start_ok();
+    let query_status = || {
+        cluster
+            .sql(database, "SELECT status FROM messages WHERE role = 'query'")
+            .expect("the store is readable")
+            .trim()
+            .to_string()
+    };
+    let _asking = b.spawn_send("marker", "arangodb", "[[delay:300000]] a long look");
+    eventually("node-b's question to be stored", ANSWERED_WITHIN, || {
+        (query_status() == "pending").then_some(())
+    });
+    b.kill();
+    eventually(
+        "the dead node's question to end interrupted",
+        ANSWERED_WITHIN,
+        || (query_status() == "interrupted").then_some(()),
+    );
+    let error = cluster
+        .sql(database, "SELECT error FROM messages WHERE role = 'query'")
+        .expect("the store is readable");
+    assert!(
+        error.contains("stopped before an answer came back"),
+        "{error}"
+    );
+    // Node-a, which ended it, still answers.
+    let job = jobs(&a);
+    assert_eq!(job.len(), 1, "{job:?}");
+    assert_eq!(job[0]["status"], "interrupted", "{job:?}");
+}
+
+/// Ages over stored times start from the database's clock: on a node
+/// whose clock runs 40 days ahead, `conversations prune --older-than 30d`
+/// removes nothing of today's, and `stats --since 1h` counts today's
+/// questions (by its own clock both would be wrong).
+#[test]
+fn a_node_whose_clock_runs_days_ahead_prunes_and_counts_by_the_databases_clock() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    const AHEAD: &str = "+3456000s";
+    let url = cluster.create_database("fleet_ages");
+    let a = Node::new(&url, "node-a", &["arangodb"], &settings(None));
+    let ahead = Node::new(&url, "node-ahead", &["marker"], &settings(None));
+    a.start_ok();
+    ahead.start_with_clock(AHEAD);
+    // The node's clock really is off: it stamped its start with it.
+    let status = fleet_status(&a);
+    let started = |name: &str| node_in(&status, name).and_then(|n| n["started_at"].as_i64());
+    let skew = started("node-ahead").expect("listed") - started("node-a").expect("listed");
+    assert!(
+        skew > 39 * 86_400_000,
+        "node-ahead's clock is not 40 days ahead"
+    );
+    answered(&a, "marker", "arangodb", "[[brief]] today's question");
+    let stats = json_of(&ahead.cli_with_clock(AHEAD, &["--json", "stats", "--since", "1h"]));
+    let pairs = stats["pairs"].as_array().expect("pairs");
+    assert_eq!(pairs.len(), 1, "{stats}");
+    assert_eq!(pairs[0]["count"], 1, "{stats}");
+    let pruned = ahead.cli_with_clock(
+        AHEAD,
+        &["conversations", "prune", "--older-than", "30d", "--yes"],
+    );
+    assert!(pruned.status.success(), "{}", said(&pruned));
+    assert!(
+        said(&pruned).contains("no conversation"),
+        "{}",
+        said(&pruned)
+    );
+    let left = cluster
+        .sql("fleet_ages", "SELECT COUNT(*) FROM conversations")
+        .expect("the store is readable");
+    assert_eq!(left.trim(), "1", "today's conversation is kept");
+}
+
 /// A node dies with a burst in flight: it held only what it was running
 /// (its slots), so only that is lost; every other question is answered
 /// exactly once, by the other node, and nothing stays pending.

@@ -19,7 +19,7 @@ async fn recovery_after_an_asker_dies_leaves_routed_questions_to_the_fleet() {
         .register_server(&ServerRecord {
             id: "dead-asker".into(),
             pid: u32::MAX - 1,
-            hostname: claude_comms::store::this_hostname(),
+            hostname: claude_comms::host::this_hostname(),
             started_at: 0,
             module: None,
         })

@@ -23,6 +23,7 @@ mod store_suite;
 #[path = "../support/tcp_proxy.rs"]
 mod tcp_proxy;
 
+mod ask_back_fleet;
 mod cluster;
 mod connections;
 mod fleet;

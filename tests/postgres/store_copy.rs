@@ -70,6 +70,8 @@ async fn a_store_goes_to_postgresql_and_back_unchanged() {
     let (home, database) = data_dir();
     let source = Store::open(&database).unwrap();
     fill(&source).await;
+    // Questions back and child questions (issue 29).
+    store_fixture::fill_ask_backs(&source).await;
     // More rows than a batch holds, and replies bigger than a batch takes.
     fill_many(&source, 1_100, 6).await;
 
@@ -89,7 +91,9 @@ async fn a_store_goes_to_postgresql_and_back_unchanged() {
     let words = stderr(&refused);
     assert!(words.contains(&url), "{words}");
     assert!(
-        words.contains("5 conversations, 1122 messages and 2 access tokens"),
+        words.contains(
+            "6 conversations, 1132 messages, 2 access tokens, 3 questions back and 1 child question"
+        ),
         "{words}"
     );
     // With --force: replaced.
@@ -100,7 +104,9 @@ async fn a_store_goes_to_postgresql_and_back_unchanged() {
     );
     assert!(replaced.status.success(), "{}", stderr(&replaced));
     let report: Value = serde_json::from_slice(&replaced.stdout).unwrap();
-    assert_eq!(report["replaced"]["messages"], 1122, "{report}");
+    assert_eq!(report["replaced"]["messages"], 1132, "{report}");
+    assert_eq!(report["replaced"]["ask_backs"], 3, "{report}");
+    assert_eq!(report["replaced"]["query_parents"], 1, "{report}");
     assert_same(&source, &postgres).await;
 
     // PostgreSQL as the configured store, into a new SQLite file.
@@ -269,4 +275,39 @@ async fn the_fleet_columns_survive_a_trip_through_sqlite() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Into a PostgreSQL behind a transaction-mode pooler (PgBouncer), as a
+/// managed database is often reached: with `--pooler transaction` no
+/// statement outlives its transaction, and every row arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_is_copied_through_a_transaction_mode_pooler() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let direct = cluster.create_database("copied_pooled");
+    let Some(bouncer) = crate::pgbouncer::PgBouncer::start(&cluster, "copied_pooled", 2) else {
+        return;
+    };
+    let pooled = bouncer.url("copied_pooled");
+    let (home, database) = data_dir();
+    let source = Store::open(&database).unwrap();
+    fill(&source).await;
+    fill_many(&source, 300, 6).await;
+    let copied = store_copy(
+        home.path(),
+        None,
+        &["--to", &pooled, "--pooler", "transaction", "--json"],
+    );
+    assert!(
+        copied.status.success(),
+        "{}\npgbouncer:\n{}",
+        stderr(&copied),
+        bouncer.log_tail()
+    );
+    let report: Value = serde_json::from_slice(&copied.stdout).unwrap();
+    assert_eq!(report["source"], report["target"], "{report}");
+    let postgres = Store::open_postgres(&direct).unwrap();
+    assert_same(&source, &postgres).await;
+    assert_fixture(&postgres).await;
 }

@@ -14,6 +14,7 @@
 
 use crate::common;
 use crate::daemon_cli::{DaemonGuard, cli, json_of};
+use crate::http_raw::McpHttp;
 use crate::token_proxy::TokenProxy;
 
 use std::path::{Path, PathBuf};
@@ -153,4 +154,41 @@ async fn the_official_conformance_suite_passes_at_2026_07_28() {
             );
         }
     }
+
+    // The input-required scenarios (SEP-2322) fail because they call
+    // fixtures only an SDK's test server has (expected-failures.yaml names
+    // each): the daemon answers each as any unknown name. claude-comms's own
+    // InputRequiredResult is tested in tests/offline/ask_back_mrtr.rs and
+    // tests/real/ask_back_python.rs.
+    let addr = url.trim_start_matches("http://").trim_end_matches("/mcp");
+    let mut client = McpHttp::new(addr, Some(token));
+    client.initialize();
+    for fixture in [
+        "test_input_required_result_elicitation",
+        "test_input_required_result_sampling",
+        "test_input_required_result_list_roots",
+        "test_input_required_result_request_state",
+        "test_input_required_result_multiple_inputs",
+        "test_input_required_result_multi_round",
+        "test_input_required_result_tampered_state",
+        "test_input_required_result_capabilities",
+    ] {
+        let refused = client.call(
+            "tools/call",
+            serde_json::json!({"name": fixture, "arguments": {}}),
+        );
+        assert_eq!(refused["error"]["code"], -32602, "{fixture}: {refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&format!("unknown tool \"{fixture}\"")),
+            "{refused}"
+        );
+    }
+    let refused = client.call(
+        "prompts/get",
+        serde_json::json!({"name": "test_input_required_result_prompt"}),
+    );
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
 }

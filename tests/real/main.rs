@@ -36,6 +36,7 @@ mod a2a_fleet;
 mod a2a_modules;
 mod ask_back;
 mod ask_back_faces;
+mod ask_back_python;
 mod conformance;
 mod console_browser;
 mod conversations;

@@ -179,3 +179,78 @@ fn a_moment_ago() -> i64 {
         .as_millis() as i64
         - 1_000
 }
+
+/// Waits (at most 10 s) until `notices` tells of query `query_id`'s
+/// question back.
+async fn hears_of(
+    notices: &mut tokio::sync::broadcast::Receiver<claude_comms::store::Notice>,
+    query_id: &str,
+) {
+    let wanted = claude_comms::store::Notice::AskBack {
+        query_id: query_id.to_string(),
+    };
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while notices.recv().await.ok().as_ref() != Some(&wanted) {}
+    })
+    .await;
+    assert!(heard.is_ok(), "no notice of {query_id}'s question back");
+}
+
+pub async fn every_handle_hears_a_question_back_asked_answered_and_closed(b: &impl Backend) {
+    use claude_comms::store::Notice;
+    let (s, other) = (b.open("main"), b.open("main"));
+    // Only a backend with notices (PostgreSQL) tells other processes;
+    // on SQLite the processes of one machine poke each other (wake.rs).
+    let Some(elsewhere) = other.fleet() else {
+        return;
+    };
+    let mut notices = elsewhere.notices();
+    // Listening once the listener says so (what came before is lost).
+    // Behind a transaction pooler without a listen URL nothing is heard:
+    // every waiter is told to re-read about once a second instead.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match notices.recv().await {
+                Ok(n @ (Notice::Reconnected | Notice::Poll)) => return n,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the listener (or the poller) did not start");
+    if first == Notice::Poll {
+        return;
+    }
+    let c = pair(&s).await;
+    let q = ask(&s, &c.id, "which port?", "srv").await;
+    let asked = s.ask_back(&q.id, "TLS or not?").await.unwrap();
+    hears_of(&mut notices, &q.id).await;
+    s.answer_ask_back(&q.id, "TLS").await.unwrap();
+    hears_of(&mut notices, &q.id).await;
+    let again = s.ask_back(&q.id, "which certificate?").await.unwrap();
+    hears_of(&mut notices, &q.id).await;
+    s.close_ask_back(&again.question.id, AskBackState::Unanswered)
+        .await
+        .unwrap();
+    hears_of(&mut notices, &q.id).await;
+    // Closing what no longer waits changes nothing, and says nothing.
+    s.close_ask_back(&asked.question.id, AskBackState::Ended)
+        .await
+        .unwrap();
+    let q2 = ask(&s, &c.id, "and the host?", "srv").await;
+    s.ask_back(&q2.id, "which node?").await.unwrap();
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Ok(notice @ claude_comms::store::Notice::AskBack { .. }) = notices.recv().await {
+                return notice;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        next,
+        claude_comms::store::Notice::AskBack { query_id: q2.id },
+        "the closing of a closed question was announced"
+    );
+}

@@ -274,20 +274,22 @@ pub async fn a_query_cap_holds_exactly_under_concurrent_senders_on_many_handles(
     use claude_comms::store::{QueryCap, SpendScope};
     let stores = handles(b, 3);
     let conversation = pair(&stores[0]).await;
-    let since_ms = claude_comms::time::now_ms() - 1_000;
+    // A window far longer than the test (one that began at 1970) so that
+    // no full hour passes in the middle of it.
+    let window_ms = 1_000 * 365 * claude_comms::time::DAY_MS;
     let caps = vec![
         QueryCap {
             scope: SpendScope::Pair {
                 source: conversation.source.clone(),
                 target: conversation.target.clone(),
             },
-            since_ms,
+            window_ms,
             max: 5,
             name: "budgets.pairs.test.max_messages_per_hour".into(),
         },
         QueryCap {
             scope: SpendScope::Target(conversation.target.clone()),
-            since_ms,
+            window_ms,
             max: 7,
             name: "budgets.modules.test.max_messages_per_hour".into(),
         },
@@ -309,9 +311,17 @@ pub async fn a_query_cap_holds_exactly_under_concurrent_senders_on_many_handles(
         match done.unwrap() {
             Ok(BeginQuery::Fresh(_)) => stored += 1,
             Ok(BeginQuery::Duplicate { .. }) => panic!("no key, so never a duplicate"),
-            Err(StoreError::OverCap { name, count, max }) => {
+            Err(StoreError::OverCap {
+                name,
+                count,
+                max,
+                since_ms,
+                now_ms,
+            }) => {
                 assert!(name.contains("budgets.pairs.test"), "{name}");
                 assert_eq!((count, max), (5, 5));
+                assert_eq!(since_ms, 0, "the window is the one that holds now");
+                assert!(now_ms > 0);
                 refused += 1;
             }
             Err(e) => panic!("{e}"),

@@ -7,7 +7,8 @@
 use claude_comms::store::{MessageStatus, NodeRecord, SCHEMA_VERSION, StoreError};
 
 use super::Backend;
-use super::helpers::{ask, pair, reply};
+use super::helpers::{ask, live_server, pair, reply};
+use super::servers::instance;
 
 const LEASE_MS: i64 = 60_000;
 
@@ -176,6 +177,51 @@ pub async fn a_node_name_is_one_live_process_of_one_schema_version<B: Backend>(b
         .register_node(&node("node-a", "srv-2", &[]), LEASE_MS)
         .await
         .unwrap();
+}
+
+/// A process has one liveness record: a node is alive while its daemon's
+/// server row is (the node's heartbeat beats that row), and a server
+/// that stops takes its node with it.
+pub async fn a_node_lives_and_dies_with_its_process_s_one_heartbeat<B: Backend>(b: &B) {
+    let s = b.open("main");
+    let Some(fleet) = s.fleet() else {
+        return;
+    };
+    s.register_server(&live_server("srv-n")).await.unwrap();
+    fleet
+        .register_node(&node("node-n", "srv-n", &[]), LEASE_MS)
+        .await
+        .unwrap();
+    let alive = |nodes: Vec<claude_comms::store::NodeRow>| {
+        nodes
+            .into_iter()
+            .find(|n| n.record.name == "node-n")
+            .expect("listed")
+    };
+    // The process's heartbeat (with its instance list) is the node's.
+    s.heartbeat("srv-n", vec![instance("mcp-1", "ready")])
+        .await
+        .unwrap();
+    let n = alive(fleet.nodes(LEASE_MS).await.unwrap());
+    assert!(n.alive && !n.stopped, "{n:?}");
+    let rows = s.list_instances(LEASE_MS).await.unwrap();
+    let (server, _) = rows.iter().find(|(r, _)| r.record.id == "srv-n").unwrap();
+    assert_eq!(
+        server.last_heartbeat, n.last_heartbeat,
+        "one heartbeat, read as the server's and as the node's"
+    );
+    assert!(
+        fleet
+            .node_heartbeat("node-n", "srv-n", &[], LEASE_MS)
+            .await
+            .unwrap()
+    );
+    s.unregister_server("srv-n").await.unwrap();
+    let n = alive(fleet.nodes(LEASE_MS).await.unwrap());
+    assert!(
+        !n.alive && n.stopped,
+        "a stopped process's node is gone: {n:?}"
+    );
 }
 
 pub async fn descriptors_are_shared_with_every_node_and_withdrawn<B: Backend>(b: &B) {

@@ -1,9 +1,10 @@
 //! What the cases build their data from: queries, outcomes, servers, the
 //! clock.
 
+use claude_comms::host::this_hostname;
 use claude_comms::store::{
     BeginQuery, Conversation, Message, MessageStatus, NewQuery, Outcome, ReplyModule, Role,
-    ServerRecord, Store, this_hostname,
+    ServerRecord, Store,
 };
 use claude_comms::time::now_ms;
 use serde_json::json;

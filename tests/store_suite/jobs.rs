@@ -63,10 +63,23 @@ pub async fn recent_queries_are_newest_first_by_status_and_module(b: &impl Backe
     assert!(listed.iter().all(|m| m.role == Role::Query));
     assert_eq!(listed[2].status, MessageStatus::Failed, "as they are now");
 
-    assert_eq!(s.outcome_of(&delivered.id).await.unwrap(), Some(r));
-    assert_eq!(s.outcome_of(&failed.id).await.unwrap(), Some(e));
+    assert_eq!(s.outcome_of(&delivered.id).await.unwrap(), Some(r.clone()));
+    assert_eq!(s.outcome_of(&failed.id).await.unwrap(), Some(e.clone()));
     assert_eq!(s.outcome_of(&pending.id).await.unwrap(), None);
     assert_eq!(s.outcome_of("no-such-id").await.unwrap(), None);
+    // Many at once, in one read: the closed ones' outcomes only.
+    let mut many = s
+        .outcomes_of(
+            &all.iter()
+                .cloned()
+                .chain(["no-such-id".into()])
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    many.sort_by_key(|m| m.created_at);
+    assert_eq!(many, [r, e]);
+    assert!(s.outcomes_of(&[]).await.unwrap().is_empty());
 }
 
 pub async fn ids_resolve_from_a_prefix_of_eight_characters_or_more(b: &impl Backend) {

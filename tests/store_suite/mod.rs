@@ -65,6 +65,7 @@ macro_rules! store_suite {
                 a_question_back_ends_unanswered_or_with_its_query,
                 a_question_asked_while_answering_is_a_child_of_it,
                 questions_back_are_counted_per_pair_and_state,
+                every_handle_hears_a_question_back_asked_answered_and_closed,
             },
             concurrency {
                 sequence_numbers_stay_gapless_with_many_writers_on_many_handles,
@@ -87,6 +88,7 @@ macro_rules! store_suite {
                 a_fleet_is_held_exactly_where_the_backend_can_hold_one,
                 a_routed_question_is_claimed_once_and_closed_by_its_claimant,
                 a_node_name_is_one_live_process_of_one_schema_version,
+                a_node_lives_and_dies_with_its_process_s_one_heartbeat,
                 descriptors_are_shared_with_every_node_and_withdrawn,
             },
             jobs {

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use super::Backend;
 use super::helpers::{ask, clock_past, dead_server, live_server, pair, remote_server, reply};
 
-fn instance(id: &str, state: &str) -> InstanceRecord {
+pub fn instance(id: &str, state: &str) -> InstanceRecord {
     InstanceRecord {
         id: id.into(),
         name: Some(format!("{id}-name")),

@@ -139,6 +139,29 @@ impl Node {
         self.command(args).output().expect("claude-comms runs")
     }
 
+    /// Like [`Node::cli`], the command's wall clock shifted by `offset`
+    /// with Debian's `faketime` (`+3456000s`), as on a machine whose clock
+    /// is off. Whatever it asks the node's daemon, the daemon answers by
+    /// its own clock: pair it with [`Node::start_with_clock`].
+    pub fn cli_with_clock(&self, offset: &str, args: &[&str]) -> Output {
+        let command = self.command(args);
+        let mut faked = Command::new("faketime");
+        faked
+            .arg("-f")
+            .arg(offset)
+            .arg(command.get_program())
+            .args(command.get_args())
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .stdin(Stdio::null());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => faked.env(key, value),
+                None => faked.env_remove(key),
+            };
+        }
+        faked.output().expect("faketime runs")
+    }
+
     /// Like [`Node::cli`], in a process of its own without a daemon
     /// (`hub = "embedded"`): a look at the store that starts nothing.
     pub fn cli_without_daemon(&self, args: &[&str]) -> Output {

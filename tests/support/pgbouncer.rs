@@ -22,7 +22,10 @@ pub struct PgBouncer {
 
 impl PgBouncer {
     /// PgBouncer in transaction mode for `database` of `cluster`, at most
-    /// `pool_size` server connections; `None` (after saying why) when it
+    /// `pool_size` server connections, each reset (`DISCARD ALL`) after
+    /// every transaction: whatever a client leaves on a connection (a named
+    /// prepared statement, a setting) is gone by its next transaction, as
+    /// when the pooler hands it another connection, deterministically; `None` (after saying why) when it
     /// is not installed and the test may be skipped.
     pub fn start(cluster: &PgCluster, database: &str, pool_size: u32) -> Option<PgBouncer> {
         if !Path::new(BINARY).is_file() {
@@ -52,7 +55,8 @@ impl PgBouncer {
              pool_mode = transaction\n\
              default_pool_size = {pool_size}\n\
              max_client_conn = 200\n\
-             server_reset_query =\n\
+             server_reset_query = DISCARD ALL\n\
+             server_reset_query_always = 1\n\
              logfile = {}\n",
             cluster.port(),
             cluster.dir().join("userlist.txt").display(),

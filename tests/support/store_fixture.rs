@@ -189,6 +189,89 @@ pub async fn fill(store: &Store) {
     assert!(store.revoke_token("tok-admin").await.unwrap());
 }
 
+/// Adds ask-backs (issue 29) to `store`: a conversation marker asks
+/// claude_mcp with 3 questions, 10 messages, 3 questions back (answered,
+/// ended, unanswered) and 1 child question. Nothing is left pending.
+pub async fn fill_ask_backs(store: &Store) {
+    use claude_comms::store::AskBackState;
+    let asked = store
+        .create_conversation("marker", "claude_mcp", None, json!({}))
+        .await
+        .unwrap();
+    let qa = begin(store, query(&asked.id, "marker", "which port?", None)).await;
+    store.ask_back(&qa, "TLS or not?").await.unwrap();
+    store.answer_ask_back(&qa, "TLS").await.unwrap();
+    let second = store.ask_back(&qa, "which certificate?").await.unwrap();
+    let qc = begin(
+        store,
+        query(&asked.id, "claude_mcp", "asked meanwhile", None),
+    )
+    .await;
+    store.link_child_query(&qc, &qa).await.unwrap();
+    store
+        .finish_query(&qc, reply("the child's answer", None))
+        .await
+        .unwrap();
+    store
+        .close_ask_back(&second.question.id, AskBackState::Ended)
+        .await
+        .unwrap();
+    store
+        .finish_query(&qa, reply("8529 over TLS", None))
+        .await
+        .unwrap();
+    let qb = begin(store, query(&asked.id, "marker", "and the host?", None)).await;
+    let unanswered = store.ask_back(&qb, "which node?").await.unwrap();
+    store
+        .close_ask_back(&unanswered.question.id, AskBackState::Unanswered)
+        .await
+        .unwrap();
+    store
+        .finish_query(&qb, reply("any node", None))
+        .await
+        .unwrap();
+}
+
+/// Asserts that `copy` holds `original`'s questions back and child
+/// questions, read back as `jobs show` and `stats` read them.
+async fn assert_same_ask_backs(original: &Store, copy: &Store) {
+    use claude_comms::store::Role;
+    assert_eq!(
+        copy.ask_backs_since(0, None).await.unwrap(),
+        original.ask_backs_since(0, None).await.unwrap(),
+        "questions back per pair and state"
+    );
+    let all = ConversationFilter {
+        limit: 500,
+        ..Default::default()
+    };
+    for c in original
+        .list_conversations(&all)
+        .await
+        .unwrap()
+        .conversations
+    {
+        for m in original.messages(&c.id, None, None).await.unwrap() {
+            if m.role == Role::AskBack {
+                assert_eq!(
+                    copy.ask_back_of(&m.id).await.unwrap(),
+                    original.ask_back_of(&m.id).await.unwrap(),
+                    "question back {}",
+                    m.id
+                );
+            }
+            if m.role == Role::Query {
+                assert_eq!(
+                    copy.child_queries(&m.id).await.unwrap(),
+                    original.child_queries(&m.id).await.unwrap(),
+                    "children of {}",
+                    m.id
+                );
+            }
+        }
+    }
+}
+
 /// Every message with its cursor (the global order followers page by).
 async fn in_global_order(
     store: &Store,
@@ -321,6 +404,7 @@ pub async fn assert_same(original: &Store, copy: &Store) {
         original.search("documents edges", None, 20).await.unwrap(),
         "search"
     );
+    assert_same_ask_backs(original, copy).await;
     let tokens = original.tokens().await.unwrap();
     assert_eq!(copy.tokens().await.unwrap(), tokens, "access tokens");
     for t in &tokens {

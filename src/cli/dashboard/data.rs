@@ -1,8 +1,11 @@
 //! What the dashboard shows, read through the hub once per tick: the
 //! instances of every process on this data dir (with the memory of each
-//! child's process tree) and the newest messages.
+//! child's process tree), the newest messages, and which of their queries
+//! wait for the asker's answer to a question of their agent (issue 29).
 
-use crate::hub::{Hub, InstanceRow, MessageActivity};
+use std::collections::HashSet;
+
+use crate::hub::{Hub, InstanceRow, MessageActivity, MessageStatus, Role};
 
 /// Newest messages kept for the messages pane.
 pub const RECENT_MESSAGES: usize = 100;
@@ -25,6 +28,9 @@ pub struct Snapshot {
     pub taken_ms: i64,
     /// Permission settings to warn about (a module with `full`, say).
     pub warnings: Vec<String>,
+    /// Ids of the shown pending queries whose agent asked back and waits
+    /// for the asker's answer (`jobs answer`).
+    pub waiting: HashSet<String>,
 }
 
 impl Snapshot {
@@ -41,11 +47,23 @@ impl Snapshot {
                 row,
             })
             .collect();
+        let messages = hub.recent_messages(RECENT_MESSAGES).await?;
+        let mut waiting = HashSet::new();
+        for a in &messages {
+            let m = &a.message;
+            if m.role == Role::Query
+                && m.status == MessageStatus::Pending
+                && hub.input_request(&m.id).await?.is_some()
+            {
+                waiting.insert(m.id.clone());
+            }
+        }
         Ok(Snapshot {
             instances,
-            messages: hub.recent_messages(RECENT_MESSAGES).await?,
+            messages,
             taken_ms: crate::time::now_ms(),
             warnings: hub.policy_warnings(),
+            waiting,
         })
     }
 }

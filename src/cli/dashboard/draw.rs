@@ -56,6 +56,12 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
             app.snapshot.instances.len()
         )),
     ];
+    if !app.snapshot.waiting.is_empty() {
+        spans.push(Span::styled(
+            format!(", {} waiting for your answer", app.snapshot.waiting.len()),
+            Style::new().cyan().bold(),
+        ));
+    }
     match app.snapshot.warnings.as_slice() {
         [] => spans.push(Span::styled("   ? help  q quit", Style::new().dark_gray())),
         // The first one; `claude-comms doctor` lists them all.
@@ -277,8 +283,12 @@ pub fn draw_messages(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(when::ago(m.created_at, now)),
                 Cell::from(format!("{}→{}", a.source, a.target)),
                 Cell::from(m.role.as_str()),
-                // A reply whose module changed since it was given.
-                if m.stale.is_some() {
+                // A query whose agent asked back and waits for the answer.
+                if app.snapshot.waiting.contains(&m.id) {
+                    Cell::from(crate::hub::ask_back::INPUT_REQUIRED)
+                        .style(Style::new().cyan().bold())
+                } else if m.stale.is_some() {
+                    // A reply whose module changed since it was given.
                     Cell::from("stale").style(Style::new().yellow())
                 } else {
                     Cell::from(m.status.as_str()).style(status_style(m.status))
@@ -294,7 +304,7 @@ pub fn draw_messages(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Max(10),
         Constraint::Max(20),
         Constraint::Max(5),
-        Constraint::Max(11),
+        Constraint::Max(14),
         Constraint::Max(12),
         Constraint::Fill(1),
     ];

@@ -36,7 +36,13 @@ pub async fn run(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
             }
         }
         for activity in snapshot.messages.iter().rev() {
-            let line = message_line(activity);
+            let mut line = message_line(activity);
+            if snapshot.waiting.contains(&activity.message.id) {
+                line.push_str(&format!(
+                    " (input_required: its agent waits for your answer: claude-comms jobs answer {} TEXT)",
+                    activity.message.id
+                ));
+            }
             if seen_messages.get(&activity.message.id) != Some(&line) {
                 if out.json {
                     out.line(serde_json::to_string(activity)?)?;

@@ -108,6 +108,7 @@ fn app() -> App {
         ],
         taken_ms: NOW,
         warnings: Vec::new(),
+        waiting: Default::default(),
     });
     app
 }
@@ -189,6 +190,24 @@ fn the_messages_pane_shows_state_and_duration_newest_first() {
         text.contains("3 s ago") && text.contains("marker→arangodb"),
         "{text}"
     );
+}
+
+#[test]
+fn a_query_whose_agent_asked_back_is_marked_waiting_for_the_answer() {
+    let mut app = app();
+    let mut snapshot = app.snapshot.clone();
+    snapshot.waiting.insert("m1".into());
+    app.update(snapshot);
+    let screen = render(100, 6, |f| draw::draw_messages(f, f.area(), &app));
+    let text = screen.join("\n");
+    let query = screen
+        .iter()
+        .position(|l| l.contains("where do lemurs go?"))
+        .expect(&text);
+    assert!(screen[query].contains("input_required"), "{text}");
+    assert!(!text.contains("pending"), "{text}");
+    let header = render(100, 1, |f| draw::draw_header(f, f.area(), &app)).join("\n");
+    assert!(header.contains("1 waiting for your answer"), "{header}");
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! agent-tools` (the MCP server its `claude` started): it stores the
 //! agent's question about the one query of its scope, then waits for the
 //! asker's answer, the deadline, or the end of the query, reading the
-//! store every [`super::ASK_POLL`]. Whatever happens, the question is
-//! closed before the tool returns, so nothing waits for good.
+//! store again when told to (see `wake.rs`), and at the latest after
+//! [`RECHECK`]. Whatever happens, the question is closed before the tool
+//! returns, so nothing waits for good.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,9 +12,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::super::HubError;
-use super::ASK_POLL;
 use super::scope::AgentScope;
-use crate::store::{AskBackState, MessageStatus, Store};
+use super::wake::{self, AgentWake, RECHECK};
+use crate::store::{AskBackState, MessageStatus, Notice, Store};
 
 /// The agent tools' view of their question and store. The scope is read
 /// at every call: a persistent process's tools follow its turns.
@@ -69,64 +70,66 @@ impl AgentSide {
             ));
         }
         let (scope, store) = self.current().await?;
-        ask_and_wait(
-            store,
-            &scope.query_id,
-            &scope.source,
-            scope.timeout_s,
-            question,
-            cancel,
-        )
-        .await
-    }
-}
-
-/// Stores `question` of the agent answering query `query_id` (asked by
-/// `source`) and waits for the answer, `timeout_s`, the end of the query
-/// or `cancel`; the question is closed before this returns. The agent
-/// tools and the A2A client (an A2A agent's `input-required`) both ask
-/// back through it.
-pub(in crate::hub) async fn ask_and_wait(
-    store: &Store,
-    query_id: &str,
-    source: &str,
-    timeout_s: u64,
-    question: &str,
-    cancel: &CancellationToken,
-) -> Result<AgentWords, HubError> {
-    let answered = |answer: crate::store::Message| AgentWords::Answered {
-        from: source.to_string(),
-        answer: answer.content,
-    };
-    let asked = store.ask_back(query_id, question).await?;
-    let ask_id = asked.question.id;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_s);
-    loop {
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            return give_up(store, source, timeout_s, &ask_id).await;
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => {
-                store.close_ask_back(&ask_id, AskBackState::Ended).await?;
-                return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
+        let scope = &scope;
+        let answered = |answer: crate::store::Message| AgentWords::Answered {
+            from: scope.source.clone(),
+            answer: answer.content,
+        };
+        // Listening before asking, so that no answer comes unheard: the
+        // store's notices on PostgreSQL, a socket the answering hub pokes
+        // on SQLite.
+        let mut notices = store.fleet().map(|f| f.notices());
+        let poked = match notices {
+            Some(_) => None,
+            None => AgentWake::bind(&scope.agent_tools_dir(), &scope.query_id),
+        };
+        let asked = store.ask_back(&scope.query_id, question).await?;
+        let ask_id = asked.question.id;
+        let closed = Closed { scope };
+        closed.tell_hub();
+        let timeout = Duration::from_secs(scope.timeout_s);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let about = |notice: Notice| match notice {
+            Notice::AskBack { query_id } | Notice::Outcome { query_id } => {
+                query_id == scope.query_id
             }
-            _ = tokio::time::sleep(ASK_POLL.min(deadline - now)) => {}
-        }
-        let found = store.ask_back_of(&ask_id).await?;
-        if let Some(answer) = found.answer {
-            return Ok(answered(answer));
-        }
-        let query = store.message(query_id).await?;
-        if query.status != MessageStatus::Pending {
-            let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;
-            if let Some(answer) = ended.answer {
+            _ => false,
+        };
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return give_up(store, scope, &ask_id).await;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+                    return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
+                }
+                _ = async { match &poked { Some(p) => p.poked().await, None => std::future::pending().await } } => {}
+                _ = super::super::notices::next_notice(&mut notices, about) => {}
+                _ = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
+            }
+            let found = store.ask_back_of(&ask_id).await?;
+            if let Some(answer) = found.answer {
                 return Ok(answered(answer));
             }
-            return Ok(AgentWords::NoAnswer(format!(
-                "the question you are answering is {}: stop here",
-                query.status.as_str()
-            )));
+            if found.state != AskBackState::Waiting {
+                return Ok(AgentWords::NoAnswer(format!(
+                    "{} will not answer this question; go on with what you know",
+                    scope.source
+                )));
+            }
+            let query = store.message(&scope.query_id).await?;
+            if query.status != MessageStatus::Pending {
+                let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+                if let Some(answer) = ended.answer {
+                    return Ok(answered(answer));
+                }
+                return Ok(AgentWords::NoAnswer(format!(
+                    "the question you are answering is {}: stop here",
+                    query.status.as_str()
+                )));
+            }
         }
     }
 }
@@ -184,12 +187,17 @@ impl AgentSide {
                     hub.cancel_job(&id).await.map(|j| j.status).unwrap_or_else(|e| e.to_string())
                 ))),
             };
-            // Nobody answers for this agent: a question its child asks
-            // back waits out its own timeout.
             if !job.is_pending() || left.is_zero() {
                 break job;
             }
-            tokio::time::sleep(ASK_POLL).await;
+            // Nobody answers for this agent: a question its child asks
+            // back waits out its own timeout; wait for what comes after.
+            if let Some(asked) = &job.input_request {
+                tokio::select! {
+                    _ = hub.next_turn(&id, Some(&asked.question_id), left) => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
         };
         Ok(match (job.reply, job.error) {
             (Some(reply), _) => AgentWords::Answered {
@@ -207,22 +215,102 @@ impl AgentSide {
 
 /// The deadline passed: close the question `unanswered` (unless the
 /// answer came first) and tell the agent to go on.
-async fn give_up(
-    store: &Store,
-    source: &str,
-    timeout_s: u64,
-    ask_id: &str,
-) -> Result<AgentWords, HubError> {
+async fn give_up(store: &Store, scope: &AgentScope, ask_id: &str) -> Result<AgentWords, HubError> {
     let closed = store
         .close_ask_back(ask_id, AskBackState::Unanswered)
         .await?;
     if let Some(answer) = closed.answer {
         return Ok(AgentWords::Answered {
-            from: source.to_string(),
+            from: scope.source.clone(),
             answer: answer.content,
         });
     }
     Ok(AgentWords::NoAnswer(format!(
-        "no answer came from {source} within {timeout_s} s; go on with what you know"
+        "no answer came from {} within {} s; go on with what you know",
+        scope.source, scope.timeout_s
     )))
+}
+
+/// Tells the dispatching hub (on SQLite: PostgreSQL notifies) that the
+/// question of its scope was stored, and again when the tool returns
+/// (closed, answered or given up), so its waits read the store at once.
+struct Closed<'a> {
+    scope: &'a AgentScope,
+}
+
+impl Closed<'_> {
+    fn tell_hub(&self) {
+        if let Some(socket) = &self.scope.wake {
+            wake::poke(socket);
+        }
+    }
+}
+
+impl Drop for Closed<'_> {
+    fn drop(&mut self) {
+        self.tell_hub();
+    }
+}
+
+/// How often [`ask_and_wait`] reads the store for the answer: it runs in
+/// the hub that dispatched, which no agent-tools socket pokes.
+const HUB_ASK_POLL: Duration = Duration::from_millis(250);
+
+/// Stores `question` about query `query_id` (asked by `source`) and waits
+/// for the answer, `timeout_s`, the end of the query or `cancel`, in the
+/// hub's own process; the question is closed before this returns. The A2A
+/// client asks back through it when an A2A agent is `input-required`.
+pub(in crate::hub) async fn ask_and_wait(
+    store: &Store,
+    query_id: &str,
+    source: &str,
+    timeout_s: u64,
+    question: &str,
+    (cancel, asked_hook): (&CancellationToken, &(dyn Fn() + Send + Sync)),
+) -> Result<AgentWords, HubError> {
+    let answered = |answer: crate::store::Message| AgentWords::Answered {
+        from: source.to_string(),
+        answer: answer.content,
+    };
+    let asked = store.ask_back(query_id, question).await?;
+    // The asker's waits in this process read the store again now.
+    asked_hook();
+    let ask_id = asked.question.id;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_s);
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            let closed = store
+                .close_ask_back(&ask_id, AskBackState::Unanswered)
+                .await?;
+            return Ok(match closed.answer {
+                Some(answer) => answered(answer),
+                None => AgentWords::NoAnswer(format!(
+                    "no answer came from {source} within {timeout_s} s; go on with what you know"
+                )),
+            });
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+                return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
+            }
+            _ = tokio::time::sleep(HUB_ASK_POLL.min(deadline - now)) => {}
+        }
+        let found = store.ask_back_of(&ask_id).await?;
+        if let Some(answer) = found.answer {
+            return Ok(answered(answer));
+        }
+        let query = store.message(query_id).await?;
+        if query.status != MessageStatus::Pending {
+            let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+            if let Some(answer) = ended.answer {
+                return Ok(answered(answer));
+            }
+            return Ok(AgentWords::NoAnswer(format!(
+                "the question is {}: stop here",
+                query.status.as_str()
+            )));
+        }
+    }
 }

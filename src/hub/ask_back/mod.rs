@@ -4,7 +4,7 @@
 //! ```text
 //!  asker ── send_message ──► hub ── dispatch ──► agent (claude, in the target's folder)
 //!    ▲                        │                      │ mcp__comms__ask_asker(question)
-//!    │ input_required          │ polls the store      ▼
+//!    │ input_required          │ notices (or pokes)   ▼
 //!    │ (question, query_id)    ◄──── ask_backs ◄── claude-comms agent-tools --scope F
 //!    └─ answer_question ──► store ─────────────────► (waits, returns the answer)
 //! ```
@@ -20,19 +20,20 @@
 //!   question returns `input_required` and leaves the query to a job;
 //!   `answer_question` answers and waits for what comes next.
 //!
-//! Everything goes through the store (rows, read again every
-//! [`ASK_POLL`]), so it works across processes and nodes alike.
+//! * `wake.rs`: how each side learns that the other moved without
+//!   reading the store on a timer (PostgreSQL notices; on SQLite, a
+//!   datagram between the processes of one machine).
+//!
+//! Everything goes through the store (rows, and a notice that says "read
+//! again"), so it works across processes and nodes alike.
 
 mod agent;
 mod scope;
 mod waiting;
+pub mod wake;
 
 pub use super::send_types::InputRequest;
 pub(in crate::hub) use agent::ask_and_wait;
 pub use agent::{AgentSide, AgentWords};
 pub use scope::{AgentScope, ScopeStore};
 pub use waiting::INPUT_REQUIRED;
-
-/// How often each side reads the store for the other's move: a question
-/// shows up for the asker, an answer for the agent, within this time.
-pub const ASK_POLL: std::time::Duration = std::time::Duration::from_millis(250);

@@ -36,6 +36,17 @@ pub struct AgentScope {
     /// answering module with the same configuration.
     pub config_file: PathBuf,
     pub data_dir: PathBuf,
+    /// On SQLite, the dispatching hub's socket, poked when a question is
+    /// stored or closed (see `wake.rs`); PostgreSQL notifies instead.
+    #[serde(default)]
+    pub wake: Option<PathBuf>,
+}
+
+impl AgentScope {
+    /// Where the agent tools' files (and their sockets) live.
+    pub fn agent_tools_dir(&self) -> PathBuf {
+        self.data_dir.join("agent-tools")
+    }
 }
 
 /// How the agent tools reach the store the hub uses.
@@ -158,17 +169,6 @@ impl Hub {
             return Ok(None);
         }
         let config = &self.config();
-        let scope = AgentScope {
-            query_id: sending.query_id().to_string(),
-            conversation_id: sending.conversation.id.clone(),
-            source: sending.conversation.source.clone(),
-            target: sending.conversation.target.clone(),
-            chain: sending.chain.clone(),
-            timeout_s: config.config.context.ask_back_timeout_s,
-            store: ScopeStore::of(config.store_location()),
-            config_file: config.paths.config_file.clone(),
-            data_dir: config.paths.data_dir.clone(),
-        };
         let dir = self.agent_tools_dir();
         let failed = |e: std::io::Error| {
             HubError::Internal(format!(
@@ -181,6 +181,21 @@ impl Hub {
             .mode(0o700)
             .create(&dir)
             .map_err(failed)?;
+        let scope = AgentScope {
+            query_id: sending.query_id().to_string(),
+            conversation_id: sending.conversation.id.clone(),
+            source: sending.conversation.source.clone(),
+            target: sending.conversation.target.clone(),
+            chain: sending.chain.clone(),
+            timeout_s: config.config.context.ask_back_timeout_s,
+            store: ScopeStore::of(config.store_location()),
+            config_file: config.paths.config_file.clone(),
+            data_dir: config.paths.data_dir.clone(),
+            wake: match self.store.fleet() {
+                Some(_) => None,
+                None => self.ask_wake.socket(&dir, &self.server_id),
+            },
+        };
         let config_path = match sending.backend {
             BackendKind::ClaudeCodeMcp => {
                 agent_tools::config_for_prompt(&dir, &sending.prompt_text)

@@ -11,8 +11,21 @@ use std::time::{Duration, Instant};
 use super::super::send_types::{InputRequest, SendOutcome, SendRequest};
 use super::super::sending::Sending;
 use super::super::{Argument, Hub, HubError, JobStatus};
-use super::ASK_POLL;
-use crate::store::{AskBack, IdKind, MessageStatus, Role};
+use super::wake::{self, RECHECK};
+use crate::store::{AskBack, AskBackState, IdKind, MessageStatus, Notice, Role};
+
+/// What an ask-back waiter listens to: this process's wake-ups and the
+/// store's notices (PostgreSQL).
+pub(in crate::hub) struct News {
+    /// On SQLite: the agent tools' pokes and this process's answers (on
+    /// PostgreSQL the store's notices carry both).
+    changes: Option<tokio::sync::watch::Receiver<u64>>,
+    notices: Option<tokio::sync::broadcast::Receiver<Notice>>,
+    /// Whether every write of this process wakes it too (a wait for an
+    /// outcome; a wait only for a question would read the store on every
+    /// write of every query).
+    local: bool,
+}
 
 /// The status of a query whose agent waits for its asker's answer.
 pub const INPUT_REQUIRED: &str = "input_required";
@@ -75,6 +88,8 @@ impl Hub {
             hub.record_outcome(sending, result, duration_ms).await
         });
         let mut caller_gone = false;
+        // Only a question ends this wait (the outcome comes from `work`).
+        let mut news = self.news(false);
         loop {
             tokio::select! {
                 outcome = &mut work => return outcome,
@@ -82,8 +97,14 @@ impl Hub {
                     caller_gone = true;
                     job_cancel.cancel();
                 }
-                _ = tokio::time::sleep(ASK_POLL), if !caller_gone => {
-                    let Ok(Some(request)) = self.input_request(&query_id).await else {
+                _ = self.ask_back_news(&mut news, &query_id, RECHECK), if !caller_gone => {
+                    // The work goes on while the store is read: paused, it
+                    // might hold the connection this read waits for.
+                    let asked = tokio::select! {
+                        outcome = &mut work => return outcome,
+                        asked = self.input_request(&query_id) => asked,
+                    };
+                    let Ok(Some(request)) = asked else {
                         continue;
                     };
                     registered.hand_over();
@@ -123,7 +144,35 @@ impl Hub {
         let query_id = self.resolve_id(IdKind::Message, query_id).await?;
         let answered = self.store.answer_ask_back(&query_id, answer).await?;
         self.messages_changed();
+        self.ask_wake.wake();
+        wake::poke_agent(&self.agent_tools_dir(), &query_id);
         self.next_turn(&query_id, Some(&answered.question.id), wait)
+            .await
+    }
+
+    /// Declines the question that waits on query `query_id` (the asker
+    /// will not answer it: an elicitation declined or dismissed): the
+    /// agent is told so at once and goes on with what it knows. Then waits
+    /// up to `wait` for what comes next, as [`Hub::answer_question`].
+    pub async fn decline_question(
+        &self,
+        query_id: &str,
+        wait: Duration,
+    ) -> Result<SendOutcome, HubError> {
+        let query_id = self.resolve_id(IdKind::Message, query_id).await?;
+        let Some(waiting) = self.store.waiting_ask_back(&query_id).await? else {
+            return Err(HubError::BadRequest(format!(
+                "question {query_id} has no question of its answering agent waiting for an answer"
+            )));
+        };
+        let closed = self
+            .store
+            .close_ask_back(&waiting.question.id, AskBackState::Unanswered)
+            .await?;
+        self.messages_changed();
+        self.ask_wake.wake();
+        wake::poke_agent(&self.agent_tools_dir(), &query_id);
+        self.next_turn(&query_id, Some(&closed.question.id), wait)
             .await
     }
 
@@ -136,6 +185,7 @@ impl Hub {
         wait: Duration,
     ) -> Result<SendOutcome, HubError> {
         let deadline = tokio::time::Instant::now() + wait.min(super::super::MAX_WAIT);
+        let mut news = self.news(true);
         loop {
             let detail = self.job_with_answer(query_id).await?;
             if let Some(answer) = detail.answer {
@@ -169,11 +219,55 @@ impl Hub {
             if now >= deadline {
                 return Ok(outcome);
             }
-            let changed = self.local_writes.notified();
-            tokio::select! {
-                _ = changed => {}
-                _ = tokio::time::sleep(ASK_POLL.min(deadline - now)) => {}
+            self.ask_back_news(&mut news, query_id, RECHECK.min(deadline - now))
+                .await;
+        }
+    }
+
+    /// Subscribes to what may change an ask-back, and with `local` every
+    /// write of this process (before reading the store, so that nothing
+    /// between the read and the wait is missed).
+    pub(in crate::hub) fn news(&self, local: bool) -> News {
+        let notices = self.store.fleet().map(|f| f.notices());
+        News {
+            changes: notices.is_none().then(|| self.ask_wake.changes()),
+            notices,
+            local,
+        }
+    }
+
+    /// Returns when query `query_id`'s ask-back or outcome may have
+    /// changed: on PostgreSQL a store notice about it, on SQLite an
+    /// ask-back wake-up of this process (its own answer, or the agent
+    /// tools' poke); with `news.local` any write of this process; or
+    /// `at_most`.
+    pub(in crate::hub) async fn ask_back_news(
+        &self,
+        news: &mut News,
+        query_id: &str,
+        at_most: Duration,
+    ) {
+        // A wait for a question only (`local` false: its outcome comes from
+        // the work it carries) is not woken by the outcome.
+        let local = news.local;
+        let about = |notice: Notice| match notice {
+            Notice::AskBack { query_id: id } => id == query_id,
+            Notice::Outcome { query_id: id } => local && id == query_id,
+            _ => false,
+        };
+        let poked = async {
+            match news.changes.as_mut() {
+                Some(changes) => {
+                    let _ = changes.changed().await;
+                }
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            _ = poked => {}
+            _ = self.local_writes.notified(), if news.local => {}
+            _ = super::super::notices::next_notice(&mut news.notices, about) => {}
+            _ = tokio::time::sleep(at_most) => {}
         }
     }
 

@@ -148,11 +148,8 @@ impl Hub {
         query: Message,
         request: &SendRequest,
     ) -> Result<SendOutcome, HubError> {
-        let timeout = Duration::from_secs(
-            request
-                .timeout_s
-                .unwrap_or(self.config().config.instances.request_timeout_s),
-        ) + Duration::from_millis(self.lease_ms() as u64);
+        let timeout =
+            self.answer_timeout(request.timeout_s) + Duration::from_millis(self.lease_ms() as u64);
         let deadline = Instant::now() + timeout;
         let mut notices = self.store.fleet().map(|f| f.notices());
         loop {
@@ -181,7 +178,8 @@ impl Hub {
                 });
             }
             let wake = super::next_notice(&mut notices, |notice| match notice {
-                Notice::Outcome { query_id } => query_id == query.id,
+                // Its outcome, or the agent on the other node asking back.
+                Notice::Outcome { query_id } | Notice::AskBack { query_id } => query_id == query.id,
                 // What the agent on the other node is doing, passed on as
                 // if it ran here.
                 Notice::Progress { query_id, message } if query_id == query.id => {

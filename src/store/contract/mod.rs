@@ -44,7 +44,7 @@ use super::model::{
 };
 use super::records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend,
 };
 use super::{PoolStatus, ServerConnections};
 
@@ -189,6 +189,12 @@ pub trait StoreBackend: Send + Sync {
     /// The reply (or error) that closed a query, if it is closed.
     async fn outcome_of(&self, query_id: &str) -> Result<Option<Message>>;
 
+    /// [`StoreBackend::outcome_of`] for many queries in one read (a list of
+    /// jobs must not cost a round trip a job): the outcomes of those that
+    /// are closed, in no particular order (each names its query in
+    /// `reply_to`).
+    async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>>;
+
     async fn recent_queries(
         &self,
         status: Option<MessageStatus>,
@@ -201,6 +207,10 @@ pub trait StoreBackend: Send + Sync {
 
     /// What queries in `scope` have spent since `since_ms`.
     async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend>;
+
+    /// What queries in `scope` have spent in the current fixed window of
+    /// `window_ms`, placed by the store's clock (see [`QueryCap`]).
+    async fn spend_in_window(&self, scope: &SpendScope, window_ms: i64) -> Result<WindowSpend>;
 
     // --- the processes that share the store ---
 
@@ -246,6 +256,20 @@ pub trait StoreBackend: Send + Sync {
     async fn touch_token(&self, id: &str, now: i64) -> Result<()>;
 
     // --- the store itself ---
+
+    /// Notices from the other processes that share this store, from now
+    /// on: PostgreSQL's `LISTEN/NOTIFY`, or on SQLite the data
+    /// directory's doorbell (`sqlite/doorbell.rs`). `None` when there are
+    /// none to be had: the caller looks at the store on a timer.
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<super::Notice>> {
+        None
+    }
+
+    /// The store's clock (unix ms): on PostgreSQL the database's, the one
+    /// clock every node of a fleet shares; on SQLite this machine's. A
+    /// window over stored times ("the last hour", "no message for 30
+    /// days") starts from it, never from the asking machine's clock.
+    async fn clock_ms(&self) -> Result<i64>;
 
     /// The schema version and the row counts of the main tables.
     async fn counts(&self) -> Result<StoreCounts>;

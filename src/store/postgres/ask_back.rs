@@ -7,6 +7,7 @@
 use super::PostgresStore;
 use super::cached::Cached;
 use super::flight::{CONVERSATION_LOCK, DB_NOW_MS, LOCK_CONVERSATION_OF};
+use super::listen::ASK_BACKS;
 use super::messages::insert_note_sql;
 use super::rows::{load_conversation, load_message, message_from_row};
 use crate::store::ask_back::{
@@ -44,6 +45,7 @@ impl PostgresStore {
             &[&asked.id, &query_id],
         )
         .await?;
+        notify(&tx, query_id).await?;
         tx.commit().await?;
         Ok(AskBack {
             question: asked,
@@ -90,18 +92,22 @@ impl PostgresStore {
         )
         .await?;
         let found = ask_back_in(&tx, &ask_id).await?;
+        notify(&tx, query_id).await?;
         tx.commit().await?;
         Ok(found)
     }
 
     pub async fn close_ask_back(&self, ask_id: &str, state: AskBackState) -> Result<AskBack> {
         let client = self.client().await?;
+        // Notified only when it closed (a question no longer waiting
+        // changes nothing), in the statement that closes it.
         client
             .run(
                 &format!(
-                    "UPDATE ask_backs SET state = $2, closed_at = {DB_NOW_MS} WHERE ask_id = $1 AND state = 'waiting'"
+                    "WITH closed AS (UPDATE ask_backs SET state = $2, closed_at = {DB_NOW_MS} WHERE ask_id = $1 AND state = 'waiting' RETURNING query_id)
+                     SELECT pg_notify($3, query_id) FROM closed"
                 ),
-                &[&ask_id, &state.as_str()],
+                &[&ask_id, &state.as_str(), &ASK_BACKS],
             )
             .await?;
         ask_back_in(&client, ask_id).await
@@ -242,4 +248,12 @@ async fn ask_back_in(client: &impl Cached, ask_id: &str) -> Result<AskBack> {
         state: state.parse()?,
         answer,
     })
+}
+
+/// Tells every listener that query `query_id`'s question back changed,
+/// when `tx` commits.
+async fn notify(tx: &impl Cached, query_id: &str) -> Result<()> {
+    tx.run("SELECT pg_notify($1, $2)", &[&ASK_BACKS, &query_id])
+        .await?;
+    Ok(())
 }

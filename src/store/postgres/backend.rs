@@ -25,7 +25,7 @@ use crate::store::model::{
 };
 use crate::store::records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend,
 };
 use crate::store::{PoolStatus, ServerConnections};
 
@@ -37,6 +37,10 @@ impl StoreBackend for PostgresStore {
 
     fn fleet(&self) -> Option<&dyn FleetQueue> {
         Some(self)
+    }
+
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<crate::store::Notice>> {
+        Some(PostgresStore::notices(self))
     }
 
     async fn create_conversation(
@@ -189,6 +193,10 @@ impl StoreBackend for PostgresStore {
         self.bounded(self.outcome_of(query_id)).await
     }
 
+    async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>> {
+        self.bounded(self.outcomes_of(query_ids)).await
+    }
+
     async fn recent_queries(
         &self,
         status: Option<MessageStatus>,
@@ -201,6 +209,10 @@ impl StoreBackend for PostgresStore {
 
     async fn outcomes_since(&self, since_ms: i64, module: Option<&str>) -> Result<Vec<OutcomeRow>> {
         self.bounded(self.outcomes_since(since_ms, module)).await
+    }
+
+    async fn spend_in_window(&self, scope: &SpendScope, window_ms: i64) -> Result<WindowSpend> {
+        self.bounded(self.spend_in_window(scope, window_ms)).await
     }
 
     async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend> {
@@ -270,6 +282,10 @@ impl StoreBackend for PostgresStore {
 
     async fn counts(&self) -> Result<StoreCounts> {
         self.bounded(self.counts()).await
+    }
+
+    async fn clock_ms(&self) -> Result<i64> {
+        self.bounded(self.clock_ms()).await
     }
 
     async fn location(&self) -> Result<String> {

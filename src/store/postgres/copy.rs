@@ -13,7 +13,7 @@ use crate::store::copy::{
 };
 
 /// Counts every copied table in one statement (one read, one moment).
-const COUNTS: &str = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), (SELECT count(*) FROM access_tokens)";
+const COUNTS: &str = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), (SELECT count(*) FROM access_tokens), (SELECT count(*) FROM ask_backs), (SELECT count(*) FROM query_parents)";
 
 /// Rows fetched per round trip while a batch fills: small, so that a
 /// batch stops near its byte budget however big the rows are.
@@ -25,6 +25,8 @@ fn counts_of(row: &Row) -> Result<CopyCounts> {
         conversations: count(0)?,
         messages: count(1)?,
         tokens: count(2)?,
+        ask_backs: count(3)?,
+        query_parents: count(4)?,
     })
 }
 

@@ -9,10 +9,9 @@ use super::PostgresStore;
 use super::flight::{CONVERSATION_LOCK, DB_NOW_MS, LOCK_CONVERSATION_OF, Step, in_one_flight};
 use super::rows::{load_message, message_from_row};
 use crate::store::columns::MESSAGE_COLUMNS;
-use crate::store::limits::{MAX_NOTE_BYTES, clip};
-use crate::store::model::{Message, MessageStatus, Outcome, Role};
-use crate::store::records::tokens_of;
-use crate::store::{ReplyModule, Result, StoreError};
+use crate::store::model::{Message, MessageStatus, Outcome};
+use crate::store::outcome_write::OutcomeWrite;
+use crate::store::{Result, StoreError};
 
 /// Closes query `$1` with an outcome row, when it is still pending (and,
 /// for a routed question, still held by node `$2`). The query's row is
@@ -53,102 +52,6 @@ fn finish_sql() -> &'static str {
     &SQL
 }
 
-/// What one outcome writes, as the statement's parameters take it.
-struct Written<'a> {
-    session: Option<&'a str>,
-    sender: &'a str,
-    role: Role,
-    content: std::borrow::Cow<'a, str>,
-    error: Option<String>,
-    instance_id: Option<&'a str>,
-    duration_ms: i64,
-    usage: Option<String>,
-    cost_usd: Option<f64>,
-    api_duration_ms: Option<i64>,
-    num_turns: Option<i64>,
-    input_tokens: Option<i64>,
-    output_tokens: Option<i64>,
-    cause: Option<&'a str>,
-    tool_uses: Option<String>,
-    module: Option<&'a ReplyModule>,
-    query_status: MessageStatus,
-}
-
-impl<'a> Written<'a> {
-    fn of(outcome: &'a Outcome) -> Written<'a> {
-        match outcome {
-            Outcome::Reply {
-                sender,
-                content,
-                instance_id,
-                duration_ms,
-                usage,
-                cost_usd,
-                api_duration_ms,
-                num_turns,
-                backend_session,
-                tool_uses,
-                module,
-            } => {
-                let (input_tokens, output_tokens) =
-                    usage.as_ref().map(tokens_of).unwrap_or_default();
-                Written {
-                    session: backend_session.as_deref(),
-                    sender,
-                    role: Role::Reply,
-                    content: content.as_str().into(),
-                    error: None,
-                    instance_id: instance_id.as_deref(),
-                    duration_ms: *duration_ms,
-                    usage: usage.as_ref().map(|u| u.to_string()),
-                    cost_usd: *cost_usd,
-                    api_duration_ms: *api_duration_ms,
-                    num_turns: *num_turns,
-                    input_tokens,
-                    output_tokens,
-                    cause: None,
-                    tool_uses: (!tool_uses.is_empty())
-                        .then(|| serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into())),
-                    // Nothing written for "no module" (the columns stay NULL).
-                    module: Some(module).filter(|m| **m != ReplyModule::default()),
-                    query_status: MessageStatus::Delivered,
-                }
-            }
-            Outcome::Failed {
-                sender,
-                reason,
-                status,
-                instance_id,
-                duration_ms,
-                cause,
-            } => {
-                // A failure's reason may carry a child's output: clipped,
-                // never refused, so the outcome is always stored.
-                let reason = clip(reason, MAX_NOTE_BYTES);
-                Written {
-                    session: None,
-                    sender,
-                    role: Role::Error,
-                    error: Some(reason.to_string()),
-                    content: reason,
-                    instance_id: instance_id.as_deref(),
-                    duration_ms: *duration_ms,
-                    usage: None,
-                    cost_usd: None,
-                    api_duration_ms: None,
-                    num_turns: None,
-                    input_tokens: None,
-                    output_tokens: None,
-                    cause: Some(cause.as_str()),
-                    tool_uses: None,
-                    module: None,
-                    query_status: *status,
-                }
-            }
-        }
-    }
-}
-
 impl PostgresStore {
     /// Stores a query's reply or failure and closes the query, in one
     /// transaction. Returns the new reply or error row.
@@ -165,7 +68,7 @@ impl PostgresStore {
         outcome: &Outcome,
         claimant: Option<&str>,
     ) -> Result<Message> {
-        let w = Written::of(outcome);
+        let w = OutcomeWrite::of(outcome);
         let outcome_id = uuid::Uuid::new_v4().to_string();
         let module = w.module;
         let client = self.client().await?;

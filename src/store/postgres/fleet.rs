@@ -10,15 +10,17 @@ use super::PostgresStore;
 use super::flight::DB_NOW_MS;
 use super::listen::{DESCRIPTORS, INSTANCE_EVENTS, OUTCOMES, PROGRESS, QUESTIONS};
 use super::rows::{all, message_from_row};
+use crate::host::{pid_exists, this_hostname};
 use crate::store::columns::MESSAGE_COLUMNS;
 use crate::store::decode::{Stored, message_column};
 use crate::store::fleet::{
     ClaimedQuery, FleetDescriptor, LeaseExpired, NodeRecord, NodeRow, QueryState, RoutedState,
 };
-use crate::store::hosts::{pid_exists, this_hostname};
 use crate::store::{Result, StoreError};
 
-const NODE_COLUMNS: &str = "n.name, n.server_id, n.address, n.version, n.schema_version, n.started_at, n.last_heartbeat, n.modules, n.stopped";
+/// A node's columns, its liveness from its server's row (`s`, joined):
+/// one heartbeat per process, whether or not it is a node.
+const NODE_COLUMNS: &str = "n.name, n.server_id, n.address, n.version, n.schema_version, n.started_at, COALESCE(s.last_heartbeat, 0), n.modules, n.stopped OR COALESCE(s.stopped, FALSE)";
 
 /// A follow-up prefers the node that answered its conversation's last
 /// routed turn (it may hold the warm session): other nodes leave it to that
@@ -28,9 +30,10 @@ fn preference() -> String {
     format!(
         "(COALESCE(m.prefer_node, $2) = $2
           OR m.created_at < {DB_NOW_MS} - 2000
-          OR NOT EXISTS (SELECT 1 FROM nodes n
+          OR NOT EXISTS (SELECT 1 FROM nodes n JOIN servers s ON s.id = n.server_id
                          WHERE n.name = m.prefer_node
-                           AND NOT n.stopped AND n.last_heartbeat >= {DB_NOW_MS} - $4::bigint
+                           AND NOT n.stopped AND NOT s.stopped
+                           AND s.last_heartbeat >= {DB_NOW_MS} - $4::bigint
                            AND n.modules::jsonb ? c.target))"
     )
 }
@@ -50,7 +53,7 @@ async fn nodes_in(
                         CASE WHEN $1::text IS NULL
                              THEN (SELECT COUNT(*) FROM messages m WHERE m.claimed_by = n.name AND m.status = 'pending')
                              ELSE 0 END,
-                        s.pid, s.hostname, {DB_NOW_MS} - n.last_heartbeat
+                        s.pid, s.hostname, {DB_NOW_MS} - COALESCE(s.last_heartbeat, 0)
                  FROM nodes n LEFT JOIN servers s ON s.id = n.server_id
                  WHERE $1::text IS NULL OR n.modules::jsonb ? $1::text
                  ORDER BY name"
@@ -129,14 +132,11 @@ impl PostgresStore {
         }
         let modules = serde_json::to_string(&node.modules).unwrap_or_else(|_| "[]".into());
         tx.run(
-            &format!(
-                "INSERT INTO nodes (name, server_id, address, version, schema_version, started_at, last_heartbeat, modules, stopped)
-                 VALUES ($1, $2, $3, $4, $5, $6, {DB_NOW_MS}, $7, FALSE)
-                 ON CONFLICT (name) DO UPDATE SET server_id = EXCLUDED.server_id, address = EXCLUDED.address,
-                     version = EXCLUDED.version, schema_version = EXCLUDED.schema_version,
-                     started_at = EXCLUDED.started_at, last_heartbeat = EXCLUDED.last_heartbeat,
-                     modules = EXCLUDED.modules, stopped = FALSE"
-            ),
+            "INSERT INTO nodes (name, server_id, address, version, schema_version, started_at, modules, stopped)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE)
+             ON CONFLICT (name) DO UPDATE SET server_id = EXCLUDED.server_id, address = EXCLUDED.address,
+                 version = EXCLUDED.version, schema_version = EXCLUDED.schema_version,
+                 started_at = EXCLUDED.started_at, modules = EXCLUDED.modules, stopped = FALSE",
             &[
                 &node.name,
                 &node.server_id,
@@ -148,14 +148,27 @@ impl PostgresStore {
             ],
         )
         .await?;
+        // Its liveness is its process's server row (registered by the
+        // daemon before it joins; made here if not, so a node is never
+        // without a heartbeat).
+        tx.run(
+            &format!(
+                "INSERT INTO servers (id, pid, hostname, module, started_at, last_heartbeat, stopped)
+                 VALUES ($1, 0, '', NULL, $2, {DB_NOW_MS}, FALSE)
+                 ON CONFLICT (id) DO UPDATE SET last_heartbeat = EXCLUDED.last_heartbeat, stopped = FALSE"
+            ),
+            &[&node.server_id, &node.started_at],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The node's heartbeat: it is alive, hosts `modules`, and renews the
-    /// leases of the questions it holds, in one statement, by the
-    /// database's clock. Returns false when the name now belongs to
-    /// another process (this one was taken for dead).
+    /// The node's heartbeat: its process's server row beats (the one
+    /// liveness record a process has), the node hosts `modules`, and it
+    /// renews the leases of the questions it holds, in one statement, by
+    /// the database's clock. Returns false when the name now belongs to
+    /// another process (this one was taken for dead): then nothing beats.
     pub async fn node_heartbeat(
         &self,
         name: &str,
@@ -170,8 +183,11 @@ impl PostgresStore {
             .row(
                 &format!(
                     "WITH beat AS (
-                         UPDATE nodes SET last_heartbeat = {DB_NOW_MS}, modules = $3
+                         UPDATE nodes SET modules = $3
                          WHERE name = $1 AND server_id = $2 AND NOT stopped RETURNING name),
+                     alive AS (
+                         UPDATE servers SET last_heartbeat = {DB_NOW_MS}
+                         WHERE id = $2 AND EXISTS (SELECT 1 FROM beat)),
                      renewed AS (
                          UPDATE messages SET lease_until = {DB_NOW_MS} + $4::bigint
                          WHERE claimed_by = (SELECT name FROM beat) AND status = 'pending')

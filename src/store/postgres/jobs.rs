@@ -3,13 +3,14 @@
 
 use super::PostgresStore;
 use super::cached::Cached;
+use super::flight::DB_NOW_MS;
 use super::rows::{all, message_from_row};
 use crate::store::Result;
 use crate::store::columns::MESSAGE_COLUMNS;
 use crate::store::ids::{IdKind, checked_prefix, the_one};
 use crate::store::limits;
 use crate::store::model::{Message, MessageStatus};
-use crate::store::records::{OutcomeRow, Spend, SpendScope};
+use crate::store::records::{OutcomeRow, Spend, SpendScope, WindowSpend};
 use crate::store::rules::OutcomeColumns;
 
 impl PostgresStore {
@@ -47,6 +48,25 @@ impl PostgresStore {
             )
             .await?;
         row.map(|row| message_from_row(&row)).transpose()
+    }
+
+    /// The outcomes of `query_ids` that are closed, in one statement.
+    pub async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>> {
+        if query_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client()
+            .await?
+            .rows(
+                &format!(
+                    "SELECT DISTINCT ON (reply_to) {MESSAGE_COLUMNS} FROM messages
+                     WHERE reply_to = ANY($1) ORDER BY reply_to, seq"
+                ),
+                &[&query_ids],
+            )
+            .await?;
+        all(rows, message_from_row)
     }
 
     pub async fn recent_queries(
@@ -115,27 +135,67 @@ impl PostgresStore {
     }
 
     pub async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend> {
-        let (source, target) = match scope {
-            SpendScope::Pair { source, target } => (Some(source.as_str()), target.as_str()),
-            SpendScope::Target(module) => (None, module.as_str()),
-        };
-        limits::check_opt_len("source", source, limits::MAX_NAME_BYTES)?;
-        limits::check_len("target", target, limits::MAX_NAME_BYTES)?;
+        let (source, target) = checked_scope(scope)?;
         let row = self
             .client()
             .await?
             .row(
-                "SELECT COALESCE(SUM(CASE WHEN m.role = 'query' THEN 1 ELSE 0 END), 0)::bigint,
-                        COALESCE(SUM(CASE WHEN m.role = 'reply' THEN m.cost_usd ELSE 0 END), 0.0)::double precision
-                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                 WHERE m.created_at >= $1 AND c.target = $2 AND ($3::text IS NULL OR c.source = $3)
-                   AND m.role IN ('query', 'reply')",
+                &format!(
+                    "SELECT {SPEND_COLUMNS} {SPEND_FROM} WHERE m.created_at >= $1 AND {SPEND_SCOPE}"
+                ),
                 &[&since_ms, &target, &source],
             )
             .await?;
-        Ok(Spend {
-            messages: row.try_get(0)?,
-            cost_usd: row.try_get(1)?,
+        spend_of(&row)
+    }
+
+    /// [`PostgresStore::spend_since`] the start of the current window of
+    /// `$1` ms, placed by the database's clock in the same statement: every
+    /// node counts the same window, whatever its own clock says.
+    pub async fn spend_in_window(&self, scope: &SpendScope, window_ms: i64) -> Result<WindowSpend> {
+        let (source, target) = checked_scope(scope)?;
+        let window_ms = window_ms.max(1);
+        let row = self
+            .client()
+            .await?
+            .row(
+                &format!(
+                    "WITH win AS (SELECT now, now - (now % $1::bigint) AS since
+                                  FROM (SELECT {DB_NOW_MS} AS now) AS clock)
+                     SELECT {SPEND_COLUMNS}, MIN(win.since), MIN(win.now)
+                     FROM win LEFT JOIN (messages m JOIN conversations c ON c.id = m.conversation_id)
+                       ON m.created_at >= win.since AND {SPEND_SCOPE}"
+                ),
+                &[&window_ms, &target, &source],
+            )
+            .await?;
+        Ok(WindowSpend {
+            spend: spend_of(&row)?,
+            since_ms: row.try_get(2)?,
+            now_ms: row.try_get(3)?,
         })
     }
+}
+
+/// What a scope spent: queries stored and the cost of their replies.
+const SPEND_COLUMNS: &str =
+    "COALESCE(SUM(CASE WHEN m.role = 'query' THEN 1 ELSE 0 END), 0)::bigint,
+     COALESCE(SUM(CASE WHEN m.role = 'reply' THEN m.cost_usd ELSE 0 END), 0.0)::double precision";
+const SPEND_FROM: &str = "FROM messages m JOIN conversations c ON c.id = m.conversation_id";
+/// `$2` the target, `$3` the source or NULL (a module's whole scope).
+const SPEND_SCOPE: &str =
+    "c.target = $2 AND ($3::text IS NULL OR c.source = $3) AND m.role IN ('query', 'reply')";
+
+fn checked_scope(scope: &SpendScope) -> Result<(Option<&str>, &str)> {
+    let (source, target) = scope.source_and_target();
+    limits::check_opt_len("source", source, limits::MAX_NAME_BYTES)?;
+    limits::check_len("target", target, limits::MAX_NAME_BYTES)?;
+    Ok((source, target))
+}
+
+fn spend_of(row: &tokio_postgres::Row) -> Result<Spend> {
+    Ok(Spend {
+        messages: row.try_get(0)?,
+        cost_usd: row.try_get(1)?,
+    })
 }

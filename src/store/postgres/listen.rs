@@ -24,6 +24,8 @@ pub(super) const OUTCOMES: &str = "claude_comms_outcomes";
 pub(super) const DESCRIPTORS: &str = "claude_comms_descriptors";
 pub(super) const PROGRESS: &str = "claude_comms_progress";
 pub(super) const INSTANCE_EVENTS: &str = "claude_comms_instance_events";
+/// Ask-backs: the query id whose question back was stored or closed.
+pub(super) const ASK_BACKS: &str = "claude_comms_ask_backs";
 /// Instance control: `request <server id>` and `done <request id>`.
 pub(super) const CONTROL: &str = "claude_comms_control";
 
@@ -121,6 +123,9 @@ async fn listen_forever(
                                         target: n.payload().to_string(),
                                     },
                                     DESCRIPTORS => Notice::Descriptors,
+                                    ASK_BACKS => Notice::AskBack {
+                                        query_id: n.payload().to_string(),
+                                    },
                                     PROGRESS => match n.payload().split_once(' ') {
                                         Some((query_id, message)) => Notice::Progress {
                                             query_id: query_id.to_string(),
@@ -158,7 +163,7 @@ async fn listen_forever(
                 });
                 let listening = client
                     .batch_execute(&format!(
-                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}; LISTEN {PROGRESS}; LISTEN {INSTANCE_EVENTS}; LISTEN {CONTROL}"
+                        "LISTEN {QUESTIONS}; LISTEN {OUTCOMES}; LISTEN {DESCRIPTORS}; LISTEN {PROGRESS}; LISTEN {INSTANCE_EVENTS}; LISTEN {CONTROL}; LISTEN {ASK_BACKS}"
                     ))
                     .await;
                 if listening.is_ok() {

@@ -39,8 +39,9 @@ pub(super) fn insert_note_sql() -> &'static str {
 
 /// Stores a query (see [`PostgresStore::begin_query_capped`]): only when
 /// the conversation exists and is not archived, its idempotency key (`$9`)
-/// is new, and no cap is reached (caps as arrays: `$10` since, `$11`
-/// target, `$12` source or NULL, `$13` max). Writes nothing otherwise.
+/// is new, and no cap is reached (caps as arrays: `$10` window length,
+/// `$11` target, `$12` source or NULL, `$13` max; each window placed by the
+/// database's clock). Writes nothing otherwise.
 fn insert_query_sql() -> &'static str {
     // Built once: the text is the statement cache's key on every write.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -48,9 +49,10 @@ fn insert_query_sql() -> &'static str {
         "WITH dup AS (
              SELECT 1 FROM messages WHERE conversation_id = $2 AND idempotency_key = $9),
          over AS (
-             SELECT 1 FROM unnest($10::bigint[], $11::text[], $12::text[], $13::bigint[]) AS cap(since, target, source, max)
+             SELECT 1 FROM unnest($10::bigint[], $11::text[], $12::text[], $13::bigint[]) AS cap(win, target, source, max)
              WHERE (SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                    WHERE m.role = 'query' AND m.created_at >= cap.since AND c.target = cap.target
+                    WHERE m.role = 'query' AND m.created_at >= {DB_NOW_MS} - ({DB_NOW_MS} % cap.win)
+                      AND c.target = cap.target
                       AND (cap.source IS NULL OR c.source = cap.source)) >= cap.max),
          bump AS (
              UPDATE conversations SET updated_at = {DB_NOW_MS}, message_count = message_count + 1
@@ -81,7 +83,7 @@ impl PostgresStore {
     pub async fn begin_query_capped(&self, q: &NewQuery, caps: &[QueryCap]) -> Result<BeginQuery> {
         let context_note = limits::check_new_query(q)?;
         let (namespaces, keys) = query_locks(&q.conversation_id, caps);
-        let since: Vec<i64> = caps.iter().map(|c| c.since_ms).collect();
+        let windows: Vec<i64> = caps.iter().map(|c| c.window_ms.max(1)).collect();
         let targets: Vec<&str> = caps.iter().map(|c| c.scope.source_and_target().1).collect();
         let sources: Vec<Option<&str>> =
             caps.iter().map(|c| c.scope.source_and_target().0).collect();
@@ -108,7 +110,7 @@ impl PostgresStore {
                     &q.template_version,
                     &context_note,
                     &q.idempotency_key,
-                    &since,
+                    &windows,
                     &targets,
                     &sources,
                     &maxima,
@@ -301,11 +303,10 @@ async fn why_not_stored(
     rules::refuse_archived(&conversation)?;
     for cap in caps {
         let (source, target) = cap.scope.source_and_target();
-        let count: i64 = client
-            .row(CAP_COUNT_SQL, &[&cap.since_ms, &target, &source])
-            .await?
-            .try_get(0)?;
-        rules::check_cap(cap, count)?;
+        let row = client
+            .row(cap_count_sql(), &[&cap.window_ms.max(1), &target, &source])
+            .await?;
+        rules::check_cap(cap, row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)?;
     }
     Err(StoreError::Busy {
         message: format!(
@@ -315,7 +316,20 @@ async fn why_not_stored(
     })
 }
 
-/// The queries of a cap's scope since its start (`$1` since, `$2` target,
-/// `$3` source or NULL); SQLite's is in `sqlite/messages.rs`.
-const CAP_COUNT_SQL: &str = "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-     WHERE m.role = 'query' AND m.created_at >= $1 AND c.target = $2 AND ($3::text IS NULL OR c.source = $3)";
+/// The queries of a cap's scope in its current window (`$1` the window's
+/// length, `$2` target, `$3` source or NULL), with the window's start and
+/// the database's time; SQLite's is in `sqlite/messages.rs`.
+fn cap_count_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "WITH win AS (SELECT now, now - (now % $1::bigint) AS since
+                          FROM (SELECT {DB_NOW_MS} AS now) AS clock)
+             SELECT (SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE m.role = 'query' AND m.created_at >= win.since AND c.target = $2
+                       AND ($3::text IS NULL OR c.source = $3)),
+                    win.since, win.now
+             FROM win"
+        )
+    });
+    &SQL
+}

@@ -188,6 +188,12 @@ CREATE TABLE query_parents (
 );
 CREATE INDEX query_parents_parent ON query_parents (parent_id);
 "#,
+    // One liveness record per process (issue 26): a node's heartbeat is
+    // its daemon's server row's; the node row only names it, says what it
+    // hosts and whether it left the fleet.
+    r#"
+ALTER TABLE nodes DROP COLUMN last_heartbeat;
+"#,
 ];
 
 /// The schema version this code writes: the same number as SQLite's (a

@@ -7,7 +7,7 @@ use super::flight::DB_NOW_MS;
 use super::rows::{all, token_from_row};
 use crate::store::columns::TOKEN_COLUMNS;
 use crate::store::records::{NewToken, TokenRecord};
-use crate::store::{Result, limits, now_ms};
+use crate::store::{Result, limits};
 
 /// Whether a token is past its expiry, by the database's clock (the one
 /// every node shares), as the column after [`TOKEN_COLUMNS`].
@@ -69,8 +69,10 @@ impl PostgresStore {
             .client()
             .await?
             .run(
-                "UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                &[&id, &now_ms()],
+                &format!(
+                    "UPDATE access_tokens SET revoked_at = {DB_NOW_MS} WHERE id = $1 AND revoked_at IS NULL"
+                ),
+                &[&id],
             )
             .await?;
         if changed == 0 && self.token(id).await?.is_none() {

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::SqliteStore;
-use super::copy::SqliteSnapshot;
+use super::copy_snapshot::SqliteCopySnapshot;
+use super::doorbell::Doorbell;
+use crate::store::Notice;
 use crate::store::ask_back::{AskBack, AskBackCount};
 use crate::store::contract::{CopySnapshot, StoreBackend};
-use crate::store::copy::{CopyCounts, CopyRow, CopyTable, CopyValue};
+use crate::store::copy::{CopyCounts, CopyRow, CopyTable};
 use crate::store::cursor::MessageCursor;
 use crate::store::export::{ExportFormat, ExportedConversation};
 use crate::store::ids::IdKind;
@@ -27,7 +29,7 @@ use crate::store::model::{
 };
 use crate::store::records::{
     ControlRequest, MessageActivity, NewToken, OutcomeRow, PruneRule, QueryCap, Spend, SpendScope,
-    StoreCounts, TokenRecord,
+    StoreCounts, TokenRecord, WindowSpend,
 };
 use crate::store::{Result, StoreError};
 
@@ -35,12 +37,22 @@ use crate::store::{Result, StoreError};
 /// blocking tasks that run its operations.
 pub(crate) struct SqliteBackend {
     store: Arc<SqliteStore>,
+    /// Notices to and from the other processes of the data directory.
+    doorbell: Option<Doorbell>,
 }
 
 impl SqliteBackend {
-    pub(crate) fn new(store: SqliteStore) -> SqliteBackend {
+    /// The store of the database at `path`.
+    pub(crate) fn new(store: SqliteStore, path: &std::path::Path) -> SqliteBackend {
         SqliteBackend {
             store: Arc::new(store),
+            doorbell: Doorbell::beside(path),
+        }
+    }
+
+    fn ring(&self, notice: Notice) {
+        if let Some(doorbell) = &self.doorbell {
+            doorbell.ring(&notice);
         }
     }
 
@@ -57,7 +69,7 @@ impl SqliteBackend {
 
 /// Runs `op` on tokio's blocking pool; a task that ends without an answer
 /// (it panicked, or the runtime is shutting down) is [`StoreError::Task`].
-async fn on_blocking_pool<T: Send + 'static>(
+pub(super) async fn on_blocking_pool<T: Send + 'static>(
     op: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(op)
@@ -246,6 +258,11 @@ impl StoreBackend for SqliteBackend {
         self.run(move |s| s.outcome_of(&id)).await
     }
 
+    async fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>> {
+        let ids = query_ids.to_vec();
+        self.run(move |s| s.outcomes_of(&ids)).await
+    }
+
     async fn recent_queries(
         &self,
         status: Option<MessageStatus>,
@@ -261,6 +278,18 @@ impl StoreBackend for SqliteBackend {
         let module = module.map(str::to_owned);
         self.run(move |s| s.outcomes_since(since_ms, module.as_deref()))
             .await
+    }
+
+    async fn spend_in_window(&self, scope: &SpendScope, window_ms: i64) -> Result<WindowSpend> {
+        // One machine, one clock: this process's is the store's.
+        let now_ms = crate::time::now_ms();
+        let since_ms = crate::store::window_start(now_ms, window_ms);
+        let spend = self.spend_since(scope, since_ms).await?;
+        Ok(WindowSpend {
+            spend,
+            since_ms,
+            now_ms,
+        })
     }
 
     async fn spend_since(&self, scope: &SpendScope, since_ms: i64) -> Result<Spend> {
@@ -298,8 +327,14 @@ impl StoreBackend for SqliteBackend {
     ) -> Result<i64> {
         let (server, instance) = (server_id.to_owned(), instance_id.to_owned());
         let action = action.to_owned();
-        self.run(move |s| s.request_control(&server, &instance, &action))
-            .await
+        let id = self
+            .run(move |s| s.request_control(&server, &instance, &action))
+            .await?;
+        // Committed: the owner is woken (as PostgreSQL's notice does).
+        self.ring(Notice::ControlRequested {
+            server_id: server_id.to_owned(),
+        });
+        Ok(id)
     }
 
     async fn take_control_requests(&self, server_id: &str) -> Result<Vec<ControlRequest>> {
@@ -309,7 +344,13 @@ impl StoreBackend for SqliteBackend {
 
     async fn finish_control(&self, id: i64, ok: bool, result: &str) -> Result<()> {
         let result = result.to_owned();
-        self.run(move |s| s.finish_control(id, ok, &result)).await
+        self.run(move |s| s.finish_control(id, ok, &result)).await?;
+        self.ring(Notice::ControlDone { id });
+        Ok(())
+    }
+
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
+        self.doorbell.as_ref()?.listen()
     }
 
     async fn control_result(&self, id: i64) -> Result<Option<(bool, String)>> {
@@ -344,6 +385,10 @@ impl StoreBackend for SqliteBackend {
         self.run(|s| s.counts()).await
     }
 
+    async fn clock_ms(&self) -> Result<i64> {
+        Ok(crate::time::now_ms())
+    }
+
     async fn location(&self) -> Result<String> {
         self.run(|s| Ok(s.file_path()?.display().to_string())).await
     }
@@ -373,7 +418,7 @@ impl StoreBackend for SqliteBackend {
 
     async fn copy_snapshot(&self) -> Result<Box<dyn CopySnapshot + '_>> {
         let snapshot = self.run(|s| s.copy_snapshot()).await?;
-        Ok(Box::new(SqliteCopySnapshot(Arc::new(snapshot))))
+        Ok(Box::new(SqliteCopySnapshot::new(snapshot)))
     }
 
     async fn ask_back(&self, query_id: &str, question: &str) -> Result<AskBack> {
@@ -420,38 +465,5 @@ impl StoreBackend for SqliteBackend {
     async fn child_queries(&self, parent: &str) -> Result<Vec<String>> {
         let parent = parent.to_owned();
         self.run(move |s| s.child_queries(&parent)).await
-    }
-}
-
-/// A SQLite snapshot, read on the blocking pool like the store.
-struct SqliteCopySnapshot(Arc<SqliteSnapshot>);
-
-impl SqliteCopySnapshot {
-    async fn run<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&SqliteSnapshot) -> Result<T> + Send + 'static,
-    {
-        let snapshot = self.0.clone();
-        on_blocking_pool(move || op(&snapshot)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl CopySnapshot for SqliteCopySnapshot {
-    async fn counts(&self) -> Result<CopyCounts> {
-        self.run(|s| s.counts()).await
-    }
-
-    async fn read_batch(
-        &self,
-        table: &'static CopyTable,
-        after: Option<CopyValue>,
-    ) -> Result<Vec<CopyRow>> {
-        self.run(move |s| s.read_batch(table, after.as_ref())).await
-    }
-
-    async fn finish(self: Box<Self>) -> Result<()> {
-        self.run(|s| s.finish()).await
     }
 }

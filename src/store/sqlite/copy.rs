@@ -13,7 +13,7 @@ use crate::store::copy::{
 };
 
 /// Counts every copied table in one statement (one read, one moment).
-const COUNTS: &str = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), (SELECT count(*) FROM access_tokens)";
+const COUNTS: &str = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), (SELECT count(*) FROM access_tokens), (SELECT count(*) FROM ask_backs), (SELECT count(*) FROM query_parents)";
 
 fn counts_on(conn: &Connection) -> Result<CopyCounts> {
     let count = |row: &rusqlite::Row<'_>, i| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
@@ -22,6 +22,8 @@ fn counts_on(conn: &Connection) -> Result<CopyCounts> {
             conversations: count(row, 0)?,
             messages: count(row, 1)?,
             tokens: count(row, 2)?,
+            ask_backs: count(row, 3)?,
+            query_parents: count(row, 4)?,
         })
     })?)
 }

@@ -42,6 +42,23 @@ impl SqliteStore {
         })
     }
 
+    /// The outcomes of `query_ids` that are closed, in one read
+    /// transaction (one snapshot).
+    pub fn outcomes_of(&self, query_ids: &[String]) -> Result<Vec<Message>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = ?1 ORDER BY seq LIMIT 1"
+            ))?;
+            let mut found = Vec::new();
+            for id in query_ids {
+                if let Some(outcome) = statement.query_row([id], message_from_row).optional()? {
+                    found.push(outcome);
+                }
+            }
+            Ok(found)
+        })
+    }
+
     /// The newest queries (jobs), newest first, optionally of one status.
     pub fn recent_queries(
         &self,

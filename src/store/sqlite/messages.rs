@@ -9,7 +9,8 @@ use super::model::{BeginQuery, Message, MessageStatus, NewQuery, Outcome, Role};
 use super::{Result, SqliteStore, StoreError, now_ms};
 use crate::store::ReplyModule;
 use crate::store::decode::message_column;
-use crate::store::records::{QueryCap, tokens_of};
+use crate::store::outcome_write::OutcomeWrite;
+use crate::store::records::QueryCap;
 use crate::store::rules;
 
 pub(super) use crate::store::columns::{MESSAGE_COLUMNS, message_columns_of_m};
@@ -72,15 +73,6 @@ pub(super) fn load_message(conn: &rusqlite::Connection, id: &str) -> Result<Mess
     .query_row([id], message_from_row)
     .optional()?
     .ok_or_else(|| StoreError::UnknownMessage(id.to_string()))
-}
-
-/// What an outcome row records about its cost (see `stats`).
-struct Ledger<'a> {
-    usage: Option<&'a serde_json::Value>,
-    cost_usd: Option<f64>,
-    api_duration_ms: Option<i64>,
-    num_turns: Option<i64>,
-    cause: Option<&'a str>,
 }
 
 /// The fields of a row to insert; the rest are NULL.
@@ -172,12 +164,15 @@ impl SqliteStore {
                 }
             }
             rules::refuse_archived(&conversation)?;
+            // One machine, one clock: this process's places the windows.
+            let now = now_ms();
             for cap in &caps {
                 let (source, target) = cap.scope.source_and_target();
+                let since_ms = crate::store::window_start(now, cap.window_ms);
                 let count: i64 = tx
                     .prepare_cached(CAP_COUNT_SQL)?
-                    .query_row(params![cap.since_ms, target, source], |r| r.get(0))?;
-                rules::check_cap(cap, count)?;
+                    .query_row(params![since_ms, target, source], |r| r.get(0))?;
+                rules::check_cap(cap, count, since_ms, now)?;
             }
             let mut query = insert(
                 tx,
@@ -230,16 +225,9 @@ impl SqliteStore {
     /// Stores a query's reply or failure and closes the query, in one
     /// transaction. Returns the new reply or error row.
     pub fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
-        // A failure's reason may carry a child's output: clipped, never
-        // refused, so the outcome is always stored.
-        let clipped_reason: Option<String> = match outcome {
-            Outcome::Failed { reason, .. } => Some(clip(reason, MAX_NOTE_BYTES).into_owned()),
-            Outcome::Reply { .. } => None,
-        };
         let (query_id, outcome) = (query_id.to_string(), outcome.clone());
         self.write_grouped(move |tx| {
             let query_id = query_id.as_str();
-            let outcome = &outcome;
             let query = load_message(tx, query_id)?;
             if query.status != MessageStatus::Pending {
                 return Err(StoreError::NotPending {
@@ -247,93 +235,30 @@ impl SqliteStore {
                     status: query.status.as_str().to_string(),
                 });
             }
-            let (row, query_status, instance_id, duration_ms, ledger, tool_uses) = match outcome {
-                Outcome::Reply {
-                    sender,
-                    content,
-                    instance_id,
-                    duration_ms,
-                    usage,
-                    cost_usd,
-                    api_duration_ms,
-                    num_turns,
-                    backend_session,
-                    tool_uses,
-                    module: _,
-                } => {
-                    if let Some(session) = backend_session {
-                        tx.prepare_cached(
-                            "UPDATE conversations SET backend_session = ?2 WHERE id = ?1",
-                        )?
-                        .execute(params![query.conversation_id, session])?;
-                    }
-                    (
-                        Insert {
-                            conversation_id: &query.conversation_id,
-                            sender,
-                            role: Role::Reply,
-                            content,
-                            status: MessageStatus::Delivered,
-                            idempotency_key: None,
-                            hop_chain: &query.hop_chain,
-                            owner: None,
-                            reply_to: Some(query_id),
-                            error: None,
-                        },
-                        MessageStatus::Delivered,
-                        instance_id,
-                        *duration_ms,
-                        Ledger {
-                            usage: usage.as_ref(),
-                            cost_usd: *cost_usd,
-                            api_duration_ms: *api_duration_ms,
-                            num_turns: *num_turns,
-                            cause: None,
-                        },
-                        tool_uses.as_slice(),
-                    )
-                }
-                Outcome::Failed {
-                    sender,
-                    reason,
-                    status,
-                    instance_id,
-                    duration_ms,
-                    cause,
-                } => (
-                    Insert {
-                        conversation_id: &query.conversation_id,
-                        sender,
-                        role: Role::Error,
-                        content: clipped_reason.as_deref().unwrap_or(reason),
-                        status: MessageStatus::Delivered,
-                        idempotency_key: None,
-                        hop_chain: &query.hop_chain,
-                        owner: None,
-                        reply_to: Some(query_id),
-                        error: Some(clipped_reason.as_deref().unwrap_or(reason)),
-                    },
-                    *status,
-                    instance_id,
-                    *duration_ms,
-                    Ledger {
-                        usage: None,
-                        cost_usd: None,
-                        api_duration_ms: None,
-                        num_turns: None,
-                        cause: Some(cause.as_str()),
-                    },
-                    [].as_slice(),
-                ),
-            };
-            let usage_text = ledger.usage.map(|u| u.to_string());
-            let (input_tokens, output_tokens) = ledger.usage.map(tokens_of).unwrap_or_default();
-            let stored = insert(tx, row)?;
-            if let Outcome::Reply { module, .. } = outcome {
+            let w = OutcomeWrite::of(&outcome);
+            if let Some(session) = w.session {
+                tx.prepare_cached("UPDATE conversations SET backend_session = ?2 WHERE id = ?1")?
+                    .execute(params![query.conversation_id, session])?;
+            }
+            let stored = insert(
+                tx,
+                Insert {
+                    conversation_id: &query.conversation_id,
+                    sender: w.sender,
+                    role: w.role,
+                    content: &w.content,
+                    status: MessageStatus::Delivered,
+                    idempotency_key: None,
+                    hop_chain: &query.hop_chain,
+                    owner: None,
+                    reply_to: Some(query_id),
+                    error: w.error.as_deref(),
+                },
+            )?;
+            if let Some(module) = w.module {
                 record_module(tx, &stored.id, module)?;
             }
-            if !tool_uses.is_empty() {
-                let text = serde_json::to_string(tool_uses).unwrap_or_else(|_| "[]".into());
+            if let Some(text) = &w.tool_uses {
                 tx.prepare_cached("UPDATE messages SET tool_uses = ?2 WHERE id = ?1")?
                     .execute(params![stored.id, text])?;
             }
@@ -342,10 +267,10 @@ impl SqliteStore {
             )?
             .execute(params![
                 query_id,
-                instance_id,
-                duration_ms,
-                usage_text,
-                ledger.cost_usd,
+                w.instance_id,
+                w.duration_ms,
+                w.usage,
+                w.cost_usd,
                 stored.id
             ])?;
             // The ledger's columns on the outcome row only, so sums over
@@ -355,16 +280,16 @@ impl SqliteStore {
             )?
             .execute(params![
                 stored.id,
-                ledger.api_duration_ms,
-                ledger.num_turns,
-                input_tokens,
-                output_tokens,
-                ledger.cause,
+                w.api_duration_ms,
+                w.num_turns,
+                w.input_tokens,
+                w.output_tokens,
+                w.cause,
             ])?;
             tx.prepare_cached("UPDATE messages SET status = ?2, error = COALESCE(?3, error) WHERE id = ?1")?
                 .execute(params![
                     query_id,
-                    query_status.as_str(),
+                    w.query_status.as_str(),
                     stored.error
                 ])?;
             load_message(tx, &stored.id)

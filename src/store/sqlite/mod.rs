@@ -25,6 +25,8 @@ mod checkpoint;
 mod control;
 mod conversations;
 mod copy;
+mod copy_snapshot;
+mod doorbell;
 mod error;
 mod group_commit;
 mod import;
@@ -58,7 +60,6 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 // What the SQLite files share with every backend: the types, the limits,
 // the error. (Private imports: the files below reach them as `super::...`.)
-use super::hosts;
 use super::settings::DatabaseSync;
 use super::{Result, StoreError, export, ids, limits, model, now_ms, records};
 

@@ -202,6 +202,11 @@ CREATE TABLE query_parents (
 );
 CREATE INDEX query_parents_parent ON query_parents (parent_id);
 "#,
+    // One liveness record per process (issue 26): a node's heartbeat is
+    // its server row's (kept in step with PostgreSQL's schema).
+    r#"
+ALTER TABLE nodes DROP COLUMN last_heartbeat;
+"#,
 ];
 
 /// The schema version this code writes.

@@ -4,9 +4,9 @@
 
 use rusqlite::params;
 
-use super::hosts::{pid_exists, this_hostname};
 use super::model::{InstanceRecord, ServerRecord, ServerRow};
 use super::{Result, SqliteStore, limits, now_ms};
+use crate::host::{pid_exists, this_hostname};
 
 /// Every server, newest first, judged alive or not (see [`SqliteStore::list_servers`]).
 pub(super) fn servers_in(

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::tests::{fresh, query, reply, store};
 use super::*;
+use crate::host::{pid_exists, this_hostname};
 use crate::store::*;
 
 #[test]
@@ -250,7 +251,7 @@ fn a_zombie_is_not_a_live_process() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    assert!(super::hosts::pid_exists(pid), "a running child is alive");
+    assert!(pid_exists(pid), "a running child is alive");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGKILL,
@@ -266,10 +267,7 @@ fn a_zombie_is_not_a_live_process() {
         std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "still in the table"
     );
-    assert!(
-        !super::hosts::pid_exists(pid),
-        "an exited, unreaped child is not alive"
-    );
+    assert!(!pid_exists(pid), "an exited, unreaped child is not alive");
     child.wait().unwrap();
-    assert!(!super::hosts::pid_exists(pid));
+    assert!(!pid_exists(pid));
 }

@@ -3,18 +3,15 @@
 //! without a terminal `--yes` is required, so a script never deletes by
 //! accident).
 
-use std::io::{BufRead, IsTerminal, Write};
-
-use super::output::Output;
+use crate::cli::confirm::{self, Answer};
+use crate::cli::output::Output;
+use crate::cli::when;
 use crate::hub::{Conversation, ConversationStatus, Hub, PruneRule};
 
 pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Result<i32> {
     let found = match hub.get_conversation(id, Some(1), None).await {
         Ok(t) => t.conversation,
-        Err(e) => {
-            out.error(&e)?;
-            return Ok(1);
-        }
+        Err(e) => return out.hub_error_exit(&e),
     };
     if !confirmed(yes, &format!("Delete {}?", describe(&found)), out)? {
         return Ok(1);
@@ -28,10 +25,7 @@ pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Res
             }
             Ok(0)
         }
-        Err(e) => {
-            out.error(&e)?;
-            Ok(1)
-        }
+        Err(e) => out.hub_error_exit(&e),
     }
 }
 
@@ -43,7 +37,7 @@ pub async fn prune(
     yes: bool,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let age = match super::when::parse_age(older_than) {
+    let age = match when::parse_age(older_than) {
         Ok(age) => age,
         Err(e) => {
             out.note(format!("error: --older-than {e}"))?;
@@ -52,7 +46,9 @@ pub async fn prune(
     };
     let rule = PruneRule {
         status: archived.then_some(ConversationStatus::Archived),
-        inactive_before_ms: crate::time::now_ms() - age,
+        // By the store's clock, which stamped every conversation: a machine
+        // whose clock runs ahead must not see every conversation as old.
+        inactive_before_ms: hub.store_clock_ms().await? - age,
     };
     let matching = hub.prunable_conversations(rule.clone()).await?;
     let what = format!(
@@ -105,7 +101,7 @@ fn describe(c: &Conversation) -> String {
         c.target,
         c.message_count,
         c.status.as_str(),
-        super::when::ago(c.updated_at, crate::time::now_ms())
+        when::ago(c.updated_at, crate::time::now_ms())
     )
 }
 
@@ -115,20 +111,15 @@ fn confirmed(yes: bool, question: &str, out: &Output) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        out.note("error: not asking without a terminal: add --yes to delete")?;
-        return Ok(false);
+    match confirm::ask(question)? {
+        Answer::Yes => Ok(true),
+        Answer::No => {
+            out.note("nothing deleted")?;
+            Ok(false)
+        }
+        Answer::NoTerminal => {
+            out.note("error: not asking without a terminal: add --yes to delete")?;
+            Ok(false)
+        }
     }
-    {
-        let mut stderr = std::io::stderr().lock();
-        write!(stderr, "{question} [y/N] ")?;
-        stderr.flush()?;
-    }
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
-    if !yes {
-        out.note("nothing deleted")?;
-    }
-    Ok(yes)
 }

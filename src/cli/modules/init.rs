@@ -7,34 +7,26 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::output::Output;
-use crate::descriptor::init::draft_from_folder;
+use super::draft::{DraftOptions, propose};
+use crate::cli::output::Output;
+use crate::descriptor::init::{Drafted, draft_from_folder};
 use crate::descriptor::{Format, RegisterFrom, parse_descriptor};
-use crate::hub::Hub;
+use crate::hub::{Hub, RegisterOutcome};
 
 pub async fn run(
     hub: &std::sync::Arc<Hub>,
     path: Option<&Path>,
     name: Option<&str>,
-    draft: Option<super::modules_draft::DraftOptions<'_>>,
+    draft: Option<DraftOptions<'_>>,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let given = path.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let folder = match std::path::absolute(&given) {
-        Ok(folder) if folder.is_dir() => folder,
-        Ok(_) | Err(_) => {
-            out.note(format!("error: {}: no such folder", given.display()))?;
-            return Ok(1);
-        }
+    let folder = match module_folder(path) {
+        Ok(folder) => folder,
+        Err(e) => return out.error_exit(e),
     };
-    // `..` and `.` spelled out would make a poor module name and path.
-    let folder = folder.canonicalize().unwrap_or(folder);
     let drafted = match draft_from_folder(&folder, name) {
         Ok(drafted) => drafted,
-        Err(e) => {
-            out.note(format!("error: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(e),
     };
     let yaml = serde_saphyr::to_string(&drafted.descriptor)?;
     // The schema's own check, before anything is written.
@@ -44,8 +36,7 @@ pub async fn run(
         folder.display()
     );
     if let Err(e) = parse_descriptor(&shown, &yaml, Format::Yaml) {
-        out.note(format!("error: {e}"))?;
-        return Ok(1);
+        return out.error_exit(e);
     }
     let value = serde_json::to_value(&drafted.descriptor)?;
     let from = RegisterFrom::Operator {
@@ -53,10 +44,7 @@ pub async fn run(
     };
     let outcome = match hub.register_module(value, from.clone()).await {
         Ok(outcome) => outcome,
-        Err(e) => {
-            out.note(format!("error: {shown}: {e}"))?;
-            return Ok(1);
-        }
+        Err(e) => return out.error_exit(format!("{shown}: {e}")),
     };
     if let Some(options) = draft {
         // The drafted descriptor is registered first, so the agent knows
@@ -65,10 +53,31 @@ pub async fn run(
             "# {} drafted from the files, registered in {}",
             outcome.name, outcome.file
         ))?;
-        return super::modules_draft::propose(hub, &drafted.descriptor, from, options, out).await;
+        return propose(hub, &drafted.descriptor, from, options, out).await;
     }
+    print_registered(&drafted, &outcome, &yaml, out)?;
+    Ok(0)
+}
+
+/// The module's folder (default: the current one), absolute.
+fn module_folder(path: Option<&Path>) -> Result<PathBuf, String> {
+    let given = path.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    match std::path::absolute(&given) {
+        // `..` and `.` spelled out would make a poor module name and path.
+        Ok(folder) if folder.is_dir() => Ok(folder.canonicalize().unwrap_or(folder)),
+        Ok(_) | Err(_) => Err(format!("{}: no such folder", given.display())),
+    }
+}
+
+/// What was drafted and where it was registered, and what to edit next.
+fn print_registered(
+    drafted: &Drafted,
+    outcome: &RegisterOutcome,
+    yaml: &str,
+    out: &Output,
+) -> anyhow::Result<()> {
     if out.json {
-        out.json(&json!({
+        return out.json(&json!({
             "name": outcome.name,
             "file": outcome.file,
             "replaced_file": outcome.replaced_file,
@@ -76,8 +85,7 @@ pub async fn run(
             "descriptor": drafted.descriptor,
             "notes": drafted.notes,
             "warnings": outcome.warnings,
-        }))?;
-        return Ok(0);
+        }));
     }
     out.line(format!(
         "# {} ({}), registered in {}",
@@ -97,6 +105,5 @@ pub async fn run(
     out.note(format!(
         "edit {} to add them; `claude-comms modules validate FILE` checks it",
         outcome.file
-    ))?;
-    Ok(0)
+    ))
 }

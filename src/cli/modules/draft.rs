@@ -3,14 +3,13 @@
 //! capabilities, data types and relationships; the proposal is shown, and
 //! written only when the user accepts it (`--yes`, or `y` on a terminal).
 
-use std::io::{BufRead, IsTerminal, Write};
-
-use super::output::Output;
+use crate::cli::confirm::{self, Answer};
+use crate::cli::output::Output;
 use crate::config::permissions::Mode;
 use crate::descriptor::ModuleDescriptor;
 use crate::descriptor::init::proposal::{apply, parse_proposal, proposal_prompt};
 use crate::descriptor::{Format, RegisterFrom, parse_descriptor};
-use crate::hub::{Hub, SendRequest};
+use crate::hub::{Hub, HubError, SendRequest};
 
 /// What the user asked of the draft.
 pub struct DraftOptions<'a> {
@@ -40,25 +39,9 @@ pub async fn propose(
     out.note(format!(
         "asking {name}'s agent (read-only) to propose its capabilities ..."
     ))?;
-    let asked = hub
-        .send_message(SendRequest {
-            source: Some(name.clone()),
-            target: Some(name.clone()),
-            message: proposal_prompt(drafted, options.hint),
-            conversation_id: None,
-            timeout_s: None,
-            idempotency_key: None,
-            progress: None,
-            cancel: Default::default(),
-            reuse: Default::default(),
-        })
-        .await;
-    let answer = match asked {
-        Ok(outcome) => outcome.reply.unwrap_or_default(),
-        Err(e) => {
-            out.note(format!("error: {name}'s agent could not answer: {e}"))?;
-            return Ok(1);
-        }
+    let answer = match ask_agent(hub, drafted, options.hint).await {
+        Ok(answer) => answer,
+        Err(e) => return out.error_exit(format!("{name}'s agent could not answer: {e}")),
     };
     let proposal = match parse_proposal(&answer) {
         Ok(proposal) => proposal,
@@ -91,11 +74,31 @@ pub async fn propose(
             out.note(format!("accepted: written to {}", outcome.file))?;
             Ok(0)
         }
-        Err(e) => {
-            out.note(format!("error: {shown}: {e}"))?;
-            Ok(1)
-        }
+        Err(e) => out.error_exit(format!("{shown}: {e}")),
     }
+}
+
+/// The module's own agent's answer to the proposal prompt.
+async fn ask_agent(
+    hub: &std::sync::Arc<Hub>,
+    drafted: &ModuleDescriptor,
+    hint: Option<&str>,
+) -> Result<String, HubError> {
+    let name = &drafted.name;
+    let outcome = hub
+        .send_message(SendRequest {
+            source: Some(name.clone()),
+            target: Some(name.clone()),
+            message: proposal_prompt(drafted, hint),
+            conversation_id: None,
+            timeout_s: None,
+            idempotency_key: None,
+            progress: None,
+            cancel: Default::default(),
+            reuse: Default::default(),
+        })
+        .await?;
+    Ok(outcome.reply.unwrap_or_default())
 }
 
 /// `--yes`, or `y` on a terminal. Without a terminal and without `--yes`
@@ -104,20 +107,15 @@ fn accepted(yes: bool, out: &Output) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        out.note("not written: without a terminal, add --yes to accept the proposal")?;
-        return Ok(false);
+    match confirm::ask("write this descriptor?")? {
+        Answer::Yes => Ok(true),
+        Answer::No => {
+            out.note("not written: the descriptor stays as drafted from the files")?;
+            Ok(false)
+        }
+        Answer::NoTerminal => {
+            out.note("not written: without a terminal, add --yes to accept the proposal")?;
+            Ok(false)
+        }
     }
-    {
-        let mut stderr = std::io::stderr().lock();
-        write!(stderr, "write this descriptor? [y/N] ")?;
-        stderr.flush()?;
-    }
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
-    if !yes {
-        out.note("not written: the descriptor stays as drafted from the files")?;
-    }
-    Ok(yes)
 }
