@@ -4,10 +4,10 @@
 //! (`a2a_link`) instead of a Claude agent, keeps the agent's `contextId`
 //! as the conversation's backend session (the next turn continues it),
 //! turns the agent's `input-required` into a question back to the asker
-//! (the same rows and waits as `ask_asker`), and records the answer, its
-//! duration and the failure's cause like any outcome. A question cancelled
-//! or out of time cancels the agent's task (`CancelTask`, bounded). Any process may ask
-//! it: no folder, so no fleet node is needed.
+//! (the same rows as `ask_asker`), and records the answer, its duration
+//! and the failure's cause like any outcome. A question cancelled or out
+//! of time cancels the agent's task (`CancelTask`, bounded). Any process
+//! may ask it: no folder, so no fleet node is needed.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
