@@ -3,8 +3,9 @@
 # children (claude-code-mcp and the `claude` CLI, pinned in
 # tests/real-children/package-lock.json) into tests/real-children/node_modules,
 # with the official MCPB validator (`mcpb`, for packaging/mcpb/manifest.json),
-# and the Python MCP SDK (pinned in tests/host/requirements.txt), a second
-# independent MCP client, into tests/real-children/.venv.
+# and the Python MCP SDK and A2A SDK (pinned in tests/host/requirements.txt:
+# a second independent MCP client; the official A2A client and server for
+# the A2A face and A2A modules), into tests/real-children/.venv.
 # Nothing is installed globally and nothing outside the project is touched.
 set -euo pipefail
 cd "$(dirname "$0")/../tests/real-children"
@@ -37,5 +38,5 @@ if ! { [[ -x .venv/bin/python ]] && cmp -s "$requirements" .venv/installed-requi
     python3 -m venv .venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
     cp "$requirements" .venv/installed-requirements.txt
-    echo "install-real-children: installed the Python MCP SDK into $(pwd)/.venv" >&2
+    echo "install-real-children: installed the Python MCP and A2A SDKs into $(pwd)/.venv" >&2
 fi

@@ -4,10 +4,10 @@
 //! a graph-database service, ...) talk to each other through Claude agents.
 //!
 //! ```text
-//!  host (Claude Code / Desktop)   remote host        operator     Rust program
-//!        │ JSON-RPC over stdio     │ Streamable HTTP    │ CLI          │
-//!        ▼                         ▼ + module token     ▼              ▼
-//!   mcp (serve) ◄── daemon (socket, TCP face) ◄──── cli, setup   Communicator   faces
+//!  host (Claude Code / Desktop)   remote host, A2A client   operator     Rust program
+//!        │ JSON-RPC over stdio     │ Streamable HTTP, A2A      │ CLI          │
+//!        ▼                         ▼ + token                   ▼              ▼
+//!   mcp (serve) ◄── daemon (socket, TCP face: mcp, console, a2a) ◄── cli, setup   Communicator   faces
 //!        └────────────────┬─────────┴───────────────────┴───────────┘
 //!                         ▼
 //!                       hub::Hub  (the one library API, typed end to end)       hub
@@ -17,15 +17,17 @@
 //!  (prompt)  (children)  (what an     (find, start,   (who is who)  (a contract,
 //!                         agent may    call the                      two backends)
 //!                         do)          daemon)
+//!            a2a_link (claude-comms as an A2A client: A2A agents as modules)
 //!                          config (the TOML; reads the store's own settings)
 //!            store: StoreBackend over SQLite or PostgreSQL; the fleet
 //!                   (FleetQueue) is a capability of PostgreSQL alone
 //!        leaves: host, redact, time, expand, workspace (import no folder)
 //! ```
 //!
-//! Layers read top-down and never back up: faces → hub → the concerns
-//! beneath it → config → store and descriptor (whose settings types config
-//! reads) → the leaf modules. No two folders import each other, directly
+//! Layers read top-down and never back up: faces (`a2a` among them) →
+//! hub → the concerns beneath it (`a2a_link` among them) → config →
+//! store and descriptor (whose settings types config reads) → the leaf
+//! modules. No two folders import each other, directly
 //! or round a longer loop, no face imports `store` or `instances` (the hub
 //! re-exports the types they need), and `anyhow` stays in `main.rs` and
 //! `cli/` (every other module returns its own error type, keeping the
@@ -40,6 +42,9 @@
 //! * [`daemon`]: the hub daemon process (one per data dir, owner of every
 //!   child) and its faces: a Unix socket for this user's processes and a
 //!   TCP face (Streamable HTTP, TLS, module tokens) for hosts elsewhere.
+//! * [`a2a`]: the A2A 1.0 face on the daemon's TCP face (`/a2a/{module}`):
+//!   every module as an A2A agent (cards, JSON-RPC, SSE); a task is a
+//!   question, a `contextId` a conversation.
 //! * [`console`]: the web console on the daemon's TCP face (`/console`):
 //!   server-rendered pages of the fleet, jobs, conversations, graph, costs
 //!   and instances, signed in with a token.
@@ -53,6 +58,8 @@
 //! * [`instances`]: every child process (scheduling, supervision, limits).
 //! * [`policy`]: least privilege for answering agents (per-module modes,
 //!   their Claude Code settings, the exec shim, tool-use records).
+//! * [`a2a_link`]: claude-comms as an A2A client, for modules whose
+//!   descriptor names an A2A agent (`a2a: {url, token_env}`).
 //! * [`daemon_link`]: how a process finds, starts, checks and calls the
 //!   daemon of its data dir (the hub routes work through it).
 //! * [`config`]: the TOML configuration and where each value came from;
@@ -78,6 +85,8 @@
 // `[lints.clippy]` table of Cargo.toml; unit tests may unwrap.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod a2a;
+pub mod a2a_link;
 pub mod cli;
 pub mod communicator;
 pub mod config;

@@ -41,6 +41,7 @@ fn module(
             .unwrap_or_default(),
         tags: vec![],
         context: format!("{name} keeps its entry point in src/main.py."),
+        a2a: None,
     }
 }
 

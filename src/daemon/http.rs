@@ -222,7 +222,13 @@ pub async fn bind_tcp(
             gate,
             super::auth::require_token,
         ))
-        .merge(crate::console::router(console));
+        .merge(crate::console::router(console))
+        // The A2A face checks bearer tokens itself (a card, a task), as
+        // `/mcp` does, and speaks JSON-RPC errors of its own.
+        .merge(crate::a2a::router(crate::a2a::A2aFace::new(
+            hub.clone(),
+            plan.tls.is_some(),
+        )));
     let router = with_activity(router, last_request);
     // Both listeners are wrapped in `tap_io`, whose connections axum knows
     // the remote address of (for the refusal logs).

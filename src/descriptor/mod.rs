@@ -14,14 +14,16 @@ pub use load::{
     BUILTIN_DESCRIPTORS, DescriptorSources, LoadReport, LoadedDescriptor, Origin, Override,
 };
 pub use model::{
-    Capability, DataType, ModuleDescriptor, NAME_PATTERN, Relationship, RelationshipKind,
-    descriptor_schema, descriptor_schema_text,
+    A2aEndpoint, Capability, DataType, ModuleDescriptor, NAME_PATTERN, Relationship,
+    RelationshipKind, descriptor_schema, descriptor_schema_text,
 };
 pub use registry::{Consumer, ModuleFilter, RegisterFrom, Registered, Registry, RegistryError};
 pub use validate::{
-    DescriptorError, Format, MAX_DEPTH, MAX_NODES, Problem, parse_descriptor, parse_value,
-    validate_value,
+    DescriptorError, Format, MAX_DEPTH, MAX_NODES, Problem, a2a_url_problem, parse_descriptor,
+    parse_value, validate_value,
 };
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_a2a;

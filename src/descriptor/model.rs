@@ -47,6 +47,28 @@ pub struct ModuleDescriptor {
     /// What the answering agent should know: conventions, entry points, caveats.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub context: String,
+    /// An A2A agent that answers for this module instead of a Claude agent
+    /// in a folder (no `path` then): questions to the module are sent to
+    /// it over A2A 1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a2a: Option<A2aEndpoint>,
+}
+
+/// Where an A2A agent is and how to authenticate to it. The secret itself
+/// is never in a descriptor: `token_env` names the environment variable
+/// (of the process that asks) holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct A2aEndpoint {
+    /// The agent's base URL (its card is at
+    /// `<url>/.well-known/agent-card.json`) or its card's URL (ending in
+    /// `.json`). `https://`, or `http://` on a loopback address only.
+    #[schemars(length(min = 1))]
+    pub url: String,
+    /// The environment variable holding the bearer token to send, if the
+    /// agent wants one, such as `VENDOR_A2A_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
 }
 
 /// Something a module can do, described by the data it takes and gives.

@@ -278,6 +278,36 @@ fn semantic_problems(d: &ModuleDescriptor) -> Vec<Problem> {
         }
     }
 
+    if let Some(a2a) = &d.a2a {
+        if d.path.is_some() {
+            push(
+                "a2a".into(),
+                "a module is answered by an agent in its folder (path) or by an A2A agent (a2a), not both: remove one".into(),
+            );
+        }
+        if let Some(problem) = a2a_url_problem(&a2a.url) {
+            push("a2a.url".into(), format!("\"{}\": {problem}", a2a.url));
+        }
+        if let Some(name) = &a2a.token_env {
+            let is_name = name.len() <= 128
+                && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if name.starts_with("cct_") || name.len() > 128 {
+                push(
+                    "a2a.token_env".into(),
+                    "this looks like a token, not the name of an environment variable: never put a secret in a descriptor; put it in a variable and name the variable here".into(),
+                );
+            } else if !is_name {
+                push(
+                    "a2a.token_env".into(),
+                    format!(
+                        "\"{name}\" is not an environment variable's name (letters, digits and _, not starting with a digit)"
+                    ),
+                );
+            }
+        }
+    }
+
     for (i, r) in d.relationships.iter().enumerate() {
         if r.module == d.name {
             push(
@@ -287,6 +317,46 @@ fn semantic_problems(d: &ModuleDescriptor) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// What is wrong with an A2A agent's URL, if anything: it must be
+/// `https://`, or `http://` on a loopback address (a token and answers
+/// must not cross a network in clear), and carry no credentials.
+pub fn a2a_url_problem(url: &str) -> Option<String> {
+    let (plain, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (false, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (true, rest)
+    } else {
+        return Some(
+            "not an http(s) URL: write https://host/... (http:// only on a loopback address)"
+                .into(),
+        );
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Some(
+            "a URL with credentials: name the token's variable in token_env instead".into(),
+        );
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        return Some("the URL names no host".into());
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if plain && !loopback {
+        return Some(format!(
+            "plain http:// to {host}, which is not a loopback address: the token and the answers would cross the network in clear; use https://"
+        ));
+    }
+    None
 }
 
 #[expect(

@@ -130,6 +130,24 @@ impl Hub {
             )
         });
         for m in self.list_modules(&Default::default()).modules {
+            if let Some(card) = self.check_a2a_agent(&m.name).await {
+                // Answered by an A2A agent: its card must be readable.
+                checks.push(match card {
+                    Ok(detail) => {
+                        Check::new(&format!("module {}", m.name), CheckStatus::Ok, detail, "")
+                    }
+                    Err(why) => Check::new(
+                        &format!("module {}", m.name),
+                        CheckStatus::Failed,
+                        why,
+                        format!(
+                            "check a2a.url (and a2a.token_env) in the descriptor of {}",
+                            m.name
+                        ),
+                    ),
+                });
+                continue;
+            }
             match self.module_folder(&m.name) {
                 Ok(folder) if folder.is_dir() => {
                     if let Some(warning) = self.module_folder_warning(&m.name) {

@@ -125,12 +125,21 @@ impl Hub {
         self: &Arc<Self>,
         mut request: SendRequest,
     ) -> Result<SendOutcome, HubError> {
+        // Nobody listens for progress.
+        request.progress = None;
+        self.send_detached_reporting(request).await
+    }
+
+    /// [`Hub::send_detached`], with the agent's progress sent to
+    /// `request.progress` while the job runs (the A2A face streams it).
+    pub async fn send_detached_reporting(
+        self: &Arc<Self>,
+        mut request: SendRequest,
+    ) -> Result<SendOutcome, HubError> {
         if self.remote.is_some() {
             return self.send_through_daemon(request, false).await;
         }
-        // Nobody listens for progress; the caller's cancellation does not
-        // reach a job (`cancel_job` does).
-        request.progress = None;
+        // The caller's cancellation does not reach a job (`cancel_job` does).
         let cancel = CancellationToken::new();
         request.cancel = cancel.clone();
         let sending = match self.prepare(&request).await? {

@@ -137,32 +137,44 @@ impl Hub {
         let chain = HopContext::from_env()
             .check(&source, &target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
-        if self.routes_through_fleet(&target).await? {
-            // Its folder is on another node: that node renders the prompt
-            // and runs the agent (see `fleet/`).
-            return self
-                .prepare_routed(conversation, &history, chain, request)
-                .await;
-        }
-        // Answered here: the conversation's backend, as this node's config
-        // made it (or the asker chose it).
-        let backend = backend_of(&conversation, self.config().config.instances.backend);
-        let mut sending = self
-            .sending_for(
-                conversation,
-                history,
-                &request.message,
-                request.reuse,
-                chain,
-                backend,
-            )
-            .await?;
-        // The prompt is rendered before the query is stored, so the query and
-        // the template that rendered it are one write (each write is a disk
-        // sync). The history is what was stored before this message.
-        let prompt = self
-            .render(&sending, &request.message, sending.resume.is_some())
-            .map_err(|e| HubError::bad_argument(Argument::Message, e.to_string()))?;
+        let (mut sending, template_version, cut) =
+            if let Some(endpoint) = self.a2a_endpoint(&target) {
+                // An A2A agent answers: any process may ask it, and it gets
+                // the asker's message as it is (see `a2a_agents.rs`).
+                let mut sending = self.sending_for_a2a(conversation, history, chain, endpoint)?;
+                sending.prompt_text = request.message.clone();
+                (sending, None, None)
+            } else {
+                if self.routes_through_fleet(&target).await? {
+                    // Its folder is on another node: that node renders the
+                    // prompt and runs the agent (see `fleet/`).
+                    return self
+                        .prepare_routed(conversation, &history, chain, request)
+                        .await;
+                }
+                // Answered here: the conversation's backend, as this node's
+                // config made it (or the asker chose it).
+                let backend = backend_of(&conversation, self.config().config.instances.backend);
+                let mut sending = self
+                    .sending_for(
+                        conversation,
+                        history,
+                        &request.message,
+                        request.reuse,
+                        chain,
+                        backend,
+                    )
+                    .await?;
+                // The prompt is rendered before the query is stored, so the
+                // query and the template that rendered it are one write (each
+                // write is a disk sync). The history is what was stored
+                // before this message.
+                let prompt = self
+                    .render(&sending, &request.message, sending.resume.is_some())
+                    .map_err(|e| HubError::bad_argument(Argument::Message, e.to_string()))?;
+                sending.prompt_text = prompt.text;
+                (sending, Some(prompt.template_version), prompt.cut)
+            };
         let new_query = NewQuery {
             conversation_id: sending.conversation.id.clone(),
             sender: source,
@@ -170,10 +182,9 @@ impl Hub {
             idempotency_key: request.idempotency_key.clone(),
             hop_chain: sending.chain.clone(),
             owner: self.server_id().to_string(),
-            template_version: Some(prompt.template_version.clone()),
-            context_note: prompt.cut.clone(),
+            template_version,
+            context_note: cut,
         };
-        sending.prompt_text = prompt.text;
         let caps = self.message_caps(&new_query.sender, &sending.conversation.target);
         match self.begin_capped(new_query, caps).await? {
             BeginQuery::Fresh(query) => {
@@ -227,6 +238,7 @@ impl Hub {
             query: None,
             conversation,
             claimant: None,
+            a2a: None,
         })
     }
 
@@ -265,6 +277,9 @@ impl Hub {
         request: &SendRequest,
     ) -> Result<Answer, QueryFailure> {
         let timeout = self.answer_timeout(request.timeout_s);
+        if sending.a2a.is_some() {
+            return self.ask_a2a(sending, request, timeout).await;
+        }
         if let Some(earlier) = &sending.module.reused {
             // No agent runs: the earlier text, with nothing spent.
             return Ok(Answer::text_only(earlier.content.clone(), String::new(), 0));

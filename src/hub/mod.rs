@@ -2,6 +2,7 @@
 //! operation a host or an operator can ask for is a method here, so the two
 //! front ends never drift apart.
 
+mod a2a_agents;
 pub mod ask_back;
 mod budgets;
 mod cleanup;

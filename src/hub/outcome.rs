@@ -116,7 +116,10 @@ impl Hub {
         answer: &Answer,
         duration_ms: i64,
     ) -> Result<Message, HubError> {
-        let new_session = (sending.backend == BackendKind::ClaudeStream
+        // A stream process's Claude session, or an A2A agent's contextId:
+        // what the next turn continues.
+        let keeps_session = sending.backend == BackendKind::ClaudeStream || sending.a2a.is_some();
+        let new_session = (keeps_session
             && answer.session_id.is_some()
             && answer.session_id != sending.conversation.backend_session)
             .then(|| answer.session_id.clone())
@@ -160,7 +163,10 @@ impl Hub {
     /// the state the reused reply was checked against.
     async fn reply_module(&self, sending: &Sending) -> ReplyModule {
         let reused_from = sending.module.reused.as_ref().map(|m| m.id.clone());
-        let state = if reused_from.is_some() {
+        let state = if sending.a2a.is_some() {
+            // No folder: an A2A agent answers from wherever it runs.
+            Default::default()
+        } else if reused_from.is_some() {
             sending.module.state_now.clone()
         } else {
             let may_edit = self.module_policy(&sending.conversation.target).mode
@@ -169,7 +175,11 @@ impl Hub {
         };
         ReplyModule {
             state,
-            reuse_key: Some(sending.module.reuse_key.clone()),
+            // An A2A agent's answer is never reused: nothing tells it changed.
+            reuse_key: sending
+                .a2a
+                .is_none()
+                .then(|| sending.module.reuse_key.clone()),
             reused_from,
         }
     }

@@ -20,6 +20,9 @@ pub(super) enum QueryFailure {
     Refused(String),
     #[error("{0}")]
     Hub(HubError),
+    /// The A2A agent that answers for the module gave no answer.
+    #[error("{0}")]
+    A2a(crate::a2a_link::A2aError),
 }
 
 impl QueryFailure {
@@ -29,6 +32,7 @@ impl QueryFailure {
             QueryFailure::Instance(e) => e.kind(),
             QueryFailure::Refused(_) => "refused",
             QueryFailure::Hub(_) => "store",
+            QueryFailure::A2a(e) => e.kind(),
         }
     }
 }
@@ -54,6 +58,9 @@ pub(super) struct Sending {
     /// The node answering a routed question (see `fleet/`): its outcome
     /// is stored only while this node still holds the question.
     pub claimant: Option<String>,
+    /// The A2A agent that answers instead of a Claude agent in a folder
+    /// (see `a2a_agents.rs`).
+    pub a2a: Option<crate::descriptor::A2aEndpoint>,
 }
 
 impl Sending {

@@ -35,7 +35,7 @@ fn no_face_imports_the_store_or_the_instances() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let edges = edges_of(&src);
     let mut wrong = Vec::new();
-    for face in ["cli", "mcp", "daemon", "communicator"] {
+    for face in ["cli", "mcp", "daemon", "communicator", "console", "a2a"] {
         for below in ["store", "instances"] {
             if let Some(places) = edges.get(face).and_then(|to| to.get(below)) {
                 wrong.push(format!("{face} → {below} ({})", places.join(", ")));

@@ -21,6 +21,8 @@ mod serve_process;
 #[path = "../store_suite/mod.rs"]
 mod store_suite;
 
+mod a2a_agents_fake;
+mod a2a_face;
 mod ask_back_fake;
 mod ask_back_mrtr;
 mod ask_back_wake;

@@ -31,6 +31,9 @@ mod webdriver;
 // fleet_nodes includes serve_process; one copy serves every test.
 use fleet_nodes::serve_process;
 
+mod a2a;
+mod a2a_fleet;
+mod a2a_modules;
 mod ask_back;
 mod ask_back_faces;
 mod ask_back_python;

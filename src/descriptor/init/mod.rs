@@ -95,6 +95,7 @@ pub fn draft_from_folder(folder: &Path, name: Option<&str>) -> Result<Drafted, S
             relationships: Vec::new(),
             tags: manifests::languages(folder),
             context: String::new(),
+            a2a: None,
         },
         manifest,
         notes,

@@ -251,3 +251,66 @@ impl Drop for Closed<'_> {
         self.tell_hub();
     }
 }
+
+/// How often [`ask_and_wait`] reads the store for the answer: it runs in
+/// the hub that dispatched, which no agent-tools socket pokes.
+const HUB_ASK_POLL: Duration = Duration::from_millis(250);
+
+/// Stores `question` about query `query_id` (asked by `source`) and waits
+/// for the answer, `timeout_s`, the end of the query or `cancel`, in the
+/// hub's own process; the question is closed before this returns. The A2A
+/// client asks back through it when an A2A agent is `input-required`.
+pub(in crate::hub) async fn ask_and_wait(
+    store: &Store,
+    query_id: &str,
+    source: &str,
+    timeout_s: u64,
+    question: &str,
+    (cancel, asked_hook): (&CancellationToken, &(dyn Fn() + Send + Sync)),
+) -> Result<AgentWords, HubError> {
+    let answered = |answer: crate::store::Message| AgentWords::Answered {
+        from: source.to_string(),
+        answer: answer.content,
+    };
+    let asked = store.ask_back(query_id, question).await?;
+    // The asker's waits in this process read the store again now.
+    asked_hook();
+    let ask_id = asked.question.id;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_s);
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            let closed = store
+                .close_ask_back(&ask_id, AskBackState::Unanswered)
+                .await?;
+            return Ok(match closed.answer {
+                Some(answer) => answered(answer),
+                None => AgentWords::NoAnswer(format!(
+                    "no answer came from {source} within {timeout_s} s; go on with what you know"
+                )),
+            });
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+                return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
+            }
+            _ = tokio::time::sleep(HUB_ASK_POLL.min(deadline - now)) => {}
+        }
+        let found = store.ask_back_of(&ask_id).await?;
+        if let Some(answer) = found.answer {
+            return Ok(answered(answer));
+        }
+        let query = store.message(query_id).await?;
+        if query.status != MessageStatus::Pending {
+            let ended = store.close_ask_back(&ask_id, AskBackState::Ended).await?;
+            if let Some(answer) = ended.answer {
+                return Ok(answered(answer));
+            }
+            return Ok(AgentWords::NoAnswer(format!(
+                "the question is {}: stop here",
+                query.status.as_str()
+            )));
+        }
+    }
+}

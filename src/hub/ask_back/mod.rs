@@ -33,6 +33,7 @@ mod waiting;
 pub mod wake;
 
 pub use super::send_types::InputRequest;
+pub(in crate::hub) use agent::ask_and_wait;
 pub use agent::{AgentSide, AgentWords};
 pub use scope::{AgentScope, ScopeStore};
 pub use waiting::INPUT_REQUIRED;

@@ -34,6 +34,10 @@ impl Hub {
 
     /// The folder of `target` is here, or a live node hosts it.
     pub(in crate::hub) async fn check_reachable(&self, target: &str) -> Result<(), HubError> {
+        if self.a2a_endpoint(target).is_some() {
+            // An A2A agent: reached over HTTP from any node.
+            return Ok(());
+        }
         match self.existing_module_folder(target) {
             Ok(_) => Ok(()),
             Err(_) if self.in_a_fleet() => self.live_host_of(target).await.map(|_| ()),
