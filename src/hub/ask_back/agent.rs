@@ -252,8 +252,9 @@ impl Drop for Closed<'_> {
     }
 }
 
-/// How often [`ask_and_wait`] reads the store for the answer: it runs in
-/// the hub that dispatched, which no agent-tools socket pokes.
+/// How often [`ask_and_wait`] reads the store for the answer where the
+/// store gives no notices (with them: every [`super::wake::RECHECK`], should
+/// a notice be lost).
 const HUB_ASK_POLL: Duration = Duration::from_millis(250);
 
 /// Stores `question` about query `query_id` (asked by `source`) and waits
@@ -271,6 +272,13 @@ pub(in crate::hub) async fn ask_and_wait(
     let answered = |answer: crate::store::Message| AgentWords::Answered {
         from: source.to_string(),
         answer: answer.content,
+    };
+    // Subscribed before asking: the answer's notice (PostgreSQL's, or the
+    // SQLite data directory's doorbell) is not missed.
+    let mut notices = store.notices();
+    let every = match notices {
+        Some(_) => super::wake::RECHECK,
+        None => HUB_ASK_POLL,
     };
     let asked = store.ask_back(query_id, question).await?;
     // The asker's waits in this process read the store again now.
@@ -295,7 +303,11 @@ pub(in crate::hub) async fn ask_and_wait(
                 store.close_ask_back(&ask_id, AskBackState::Ended).await?;
                 return Ok(AgentWords::NoAnswer("the question was withdrawn".into()));
             }
-            _ = tokio::time::sleep(HUB_ASK_POLL.min(deadline - now)) => {}
+            _ = crate::hub::notices::next_notice(
+                &mut notices,
+                |n| matches!(n, crate::store::Notice::AskBack { query_id: q } if q == query_id),
+            ) => {}
+            _ = tokio::time::sleep(every.min(deadline - now)) => {}
         }
         let found = store.ask_back_of(&ask_id).await?;
         if let Some(answer) = found.answer {
