@@ -69,6 +69,12 @@ pub struct A2aEndpoint {
     /// agent wants one, such as `VENDOR_A2A_TOKEN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
+    /// In a fleet, the one node that asks this agent (the node whose network
+    /// reaches it, or whose environment holds its token), such as `node-b`:
+    /// the other nodes route their questions to it. Without it, any node
+    /// asks the agent itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// Something a module can do, described by the data it takes and gives.

@@ -13,6 +13,13 @@ fn an_a2a_endpoint_is_checked_and_named_with_file_field_and_value() {
     )
     .unwrap();
     assert_eq!(good.a2a.unwrap().token_env.as_deref(), Some("VENDOR_TOKEN"));
+    let pinned = parse_descriptor(
+        "v.yaml",
+        &with("{url: \"https://h\", node: node-b}"),
+        Format::Yaml,
+    )
+    .unwrap();
+    assert_eq!(pinned.a2a.unwrap().node.as_deref(), Some("node-b"));
     for loopback in [
         "http://127.0.0.1:9999",
         "http://localhost:1/x",
@@ -39,6 +46,10 @@ fn an_a2a_endpoint_is_checked_and_named_with_file_field_and_value() {
             "descriptors/vendor.yaml: a2a.token_env: this looks like a token",
         ),
         ("{url: \"https://h\", token_env: \"a b\"}", "a2a.token_env"),
+        (
+            "{url: \"https://h\", node: \"node b/1\"}",
+            "descriptors/vendor.yaml: a2a.node: \"node b/1\" is not a node name",
+        ),
         ("{url: \"https://h\", token: x}", "token"),
     ];
     for (a2a, expected) in cases {

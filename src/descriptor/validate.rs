@@ -288,6 +288,18 @@ fn semantic_problems(d: &ModuleDescriptor) -> Vec<Problem> {
         if let Some(problem) = a2a_url_problem(&a2a.url) {
             push("a2a.url".into(), format!("\"{}\": {problem}", a2a.url));
         }
+        if let Some(node) = &a2a.node
+            && (node.is_empty()
+                || node.len() > 64
+                || !node
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            push(
+                "a2a.node".into(),
+                format!("\"{node}\" is not a node name (1-64 letters, digits, '-', '_' or '.')"),
+            );
+        }
         if let Some(name) = &a2a.token_env {
             let is_name = name.len() <= 128
                 && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')

@@ -137,6 +137,14 @@ impl Hub {
         let chain = HopContext::from_env()
             .check(&source, &target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
+        if self.routes_through_fleet(&target).await? {
+            // Its folder is on another node (or the A2A agent is pinned to
+            // one): that node renders the prompt and runs the agent (see
+            // `fleet/`).
+            return self
+                .prepare_routed(conversation, &history, chain, request)
+                .await;
+        }
         let (mut sending, template_version, cut) =
             if let Some(endpoint) = self.a2a_endpoint(&target) {
                 // An A2A agent answers: any process may ask it, and it gets
@@ -145,13 +153,6 @@ impl Hub {
                 sending.prompt_text = request.message.clone();
                 (sending, None, None)
             } else {
-                if self.routes_through_fleet(&target).await? {
-                    // Its folder is on another node: that node renders the
-                    // prompt and runs the agent (see `fleet/`).
-                    return self
-                        .prepare_routed(conversation, &history, chain, request)
-                        .await;
-                }
                 // Answered here: the conversation's backend, as this node's
                 // config made it (or the asker chose it).
                 let backend = backend_of(&conversation, self.config().config.instances.backend);

@@ -83,5 +83,42 @@ fn node_a_s_a2a_face_reaches_node_b_s_module_and_any_node_asks_an_a2a_agent() {
         let reply = sent["reply"].as_str().unwrap();
         assert!(reply.starts_with("echo: hi (turn 1 of context "), "{reply}");
     }
+
+    // Pinned to node B (`a2a.node`): node A's questions go to B, which
+    // asks the agent; B asks it itself.
+    let pinned = a.home().join("pinned.yaml");
+    std::fs::write(
+        &pinned,
+        format!("name: pinned\nversion: \"1\"\ndescription: d\na2a:\n  url: \"http://127.0.0.1:{port}\"\n  node: node-b\n"),
+    )
+    .unwrap();
+    let registered = a.cli(&["modules", "register", &pinned.display().to_string()]);
+    assert!(registered.status.success(), "{registered:?}");
+    let from_a = crate::fleet_nodes::eventually(
+        "node-b hosts the pinned agent",
+        std::time::Duration::from_secs(20),
+        || {
+            let out = a.cli(&[
+                "--json", "send", "--from", "marker", "--to", "pinned", "via b",
+            ]);
+            out.status.success().then(|| json_of(&out))
+        },
+    );
+    assert_eq!(
+        from_a["node"], "node-b",
+        "routed to the pinned node: {from_a}"
+    );
+    assert!(
+        from_a["reply"].as_str().unwrap().starts_with("echo: via b"),
+        "{from_a}"
+    );
+    let from_b = json_of(&b.cli(&[
+        "--json", "send", "--from", "arangodb", "--to", "pinned", "here",
+    ]));
+    assert_eq!(from_b["status"], "delivered", "{from_b}");
+    assert!(
+        from_b["reply"].as_str().unwrap().starts_with("echo: here"),
+        "{from_b}"
+    );
     drop(agent);
 }

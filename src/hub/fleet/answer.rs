@@ -128,6 +128,16 @@ impl Hub {
             .conversation_since(&query.conversation_id, 0)
             .await?;
         let history: Vec<_> = messages.into_iter().filter(|m| m.seq < query.seq).collect();
+        if let Some(endpoint) = self.a2a_endpoint(&conversation.target) {
+            // An A2A agent pinned to this node: asked from here with the
+            // asker's message as it is.
+            let mut sending =
+                self.sending_for_a2a(conversation, history, query.hop_chain.clone(), endpoint)?;
+            sending.prompt_text = query.content.clone();
+            sending.query = Some(query.clone());
+            sending.claimant = Some(self.config().config.fleet.node_name());
+            return Ok(sending);
+        }
         // This node runs its agents its own way: its own backend, commands,
         // environment and policy. The backend the conversation was started
         // with elsewhere is only a preference; when it is not this node's,

@@ -21,10 +21,17 @@ impl Hub {
         &self,
         target: &str,
     ) -> Result<bool, HubError> {
-        let here = self
-            .module_folder(target)
-            .map(|f| f.is_dir())
-            .unwrap_or(false);
+        let here = match self.a2a_endpoint(target) {
+            // An A2A agent is asked from here unless it is pinned to
+            // another node (`a2a.node`).
+            Some(endpoint) => endpoint
+                .node
+                .is_none_or(|node| node == self.config().config.fleet.node_name()),
+            None => self
+                .module_folder(target)
+                .map(|f| f.is_dir())
+                .unwrap_or(false),
+        };
         if here || !self.in_a_fleet() {
             return Ok(false);
         }
@@ -35,8 +42,9 @@ impl Hub {
     /// The folder of `target` is here, or a live node hosts it.
     pub(in crate::hub) async fn check_reachable(&self, target: &str) -> Result<(), HubError> {
         if self.a2a_endpoint(target).is_some() {
-            // An A2A agent: reached over HTTP from any node.
-            return Ok(());
+            // An A2A agent: reached over HTTP from any node, or through the
+            // node it is pinned to.
+            return self.routes_through_fleet(target).await.map(|_| ());
         }
         match self.existing_module_folder(target) {
             Ok(_) => Ok(()),

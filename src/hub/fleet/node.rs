@@ -177,10 +177,16 @@ impl Hub {
     }
 
     /// The modules this node hosts: those whose folder is on this machine.
+    /// And the A2A agents pinned to this node (`a2a.node`): it asks them
+    /// for the whole fleet.
     pub fn hosted_modules(&self) -> Vec<String> {
+        let this_node = self.config().config.fleet.node_name();
         self.registry()
             .names()
-            .filter(|m| self.module_folder(m).map(|f| f.is_dir()).unwrap_or(false))
+            .filter(|m| match self.a2a_endpoint(m) {
+                Some(endpoint) => endpoint.node.as_deref() == Some(this_node.as_str()),
+                None => self.module_folder(m).map(|f| f.is_dir()).unwrap_or(false),
+            })
             .map(str::to_string)
             .collect()
     }
