@@ -229,23 +229,30 @@ async fn task_until(
     }
 }
 
+/// Sends `message` as a task and polls until the task is input_required;
+/// the task's id and what `tasks/get` then shows.
+async fn task_waiting_for_input(
+    client: &Client,
+    message: &str,
+) -> (String, rmcp::model::DetailedTask) {
+    let CallToolResponse::Task(created) = client.call_tool_once(send(message)).await.unwrap()
+    else {
+        panic!("expected a task");
+    };
+    let task_id = created.task.task_id;
+    let waiting = task_until(client, &task_id, |t| {
+        matches!(t.payload, TaskPayload::InputRequired { .. })
+    })
+    .await;
+    (task_id, waiting)
+}
+
 #[tokio::test]
 async fn a_task_shows_the_question_as_its_input_request_and_tasks_update_answers_it() {
     let home = home();
     let hub = hub_in(home.path());
     let client = connect_with(hub.clone(), eliciting(true)).await;
-    let CallToolResponse::Task(created) = client
-        .call_tool_once(send("[[askback:Which index?]]"))
-        .await
-        .unwrap()
-    else {
-        panic!("expected a task");
-    };
-    let task_id = created.task.task_id;
-    let waiting = task_until(&client, &task_id, |t| {
-        matches!(t.payload, TaskPayload::InputRequired { .. })
-    })
-    .await;
+    let (task_id, waiting) = task_waiting_for_input(&client, "[[askback:Which index?]]").await;
     let TaskPayload::InputRequired { input_requests } = &waiting.payload else {
         unreachable!()
     };
@@ -297,18 +304,7 @@ async fn a_task_client_without_elicitation_sees_no_input_request_and_answers_wit
         Implementation::new("tasks-only", "0"),
     );
     let client = connect_with(hub.clone(), config).await;
-    let CallToolResponse::Task(created) = client
-        .call_tool_once(send("[[askback:Which one?]]"))
-        .await
-        .unwrap()
-    else {
-        panic!("expected a task");
-    };
-    let task_id = created.task.task_id;
-    let waiting = task_until(&client, &task_id, |t| {
-        matches!(t.payload, TaskPayload::InputRequired { .. })
-    })
-    .await;
+    let (task_id, waiting) = task_waiting_for_input(&client, "[[askback:Which one?]]").await;
     let TaskPayload::InputRequired { input_requests } = &waiting.payload else {
         unreachable!()
     };
