@@ -83,18 +83,26 @@ impl Hub {
 
     /// Beats soon after the instance list changed (a send started a child,
     /// say), at most once per [`PROMPT_BEAT_GAP`], so other processes see
-    /// instances without waiting for the next regular beat.
+    /// instances without waiting for the next regular beat. A change within
+    /// the gap is beaten at its end, not dropped (it would otherwise wait
+    /// for the regular beat, 5 s).
     pub(super) fn beat_soon(self: &std::sync::Arc<Self>) {
+        use std::sync::atomic::Ordering::Relaxed;
         if !self.announced.initialized() {
             return;
         }
         let now = crate::time::now_ms();
-        let last = self.last_beat_ms.load(std::sync::atomic::Ordering::Relaxed);
-        if now - last < PROMPT_BEAT_GAP.as_millis() as i64 {
-            return;
-        }
+        let last = self.last_beat_ms.load(Relaxed);
+        let wait_ms = PROMPT_BEAT_GAP.as_millis() as i64 - (now - last);
         let hub = self.clone();
         self.spawn_until_shutdown(async move {
+            if wait_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
+                // A beat since the change reads the instance list after it.
+                if hub.last_beat_ms.load(Relaxed) > now {
+                    return;
+                }
+            }
             if let Err(e) = hub.beat().await {
                 tracing::warn!(error = %e, "could not write the heartbeat");
             }

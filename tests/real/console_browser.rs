@@ -282,8 +282,21 @@ fn the_console_of_one_node_shows_a_two_node_fleet_and_stops_an_instance_on_the_o
     browser.screenshot(shots, "jobs-routed");
 
     // B's instance, stopped from A's console (through the store).
-    browser.goto(&format!("{base}/console/instances"));
-    browser.wait_for("h2", PAGE);
+    // The page shows what the store holds when it is loaded: reloaded, as
+    // a user would, until node B's beat has brought its instance.
+    let deadline = std::time::Instant::now() + PAGE;
+    loop {
+        browser.goto(&format!("{base}/console/instances"));
+        if browser.find("h2").is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no instance of node-b within {PAGE:?}: {}",
+            browser.page_text()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
     let headings = browser.page_text();
     assert!(headings.contains("node-b"), "{headings}");
     let stop = browser.wait_for("table.instances form[action$='/stop'] button", PAGE);
