@@ -253,7 +253,7 @@ impl Communicator {
     /// source defaults to this communicator's module.
     pub async fn send(&self, mut request: SendRequest) -> Result<SendOutcome, CommunicatorError> {
         request.source.get_or_insert_with(|| self.module.clone());
-        Ok(self.hub().send_message(request).await?)
+        Ok(self.hub().messaging().send(request).await?)
     }
 
     /// Like [`Communicator::send_message`], as a stream of events: progress
@@ -278,7 +278,7 @@ impl Communicator {
         }));
         let hub = self.hub().clone();
         tokio::spawn(async move {
-            let send = hub.send_message(request);
+            let send = hub.messaging().send(request);
             tokio::pin!(send);
             let outcome = loop {
                 tokio::select! {
@@ -300,6 +300,7 @@ impl Communicator {
                 let (query, question) = (request.query_id.clone(), request.question_id.clone());
                 let _ = events.send(SendEvent::InputRequired(request)).await;
                 outcome = hub
+                    .messaging()
                     .next_turn(&query, Some(&question), crate::hub::MAX_WAIT)
                     .await;
             }
@@ -317,6 +318,7 @@ impl Communicator {
         answer: &str,
     ) -> Result<(), CommunicatorError> {
         self.hub()
+            .messaging()
             .answer_question(query_id, answer, std::time::Duration::ZERO)
             .await?;
         Ok(())
@@ -329,7 +331,8 @@ impl Communicator {
     ) -> Result<Conversation, CommunicatorError> {
         Ok(self
             .hub()
-            .create_conversation(NewConversationRequest {
+            .conversations()
+            .create(NewConversationRequest {
                 source: Some(self.module.clone()),
                 target: target.to_string(),
                 title: None,
@@ -345,7 +348,8 @@ impl Communicator {
         loop {
             let page = self
                 .hub()
-                .list_conversations(ConversationFilter {
+                .conversations()
+                .list(ConversationFilter {
                     module: Some(self.module.clone()),
                     status: None,
                     limit: 500,
@@ -368,7 +372,8 @@ impl Communicator {
     ) -> Result<String, CommunicatorError> {
         Ok(self
             .hub()
-            .export_conversation(conversation_id, format)
+            .conversations()
+            .export(conversation_id, format)
             .await?)
     }
 

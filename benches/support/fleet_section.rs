@@ -29,15 +29,16 @@ async fn node(home: &Path, stop: &CancellationToken) -> Arc<Hub> {
 }
 
 async fn conversation(hub: &Arc<Hub>, source: &str, target: &str) -> String {
-    hub.create_conversation(NewConversationRequest {
-        source: Some(source.into()),
-        target: target.into(),
-        title: None,
-        backend: None,
-    })
-    .await
-    .unwrap()
-    .id
+    hub.conversations()
+        .create(NewConversationRequest {
+            source: Some(source.into()),
+            target: target.into(),
+            title: None,
+            backend: None,
+        })
+        .await
+        .unwrap()
+        .id
 }
 
 fn ask(id: &str, message: &str) -> SendRequest {
@@ -75,14 +76,14 @@ async fn cross_node_latency(cluster: &PgCluster) {
     let here = conversation(&a, "marker", "arangodb").await;
     let there = conversation(&a, "marker", "claude_mcp").await;
     for id in [&here, &there] {
-        a.send_message(ask(id, "[[brief]] warm")).await.unwrap();
+        a.messaging().send(ask(id, "[[brief]] warm")).await.unwrap();
     }
     let (mut same, mut cross) = (Vec::new(), Vec::new());
     for i in 0..200 {
-        let (t, out) = timed(a.send_message(ask(&here, &format!("[[brief]] h{i}")))).await;
+        let (t, out) = timed(a.messaging().send(ask(&here, &format!("[[brief]] h{i}")))).await;
         out.unwrap();
         same.push(t);
-        let (t, out) = timed(a.send_message(ask(&there, &format!("[[brief]] t{i}")))).await;
+        let (t, out) = timed(a.messaging().send(ask(&there, &format!("[[brief]] t{i}")))).await;
         out.unwrap();
         cross.push(t);
     }
@@ -133,7 +134,8 @@ async fn three_node_throughput(cluster: &PgCluster) {
         let target = if s % 2 == 0 { "arangodb" } else { "claude_mcp" };
         let id = conversation(&asker, "marker", target).await;
         asker
-            .send_message(ask(&id, "[[brief]] warm"))
+            .messaging()
+            .send(ask(&id, "[[brief]] warm"))
             .await
             .unwrap();
         ids.push(id);
@@ -145,7 +147,8 @@ async fn three_node_throughput(cluster: &PgCluster) {
         tasks.spawn(async move {
             for i in 0..EACH {
                 asker
-                    .send_message(ask(&id, &format!("[[brief]] m{i}")))
+                    .messaging()
+                    .send(ask(&id, &format!("[[brief]] m{i}")))
                     .await
                     .unwrap();
             }
@@ -210,13 +213,14 @@ async fn failover(cluster: &PgCluster) {
     let asker = node(asker_home.path(), &stop).await;
     let id = conversation(&asker, "marker", "claude_mcp").await;
     let job = asker
-        .send_detached(ask(&id, "[[hang]] never answered"))
+        .jobs()
+        .send(ask(&id, "[[hang]] never answered"))
         .await
         .unwrap();
     // Claimed by the doomed node, then killed.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let detail = asker.job(&job.message_id).await.unwrap();
+        let detail = asker.jobs().get(&job.message_id).await.unwrap();
         if detail.node.as_deref() == Some("doomed") {
             break;
         }
@@ -230,7 +234,7 @@ async fn failover(cluster: &PgCluster) {
     )
     .unwrap();
     loop {
-        let detail = asker.job(&job.message_id).await.unwrap();
+        let detail = asker.jobs().get(&job.message_id).await.unwrap();
         if detail.status != "pending" {
             break;
         }

@@ -43,7 +43,8 @@ async fn rate(url: &str, nodes: usize, senders: usize) -> (f64, Duration) {
     for hub in &hubs {
         for _ in 0..senders {
             let id = hub
-                .create_conversation(NewConversationRequest {
+                .conversations()
+                .create(NewConversationRequest {
                     source: Some("marker".into()),
                     target: "arangodb".into(),
                     title: None,
@@ -52,7 +53,8 @@ async fn rate(url: &str, nodes: usize, senders: usize) -> (f64, Duration) {
                 .await
                 .unwrap()
                 .id;
-            hub.send_message(network_ask(&id, "[[brief]] warm"))
+            hub.messaging()
+                .send(network_ask(&id, "[[brief]] warm"))
                 .await
                 .unwrap();
             conversations.push((hub.clone(), id));
@@ -65,8 +67,11 @@ async fn rate(url: &str, nodes: usize, senders: usize) -> (f64, Duration) {
         tasks.spawn(async move {
             let mut times = Vec::with_capacity(each);
             for i in 0..each {
-                let (t, out) =
-                    timed(hub.send_message(network_ask(&id, &format!("[[brief]] m{i}")))).await;
+                let (t, out) = timed(
+                    hub.messaging()
+                        .send(network_ask(&id, &format!("[[brief]] m{i}"))),
+                )
+                .await;
                 out.unwrap();
                 times.push(t);
             }

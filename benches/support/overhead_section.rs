@@ -104,19 +104,20 @@ pub(super) async fn inproc_section() {
     let send = |id: Option<String>, message: String| {
         let hub = hub.clone();
         async move {
-            hub.send_message(SendRequest {
-                source: Some("marker".into()),
-                target: Some("arangodb".into()),
-                message,
-                conversation_id: id,
-                timeout_s: None,
-                idempotency_key: None,
-                progress: None,
-                cancel: Default::default(),
-                reuse: Default::default(),
-            })
-            .await
-            .unwrap()
+            hub.messaging()
+                .send(SendRequest {
+                    source: Some("marker".into()),
+                    target: Some("arangodb".into()),
+                    message,
+                    conversation_id: id,
+                    timeout_s: None,
+                    idempotency_key: None,
+                    progress: None,
+                    cancel: Default::default(),
+                    reuse: Default::default(),
+                })
+                .await
+                .unwrap()
         }
     };
     let mut id = None;

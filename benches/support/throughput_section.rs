@@ -22,7 +22,7 @@ pub(super) const THROUGHPUT_PAIRS: [(&str, &str); 8] = [
 pub(super) async fn queries_after_warm_up(hub: &Hub, ids: &[String]) -> usize {
     let mut stored = 0;
     for id in ids {
-        let t = hub.get_conversation(id, None, None).await.unwrap();
+        let t = hub.conversations().get(id, None, None).await.unwrap();
         stored += t.messages.iter().filter(|m| m.role == Role::Query).count() - 1;
     }
     stored
@@ -63,7 +63,8 @@ async fn throughput_run(backend: &str, store_toml: &str) -> f64 {
     for s in 0..SENDERS {
         let (source, target) = pairs[s % pairs.len()];
         let c = hub
-            .create_conversation(NewConversationRequest {
+            .conversations()
+            .create(NewConversationRequest {
                 source: Some(source.into()),
                 target: target.into(),
                 title: None,
@@ -74,19 +75,20 @@ async fn throughput_run(backend: &str, store_toml: &str) -> f64 {
         conversations.push((s % pairs.len(), c.id));
     }
     let send = |hub: Arc<Hub>, id: String, message: String| async move {
-        hub.send_message(SendRequest {
-            source: None,
-            target: None,
-            message,
-            conversation_id: Some(id),
-            timeout_s: None,
-            idempotency_key: None,
-            progress: None,
-            cancel: Default::default(),
-            reuse: Default::default(),
-        })
-        .await
-        .unwrap()
+        hub.messaging()
+            .send(SendRequest {
+                source: None,
+                target: None,
+                message,
+                conversation_id: Some(id),
+                timeout_s: None,
+                idempotency_key: None,
+                progress: None,
+                cancel: Default::default(),
+                reuse: Default::default(),
+            })
+            .await
+            .unwrap()
     };
     for (_, id) in &conversations {
         send(hub.clone(), id.clone(), "[[brief]] warm".into()).await;

@@ -137,7 +137,7 @@ async fn require_token(
     next: Next,
 ) -> Response {
     let caller = match bearer_of(request.headers()) {
-        Ok(token) => face.hub.authenticate(token).await,
+        Ok(token) => face.hub.tokens().authenticate(token).await,
         Err(e) => Err(e),
     };
     match caller {
@@ -162,9 +162,10 @@ fn unknown_module(name: &str) -> Response {
 async fn directory(State(face): State<Arc<A2aFace>>, headers: HeaderMap) -> Response {
     let modules: Vec<_> = face
         .hub
-        .module_names()
+        .modules()
+        .names()
         .iter()
-        .filter_map(|name| face.hub.descriptor(name).ok())
+        .filter_map(|name| face.hub.modules().descriptor(name).ok())
         .collect();
     answer(
         StatusCode::OK,
@@ -177,7 +178,7 @@ async fn agent_card(
     Path(module): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match face.hub.descriptor(&module) {
+    match face.hub.modules().descriptor(&module) {
         Ok(descriptor) => answer(
             StatusCode::OK,
             card::card(&face.origin(&headers), &descriptor),
@@ -223,7 +224,7 @@ async fn rpc_call(
     request: Request,
 ) -> Response {
     let headers = request.headers().clone();
-    if !face.hub.has_module(&module) {
+    if !face.hub.modules().has(&module) {
         return unknown_module(&module);
     }
     let json_body = headers

@@ -166,7 +166,7 @@ async fn run(
             }
         };
         tokio::select! {
-            waited = hub.wait_job(id, KEEP_ALIVE) => {
+            waited = hub.jobs().wait(id, KEEP_ALIVE) => {
                 if let Err(e) = waited {
                     return events.error(&super::tasks::rpc_error(&e)).await;
                 }

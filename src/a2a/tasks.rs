@@ -126,7 +126,7 @@ pub fn task_of(detail: &JobDetail, history_length: Option<i64>) -> Task {
 /// The task `id` if the caller may see it as a task of `asking.module`;
 /// an unknown id and one it may not see get the same answer.
 pub async fn visible_task(hub: &Hub, asking: &Asking, id: &str) -> Result<JobDetail, RpcError> {
-    let detail = match hub.job_with_answer(id).await {
+    let detail = match hub.jobs().get_with_answer(id).await {
         Ok(detail) => detail,
         Err(HubError::NotFound { .. }) | Err(HubError::BadRequest(_)) => {
             return Err(task_not_found(id));
@@ -231,11 +231,16 @@ pub async fn start(
             )));
         }
         if let Some(module) = asking.caller.module()
-            && !hub.asked_by(task_id, module).await.unwrap_or(false)
+            && !hub
+                .messaging()
+                .asked_by(task_id, module)
+                .await
+                .unwrap_or(false)
         {
             return Err(task_not_found(task_id));
         }
-        hub.answer_question(task_id, &text, Duration::ZERO)
+        hub.messaging()
+            .answer_question(task_id, &text, Duration::ZERO)
             .await
             .map_err(|e| rpc_error(&e))?;
         return Ok(Started {
@@ -245,7 +250,7 @@ pub async fn start(
     }
     let source = asker_of(asking, &params)?;
     if let Some(context) = &params.message.context_id {
-        let conversation = match hub.get_conversation(context, Some(1), None).await {
+        let conversation = match hub.conversations().get(context, Some(1), None).await {
             Ok(t) => t.conversation,
             Err(_) => {
                 return Err(RpcError::invalid_params(format!(
@@ -269,7 +274,8 @@ pub async fn start(
         ..SendRequest::default()
     };
     let accepted = hub
-        .send_detached_reporting(request)
+        .jobs()
+        .send_reporting(request)
         .await
         .map_err(|e| rpc_error(&e))?;
     Ok(Started {
@@ -282,7 +288,7 @@ pub async fn start(
 /// request's time (`instances.request_timeout_s`) is up.
 pub async fn settled(hub: &Hub, asking: &Asking, id: &str) -> Result<Task, RpcError> {
     let wait = Duration::from_secs(hub.config().config.instances.request_timeout_s.max(1));
-    hub.wait_job(id, wait).await.map_err(|e| rpc_error(&e))?;
+    hub.jobs().wait(id, wait).await.map_err(|e| rpc_error(&e))?;
     Ok(task_of(&visible_task(hub, asking, id).await?, None))
 }
 
@@ -296,7 +302,7 @@ pub async fn get(hub: &Hub, asking: &Asking, params: TaskIdParams) -> Result<Tas
 /// cancelable.
 pub async fn cancel(hub: &Hub, asking: &Asking, params: TaskIdParams) -> Result<Task, RpcError> {
     let detail = visible_task(hub, asking, &params.id).await?;
-    match hub.cancel_job(&detail.job.message_id).await {
+    match hub.jobs().cancel(&detail.job.message_id).await {
         Ok(_) => {}
         Err(HubError::BadRequest(why)) => {
             return Err(RpcError::new(code::TASK_NOT_CANCELABLE, why));

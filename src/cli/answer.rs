@@ -39,6 +39,7 @@ pub async fn ask_at_terminal(
             return Ok(outcome);
         }
         outcome = hub
+            .messaging()
             .answer_question(&request.query_id, &answer, wait)
             .await?;
     }

@@ -143,13 +143,15 @@ async fn status(config: LoadedConfig, out: &Output) -> anyhow::Result<i32> {
     let paths = DaemonPaths::of(&config);
     let hub = crate::hub::Hub::open(config, None)?;
     let instances: Vec<_> = hub
-        .all_instances()
+        .instances()
+        .all()
         .await?
         .into_iter()
         .filter(|r| r.server_alive && Some(r.server_pid) == status.pid)
         .collect();
     let pending = hub
-        .list_jobs(Some(crate::hub::MessageStatus::Pending), None, 500)
+        .jobs()
+        .list(Some(crate::hub::MessageStatus::Pending), None, 500)
         .await?;
     hub.shutdown().await;
     if out.json {

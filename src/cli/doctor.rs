@@ -6,8 +6,8 @@ use crate::hub::Hub;
 
 pub async fn run(hub: &Hub, no_start: bool, start: bool, out: &Output) -> anyhow::Result<i32> {
     use crate::hub::CheckStatus;
-    let start_child = start || (!no_start && !hub.child_start_may_download());
-    let checks = hub.doctor(start_child).await;
+    let start_child = start || (!no_start && !hub.maintenance().child_start_may_download());
+    let checks = hub.maintenance().doctor(start_child).await;
     hub.shutdown().await;
     if out.json {
         out.json(&checks)?;

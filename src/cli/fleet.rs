@@ -22,7 +22,7 @@ pub async fn run(hub: &Hub, cmd: FleetCommand, out: &Output) -> anyhow::Result<i
 
 /// `fleet status`: one row a node, then the connections of this role.
 async fn status(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
-    let status = hub.fleet_status().await?;
+    let status = hub.node().fleet_status().await?;
     if out.json {
         out.json(&status)?;
         return Ok(0);

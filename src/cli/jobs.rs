@@ -56,13 +56,15 @@ pub enum JobsCommand {
 pub async fn run(hub: &Hub, cmd: JobsCommand, out: &Output) -> anyhow::Result<i32> {
     let job = match cmd {
         JobsCommand::List { status, limit } => return list(hub, status, limit, out).await,
-        JobsCommand::Show { id } => hub.job(&id).await,
+        JobsCommand::Show { id } => hub.jobs().get(&id).await,
         JobsCommand::Answer { id, text, timeout } => {
             return answer(hub, &id, &text.join(" "), timeout, out).await;
         }
-        JobsCommand::Wait { id, timeout } => hub.wait_job(&id, Duration::from_secs(timeout)).await,
+        JobsCommand::Wait { id, timeout } => {
+            hub.jobs().wait(&id, Duration::from_secs(timeout)).await
+        }
         // Goes to the daemon that carries the job, when the hub uses one.
-        JobsCommand::Cancel { id } => hub.cancel_job(&id).await,
+        JobsCommand::Cancel { id } => hub.jobs().cancel(&id).await,
     };
     let job = match job {
         Ok(job) => job,
@@ -85,13 +87,13 @@ async fn list(
     limit: usize,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let jobs = hub.list_jobs(status, None, limit).await?;
+    let jobs = hub.jobs().list(status, None, limit).await?;
     if out.json {
         out.json(&jobs)?;
         return Ok(0);
     }
     // In a fleet, which node took each question.
-    let fleet = hub.in_a_fleet();
+    let fleet = hub.node().in_a_fleet();
     let rows: Vec<Vec<String>> = jobs
         .iter()
         .map(|j| {
@@ -127,6 +129,7 @@ async fn answer(
     out: &Output,
 ) -> anyhow::Result<i32> {
     match hub
+        .messaging()
         .answer_question(id, text, Duration::from_secs(timeout))
         .await
     {

@@ -95,7 +95,7 @@ pub async fn send(
             return Ok(2);
         }
         let request = request_of(args, cancel_on_ctrl_c());
-        let sent = hub.send_detached(request).await;
+        let sent = hub.jobs().send(request).await;
         hub.shutdown().await;
         return match sent {
             Ok(outcome) => print_outcome(&outcome, out).map(|()| 0),
@@ -115,7 +115,7 @@ fn asking_module(hub: &Hub, from: Option<String>) -> Result<String, String> {
     }
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    hub.module_for_folder(&cwd).ok_or_else(|| {
+    hub.modules().for_folder(&cwd).ok_or_else(|| {
         format!(
             "which module is asking? Give --from MODULE, or set CLAUDE_COMMS_MODULE, or run this inside a registered module's folder ({} is in none)",
             cwd.display()
@@ -199,9 +199,9 @@ fn request_of(args: SendArgs, cancel: tokio_util::sync::CancellationToken) -> Se
 /// Sends and waits (through the daemon when the hub uses one).
 async fn send_here(hub: &std::sync::Arc<Hub>, args: SendArgs, out: &Output) -> anyhow::Result<i32> {
     let cancel = cancel_on_ctrl_c();
-    let wait = hub.answer_timeout(args.timeout);
+    let wait = hub.messaging().answer_timeout(args.timeout);
     let request = request_of(args, cancel.clone());
-    let result = match hub.send_message(request).await {
+    let result = match hub.messaging().send(request).await {
         Ok(outcome) if outcome.input_request.is_some() && super::answer::interactive(out) => {
             super::answer::ask_at_terminal(hub, outcome, wait, out).await
         }

@@ -18,7 +18,10 @@ pub struct StatsArgs {
 
 pub async fn run(hub: &Hub, args: StatsArgs, out: &Output) -> anyhow::Result<i32> {
     let since = parse_since(&args.since)?;
-    let report = hub.stats(args.module.as_deref(), since).await;
+    let report = hub
+        .conversations()
+        .stats(args.module.as_deref(), since)
+        .await;
     hub.shutdown().await;
     let report = report?;
     if out.json {

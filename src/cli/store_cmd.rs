@@ -1,6 +1,6 @@
 //! `claude-comms store status | copy`: the store behind this data dir, and
 //! copying it into another (SQLite to PostgreSQL and back). The copy is
-//! the library's (`Hub::copy_store`); this file words its report.
+//! the library's (`hub.maintenance().copy_store`); this file words its report.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -68,7 +68,7 @@ pub async fn run(hub: &Hub, cmd: StoreCommand, out: &Output) -> anyhow::Result<i
 }
 
 async fn status(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
-    let status = hub.store_status().await?;
+    let status = hub.maintenance().store_status().await?;
     if out.json {
         out.json(&status)?;
         return Ok(0);
@@ -125,7 +125,10 @@ async fn copy(
                 Output::new(false).note(format!("copying {}: {} of {}", p.noun, p.copied, p.total));
         }
     };
-    let copied = hub.copy_store(to, force, through_pooler, progress).await;
+    let copied = hub
+        .maintenance()
+        .copy_store(to, force, through_pooler, progress)
+        .await;
     hub.shutdown().await;
     let report = match copied {
         Ok(report) => report,

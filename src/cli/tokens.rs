@@ -69,7 +69,7 @@ async fn create(
         label,
         lifetime_ms,
     };
-    let created = match hub.create_token(request).await {
+    let created = match hub.tokens().create(request).await {
         Ok(created) => created,
         Err(e) => return out.error_exit(e),
     };
@@ -95,7 +95,7 @@ async fn create(
 
 /// `tokens list`: every token, what it acts as and whether it still works.
 async fn list(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
-    let tokens = hub.list_tokens().await?;
+    let tokens = hub.tokens().list().await?;
     if out.json {
         out.json(&tokens)?;
         return Ok(0);
@@ -124,7 +124,7 @@ async fn list(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
 
 /// `tokens revoke ID`.
 async fn revoke(hub: &Hub, id: &str, out: &Output) -> anyhow::Result<i32> {
-    let record = match hub.revoke_token(id).await {
+    let record = match hub.tokens().revoke(id).await {
         Ok(record) => record,
         Err(e) => return out.error_exit(e),
     };

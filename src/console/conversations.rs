@@ -40,7 +40,8 @@ pub async fn list_page(
     if !q.is_empty() {
         let results = match console
             .hub
-            .search_conversations(q, module.clone(), HITS)
+            .conversations()
+            .search(q, module.clone(), HITS)
             .await
         {
             Ok(r) => r,
@@ -71,7 +72,7 @@ pub async fn list_page(
         limit: LIST_LIMIT,
         ..Default::default()
     };
-    let page_of = match console.hub.list_conversations(filter).await {
+    let page_of = match console.hub.conversations().list(filter).await {
         Ok(p) => p,
         Err(e) => return error_page(&signed, "conversations", &e),
     };
@@ -167,7 +168,7 @@ pub async fn read_page(
     {
         return error_page(&signed, "conversations", &e);
     }
-    let t = match console.hub.get_conversation(&id, None, None).await {
+    let t = match console.hub.conversations().get(&id, None, None).await {
         Ok(t) => t,
         Err(e) => return error_page(&signed, "conversations", &e),
     };
@@ -246,7 +247,7 @@ pub async fn export(
         ExportFormat::Json => ("application/json", "json"),
         ExportFormat::Jsonl => ("application/jsonl", "jsonl"),
     };
-    match console.hub.export_conversation(&id, format).await {
+    match console.hub.conversations().export(&id, format).await {
         Ok(text) => {
             let file: String = id
                 .chars()

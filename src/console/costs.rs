@@ -50,7 +50,7 @@ pub async fn costs_page(
     // The store's clock (the database's in a fleet), which stamped every
     // row: a console on a machine whose clock is off still shows the
     // hours the budgets count.
-    let now = match console.hub.store_clock_ms().await {
+    let now = match console.hub.maintenance().store_clock_ms().await {
         Ok(now) => now,
         Err(e) => return error_page(&signed, "costs", &e),
     };
@@ -58,7 +58,7 @@ pub async fn costs_page(
     let end = now - now.rem_euclid(bucket_ms) + bucket_ms;
     let buckets = ((since + bucket_ms - 1) / bucket_ms).max(1) as usize;
     let start = end - buckets as i64 * bucket_ms;
-    let rows = match console.hub.outcome_rows(start, module).await {
+    let rows = match console.hub.node().outcome_rows(start, module).await {
         Ok(r) => r,
         Err(e) => return error_page(&signed, "costs", &e),
     };
@@ -120,7 +120,7 @@ pub async fn costs_page(
 
 /// The budgets table: each limit, what its current window used, a meter.
 async fn budgets_html(console: &Console, module: Option<&str>) -> String {
-    let budgets = match console.hub.budget_use(module).await {
+    let budgets = match console.hub.node().budget_use(module).await {
         Ok(b) => b,
         Err(e) => return format!(r#"<p class="error">{}</p>"#, esc(&e.to_string())),
     };

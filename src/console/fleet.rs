@@ -33,18 +33,18 @@ const FLEET_COLUMNS: &[(&str, &str)] = &[
 /// is no fleet, so this machine alone, and the note says so.
 async fn fleet_table(console: &Console) -> Result<LiveTable, HubError> {
     let hub = &console.hub;
-    let (status, note) = if hub.in_a_fleet() {
-        (hub.fleet_status().await?, None)
+    let (status, note) = if hub.node().in_a_fleet() {
+        (hub.node().fleet_status().await?, None)
     } else {
         (
-            hub.this_machine_status().await?,
+            hub.node().machine_status().await?,
             Some(
                 "This daemon's store is SQLite, which holds no fleet: this is this machine only (a fleet shares one PostgreSQL store)."
                     .to_string(),
             ),
         )
     };
-    let fleet = hub.in_a_fleet();
+    let fleet = hub.node().in_a_fleet();
     let rows = status
         .nodes
         .iter()
@@ -148,7 +148,7 @@ pub async fn instances_page(
     if !signed.is_admin() {
         return admin_only(&signed, "instances");
     }
-    let rows = match console.hub.all_instances().await {
+    let rows = match console.hub.instances().all().await {
         Ok(rows) => rows,
         Err(e) => return error_page(&signed, "instances", &e),
     };
@@ -235,7 +235,7 @@ pub async fn instance_action(
         }
     };
     tracing::info!(instance = %id, action = action.as_str(), token = %signed.token_id, "console instance control");
-    let outcome = match console.hub.control_instance(&id, action).await {
+    let outcome = match console.hub.instances().control(&id, action).await {
         Ok(status) => format!(
             "done={}",
             url_enc(&format!(

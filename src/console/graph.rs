@@ -67,14 +67,14 @@ pub async fn graph_page(
         Err(e) => return error_page(&signed, "graph", &e),
     };
     let module = signed.caller.module();
-    let report = match console.hub.stats(module, since).await {
+    let report = match console.hub.conversations().stats(module, since).await {
         Ok(r) => r,
         Err(e) => return error_page(&signed, "graph", &e),
     };
     // Every registered module for the operator (an idle one is still part
     // of the picture); a module token, only its own and its partners.
     let mut modules: Vec<String> = match module {
-        None => console.hub.module_names(),
+        None => console.hub.modules().names(),
         Some(m) => vec![m.to_string()],
     };
     for p in &report.pairs {

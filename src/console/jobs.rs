@@ -45,7 +45,8 @@ impl Console {
         }
         let t = self
             .hub
-            .get_conversation(conversation_id, Some(1), None)
+            .conversations()
+            .get(conversation_id, Some(1), None)
             .await
             .ok()?;
         let pair = (t.conversation.source, t.conversation.target);
@@ -62,7 +63,8 @@ impl Console {
 async fn jobs_table(console: &Console, signed: &Signed) -> Result<LiveTable, HubError> {
     let jobs = console
         .hub
-        .list_jobs(None, signed.caller.module(), SHOWN)
+        .jobs()
+        .list(None, signed.caller.module(), SHOWN)
         .await?;
     let mut rows = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -145,7 +147,7 @@ pub async fn cancel(
         return admin_only(&signed, "jobs");
     }
     tracing::info!(job = %id, token = %signed.token_id, "console job cancel");
-    match console.hub.cancel_job(&id).await {
+    match console.hub.jobs().cancel(&id).await {
         Ok(_) => axum::response::Redirect::to("/console/jobs").into_response(),
         Err(e) => error_page(&signed, "jobs", &e),
     }

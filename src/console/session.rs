@@ -193,7 +193,7 @@ pub async fn sign_in(State(console): State<Arc<Console>>, request: Request) -> R
     if token.is_empty() {
         return sign_in_page(StatusCode::BAD_REQUEST, Some("paste a token to sign in"));
     }
-    if let Err(e) = console.hub.authenticate(token).await {
+    if let Err(e) = console.hub.tokens().authenticate(token).await {
         tracing::warn!(reason = %e, "console sign-in refused");
         return sign_in_page(StatusCode::UNAUTHORIZED, Some(&e.to_string()));
     }
@@ -255,7 +255,7 @@ pub async fn require_session(
     let Some((token_id, csrf)) = console.sessions.touch(&session_id) else {
         return refuse("the console session has ended; sign in again");
     };
-    let caller = match console.hub.caller_of_token_id(&token_id).await {
+    let caller = match console.hub.tokens().caller_of(&token_id).await {
         Ok(caller) => caller,
         Err(e) => {
             console.sessions.close(&session_id);

@@ -141,7 +141,7 @@ pub async fn require_token(
     next: Next,
 ) -> Response {
     let caller = match bearer_of(&request) {
-        Ok(token) => gate.hub.authenticate(token).await,
+        Ok(token) => gate.hub.tokens().authenticate(token).await,
         Err(e) => Err(e),
     };
     let caller = match caller {

@@ -49,7 +49,7 @@ pub async fn run(
     // A node leaves the fleet first, while the store is still in use: the
     // others then refuse questions to its modules at once instead of
     // routing them to it until its lease runs out.
-    hub.leave_fleet().await;
+    hub.node().leave_fleet().await;
     // Whatever ended it: stop the children, record what was cut, clean up.
     hub.shutdown().await;
     let _ = std::fs::remove_file(&paths.socket);
@@ -66,7 +66,7 @@ async fn serve(
     on_demand: bool,
     tcp_plan: Option<http::TcpPlan>,
 ) -> Result<(), RunError> {
-    hub.announce().await?;
+    hub.node().announce().await?;
     // We hold the lock, so a socket file left here is a crashed daemon's.
     let _ = std::fs::remove_file(&paths.socket);
     let listener = tokio::net::UnixListener::bind(&paths.socket)
@@ -121,7 +121,7 @@ async fn serve(
     // daemon.json: SIGUSR1's default action would end the process.
     let make_way = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
         .map_err(|e| RunError::io("cannot listen for SIGUSR1", e))?;
-    if hub.in_a_fleet() {
+    if hub.node().in_a_fleet() {
         // A node may be refused (its name is taken by a live node, or the
         // fleet runs another schema): then the daemon does not start.
         crate::hub::fleet::run_node(hub.clone(), info.http_url.clone(), stop.clone())

@@ -68,7 +68,7 @@ impl Hub {
     /// The A2A agent that answers for module `name`, if its descriptor
     /// names one.
     pub(super) fn a2a_endpoint(&self, name: &str) -> Option<A2aEndpoint> {
-        self.descriptor(name).ok()?.a2a
+        self.modules().descriptor(name).ok()?.a2a
     }
 
     /// What `dispatch` needs for a question to an A2A agent: no folder, no
@@ -85,8 +85,8 @@ impl Hub {
         Ok(Sending {
             module: Default::default(),
             history: history.into_iter().map(turn_of).collect(),
-            source_descriptor: self.descriptor(&conversation.source)?,
-            target_descriptor: self.descriptor(&conversation.target)?,
+            source_descriptor: self.modules().descriptor(&conversation.source)?,
+            target_descriptor: self.modules().descriptor(&conversation.target)?,
             profile: ChildProfile::default(),
             chain,
             folder: PathBuf::new(),

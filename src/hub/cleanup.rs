@@ -2,38 +2,26 @@
 //! (`conversations delete` and `conversations prune`), the newest messages
 //! across conversations and the permission warnings (for the dashboard).
 
-use super::{Hub, HubError};
+use super::HubError;
 use crate::store::{Conversation, MessageActivity, PruneRule};
 
-impl Hub {
+impl<'h> crate::hub::Conversations<'h> {
     /// Removes a conversation and its messages. Refused while one of its
     /// queries is still pending.
-    pub async fn delete_conversation(&self, id: &str) -> Result<Conversation, HubError> {
+    pub async fn delete(self, id: &str) -> Result<Conversation, HubError> {
         let removed = self.store.delete_conversation(id).await?;
         self.messages_changed();
         Ok(removed)
     }
 
-    /// The store's clock (unix ms; the database's on PostgreSQL): where an
-    /// age over stored times ("no message for 30 days") starts.
-    pub async fn store_clock_ms(&self) -> Result<i64, HubError> {
-        Ok(self.store.clock_ms().await?)
-    }
-
-    /// What [`Hub::prune_conversations`] would remove.
-    pub async fn prunable_conversations(
-        &self,
-        rule: PruneRule,
-    ) -> Result<Vec<Conversation>, HubError> {
+    /// What [`Conversations::prune`](crate::hub::Conversations::prune) would remove.
+    pub async fn prunable(self, rule: PruneRule) -> Result<Vec<Conversation>, HubError> {
         Ok(self.store.prunable_conversations(&rule).await?)
     }
 
     /// Removes every conversation `rule` matches (never one with a pending
     /// query) and returns them.
-    pub async fn prune_conversations(
-        &self,
-        rule: PruneRule,
-    ) -> Result<Vec<Conversation>, HubError> {
+    pub async fn prune(self, rule: PruneRule) -> Result<Vec<Conversation>, HubError> {
         let removed = self.store.prune_conversations(&rule).await?;
         if !removed.is_empty() {
             self.messages_changed();
@@ -43,7 +31,7 @@ impl Hub {
 
     /// The newest `limit` messages of any conversation, newest first, by
     /// any process sharing the database.
-    pub async fn recent_messages(&self, limit: usize) -> Result<Vec<MessageActivity>, HubError> {
+    pub async fn recent_messages(self, limit: usize) -> Result<Vec<MessageActivity>, HubError> {
         let mut recent = self.store.recent_messages(limit).await?;
         // Marked per answering module, as `get_conversation` marks them.
         let mut targets: Vec<String> = recent.iter().map(|a| a.target.clone()).collect();
@@ -65,12 +53,5 @@ impl Hub {
             }
         }
         Ok(recent)
-    }
-
-    /// The permission settings an operator should know about, such as
-    /// modules whose agents run with `full` permissions (as `doctor` says).
-    pub fn policy_warnings(&self) -> Vec<String> {
-        let known = self.module_names();
-        crate::policy::report::warnings(&self.config().config, &known)
     }
 }

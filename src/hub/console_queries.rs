@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
+use super::HubError;
 use super::fleet::{FleetStatus, NodeStatus};
-use super::{Hub, HubError};
 use crate::config::{Budget, BudgetsConfig};
 use crate::store::{MessageStatus, OutcomeRow, SpendScope};
 use crate::time::{DAY_MS, HOUR_MS, now_ms};
@@ -26,18 +26,20 @@ pub struct BudgetUse {
     pub cost_usd_today: f64,
 }
 
-impl Hub {
+impl<'h> crate::hub::Node<'h> {
     /// `fleet status` where there is no fleet (a SQLite store): this
     /// machine as the one node, from this process's own view.
-    pub async fn this_machine_status(&self) -> Result<FleetStatus, HubError> {
+    pub async fn machine_status(self) -> Result<FleetStatus, HubError> {
         let instances = self
-            .all_instances()
+            .instances()
+            .all()
             .await?
             .iter()
             .filter(|r| r.server_alive)
             .count();
         let pending = self
-            .list_jobs(Some(MessageStatus::Pending), None, 500)
+            .jobs()
+            .list(Some(MessageStatus::Pending), None, 500)
             .await?
             .len() as i64;
         let node = self.config().config.fleet.node_name();
@@ -70,7 +72,7 @@ impl Hub {
     /// The ledger's outcomes since `since_ms` (of pairs `module` takes part
     /// in, if given), for plots over time.
     pub async fn outcome_rows(
-        &self,
+        self,
         since_ms: i64,
         module: Option<&str>,
     ) -> Result<Vec<OutcomeRow>, HubError> {
@@ -79,7 +81,7 @@ impl Hub {
 
     /// Every configured budget (those concerning `module`, if given) with
     /// what its current windows have used.
-    pub async fn budget_use(&self, module: Option<&str>) -> Result<Vec<BudgetUse>, HubError> {
+    pub async fn budget_use(self, module: Option<&str>) -> Result<Vec<BudgetUse>, HubError> {
         let budgets = &self.config().config.budgets;
         let mut scoped: Vec<(String, Vec<String>, SpendScope, &Budget)> = Vec::new();
         for (key, budget) in &budgets.pairs {

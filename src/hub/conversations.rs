@@ -6,7 +6,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Hub, HubError};
+use super::{HubError, NewConversationRequest};
 use crate::store::{
     Conversation, ConversationFilter, ConversationPage, ConversationStatus, ExportFormat, Message,
     SearchHit,
@@ -33,23 +33,38 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
 }
 
-impl Hub {
-    pub async fn list_conversations(
-        &self,
-        filter: ConversationFilter,
-    ) -> Result<ConversationPage, HubError> {
+impl<'h> crate::hub::Conversations<'h> {
+    /// Starts a conversation between two known modules.
+    pub async fn create(self, request: NewConversationRequest) -> Result<Conversation, HubError> {
+        let source = self.messaging().resolve_source(request.source.as_deref())?;
+        self.modules().descriptor(&request.target)?;
+        let backend = request
+            .backend
+            .unwrap_or(self.config().config.instances.backend);
+        let metadata = serde_json::json!({ "backend": backend.as_str() });
+        let title = request.title;
+        let target = request.target;
+        let conversation = self
+            .store
+            .create_conversation(&source, &target, title.as_deref(), metadata)
+            .await?;
+        self.messages_changed();
+        Ok(conversation)
+    }
+
+    pub async fn list(self, filter: ConversationFilter) -> Result<ConversationPage, HubError> {
         Ok(self.store.list_conversations(&filter).await?)
     }
 
     /// A conversation with its latest `limit` messages before `before`
     /// (a sequence number), or all of them.
-    pub async fn get_conversation(
-        &self,
+    pub async fn get(
+        self,
         id: &str,
         limit: Option<usize>,
         before: Option<i64>,
     ) -> Result<ConversationTranscript, HubError> {
-        let id = &self.conversation_id_of(id).await?;
+        let id = &self.conversations().full_id(id).await?;
         let conversation = self.store.conversation(id).await?;
         let mut messages = self.store.messages(id, limit, before).await?;
         let more_before = messages.first().is_some_and(|m| m.seq > 1);
@@ -61,8 +76,8 @@ impl Hub {
         })
     }
 
-    pub async fn search_conversations(
-        &self,
+    pub async fn search(
+        self,
         query: &str,
         module: Option<String>,
         limit: usize,
@@ -75,12 +90,8 @@ impl Hub {
         })
     }
 
-    pub async fn export_conversation(
-        &self,
-        id: &str,
-        format: ExportFormat,
-    ) -> Result<String, HubError> {
-        let id = &self.conversation_id_of(id).await?;
+    pub async fn export(self, id: &str, format: ExportFormat) -> Result<String, HubError> {
+        let id = &self.conversations().full_id(id).await?;
         let conversation = self.store.conversation(id).await?;
         let mut messages = self.store.messages(id, None, None).await?;
         self.mark_stale(&conversation.target, &mut messages).await;
@@ -92,7 +103,7 @@ impl Hub {
     }
 
     /// Stores a JSON or JSON Lines export (from this or another database).
-    pub async fn import_conversation(&self, text: String) -> Result<Conversation, HubError> {
+    pub async fn import(self, text: String) -> Result<Conversation, HubError> {
         let conversation = self
             .store
             .import(crate::store::parse_export(&text)?)
@@ -101,8 +112,8 @@ impl Hub {
         Ok(conversation)
     }
 
-    pub async fn archive_conversation(&self, id: &str) -> Result<Conversation, HubError> {
-        let id = &self.conversation_id_of(id).await?;
+    pub async fn archive(self, id: &str) -> Result<Conversation, HubError> {
+        let id = &self.conversations().full_id(id).await?;
         let conversation = self
             .store
             .set_conversation_status(id, ConversationStatus::Archived)
@@ -112,15 +123,15 @@ impl Hub {
     }
 
     /// The cursor just past the newest stored message.
-    pub async fn message_cursor(&self) -> Result<crate::store::MessageCursor, HubError> {
+    pub async fn cursor(self) -> Result<crate::store::MessageCursor, HubError> {
         Ok(self.store.latest_message_cursor().await?)
     }
 
     /// Messages stored after `cursor` (to or from `module`, if given), by
     /// any process sharing the database. Waits up to `max_wait` for the
     /// first one; returns the messages with the cursor to continue from.
-    pub async fn follow_messages(
-        &self,
+    pub async fn follow(
+        self,
         cursor: crate::store::MessageCursor,
         module: Option<String>,
         max_wait: Duration,
@@ -150,13 +161,14 @@ impl Hub {
     }
 }
 
-impl Hub {
+impl<'h> crate::hub::Conversations<'h> {
     /// A conversation's full id from the id or its first 8+ characters.
-    pub async fn conversation_id_of(&self, id: &str) -> Result<String, HubError> {
+    pub async fn full_id(self, id: &str) -> Result<String, HubError> {
         if uuid::Uuid::parse_str(id).is_ok() {
             return Ok(id.to_string());
         }
-        self.resolve_id(crate::store::IdKind::Conversation, id)
+        self.jobs()
+            .full_id(crate::store::IdKind::Conversation, id)
             .await
     }
 }

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use super::Hub;
 use super::doctor_check::PROBE_TIMEOUT;
 use super::doctor_check::{Check, CheckStatus};
 use super::doctor_env::{
@@ -12,10 +11,10 @@ use super::doctor_env::{
 };
 use crate::config::BackendKind;
 
-impl Hub {
+impl<'h> crate::hub::Maintenance<'h> {
     /// Runs every check. `start_child` also starts a claude-code-mcp child
     /// and checks its tool (slow the first time npx downloads it).
-    pub async fn doctor(&self, start_child: bool) -> Vec<Check> {
+    pub async fn doctor(self, start_child: bool) -> Vec<Check> {
         let config = &self.config().config;
         let mut checks = Vec::new();
 
@@ -93,7 +92,7 @@ impl Hub {
                 ),
             },
         );
-        checks.push(match self.message_cursor().await {
+        checks.push(match self.conversations().cursor().await {
             Ok(_) => Check::new("database", CheckStatus::Ok, self.config().store_shown(), ""),
             Err(e) => Check::new(
                 "database",
@@ -105,14 +104,14 @@ impl Hub {
 
         checks.extend(daemon_check(self.config()));
 
-        let report = self.load_report();
+        let report = self.modules().load_report();
         checks.push(if report.errors.is_empty() {
             Check::new(
                 "descriptors",
                 CheckStatus::Ok,
                 format!(
                     "{} module(s) loaded",
-                    self.list_modules(&Default::default()).modules.len()
+                    self.modules().list(&Default::default()).modules.len()
                 ),
                 "",
             )
@@ -129,7 +128,7 @@ impl Hub {
                 "fix the named files (`claude-comms modules validate FILE`)",
             )
         });
-        for m in self.list_modules(&Default::default()).modules {
+        for m in self.modules().list(&Default::default()).modules {
             if let Some(card) = self.check_a2a_agent(&m.name).await {
                 // Answered by an A2A agent: its card must be readable.
                 checks.push(match card {
@@ -148,9 +147,9 @@ impl Hub {
                 });
                 continue;
             }
-            match self.module_folder(&m.name) {
+            match self.modules().folder(&m.name) {
                 Ok(folder) if folder.is_dir() => {
-                    if let Some(warning) = self.module_folder_warning(&m.name) {
+                    if let Some(warning) = self.modules().folder_warning(&m.name) {
                         checks.push(Check::new(
                             &format!("module {}", m.name),
                             CheckStatus::Warning,
@@ -207,12 +206,12 @@ impl Hub {
     }
 }
 
-impl Hub {
+impl<'h> crate::hub::Maintenance<'h> {
     /// The permission policies: the shim claude-code-mcp needs for them,
     /// `full` modules and deprecated settings as warnings.
-    fn permission_checks(&self) -> Vec<Check> {
+    fn permission_checks(self) -> Vec<Check> {
         let config = &self.config().config;
-        let known = self.module_names();
+        let known = self.modules().names();
         let mut checks = Vec::new();
         checks.push(
             match crate::policy::shim::shim_executable(config.permissions.shim.as_deref()) {
@@ -263,25 +262,25 @@ impl Hub {
     }
 }
 
-impl Hub {
+impl<'h> crate::hub::Maintenance<'h> {
     /// Whether starting a claude-code-mcp child may download it first
     /// (the default `npx -y @steipete/claude-code-mcp`): then `doctor`
     /// does not start one unless asked with `--start`.
-    pub fn child_start_may_download(&self) -> bool {
+    pub fn child_start_may_download(self) -> bool {
         downloads_on_start(&self.config().config.instances.claude_code_mcp.command)
     }
 
     /// The environment a child gets from the config, over this process's.
-    fn child_env(&self) -> impl Fn(&str) -> Option<String> + '_ {
-        super::doctor_env::child_env(&self.config().config)
+    fn child_env(self) -> impl Fn(&str) -> Option<String> + 'h {
+        super::doctor_env::child_env(&self.hub().config().config)
     }
 
     /// Starts a claude-code-mcp child and stops it again; a failure quotes
     /// the child's own stderr, which usually names the cause.
-    async fn child_start_check(&self, tool_name: &str) -> Check {
+    async fn child_start_check(self, tool_name: &str) -> Check {
         let started = tokio::time::timeout(
             PROBE_TIMEOUT,
-            self.instances().start(
+            self.instance_pool().start(
                 BackendKind::ClaudeCodeMcp,
                 crate::instances::ChildProfile::default(),
                 None,
@@ -290,13 +289,13 @@ impl Hub {
         )
         .await;
         // Whatever happened, no child of the check outlives it.
-        let leftovers = self.instances().list();
+        let leftovers = self.instance_pool().list();
         let stderr: Vec<String> = leftovers
             .iter()
             .flat_map(|s| s.stderr_tail.iter().cloned())
             .collect();
         for status in &leftovers {
-            let _ = self.instances().stop(&status.instance_id).await;
+            let _ = self.instance_pool().stop(&status.instance_id).await;
         }
         let quoted = if stderr.is_empty() {
             "the child wrote nothing on stderr".to_string()

@@ -1,7 +1,7 @@
 //! Instances across processes: every server records its instances in the
 //! shared database (see [`super::liveness`]); any face of any process (MCP
 //! tools, the CLI, the dashboard) stops, pauses, resumes or restarts one with
-//! [`Hub::control_instance`]. The owner acts at once when it is this
+//! [`Instances::control`](crate::hub::Instances::control). The owner acts at once when it is this
 //! process; otherwise a request row in the store asks it, and it writes back
 //! the instance's new status. The request and its result each wake the
 //! other side with a notice (nothing is polled: a slow re-read covers a
@@ -16,8 +16,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::HubError;
 use super::liveness::STALE_AFTER;
-use super::{Hub, HubError};
 use crate::instances::InstanceStatus;
 use crate::store::InstanceRecord;
 
@@ -91,14 +91,14 @@ pub struct InstanceRow {
     pub instance: InstanceRecord,
 }
 
-impl Hub {
+impl<'h> crate::hub::Instances<'h> {
     /// The instances of every server that shares the database.
-    pub async fn all_instances(&self) -> Result<Vec<InstanceRow>, HubError> {
+    pub async fn all(self) -> Result<Vec<InstanceRow>, HubError> {
         let stale = STALE_AFTER.as_millis() as i64;
         let rows = self.store.list_instances(stale).await?;
         // In a fleet, each daemon is a node: name the node of each server.
-        let nodes = if self.in_a_fleet() {
-            self.fleet()?.nodes(self.lease_ms()).await?
+        let nodes = if self.node().in_a_fleet() {
+            self.node().fleet()?.nodes(self.lease_ms()).await?
         } else {
             Vec::new()
         };
@@ -125,12 +125,12 @@ impl Hub {
 
     /// Stops, pauses, resumes or restarts an instance of this or another
     /// server; the instance's status after the action.
-    pub async fn control_instance(
-        &self,
+    pub async fn control(
+        self,
         id: &str,
         action: ControlAction,
     ) -> Result<InstanceStatus, HubError> {
-        if self.instances().status(id).is_ok() {
+        if self.instance_pool().status(id).is_ok() {
             return self.control_local(id, action).await;
         }
         let row = self.live_instance_row(id).await?;
@@ -146,9 +146,10 @@ impl Hub {
 
     /// The instance `id` (its id, name, or an id prefix of 8 characters or
     /// more) of any process that shares the store, whose owner still runs.
-    pub(super) async fn live_instance_row(&self, id: &str) -> Result<InstanceRow, HubError> {
+    pub(super) async fn live_instance_row(self, id: &str) -> Result<InstanceRow, HubError> {
         let row = self
-            .all_instances()
+            .instances()
+            .all()
             .await?
             .into_iter()
             .find(|r| {
@@ -170,7 +171,7 @@ impl Hub {
     /// waits (bounded) for its answer: the result text of a request it
     /// carried out, its error as a bad request otherwise.
     pub(super) async fn await_control(
-        &self,
+        self,
         row: &InstanceRow,
         action: &str,
     ) -> Result<String, HubError> {
@@ -220,7 +221,7 @@ impl Hub {
     }
 
     async fn control_local(
-        &self,
+        self,
         id: &str,
         action: ControlAction,
     ) -> Result<InstanceStatus, HubError> {
@@ -233,13 +234,11 @@ impl Hub {
     }
 
     /// Carries out the control requests other processes addressed to this server.
-    pub(super) async fn serve_control_requests(
-        self: &std::sync::Arc<Self>,
-    ) -> Result<(), HubError> {
+    pub(super) async fn serve_control_requests(self) -> Result<(), HubError> {
         let requests = self.store.take_control_requests(self.server_id()).await?;
         for request in requests {
             let result = if let Some(history) = super::fleet::watch_request(&request.action) {
-                self.start_watch(&request.instance_id, history).await
+                self.arc().start_watch(&request.instance_id, history).await
             } else {
                 match request.action.parse::<ControlAction>() {
                     Ok(action) => self
@@ -254,7 +253,7 @@ impl Hub {
                 Err(e) => (false, e.to_string()),
             };
             self.store.finish_control(request.id, ok, &text).await?;
-            self.beat().await?;
+            self.node().beat().await?;
         }
         Ok(())
     }

@@ -2,29 +2,27 @@
 //! background instances. Each change is followed by a heartbeat, so other
 //! processes see it at once; errors stay typed ([`HubError::Instance`]).
 
-use std::sync::Arc;
-
+use super::HubError;
 use super::daemon_ops::{
     INSTANCE_STATUS, InstanceIdArgs, LIST_INSTANCES, NoArguments, START_INSTANCE, StartInstanceArgs,
 };
-use super::{Hub, HubError};
 use crate::config::BackendKind;
 use crate::instances::{ChildProfile, InstanceEvent, InstanceStatus, StreamHome};
 
-impl Hub {
+impl<'h> crate::hub::Instances<'h> {
     /// This process's instances (the daemon's, when one carries the work).
-    pub async fn local_instances(&self) -> Result<Vec<InstanceStatus>, HubError> {
+    pub async fn local(self) -> Result<Vec<InstanceStatus>, HubError> {
         if let Some(remote) = &self.remote {
             let listed = remote
                 .call(&LIST_INSTANCES, &NoArguments {}, None, &Default::default())
                 .await?;
             return Ok(listed.instances);
         }
-        Ok(self.instances().list())
+        Ok(self.instance_pool().list())
     }
 
     /// One instance of this process (or of the daemon).
-    pub async fn instance_status(&self, id: &str) -> Result<InstanceStatus, HubError> {
+    pub async fn status(self, id: &str) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
             let args = InstanceIdArgs {
                 instance_id: id.to_string(),
@@ -33,7 +31,7 @@ impl Hub {
                 .call(&INSTANCE_STATUS, &args, None, &Default::default())
                 .await;
         }
-        Ok(self.instances().status(id)?)
+        Ok(self.instance_pool().status(id)?)
     }
 
     /// Starts a claude-code-mcp instance now and returns at once; it serves
@@ -42,10 +40,7 @@ impl Hub {
     /// or reclaimed. A name that reads `<source>_<target>` of two known
     /// modules binds that pair (the seed's `start-instance --name
     /// marker_arangodb`).
-    pub async fn start_instance(
-        self: &Arc<Self>,
-        request: StartInstance,
-    ) -> Result<InstanceStatus, HubError> {
+    pub async fn start(self, request: StartInstance) -> Result<InstanceStatus, HubError> {
         if let Some(remote) = &self.remote {
             let (source, module) = request.pair.clone().unzip();
             let args = StartInstanceArgs {
@@ -69,8 +64,8 @@ impl Hub {
         };
         let profile = match &pair {
             Some((source, target)) => {
-                self.descriptor(source)?;
-                self.descriptor(target)?;
+                self.modules().descriptor(source)?;
+                self.modules().descriptor(target)?;
                 self.profile_for_pair(source, target, backend)?
             }
             None => ChildProfile::default(),
@@ -80,62 +75,62 @@ impl Hub {
         let stream_home = match (&pair, backend) {
             (Some((_, target)), BackendKind::ClaudeStream) => Some(StreamHome {
                 module: target.clone(),
-                workdir: self.existing_module_folder(target)?,
+                workdir: self.messaging().existing_module_folder(target)?,
             }),
             _ => None,
         };
-        self.announce().await?;
+        self.node().announce().await?;
         let status = self
-            .instances()
+            .instance_pool()
             .start(backend, profile, request.name, stream_home)
             .await?;
-        self.beat().await?;
+        self.node().beat().await?;
         Ok(status)
     }
 
     /// Stops an instance of this process and its whole process tree (faces
-    /// call [`Hub::control_instance`], which finds the owner).
-    pub(super) async fn stop_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        let status = self.instances().stop(id).await?;
+    /// call [`Instances::control`](crate::hub::Instances::control), which finds the owner).
+    pub(super) async fn stop_instance(self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instance_pool().stop(id).await?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// Takes no new work on an instance of this process.
-    pub(super) async fn pause_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        let status = self.instances().pause(id)?;
+    pub(super) async fn pause_instance(self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instance_pool().pause(id)?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// Lets a paused (or crash-looping) instance of this process work again.
-    pub(super) async fn resume_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        let status = self.instances().resume(id)?;
+    pub(super) async fn resume_instance(self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instance_pool().resume(id)?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// Replaces the child of an instance of this process with a fresh one
     /// (the id, profile and pairs stay).
-    pub(super) async fn restart_instance(&self, id: &str) -> Result<InstanceStatus, HubError> {
-        let status = self.instances().restart(id).await?;
+    pub(super) async fn restart_instance(self, id: &str) -> Result<InstanceStatus, HubError> {
+        let status = self.instance_pool().restart(id).await?;
         self.beat_if_announced().await;
         Ok(status)
     }
 
     /// The live events of an instance of this process.
-    pub fn subscribe_instance(
-        &self,
+    pub fn subscribe(
+        self,
         id: &str,
     ) -> Result<tokio::sync::broadcast::Receiver<InstanceEvent>, HubError> {
-        Ok(self.instances().subscribe(id)?)
+        Ok(self.instance_pool().subscribe(id)?)
     }
 
     /// An instance operation carried out by the daemon, when one carries
     /// this process's work; `None` when it is to be done here.
-    async fn beat_if_announced(&self) {
+    async fn beat_if_announced(self) {
         if self.is_announced()
-            && let Err(e) = self.beat().await
+            && let Err(e) = self.node().beat().await
         {
             tracing::warn!(error = %e, "could not record the instance change in the database");
         }
@@ -143,7 +138,7 @@ impl Hub {
 
     /// The profile of the children that answer `source` asking `target`.
     fn profile_for_pair(
-        &self,
+        self,
         source: &str,
         target: &str,
         backend: BackendKind,
@@ -151,7 +146,7 @@ impl Hub {
         let chain = crate::context::HopContext::from_env()
             .check(source, target, self.config().config.context.hop_limit)
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
-        self.child_profile(&chain, backend)
+        self.modules().child_profile(&chain, backend)
     }
 }
 
@@ -179,13 +174,13 @@ pub struct StartInstance {
     pub name: Option<String>,
 }
 
-impl Hub {
+impl<'h> crate::hub::Instances<'h> {
     /// The pair a name such as `marker_arangodb` stands for, when both
     /// halves (split at any `_`) are known modules.
-    fn pair_named(&self, name: &str) -> Option<(String, String)> {
+    fn pair_named(self, name: &str) -> Option<(String, String)> {
         name.match_indices('_').find_map(|(at, _)| {
             let (source, target) = (&name[..at], &name[at + 1..]);
-            (self.descriptor(source).is_ok() && self.descriptor(target).is_ok())
+            (self.modules().descriptor(source).is_ok() && self.modules().descriptor(target).is_ok())
                 .then(|| (source.to_string(), target.to_string()))
         })
     }

@@ -3,17 +3,16 @@
 //! (the daemon, normally) carries it to its end after the caller has gone.
 //! A process that stops mid-job leaves it `interrupted`, never replayed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::HubError;
 use super::daemon_ops::{CANCEL_JOB, JobIdArgs};
 use super::send_types::{SendOutcome, SendRequest};
 use super::sending::Prepared;
-use super::{Hub, HubError};
 use crate::store::{Conversation, IdKind, Message, MessageStatus, Role};
 
 /// Longest a caller may wait for a reply in one call.
@@ -118,31 +117,44 @@ impl JobStatus {
     }
 }
 
-impl Hub {
-    /// Stores the query and returns at once (status `pending`); this process
-    /// carries the query to its end in the background.
-    pub async fn send_detached(
-        self: &Arc<Self>,
-        mut request: SendRequest,
-    ) -> Result<SendOutcome, HubError> {
-        // Nobody listens for progress.
-        request.progress = None;
-        self.send_detached_reporting(request).await
+/// The [`Jobs`](crate::hub::Jobs) service's own state: the jobs this
+/// process carries, by query id, with the token that cancels each.
+#[derive(Default)]
+pub(super) struct JobsState {
+    running:
+        std::sync::Mutex<std::collections::HashMap<String, tokio_util::sync::CancellationToken>>,
+}
+
+impl<'h> crate::hub::Jobs<'h> {
+    /// The jobs this process carries (by query id), locked.
+    pub(crate) fn in_flight(
+        self,
+    ) -> std::sync::MutexGuard<
+        'h,
+        std::collections::HashMap<String, tokio_util::sync::CancellationToken>,
+    > {
+        let running = &self.hub().jobs_state.running;
+        running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// [`Hub::send_detached`], with the agent's progress sent to
+    /// Stores the query and returns at once (status `pending`); this process
+    /// carries the query to its end in the background.
+    pub async fn send(self, mut request: SendRequest) -> Result<SendOutcome, HubError> {
+        // Nobody listens for progress.
+        request.progress = None;
+        self.jobs().send_reporting(request).await
+    }
+
+    /// [`Jobs::send`](crate::hub::Jobs::send), with the agent's progress sent to
     /// `request.progress` while the job runs (the A2A face streams it).
-    pub async fn send_detached_reporting(
-        self: &Arc<Self>,
-        mut request: SendRequest,
-    ) -> Result<SendOutcome, HubError> {
+    pub async fn send_reporting(self, mut request: SendRequest) -> Result<SendOutcome, HubError> {
         if self.remote.is_some() {
             return self.send_through_daemon(request, false).await;
         }
         // The caller's cancellation does not reach a job (`cancel_job` does).
         let cancel = CancellationToken::new();
         request.cancel = cancel.clone();
-        let sending = match self.prepare(&request).await? {
+        let sending = match self.messaging().prepare(&request).await? {
             Prepared::Fresh(sending) => sending,
             Prepared::Duplicate(earlier) => return *earlier,
             // The node that claims it answers it; the job is in the store.
@@ -153,25 +165,25 @@ impl Hub {
         };
         let accepted = self.pending_outcome(&sending.conversation, sending.query_id());
         let id = accepted.message_id.clone();
-        self.jobs_in_flight().insert(id.clone(), cancel);
-        let hub = self.clone();
+        self.jobs().in_flight().insert(id.clone(), cancel);
+        let hub = self.arc();
         self.spawn_job(async move {
             let mut sending = sending;
             let started = std::time::Instant::now();
-            let result = hub.dispatch(&mut sending, &request).await;
+            let result = hub.messaging().dispatch(&mut sending, &request).await;
             let duration_ms = started.elapsed().as_millis() as i64;
-            hub.beat_soon();
+            hub.node().beat_soon();
             if let Err(e) = hub.record_outcome(sending, result, duration_ms).await {
                 tracing::info!(job = %id, error = %e, "job ended without an answer");
             }
-            hub.jobs_in_flight().remove(&id);
+            hub.jobs().in_flight().remove(&id);
         });
         Ok(accepted)
     }
 
     /// What a detached send returns: the query is stored and pending.
     pub(super) fn pending_outcome(
-        &self,
+        self,
         conversation: &Conversation,
         query_id: &str,
     ) -> SendOutcome {
@@ -188,7 +200,7 @@ impl Hub {
             usage: None,
             cost_usd: None,
             duplicate: false,
-            policy: self.module_policy(&conversation.target).mode,
+            policy: self.modules().policy(&conversation.target).mode,
             refused: None,
             tool_uses: Vec::new(),
             // Known once answered (`get_reply`).
@@ -204,13 +216,13 @@ impl Hub {
     }
 
     /// A job by its id (or an unambiguous prefix of 8+ characters).
-    pub async fn job(&self, id: &str) -> Result<JobStatus, HubError> {
-        let id = self.resolve_id(IdKind::Message, id).await?;
+    pub async fn get(self, id: &str) -> Result<JobStatus, HubError> {
+        let id = self.jobs().full_id(IdKind::Message, id).await?;
         let query = self.store.message(&id).await?;
         let outcome = self.store.outcome_of(&id).await?;
         check_is_query(&query)?;
         let mut job = JobStatus::of(query, outcome);
-        self.note_input_request(&mut job).await?;
+        self.messaging().note_input_request(&mut job).await?;
         job.children = self.child_jobs(&id, 0).await?;
         Ok(job)
     }
@@ -231,7 +243,7 @@ impl Hub {
                 let query = self.store.message(&id).await?;
                 let outcome = self.store.outcome_of(&id).await?;
                 let mut child = JobStatus::of(query, outcome);
-                self.note_input_request(&mut child).await?;
+                self.messaging().note_input_request(&mut child).await?;
                 child.children = self.child_jobs(&id, depth + 1).await?;
                 children.push(child);
             }
@@ -242,8 +254,8 @@ impl Hub {
     /// A job and, once delivered, its answer exactly as a waiting
     /// `send_message` returns it: an MCP task (a job under another name)
     /// reports the result the synchronous call would have given.
-    pub async fn job_with_answer(&self, id: &str) -> Result<JobDetail, HubError> {
-        let id = self.resolve_id(IdKind::Message, id).await?;
+    pub async fn get_with_answer(self, id: &str) -> Result<JobDetail, HubError> {
+        let id = self.jobs().full_id(IdKind::Message, id).await?;
         let query = self.store.message(&id).await?;
         let conversation = self.store.conversation(&query.conversation_id).await?;
         let outcome = self.store.outcome_of(&id).await?;
@@ -255,7 +267,7 @@ impl Hub {
             _ => None,
         };
         let mut job = JobStatus::of(query, outcome);
-        self.note_input_request(&mut job).await?;
+        self.messaging().note_input_request(&mut job).await?;
         Ok(JobDetail {
             job,
             target: conversation.target,
@@ -266,7 +278,7 @@ impl Hub {
     /// What `send_message` returns for a query answered by `reply` (stored
     /// earlier: a repeated idempotency key, or a job collected later).
     pub(super) fn delivered_outcome(
-        &self,
+        self,
         conversation: &Conversation,
         query_id: String,
         reply: Message,
@@ -285,7 +297,7 @@ impl Hub {
             usage: reply.usage,
             cost_usd: reply.cost_usd,
             duplicate,
-            policy: self.module_policy(&conversation.target).mode,
+            policy: self.modules().policy(&conversation.target).mode,
             refused: crate::policy::tool_use::refused_summary(&reply.tool_uses),
             tool_uses: reply.tool_uses,
             module_commit: reply.module_commit,
@@ -301,12 +313,12 @@ impl Hub {
 
     /// The job, once it is no longer pending, its agent asks something
     /// back (`input_required`), or `wait` has passed.
-    pub async fn wait_job(&self, id: &str, wait: Duration) -> Result<JobStatus, HubError> {
+    pub async fn wait(self, id: &str, wait: Duration) -> Result<JobStatus, HubError> {
         self.wait_job_until(id, wait, true).await
     }
 
     async fn wait_job_until(
-        &self,
+        self,
         id: &str,
         wait: Duration,
         stop_at_question: bool,
@@ -314,8 +326,8 @@ impl Hub {
         let wait = wait.min(MAX_WAIT);
         let deadline = tokio::time::Instant::now() + wait;
         // Listening before the first read: nothing in between is missed.
-        let mut news = self.news(true);
-        let mut job = self.job(id).await?;
+        let mut news = self.messaging().news(true);
+        let mut job = self.jobs().get(id).await?;
         let waits = |job: &JobStatus| {
             job.is_pending() && !(stop_at_question && job.input_request.is_some())
         };
@@ -328,16 +340,18 @@ impl Hub {
         };
         while waits(&job) && tokio::time::Instant::now() < deadline {
             let nap = every.min(deadline - tokio::time::Instant::now());
-            self.ask_back_news(&mut news, &job.message_id, nap).await;
-            job = self.job(&job.message_id).await?;
+            self.messaging()
+                .ask_back_news(&mut news, &job.message_id, nap)
+                .await;
+            job = self.jobs().get(&job.message_id).await?;
         }
         Ok(job)
     }
 
     /// The newest jobs (queries), newest first; with `module`, only those
     /// of conversations it takes part in.
-    pub async fn list_jobs(
-        &self,
+    pub async fn list(
+        self,
         status: Option<MessageStatus>,
         module: Option<&str>,
         limit: usize,
@@ -355,7 +369,7 @@ impl Hub {
         for query in queries {
             let outcome = outcomes.remove(&query.id);
             let mut job = JobStatus::of(query, outcome);
-            self.note_input_request(&mut job).await?;
+            self.messaging().note_input_request(&mut job).await?;
             jobs.push(job);
         }
         Ok(jobs)
@@ -363,8 +377,8 @@ impl Hub {
 
     /// Cancels a job this process is carrying: the work at the child is
     /// cancelled and the job recorded `cancelled`.
-    pub async fn cancel_job(&self, id: &str) -> Result<JobStatus, HubError> {
-        let job = self.job(id).await?;
+    pub async fn cancel(self, id: &str) -> Result<JobStatus, HubError> {
+        let job = self.jobs().get(id).await?;
         if let Some(remote) = &self.remote {
             let args = JobIdArgs {
                 message_id: job.message_id.clone(),
@@ -379,7 +393,7 @@ impl Hub {
                 job.message_id, job.status
             )));
         }
-        let token = self.jobs_in_flight().get(&job.message_id).cloned();
+        let token = self.jobs().in_flight().get(&job.message_id).cloned();
         let Some(token) = token else {
             return Err(HubError::BadRequest(format!(
                 "job {} is carried by another process (the daemon, or the host that sent it); cancel it there",
@@ -392,7 +406,7 @@ impl Hub {
     }
 
     /// The full id of a message or conversation from an id or a prefix.
-    pub async fn resolve_id(&self, kind: IdKind, id: &str) -> Result<String, HubError> {
+    pub async fn full_id(self, kind: IdKind, id: &str) -> Result<String, HubError> {
         Ok(self.store.resolve_id(kind, id).await?)
     }
 }

@@ -5,23 +5,22 @@
 //! a fleet has its file on that node: its owner is asked to send the
 //! events through the store instead (see `fleet/watch.rs`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncSeekExt};
 
-use super::{Hub, HubError};
+use super::HubError;
 use crate::instances::InstanceEvent;
 
 /// How often a journal follower looks for new lines.
 pub const JOURNAL_POLL: Duration = Duration::from_millis(200);
 
-impl Hub {
+impl<'h> crate::hub::Instances<'h> {
     /// The last `history` events of any process's instance (its id, its
     /// name, or an id prefix of 8 characters or more), and a follower for
     /// the events after them.
-    pub async fn follow_instance_journal(
-        self: &Arc<Self>,
+    pub async fn follow_journal(
+        self,
         id: &str,
         history: usize,
     ) -> Result<(Vec<InstanceEvent>, JournalFollower), HubError> {
@@ -44,14 +43,14 @@ impl Hub {
         if let Some(found) = read_journal(&dir, &row.instance.id, history).await? {
             return Ok(found);
         }
-        if !self.in_a_fleet() {
+        if !self.node().in_a_fleet() {
             return Err(HubError::BadRequest(format!(
                 "no events for instance \"{id}\": its server (pid {}) keeps no journal in {}",
                 row.server_pid,
                 dir.display()
             )));
         }
-        let (recent, remote) = self.follow_on_its_node(&row, history).await?;
+        let (recent, remote) = self.arc().follow_on_its_node(&row, history).await?;
         Ok((
             recent,
             JournalFollower {
@@ -62,7 +61,7 @@ impl Hub {
 
     /// The last `history` events of an instance of this machine from its
     /// journal file; none when it keeps none.
-    pub(super) async fn recent_local_events(&self, id: &str, history: usize) -> Vec<InstanceEvent> {
+    pub(super) async fn recent_local_events(self, id: &str, history: usize) -> Vec<InstanceEvent> {
         let dir = self.config().paths.data_dir.join("instances");
         match read_journal(&dir, id, history).await {
             Ok(Some((recent, _))) => recent,

@@ -6,28 +6,46 @@
 
 use std::time::Duration;
 
-use super::{Hub, HubError};
+use super::HubError;
 use crate::instances::InstanceStatus;
 use crate::store::{InstanceRecord, ServerRecord};
 
 /// How often a server writes its heartbeat and instance list.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
-/// Shortest gap between beats prompted by changes (see [`Hub::beat_soon`]).
+/// Shortest gap between beats prompted by changes (see [`Node::beat_soon`](crate::hub::Node::beat_soon)).
 pub const PROMPT_BEAT_GAP: Duration = Duration::from_secs(1);
 
 /// A server whose heartbeat is older than this is dead, even if a process
 /// with its pid exists (pids are reused). Three missed beats.
 pub const STALE_AFTER: Duration = Duration::from_secs(15);
 
-impl Hub {
+/// The [`Node`](crate::hub::Node) service's own state.
+#[derive(Default)]
+pub(super) struct NodeState {
+    /// Set once this process is registered in the database; holds the
+    /// number of interrupted messages recovered then, until first asked.
+    announced: tokio::sync::OnceCell<std::sync::Mutex<usize>>,
+    /// When the heartbeat was last written (unix ms, this machine's clock:
+    /// only ever compared with itself).
+    last_beat_ms: std::sync::atomic::AtomicI64,
+}
+
+impl NodeState {
+    pub(super) fn is_announced(&self) -> bool {
+        self.announced.initialized()
+    }
+}
+
+impl<'h> crate::hub::Node<'h> {
     /// Announces this process in the database, marks what dead servers left
     /// pending as interrupted, and keeps the heartbeat going until
-    /// [`Hub::shutdown`]. `serve` calls it at start; anything that sends a
+    /// [`Hub::shutdown`](crate::hub::Hub::shutdown). `serve` calls it at start; anything that sends a
     /// message calls it first (only the first call does anything), so every
     /// pending query has a live, beating owner.
-    pub async fn announce(self: &std::sync::Arc<Self>) -> Result<usize, HubError> {
+    pub async fn announce(self) -> Result<usize, HubError> {
         let first = self
+            .node_state
             .announced
             .get_or_try_init(|| self.announce_once())
             .await?;
@@ -36,9 +54,7 @@ impl Hub {
         ))
     }
 
-    async fn announce_once(
-        self: &std::sync::Arc<Self>,
-    ) -> Result<std::sync::Mutex<usize>, HubError> {
+    async fn announce_once(self) -> Result<std::sync::Mutex<usize>, HubError> {
         let record = ServerRecord {
             id: self.server_id().to_string(),
             pid: std::process::id(),
@@ -53,26 +69,26 @@ impl Hub {
         // is not missed.
         let mut notices = self.store.notices();
         let server_id = self.server_id().to_string();
-        let hub = std::sync::Arc::downgrade(self);
+        let hub = std::sync::Arc::downgrade(&self.arc());
         self.spawn_until_shutdown(async move {
             let mut next_beat = tokio::time::Instant::now() + HEARTBEAT_EVERY;
             loop {
                 wait_for_control(&mut notices, &server_id, next_beat).await;
                 let Some(hub) = hub.upgrade() else { return };
-                if let Err(e) = hub.serve_control_requests().await {
+                if let Err(e) = hub.instances().serve_control_requests().await {
                     tracing::warn!(error = %e, "could not serve instance control requests");
                 }
                 if tokio::time::Instant::now() >= next_beat {
                     next_beat += HEARTBEAT_EVERY;
-                    if let Err(e) = hub.beat().await {
+                    if let Err(e) = hub.node().beat().await {
                         tracing::warn!(error = %e, "could not write the heartbeat");
                     }
                     // Not only at start: a server that dies while every
                     // other keeps running must not leave its questions
                     // pending for good.
-                    match hub.end_dead_servers_work().await {
+                    match hub.node().end_dead_servers_work().await {
                         Ok(0) => {}
-                        Ok(_) => hub.end_children_of_dead_servers().await,
+                        Ok(_) => hub.node().end_children_of_dead_servers().await,
                         Err(e) => tracing::warn!(error = %e, "could not end what dead servers left pending"),
                     }
                 }
@@ -86,24 +102,24 @@ impl Hub {
     /// instances without waiting for the next regular beat. A change within
     /// the gap is beaten at its end, not dropped (it would otherwise wait
     /// for the regular beat, 5 s).
-    pub(super) fn beat_soon(self: &std::sync::Arc<Self>) {
+    pub(super) fn beat_soon(self) {
         use std::sync::atomic::Ordering::Relaxed;
-        if !self.announced.initialized() {
+        if !self.node_state.is_announced() {
             return;
         }
         let now = crate::time::now_ms();
-        let last = self.last_beat_ms.load(Relaxed);
+        let last = self.node_state.last_beat_ms.load(Relaxed);
         let wait_ms = PROMPT_BEAT_GAP.as_millis() as i64 - (now - last);
-        let hub = self.clone();
+        let hub = self.arc();
         self.spawn_until_shutdown(async move {
             if wait_ms > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
                 // A beat since the change reads the instance list after it.
-                if hub.last_beat_ms.load(Relaxed) > now {
+                if hub.node_state.last_beat_ms.load(Relaxed) > now {
                     return;
                 }
             }
-            if let Err(e) = hub.beat().await {
+            if let Err(e) = hub.node().beat().await {
                 tracing::warn!(error = %e, "could not write the heartbeat");
             }
         });
@@ -112,7 +128,7 @@ impl Hub {
     /// Marks as interrupted what servers that stopped beating left
     /// pending (one statement for all of them; their liveness judged by the
     /// store's clock), and says how many.
-    async fn end_dead_servers_work(&self) -> Result<usize, HubError> {
+    async fn end_dead_servers_work(self) -> Result<usize, HubError> {
         let stale = STALE_AFTER.as_millis() as i64;
         let recovered = self
             .store
@@ -129,12 +145,13 @@ impl Hub {
     }
 
     /// Writes the heartbeat with the current instance list.
-    pub async fn beat(&self) -> Result<(), HubError> {
-        self.last_beat_ms
+    pub async fn beat(self) -> Result<(), HubError> {
+        self.node_state
+            .last_beat_ms
             .store(crate::time::now_ms(), std::sync::atomic::Ordering::Relaxed);
         let id = self.server_id().to_string();
         let instances: Vec<InstanceRecord> =
-            self.instances().list().iter().map(record_of).collect();
+            self.instance_pool().list().iter().map(record_of).collect();
         Ok(self.store.heartbeat(&id, instances).await?)
     }
 }
@@ -157,14 +174,14 @@ fn record_of(s: &InstanceStatus) -> InstanceRecord {
     }
 }
 
-impl Hub {
+impl<'h> crate::hub::Node<'h> {
     /// Ends what a server that died on this host left running: each of its
     /// instances' children leads a process group of its own, which a dead
     /// server can no longer stop (a `claude` mid-request would otherwise
     /// run on until its model answers). A recorded pid is only signalled if
     /// it still leads its group and runs one of the configured commands, so
     /// a reused pid is left alone.
-    async fn end_children_of_dead_servers(&self) {
+    async fn end_children_of_dead_servers(self) {
         let stale = STALE_AFTER.as_millis() as i64;
         let Ok(rows) = self.store.list_instances(stale).await else {
             return;

@@ -14,48 +14,24 @@ use std::time::Duration;
 
 pub use super::send_types::{NewConversationRequest, SendOutcome, SendRequest};
 use super::sending::{Prepared, QueryFailure, Sending, title_from, turn_of};
-use super::{Argument, Hub, HubError};
+use super::{Argument, HubError};
 use crate::config::BackendKind;
 use crate::context::{HopContext, PromptKind, QueryInput};
 use crate::instances::{Answer, InstanceError, Query};
 use crate::store::{BeginQuery, Conversation, Message, NewQuery, Role};
 
-impl Hub {
+impl<'h> crate::hub::Messaging<'h> {
     /// How long a question waits for its answer: `timeout_s` when the
     /// caller gave one, else `instances.request_timeout_s`.
-    pub fn answer_timeout(&self, timeout_s: Option<u64>) -> Duration {
+    pub fn answer_timeout(self, timeout_s: Option<u64>) -> Duration {
         Duration::from_secs(timeout_s.unwrap_or(self.config().config.instances.request_timeout_s))
-    }
-
-    /// Starts a conversation between two known modules.
-    pub async fn create_conversation(
-        &self,
-        request: NewConversationRequest,
-    ) -> Result<Conversation, HubError> {
-        let source = self.resolve_source(request.source.as_deref())?;
-        self.descriptor(&request.target)?;
-        let backend = request
-            .backend
-            .unwrap_or(self.config().config.instances.backend);
-        let metadata = serde_json::json!({ "backend": backend.as_str() });
-        let title = request.title;
-        let target = request.target;
-        let conversation = self
-            .store
-            .create_conversation(&source, &target, title.as_deref(), metadata)
-            .await?;
-        self.messages_changed();
-        Ok(conversation)
     }
 
     /// Sends a message and waits for the answer (see the module docs for
     /// what is stored when): prepare and store the query, dispatch it, and
     /// record the outcome. Once the query is stored, every path records an
     /// outcome before returning.
-    pub async fn send_message(
-        self: &std::sync::Arc<Self>,
-        request: SendRequest,
-    ) -> Result<SendOutcome, HubError> {
+    pub async fn send(self, request: SendRequest) -> Result<SendOutcome, HubError> {
         if self.remote.is_some() {
             return self.send_through_daemon(request, true).await;
         }
@@ -74,10 +50,7 @@ impl Hub {
 
     /// Checks the request, finds (or creates) the conversation, renders the
     /// prompt and stores the query as `pending`.
-    pub(super) async fn prepare(
-        self: &std::sync::Arc<Self>,
-        request: &SendRequest,
-    ) -> Result<Prepared, HubError> {
+    pub(super) async fn prepare(self, request: &SendRequest) -> Result<Prepared, HubError> {
         self.check_message(&request.message)?;
         if let Some(key) = &request.idempotency_key
             && key.len() > crate::store::limits::MAX_IDEMPOTENCY_KEY_BYTES
@@ -96,7 +69,7 @@ impl Hub {
             // conversation behind: check the pair before creating it.
             let source = self.resolve_source(request.source.as_deref())?;
             if let Some(target) = &request.target {
-                self.descriptor(target)?;
+                self.modules().descriptor(target)?;
                 HopContext::from_env()
                     .check(&source, target, self.config().config.context.hop_limit)
                     .map_err(|e| HubError::BadRequest(e.to_string()))?;
@@ -104,7 +77,7 @@ impl Hub {
                 self.check_budgets(&source, target).await?;
             }
         }
-        self.announce().await?;
+        self.node().announce().await?;
         let (conversation, history) = self.conversation_for(request).await?;
         let created = request
             .conversation_id
@@ -122,9 +95,9 @@ impl Hub {
         prepared
     }
 
-    /// The rest of [`Hub::prepare`], once the conversation is known.
+    /// The rest of `prepare`, once the conversation is known.
     async fn prepare_in(
-        self: &std::sync::Arc<Self>,
+        self,
         conversation: Conversation,
         history: Vec<Message>,
         request: &SendRequest,
@@ -205,7 +178,7 @@ impl Hub {
     /// it (always one of this machine's: see `fleet/answer.rs`). Also how a
     /// node starts on a question another node stored.
     pub(super) async fn sending_for(
-        &self,
+        self,
         conversation: Conversation,
         history: Vec<Message>,
         message: &str,
@@ -227,10 +200,10 @@ impl Hub {
         Ok(Sending {
             module,
             history: history.into_iter().map(turn_of).collect(),
-            source_descriptor: self.descriptor(&source)?,
-            target_descriptor: self.descriptor(&target)?,
+            source_descriptor: self.modules().descriptor(&source)?,
+            target_descriptor: self.modules().descriptor(&target)?,
             // Never run the agent without its policy: no profile, no query.
-            profile: self.child_profile(&chain, backend)?,
+            profile: self.modules().child_profile(&chain, backend)?,
             chain,
             folder,
             backend,
@@ -244,7 +217,7 @@ impl Hub {
     }
 
     pub(super) fn render(
-        &self,
+        self,
         sending: &Sending,
         message: &str,
         resume: bool,
@@ -273,7 +246,7 @@ impl Hub {
     /// longer be resumed is retried once with the whole history. Never
     /// returns early: every failure becomes a [`QueryFailure`] to record.
     pub(super) async fn dispatch(
-        &self,
+        self,
         sending: &mut Sending,
         request: &SendRequest,
     ) -> Result<Answer, QueryFailure> {
@@ -290,7 +263,7 @@ impl Hub {
         let agent_tools = self.write_agent_scope(sending).map_err(QueryFailure::Hub)?;
         loop {
             let answer = self
-                .instances()
+                .instance_pool()
                 .query(Query {
                     backend: sending.backend,
                     source: sending.conversation.source.clone(),
@@ -332,7 +305,7 @@ impl Hub {
     /// Stores a query under the message caps of its pair (see
     /// `budgets.rs`); a cap reached is the same refusal as before storing.
     pub(super) async fn begin_capped(
-        &self,
+        self,
         query: NewQuery,
         caps: Vec<crate::store::QueryCap>,
     ) -> Result<BeginQuery, HubError> {
@@ -351,7 +324,7 @@ impl Hub {
         }
     }
 
-    pub(super) fn check_message(&self, message: &str) -> Result<(), HubError> {
+    pub(super) fn check_message(self, message: &str) -> Result<(), HubError> {
         if message.trim().is_empty() {
             return Err(HubError::bad_argument(
                 Argument::Message,
@@ -371,20 +344,20 @@ impl Hub {
         Ok(())
     }
 
-    pub(super) fn resolve_source(&self, source: Option<&str>) -> Result<String, HubError> {
+    pub(super) fn resolve_source(self, source: Option<&str>) -> Result<String, HubError> {
         let source = source
             .or(self.default_module())
             .ok_or(HubError::MissingArgument {
                 argument: Argument::Source,
             })?;
-        self.descriptor(source)?;
+        self.modules().descriptor(source)?;
         Ok(source.to_string())
     }
 
     /// The conversation a message belongs to (created when none is named)
     /// and what was said in it so far, read together.
     async fn conversation_for(
-        &self,
+        self,
         request: &SendRequest,
     ) -> Result<(Conversation, Vec<Message>), HubError> {
         let Some(id) = &request.conversation_id else {
@@ -392,7 +365,8 @@ impl Hub {
                 argument: Argument::Target,
             })?;
             let conversation = self
-                .create_conversation(NewConversationRequest {
+                .conversations()
+                .create(NewConversationRequest {
                     source: request.source.clone(),
                     target,
                     title: Some(title_from(&request.message)),
@@ -402,7 +376,7 @@ impl Hub {
             return Ok((conversation, Vec::new()));
         };
         let (conversation, history) = {
-            let full_id = self.conversation_id_of(id).await?;
+            let full_id = self.conversations().full_id(id).await?;
             let id = &full_id;
             let kept = self.history.get(id);
             let after = kept.last().map_or(0, |m| m.seq);
@@ -434,8 +408,8 @@ impl Hub {
 
     /// The answering module's folder, which must exist: claude-code-mcp
     /// would silently run the agent in $HOME otherwise.
-    pub(super) fn existing_module_folder(&self, module: &str) -> Result<PathBuf, HubError> {
-        let folder = self.module_folder(module)?;
+    pub(super) fn existing_module_folder(self, module: &str) -> Result<PathBuf, HubError> {
+        let folder = self.modules().folder(module)?;
         if !folder.is_dir() {
             return Err(HubError::BadRequest(format!(
                 "module \"{module}\": its folder {} does not exist (set `path` in its descriptor or module_paths.{module} in the config)",
@@ -447,14 +421,16 @@ impl Hub {
 
     /// The answer to a repeated idempotency key: the first call's outcome.
     pub(super) fn earlier_outcome(
-        &self,
+        self,
         conversation: &Conversation,
         query: Message,
         outcome: Option<Message>,
     ) -> Result<SendOutcome, HubError> {
         match outcome {
             Some(reply) if reply.role == Role::Reply => {
-                Ok(self.delivered_outcome(conversation, query.id, reply, true))
+                Ok(self
+                    .jobs()
+                    .delivered_outcome(conversation, query.id, reply, true))
             }
             Some(error) => Err(HubError::QueryFailed {
                 explanation: format!(

@@ -29,6 +29,7 @@ mod remote;
 mod reuse;
 mod send_types;
 mod sending;
+mod services;
 mod stats;
 mod store_copy;
 mod store_status;
@@ -65,13 +66,14 @@ pub use crate::store::{
     ExportFormat, InstanceRecord, Message, MessageActivity, MessageCursor, MessageStatus,
     OutcomeRow, PruneRule, Role, TokenRecord,
 };
-/// What [`Hub::copy_store`] reports, as the store words it.
+/// What [`Maintenance::copy_store`](crate::hub::Maintenance::copy_store) reports, as the store words it.
 pub use crate::store::{CopyCounts, CopyError, CopyProgress, CopyReport};
 pub use messaging::{NewConversationRequest, SendOutcome, SendRequest};
 pub use modules::{
     ConsumerList, ModuleDetails, ModuleList, ModuleSummary, RegisterOutcome, origin_name,
 };
 pub use reuse::Reuse;
+pub use services::{Conversations, Instances, Jobs, Maintenance, Messaging, Modules, Node, Tokens};
 pub use stats::{PairStats, StatsReport, parse_since};
 pub use store_status::StoreStatus;
 pub use tokens::{AuthError, Caller, CreatedToken, TOKEN_PREFIX, TokenRequest};
@@ -96,21 +98,18 @@ pub struct Hub {
     /// Every background task of the hub and its faces, so shutdown waits
     /// for them (bounded) instead of leaving them to the runtime.
     tasks: tokio_util::task::TaskTracker,
-    /// Jobs this process carries, by query id, with the token that cancels each.
-    jobs: std::sync::Mutex<std::collections::HashMap<String, tokio_util::sync::CancellationToken>>,
-    /// Set once this process is registered in the database; holds the
-    /// number of interrupted messages recovered then, until first asked.
-    announced: tokio::sync::OnceCell<std::sync::Mutex<usize>>,
-    /// When the heartbeat was last written (unix ms).
-    last_beat_ms: std::sync::atomic::AtomicI64,
+    /// The [`Jobs`] service's state: the jobs this process carries.
+    jobs_state: jobs::JobsState,
+    /// The [`Node`] service's state: registration and heartbeat.
+    node_state: liveness::NodeState,
     /// The daemon that carries this process's work, if the policy uses one.
     remote: Option<remote::RemoteHub>,
     /// Child profiles built so far (see `hub/profile.rs`).
     profiles: std::sync::Mutex<profile::ProfileCache>,
     /// The recent history of conversations this process sends in.
     history: history::HistoryCache,
-    /// When this process last recorded each token's use (see `tokens.rs`).
-    token_touches: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// The [`Tokens`] service's state: when each token's use was recorded.
+    tokens_state: tokens::TokensState,
     /// The git state of module folders, cached (see `crate::workspace`).
     folder_states: Arc<crate::workspace::FolderStates>,
     /// This process's instances that another node watches (see
@@ -118,6 +117,9 @@ pub struct Hub {
     watches: fleet::Watches,
     /// Ask-back waiters' wake-ups (see `ask_back/wake.rs`).
     ask_wake: ask_back::wake::HubWake,
+    /// This hub, for the services' work that outlives a call (see
+    /// [`Hub::arc`]).
+    me: std::sync::Weak<Hub>,
 }
 
 impl Hub {
@@ -180,7 +182,8 @@ impl Hub {
             config.config.instances.clone(),
             Some(config.paths.data_dir.join("instances")),
         );
-        Ok(Arc::new(Hub {
+        Ok(Arc::new_cyclic(|me| Hub {
+            me: me.clone(),
             config,
             registry,
             default_module,
@@ -191,14 +194,13 @@ impl Hub {
             local_writes: tokio::sync::Notify::new(),
             stopping: tokio_util::sync::CancellationToken::new(),
             tasks: tokio_util::task::TaskTracker::new(),
-            jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
-            announced: tokio::sync::OnceCell::new(),
+            jobs_state: Default::default(),
+            node_state: Default::default(),
             history: history::HistoryCache::default(),
-            token_touches: Default::default(),
+            tokens_state: Default::default(),
             folder_states: Default::default(),
             watches: Default::default(),
             ask_wake: Default::default(),
-            last_beat_ms: std::sync::atomic::AtomicI64::new(0),
             remote,
             profiles: std::sync::Mutex::default(),
         }))
@@ -227,8 +229,8 @@ impl Hub {
         &self.config
     }
 
-    /// The instance pool; faces go through the hub's instance methods.
-    pub(crate) fn instances(&self) -> &InstanceManager {
+    /// The instance pool; faces go through the [`Instances`] service.
+    pub(crate) fn instance_pool(&self) -> &InstanceManager {
         &self.instances
     }
 
@@ -256,18 +258,9 @@ impl Hub {
         self.tasks.spawn(task);
     }
 
-    pub(crate) fn jobs_in_flight(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::HashMap<String, tokio_util::sync::CancellationToken>,
-    > {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Whether nothing is going on: no job carried, no instance busy.
     pub fn is_idle(&self) -> bool {
-        self.jobs_in_flight().is_empty()
+        self.jobs().in_flight().is_empty()
             && self
                 .instances
                 .list()
@@ -299,7 +292,7 @@ impl Hub {
                 SHUTDOWN_GRACE.as_secs()
             );
         }
-        if !self.announced.initialized() {
+        if !self.node_state.is_announced() {
             return;
         }
         if let Err(e) = self.store.unregister_server(&self.server_id).await {
@@ -314,7 +307,7 @@ impl Hub {
 
     /// Whether this process is registered in the database yet.
     pub fn is_announced(&self) -> bool {
-        self.announced.initialized()
+        self.node_state.is_announced()
     }
 
     pub fn default_module(&self) -> Option<&str> {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Hub, HubError};
+use super::HubError;
 use crate::descriptor::folder::{PathTrust, resolve, unsafe_folder};
 use crate::descriptor::{
     Consumer, DescriptorSources, LoadReport, LoadedDescriptor, ModuleDescriptor, ModuleFilter,
@@ -154,12 +154,12 @@ pub struct ConsumerList {
     pub consumers: Vec<Consumer>,
 }
 
-impl Hub {
-    pub(super) fn registry(&self) -> Arc<Registry> {
+impl<'h> crate::hub::Modules<'h> {
+    pub(super) fn registry(self) -> Arc<Registry> {
         self.registry.snapshot()
     }
 
-    pub fn load_report(&self) -> LoadReport {
+    pub fn load_report(self) -> LoadReport {
         let registry = self.registry();
         let mut report = registry.report().clone();
         report.warnings.extend(self.folder_warnings(&registry));
@@ -168,14 +168,14 @@ impl Hub {
 
     /// A warning for every module whose agent folder is `/`, a system folder
     /// or the home folder itself.
-    fn folder_warnings(&self, registry: &Registry) -> Vec<String> {
+    fn folder_warnings(self, registry: &Registry) -> Vec<String> {
         registry
             .all()
-            .filter_map(|m| self.folder_warning(m))
+            .filter_map(|m| self.warning_for_folder_of(m))
             .collect()
     }
 
-    fn folder_warning(&self, loaded: &LoadedDescriptor) -> Option<String> {
+    fn warning_for_folder_of(self, loaded: &LoadedDescriptor) -> Option<String> {
         let folder = self.module_folder_of(loaded).ok()?;
         let why = unsafe_folder(&folder)?;
         Some(format!(
@@ -188,11 +188,11 @@ impl Hub {
 
     /// The warning for a module whose agent folder is `/`, a system folder
     /// or the home folder itself (for `doctor`).
-    pub fn module_folder_warning(&self, name: &str) -> Option<String> {
-        self.folder_warning(self.registry().get(name).ok()?)
+    pub fn folder_warning(self, name: &str) -> Option<String> {
+        self.warning_for_folder_of(self.registry().get(name).ok()?)
     }
 
-    pub fn list_modules(&self, filter: &ModuleFilter) -> ModuleList {
+    pub fn list(self, filter: &ModuleFilter) -> ModuleList {
         let registry = self.registry();
         let report = registry.report();
         let mut warnings = report.warnings.clone();
@@ -226,7 +226,7 @@ impl Hub {
         }
     }
 
-    pub fn describe_module(&self, name: &str) -> Result<ModuleDetails, HubError> {
+    pub fn describe(self, name: &str) -> Result<ModuleDetails, HubError> {
         let registry = self.registry();
         let loaded = registry.get(name)?;
         let inbound_relationships = registry
@@ -248,33 +248,34 @@ impl Hub {
             file: loaded.file.clone(),
             folder_error: folder.as_ref().err().map(|e| e.to_string()),
             folder: folder.ok().map(|p| p.display().to_string()),
-            warnings: self.folder_warning(loaded).into_iter().collect(),
+            warnings: self.warning_for_folder_of(loaded).into_iter().collect(),
             inbound_relationships,
-            policy: self.module_policy(&loaded.descriptor.name).view(),
+            policy: self.modules().policy(&loaded.descriptor.name).view(),
         })
     }
 
     /// Whether a module is registered (a lookup, no copy: checked on every
     /// request of a remote host).
-    pub fn has_module(&self, name: &str) -> bool {
+    pub fn has(self, name: &str) -> bool {
         self.registry().get(name).is_ok()
     }
 
     /// The names of every registered module.
-    pub fn module_names(&self) -> Vec<String> {
-        self.list_modules(&Default::default())
+    pub fn names(self) -> Vec<String> {
+        self.modules()
+            .list(&Default::default())
             .modules
             .into_iter()
             .map(|m| m.name)
             .collect()
     }
 
-    pub fn descriptor(&self, name: &str) -> Result<ModuleDescriptor, HubError> {
+    pub fn descriptor(self, name: &str) -> Result<ModuleDescriptor, HubError> {
         Ok(self.registry().get(name)?.descriptor.clone())
     }
 
     /// The folder the module's agent works in.
-    pub fn module_folder(&self, name: &str) -> Result<PathBuf, HubError> {
+    pub fn folder(self, name: &str) -> Result<PathBuf, HubError> {
         let registry = self.registry();
         self.module_folder_of(registry.get(name)?)
     }
@@ -283,7 +284,7 @@ impl Hub {
     /// relative to the config file's folder), else the descriptor's `path`
     /// (expanded as far as its origin allows, relative to its file's folder).
     /// Errors quote the text as written, never an expanded value.
-    fn module_folder_of(&self, loaded: &LoadedDescriptor) -> Result<PathBuf, HubError> {
+    fn module_folder_of(self, loaded: &LoadedDescriptor) -> Result<PathBuf, HubError> {
         let d = &loaded.descriptor;
         let failed = |e: String| HubError::BadRequest(format!("module \"{}\": path: {e}", d.name));
         if let Some(raw) = self.config.config.module_paths.get(&d.name) {
@@ -304,8 +305,8 @@ impl Hub {
     /// [`RegisterFrom`] for what its `path` may be). The file work runs on
     /// the blocking pool; every process on the same data folder sees the
     /// module at its next read.
-    pub async fn register_module(
-        &self,
+    pub async fn register(
+        self,
         descriptor: serde_json::Value,
         from: RegisterFrom,
     ) -> Result<RegisterOutcome, HubError> {
@@ -327,7 +328,7 @@ impl Hub {
     }
 
     /// The modules registered in this data dir's own folder.
-    pub(super) fn user_registered_modules(&self) -> Vec<String> {
+    pub(super) fn user_registered(self) -> Vec<String> {
         self.registry()
             .all()
             .filter(|m| m.origin == Origin::User)
@@ -336,7 +337,7 @@ impl Hub {
     }
 
     /// Removes a registered descriptor; returns the file it was in.
-    pub async fn remove_module(&self, name: &str) -> Result<String, HubError> {
+    pub async fn remove(self, name: &str) -> Result<String, HubError> {
         let removed_name = name.to_string();
         let file = self
             .registry
@@ -352,8 +353,8 @@ impl Hub {
         Ok(file)
     }
 
-    pub fn find_consumers(
-        &self,
+    pub fn consumers(
+        self,
         module: &str,
         data_type: Option<&str>,
     ) -> Result<ConsumerList, HubError> {
@@ -365,7 +366,7 @@ impl Hub {
     }
 
     /// Declared relationships between two modules, from either side.
-    pub fn relationships_between(&self, a: &str, b: &str) -> Vec<String> {
+    pub fn relationships_between(self, a: &str, b: &str) -> Vec<String> {
         self.registry()
             .relationships_between(a, b)
             .into_iter()
@@ -390,10 +391,10 @@ pub fn origin_name(origin: Origin) -> &'static str {
     }
 }
 
-impl Hub {
+impl<'h> crate::hub::Modules<'h> {
     /// The registered module whose folder holds `dir` (the deepest, when
     /// folders nest): the asking module of a CLI query run inside it.
-    pub fn module_for_folder(&self, dir: &std::path::Path) -> Option<String> {
+    pub fn for_folder(self, dir: &std::path::Path) -> Option<String> {
         let dir = dir.canonicalize().ok()?;
         let registry = self.registry();
         registry

@@ -44,7 +44,7 @@ impl Hub {
                         usage: answer.usage,
                         cost_usd: answer.cost_usd,
                         duplicate: false,
-                        policy: self.module_policy(&sending.conversation.target).mode,
+                        policy: self.modules().policy(&sending.conversation.target).mode,
                         refused: crate::policy::tool_use::refused_summary(&answer.tool_uses),
                         tool_uses: answer.tool_uses,
                         module_commit: reply.module_commit,
@@ -169,7 +169,7 @@ impl Hub {
         } else if reused_from.is_some() {
             sending.module.state_now.clone()
         } else {
-            let may_edit = self.module_policy(&sending.conversation.target).mode
+            let may_edit = self.modules().policy(&sending.conversation.target).mode
                 != crate::policy::Mode::ReadOnly;
             self.folder_state(&sending.folder, may_edit).await
         };
@@ -199,7 +199,8 @@ impl Hub {
             let stored = match claimant {
                 // A routed question: only while this node still holds it.
                 Some(node) => {
-                    self.fleet()?
+                    self.node()
+                        .fleet()?
                         .finish_claimed_query(query_id, node, outcome.clone())
                         .await
                 }

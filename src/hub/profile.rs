@@ -4,7 +4,7 @@
 //! gives a query only to a child of the same profile, so an instance never
 //! serves a module whose policy differs from the one it was started with.
 
-use super::{Hub, HubError};
+use super::HubError;
 use crate::config::BackendKind;
 use crate::context::HopContext;
 use crate::instances::{AgentToolsSetup, ChildProfile};
@@ -17,7 +17,7 @@ pub(crate) type ProfileCache = std::collections::HashMap<(Vec<String>, BackendKi
 /// system has few); past this the cache starts afresh.
 const PROFILES_KEPT: usize = 1024;
 
-impl Hub {
+impl<'h> crate::hub::Modules<'h> {
     /// The profile for a query along `chain` (asking modules, then the
     /// answerer) on `backend`.
     ///
@@ -25,7 +25,7 @@ impl Hub {
     /// at start, so each is built (settings file written, the real `claude`
     /// looked up on PATH) once per process, not per message.
     pub(crate) fn child_profile(
-        &self,
+        self,
         chain: &[String],
         backend: BackendKind,
     ) -> Result<ChildProfile, HubError> {
@@ -42,19 +42,22 @@ impl Hub {
         Ok(profile)
     }
 
-    fn profiles(&self) -> std::sync::MutexGuard<'_, ProfileCache> {
-        self.profiles.lock().unwrap_or_else(|e| e.into_inner())
+    fn profiles(self) -> std::sync::MutexGuard<'h, ProfileCache> {
+        self.hub()
+            .profiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn build_child_profile(
-        &self,
+        self,
         chain: &[String],
         backend: BackendKind,
     ) -> Result<ChildProfile, HubError> {
         let mut env = HopContext::from_env().child_env(chain);
         let mut stream_args = Vec::new();
         let target = chain.last().map(String::as_str).unwrap_or_default();
-        let policy = self.module_policy(target);
+        let policy = self.modules().policy(target);
         let config = &self.config().config;
         let files = PolicyFiles::new(&self.config().paths.data_dir);
         let refused = |why: String| HubError::Policy {
@@ -120,7 +123,7 @@ impl Hub {
     }
 
     /// The permission policy of `module`, from the operator's config only.
-    pub fn module_policy(&self, module: &str) -> ModulePolicy {
+    pub fn policy(self, module: &str) -> ModulePolicy {
         self.config().config.permissions.policy_for(module)
     }
 }

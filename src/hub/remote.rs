@@ -267,11 +267,11 @@ impl super::Hub {
         let Some(remote) = &self.remote else {
             return Err(HubError::NoDaemon);
         };
-        self.check_message(&request.message)?;
+        self.messaging().check_message(&request.message)?;
         // The daemon has no module of its own: the asker is decided here.
         let source = match (&request.source, &request.conversation_id) {
             (Some(source), _) => Some(source.clone()),
-            (None, None) => Some(self.resolve_source(None)?),
+            (None, None) => Some(self.messaging().resolve_source(None)?),
             (None, Some(_)) => None,
         };
         let args = SendMessageArgs {

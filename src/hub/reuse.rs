@@ -97,7 +97,7 @@ impl Hub {
         message: &str,
         reuse: Reuse,
     ) -> Result<ModuleContext, HubError> {
-        let reuse_key = reuse_key(source, target, message, &self.module_policy(target));
+        let reuse_key = reuse_key(source, target, message, &self.modules().policy(target));
         // Reuse must not trust a cached "clean": read the folder now.
         let state_now = self.folder_state(folder, reuse == Reuse::Unchanged).await;
         let mut reused = None;
@@ -141,7 +141,7 @@ impl Hub {
     /// Marks each reply of `target` whose module's folder changed since it
     /// was answered (`stale`). Blocking work runs off the async threads.
     pub(super) async fn mark_stale(&self, target: &str, messages: &mut [Message]) {
-        let Ok(folder) = self.module_folder(target) else {
+        let Ok(folder) = self.modules().folder(target) else {
             return; // A module no longer known: nothing to compare with.
         };
         if !messages

@@ -7,7 +7,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Argument, Hub, HubError};
+use super::{Argument, HubError};
 use crate::store::OutcomeRow;
 
 /// Longest `--since` accepted (a little over ten years).
@@ -53,16 +53,16 @@ pub struct StatsReport {
     pub pairs: Vec<PairStats>,
 }
 
-impl Hub {
+impl<'h> crate::hub::Conversations<'h> {
     /// Per module pair: count, p50/p95 latency, tokens, cost, failures by
     /// cause, over the last `since` (optionally only pairs of `module`).
     pub async fn stats(
-        &self,
+        self,
         module: Option<&str>,
         since: Duration,
     ) -> Result<StatsReport, HubError> {
         if let Some(m) = module {
-            self.descriptor(m)?;
+            self.modules().descriptor(m)?;
         }
         // The window ends at the store's clock (the database's in a fleet),
         // the clock that stamped every row it counts.

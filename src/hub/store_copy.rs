@@ -1,11 +1,10 @@
 //! `store copy`: the configured store, copied into another (SQLite to
 //! PostgreSQL and back); the copy itself is the store's (`store/copy.rs`).
 
-use super::Hub;
 use crate::config::store::StoreLocation;
 use crate::store::{CopyError, CopyOptions, CopyProgress, CopyReport, Store, StoreError};
 
-impl Hub {
+impl<'h> crate::hub::Maintenance<'h> {
     /// Copies this hub's store into the store at `to` (a `postgres://` URL
     /// or else a SQLite file path, created if missing). A target that holds
     /// data is refused unless `replace`, which deletes its conversations,
@@ -13,7 +12,7 @@ impl Hub {
     /// target is reached through a transaction-mode pooler. `progress` is
     /// told after every batch.
     pub async fn copy_store(
-        &self,
+        self,
         to: &str,
         replace: bool,
         through_pooler: bool,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Hub, HubError};
+use super::HubError;
 use crate::store::{PoolStatus, ServerConnections, StoreCounts};
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -27,8 +27,8 @@ pub struct StoreStatus {
     pub server_connections: Option<ServerConnections>,
 }
 
-impl Hub {
-    pub async fn store_status(&self) -> Result<StoreStatus, HubError> {
+impl<'h> crate::hub::Maintenance<'h> {
+    pub async fn store_status(self) -> Result<StoreStatus, HubError> {
         let counts = self.store.counts().await?;
         let server_connections = self.store.server_connections().await?;
         Ok(StoreStatus {
@@ -39,5 +39,18 @@ impl Hub {
             connections: self.store.pool_status(),
             server_connections,
         })
+    }
+
+    /// The store's clock (unix ms; the database's on PostgreSQL): where an
+    /// age over stored times ("no message for 30 days") starts.
+    pub async fn store_clock_ms(self) -> Result<i64, HubError> {
+        Ok(self.store.clock_ms().await?)
+    }
+
+    /// The permission settings an operator should know about, such as
+    /// modules whose agents run with `full` permissions (as `doctor` says).
+    pub fn policy_warnings(self) -> Vec<String> {
+        let known = self.modules().names();
+        crate::policy::report::warnings(&self.config().config, &known)
     }
 }

@@ -10,7 +10,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Hub, HubError};
+use super::HubError;
 use crate::store::{NewToken, TokenRecord};
 
 /// What every token starts with, so a leaked one is recognisable (secret
@@ -115,9 +115,16 @@ fn parse_token(token: &str) -> Option<(&str, &str)> {
     (hex(id) && id.len() <= 32 && hex(secret) && secret.len() <= 128).then_some((id, secret))
 }
 
-impl Hub {
+/// The [`Tokens`](crate::hub::Tokens) service's own state: when this
+/// process last recorded each token's use.
+#[derive(Default)]
+pub(super) struct TokensState {
+    touches: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl<'h> crate::hub::Tokens<'h> {
     /// Makes a token; the returned secret is not stored anywhere.
-    pub async fn create_token(&self, request: TokenRequest) -> Result<CreatedToken, HubError> {
+    pub async fn create(self, request: TokenRequest) -> Result<CreatedToken, HubError> {
         match (&request.module, request.admin) {
             (Some(_), true) => {
                 return Err(HubError::BadRequest(
@@ -132,7 +139,7 @@ impl Hub {
             (Some(module), false) => {
                 // A token for a module that does not exist would fail at
                 // every request; say so now.
-                self.describe_module(module)?;
+                self.modules().describe(module)?;
             }
             (None, true) => {}
         }
@@ -161,12 +168,12 @@ impl Hub {
         })
     }
 
-    pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, HubError> {
+    pub async fn list(self) -> Result<Vec<TokenRecord>, HubError> {
         Ok(self.store.tokens().await?)
     }
 
     /// Revokes a token at once: the next request that carries it is refused.
-    pub async fn revoke_token(&self, id: &str) -> Result<TokenRecord, HubError> {
+    pub async fn revoke(self, id: &str) -> Result<TokenRecord, HubError> {
         // The id as `tokens list` shows it, or the whole token pasted.
         let id = parse_token(id)
             .map_or(id.trim().trim_start_matches(TOKEN_PREFIX), |(id, _)| id)
@@ -182,7 +189,7 @@ impl Hub {
 
     /// Who a bearer token acts as. Checked against the store on every
     /// request, so a revocation takes effect at the next one.
-    pub async fn authenticate(&self, bearer: &str) -> Result<Caller, AuthError> {
+    pub async fn authenticate(self, bearer: &str) -> Result<Caller, AuthError> {
         let (id, secret) = parse_token(bearer).ok_or(AuthError::Malformed)?;
         let (id, presented) = (id.to_string(), hash_secret(secret));
         let record = self.token_record(&id).await?;
@@ -190,11 +197,15 @@ impl Hub {
             return Err(AuthError::Unknown);
         }
         let now = crate::time::now_ms();
-        let caller = self.caller_of(record)?;
+        let caller = self.caller_from_record(record)?;
         // `last used` is for people (minutes matter, not requests): write
         // it at most once a minute per token, not once per request.
         let due = {
-            let mut touches = self.token_touches.lock().unwrap_or_else(|e| e.into_inner());
+            let mut touches = self
+                .tokens_state
+                .touches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             let due = touches.get(&id).is_none_or(|at| now - at >= TOUCH_EVERY_MS);
             if due {
                 touches.insert(id.clone(), now);
@@ -208,16 +219,16 @@ impl Hub {
     }
 
     /// Who the token `id` acts as now, without its secret: the same answers
-    /// as [`Hub::authenticate`] for a revoked, expired or unknown token (the
+    /// as [`Tokens::authenticate`](crate::hub::Tokens::authenticate) for a revoked, expired or unknown token (the
     /// console keeps only a session's token id, and ends the session at the
     /// next request after a revocation).
-    pub async fn caller_of_token_id(&self, id: &str) -> Result<Caller, AuthError> {
+    pub async fn caller_of(self, id: &str) -> Result<Caller, AuthError> {
         let record = self.token_record(id).await?;
-        self.caller_of(record)
+        self.caller_from_record(record)
     }
 
     /// The stored token `id`; a store that cannot be read refuses it.
-    async fn token_record(&self, id: &str) -> Result<TokenRecord, AuthError> {
+    async fn token_record(self, id: &str) -> Result<TokenRecord, AuthError> {
         self.store
             .token(id)
             .await
@@ -230,7 +241,7 @@ impl Hub {
 
     /// Who a stored token acts as, unless it is revoked, expired (by the
     /// store's clock) or bound to a module that is gone.
-    fn caller_of(&self, record: TokenRecord) -> Result<Caller, AuthError> {
+    fn caller_from_record(self, record: TokenRecord) -> Result<Caller, AuthError> {
         let id = record.id;
         if record.revoked_at.is_some() {
             return Err(AuthError::Revoked(id));
@@ -240,7 +251,7 @@ impl Hub {
         }
         match (record.module, record.admin) {
             (None, true) => Ok(Caller::Operator),
-            (Some(module), _) if self.has_module(&module) => Ok(Caller::Module {
+            (Some(module), _) if self.modules().has(&module) => Ok(Caller::Module {
                 module,
                 token_id: id,
             }),

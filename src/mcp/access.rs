@@ -83,7 +83,8 @@ pub(crate) async fn authorize_call(
             // Continuing a conversation asks as its source: one the module
             // only answers in is as unusable here as an unknown one.
             let asks_in = hub
-                .get_conversation(&id, Some(1), None)
+                .conversations()
+                .get(&id, Some(1), None)
                 .await
                 .is_ok_and(|t| t.conversation.source == module);
             if !asks_in {
@@ -113,7 +114,7 @@ pub(crate) async fn authorize_call(
         // that merely answers in the conversation may not put words in
         // its asker's mouth.
         let id = text_arg("query_id").unwrap_or_default();
-        return match hub.asked_by(&id, module).await {
+        return match hub.messaging().asked_by(&id, module).await {
             Ok(true) => Ok(()),
             _ => Err(unseen(Thing::Job, &id, module)),
         };
@@ -149,7 +150,7 @@ pub(crate) async fn check_conversation(
     let Some(module) = caller.module() else {
         return Ok(());
     };
-    match hub.get_conversation(id, Some(1), None).await {
+    match hub.conversations().get(id, Some(1), None).await {
         Ok(t) if caller.is_party(&t.conversation.source, &t.conversation.target) => Ok(()),
         _ => Err(unseen(Thing::Conversation, id, module)),
     }
@@ -160,7 +161,7 @@ pub(crate) async fn check_job(hub: &Hub, caller: &Caller, id: &str) -> Result<()
     let Some(module) = caller.module() else {
         return Ok(());
     };
-    let allowed = match hub.job(id).await {
+    let allowed = match hub.jobs().get(id).await {
         Ok(job) => check_conversation(hub, caller, &job.conversation_id)
             .await
             .is_ok(),

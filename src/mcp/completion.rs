@@ -74,7 +74,8 @@ pub(crate) async fn complete(
     };
     let candidates = match source {
         Source::Modules => hub
-            .list_modules(&Default::default())
+            .modules()
+            .list(&Default::default())
             .modules
             .into_iter()
             .map(|m| m.name)
@@ -90,7 +91,8 @@ pub(crate) async fn complete(
 
 async fn conversation_ids(hub: &Hub, caller: &Caller) -> Result<Vec<String>, McpError> {
     let page = hub
-        .list_conversations(ConversationFilter {
+        .conversations()
+        .list(ConversationFilter {
             limit: CONVERSATIONS_SEARCHED,
             module: caller.module().map(str::to_string),
             ..Default::default()

@@ -117,7 +117,13 @@ pub(crate) async fn call(
                 .and_then(|responses| responses.get(&input_key(&question_id)));
             match response {
                 // Nothing for our request: ask again (if it still waits).
-                None => server.hub().next_turn(&query_id, None, wait).await,
+                None => {
+                    server
+                        .hub()
+                        .messaging()
+                        .next_turn(&query_id, None, wait)
+                        .await
+                }
                 Some(response) => resume(server, &query_id, response, wait).await,
             }
         }
@@ -143,12 +149,22 @@ pub(crate) async fn resume(
         .and_then(Value::as_str);
     match (action, answer) {
         (Some("accept"), Some(answer)) => {
-            server.hub().answer_question(query_id, answer, wait).await
+            server
+                .hub()
+                .messaging()
+                .answer_question(query_id, answer, wait)
+                .await
         }
         (Some("accept"), None) => Err(HubError::BadRequest(
             "the input response accepts without content.answer: say what to tell the agent".into(),
         )),
-        (Some("decline" | "cancel"), _) => server.hub().decline_question(query_id, wait).await,
+        (Some("decline" | "cancel"), _) => {
+            server
+                .hub()
+                .messaging()
+                .decline_question(query_id, wait)
+                .await
+        }
         _ => Err(HubError::BadRequest(
             "the input response is not an elicitation result (action accept, decline or cancel)"
                 .into(),
@@ -228,11 +244,13 @@ async fn checked_state(
     }
     let hub = server.hub();
     let asked = hub
+        .messaging()
         .question_back(question_id)
         .await
         .map_err(|_| refused())?;
     let job = hub
-        .job_with_answer(&asked.query_id)
+        .jobs()
+        .get_with_answer(&asked.query_id)
         .await
         .map_err(|_| refused())?;
     let same = |given: &Option<String>, stored: &str| given.as_deref().is_none_or(|g| g == stored);
@@ -245,7 +263,11 @@ async fn checked_state(
     }
     let caller = super::access::caller_of(context)?;
     if let Some(module) = caller.module()
-        && !hub.asked_by(&asked.query_id, module).await.unwrap_or(false)
+        && !hub
+            .messaging()
+            .asked_by(&asked.query_id, module)
+            .await
+            .unwrap_or(false)
     {
         return Err(refused());
     }

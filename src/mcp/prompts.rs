@@ -59,7 +59,8 @@ pub(crate) fn get(
     let topic = arg("topic").ok_or_else(|| missing("topic"))?;
     let source = arg("source").or(hub.default_module());
     let details = hub
-        .describe_module(target)
+        .modules()
+        .describe(target)
         .map_err(|e| McpError::invalid_params(format!("argument `target`: {e}"), None))?;
     let d = &details.descriptor;
 
@@ -81,7 +82,7 @@ pub(crate) fn get(
         }
     }
     if let Some(source) = source {
-        let relations = hub.relationships_between(source, target);
+        let relations = hub.modules().relationships_between(source, target);
         if !relations.is_empty() {
             text.push_str(&format!("\nHow {source} and {target} relate:\n"));
             for r in relations {

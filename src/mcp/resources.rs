@@ -27,7 +27,8 @@ pub(crate) async fn list(
 ) -> Result<ListResourcesResult, McpError> {
     // A registry holds tens of modules: one page is enough.
     let mut resources: Vec<Resource> = hub
-        .list_modules(&Default::default())
+        .modules()
+        .list(&Default::default())
         .modules
         .into_iter()
         .map(|m| {
@@ -38,7 +39,8 @@ pub(crate) async fn list(
         })
         .collect();
     let recent = hub
-        .list_conversations(ConversationFilter {
+        .conversations()
+        .list(ConversationFilter {
             limit: CONVERSATIONS_LISTED,
             module: only_of_module.map(str::to_string),
             ..Default::default()
@@ -78,7 +80,7 @@ pub(crate) fn templates() -> ListResourceTemplatesResult {
 
 pub(crate) async fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, McpError> {
     if let Some(id) = uri.strip_prefix(CONVERSATION_SCHEME) {
-        return match hub.export_conversation(id, ExportFormat::Markdown).await {
+        return match hub.conversations().export(id, ExportFormat::Markdown).await {
             Ok(text) => Ok(ReadResourceResult::new(vec![
                 ResourceContents::text(text, uri).with_mime_type("text/markdown"),
             ])),
@@ -86,7 +88,7 @@ pub(crate) async fn read(hub: &Hub, uri: &str) -> Result<ReadResourceResult, Mcp
         };
     }
     if let Some(name) = uri.strip_prefix(MODULE_SCHEME) {
-        return match hub.describe_module(name) {
+        return match hub.modules().describe(name) {
             Ok(details) => {
                 let text = serde_json::to_string_pretty(&details.descriptor)
                     .map_err(|e| McpError::internal_error(e.to_string(), None))?;

@@ -51,7 +51,7 @@ impl ServerHandler for CommsServer {
             ));
         }
         // Before any tool reads the store: see `announced`.
-        if let Err(e) = self.hub.announce().await {
+        if let Err(e) = self.hub.node().announce().await {
             return Ok(super::tools::failure(e).into());
         }
         let caller = super::access::caller_of(&context)?;
@@ -240,7 +240,8 @@ impl ServerHandler for CommsServer {
 /// interrupted). Only the first request waits; a failed announcement is
 /// tried again by the next (`call_tool` reports it as a tool failure).
 async fn announced(hub: &Arc<Hub>) -> Result<(), rmcp::ErrorData> {
-    hub.announce()
+    hub.node()
+        .announce()
         .await
         .map(|_recovered| ())
         .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))
@@ -271,7 +272,7 @@ pub async fn serve_stdio(hub: Arc<Hub>) -> Result<(), ServeError> {
     let announcing = tokio::spawn({
         let hub = hub.clone();
         async move {
-            if let Err(e) = hub.announce().await {
+            if let Err(e) = hub.node().announce().await {
                 tracing::error!(error = %e, "could not announce this server in the database");
             }
         }

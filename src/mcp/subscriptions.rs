@@ -50,11 +50,13 @@ impl Subscriptions {
                 Some(json!({"uri": uri})),
             ));
         };
-        hub.get_conversation(id, Some(1), None)
+        hub.conversations()
+            .get(id, Some(1), None)
             .await
             .map_err(|e| McpError::resource_not_found(e.to_string(), Some(json!({"uri": uri}))))?;
         let cursor = hub
-            .message_cursor()
+            .conversations()
+            .cursor()
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         self.uris().insert(uri.to_string());
@@ -137,7 +139,8 @@ pub(crate) async fn listen(hub: &Arc<Hub>, context: SubscriptionContext) -> Resu
         return Ok(());
     }
     let cursor = hub
-        .message_cursor()
+        .conversations()
+        .cursor()
         .await
         .map_err(|e| McpError::internal_error(e.to_string(), None))?;
     let sink = context.sink().clone();
@@ -171,7 +174,7 @@ async fn follow<Notified>(
     Notified: Future<Output = bool>,
 {
     loop {
-        let (next, messages) = match hub.follow_messages(cursor, None, WATCH_SLICE).await {
+        let (next, messages) = match hub.conversations().follow(cursor, None, WATCH_SLICE).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!(error = %e, "subscription watcher: cannot read new messages");

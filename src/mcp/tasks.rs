@@ -107,6 +107,7 @@ pub(crate) async fn update(
     if let Some(module) = super::access::caller_of(context)?.module()
         && !server
             .hub()
+            .messaging()
             .asked_by(&params.task_id, module)
             .await
             .unwrap_or(false)
@@ -148,7 +149,8 @@ pub(crate) async fn cancel(
     lookup(server, &params.task_id, context).await?;
     server
         .hub()
-        .cancel_job(&params.task_id)
+        .jobs()
+        .cancel(&params.task_id)
         .await
         .map(|_| ())
         .map_err(|e| not_usable(&params.task_id, e))
@@ -168,7 +170,8 @@ async fn lookup(
         .map_err(|unseen| not_usable(task_id, unseen))?;
     server
         .hub()
-        .job_with_answer(task_id)
+        .jobs()
+        .get_with_answer(task_id)
         .await
         .map_err(|e| not_usable(task_id, e))
 }

@@ -75,7 +75,8 @@ fn hub_with_vendor(url: &str, token_env: Option<&str>) -> (tempfile::TempDir, Ar
 /// longer pending.
 async fn failure_of(hub: &Arc<Hub>) -> String {
     let sent = hub
-        .send_message(SendRequest {
+        .messaging()
+        .send(SendRequest {
             source: Some("marker".into()),
             target: Some("vendor".into()),
             message: "hello".into(),
@@ -91,7 +92,7 @@ async fn failure_of(hub: &Arc<Hub>) -> String {
     else {
         panic!("expected a failed query: {sent:?}");
     };
-    let job = hub.job(&message_id).await.unwrap();
+    let job = hub.jobs().get(&message_id).await.unwrap();
     assert_eq!(job.status, "failed", "nothing stays pending: {job:?}");
     explanation
 }
@@ -155,7 +156,7 @@ async fn a_token_variable_that_is_not_set_is_named() {
 async fn doctor_reads_each_a2a_module_s_card_and_says_why_it_cannot() {
     let port = stand_in(|_, port| Some(card(&format!("http://127.0.0.1:{port}/rpc")))).await;
     let (_home, hub) = hub_with_vendor(&format!("http://127.0.0.1:{port}"), None);
-    let checks = hub.doctor(false).await;
+    let checks = hub.maintenance().doctor(false).await;
     let vendor = checks.iter().find(|c| c.name == "module vendor").unwrap();
     assert_eq!(vendor.status, CheckStatus::Ok, "{vendor:?}");
     assert!(
@@ -169,7 +170,7 @@ async fn doctor_reads_each_a2a_module_s_card_and_says_why_it_cannot() {
     let closed = free.local_addr().unwrap().port();
     drop(free);
     let (_home, hub) = hub_with_vendor(&format!("http://127.0.0.1:{closed}"), None);
-    let checks = hub.doctor(false).await;
+    let checks = hub.maintenance().doctor(false).await;
     let vendor = checks.iter().find(|c| c.name == "module vendor").unwrap();
     assert_eq!(vendor.status, CheckStatus::Failed, "{vendor:?}");
     assert!(

@@ -97,6 +97,7 @@ async fn unanswered_the_agent_goes_on_and_a_late_answer_is_refused() {
     let id = asked["message_id"].as_str().unwrap().to_string();
     // What comes next without an answer: the agent's own answer.
     let outcome = hub
+        .messaging()
         .next_turn(
             &id,
             Some(asked["input_request"]["question_id"].as_str().unwrap()),
@@ -110,6 +111,7 @@ async fn unanswered_the_agent_goes_on_and_a_late_answer_is_refused() {
         Some("asked back: no answer came from marker within 1 s; go on with what you know")
     );
     let late = hub
+        .messaging()
         .answer_question(&id, "here", Duration::ZERO)
         .await
         .unwrap_err();

@@ -87,7 +87,7 @@ async fn an_eliciting_client_answers_the_question_on_the_retry_of_the_same_call(
     );
     let state = asked.request_state.clone().expect("request state");
     // Meanwhile the job shows the question, as for any client.
-    let jobs = hub.list_jobs(None, None, 10).await.unwrap();
+    let jobs = hub.jobs().list(None, None, 10).await.unwrap();
     assert_eq!(jobs[0].status, "input_required", "{jobs:?}");
 
     let retry = send("[[askback:JSON or CSV?]]")
@@ -137,11 +137,15 @@ async fn a_changed_or_foreign_request_state_is_refused_and_answers_nothing() {
     refused(client.call_tool_once(retry).await);
     // Nothing was answered: the question still waits, and the true retry works.
     let query_id = hub
+        .messaging()
         .question_back(state.trim_start_matches("ask-back:"))
         .await
         .unwrap()
         .query_id;
-    assert_eq!(hub.job(&query_id).await.unwrap().status, "input_required");
+    assert_eq!(
+        hub.jobs().get(&query_id).await.unwrap().status,
+        "input_required"
+    );
     let retry = send("[[askback:Which port?]]")
         .with_input_responses(accept(&key, "8529"))
         .with_request_state(state);
@@ -275,7 +279,10 @@ async fn a_task_shows_the_question_as_its_input_request_and_tasks_update_answers
         ))
         .await
         .unwrap();
-    assert_eq!(hub.job(&task_id).await.unwrap().status, "input_required");
+    assert_eq!(
+        hub.jobs().get(&task_id).await.unwrap().status,
+        "input_required"
+    );
     client
         .update_task(UpdateTaskParams::new(
             task_id.clone(),

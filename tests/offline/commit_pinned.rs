@@ -36,7 +36,8 @@ fn ask(message: &str, conversation: Option<&str>, reuse: Reuse) -> SendRequest {
 }
 
 async fn child_requests(hub: &Hub) -> u64 {
-    hub.local_instances()
+    hub.instances()
+        .local()
         .await
         .unwrap()
         .iter()
@@ -45,7 +46,8 @@ async fn child_requests(hub: &Hub) -> u64 {
 }
 
 async fn replies(hub: &Hub, conversation: &str) -> Vec<claude_comms::hub::Message> {
-    hub.get_conversation(conversation, None, None)
+    hub.conversations()
+        .get(conversation, None, None)
         .await
         .unwrap()
         .messages
@@ -62,7 +64,8 @@ async fn a_new_commit_makes_the_reply_stale_and_the_next_prompt_names_the_change
     let hub = hub_in(home.path());
 
     let first = hub
-        .send_message(ask("How do I store a graph?", None, Reuse::Never))
+        .messaging()
+        .send(ask("How do I store a graph?", None, Reuse::Never))
         .await
         .unwrap();
     assert_eq!(first.module_commit.as_deref(), Some(first_head.as_str()));
@@ -92,7 +95,8 @@ async fn a_new_commit_makes_the_reply_stale_and_the_next_prompt_names_the_change
 
     // The fake child quotes its prompt: the follow-up's names the files.
     let second = hub
-        .send_message(ask("And edges?", Some(&conversation), Reuse::Never))
+        .messaging()
+        .send(ask("And edges?", Some(&conversation), Reuse::Never))
         .await
         .unwrap();
     let prompt = second.reply.as_deref().unwrap();
@@ -111,7 +115,8 @@ async fn a_new_commit_makes_the_reply_stale_and_the_next_prompt_names_the_change
     // The next turn, with nothing changed since, gets no note of its own:
     // the one heading it quotes is in the history (the second reply).
     let third = hub
-        .send_message(ask("Thanks.", Some(&conversation), Reuse::Never))
+        .messaging()
+        .send(ask("Thanks.", Some(&conversation), Reuse::Never))
         .await
         .unwrap();
     let third = third.reply.unwrap();
@@ -123,7 +128,8 @@ async fn a_new_commit_makes_the_reply_stale_and_the_next_prompt_names_the_change
 
     // The export and the MCP tool carry the same fields.
     let exported = hub
-        .export_conversation(&conversation, ExportFormat::Json)
+        .conversations()
+        .export(&conversation, ExportFormat::Json)
         .await
         .unwrap();
     let exported: serde_json::Value = serde_json::from_str(&exported).unwrap();
@@ -135,7 +141,8 @@ async fn a_new_commit_makes_the_reply_stale_and_the_next_prompt_names_the_change
         json!(["api.rs", "schema.rs"])
     );
     let markdown = hub
-        .export_conversation(&conversation, ExportFormat::Markdown)
+        .conversations()
+        .export(&conversation, ExportFormat::Markdown)
         .await
         .unwrap();
     assert!(
@@ -166,7 +173,8 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
 
     // Nothing to reuse yet: the child answers.
     let first = hub
-        .send_message(ask(question, None, Reuse::Unchanged))
+        .messaging()
+        .send(ask(question, None, Reuse::Unchanged))
         .await
         .unwrap();
     assert!(!first.reused);
@@ -174,7 +182,8 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
 
     // The same question, spaced differently, in a new conversation.
     let again = hub
-        .send_message(ask(
+        .messaging()
+        .send(ask(
             "  What does\n store()   take? ",
             None,
             Reuse::Unchanged,
@@ -206,7 +215,8 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
     assert_ne!(other["reused"], true, "{other}");
     assert_eq!(child_requests(&hub).await, 2);
     let asked = hub
-        .send_message(ask(question, None, Reuse::Never))
+        .messaging()
+        .send(ask(question, None, Reuse::Never))
         .await
         .unwrap();
     assert!(!asked.reused);
@@ -215,7 +225,8 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
     // Uncommitted changes: recorded as dirty, and nothing is reused.
     std::fs::write(folder.join("api.rs"), "pub fn store(g: u8) {}\n").unwrap();
     let dirty = hub
-        .send_message(ask(question, None, Reuse::Unchanged))
+        .messaging()
+        .send(ask(question, None, Reuse::Unchanged))
         .await
         .unwrap();
     assert!(!dirty.reused);
@@ -226,7 +237,8 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
     git(&folder, &["commit", "-q", "-am", "typed"]);
     let head = git(&folder, &["rev-parse", "HEAD"]);
     let changed = hub
-        .send_message(ask(question, None, Reuse::Unchanged))
+        .messaging()
+        .send(ask(question, None, Reuse::Unchanged))
         .await
         .unwrap();
     assert!(!changed.reused);
@@ -236,7 +248,8 @@ async fn reuse_returns_the_earlier_answer_without_the_child_until_the_module_cha
     );
     // ...and that answer is the one reused from then on.
     let reused = hub
-        .send_message(ask(question, None, Reuse::Unchanged))
+        .messaging()
+        .send(ask(question, None, Reuse::Unchanged))
         .await
         .unwrap();
     assert_eq!(reused.reused_from, changed.reply_id);
@@ -250,7 +263,8 @@ async fn a_folder_without_git_records_nulls_and_works_as_before() {
     let home = common::home_with(&fake_child_toml());
     let hub = hub_in(home.path());
     let outcome: SendOutcome = hub
-        .send_message(ask("Hello?", None, Reuse::Unchanged))
+        .messaging()
+        .send(ask("Hello?", None, Reuse::Unchanged))
         .await
         .unwrap();
     assert_eq!(
@@ -258,7 +272,8 @@ async fn a_folder_without_git_records_nulls_and_works_as_before() {
         (None, None)
     );
     let again = hub
-        .send_message(ask(
+        .messaging()
+        .send(ask(
             "Hello?",
             Some(&outcome.conversation_id),
             Reuse::Unchanged,

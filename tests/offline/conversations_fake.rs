@@ -132,7 +132,8 @@ async fn the_same_idempotency_key_never_sends_twice() {
     assert_eq!(second["reply_id"], first["reply_id"]);
     assert_eq!(second["reply"], first["reply"]);
     let served: u64 = hub
-        .local_instances()
+        .instances()
+        .local()
         .await
         .unwrap()
         .iter()
@@ -437,7 +438,8 @@ async fn two_servers_on_one_database_lose_and_duplicate_nothing() {
     let home = home_with(&fake_child_toml());
     let (a, b) = (hub_in(home.path()), hub_in(home.path()));
     let created = a
-        .create_conversation(claude_comms::hub::NewConversationRequest {
+        .conversations()
+        .create(claude_comms::hub::NewConversationRequest {
             source: Some("marker".into()),
             target: "arangodb".into(),
             title: None,
@@ -450,25 +452,30 @@ async fn two_servers_on_one_database_lose_and_duplicate_nothing() {
         let hub = if i % 2 == 0 { a.clone() } else { b.clone() };
         let id = created.id.clone();
         tasks.push(tokio::spawn(async move {
-            hub.send_message(claude_comms::hub::SendRequest {
-                source: None,
-                target: None,
-                message: format!("message {i}"),
-                conversation_id: Some(id),
-                timeout_s: None,
-                idempotency_key: Some(format!("key-{i}")),
-                progress: None,
-                cancel: Default::default(),
-                reuse: Default::default(),
-            })
-            .await
-            .unwrap()
+            hub.messaging()
+                .send(claude_comms::hub::SendRequest {
+                    source: None,
+                    target: None,
+                    message: format!("message {i}"),
+                    conversation_id: Some(id),
+                    timeout_s: None,
+                    idempotency_key: Some(format!("key-{i}")),
+                    progress: None,
+                    cancel: Default::default(),
+                    reuse: Default::default(),
+                })
+                .await
+                .unwrap()
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    let transcript = b.get_conversation(&created.id, None, None).await.unwrap();
+    let transcript = b
+        .conversations()
+        .get(&created.id, None, None)
+        .await
+        .unwrap();
     let queries: Vec<&str> = transcript
         .messages
         .iter()

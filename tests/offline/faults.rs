@@ -182,7 +182,8 @@ async fn a_child_that_writes_garbage_or_exits_gives_a_clear_error_and_the_pool_r
     );
     ok_value(&call(&client, "send_message", send("and again?")).await);
     let statuses: Vec<Value> = hub
-        .local_instances()
+        .instances()
+        .local()
         .await
         .unwrap()
         .iter()

@@ -184,7 +184,7 @@ async fn when_no_outcome_can_be_stored_the_caller_is_told_and_the_next_start_rec
     hub.shutdown().await;
     // The next process has a store of its own, without the fault.
     let next = hub_in(home.path());
-    next.announce().await.unwrap();
+    next.node().announce().await.unwrap();
     let status: String = db
         .query_row(
             "SELECT status FROM messages WHERE role = 'query'",

@@ -25,16 +25,19 @@ async fn turns_written_by_another_hub_reach_the_next_prompt() {
     let home = common::home_with(&fake_child_toml());
     let (a, b) = (hub_in(home.path()), hub_in(home.path()));
     let first = a
-        .send_message(follow_up(None, "first from A"))
+        .messaging()
+        .send(follow_up(None, "first from A"))
         .await
         .unwrap();
     let id = first.conversation_id.clone();
-    b.send_message(follow_up(Some(id.clone()), "second, from B"))
+    b.messaging()
+        .send(follow_up(Some(id.clone()), "second, from B"))
         .await
         .unwrap();
     // The fake child quotes its prompt: A's next prompt holds B's turn.
     let third = a
-        .send_message(follow_up(Some(id.clone()), "third from A"))
+        .messaging()
+        .send(follow_up(Some(id.clone()), "third from A"))
         .await
         .unwrap();
     let prompt = third.reply.unwrap_or_default();

@@ -78,7 +78,7 @@ async fn a_job_cut_by_shutdown_is_interrupted_not_replayed() {
     client.cancel().await.unwrap();
     hub.shutdown().await;
     let next = hub_in(home.path());
-    let job = next.job(&id).await.unwrap();
+    let job = next.jobs().get(&id).await.unwrap();
     assert_eq!(job.status, "interrupted", "{job:?}");
     assert!(job.error.unwrap_or_default().contains("stopped"));
     next.shutdown().await;

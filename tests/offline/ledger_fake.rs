@@ -26,14 +26,15 @@ fn send(source: &str, target: &str, message: &str) -> SendRequest {
 }
 
 async fn conversation_count(hub: &Hub) -> usize {
-    hub.list_conversations(ConversationFilter {
-        limit: 500,
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .conversations
-    .len()
+    hub.conversations()
+        .list(ConversationFilter {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .conversations
+        .len()
 }
 
 #[tokio::test]
@@ -41,19 +42,26 @@ async fn stats_count_replies_latency_and_failures_by_cause_per_pair() {
     let home = common::home_with(&fake_child_toml());
     let hub = hub_in(home.path());
     for i in 0..3 {
-        hub.send_message(send("marker", "arangodb", &format!("[[brief]] q{i}")))
+        hub.messaging()
+            .send(send("marker", "arangodb", &format!("[[brief]] q{i}")))
             .await
             .unwrap();
     }
     let failed = hub
-        .send_message(send("marker", "arangodb", "[[error:no such collection]]"))
+        .messaging()
+        .send(send("marker", "arangodb", "[[error:no such collection]]"))
         .await;
     assert!(matches!(failed, Err(HubError::QueryFailed { .. })));
-    hub.send_message(send("arangodb", "marker", "[[brief]] other way"))
+    hub.messaging()
+        .send(send("arangodb", "marker", "[[brief]] other way"))
         .await
         .unwrap();
 
-    let report = hub.stats(None, Duration::from_secs(3600)).await.unwrap();
+    let report = hub
+        .conversations()
+        .stats(None, Duration::from_secs(3600))
+        .await
+        .unwrap();
     let pairs: Vec<(&str, &str, u64)> = report
         .pairs
         .iter()
@@ -106,17 +114,20 @@ async fn a_pair_over_its_hourly_budget_is_refused_before_anything_is_stored() {
     let home = common::home_with(&toml);
     let hub = hub_in(home.path());
     let first = hub
-        .send_message(send("marker", "arangodb", "[[brief]] one"))
+        .messaging()
+        .send(send("marker", "arangodb", "[[brief]] one"))
         .await
         .unwrap();
-    hub.send_message(send("marker", "arangodb", "[[brief]] two"))
+    hub.messaging()
+        .send(send("marker", "arangodb", "[[brief]] two"))
         .await
         .unwrap();
     let conversations = conversation_count(&hub).await;
 
     // A new conversation over budget: refused, and no conversation is left behind.
     let refused = hub
-        .send_message(send("marker", "arangodb", "[[brief]] three"))
+        .messaging()
+        .send(send("marker", "arangodb", "[[brief]] three"))
         .await
         .unwrap_err();
     let text = refused.to_string();
@@ -134,10 +145,11 @@ async fn a_pair_over_its_hourly_budget_is_refused_before_anything_is_stored() {
     // A follow-up in an existing conversation is refused too, and not stored.
     let mut follow_up = send("marker", "arangodb", "[[brief]] four");
     follow_up.conversation_id = Some(first.conversation_id.clone());
-    let refused = hub.send_message(follow_up).await.unwrap_err();
+    let refused = hub.messaging().send(follow_up).await.unwrap_err();
     assert!(matches!(refused, HubError::OverBudget(_)), "{refused}");
     let transcript = hub
-        .get_conversation(&first.conversation_id, None, None)
+        .conversations()
+        .get(&first.conversation_id, None, None)
         .await
         .unwrap();
     assert_eq!(
@@ -147,7 +159,8 @@ async fn a_pair_over_its_hourly_budget_is_refused_before_anything_is_stored() {
     );
 
     // Another pair has no budget and is not held back.
-    hub.send_message(send("arangodb", "marker", "[[brief]] fine"))
+    hub.messaging()
+        .send(send("arangodb", "marker", "[[brief]] fine"))
         .await
         .unwrap();
     hub.shutdown().await;
@@ -161,7 +174,8 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
     );
     let home = common::home_with(&toml);
     let hub = hub_in(home.path());
-    hub.send_message(send("marker", "arangodb", "[[brief]] cheap"))
+    hub.messaging()
+        .send(send("marker", "arangodb", "[[brief]] cheap"))
         .await
         .unwrap();
     // A reply that cost $0.75 (as a stream backend would report it),
@@ -209,7 +223,8 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
             .unwrap();
     }
     let refused = hub
-        .send_message(send("marker", "arangodb", "[[brief]] more"))
+        .messaging()
+        .send(send("marker", "arangodb", "[[brief]] more"))
         .await
         .unwrap_err()
         .to_string();
@@ -220,11 +235,13 @@ async fn a_module_over_its_daily_cost_budget_is_refused_whoever_asks() {
         "{refused}"
     );
     // Asking another module is not affected.
-    hub.send_message(send("arangodb", "marker", "[[brief]] fine"))
+    hub.messaging()
+        .send(send("arangodb", "marker", "[[brief]] fine"))
         .await
         .unwrap();
     // The costly reply's tokens: input counts the cache reads too.
     let report = hub
+        .conversations()
         .stats(Some("claude_mcp"), Duration::from_secs(3600))
         .await
         .unwrap();

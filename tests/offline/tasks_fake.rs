@@ -128,9 +128,9 @@ async fn a_task_is_working_at_once_then_completed_with_the_answer_and_listed_as_
     );
     assert!(text_of(&result).contains("which index?"));
 
-    let job = hub.job(&task_id).await.unwrap();
+    let job = hub.jobs().get(&task_id).await.unwrap();
     assert_eq!(job.status, "delivered");
-    let listed = hub.list_jobs(None, None, 5).await.unwrap();
+    let listed = hub.jobs().list(None, None, 5).await.unwrap();
     assert_eq!(listed[0].message_id, task_id);
     client.cancel().await.unwrap();
     hub.shutdown().await;
@@ -152,7 +152,7 @@ async fn a_cancelled_task_ends_cancelled_and_its_work_at_the_child_stops() {
     assert_eq!(done.status(), TaskStatus::Cancelled, "{done:?}");
     // ...and no longer.
     until_in_flight(&client, |n| n == 0).await;
-    assert_eq!(hub.job(&task_id).await.unwrap().status, "cancelled");
+    assert_eq!(hub.jobs().get(&task_id).await.unwrap().status, "cancelled");
 
     // A finished task cannot be cancelled again; the error names it.
     let again = client

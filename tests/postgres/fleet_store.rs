@@ -103,7 +103,8 @@ async fn progress_of_an_agent_on_another_node_reaches_the_asker() {
     config.config.hub = "embedded".into();
     let hub = Hub::open(config, None).unwrap();
     let conversation = hub
-        .create_conversation(NewConversationRequest {
+        .conversations()
+        .create(NewConversationRequest {
             source: Some("marker".into()),
             target: "arangodb".into(),
             title: None,
@@ -114,7 +115,8 @@ async fn progress_of_an_agent_on_another_node_reaches_the_asker() {
     let heard: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = heard.clone();
     let answer = hub
-        .send_message(SendRequest {
+        .messaging()
+        .send(SendRequest {
             source: None,
             target: None,
             message: "[[progress:3]] [[brief]] tell me as you go".into(),

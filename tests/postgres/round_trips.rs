@@ -97,7 +97,8 @@ async fn a_question_and_answer_through_a_hub_costs_a_handful_of_round_trips() {
     config.config.hub = "embedded".into();
     let hub = Hub::open(config, None).unwrap();
     let conversation = hub
-        .create_conversation(NewConversationRequest {
+        .conversations()
+        .create(NewConversationRequest {
             source: Some("marker".into()),
             target: "arangodb".into(),
             title: None,
@@ -119,7 +120,8 @@ async fn a_question_and_answer_through_a_hub_costs_a_handful_of_round_trips() {
     };
     // Warm: every pooled connection has its statements prepared.
     for i in 0..10 {
-        hub.send_message(ask(&format!("[[brief]] warm {i}")))
+        hub.messaging()
+            .send(ask(&format!("[[brief]] warm {i}")))
             .await
             .unwrap();
     }
@@ -128,7 +130,8 @@ async fn a_question_and_answer_through_a_hub_costs_a_handful_of_round_trips() {
     let mut counts = Vec::new();
     for i in 0..5 {
         let before = proxy.rounds();
-        hub.send_message(ask(&format!("[[brief]] counted {i}")))
+        hub.messaging()
+            .send(ask(&format!("[[brief]] counted {i}")))
             .await
             .unwrap();
         counts.push(proxy.rounds() - before);

@@ -116,7 +116,7 @@ async fn the_agent_asks_a_third_module_and_the_question_is_a_child_of_its_own() 
     let reply = outcome["reply"].as_str().unwrap();
     assert!(reply.contains("OK claude_mcp answers: "), "{reply}");
     let id = outcome["message_id"].as_str().unwrap();
-    let job = hub.job(id).await.unwrap();
+    let job = hub.jobs().get(id).await.unwrap();
     assert_eq!(job.children.len(), 1, "{job:?}");
     let child = &job.children[0];
     assert_eq!(
@@ -155,7 +155,8 @@ async fn a_question_to_a_third_module_past_the_hop_limit_is_refused() {
         "{reply}"
     );
     let job = hub
-        .job(outcome["message_id"].as_str().unwrap())
+        .jobs()
+        .get(outcome["message_id"].as_str().unwrap())
         .await
         .unwrap();
     assert!(job.children.is_empty(), "nothing was asked: {job:?}");

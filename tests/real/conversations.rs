@@ -105,7 +105,7 @@ async fn two_turns_through_claude_code_mcp_with_a_restart_between() {
         .await,
     );
     let parsed = parse_export(exported["content"].as_str().unwrap()).unwrap();
-    let shown = hub.get_conversation(id, None, None).await.unwrap();
+    let shown = hub.conversations().get(id, None, None).await.unwrap();
     assert_eq!(parsed.messages, shown.messages);
     assert_eq!(parsed.messages.len(), 4);
     client.cancel().await.unwrap();
@@ -143,7 +143,7 @@ async fn a_stream_conversation_sends_only_new_turns_and_resumes_after_a_restart(
             );
             assert_eq!(sent["reply"], format!("stub model answer to: {question}"));
         }
-        let shown = hub.get_conversation(&id, None, None).await.unwrap();
+        let shown = hub.conversations().get(&id, None, None).await.unwrap();
         assert_eq!(
             shown.messages[0].template_version.as_deref(),
             Some("first_query@1")
@@ -185,7 +185,7 @@ async fn a_stream_conversation_sends_only_new_turns_and_resumes_after_a_restart(
         turn3.contains("first stream question") && turn3.contains("second stream question"),
         "resumed with --resume: {turn3}"
     );
-    let shown = hub.get_conversation(&id, None, None).await.unwrap();
+    let shown = hub.conversations().get(&id, None, None).await.unwrap();
     assert_eq!(
         shown.messages[4].template_version.as_deref(),
         Some("new_turn@1")
@@ -236,7 +236,7 @@ async fn two_servers_share_one_database_through_the_real_chain() {
     while let Some(result) = sends.join_next().await {
         ok_value(&result.unwrap());
     }
-    let shown = b.get_conversation(id, None, None).await.unwrap();
+    let shown = b.conversations().get(id, None, None).await.unwrap();
     assert_eq!(shown.messages.len(), 12);
     assert_eq!(
         shown.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
@@ -300,7 +300,7 @@ async fn a_reply_is_kept_when_its_stream_session_cannot_be_stored() {
         .await,
     );
     assert_eq!(sent["reply"], "stub model answer to: the first question");
-    let shown = hub.get_conversation(&id, None, None).await.unwrap();
+    let shown = hub.conversations().get(&id, None, None).await.unwrap();
     assert_eq!(shown.messages.len(), 2, "query and reply are stored");
     assert_eq!(
         shown.messages[1].content,

@@ -193,7 +193,8 @@ async fn the_default_policy_refuses_writes_shell_and_reads_outside_on_both_backe
         // And it is stored with the reply.
         let shown = s
             .hub
-            .get_conversation(outcome["conversation_id"].as_str().unwrap(), None, None)
+            .conversations()
+            .get(outcome["conversation_id"].as_str().unwrap(), None, None)
             .await
             .unwrap();
         assert_eq!(shown.messages[1].tool_uses.len(), 4, "{backend}");

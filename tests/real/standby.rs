@@ -35,23 +35,25 @@ async fn ask(
     conversation: Option<&str>,
     message: &str,
 ) -> SendOutcome {
-    hub.send_message(SendRequest {
-        source: Some(source.into()),
-        target: conversation.is_none().then(|| "arangodb".into()),
-        message: message.into(),
-        conversation_id: conversation.map(str::to_string),
-        timeout_s: Some(60),
-        idempotency_key: None,
-        progress: None,
-        cancel: Default::default(),
-        reuse: Default::default(),
-    })
-    .await
-    .unwrap()
+    hub.messaging()
+        .send(SendRequest {
+            source: Some(source.into()),
+            target: conversation.is_none().then(|| "arangodb".into()),
+            message: message.into(),
+            conversation_id: conversation.map(str::to_string),
+            timeout_s: Some(60),
+            idempotency_key: None,
+            progress: None,
+            cancel: Default::default(),
+            reuse: Default::default(),
+        })
+        .await
+        .unwrap()
 }
 
 async fn live_stream(hub: &Hub) -> Vec<InstanceStatus> {
-    hub.local_instances()
+    hub.instances()
+        .local()
         .await
         .unwrap()
         .into_iter()
@@ -70,7 +72,7 @@ async fn wait_for_standby(hub: &Hub, other_than: &[String]) -> InstanceStatus {
             return s;
         }
         if Instant::now() >= deadline {
-            panic!("no standby came up: {:?}", hub.local_instances().await);
+            panic!("no standby came up: {:?}", hub.instances().local().await);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -105,7 +107,7 @@ async fn a_new_conversation_takes_the_standby_of_its_profile_and_another_starts_
         Some("stub model answer to: second conversation")
     );
     assert_ne!(second.conversation_id, first.conversation_id);
-    let taken = hub.instance_status(&standby.instance_id).await.unwrap();
+    let taken = hub.instances().status(&standby.instance_id).await.unwrap();
     assert_eq!(
         taken.conversation_id.as_deref(),
         Some(second.conversation_id.as_str())
@@ -122,7 +124,8 @@ async fn a_new_conversation_takes_the_standby_of_its_profile_and_another_starts_
         Some(behind.instance_id.as_str())
     );
     assert!(
-        hub.instance_status(&behind.instance_id)
+        hub.instances()
+            .status(&behind.instance_id)
             .await
             .unwrap()
             .standby,

@@ -5,7 +5,7 @@ use crate::cli::output::Output;
 use crate::hub::Hub;
 
 pub async fn run(hub: &Hub, id: &str, out: &Output) -> anyhow::Result<i32> {
-    let c = match hub.archive_conversation(id).await {
+    let c = match hub.conversations().archive(id).await {
         Ok(c) => c,
         Err(e) => return out.hub_error_exit(&e),
     };

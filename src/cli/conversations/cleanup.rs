@@ -9,14 +9,14 @@ use crate::cli::when;
 use crate::hub::{Conversation, ConversationStatus, Hub, PruneRule};
 
 pub async fn delete(hub: &Hub, id: &str, yes: bool, out: &Output) -> anyhow::Result<i32> {
-    let found = match hub.get_conversation(id, Some(1), None).await {
+    let found = match hub.conversations().get(id, Some(1), None).await {
         Ok(t) => t.conversation,
         Err(e) => return out.hub_error_exit(&e),
     };
     if !confirmed(yes, &format!("Delete {}?", describe(&found)), out)? {
         return Ok(1);
     }
-    match hub.delete_conversation(id).await {
+    match hub.conversations().delete(id).await {
         Ok(c) => {
             if out.json {
                 out.json(&c)?;
@@ -48,9 +48,9 @@ pub async fn prune(
         status: archived.then_some(ConversationStatus::Archived),
         // By the store's clock, which stamped every conversation: a machine
         // whose clock runs ahead must not see every conversation as old.
-        inactive_before_ms: hub.store_clock_ms().await? - age,
+        inactive_before_ms: hub.maintenance().store_clock_ms().await? - age,
     };
-    let matching = hub.prunable_conversations(rule.clone()).await?;
+    let matching = hub.conversations().prunable(rule.clone()).await?;
     let what = format!(
         "{}conversation(s) with no message for {older_than}",
         if archived { "archived " } else { "" }
@@ -78,7 +78,7 @@ pub async fn prune(
     )? {
         return Ok(1);
     }
-    let removed = hub.prune_conversations(rule).await?;
+    let removed = hub.conversations().prune(rule).await?;
     if out.json {
         out.json(&removed)?;
     } else {

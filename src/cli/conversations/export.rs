@@ -22,7 +22,7 @@ pub async fn run(
             return Ok(2);
         }
     };
-    let id = match hub.conversation_id_of(id).await {
+    let id = match hub.conversations().full_id(id).await {
         Ok(id) => id,
         Err(e) => return out.error_exit(e),
     };
@@ -30,7 +30,7 @@ pub async fn run(
         (None, true) => Some(PathBuf::from(format!("{id}.{}", extension_of(format_name)))),
         (output, _) => output,
     };
-    let text = match hub.export_conversation(&id, format).await {
+    let text = match hub.conversations().export(&id, format).await {
         Ok(text) => text,
         Err(e) => return out.hub_error_exit(&e),
     };

@@ -11,7 +11,7 @@ pub async fn run(hub: &Hub, file: &Path, out: &Output) -> anyhow::Result<i32> {
         Ok(t) => t,
         Err(e) => return out.error_exit(format!("cannot read {}: {e}", file.display())),
     };
-    let c = match hub.import_conversation(text).await {
+    let c = match hub.conversations().import(text).await {
         Ok(c) => c,
         Err(e) => return out.hub_error_exit(&e),
     };

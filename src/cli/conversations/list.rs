@@ -6,7 +6,7 @@ use crate::cli::when;
 use crate::hub::{ConversationFilter, Hub};
 
 pub async fn run(hub: &Hub, filter: ConversationFilter, out: &Output) -> anyhow::Result<i32> {
-    let page = match hub.list_conversations(filter).await {
+    let page = match hub.conversations().list(filter).await {
         Ok(page) => page,
         Err(e) => return out.hub_error_exit(&e),
     };

@@ -9,16 +9,16 @@ use crate::hub::Hub;
 
 /// Follows `module`'s messages until Ctrl-C (exit 0); 1 for a module not known.
 pub async fn run(hub: &Hub, module: &str, out: &Output) -> anyhow::Result<i32> {
-    if let Err(e) = hub.descriptor(module) {
+    if let Err(e) = hub.modules().descriptor(module) {
         return out.hub_error_exit(&e);
     }
-    let mut cursor = hub.message_cursor().await?;
+    let mut cursor = hub.conversations().cursor().await?;
     out.note(format!(
         "listening for messages to or from {module} (Ctrl-C stops)"
     ))?;
     loop {
         let (next, messages) = tokio::select! {
-            found = hub.follow_messages(cursor, Some(module.to_string()), Duration::from_secs(30)) => found?,
+            found = hub.conversations().follow(cursor, Some(module.to_string()), Duration::from_secs(30)) => found?,
             _ = tokio::signal::ctrl_c() => return Ok(0),
         };
         cursor = next;
@@ -30,7 +30,7 @@ pub async fn run(hub: &Hub, module: &str, out: &Output) -> anyhow::Result<i32> {
                 out.line(format!("[{}]", m.conversation_id))?;
                 print_message(out, m)?;
                 if m.role == crate::hub::Role::AskBack
-                    && let Ok(asked) = hub.question_back(&m.id).await
+                    && let Ok(asked) = hub.messaging().question_back(&m.id).await
                     && asked.state == crate::hub::AskBackState::Waiting
                 {
                     out.line(format!(

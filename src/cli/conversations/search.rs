@@ -10,7 +10,7 @@ pub async fn run(
     limit: usize,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let results = match hub.search_conversations(query, module, limit).await {
+    let results = match hub.conversations().search(query, module, limit).await {
         Ok(results) => results,
         Err(e) => return out.hub_error_exit(&e),
     };

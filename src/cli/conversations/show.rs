@@ -12,7 +12,7 @@ pub async fn run(
     tools: bool,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let t = match hub.get_conversation(id, limit, None).await {
+    let t = match hub.conversations().get(id, limit, None).await {
         Ok(t) => t,
         Err(e) => return out.hub_error_exit(&e),
     };

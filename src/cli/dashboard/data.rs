@@ -39,7 +39,8 @@ impl Snapshot {
         // reports them with its heartbeat: the same figure `instances list`
         // and `daemon status` show.
         let instances = hub
-            .all_instances()
+            .instances()
+            .all()
             .await?
             .into_iter()
             .map(|row| InstanceView {
@@ -47,13 +48,13 @@ impl Snapshot {
                 row,
             })
             .collect();
-        let messages = hub.recent_messages(RECENT_MESSAGES).await?;
+        let messages = hub.conversations().recent_messages(RECENT_MESSAGES).await?;
         let mut waiting = HashSet::new();
         for a in &messages {
             let m = &a.message;
             if m.role == Role::Query
                 && m.status == MessageStatus::Pending
-                && hub.input_request(&m.id).await?.is_some()
+                && hub.messaging().input_request(&m.id).await?.is_some()
             {
                 waiting.insert(m.id.clone());
             }
@@ -62,7 +63,7 @@ impl Snapshot {
             instances,
             messages,
             taken_ms: crate::time::now_ms(),
-            warnings: hub.policy_warnings(),
+            warnings: hub.maintenance().policy_warnings(),
             waiting,
         })
     }

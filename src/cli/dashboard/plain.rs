@@ -13,7 +13,7 @@ pub async fn run(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
     let mut seen_instances: HashMap<String, String> = HashMap::new();
     let mut seen_messages: HashMap<String, String> = HashMap::new();
     if !out.json {
-        for warning in hub.policy_warnings() {
+        for warning in hub.maintenance().policy_warnings() {
             out.line(format!("warning {warning}"))?;
         }
     }

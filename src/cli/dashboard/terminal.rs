@@ -64,7 +64,7 @@ async fn event_loop(
                         let (hub, results) = (hub.clone(), results.clone());
                         // A remote server may take seconds to act; the screen stays live.
                         tokio::spawn(async move {
-                            let text = match hub.control_instance(&id, action).await {
+                            let text = match hub.instances().control(&id, action).await {
                                 Ok(status) => format!(
                                     "{}: {} is {}",
                                     action.as_str(),
@@ -127,7 +127,8 @@ fn follow(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let (recent, mut follower) = match hub
-            .follow_instance_journal(&id, super::app::OUTPUT_LINES)
+            .instances()
+            .follow_journal(&id, super::app::OUTPUT_LINES)
             .await
         {
             Ok(found) => found,

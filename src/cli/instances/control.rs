@@ -5,7 +5,7 @@ use crate::cli::output::Output;
 use crate::hub::{ControlAction, Hub};
 
 pub async fn run(hub: &Hub, id: &str, action: ControlAction, out: &Output) -> anyhow::Result<i32> {
-    let status = match hub.control_instance(id, action).await {
+    let status = match hub.instances().control(id, action).await {
         Ok(status) => status,
         Err(e) => return out.hub_error_exit(&e),
     };

@@ -6,14 +6,14 @@ use crate::cli::when;
 use crate::hub::Hub;
 
 pub async fn run(hub: &Hub, out: &Output) -> anyhow::Result<i32> {
-    let rows = hub.all_instances().await?;
+    let rows = hub.instances().all().await?;
     if out.json {
         out.json(&rows)?;
         return Ok(0);
     }
     let now = crate::time::now_ms();
     // In a fleet, which node runs each instance.
-    let fleet = hub.in_a_fleet();
+    let fleet = hub.node().in_a_fleet();
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {

@@ -12,7 +12,7 @@ pub async fn run(
     lines: usize,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let (recent, mut follower) = match hub.follow_instance_journal(id, lines).await {
+    let (recent, mut follower) = match hub.instances().follow_journal(id, lines).await {
         Ok(found) => found,
         Err(e) => return out.hub_error_exit(&e),
     };

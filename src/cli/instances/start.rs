@@ -28,7 +28,7 @@ async fn in_the_daemon(
     request: StartInstance,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let started = hub.start_instance(request).await;
+    let started = hub.instances().start(request).await;
     hub.shutdown().await;
     let status = match started {
         Ok(status) => status,
@@ -62,7 +62,7 @@ async fn in_this_process(
     request: StartInstance,
     out: &Output,
 ) -> anyhow::Result<i32> {
-    let status = match hub.start_instance(request).await {
+    let status = match hub.instances().start(request).await {
         Ok(s) => s,
         Err(e) => {
             out.error(&e)?;
@@ -82,7 +82,7 @@ async fn in_this_process(
                 .unwrap_or_else(|| "-".into())
         ))?;
     }
-    let mut events = hub.subscribe_instance(&status.instance_id)?;
+    let mut events = hub.instances().subscribe(&status.instance_id)?;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -105,7 +105,7 @@ fn start_request(hub: &Hub, args: StartArgs) -> Result<StartInstance, String> {
             let from = args.from.or_else(|| {
                 std::env::current_dir()
                     .ok()
-                    .and_then(|cwd| hub.module_for_folder(&cwd))
+                    .and_then(|cwd| hub.modules().for_folder(&cwd))
             });
             match from {
                 Some(source) => Some((source, target)),

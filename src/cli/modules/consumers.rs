@@ -5,7 +5,7 @@ use crate::cli::output::Output;
 use crate::hub::Hub;
 
 pub fn run(hub: &Hub, name: &str, data_type: Option<&str>, out: &Output) -> anyhow::Result<i32> {
-    let list = match hub.find_consumers(name, data_type) {
+    let list = match hub.modules().consumers(name, data_type) {
         Ok(list) => list,
         Err(e) => return out.error_exit(e),
     };

@@ -28,7 +28,7 @@ pub async fn propose(
     out: &Output,
 ) -> anyhow::Result<i32> {
     let name = &drafted.name;
-    let mode = hub.module_policy(name).mode;
+    let mode = hub.modules().policy(name).mode;
     if mode != Mode::ReadOnly {
         out.note(format!(
             "error: --draft asks {name}'s own agent, which must run read-only; its [permissions] mode is \"{}\": run it without --draft, or set the module read-only first",
@@ -67,7 +67,8 @@ pub async fn propose(
         return Ok(0);
     }
     match hub
-        .register_module(serde_json::to_value(&proposed)?, from)
+        .modules()
+        .register(serde_json::to_value(&proposed)?, from)
         .await
     {
         Ok(outcome) => {
@@ -86,7 +87,8 @@ async fn ask_agent(
 ) -> Result<String, HubError> {
     let name = &drafted.name;
     let outcome = hub
-        .send_message(SendRequest {
+        .messaging()
+        .send(SendRequest {
             source: Some(name.clone()),
             target: Some(name.clone()),
             message: proposal_prompt(drafted, hint),

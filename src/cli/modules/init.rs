@@ -42,7 +42,7 @@ pub async fn run(
     let from = RegisterFrom::Operator {
         base: Some(folder.clone()),
     };
-    let outcome = match hub.register_module(value, from.clone()).await {
+    let outcome = match hub.modules().register(value, from.clone()).await {
         Ok(outcome) => outcome,
         Err(e) => return out.error_exit(format!("{shown}: {e}")),
     };

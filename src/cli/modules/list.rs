@@ -6,7 +6,7 @@ use crate::descriptor::ModuleFilter;
 use crate::hub::Hub;
 
 pub fn run(hub: &Hub, filter: &ModuleFilter, out: &Output) -> anyhow::Result<i32> {
-    let list = hub.list_modules(filter);
+    let list = hub.modules().list(filter);
     if out.json {
         out.json(&list)?;
         return Ok(0);

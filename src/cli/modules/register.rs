@@ -33,7 +33,7 @@ pub async fn run(
             .ok()
             .and_then(|f| f.parent().map(PathBuf::from)),
     };
-    match hub.register_module(value, from).await {
+    match hub.modules().register(value, from).await {
         Ok(outcome) => {
             if out.json {
                 out.json(&outcome)?;

@@ -7,7 +7,7 @@ use crate::cli::output::Output;
 use crate::hub::Hub;
 
 pub async fn run(hub: &Hub, name: &str, out: &Output) -> anyhow::Result<i32> {
-    match hub.remove_module(name).await {
+    match hub.modules().remove(name).await {
         Ok(file) => {
             if out.json {
                 out.json(&json!({"removed": name, "file": file}))?;

@@ -6,7 +6,7 @@ use crate::cli::output::Output;
 use crate::hub::Hub;
 
 pub fn run(hub: &Hub, name: &str, out: &Output) -> anyhow::Result<i32> {
-    let details = match hub.describe_module(name) {
+    let details = match hub.modules().describe(name) {
         Ok(details) => details,
         Err(e) => return out.error_exit(e),
     };

@@ -168,7 +168,8 @@ impl AgentSide {
         cancel: &CancellationToken,
     ) -> Result<AgentWords, HubError> {
         let sent = hub
-            .send_detached(super::super::SendRequest {
+            .jobs()
+            .send(super::super::SendRequest {
                 source: Some(scope.target.clone()),
                 target: Some(target.to_string()),
                 message: question.to_string(),
@@ -181,10 +182,10 @@ impl AgentSide {
         let job = loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let job = tokio::select! {
-                job = hub.wait_job(&id, left) => job?,
+                job = hub.jobs().wait(&id, left) => job?,
                 _ = cancel.cancelled() => return Ok(AgentWords::NoAnswer(format!(
                     "the question to {target} was withdrawn: {}",
-                    hub.cancel_job(&id).await.map(|j| j.status).unwrap_or_else(|e| e.to_string())
+                    hub.jobs().cancel(&id).await.map(|j| j.status).unwrap_or_else(|e| e.to_string())
                 ))),
             };
             if !job.is_pending() || left.is_zero() {
@@ -194,7 +195,7 @@ impl AgentSide {
             // back waits out its own timeout; wait for what comes after.
             if let Some(asked) = &job.input_request {
                 tokio::select! {
-                    _ = hub.next_turn(&id, Some(&asked.question_id), left) => {}
+                    _ = hub.messaging().next_turn(&id, Some(&asked.question_id), left) => {}
                     _ = cancel.cancelled() => {}
                 }
             }

@@ -38,8 +38,8 @@ impl News {
 /// The status of a query whose agent waits for its asker's answer.
 pub const INPUT_REQUIRED: &str = "input_required";
 
-impl Hub {
-    fn input_request_of(&self, asked: AskBack) -> InputRequest {
+impl<'h> crate::hub::Messaging<'h> {
+    fn input_request_of(self, asked: AskBack) -> InputRequest {
         InputRequest {
             query_id: asked.query_id,
             question: asked.question.content,
@@ -50,7 +50,7 @@ impl Hub {
     }
 
     /// The question that waits on pending query `query_id`, if any.
-    pub async fn input_request(&self, query_id: &str) -> Result<Option<InputRequest>, HubError> {
+    pub async fn input_request(self, query_id: &str) -> Result<Option<InputRequest>, HubError> {
         let waiting = self.store.waiting_ask_back(query_id).await?;
         Ok(waiting.map(|asked| self.input_request_of(asked)))
     }
@@ -58,7 +58,7 @@ impl Hub {
     /// Marks a pending job whose agent waits for an answer
     /// `input_required`, with the question.
     pub(in crate::hub) async fn note_input_request(
-        &self,
+        self,
         job: &mut JobStatus,
     ) -> Result<(), HubError> {
         if job.status == MessageStatus::Pending.as_str()
@@ -75,7 +75,7 @@ impl Hub {
     /// wait: the caller gets `input_required`, and the rest of the work
     /// becomes a job of this process (cancel it with `cancel_job`).
     pub(in crate::hub) async fn carry_waiting(
-        self: &Arc<Self>,
+        self,
         sending: Box<Sending>,
         mut request: SendRequest,
     ) -> Result<SendOutcome, HubError> {
@@ -85,14 +85,14 @@ impl Hub {
         // after that, `cancel_job` does (as for any job).
         let caller_cancel = std::mem::take(&mut request.cancel);
         let job_cancel = request.cancel.clone();
-        let mut registered = Registered::new(self.clone(), query_id.clone(), job_cancel.clone());
-        let hub = self.clone();
+        let mut registered = Registered::new(self.arc(), query_id.clone(), job_cancel.clone());
+        let hub = self.arc();
         let mut work = Box::pin(async move {
             let mut sending = sending;
             let started = Instant::now();
-            let result = hub.dispatch(&mut sending, &request).await;
+            let result = hub.messaging().dispatch(&mut sending, &request).await;
             let duration_ms = started.elapsed().as_millis() as i64;
-            hub.beat_soon();
+            hub.node().beat_soon();
             hub.record_outcome(sending, result, duration_ms).await
         });
         let mut caller_gone = false;
@@ -117,14 +117,14 @@ impl Hub {
                     };
                     registered.hand_over();
                     let id = query_id.clone();
-                    let hub = self.clone();
+                    let hub = self.arc();
                     self.spawn_job(async move {
                         if let Err(e) = work.await {
                             tracing::info!(job = %id, error = %e, "job ended without an answer");
                         }
-                        hub.jobs_in_flight().remove(&id);
+                        hub.jobs().in_flight().remove(&id);
                     });
-                    let mut outcome = self.pending_outcome(&conversation, &query_id);
+                    let mut outcome = self.jobs().pending_outcome(&conversation, &query_id);
                     outcome.status = INPUT_REQUIRED.into();
                     outcome.input_request = Some(request);
                     return Ok(outcome);
@@ -137,7 +137,7 @@ impl Hub {
     /// prefix of 8+ characters) with `answer`, then waits up to `wait` for
     /// what comes next: the reply, another question, or the end.
     pub async fn answer_question(
-        &self,
+        self,
         query_id: &str,
         answer: &str,
         wait: Duration,
@@ -149,7 +149,7 @@ impl Hub {
             ));
         }
         self.check_message(answer)?;
-        let query_id = self.resolve_id(IdKind::Message, query_id).await?;
+        let query_id = self.jobs().full_id(IdKind::Message, query_id).await?;
         let answered = self.store.answer_ask_back(&query_id, answer).await?;
         self.messages_changed();
         self.ask_wake.wake();
@@ -161,13 +161,13 @@ impl Hub {
     /// Declines the question that waits on query `query_id` (the asker
     /// will not answer it: an elicitation declined or dismissed): the
     /// agent is told so at once and goes on with what it knows. Then waits
-    /// up to `wait` for what comes next, as [`Hub::answer_question`].
+    /// up to `wait` for what comes next, as [`Messaging::answer_question`](crate::hub::Messaging::answer_question).
     pub async fn decline_question(
-        &self,
+        self,
         query_id: &str,
         wait: Duration,
     ) -> Result<SendOutcome, HubError> {
-        let query_id = self.resolve_id(IdKind::Message, query_id).await?;
+        let query_id = self.jobs().full_id(IdKind::Message, query_id).await?;
         let Some(waiting) = self.store.waiting_ask_back(&query_id).await? else {
             return Err(HubError::BadRequest(format!(
                 "question {query_id} has no question of its answering agent waiting for an answer"
@@ -187,7 +187,7 @@ impl Hub {
     /// What became of query `query_id` within `wait`: its reply (or
     /// failure), a question other than `answered`, or still pending.
     pub async fn next_turn(
-        &self,
+        self,
         query_id: &str,
         answered: Option<&str>,
         wait: Duration,
@@ -195,7 +195,7 @@ impl Hub {
         let deadline = tokio::time::Instant::now() + wait.min(super::super::MAX_WAIT);
         let mut news = self.news(true);
         loop {
-            let detail = self.job_with_answer(query_id).await?;
+            let detail = self.jobs().get_with_answer(query_id).await?;
             if let Some(answer) = detail.answer {
                 return Ok(answer);
             }
@@ -215,7 +215,7 @@ impl Hub {
                     message_id: detail.job.message_id,
                 });
             }
-            let mut outcome = self.pending_outcome(&conversation, query_id);
+            let mut outcome = self.jobs().pending_outcome(&conversation, query_id);
             if let Some(request) = self.input_request(query_id).await?
                 && answered != Some(request.question_id.as_str())
             {
@@ -235,7 +235,7 @@ impl Hub {
     /// Subscribes to what may change an ask-back, and with `local` every
     /// write of this process (before reading the store, so that nothing
     /// between the read and the wait is missed).
-    pub(in crate::hub) fn news(&self, local: bool) -> News {
+    pub(in crate::hub) fn news(self, local: bool) -> News {
         News {
             // On SQLite the agent tools' pokes too (they reach the hub that
             // dispatched even where the data directory's doorbell cannot).
@@ -255,7 +255,7 @@ impl Hub {
     /// tools' poke); with `news.local` any write of this process; or
     /// `at_most`.
     pub(in crate::hub) async fn ask_back_news(
-        &self,
+        self,
         news: &mut News,
         query_id: &str,
         at_most: Duration,
@@ -285,14 +285,14 @@ impl Hub {
     }
 
     /// The question back whose message is `message_id`, and where it is.
-    pub async fn question_back(&self, message_id: &str) -> Result<AskBack, HubError> {
+    pub async fn question_back(self, message_id: &str) -> Result<AskBack, HubError> {
         Ok(self.store.ask_back_of(message_id).await?)
     }
 
     /// Whether module `module` asked query `query_id` (only the asker may
     /// answer its agent's questions).
-    pub async fn asked_by(&self, query_id: &str, module: &str) -> Result<bool, HubError> {
-        let id = self.resolve_id(IdKind::Message, query_id).await?;
+    pub async fn asked_by(self, query_id: &str, module: &str) -> Result<bool, HubError> {
+        let id = self.jobs().full_id(IdKind::Message, query_id).await?;
         let query = self.store.message(&id).await?;
         if query.role != Role::Query {
             return Ok(false);
@@ -313,7 +313,7 @@ struct Registered {
 
 impl Registered {
     fn new(hub: Arc<Hub>, id: String, cancel: tokio_util::sync::CancellationToken) -> Registered {
-        hub.jobs_in_flight().insert(id.clone(), cancel);
+        hub.jobs().in_flight().insert(id.clone(), cancel);
         Registered {
             hub,
             id,
@@ -329,7 +329,7 @@ impl Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         if !self.handed_over {
-            self.hub.jobs_in_flight().remove(&self.id);
+            self.hub.jobs().in_flight().remove(&self.id);
         }
     }
 }

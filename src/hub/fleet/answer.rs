@@ -36,7 +36,7 @@ impl Hub {
         let started = std::time::Instant::now();
         match self.claimed_sending(&query, route.reuse).await {
             Ok(mut sending) => {
-                let result = self.dispatch(&mut sending, &request).await;
+                let result = self.messaging().dispatch(&mut sending, &request).await;
                 let duration_ms = started.elapsed().as_millis() as i64;
                 // Every progress line goes out before the outcome, so the
                 // asker hears them all before it is told the answer is in.
@@ -45,7 +45,7 @@ impl Hub {
                     let _ =
                         tokio::time::timeout(std::time::Duration::from_secs(2), forwarding).await;
                 }
-                self.beat_soon();
+                self.node().beat_soon();
                 if let Err(e) = self
                     .record_outcome(Box::new(sending), result, duration_ms)
                     .await
@@ -74,7 +74,7 @@ impl Hub {
                     cause: QueryFailure::Refused(String::new()).cause().to_string(),
                 };
                 let node = self.config().config.fleet.node_name();
-                let closed = match self.fleet() {
+                let closed = match self.node().fleet() {
                     Ok(fleet) => fleet.finish_claimed_query(&query.id, &node, outcome).await,
                     Err(e) => Err(e),
                 };
@@ -100,7 +100,7 @@ impl Hub {
         let id = query_id.to_string();
         let forwarding = tokio::spawn(async move {
             while let Some(line) = to_send.recv().await {
-                let sent = match hub.fleet() {
+                let sent = match hub.node().fleet() {
                     Ok(fleet) => fleet.announce_progress(&id, &line).await,
                     Err(e) => Err(e),
                 };
@@ -156,6 +156,7 @@ impl Hub {
             tracing::info!(query = %query.id, "{note}");
         }
         let mut sending = self
+            .messaging()
             .sending_for(
                 conversation,
                 history,
@@ -166,6 +167,7 @@ impl Hub {
             )
             .await?;
         let prompt = self
+            .messaging()
             .render(&sending, &query.content, sending.resume.is_some())
             .map_err(|e| HubError::BadRequest(e.to_string()))?;
         let context_note = match (prompt.cut.as_deref(), note.as_deref()) {

@@ -28,11 +28,12 @@ impl Hub {
                 .node
                 .is_none_or(|node| node == self.config().config.fleet.node_name()),
             None => self
-                .module_folder(target)
+                .modules()
+                .folder(target)
                 .map(|f| f.is_dir())
                 .unwrap_or(false),
         };
-        if here || !self.in_a_fleet() {
+        if here || !self.node().in_a_fleet() {
             return Ok(false);
         }
         self.live_host_of(target).await?;
@@ -46,9 +47,9 @@ impl Hub {
             // node it is pinned to.
             return self.routes_through_fleet(target).await.map(|_| ());
         }
-        match self.existing_module_folder(target) {
+        match self.messaging().existing_module_folder(target) {
             Ok(_) => Ok(()),
-            Err(_) if self.in_a_fleet() => self.live_host_of(target).await.map(|_| ()),
+            Err(_) if self.node().in_a_fleet() => self.live_host_of(target).await.map(|_| ()),
             Err(e) => Err(e),
         }
     }
@@ -56,7 +57,11 @@ impl Hub {
     /// A live node that hosts `module`, or an error naming where and when
     /// it was last hosted.
     async fn live_host_of(&self, module: &str) -> Result<String, HubError> {
-        let hosting = self.fleet()?.nodes_hosting(module, self.lease_ms()).await?;
+        let hosting = self
+            .node()
+            .fleet()?
+            .nodes_hosting(module, self.lease_ms())
+            .await?;
         if let Some(live) = hosting.iter().find(|n| n.alive) {
             return Ok(live.record.name.clone());
         }
@@ -104,14 +109,13 @@ impl Hub {
             context_note: None,
         };
         let caps = self.message_caps(&conversation.source, &conversation.target);
-        let query = match self.begin_capped(new_query, caps).await? {
+        let query = match self.messaging().begin_capped(new_query, caps).await? {
             BeginQuery::Fresh(query) => query,
             BeginQuery::Duplicate { query, outcome } => {
-                return Ok(Prepared::Duplicate(Box::new(self.earlier_outcome(
-                    &conversation,
-                    query,
-                    outcome.map(|b| *b),
-                ))));
+                return Ok(Prepared::Duplicate(Box::new(
+                    self.messaging()
+                        .earlier_outcome(&conversation, query, outcome.map(|b| *b)),
+                )));
             }
         };
         self.messages_changed();
@@ -123,6 +127,7 @@ impl Hub {
         };
         let route = serde_json::to_string(&route).unwrap_or_default();
         if let Err(e) = self
+            .node()
             .fleet()?
             .route_query(&query.id, &conversation.target, &route, prefer.as_deref())
             .await
@@ -156,8 +161,8 @@ impl Hub {
         query: Message,
         request: &SendRequest,
     ) -> Result<SendOutcome, HubError> {
-        let timeout =
-            self.answer_timeout(request.timeout_s) + Duration::from_millis(self.lease_ms() as u64);
+        let timeout = self.messaging().answer_timeout(request.timeout_s)
+            + Duration::from_millis(self.lease_ms() as u64);
         let deadline = Instant::now() + timeout;
         let mut notices = self.store.fleet().map(|f| f.notices());
         loop {
@@ -166,8 +171,8 @@ impl Hub {
             }
             // The agent on the other node asks back: the question is in
             // the store; the node that runs the agent carries the query on.
-            if let Some(asked) = self.input_request(&query.id).await? {
-                let mut outcome = self.pending_outcome(conversation, &query.id);
+            if let Some(asked) = self.messaging().input_request(&query.id).await? {
+                let mut outcome = self.jobs().pending_outcome(conversation, &query.id);
                 outcome.status = super::super::ask_back::INPUT_REQUIRED.into();
                 outcome.input_request = Some(asked);
                 return Ok(outcome);
@@ -225,7 +230,7 @@ impl Hub {
         // The state first: a query is closed in the transaction that
         // stores its outcome, so once it is not pending the outcome (if
         // any) is there to read.
-        let routed = self.fleet()?.routed_state(&query.id).await?;
+        let routed = self.node().fleet()?.routed_state(&query.id).await?;
         let state = routed.state;
         if state.status == MessageStatus::Pending {
             return Ok(None);
@@ -233,8 +238,12 @@ impl Hub {
         if let Some(outcome) = routed.outcome {
             return Ok(Some(match outcome.role {
                 Role::Reply => {
-                    let mut delivered =
-                        self.delivered_outcome(conversation, query.id.clone(), outcome, false);
+                    let mut delivered = self.jobs().delivered_outcome(
+                        conversation,
+                        query.id.clone(),
+                        outcome,
+                        false,
+                    );
                     delivered.retried = (state.retries > 0).then(|| {
                         format!(
                             "asked again on node \"{}\": the node that first took it stopped renewing its lease",

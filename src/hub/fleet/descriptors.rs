@@ -22,16 +22,17 @@ impl Hub {
     /// Shares a module this process registered with the fleet (nothing to
     /// do outside one).
     pub(in crate::hub) async fn share_descriptor(&self, name: &str) -> Result<(), HubError> {
-        if !self.in_a_fleet() {
+        if !self.node().in_a_fleet() {
             return Ok(());
         }
-        let mut value = serde_json::to_value(self.descriptor(name)?)
+        let mut value = serde_json::to_value(self.modules().descriptor(name)?)
             .map_err(|e| HubError::Internal(format!("descriptor {name}: {e}")))?;
         if let Some(fields) = value.as_object_mut() {
             fields.remove("path");
         }
         let node = self.config().config.fleet.node_name();
-        self.fleet()?
+        self.node()
+            .fleet()?
             .publish_descriptor(name, &node, &value.to_string(), false)
             .await?;
         Ok(())
@@ -39,11 +40,12 @@ impl Hub {
 
     /// Withdraws a module this process removed from the fleet.
     pub(in crate::hub) async fn withdraw_descriptor(&self, name: &str) -> Result<(), HubError> {
-        if !self.in_a_fleet() {
+        if !self.node().in_a_fleet() {
             return Ok(());
         }
         let node = self.config().config.fleet.node_name();
-        self.fleet()?
+        self.node()
+            .fleet()?
             .publish_descriptor(name, &node, "{}", true)
             .await?;
         Ok(())
@@ -57,6 +59,7 @@ impl Hub {
         };
         let me = self.config().config.fleet.node_name();
         let wanted: BTreeMap<String, String> = self
+            .node()
             .fleet()?
             .fleet_descriptors()
             .await?
@@ -97,7 +100,9 @@ fn write_folder(dir: &std::path::Path, wanted: &BTreeMap<String, String>) -> std
 /// and every few seconds as the safety net.
 pub(super) async fn sync_forever(hub: Arc<Hub>, stop: CancellationToken) {
     // Started by `run_node` once the node joined: the store has a fleet.
-    let Ok(fleet) = hub.fleet() else { return };
+    let Ok(fleet) = hub.node().fleet() else {
+        return;
+    };
     let mut notices = Some(fleet.notices());
     loop {
         if let Err(e) = hub.sync_descriptors().await {
@@ -105,7 +110,7 @@ pub(super) async fn sync_forever(hub: Arc<Hub>, stop: CancellationToken) {
         }
         // A module registered here (by any process on this data dir) is
         // hosted here from now on: say so at once, not at the next beat.
-        let modules = hub.hosted_modules();
+        let modules = hub.node().hosted_modules();
         let name = hub.config().config.fleet.node_name();
         if let Err(e) = fleet
             .node_heartbeat(&name, hub.server_id(), &modules, hub.lease_ms())

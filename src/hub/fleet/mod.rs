@@ -28,19 +28,18 @@ pub(in crate::hub) use watch::{Watches, watch_request};
 const NEEDS_POSTGRES: &str =
     "a fleet needs a PostgreSQL store: set [store] url = \"postgres://...\" on every node";
 
-impl super::Hub {
+impl<'h> crate::hub::Node<'h> {
     /// Whether this hub's store holds a fleet (it is PostgreSQL): a daemon
     /// on it is a node.
-    pub fn in_a_fleet(&self) -> bool {
+    pub fn in_a_fleet(self) -> bool {
         self.store.fleet().is_some()
     }
 
     /// The fleet of this hub's store; on a store that cannot hold one
     /// (SQLite), the error that says a fleet needs PostgreSQL.
-    pub(in crate::hub) fn fleet(
-        &self,
-    ) -> Result<crate::store::Fleet<'_>, crate::store::StoreError> {
-        self.store
+    pub(in crate::hub) fn fleet(self) -> Result<crate::store::Fleet<'h>, crate::store::StoreError> {
+        self.hub()
+            .store
             .fleet()
             .ok_or_else(|| crate::store::StoreError::NotSupported(NEEDS_POSTGRES.into()))
     }

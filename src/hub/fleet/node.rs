@@ -33,12 +33,12 @@ pub async fn run_node(
         version: env!("CARGO_PKG_VERSION").to_string(),
         schema_version: crate::store::SCHEMA_VERSION,
         started_at: crate::time::now_ms(),
-        modules: hub.hosted_modules(),
+        modules: hub.node().hosted_modules(),
     };
-    hub.fleet()?.register_node(&record, lease_ms).await?;
+    hub.node().fleet()?.register_node(&record, lease_ms).await?;
     // Modules registered here before this node joined (or while it was
     // away) are shared again; the others' arrive through the sync.
-    for module in hub.user_registered_modules() {
+    for module in hub.modules().user_registered() {
         if let Err(e) = hub.share_descriptor(&module).await {
             tracing::warn!(%module, error = %e, "cannot share a descriptor with the fleet");
         }
@@ -64,9 +64,11 @@ async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
     let lease_ms = hub.lease_ms();
     let every = Duration::from_millis((lease_ms / 3).max(500) as u64);
     // Started by `run_node` once the node joined: the store has a fleet.
-    let Ok(fleet) = hub.fleet() else { return };
+    let Ok(fleet) = hub.node().fleet() else {
+        return;
+    };
     loop {
-        let modules = hub.hosted_modules();
+        let modules = hub.node().hosted_modules();
         match fleet
             .node_heartbeat(&name, hub.server_id(), &modules, lease_ms)
             .await
@@ -79,7 +81,7 @@ async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
                 tracing::warn!(node = %name, error = %e, "heartbeat failed; leases held here may run out")
             }
         }
-        match fleet.expire_leases(&hub.requeue_modules()).await {
+        match fleet.expire_leases(&hub.node().requeue_modules()).await {
             Ok(expired) => {
                 for e in expired {
                     match e {
@@ -108,12 +110,14 @@ async fn beat(hub: Arc<Hub>, stop: CancellationToken) {
 async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
     let name = hub.config().config.fleet.node_name();
     let lease_ms = hub.lease_ms();
-    let slots = Arc::new(Semaphore::new(hub.answer_slots()));
+    let slots = Arc::new(Semaphore::new(hub.node().answer_slots()));
     // Started by `run_node` once the node joined: the store has a fleet.
-    let Ok(fleet) = hub.fleet() else { return };
+    let Ok(fleet) = hub.node().fleet() else {
+        return;
+    };
     let mut notices = Some(fleet.notices());
     loop {
-        let hosted = hub.hosted_modules();
+        let hosted = hub.node().hosted_modules();
         let mut full = false;
         loop {
             if stop.is_cancelled() {
@@ -163,10 +167,10 @@ async fn claim(hub: Arc<Hub>, stop: CancellationToken) {
     }
 }
 
-impl Hub {
+impl<'h> crate::hub::Node<'h> {
     /// Marks this node stopped in the fleet (a clean stop). Nothing to do
     /// outside a fleet; a failure is logged (the lease covers it).
-    pub async fn leave_fleet(&self) {
+    pub async fn leave_fleet(self) {
         let Some(fleet) = self.store.fleet() else {
             return;
         };
@@ -179,13 +183,18 @@ impl Hub {
     /// The modules this node hosts: those whose folder is on this machine.
     /// And the A2A agents pinned to this node (`a2a.node`): it asks them
     /// for the whole fleet.
-    pub fn hosted_modules(&self) -> Vec<String> {
+    pub fn hosted_modules(self) -> Vec<String> {
         let this_node = self.config().config.fleet.node_name();
-        self.registry()
+        self.modules()
+            .registry()
             .names()
             .filter(|m| match self.a2a_endpoint(m) {
                 Some(endpoint) => endpoint.node.as_deref() == Some(this_node.as_str()),
-                None => self.module_folder(m).map(|f| f.is_dir()).unwrap_or(false),
+                None => self
+                    .modules()
+                    .folder(m)
+                    .map(|f| f.is_dir())
+                    .unwrap_or(false),
             })
             .map(str::to_string)
             .collect()
@@ -194,7 +203,7 @@ impl Hub {
     /// How many routed questions this node runs at once: `[fleet] slots`,
     /// else what its backend runs at once (claude-code-mcp: children x
     /// requests per child; claude-stream: warm processes).
-    fn answer_slots(&self) -> usize {
+    fn answer_slots(self) -> usize {
         let config = &self.config().config;
         config
             .fleet
@@ -213,13 +222,14 @@ impl Hub {
 
     /// The modules whose questions may be queued again when their node
     /// dies: read-only ones, when `fleet.retry_read_only` is on.
-    fn requeue_modules(&self) -> Vec<String> {
+    fn requeue_modules(self) -> Vec<String> {
         if !self.config().config.fleet.retry_read_only {
             return Vec::new();
         }
-        self.registry()
+        self.modules()
+            .registry()
             .names()
-            .filter(|m| self.module_policy(m).mode == crate::config::permissions::Mode::ReadOnly)
+            .filter(|m| self.modules().policy(m).mode == crate::config::permissions::Mode::ReadOnly)
             .map(str::to_string)
             .collect()
     }

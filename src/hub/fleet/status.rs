@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::hub::{Hub, HubError};
+use crate::hub::HubError;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NodeStatus {
@@ -54,8 +54,8 @@ pub struct FleetStatus {
     pub nodes: Vec<NodeStatus>,
 }
 
-impl Hub {
-    pub async fn fleet_status(&self) -> Result<FleetStatus, HubError> {
+impl<'h> crate::hub::Node<'h> {
+    pub async fn fleet_status(self) -> Result<FleetStatus, HubError> {
         let nodes = self.fleet()?.nodes(self.lease_ms()).await?;
         let instances = self.store.list_instances(self.lease_ms()).await?;
         let server = self.store.server_connections().await?.unwrap_or_default();

@@ -75,7 +75,7 @@ impl Hub {
     ) -> Result<String, HubError> {
         // Subscribed before the history is read: an event in between is
         // sent twice rather than never (the watcher drops the repeat).
-        let events = self.subscribe_instance(instance_id)?;
+        let events = self.instances().subscribe(instance_id)?;
         let until = Instant::now() + WATCH_LASTS;
         let renewed = self
             .watches
@@ -86,7 +86,10 @@ impl Hub {
             let hub = Arc::downgrade(self);
             self.spawn_until_shutdown(publish_events(hub, instance_id.to_string(), events));
         }
-        let recent = self.recent_local_events(instance_id, history).await;
+        let recent = self
+            .instances()
+            .recent_local_events(instance_id, history)
+            .await;
         Ok(history_for_the_store(recent))
     }
 
@@ -103,7 +106,7 @@ impl Hub {
         })?;
         let instance_id = row.instance.id.clone();
         let action = format!("{WATCH} {}", history.min(HISTORY_MAX));
-        let text = self.await_control(row, &action).await?;
+        let text = self.instances().await_control(row, &action).await?;
         let recent: Vec<InstanceEvent> = serde_json::from_str(&text).map_err(|e| {
             HubError::Fleet(format!(
                 "the node of instance {instance_id} sent an unreadable history: {e}"
@@ -166,7 +169,7 @@ async fn publish_events(
             }
         }
         let Some(hub) = hub.upgrade() else { return };
-        let published = match hub.fleet() {
+        let published = match hub.node().fleet() {
             Ok(fleet) => fleet.announce_instance_events(&instance_id, &batch).await,
             Err(e) => Err(e),
         };

@@ -47,6 +47,7 @@ impl CommsServer {
         );
         match self
             .hub()
+            .messaging()
             .answer_question(&args.query_id, &args.answer, wait)
             .await
         {

@@ -145,7 +145,7 @@ impl CommsServer {
             title: args.title,
             backend: args.backend,
         };
-        match self.hub().create_conversation(request).await {
+        match self.hub().conversations().create(request).await {
             Ok(c) => structured(
                 format!(
                     "conversation {} created: {} asks {}",
@@ -186,7 +186,7 @@ impl CommsServer {
             limit: args.limit.unwrap_or(ConversationFilter::default().limit),
             cursor: args.cursor,
         };
-        match self.hub().list_conversations(filter).await {
+        match self.hub().conversations().list(filter).await {
             Ok(page) => {
                 let mut text = format!("{} conversation(s)", page.conversations.len());
                 for c in &page.conversations {
@@ -221,7 +221,8 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         match self
             .hub()
-            .get_conversation(&args.conversation_id, args.limit, args.before)
+            .conversations()
+            .get(&args.conversation_id, args.limit, args.before)
             .await
         {
             Ok(t) => {
@@ -261,7 +262,8 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         match self
             .hub()
-            .search_conversations(
+            .conversations()
+            .search(
                 &args.query,
                 args.module,
                 args.limit.unwrap_or(crate::hub::DEFAULT_HITS),
@@ -307,7 +309,8 @@ impl CommsServer {
         };
         match self
             .hub()
-            .export_conversation(&args.conversation_id, format)
+            .conversations()
+            .export(&args.conversation_id, format)
             .await
         {
             Ok(content) => {
@@ -330,7 +333,12 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<ConversationIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        match self.hub().archive_conversation(&args.conversation_id).await {
+        match self
+            .hub()
+            .conversations()
+            .archive(&args.conversation_id)
+            .await
+        {
             Ok(c) => structured(format!("conversation {} archived", c.id), &c),
             Err(e) => Ok(hub_failure(e)),
         }
@@ -370,8 +378,8 @@ impl CommsServer {
             reuse: args.reuse.unwrap_or_default(),
         };
         match delivery {
-            Delivery::Wait => self.hub().send_message(request).await,
-            Delivery::Detached => self.hub().send_detached(request).await,
+            Delivery::Wait => self.hub().messaging().send(request).await,
+            Delivery::Detached => self.hub().jobs().send(request).await,
         }
     }
 }

@@ -46,7 +46,8 @@ impl CommsServer {
     async fn list_instances(&self) -> Result<CallToolResult, McpError> {
         let listed = self
             .hub()
-            .local_instances()
+            .instances()
+            .local()
             .await
             .map(|instances| InstanceList { instances });
         reply(listed, |list| {
@@ -97,7 +98,8 @@ impl CommsServer {
         };
         let started = self
             .hub()
-            .start_instance(StartInstance {
+            .instances()
+            .start(StartInstance {
                 backend: args.backend,
                 pair,
                 name: args.name,
@@ -116,7 +118,8 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         let stopped = self
             .hub()
-            .control_instance(&args.instance_id, ControlAction::Stop)
+            .instances()
+            .control(&args.instance_id, ControlAction::Stop)
             .await;
         reply(stopped, |s| format!("stopped {}", s.instance_id))
     }
@@ -131,7 +134,8 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         let paused = self
             .hub()
-            .control_instance(&args.instance_id, ControlAction::Pause)
+            .instances()
+            .control(&args.instance_id, ControlAction::Pause)
             .await;
         reply(paused, |s| format!("paused {}", describe(s)))
     }
@@ -146,7 +150,8 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         let resumed = self
             .hub()
-            .control_instance(&args.instance_id, ControlAction::Resume)
+            .instances()
+            .control(&args.instance_id, ControlAction::Resume)
             .await;
         reply(resumed, |s| format!("resumed {}", describe(s)))
     }
@@ -160,12 +165,15 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<InstanceIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        reply(self.hub().instance_status(&args.instance_id).await, |s| {
-            let mut text = describe(s);
-            if !s.stderr_tail.is_empty() {
-                let _ = write!(text, "\nstderr:\n{}", s.stderr_tail.join("\n"));
-            }
-            text
-        })
+        reply(
+            self.hub().instances().status(&args.instance_id).await,
+            |s| {
+                let mut text = describe(s);
+                if !s.stderr_tail.is_empty() {
+                    let _ = write!(text, "\nstderr:\n{}", s.stderr_tail.join("\n"));
+                }
+                text
+            },
+        )
     }
 }

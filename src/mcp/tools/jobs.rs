@@ -74,7 +74,10 @@ impl CommsServer {
         Parameters(args): Parameters<GetReplyArgs>,
     ) -> Result<CallToolResult, McpError> {
         let wait = Duration::from_secs(args.wait_s.unwrap_or(0));
-        reply(self.hub().wait_job(&args.message_id, wait).await, describe)
+        reply(
+            self.hub().jobs().wait(&args.message_id, wait).await,
+            describe,
+        )
     }
 
     #[tool(
@@ -101,7 +104,8 @@ impl CommsServer {
         };
         let listed = self
             .hub()
-            .list_jobs(
+            .jobs()
+            .list(
                 status,
                 args.module.as_deref(),
                 args.limit.unwrap_or(crate::hub::DEFAULT_HITS),
@@ -125,6 +129,6 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<JobIdArgs>,
     ) -> Result<CallToolResult, McpError> {
-        reply(self.hub().cancel_job(&args.message_id).await, describe)
+        reply(self.hub().jobs().cancel(&args.message_id).await, describe)
     }
 }

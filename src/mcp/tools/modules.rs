@@ -53,7 +53,7 @@ impl CommsServer {
         &self,
         Parameters(filter): Parameters<ModuleFilter>,
     ) -> Result<CallToolResult, McpError> {
-        let list = self.hub().list_modules(&filter);
+        let list = self.hub().modules().list(&filter);
         let mut text = format!("{} module(s)", list.modules.len());
         for m in &list.modules {
             let _ = write!(text, "\n- {} {}: {}", m.name, m.version, m.description);
@@ -76,7 +76,7 @@ impl CommsServer {
         &self,
         Parameters(args): Parameters<DescribeModuleArgs>,
     ) -> Result<CallToolResult, McpError> {
-        match self.hub().describe_module(&args.name) {
+        match self.hub().modules().describe(&args.name) {
             Ok(details) => {
                 let d = &details.descriptor;
                 let mut text = format!(
@@ -127,7 +127,8 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         match self
             .hub()
-            .register_module(args.descriptor, RegisterFrom::Client)
+            .modules()
+            .register(args.descriptor, RegisterFrom::Client)
             .await
         {
             Ok(outcome) => {
@@ -157,7 +158,8 @@ impl CommsServer {
     ) -> Result<CallToolResult, McpError> {
         match self
             .hub()
-            .find_consumers(&args.module, args.data_type.as_deref())
+            .modules()
+            .consumers(&args.module, args.data_type.as_deref())
         {
             Ok(list) => {
                 let mut text = format!("{} consumer(s) of {}", list.consumers.len(), list.module);

@@ -63,7 +63,10 @@ impl CommsServer {
             Err(e) => return Ok(hub_failure(e)),
         };
         reply(
-            self.hub().stats(args.module.as_deref(), since).await,
+            self.hub()
+                .conversations()
+                .stats(args.module.as_deref(), since)
+                .await,
             describe,
         )
     }
