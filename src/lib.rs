@@ -51,8 +51,10 @@
 //! * [`Communicator`]: the same operations for Rust programs, in a few lines.
 //! * [`setup`]: installing the pinned child and writing its command (it
 //!   reuses the hub's doctor checks).
-//! * [`hub`]: the operations every face calls; the only door to the store
-//!   and the instances.
+//! * [`hub`]: the operations every face calls, as eight services
+//!   (`hub.messaging()`, `conversations()`, `jobs()`, `instances()`,
+//!   `modules()`, `tokens()`, `node()`, `maintenance()`); the only door to
+//!   the store and the instances.
 //! * [`context`]: the prompt that tells the answering agent who it is, who
 //!   asks and what was said, within a token budget.
 //! * [`instances`]: every child process (scheduling, supervision, limits).
