@@ -74,6 +74,9 @@ impl Hub {
     /// The folder's state (cached; `fresh` reads it now). Never fails:
     /// outside git, or without git, both fields are null.
     pub(super) async fn folder_state(&self, folder: &Path, fresh: bool) -> FolderState {
+        if !fresh && let Some(state) = self.folder_states.cached(folder) {
+            return state;
+        }
         let (states, folder) = (self.folder_states.clone(), folder.to_path_buf());
         tokio::task::spawn_blocking(move || {
             if fresh {

@@ -100,6 +100,19 @@ impl FolderStates {
         self.read_with(folder, false)
     }
 
+    /// The folder's state when the cache holds it (read recently, and git's
+    /// files unchanged since): a few `stat`s, no git, so callers on async
+    /// threads may ask before handing [`FolderStates::read`] to a blocking
+    /// thread.
+    pub fn cached(&self, folder: &Path) -> Option<FolderState> {
+        let known = self.lock_entries().get(folder).cloned()?;
+        if Instant::now().duration_since(known.read_at) >= RECHECK_AFTER {
+            return None;
+        }
+        let stamp = known.layout.as_ref().map(Layout::stamp).unwrap_or_default();
+        (stamp == known.stamp).then_some(known.state)
+    }
+
     /// The folder's state read now (for decisions that must not trust a
     /// cached "clean", such as reusing an answer).
     pub fn read_fresh(&self, folder: &Path) -> FolderState {

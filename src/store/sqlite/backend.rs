@@ -174,11 +174,11 @@ impl StoreBackend for SqliteBackend {
     }
 
     async fn begin_query(&self, query: NewQuery) -> Result<BeginQuery> {
-        self.run(move |s| s.begin_query(&query)).await
+        self.store.begin_query_capped_async(&query, &[]).await
     }
 
     async fn begin_query_capped(&self, query: NewQuery, caps: Vec<QueryCap>) -> Result<BeginQuery> {
-        self.run(move |s| s.begin_query_capped(&query, &caps)).await
+        self.store.begin_query_capped_async(&query, &caps).await
     }
 
     async fn set_query_context(
@@ -195,7 +195,7 @@ impl StoreBackend for SqliteBackend {
 
     async fn finish_query(&self, query_id: &str, outcome: Outcome) -> Result<Message> {
         let id = query_id.to_owned();
-        let outcome = self.run(move |s| s.finish_query(&id, &outcome)).await?;
+        let outcome = self.store.finish_query_async(&id, &outcome).await?;
         self.ring(Notice::Outcome {
             query_id: query_id.to_owned(),
         });

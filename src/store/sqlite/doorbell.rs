@@ -28,6 +28,8 @@ const MAX_DATAGRAM: usize = 512;
 pub(crate) struct Doorbell {
     dir: PathBuf,
     listening: Mutex<Option<Listening>>,
+    /// The unbound socket rings are sent from, made on the first ring.
+    ringer: Mutex<Option<UnixDatagram>>,
 }
 
 struct Listening {
@@ -44,6 +46,7 @@ impl Doorbell {
         Some(Doorbell {
             dir: parent.join("run"),
             listening: Mutex::new(None),
+            ringer: Mutex::new(None),
         })
     }
 
@@ -72,7 +75,7 @@ impl Doorbell {
         create_private_dir(&self.dir)?;
         // What processes that were killed left behind goes now, not only
         // at the next ring.
-        self.ring_to(b"");
+        self.ring_to(b"", None);
         let name = format!(
             "{}-{}.sock",
             std::process::id(),
@@ -85,27 +88,45 @@ impl Doorbell {
 
     /// Tells every process listening on this data directory about
     /// `notice`. A socket whose process is gone is removed on the way.
+    /// This process's own listeners hear it at once, not through their
+    /// socket (a datagram and a thread hand-off less per write).
     pub(crate) fn ring(&self, notice: &Notice) {
-        if let Some(text) = encode(notice) {
-            self.ring_to(text.as_bytes());
-        }
+        let Some(text) = encode(notice) else {
+            return;
+        };
+        let own_socket = {
+            let listening = self.listening.lock().unwrap_or_else(|e| e.into_inner());
+            listening.as_ref().map(|l| {
+                let _ = l.sender.send(notice.clone());
+                l.socket_path.clone()
+            })
+        };
+        self.ring_to(text.as_bytes(), own_socket.as_deref());
     }
 
-    /// Sends `datagram` to every socket of the directory (an empty one is
-    /// no notice: it only finds the sockets nobody listens on).
-    fn ring_to(&self, datagram: &[u8]) {
+    /// Sends `datagram` to every socket of the directory but `skip` (an
+    /// empty one is no notice: it only finds the sockets nobody listens
+    /// on).
+    fn ring_to(&self, datagram: &[u8], skip: Option<&Path>) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let Ok(socket) = UnixDatagram::unbound() else {
+        let mut ringer = self.ringer.lock().unwrap_or_else(|e| e.into_inner());
+        if ringer.is_none() {
+            let Ok(socket) = UnixDatagram::unbound() else {
+                return;
+            };
+            if socket.set_nonblocking(true).is_err() {
+                return;
+            }
+            *ringer = Some(socket);
+        }
+        let Some(socket) = ringer.as_ref() else {
             return;
         };
-        if socket.set_nonblocking(true).is_err() {
-            return;
-        }
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().is_none_or(|e| e != "sock") {
+            if path.extension().is_none_or(|e| e != "sock") || Some(path.as_path()) == skip {
                 continue;
             }
             match socket.send_to(datagram, &path) {

@@ -53,21 +53,49 @@ impl GroupCommit {
         })
     }
 
-    /// Runs `f` in the next batch and waits for its commit.
+    /// Runs `f` in the next batch and waits for its commit (blocking: the
+    /// store's own tests, which call it from plain threads).
+    #[cfg(test)]
     pub fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+        self.submit(f, move |result| {
+            let _ = reply.send(result);
+        })?;
+        answer.recv().unwrap_or_else(|_| Err(batch_not_run()))
+    }
+
+    /// [`GroupCommit::write`] for async callers: the writer thread answers
+    /// the waiting task directly, with no blocking-pool thread in between
+    /// (two thread hand-offs per write instead of four).
+    pub async fn write_async<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T>>();
+        self.submit(f, move |result| {
+            let _ = reply.send(result);
+        })?;
+        answer.await.unwrap_or_else(|_| Err(batch_not_run()))
+    }
+
+    /// Queues `f` for the next batch; `reply` hears its result once the
+    /// batch is committed (or not).
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        reply: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()> {
         let job: Job = Box::new(move |tx| {
             let result = f(tx);
             let ok = result.is_ok();
             let finish: Finish = Box::new(move |commit_error| {
-                let result = match commit_error {
+                reply(match commit_error {
                     Some(e) => Err(StoreError::NotCommitted(e.to_string())),
                     None => result,
-                };
-                let _ = reply.send(result);
+                });
             });
             (ok, finish)
         });
@@ -75,13 +103,14 @@ impl GroupCommit {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .send(job)
-            .map_err(|_| StoreError::NotCommitted("the store's writer has stopped".into()))?;
-        answer.recv().unwrap_or_else(|_| {
-            Err(StoreError::NotCommitted(
-                "the transaction of its batch could not be run".into(),
-            ))
-        })
+            .map_err(|_| StoreError::NotCommitted("the store's writer has stopped".into()))
     }
+}
+
+/// A write whose batch ended without telling it anything (its transaction
+/// could not be begun, or the writer stopped).
+fn batch_not_run() -> StoreError {
+    StoreError::NotCommitted("the transaction of its batch could not be run".into())
 }
 
 /// One transaction for `batch`; each job in a savepoint. A job whose

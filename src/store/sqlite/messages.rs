@@ -128,79 +128,121 @@ pub(super) fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
 impl SqliteStore {
     /// Stores a query as pending, or finds the earlier one with the same
     /// idempotency key (see [`BeginQuery`]).
+    #[cfg(test)]
     pub fn begin_query(&self, q: &NewQuery) -> Result<BeginQuery> {
         self.begin_query_capped(q, &[])
     }
 
     /// [`SqliteStore::begin_query`], refused when a cap is reached (the
     /// count is read in the write transaction).
+    #[cfg(test)]
     pub fn begin_query_capped(&self, q: &NewQuery, caps: &[QueryCap]) -> Result<BeginQuery> {
-        let context_note = limits::check_new_query(q)?;
-        let q = q.clone();
-        let caps = caps.to_vec();
-        self.write_grouped(move |tx| {
-            let conversation = load_conversation(tx, &q.conversation_id)?;
-            if let Some(key) = &q.idempotency_key {
-                let earlier: Option<String> = tx
-                    .query_row(
-                        "SELECT id FROM messages WHERE conversation_id = ?1 AND idempotency_key = ?2",
-                        params![q.conversation_id, key],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if let Some(id) = earlier {
-                    let query = load_message(tx, &id)?;
-                    let outcome = tx
-                        .query_row(
-                            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = ?1"),
-                            [&id],
-                            message_from_row,
-                        )
-                        .optional()?;
-                    return Ok(BeginQuery::Duplicate {
-                        query,
-                        outcome: outcome.map(Box::new),
-                    });
-                }
-            }
-            rules::refuse_archived(&conversation)?;
-            // One machine, one clock: this process's places the windows.
-            let now = now_ms();
-            for cap in &caps {
-                let (source, target) = cap.scope.source_and_target();
-                let since_ms = crate::store::window_start(now, cap.window_ms);
-                let count: i64 = tx
-                    .prepare_cached(CAP_COUNT_SQL)?
-                    .query_row(params![since_ms, target, source], |r| r.get(0))?;
-                rules::check_cap(cap, count, since_ms, now)?;
-            }
-            let mut query = insert(
-                tx,
-                Insert {
-                    conversation_id: &q.conversation_id,
-                    sender: &q.sender,
-                    role: Role::Query,
-                    content: &q.content,
-                    status: MessageStatus::Pending,
-                    idempotency_key: q.idempotency_key.as_deref(),
-                    hop_chain: &q.hop_chain,
-                    owner: Some(&q.owner),
-                    reply_to: None,
-                    error: None,
-                },
-            )?;
-            if q.template_version.is_some() || q.context_note.is_some() {
-                tx.execute(
-                    "UPDATE messages SET template_version = ?2, context_note = ?3 WHERE id = ?1",
-                    params![query.id, q.template_version, context_note],
-                )?;
-                query.template_version = q.template_version.clone();
-                query.context_note = context_note;
-            }
-            Ok(BeginQuery::Fresh(query))
-        })
+        self.write_grouped(begin_query_write(q, caps)?)
     }
 
+    /// [`SqliteStore::begin_query_capped`] for async callers (see
+    /// `GroupCommit::write_async`).
+    pub(super) async fn begin_query_capped_async(
+        &self,
+        q: &NewQuery,
+        caps: &[QueryCap],
+    ) -> Result<BeginQuery> {
+        self.group.write_async(begin_query_write(q, caps)?).await
+    }
+
+    /// Stores a query's reply or failure and closes the query, in one
+    /// transaction. Returns the new reply or error row. (Blocking: the
+    /// store's own tests; the backend uses the async form.)
+    #[cfg(test)]
+    pub fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
+        self.write_grouped(finish_query_write(query_id, outcome))
+    }
+
+    /// [`SqliteStore::finish_query`] for async callers.
+    pub(super) async fn finish_query_async(
+        &self,
+        query_id: &str,
+        outcome: &Outcome,
+    ) -> Result<Message> {
+        self.group
+            .write_async(finish_query_write(query_id, outcome))
+            .await
+    }
+}
+
+/// The write that stores query `q` (checked first, so a bad query is
+/// refused before it is queued).
+fn begin_query_write(
+    q: &NewQuery,
+    caps: &[QueryCap],
+) -> Result<impl FnOnce(&Transaction<'_>) -> Result<BeginQuery> + Send + 'static> {
+    let context_note = limits::check_new_query(q)?;
+    let q = q.clone();
+    let caps = caps.to_vec();
+    Ok(move |tx: &Transaction<'_>| {
+        let conversation = load_conversation(tx, &q.conversation_id)?;
+        if let Some(key) = &q.idempotency_key {
+            let earlier: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM messages WHERE conversation_id = ?1 AND idempotency_key = ?2",
+                    params![q.conversation_id, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = earlier {
+                let query = load_message(tx, &id)?;
+                let outcome = tx
+                    .query_row(
+                        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to = ?1"),
+                        [&id],
+                        message_from_row,
+                    )
+                    .optional()?;
+                return Ok(BeginQuery::Duplicate {
+                    query,
+                    outcome: outcome.map(Box::new),
+                });
+            }
+        }
+        rules::refuse_archived(&conversation)?;
+        // One machine, one clock: this process's places the windows.
+        let now = now_ms();
+        for cap in &caps {
+            let (source, target) = cap.scope.source_and_target();
+            let since_ms = crate::store::window_start(now, cap.window_ms);
+            let count: i64 = tx
+                .prepare_cached(CAP_COUNT_SQL)?
+                .query_row(params![since_ms, target, source], |r| r.get(0))?;
+            rules::check_cap(cap, count, since_ms, now)?;
+        }
+        let mut query = insert(
+            tx,
+            Insert {
+                conversation_id: &q.conversation_id,
+                sender: &q.sender,
+                role: Role::Query,
+                content: &q.content,
+                status: MessageStatus::Pending,
+                idempotency_key: q.idempotency_key.as_deref(),
+                hop_chain: &q.hop_chain,
+                owner: Some(&q.owner),
+                reply_to: None,
+                error: None,
+            },
+        )?;
+        if q.template_version.is_some() || q.context_note.is_some() {
+            tx.execute(
+                "UPDATE messages SET template_version = ?2, context_note = ?3 WHERE id = ?1",
+                params![query.id, q.template_version, context_note],
+            )?;
+            query.template_version = q.template_version.clone();
+            query.context_note = context_note;
+        }
+        Ok(BeginQuery::Fresh(query))
+    })
+}
+
+impl SqliteStore {
     /// Records which template rendered a query and what it left out.
     pub fn set_query_context(
         &self,
@@ -221,48 +263,51 @@ impl SqliteStore {
             Ok(())
         })
     }
+}
 
-    /// Stores a query's reply or failure and closes the query, in one
-    /// transaction. Returns the new reply or error row.
-    pub fn finish_query(&self, query_id: &str, outcome: &Outcome) -> Result<Message> {
-        let (query_id, outcome) = (query_id.to_string(), outcome.clone());
-        self.write_grouped(move |tx| {
-            let query_id = query_id.as_str();
-            let query = load_message(tx, query_id)?;
-            if query.status != MessageStatus::Pending {
-                return Err(StoreError::NotPending {
-                    id: query.id,
-                    status: query.status.as_str().to_string(),
-                });
-            }
-            let w = OutcomeWrite::of(&outcome);
-            if let Some(session) = w.session {
-                tx.prepare_cached("UPDATE conversations SET backend_session = ?2 WHERE id = ?1")?
-                    .execute(params![query.conversation_id, session])?;
-            }
-            let stored = insert(
-                tx,
-                Insert {
-                    conversation_id: &query.conversation_id,
-                    sender: w.sender,
-                    role: w.role,
-                    content: &w.content,
-                    status: MessageStatus::Delivered,
-                    idempotency_key: None,
-                    hop_chain: &query.hop_chain,
-                    owner: None,
-                    reply_to: Some(query_id),
-                    error: w.error.as_deref(),
-                },
-            )?;
-            if let Some(module) = w.module {
-                record_module(tx, &stored.id, module)?;
-            }
-            if let Some(text) = &w.tool_uses {
-                tx.prepare_cached("UPDATE messages SET tool_uses = ?2 WHERE id = ?1")?
-                    .execute(params![stored.id, text])?;
-            }
-            tx.prepare_cached(
+/// The write that stores a query's outcome and closes the query.
+fn finish_query_write(
+    query_id: &str,
+    outcome: &Outcome,
+) -> impl FnOnce(&Transaction<'_>) -> Result<Message> + Send + 'static {
+    let (query_id, outcome) = (query_id.to_string(), outcome.clone());
+    move |tx: &Transaction<'_>| {
+        let query_id = query_id.as_str();
+        let query = load_message(tx, query_id)?;
+        if query.status != MessageStatus::Pending {
+            return Err(StoreError::NotPending {
+                id: query.id,
+                status: query.status.as_str().to_string(),
+            });
+        }
+        let w = OutcomeWrite::of(&outcome);
+        if let Some(session) = w.session {
+            tx.prepare_cached("UPDATE conversations SET backend_session = ?2 WHERE id = ?1")?
+                .execute(params![query.conversation_id, session])?;
+        }
+        let stored = insert(
+            tx,
+            Insert {
+                conversation_id: &query.conversation_id,
+                sender: w.sender,
+                role: w.role,
+                content: &w.content,
+                status: MessageStatus::Delivered,
+                idempotency_key: None,
+                hop_chain: &query.hop_chain,
+                owner: None,
+                reply_to: Some(query_id),
+                error: w.error.as_deref(),
+            },
+        )?;
+        if let Some(module) = w.module {
+            record_module(tx, &stored.id, module)?;
+        }
+        if let Some(text) = &w.tool_uses {
+            tx.prepare_cached("UPDATE messages SET tool_uses = ?2 WHERE id = ?1")?
+                .execute(params![stored.id, text])?;
+        }
+        tx.prepare_cached(
                 "UPDATE messages SET instance_id = ?2, duration_ms = ?3, usage = ?4, cost_usd = ?5 WHERE id IN (?1, ?6)",
             )?
             .execute(params![
@@ -273,9 +318,9 @@ impl SqliteStore {
                 w.cost_usd,
                 stored.id
             ])?;
-            // The ledger's columns on the outcome row only, so sums over
-            // outcomes count each query once.
-            tx.prepare_cached(
+        // The ledger's columns on the outcome row only, so sums over
+        // outcomes count each query once.
+        tx.prepare_cached(
                 "UPDATE messages SET api_duration_ms = ?2, num_turns = ?3, input_tokens = ?4, output_tokens = ?5, failure_cause = ?6 WHERE id = ?1",
             )?
             .execute(params![
@@ -286,16 +331,15 @@ impl SqliteStore {
                 w.output_tokens,
                 w.cause,
             ])?;
-            tx.prepare_cached("UPDATE messages SET status = ?2, error = COALESCE(?3, error) WHERE id = ?1")?
-                .execute(params![
-                    query_id,
-                    w.query_status.as_str(),
-                    stored.error
-                ])?;
-            load_message(tx, &stored.id)
-        })
+        tx.prepare_cached(
+            "UPDATE messages SET status = ?2, error = COALESCE(?3, error) WHERE id = ?1",
+        )?
+        .execute(params![query_id, w.query_status.as_str(), stored.error])?;
+        load_message(tx, &stored.id)
     }
+}
 
+impl SqliteStore {
     /// A note (something said outside the query/reply cycle).
     pub fn add_note(&self, conversation_id: &str, sender: &str, content: &str) -> Result<Message> {
         limits::check_name("sender", sender)?;

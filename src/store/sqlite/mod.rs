@@ -179,7 +179,9 @@ impl SqliteStore {
     }
 
     /// Like [`SqliteStore::write`], committed together with the writes of other
-    /// threads that wait at the same time (see `group_commit`).
+    /// threads that wait at the same time (see `group_commit`). Blocking:
+    /// the store's own tests; the backend awaits `GroupCommit::write_async`.
+    #[cfg(test)]
     fn write_grouped<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
