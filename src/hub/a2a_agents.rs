@@ -239,7 +239,7 @@ impl Hub {
 
     /// Whether the card of module `name`'s A2A agent can be read (for
     /// `doctor`): its name and whether it streams, or why not.
-    pub async fn check_a2a_agent(&self, name: &str) -> Option<Result<String, String>> {
+    pub(super) async fn check_a2a_agent(&self, name: &str) -> Option<Result<String, String>> {
         let endpoint = self.a2a_endpoint(name)?;
         let token = match &endpoint.token_env {
             Some(var) => match std::env::var(var) {
