@@ -113,10 +113,10 @@ fn batch_not_run() -> StoreError {
     StoreError::NotCommitted("the transaction of its batch could not be run".into())
 }
 
-/// One transaction for `batch`; each job in a savepoint. A job whose
-/// savepoint cannot be set up is dropped, which its caller hears as an
-/// error; a failed commit is every job's error.
-fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+/// One transaction for `batch`; each job in a savepoint when there are
+/// several. A job whose savepoint cannot be set up is dropped, which its
+/// caller hears as an error; a failed commit is every job's error.
+fn run_batch(conn: &mut Connection, mut batch: Vec<Job>) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -124,6 +124,20 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             return; // dropping the jobs answers their callers with an error
         }
     };
+    if batch.len() == 1 {
+        // Alone in its batch (the common case when writes do not pile up),
+        // a job needs no savepoint: its failure rolls back the transaction.
+        let Some(job) = batch.pop() else { return };
+        let (ok, finish) = job(&tx);
+        if !ok {
+            drop(tx); // rolls back
+            finish(None); // the job's own error
+            return;
+        }
+        let committed = tx.commit();
+        finish(committed.as_ref().err());
+        return;
+    }
     let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
     for job in batch {
         if tx.execute_batch("SAVEPOINT job").is_err() {
