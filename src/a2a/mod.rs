@@ -40,7 +40,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::hub::{AuthError, Caller, Hub};
+use crate::hub::{AuthError, Caller, Hub, bearer_token};
 pub use card::{A2A_PATH, CARD_PATH};
 use rpc::{Method, RpcError, code};
 use tasks::Asking;
@@ -98,18 +98,11 @@ pub fn router(face: A2aFace) -> axum::Router {
 
 /// 401 with an RFC 6750 challenge; the words never include the token.
 fn unauthorized(error: &AuthError) -> Response {
-    let challenge = match error {
-        AuthError::Missing => r#"Bearer realm="claude-comms""#.to_string(),
-        other => format!(
-            r#"Bearer realm="claude-comms", error="invalid_token", error_description="{}""#,
-            other.to_string().replace('"', "'")
-        ),
-    };
     let mut response = answer(
         StatusCode::UNAUTHORIZED,
         json!({"error": format!("unauthorized: {error}")}),
     );
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
+    if let Ok(value) = HeaderValue::from_str(&error.challenge()) {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
@@ -118,16 +111,8 @@ fn unauthorized(error: &AuthError) -> Response {
 }
 
 fn bearer_of(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
-        .to_str()
-        .map_err(|_| AuthError::Malformed)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::Malformed);
-    }
-    Ok(token.trim())
+    let value = headers.get(header::AUTHORIZATION).map(HeaderValue::to_str);
+    bearer_token(value.transpose().map_err(|_| AuthError::Malformed)?)
 }
 
 /// Every A2A route needs a valid token; the caller goes on in the request.

@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::sessions::{Admission, SessionTable};
-use crate::hub::{AuthError, Caller, Hub};
+use crate::hub::{AuthError, Caller, Hub, bearer_token};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -97,21 +97,13 @@ fn owner_key(caller: &Caller) -> String {
 }
 
 fn unauthorized(error: &AuthError) -> Response {
-    // RFC 6750 §3: no `error` attribute when no credentials were sent.
-    let challenge = match error {
-        AuthError::Missing => r#"Bearer realm="claude-comms""#.to_string(),
-        other => format!(
-            r#"Bearer realm="claude-comms", error="invalid_token", error_description="{}""#,
-            other.to_string().replace('"', "'")
-        ),
-    };
     let mut response = (
         StatusCode::UNAUTHORIZED,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!("unauthorized: {error}\n"),
     )
         .into_response();
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
+    if let Ok(value) = HeaderValue::from_str(&error.challenge()) {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
@@ -123,14 +115,8 @@ fn bearer_of(request: &Request) -> Result<&str, AuthError> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
-        .to_str()
-        .map_err(|_| AuthError::Malformed)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::Malformed);
-    }
-    Ok(token.trim())
+        .map(HeaderValue::to_str);
+    bearer_token(value.transpose().map_err(|_| AuthError::Malformed)?)
 }
 
 /// The middleware: authenticate, bind sessions, pass the caller on.

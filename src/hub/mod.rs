@@ -76,7 +76,7 @@ pub use reuse::Reuse;
 pub use services::{Conversations, Instances, Jobs, Maintenance, Messaging, Modules, Node, Tokens};
 pub use stats::{PairStats, StatsReport, parse_since};
 pub use store_status::StoreStatus;
-pub use tokens::{AuthError, Caller, CreatedToken, TOKEN_PREFIX, TokenRequest};
+pub use tokens::{AuthError, Caller, CreatedToken, TOKEN_PREFIX, TokenRequest, bearer_token};
 
 /// How long shutdown waits for background tasks after cancelling them.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);

@@ -69,6 +69,31 @@ pub enum AuthError {
     UnknownModule { id: String, module: String },
 }
 
+impl AuthError {
+    /// The `WWW-Authenticate` challenge that goes with this refusal (RFC 6750
+    /// §3: no `error` attribute when no credentials were sent).
+    pub fn challenge(&self) -> String {
+        match self {
+            AuthError::Missing => r#"Bearer realm="claude-comms""#.to_string(),
+            other => format!(
+                r#"Bearer realm="claude-comms", error="invalid_token", error_description="{}""#,
+                other.to_string().replace('"', "'")
+            ),
+        }
+    }
+}
+
+/// The token of an `Authorization` header's value (`None`: no header), for
+/// every face that takes `Authorization: Bearer <token>`.
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
+    let value = authorization.ok_or(AuthError::Missing)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token.trim())
+}
+
 /// What `tokens create` asks for.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
@@ -265,6 +290,24 @@ impl<'h> crate::hub::Tokens<'h> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bearer_header_gives_its_token_and_anything_else_is_refused() {
+        assert_eq!(bearer_token(Some("Bearer cct_a_b")), Ok("cct_a_b"));
+        assert_eq!(bearer_token(Some("  bearer   cct_a_b ")), Ok("cct_a_b"));
+        assert_eq!(bearer_token(None), Err(AuthError::Missing));
+        assert_eq!(
+            bearer_token(Some("Basic dXNlcg==")),
+            Err(AuthError::Malformed)
+        );
+        assert_eq!(bearer_token(Some("cct_a_b")), Err(AuthError::Malformed));
+        assert!(!AuthError::Missing.challenge().contains("error="));
+        assert!(
+            AuthError::Unknown
+                .challenge()
+                .contains(r#"error="invalid_token""#)
+        );
+    }
 
     #[test]
     fn tokens_parse_only_in_their_own_shape() {
