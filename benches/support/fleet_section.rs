@@ -43,15 +43,9 @@ async fn conversation(hub: &Arc<Hub>, source: &str, target: &str) -> String {
 
 fn ask(id: &str, message: &str) -> SendRequest {
     SendRequest {
-        source: None,
-        target: None,
         message: message.into(),
         conversation_id: Some(id.into()),
-        timeout_s: None,
-        idempotency_key: None,
-        progress: None,
-        cancel: Default::default(),
-        reuse: Default::default(),
+        ..Default::default()
     }
 }
 

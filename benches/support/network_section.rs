@@ -93,15 +93,9 @@ async fn rate(url: &str, nodes: usize, senders: usize) -> (f64, Duration) {
 
 fn network_ask(id: &str, message: &str) -> SendRequest {
     SendRequest {
-        source: None,
-        target: None,
         message: message.into(),
         conversation_id: Some(id.into()),
-        timeout_s: None,
-        idempotency_key: None,
-        progress: None,
-        cancel: Default::default(),
-        reuse: Default::default(),
+        ..Default::default()
     }
 }
 

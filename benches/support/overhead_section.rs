@@ -110,11 +110,7 @@ pub(super) async fn inproc_section() {
                     target: Some("arangodb".into()),
                     message,
                     conversation_id: id,
-                    timeout_s: None,
-                    idempotency_key: None,
-                    progress: None,
-                    cancel: Default::default(),
-                    reuse: Default::default(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()

@@ -77,15 +77,9 @@ async fn throughput_run(backend: &str, store_toml: &str) -> f64 {
     let send = |hub: Arc<Hub>, id: String, message: String| async move {
         hub.messaging()
             .send(SendRequest {
-                source: None,
-                target: None,
                 message,
                 conversation_id: Some(id),
-                timeout_s: None,
-                idempotency_key: None,
-                progress: None,
-                cancel: Default::default(),
-                reuse: Default::default(),
+                ..Default::default()
             })
             .await
             .unwrap()

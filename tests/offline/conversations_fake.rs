@@ -454,15 +454,10 @@ async fn two_servers_on_one_database_lose_and_duplicate_nothing() {
         tasks.push(tokio::spawn(async move {
             hub.messaging()
                 .send(claude_comms::hub::SendRequest {
-                    source: None,
-                    target: None,
                     message: format!("message {i}"),
                     conversation_id: Some(id),
-                    timeout_s: None,
                     idempotency_key: Some(format!("key-{i}")),
-                    progress: None,
-                    cancel: Default::default(),
-                    reuse: Default::default(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()

@@ -13,10 +13,7 @@ fn follow_up(conversation: Option<String>, message: &str) -> SendRequest {
         message: message.into(),
         conversation_id: conversation,
         timeout_s: Some(30),
-        idempotency_key: None,
-        progress: None,
-        cancel: Default::default(),
-        reuse: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -16,12 +16,8 @@ fn send(source: &str, target: &str, message: &str) -> SendRequest {
         source: Some(source.into()),
         target: Some(target.into()),
         message: message.into(),
-        conversation_id: None,
         timeout_s: Some(30),
-        idempotency_key: None,
-        progress: None,
-        cancel: Default::default(),
-        reuse: Default::default(),
+        ..Default::default()
     }
 }
 

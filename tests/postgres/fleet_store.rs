@@ -117,17 +117,12 @@ async fn progress_of_an_agent_on_another_node_reaches_the_asker() {
     let answer = hub
         .messaging()
         .send(SendRequest {
-            source: None,
-            target: None,
             message: "[[progress:3]] [[brief]] tell me as you go".into(),
             conversation_id: Some(conversation.id),
-            timeout_s: None,
-            idempotency_key: None,
             progress: Some(Arc::new(move |p: claude_comms::instances::Progress| {
                 sink.lock().unwrap().push(p.message)
             })),
-            cancel: Default::default(),
-            reuse: Default::default(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -108,15 +108,9 @@ async fn a_question_and_answer_through_a_hub_costs_a_handful_of_round_trips() {
         .unwrap()
         .id;
     let ask = |text: &str| SendRequest {
-        source: None,
-        target: None,
         message: text.into(),
         conversation_id: Some(conversation.clone()),
-        timeout_s: None,
-        idempotency_key: None,
-        progress: None,
-        cancel: Default::default(),
-        reuse: Default::default(),
+        ..Default::default()
     };
     // Warm: every pooled connection has its statements prepared.
     for i in 0..10 {

@@ -42,10 +42,7 @@ async fn ask(
             message: message.into(),
             conversation_id: conversation.map(str::to_string),
             timeout_s: Some(60),
-            idempotency_key: None,
-            progress: None,
-            cancel: Default::default(),
-            reuse: Default::default(),
+            ..Default::default()
         })
         .await
         .unwrap()
