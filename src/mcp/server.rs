@@ -277,11 +277,11 @@ pub async fn serve_stdio(hub: Arc<Hub>) -> Result<(), ServeError> {
             }
         }
     });
-    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let stdin = tokio::io::BufReader::new(super::transport::stdio_fds::stdin());
     let server = CommsServer::new(hub.clone());
     let versions = ServerHandler::supported_protocol_versions(&server).into_owned();
     let (transport, written) =
-        StdioFrames::spawn_with_versions(stdin, tokio::io::stdout(), versions);
+        StdioFrames::spawn_with_versions(stdin, super::transport::stdio_fds::stdout(), versions);
     let session = run_session(hub.clone(), server, transport).await;
     // Shutdown unregisters only an announced server: let a session that
     // ended early not leave its announcement half done.

@@ -12,6 +12,7 @@ mod frames;
 mod in_flight;
 pub(crate) mod params;
 pub(crate) mod removed;
+pub(crate) mod stdio_fds;
 
 use std::sync::Arc;
 use std::time::Duration;

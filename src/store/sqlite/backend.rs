@@ -233,6 +233,17 @@ impl StoreBackend for SqliteBackend {
         conversation_id: &str,
         after_seq: i64,
     ) -> Result<(Conversation, Vec<Message>)> {
+        // After a known `seq` (the hub keeps the history) this reads the
+        // conversation's row and the few messages since: a read of a few
+        // pages, cheaper on this thread than the two thread hand-offs of the
+        // blocking pool, when a reader connection is free.
+        if after_seq > 0
+            && let Some(read) = self.store.read_if_free(|conn| {
+                super::message_reads::conversation_since(conn, conversation_id, after_seq)
+            })
+        {
+            return read;
+        }
         let id = conversation_id.to_owned();
         self.run(move |s| s.conversation_since(&id, after_seq))
             .await

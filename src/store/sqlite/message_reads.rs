@@ -1,7 +1,7 @@
 //! Reading messages: one, a window of a conversation, what came after a
 //! cursor (for followers), and what a conversation gained since a turn.
 
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use super::conversations::load_conversation;
 use super::limits;
@@ -55,16 +55,7 @@ impl SqliteStore {
         conversation_id: &str,
         after_seq: i64,
     ) -> Result<(super::model::Conversation, Vec<Message>)> {
-        self.read(|conn| {
-            let conversation = load_conversation(conn, conversation_id)?;
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"
-            ))?;
-            let messages = statement
-                .query_map(params![conversation_id, after_seq], message_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((conversation, messages))
-        })
+        self.read(|conn| conversation_since(conn, conversation_id, after_seq))
     }
 
     /// Messages stored after `cursor` (by any process), oldest first, each
@@ -104,4 +95,20 @@ impl SqliteStore {
             Ok(MessageCursor::new(0, pos))
         })
     }
+}
+
+/// [`SqliteStore::conversation_since`] on `conn`.
+pub(super) fn conversation_since(
+    conn: &Connection,
+    conversation_id: &str,
+    after_seq: i64,
+) -> Result<(super::model::Conversation, Vec<Message>)> {
+    let conversation = load_conversation(conn, conversation_id)?;
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"
+    ))?;
+    let messages = statement
+        .query_map(params![conversation_id, after_seq], message_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((conversation, messages))
 }

@@ -7,7 +7,6 @@ use super::error::in_row;
 use super::limits::{self, MAX_NOTE_BYTES, clip};
 use super::model::{BeginQuery, Message, MessageStatus, NewQuery, Outcome, Role};
 use super::{Result, SqliteStore, StoreError, now_ms};
-use crate::store::ReplyModule;
 use crate::store::decode::message_column;
 use crate::store::outcome_write::OutcomeWrite;
 use crate::store::records::QueryCap;
@@ -89,8 +88,26 @@ pub(super) struct Insert<'a> {
     pub(super) error: Option<&'a str>,
 }
 
+/// What a query or an outcome row carries beyond [`Insert`], written by
+/// the same statement (one row write per message instead of an insert and
+/// updates of the row just inserted).
+#[derive(Default)]
+struct Trimmings<'a> {
+    /// A query's template and what its prompt left out.
+    template_version: Option<&'a str>,
+    context_note: Option<&'a str>,
+    /// An outcome's ledger, tool uses and module state.
+    outcome: Option<&'a OutcomeWrite<'a>>,
+    /// The Claude session an outcome leaves its conversation with.
+    session: Option<&'a str>,
+}
+
 /// Appends a row with the next sequence number and bumps the conversation.
 pub(super) fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
+    insert_with(tx, row, Trimmings::default())
+}
+
+fn insert_with(tx: &Transaction<'_>, row: Insert<'_>, more: Trimmings<'_>) -> Result<Message> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = now_ms();
     let seq: i64 = tx
@@ -99,9 +116,14 @@ pub(super) fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
         )?
         .query_row([row.conversation_id], |r| r.get(0))?;
     let hop_chain = serde_json::to_string(row.hop_chain).unwrap_or_else(|_| "[]".into());
+    let o = more.outcome;
+    let module = o.and_then(|o| o.module);
     tx.prepare_cached(
-        "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO messages (id, conversation_id, seq, sender, role, content, created_at, status, idempotency_key, hop_chain, owner, reply_to, error,
+             template_version, context_note, instance_id, duration_ms, usage, cost_usd, api_duration_ms, num_turns, input_tokens, output_tokens,
+             failure_cause, tool_uses, module_commit, module_dirty, reuse_key, reused_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+             ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, COALESCE(?25, '[]'), ?26, ?27, ?28, ?29)",
     )?
     .execute(params![
         id,
@@ -117,11 +139,28 @@ pub(super) fn insert(tx: &Transaction<'_>, row: Insert<'_>) -> Result<Message> {
         row.owner,
         row.reply_to,
         row.error,
+        more.template_version,
+        more.context_note,
+        o.and_then(|o| o.instance_id),
+        o.map(|o| o.duration_ms),
+        o.and_then(|o| o.usage.as_deref()),
+        o.and_then(|o| o.cost_usd),
+        o.and_then(|o| o.api_duration_ms),
+        o.and_then(|o| o.num_turns),
+        o.and_then(|o| o.input_tokens),
+        o.and_then(|o| o.output_tokens),
+        o.and_then(|o| o.cause),
+        o.and_then(|o| o.tool_uses.as_deref()),
+        module.and_then(|m| m.state.commit.as_deref()),
+        module.and_then(|m| m.state.dirty),
+        module.and_then(|m| m.reuse_key.as_deref()),
+        module.and_then(|m| m.reused_from.as_deref()),
     ])?;
     tx.prepare_cached(
-        "UPDATE conversations SET updated_at = ?2, message_count = message_count + 1 WHERE id = ?1",
+        "UPDATE conversations SET updated_at = ?2, message_count = message_count + 1,
+             backend_session = COALESCE(?3, backend_session) WHERE id = ?1",
     )?
-    .execute(params![row.conversation_id, now])?;
+    .execute(params![row.conversation_id, now, more.session])?;
     load_message(tx, &id)
 }
 
@@ -215,7 +254,7 @@ fn begin_query_write(
                 .query_row(params![since_ms, target, source], |r| r.get(0))?;
             rules::check_cap(cap, count, since_ms, now)?;
         }
-        let mut query = insert(
+        let query = insert_with(
             tx,
             Insert {
                 conversation_id: &q.conversation_id,
@@ -229,15 +268,12 @@ fn begin_query_write(
                 reply_to: None,
                 error: None,
             },
+            Trimmings {
+                template_version: q.template_version.as_deref(),
+                context_note: context_note.as_deref(),
+                ..Trimmings::default()
+            },
         )?;
-        if q.template_version.is_some() || q.context_note.is_some() {
-            tx.execute(
-                "UPDATE messages SET template_version = ?2, context_note = ?3 WHERE id = ?1",
-                params![query.id, q.template_version, context_note],
-            )?;
-            query.template_version = q.template_version.clone();
-            query.context_note = context_note;
-        }
         Ok(BeginQuery::Fresh(query))
     })
 }
@@ -281,11 +317,7 @@ fn finish_query_write(
             });
         }
         let w = OutcomeWrite::of(&outcome);
-        if let Some(session) = w.session {
-            tx.prepare_cached("UPDATE conversations SET backend_session = ?2 WHERE id = ?1")?
-                .execute(params![query.conversation_id, session])?;
-        }
-        let stored = insert(
+        let stored = insert_with(
             tx,
             Insert {
                 conversation_id: &query.conversation_id,
@@ -299,43 +331,27 @@ fn finish_query_write(
                 reply_to: Some(query_id),
                 error: w.error.as_deref(),
             },
+            // The ledger's columns are on the outcome row only, so sums
+            // over outcomes count each query once.
+            Trimmings {
+                outcome: Some(&w),
+                session: w.session,
+                ..Trimmings::default()
+            },
         )?;
-        if let Some(module) = w.module {
-            record_module(tx, &stored.id, module)?;
-        }
-        if let Some(text) = &w.tool_uses {
-            tx.prepare_cached("UPDATE messages SET tool_uses = ?2 WHERE id = ?1")?
-                .execute(params![stored.id, text])?;
-        }
         tx.prepare_cached(
-                "UPDATE messages SET instance_id = ?2, duration_ms = ?3, usage = ?4, cost_usd = ?5 WHERE id IN (?1, ?6)",
-            )?
-            .execute(params![
-                query_id,
-                w.instance_id,
-                w.duration_ms,
-                w.usage,
-                w.cost_usd,
-                stored.id
-            ])?;
-        // The ledger's columns on the outcome row only, so sums over
-        // outcomes count each query once.
-        tx.prepare_cached(
-                "UPDATE messages SET api_duration_ms = ?2, num_turns = ?3, input_tokens = ?4, output_tokens = ?5, failure_cause = ?6 WHERE id = ?1",
-            )?
-            .execute(params![
-                stored.id,
-                w.api_duration_ms,
-                w.num_turns,
-                w.input_tokens,
-                w.output_tokens,
-                w.cause,
-            ])?;
-        tx.prepare_cached(
-            "UPDATE messages SET status = ?2, error = COALESCE(?3, error) WHERE id = ?1",
+            "UPDATE messages SET status = ?2, error = COALESCE(?3, error), instance_id = ?4, duration_ms = ?5, usage = ?6, cost_usd = ?7 WHERE id = ?1",
         )?
-        .execute(params![query_id, w.query_status.as_str(), stored.error])?;
-        load_message(tx, &stored.id)
+        .execute(params![
+            query_id,
+            w.query_status.as_str(),
+            stored.error,
+            w.instance_id,
+            w.duration_ms,
+            w.usage,
+            w.cost_usd,
+        ])?;
+        Ok(stored)
     }
 }
 
@@ -394,23 +410,4 @@ impl SqliteStore {
             Ok(marked)
         })
     }
-}
-
-/// Writes `module` onto the reply row `reply_id` (inside `finish_query`'s
-/// transaction). Nothing to write, nothing done.
-fn record_module(tx: &Transaction<'_>, reply_id: &str, module: &ReplyModule) -> Result<()> {
-    if *module == ReplyModule::default() {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "UPDATE messages SET module_commit = ?2, module_dirty = ?3, reuse_key = ?4, reused_from = ?5 WHERE id = ?1",
-    )?
-    .execute(params![
-        reply_id,
-        module.state.commit,
-        module.state.dirty,
-        module.reuse_key,
-        module.reused_from,
-    ])?;
-    Ok(())
 }

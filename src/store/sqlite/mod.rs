@@ -191,6 +191,13 @@ impl SqliteStore {
         self.group.write(f)
     }
 
+    /// Runs `f` on a reader connection if one is free now, else `None`
+    /// (the caller goes to the blocking pool rather than wait here).
+    fn read_if_free<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Option<Result<T>> {
+        let conn = self.readers.iter().find_map(|r| r.try_lock().ok())?;
+        Some(f(&conn))
+    }
+
     /// Runs `f` on a free reader connection (or waits for the first one).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         for reader in &self.readers {
