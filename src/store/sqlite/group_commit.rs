@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::upkeep::{Upkeep, Waited};
 use super::{Result, StoreError};
 
 /// Most writes folded into one transaction: enough to absorb a burst of
@@ -21,7 +22,7 @@ const MAX_BATCH: usize = 64;
 /// Told after the commit whether it succeeded.
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 /// A write: runs in the batch's transaction, says whether it succeeded.
-type Job = Box<dyn FnOnce(&Transaction<'_>) -> (bool, Finish) + Send>;
+pub(super) type Job = Box<dyn FnOnce(&Transaction<'_>) -> (bool, Finish) + Send>;
 
 pub(super) struct GroupCommit {
     /// Dropping the sender ends the thread once the queue is empty.
@@ -36,14 +37,19 @@ impl GroupCommit {
         std::thread::Builder::new()
             .name("sqlite-group-commit".into())
             .spawn(move || {
-                let mut wal = WalBound::default();
+                let mut upkeep = Upkeep::default();
                 let mut next: Option<Job> = None;
                 loop {
                     let first = match next.take() {
                         Some(job) => job,
-                        None => match queue.recv() {
-                            Ok(job) => job,
-                            Err(_) => break,
+                        None => match upkeep.wait_for(&queue) {
+                            Waited::Job(job) => job,
+                            Waited::Idle => {
+                                let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                                upkeep.run(&mut conn, true);
+                                continue;
+                            }
+                            Waited::Stopped => break,
                         },
                     };
                     let mut batch = vec![first];
@@ -55,13 +61,13 @@ impl GroupCommit {
                     }
                     let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
                     run_batch(&mut conn, batch);
-                    wal.committed += 1;
-                    if wal.due() {
-                        // Checkpoint between batches, when no write waits
-                        // (or when the WAL has grown too long to wait more).
+                    upkeep.committed();
+                    if upkeep.due() {
+                        // Between batches, when no write waits (or when it
+                        // has waited too long already).
                         next = queue.try_recv().ok();
-                        if next.is_none() || wal.overdue() {
-                            wal.checkpoint(&conn);
+                        if next.is_none() || upkeep.overdue() {
+                            upkeep.run(&mut conn, false);
                         }
                     }
                 }
@@ -122,43 +128,6 @@ impl GroupCommit {
             .unwrap_or_else(|e| e.into_inner())
             .send(job)
             .map_err(|_| StoreError::NotCommitted("the store's writer has stopped".into()))
-    }
-}
-
-/// Commits between two checkpoints of the writer thread: at about 30 WAL
-/// frames per question (two commits), a WAL of about 16 MB.
-const CHECKPOINT_AFTER_COMMITS: u32 = 256;
-
-/// Keeps the WAL short under steady writes. A checkpoint on another
-/// connection never catches up while writes keep coming (frames committed
-/// during it stay behind), so SQLite never starts the WAL over and it grows
-/// without end; here the only writer checkpoints between its own batches,
-/// so everything committed is copied back, and the next transaction starts
-/// the WAL from its beginning (it overwrites pages instead of growing the
-/// file).
-#[derive(Default)]
-struct WalBound {
-    committed: u32,
-}
-
-impl WalBound {
-    fn due(&self) -> bool {
-        self.committed >= CHECKPOINT_AFTER_COMMITS
-    }
-
-    fn overdue(&self) -> bool {
-        self.committed >= 4 * CHECKPOINT_AFTER_COMMITS
-    }
-
-    fn checkpoint(&mut self, conn: &Connection) {
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        }) {
-            Ok((log, copied)) if log == copied => self.committed = 0,
-            // A reader still needs frames: try again after the next batch.
-            Ok(_) => self.committed = CHECKPOINT_AFTER_COMMITS / 2,
-            Err(e) => tracing::debug!(error = %e, "WAL checkpoint skipped"),
-        }
     }
 }
 

@@ -49,6 +49,7 @@ mod tests_limits;
 #[cfg(test)]
 mod tests_processes;
 mod tokens;
+mod upkeep;
 
 pub(crate) use backend::SqliteBackend;
 

@@ -207,6 +207,32 @@ CREATE INDEX query_parents_parent ON query_parents (parent_id);
     r#"
 ALTER TABLE nodes DROP COLUMN last_heartbeat;
 "#,
+    // Search's index catches up in batches (see `search.rs`): a message's
+    // write records only its `pos`. A pending message that is deleted or
+    // changed needs nothing from the index; an indexed one is taken out of
+    // it as before. (A queue, not a high-water mark: SQLite may give a
+    // deleted last row's `pos` to the next message.)
+    r#"
+CREATE TABLE messages_fts_pending (pos INTEGER PRIMARY KEY);
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT OR IGNORE INTO messages_fts_pending (pos) VALUES (new.pos);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content)
+        SELECT 'delete', old.pos, old.content
+        WHERE NOT EXISTS (SELECT 1 FROM messages_fts_pending WHERE pos = old.pos);
+    DELETE FROM messages_fts_pending WHERE pos = old.pos;
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages
+    WHEN NOT EXISTS (SELECT 1 FROM messages_fts_pending WHERE pos = old.pos)
+BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.pos, old.content);
+    INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
+END;
+"#,
 ];
 
 /// The schema version this code writes.

@@ -1,6 +1,13 @@
 //! Full-text search over message contents (FTS5).
+//!
+//! The index is brought up to date in batches, not by each message's own
+//! write: a stored message's `pos` goes into `messages_fts_pending` (one
+//! small row), and its words go into the index when the writer thread is
+//! between batches (`upkeep.rs`) or, at the latest, when a search runs.
+//! Indexing in the write itself cost about a third of the pages each
+//! message's commit wrote (FTS5 writes a segment per transaction).
 
-use rusqlite::params;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::error::in_row;
 use super::limits::{self, MAX_SEARCH_QUERY_BYTES};
@@ -41,6 +48,10 @@ impl SqliteStore {
         limits::check_opt_len("module", module, limits::MAX_NAME_BYTES)?;
         limits::check_page("limit", limit)?;
         let fts = fts_query(query).ok_or(StoreError::EmptySearch)?;
+        // Everything stored before the search is searched.
+        if self.read(has_pending)? {
+            self.write(index_pending)?;
+        }
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT m.conversation_id, m.id, m.seq, m.role, m.sender, c.source, c.target,
@@ -71,4 +82,26 @@ impl SqliteStore {
             Ok(hits)
         })
     }
+}
+
+/// Whether stored messages wait to be indexed.
+fn has_pending(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM messages_fts_pending LIMIT 1")?
+        .query_row([], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Indexes the messages stored since the last time (inside `tx`).
+pub(super) fn index_pending(tx: &Transaction<'_>) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, content)
+         SELECT m.pos, m.content FROM messages_fts_pending p JOIN messages m ON m.pos = p.pos
+         ORDER BY p.pos",
+    )?
+    .execute([])?;
+    tx.prepare_cached("DELETE FROM messages_fts_pending")?
+        .execute([])?;
+    Ok(())
 }

@@ -241,6 +241,40 @@ fn search_finds_words_with_snippets_and_survives_odd_input() {
     ));
 }
 
+/// The search index catches up with every stored message before a search
+/// runs, and a message deleted before or after it was indexed leaves the
+/// index whole (SQLite's own check), also when SQLite gives a deleted last
+/// row's `pos` to the next message.
+#[test]
+fn search_sees_every_stored_message_and_deletes_leave_the_index_whole() {
+    let (_dir, s) = store();
+    let ask = |text: &str| {
+        let c = s
+            .create_conversation("marker", "arangodb", None, json!({}))
+            .unwrap();
+        let q = fresh(s.begin_query(&query(&c.id, text, None, "srv")).unwrap());
+        s.finish_query(&q.id, &reply(&format!("{text} it is")))
+            .unwrap();
+        c.id
+    };
+    let walrus = ask("walrus");
+    assert_eq!(s.search("walrus", None, 10).unwrap().len(), 2);
+    // Deleted before the index took it, then its `pos` given again.
+    let first_narwhal = ask("narwhal");
+    s.delete_conversation(&first_narwhal).unwrap();
+    ask("narwhal");
+    assert_eq!(s.search("narwhal", None, 10).unwrap().len(), 2);
+    // Deleted after the index took it.
+    s.delete_conversation(&walrus).unwrap();
+    assert!(s.search("walrus", None, 10).unwrap().is_empty());
+    s.conn()
+        .execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .expect("the index matches the messages");
+}
+
 #[test]
 fn exports_round_trip_and_markdown_holds_every_message() {
     let (_dir, s) = store();
