@@ -1,7 +1,10 @@
 //! Background WAL checkpoints. SQLite's automatic checkpoint runs inside the
 //! commit that crosses the threshold, which made that one commit take
 //! milliseconds; here a thread with its own connection runs a PASSIVE
-//! checkpoint (which never blocks writers or readers) every so often.
+//! checkpoint (which never blocks writers or readers) every so often. It
+//! keeps up with writes made outside the writer thread; under the writer's
+//! steady writes it falls behind, and the writer checkpoints between its
+//! batches instead (`upkeep.rs`).
 
 use std::path::Path;
 use std::sync::mpsc;

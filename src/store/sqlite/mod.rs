@@ -127,7 +127,8 @@ impl SqliteStore {
             .map_err(open_error)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
-        // Checkpoints run on their own thread (see `checkpoint`), so a
+        // Checkpoints run between batches of the writer thread (see
+        // `upkeep`) and on a thread of their own (see `checkpoint`), so a
         // commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_error)?;
