@@ -75,7 +75,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use claude_comms::config::HOME_ENV;
-use claude_comms::hub::{Hub, NewConversationRequest, SendRequest};
+use claude_comms::hub::{Hub, SendRequest};
 use claude_comms::store::{Role, Store};
 use model_stub::ModelStub;
 use real_children::RealChildren;

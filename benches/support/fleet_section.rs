@@ -29,16 +29,7 @@ async fn node(home: &Path, stop: &CancellationToken) -> Arc<Hub> {
 }
 
 async fn conversation(hub: &Arc<Hub>, source: &str, target: &str) -> String {
-    hub.conversations()
-        .create(NewConversationRequest {
-            source: Some(source.into()),
-            target: target.into(),
-            title: None,
-            backend: None,
-        })
-        .await
-        .unwrap()
-        .id
+    common::new_conversation(hub, source, target).await.id
 }
 
 fn ask(id: &str, message: &str) -> SendRequest {

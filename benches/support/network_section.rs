@@ -42,17 +42,7 @@ async fn rate(url: &str, nodes: usize, senders: usize) -> (f64, Duration) {
     let mut conversations = Vec::new();
     for hub in &hubs {
         for _ in 0..senders {
-            let id = hub
-                .conversations()
-                .create(NewConversationRequest {
-                    source: Some("marker".into()),
-                    target: "arangodb".into(),
-                    title: None,
-                    backend: None,
-                })
-                .await
-                .unwrap()
-                .id;
+            let id = common::new_conversation(hub, "marker", "arangodb").await.id;
             hub.messaging()
                 .send(network_ask(&id, "[[brief]] warm"))
                 .await

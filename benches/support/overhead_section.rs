@@ -81,8 +81,47 @@ pub(super) async fn overhead_section() {
         "<= 5 ms",
         Some(p99 <= Duration::from_millis(5)),
     );
+    ping_section(&via, &direct).await;
     via.cancel().await.unwrap();
     direct.cancel().await.unwrap();
+}
+
+/// One JSON-RPC round trip with no work behind it: through `serve`, which
+/// polls its stdin and stdout (`mcp/transport/stdio_fds.rs`), and through
+/// the fake child, whose rmcp stdio transport reads and writes them through
+/// tokio's blocking-pool streams.
+async fn ping_section(
+    via: &RunningService<RoleClient, ()>,
+    direct: &RunningService<RoleClient, ()>,
+) {
+    use rmcp::model::{ClientRequest, PingRequest};
+    const N: usize = 2000;
+    let ping = |client: &RunningService<RoleClient, ()>| {
+        let peer = client.peer().clone();
+        async move {
+            peer.send_request(ClientRequest::PingRequest(PingRequest::default()))
+                .await
+                .unwrap()
+        }
+    };
+    let (mut serve_t, mut child_t) = (Vec::new(), Vec::new());
+    for _ in 0..N {
+        serve_t.push(timed(ping(via)).await.0);
+        child_t.push(timed(ping(direct)).await.0);
+    }
+    let (s, c) = (stats(serve_t), stats(child_t));
+    figure(
+        "overhead: a ping round trip, serve (polled stdio) / fake child (blocking-pool stdio), median / p99",
+        format!(
+            "{} / {} ; {} / {}",
+            ms(s.median),
+            ms(s.p99),
+            ms(c.median),
+            ms(c.p99)
+        ),
+        "-",
+        None,
+    );
 }
 
 /// Where the overhead goes: the same messages through the library API in

@@ -62,16 +62,7 @@ async fn throughput_run(backend: &str, store_toml: &str) -> f64 {
     let mut conversations = Vec::new();
     for s in 0..SENDERS {
         let (source, target) = pairs[s % pairs.len()];
-        let c = hub
-            .conversations()
-            .create(NewConversationRequest {
-                source: Some(source.into()),
-                target: target.into(),
-                title: None,
-                backend: None,
-            })
-            .await
-            .unwrap();
+        let c = common::new_conversation(&hub, source, target).await;
         conversations.push((s % pairs.len(), c.id));
     }
     let send = |hub: Arc<Hub>, id: String, message: String| async move {

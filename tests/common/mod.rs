@@ -26,6 +26,24 @@ pub fn hub_in(home: &Path) -> Arc<Hub> {
     Hub::open(config_in(home), None).expect("hub opens")
 }
 
+/// A new conversation in which `source` asks `target` (no title, the
+/// configured backend).
+pub async fn new_conversation(
+    hub: &Hub,
+    source: &str,
+    target: &str,
+) -> claude_comms::store::Conversation {
+    hub.conversations()
+        .create(claude_comms::hub::NewConversationRequest {
+            source: Some(source.into()),
+            target: target.into(),
+            title: None,
+            backend: None,
+        })
+        .await
+        .expect("conversation created")
+}
+
 /// Serves `hub` over in-memory pipes through the same transport as `serve`;
 /// returns the client's end.
 fn serve_in_memory(hub: Arc<Hub>) -> tokio::io::DuplexStream {

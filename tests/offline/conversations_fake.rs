@@ -437,16 +437,7 @@ async fn the_ask_module_prompt_names_the_target_and_the_tool() {
 async fn two_servers_on_one_database_lose_and_duplicate_nothing() {
     let home = home_with(&fake_child_toml());
     let (a, b) = (hub_in(home.path()), hub_in(home.path()));
-    let created = a
-        .conversations()
-        .create(claude_comms::hub::NewConversationRequest {
-            source: Some("marker".into()),
-            target: "arangodb".into(),
-            title: None,
-            backend: None,
-        })
-        .await
-        .unwrap();
+    let created = common::new_conversation(&a, "marker", "arangodb").await;
     let mut tasks = Vec::new();
     for i in 0..40 {
         let hub = if i % 2 == 0 { a.clone() } else { b.clone() };

@@ -193,21 +193,23 @@ impl SqliteStore {
         self.group.write(f)
     }
 
+    /// A reader connection nobody holds now.
+    fn free_reader(&self) -> Option<MutexGuard<'_, Connection>> {
+        self.readers.iter().find_map(|r| r.try_lock().ok())
+    }
+
     /// Runs `f` on a reader connection if one is free now, else `None`
     /// (the caller goes to the blocking pool rather than wait here).
     fn read_if_free<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Option<Result<T>> {
-        let conn = self.readers.iter().find_map(|r| r.try_lock().ok())?;
+        let conn = self.free_reader()?;
         Some(f(&conn))
     }
 
     /// Runs `f` on a free reader connection (or waits for the first one).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        for reader in &self.readers {
-            if let Ok(conn) = reader.try_lock() {
-                return f(&conn);
-            }
-        }
-        let conn = self.readers[0].lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self
+            .free_reader()
+            .unwrap_or_else(|| self.readers[0].lock().unwrap_or_else(|e| e.into_inner()));
         f(&conn)
     }
 }
