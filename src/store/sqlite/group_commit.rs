@@ -24,29 +24,40 @@ type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 /// A write: runs in the batch's transaction, says whether it succeeded.
 pub(super) type Job = Box<dyn FnOnce(&Transaction<'_>) -> (bool, Finish) + Send>;
 
+/// What the writer thread is sent.
+pub(super) enum Work {
+    /// A write for the next batch.
+    Write(Job),
+    /// A commit made on the same connection outside the writer thread
+    /// ([`super::SqliteStore`]'s one-at-a-time writes): counted by the
+    /// upkeep, which so covers every write of this store.
+    CommittedElsewhere,
+}
+
 pub(super) struct GroupCommit {
     /// Dropping the sender ends the thread once the queue is empty.
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: Mutex<mpsc::Sender<Work>>,
 }
 
 impl GroupCommit {
     /// Starts the writer thread on `conn` (shared with the store's other,
-    /// one-at-a-time writes, which take the same lock).
+    /// one-at-a-time writes, which take the same lock and report their
+    /// commits with [`GroupCommit::committed_elsewhere`]).
     pub fn start(conn: Arc<Mutex<Connection>>) -> std::io::Result<GroupCommit> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Work>();
         std::thread::Builder::new()
             .name("sqlite-group-commit".into())
             .spawn(move || {
-                let mut upkeep = Upkeep::default();
+                let mut upkeep = Upkeep::new();
                 let mut next: Option<Job> = None;
                 loop {
                     let first = match next.take() {
                         Some(job) => job,
                         None => match upkeep.wait_for(&queue) {
                             Waited::Job(job) => job,
-                            Waited::Idle => {
+                            Waited::Upkeep { idle } => {
                                 let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                                upkeep.run(&mut conn, true);
+                                upkeep.run(&mut conn, idle);
                                 continue;
                             }
                             Waited::Stopped => break,
@@ -54,9 +65,9 @@ impl GroupCommit {
                     };
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
-                        match queue.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
+                        match upkeep.take_waiting(&queue) {
+                            Some(job) => batch.push(job),
+                            None => break,
                         }
                     }
                     let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
@@ -65,7 +76,7 @@ impl GroupCommit {
                     if upkeep.due() {
                         // Between batches, when no write waits (or when it
                         // has waited too long already).
-                        next = queue.try_recv().ok();
+                        next = upkeep.take_waiting(&queue);
                         if next.is_none() || upkeep.overdue() {
                             upkeep.run(&mut conn, false);
                         }
@@ -75,6 +86,20 @@ impl GroupCommit {
         Ok(GroupCommit {
             jobs: Mutex::new(jobs),
         })
+    }
+
+    /// Tells the writer thread's upkeep of a commit made outside it.
+    pub fn committed_elsewhere(&self) {
+        // A stopped writer has no upkeep left to do.
+        let _ = self.send(Work::CommittedElsewhere);
+    }
+
+    fn send(&self, work: Work) -> Result<()> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(work)
+            .map_err(|_| StoreError::NotCommitted("the store's writer has stopped".into()))
     }
 
     /// Runs `f` in the next batch and waits for its commit (blocking: the
@@ -123,11 +148,7 @@ impl GroupCommit {
             });
             (ok, finish)
         });
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(job)
-            .map_err(|_| StoreError::NotCommitted("the store's writer has stopped".into()))
+        self.send(Work::Write(job))
     }
 }
 

@@ -21,7 +21,6 @@
 mod activity;
 mod ask_back;
 mod backend;
-mod checkpoint;
 mod control;
 mod conversations;
 mod copy;
@@ -74,12 +73,7 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// senders go on while a message is being committed.
 const READERS: usize = 2;
 
-/// How often the background checkpointer folds the WAL into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
 pub struct SqliteStore {
-    /// Stops the checkpointer thread when the store is dropped.
-    _checkpointer: Option<checkpoint::Checkpointer>,
     /// The one connection that writes (SQLite allows one writer at a time).
     conn: Arc<Mutex<Connection>>,
     /// Writes of concurrent senders (queries, replies) in shared commits.
@@ -128,8 +122,7 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
         // Checkpoints run between batches of the writer thread (see
-        // `upkeep`) and on a thread of their own (see `checkpoint`), so a
-        // commit never waits for one.
+        // `upkeep`), so a commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_error)?;
         retry_while_busy_store(|| schema::migrate(&mut conn)).map_err(|e| match e {
@@ -154,7 +147,6 @@ impl SqliteStore {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(open_error)?;
         Ok(SqliteStore {
-            _checkpointer: checkpoint::Checkpointer::start(path, CHECKPOINT_EVERY),
             group: group_commit::GroupCommit::start(conn.clone()).map_err(|e| {
                 StoreError::Open {
                     path: path.display().to_string(),
@@ -179,6 +171,8 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        drop(conn);
+        self.group.committed_elsewhere();
         Ok(value)
     }
 

@@ -3,16 +3,19 @@
 //! messages stored since it last did (see `search.rs`), and checkpoints the
 //! WAL so that it stays short.
 //!
-//! Both run when enough commits have gathered and no write is waiting, or
+//! Both run when enough commits have gathered (the writer's own and those
+//! made on its connection by other threads) and no write is waiting, or
 //! after a second without writes; a write that arrives meanwhile waits for
-//! them only once they are overdue (under writes that never pause).
+//! them only once they are overdue (under writes that never pause). This
+//! is the store's only checkpointer: SQLite's automatic one is off, as it
+//! ran inside the commit that crossed its threshold.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::group_commit::Job;
+use super::group_commit::{Job, Work};
 
 /// Commits after which the search index catches up: its new rows go in as
 /// one FTS5 segment instead of one per message.
@@ -29,7 +32,6 @@ const OVERDUE_FACTOR: u32 = 4;
 /// Quiet time after which whatever is pending is done.
 const IDLE: Duration = Duration::from_secs(1);
 
-#[derive(Default)]
 pub(super) struct Upkeep {
     since_indexed: u32,
     since_checkpoint: u32,
@@ -38,22 +40,57 @@ pub(super) struct Upkeep {
 /// What waiting for the next write gave.
 pub(super) enum Waited {
     Job(Job),
-    /// Nothing came for [`IDLE`] while upkeep was pending.
-    Idle,
+    /// Upkeep to do now: due after commits made elsewhere, or (`idle`)
+    /// pending and nothing came for [`IDLE`].
+    Upkeep {
+        idle: bool,
+    },
     /// The store was dropped.
     Stopped,
 }
 
 impl Upkeep {
-    /// The next write; with upkeep pending, gives up after [`IDLE`].
-    pub(super) fn wait_for(&self, queue: &mpsc::Receiver<Job>) -> Waited {
-        if self.since_indexed == 0 && self.since_checkpoint == 0 {
-            return queue.recv().map_or(Waited::Stopped, Waited::Job);
+    /// A checkpoint is pending from the start: a WAL an earlier process
+    /// left is folded back after the first quiet second.
+    pub(super) fn new() -> Upkeep {
+        Upkeep {
+            since_indexed: 0,
+            since_checkpoint: 1,
         }
-        match queue.recv_timeout(IDLE) {
-            Ok(job) => Waited::Job(job),
-            Err(mpsc::RecvTimeoutError::Timeout) => Waited::Idle,
-            Err(mpsc::RecvTimeoutError::Disconnected) => Waited::Stopped,
+    }
+
+    /// The next write; with upkeep pending, gives up after [`IDLE`].
+    pub(super) fn wait_for(&mut self, queue: &mpsc::Receiver<Work>) -> Waited {
+        loop {
+            let work = if self.since_indexed == 0 && self.since_checkpoint == 0 {
+                queue
+                    .recv()
+                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+            } else {
+                queue.recv_timeout(IDLE)
+            };
+            match work {
+                Ok(Work::Write(job)) => return Waited::Job(job),
+                Ok(Work::CommittedElsewhere) => {
+                    self.committed();
+                    if self.due() {
+                        return Waited::Upkeep { idle: false };
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => return Waited::Upkeep { idle: true },
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Waited::Stopped,
+            }
+        }
+    }
+
+    /// A write that is already waiting, if any (commits made elsewhere
+    /// are counted on the way).
+    pub(super) fn take_waiting(&mut self, queue: &mpsc::Receiver<Work>) -> Option<Job> {
+        loop {
+            match queue.try_recv().ok()? {
+                Work::Write(job) => return Some(job),
+                Work::CommittedElsewhere => self.committed(),
+            }
         }
     }
 
@@ -115,5 +152,58 @@ impl Upkeep {
             Ok(_) => self.since_checkpoint = CHECKPOINT_AFTER_COMMITS / 2,
             Err(e) => tracing::debug!(error = %e, "WAL checkpoint skipped"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_made_elsewhere_make_the_upkeep_due_and_writes_still_come_first() {
+        let (send, queue) = mpsc::channel::<Work>();
+        let mut upkeep = Upkeep {
+            since_indexed: 0,
+            since_checkpoint: 0,
+        };
+        for _ in 0..INDEX_AFTER_COMMITS {
+            send.send(Work::CommittedElsewhere).unwrap();
+        }
+        assert!(matches!(
+            upkeep.wait_for(&queue),
+            Waited::Upkeep { idle: false }
+        ));
+        send.send(Work::CommittedElsewhere).unwrap();
+        send.send(Work::Write(Box::new(|_| (true, Box::new(|_| ())))))
+            .unwrap();
+        assert!(upkeep.take_waiting(&queue).is_some());
+        assert_eq!(upkeep.since_indexed, INDEX_AFTER_COMMITS + 1);
+        drop(send);
+        assert!(upkeep.take_waiting(&queue).is_none());
+    }
+
+    #[test]
+    fn an_idle_upkeep_folds_the_whole_wal_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.db")).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2);")
+            .unwrap();
+        // (busy, frames in the WAL, frames copied back) after a no-op
+        // checkpoint: the frames of the writes above, none copied yet.
+        let frames = |conn: &Connection| {
+            conn.query_row("PRAGMA wal_checkpoint(NOOP)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+            .unwrap()
+        };
+        let (log, copied) = frames(&conn);
+        assert!(log > copied, "{log} frames, {copied} copied");
+        let mut upkeep = Upkeep::new();
+        upkeep.run(&mut conn, true);
+        let (log, copied) = frames(&conn);
+        assert_eq!(log, copied);
+        assert_eq!(upkeep.since_checkpoint, 0);
     }
 }
