@@ -5,8 +5,8 @@
 //! Why not `tokio::io::stdin()`/`stdout()`: those work on files of every
 //! kind by handing each read and each write to a blocking-pool thread, two
 //! thread hand-offs more per request and per response (a `ping` round
-//! trip took 124 us at the median that way, 88 us polled; see
-//! docs/benchmarks.md). A pipe or a socket can be polled instead: it is
+//! trip: 0.094 ms at the median through `serve`, 0.120 ms through the fake
+//! child, whose rmcp transport uses them; `cargo bench -- overhead`). A pipe or a socket can be polled instead: it is
 //! switched to non-blocking mode and registered with the runtime. Anything
 //! else (a terminal, a file, /dev/null) keeps tokio's blocking-pool streams.
 
